@@ -1,0 +1,68 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { MigrationObject } from '@mikro-orm/core';
+import { AppModule } from './app.module.js';
+import type { Env } from './config/env.js';
+import { installHttpStack } from './platform/http/http-stack.js';
+import { NestPinoLogger, type Logger } from './platform/observability/logger.js';
+import { Metrics } from './platform/observability/metrics.js';
+import { ConfigurationSeeder, type ConfigurationDocument } from './modules/configuration/index.js';
+
+export interface AppSettings {
+  env: Env;
+  databaseUrl: string;
+  adminToken: string;
+  migrations: MigrationObject[];
+  logger: Logger;
+  /** Resources to write at start (the CROSSDOCK_CONFIG file, or the demo configuration). */
+  configuration?: ConfigurationDocument;
+}
+
+/** Builds the service, initialised and seeded but not yet listening; the caller listens and closes it. */
+export async function createApp(settings: AppSettings): Promise<NestFastifyApplication> {
+  const { env, logger } = settings;
+  const metrics = new Metrics();
+  const adapter = new FastifyAdapter({
+    bodyLimit: env.bodyLimitBytes,
+    logger: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register({
+      role: env.role,
+      databaseUrl: settings.databaseUrl,
+      migrations: settings.migrations,
+      logger,
+      metrics,
+      security: { adminToken: settings.adminToken, apiKeyRateLimit: env.apiKeyRateLimit },
+      shutdownTimeoutMs: env.shutdownTimeoutMs,
+    }),
+    adapter,
+    { logger: new NestPinoLogger(logger), rawBody: true, abortOnError: false },
+  );
+  installHttpStack(app, logger, metrics);
+  if (env.role !== 'worker') mountApiDocs(app);
+  await app.init();
+  if (settings.configuration && env.role !== 'worker') {
+    const { changed, unchanged } = await app.get(ConfigurationSeeder).seed(settings.configuration);
+    logger.info({ changed, unchanged }, 'configuration file applied');
+  }
+  return app;
+}
+
+function mountApiDocs(app: NestFastifyApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('Crossdock')
+    .setDescription(
+      'Integration service between an ERP and its sales channels. Errors are RFC 9457 application/problem+json; ' +
+        'every response carries X-Correlation-Id.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'CROSSDOCK_ADMIN_TOKEN' }, 'admin')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key of a channel or source system' }, 'apiKey')
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+}

@@ -1,0 +1,96 @@
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from './config-error.js';
+
+export const ROLES = ['api', 'worker', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Process-level settings, read from environment variables only. */
+export interface Env {
+  databaseUrl?: string;
+  port: number;
+  host: string;
+  role: Role;
+  adminToken?: string;
+  configFile?: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  logFormat: 'json' | 'pretty';
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+  apiKeyRateLimit: { perSecond: number; burst: number };
+}
+
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined) assertPostgresUrl('DATABASE_URL', databaseUrl);
+  const adminToken = optional(env, 'CROSSDOCK_ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError('CROSSDOCK_ADMIN_TOKEN', `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
+  const configFile = optional(env, 'CROSSDOCK_CONFIG');
+  const dataDir = optional(env, 'CROSSDOCK_DATA_DIR') ?? './.data';
+  const logFormat = optional(env, 'LOG_FORMAT') ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  return {
+    databaseUrl,
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    role: oneOf(env, 'CROSSDOCK_ROLE', ROLES, 'all'),
+    adminToken,
+    configFile: configFile === undefined ? undefined : absolute(configFile),
+    dataDir: absolute(dataDir),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: oneOf({ LOG_FORMAT: logFormat }, 'LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
+    bodyLimitBytes: integer(env, 'CROSSDOCK_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    shutdownTimeoutMs: integer(env, 'CROSSDOCK_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    apiKeyRateLimit: {
+      perSecond: integer(env, 'CROSSDOCK_API_KEY_RATE_PER_SECOND', 100, 1, 1_000_000),
+      burst: integer(env, 'CROSSDOCK_API_KEY_RATE_BURST', 200, 1, 1_000_000),
+    },
+  };
+}
+
+function optional(env: NodeJS.ProcessEnv, key: string): string | undefined {
+  const value = env[key]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, key);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(key, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(key, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<const T extends readonly string[]>(
+  env: NodeJS.ProcessEnv,
+  key: string,
+  allowed: T,
+  fallback: T[number],
+): T[number] {
+  const raw = optional(env, key);
+  if (raw === undefined) return fallback;
+  if (!allowed.includes(raw)) throw new ConfigError(key, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw;
+}
+
+function assertPostgresUrl(key: string, value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(key, 'is not a valid URL (expected postgres://user@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(key, `must use the postgres:// scheme, got "${url.protocol}"`);
+  }
+}
+
+function absolute(path: string): string {
+  return isAbsolute(path) ? path : resolve(process.cwd(), path);
+}

@@ -1,0 +1,1 @@
+export { CHANNEL_CONNECTOR_KINDS, ERP_CONNECTOR_KINDS, type ConnectorKind } from './connector-kinds.js';

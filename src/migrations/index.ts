@@ -1,0 +1,4 @@
+import { Migration20261127000000Foundation } from './Migration20261127000000Foundation.js';
+
+/** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
+export const MIGRATIONS = [{ name: 'Migration20261127000000Foundation', class: Migration20261127000000Foundation }];

@@ -1,0 +1,156 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, Matches,
+  Max, MaxLength, Min, ValidateNested, registerDecorator, type ValidationOptions,
+} from 'class-validator';
+import { ROUTING_MODES, type RoutingMode } from '../domain/routing.js';
+
+export const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+function IsTimeZone(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isTimeZone',
+      target: object.constructor,
+      propertyName,
+      options: { message: `${propertyName} must be an IANA time zone such as Europe/Berlin`, ...options },
+      validator: {
+        validate(value: unknown) {
+          if (typeof value !== 'string') return false;
+          try {
+            new Intl.DateTimeFormat('en', { timeZone: value });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      },
+    });
+}
+
+/** How hard Crossdock may drive a target, shared by all instances. */
+export class TargetLimitsDto {
+  @ApiProperty({ example: 5, description: 'Sustained calls per second' })
+  @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0.01) @Max(10_000)
+  ratePerSecond: number;
+
+  @ApiProperty({ example: 10, description: 'Calls allowed at once above the sustained rate' })
+  @IsInt() @Min(1) @Max(10_000)
+  burst: number;
+
+  @ApiProperty({ example: 4, description: 'Calls in flight at once' })
+  @IsInt() @Min(1) @Max(1_000)
+  concurrency: number;
+}
+
+/** A recurring period, in the target's own time zone, when no call is made to it. */
+export class MaintenanceWindowDto {
+  @ApiProperty({ example: 'Europe/Berlin' })
+  @IsTimeZone()
+  timeZone: string;
+
+  @ApiPropertyOptional({ enum: WEEKDAYS, isArray: true, description: 'Days the window starts on; every day when absent' })
+  @IsOptional() @IsArray() @ArrayUnique() @IsIn(WEEKDAYS, { each: true })
+  days?: (typeof WEEKDAYS)[number][];
+
+  @ApiProperty({ example: '22:00' })
+  @Matches(TIME_OF_DAY, { message: 'start must be HH:MM (24-hour)' })
+  start: string;
+
+  @ApiProperty({ example: '02:00', description: 'May be earlier than start: the window then runs past midnight' })
+  @Matches(TIME_OF_DAY, { message: 'end must be HH:MM (24-hour)' })
+  end: string;
+
+  @ApiPropertyOptional()
+  @IsOptional() @IsString() @MaxLength(200)
+  description?: string;
+}
+
+export class ErpBackendDto {
+  @ApiProperty({ enum: ['business-central', 'sap-b1'] })
+  @IsString() @IsNotEmpty()
+  kind: string;
+
+  @ApiProperty({ enum: ['legacy', 'cloud'] })
+  @IsIn(['legacy', 'cloud'])
+  role: 'legacy' | 'cloud';
+
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "Connection settings; their shape depends on kind" })
+  @IsObject()
+  config: Record<string, unknown>;
+
+  @ApiProperty({ type: () => TargetLimitsDto })
+  @ValidateNested() @Type(() => TargetLimitsDto) @IsObject()
+  limits: TargetLimitsDto;
+
+  @ApiPropertyOptional({ type: () => [MaintenanceWindowDto], default: [] })
+  @IsOptional() @IsArray() @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => MaintenanceWindowDto)
+  maintenanceWindows?: MaintenanceWindowDto[];
+}
+
+export class ChannelInventoryDto {
+  @ApiProperty({ example: ['WH-EAST', 'WH-WEST'], description: 'Warehouses whose stock this channel may sell, in order of preference' })
+  @IsArray() @ArrayMaxSize(100) @ArrayUnique() @IsString({ each: true }) @Matches(RESOURCE_ID, { each: true, message: 'each warehouse must be a code of letters, digits, . _ -' })
+  warehouses: string[];
+
+  @ApiProperty({ example: 2, description: 'Units held back from this channel per SKU' })
+  @IsInt() @Min(0) @Max(1_000_000_000)
+  safetyStock: number;
+
+  @ApiProperty({ example: 100, description: 'Share of the remaining stock offered to this channel, in percent' })
+  @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(100)
+  allocationPercent: number;
+}
+
+export class ChannelDto {
+  @ApiProperty({ enum: ['shopify', 'webhook', 'api'] })
+  @IsIn(['shopify', 'webhook', 'api'])
+  kind: 'shopify' | 'webhook' | 'api';
+
+  @ApiPropertyOptional({ example: 'Acme EU storefront' })
+  @IsOptional() @IsString() @MaxLength(200)
+  name?: string;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Connection settings; their shape depends on kind' })
+  @IsObject()
+  config: Record<string, unknown>;
+
+  @ApiProperty({ type: () => ChannelInventoryDto })
+  @ValidateNested() @Type(() => ChannelInventoryDto) @IsObject()
+  inventory: ChannelInventoryDto;
+
+  @ApiProperty({ enum: ['reject', 'backorder'] })
+  @IsIn(['reject', 'backorder'])
+  oversell: 'reject' | 'backorder';
+
+  @ApiPropertyOptional({ type: () => TargetLimitsDto, description: 'Limits for calls to this channel (shopify, webhook)' })
+  @IsOptional() @ValidateNested() @Type(() => TargetLimitsDto) @IsObject()
+  limits?: TargetLimitsDto;
+}
+
+export class SourceDto {
+  @ApiProperty({ example: 'Main warehouse WMS' })
+  @IsString() @IsNotEmpty() @MaxLength(200)
+  name: string;
+
+  @ApiPropertyOptional({ example: 'wms' })
+  @IsOptional() @IsString() @MaxLength(64)
+  kind?: string;
+}
+
+export class RoutingDto {
+  @ApiProperty({ enum: ROUTING_MODES })
+  @IsIn(ROUTING_MODES)
+  mode: RoutingMode;
+
+  @ApiProperty({ description: 'ERP backend that owns the domain' })
+  @IsString() @Matches(RESOURCE_ID, { message: 'primary must be an ERP backend id' })
+  primary: string;
+
+  @ApiPropertyOptional({ description: 'ERP backend that receives shadow writes (mode shadow)' })
+  @IsOptional() @IsString() @Matches(RESOURCE_ID, { message: 'shadow must be an ERP backend id' })
+  shadow?: string;
+}

@@ -1,0 +1,227 @@
+import { isDeepStrictEqual } from 'node:util';
+import { Injectable } from '@nestjs/common';
+import { LockMode, MikroORM, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { AuditLog } from '../../platform/audit/audit-log.js';
+import { problems } from '../../platform/http/problem.js';
+import { ApiKeys, type KeyPrincipal } from '../../platform/security/api-keys.js';
+import type { ChannelDto, ErpBackendDto, RoutingDto, SourceDto } from './api/resources.dto.js';
+import { maskSecrets, restoreMaskedSecrets } from './domain/secrets.js';
+import { routingProblems, type RoutingDomain } from './domain/routing.js';
+import { ChannelEntity } from './entities/channel.entity.js';
+import { ErpBackendEntity } from './entities/erp-backend.entity.js';
+import { RoutingEntity } from './entities/routing.entity.js';
+import { SourceSystemEntity } from './entities/source-system.entity.js';
+import { connectorConfigErrors, connectorKind } from './resource-validation.js';
+
+type Entity = ErpBackendEntity | ChannelEntity | SourceSystemEntity;
+type Constructor<E> = new () => E;
+
+/** How one kind of configured resource is stored and shown; the store logic is the same for all. */
+interface Resource<E extends Entity, D> {
+  type: 'erp-backend' | 'channel' | 'source';
+  label: string;
+  entity: Constructor<E>;
+  /** The stored fields for a validated body, given what is stored now (to keep masked secrets). */
+  content(id: string, dto: D, stored: E | null): Record<string, unknown>;
+  view(entity: E): Record<string, unknown>;
+}
+
+const secretsOf = (resource: 'erp-backend' | 'channel', kind: string) => connectorKind(resource, kind)?.secretFields ?? [];
+
+function connectorContent(resource: 'erp-backend' | 'channel', id: string, dto: { kind: string; config: Record<string, unknown> }, stored: { kind: string; config: Record<string, unknown> } | null) {
+  const secretFields = secretsOf(resource, dto.kind);
+  const { config, unresolved } = restoreMaskedSecrets(dto.config, stored?.kind === dto.kind ? stored.config : undefined, secretFields);
+  const errors = [
+    ...connectorConfigErrors(resource, dto.kind, config),
+    ...unresolved.map((field) => ({ field: `config.${field}`, message: `config.${field} is masked but ${id} has no stored value to keep` })),
+  ];
+  if (errors.length > 0) throw problems.validation(errors);
+  return config;
+}
+
+const ERP_BACKEND: Resource<ErpBackendEntity, ErpBackendDto> = {
+  type: 'erp-backend',
+  label: 'ERP backend',
+  entity: ErpBackendEntity,
+  content: (id, dto, stored) => ({
+    kind: dto.kind,
+    role: dto.role,
+    config: connectorContent('erp-backend', id, dto, stored),
+    limits: { ...dto.limits },
+    maintenanceWindows: (dto.maintenanceWindows ?? []).map((w) => ({ ...w })),
+  }),
+  view: (e) => ({
+    id: e.id, kind: e.kind, role: e.role, config: maskSecrets(e.config, secretsOf('erp-backend', e.kind)),
+    limits: e.limits, maintenanceWindows: e.maintenanceWindows, createdAt: e.createdAt, updatedAt: e.updatedAt,
+  }),
+};
+
+const CHANNEL: Resource<ChannelEntity, ChannelDto> = {
+  type: 'channel',
+  label: 'Channel',
+  entity: ChannelEntity,
+  content: (id, dto, stored) => ({
+    name: dto.name ?? null,
+    kind: dto.kind,
+    config: connectorContent('channel', id, dto, stored),
+    inventory: { ...dto.inventory },
+    oversell: dto.oversell,
+    limits: dto.limits ? { ...dto.limits } : null,
+  }),
+  view: (e) => ({
+    id: e.id, name: e.name, kind: e.kind, config: maskSecrets(e.config, secretsOf('channel', e.kind)),
+    inventory: e.inventory, oversell: e.oversell, limits: e.limits, createdAt: e.createdAt, updatedAt: e.updatedAt,
+  }),
+};
+
+const SOURCE: Resource<SourceSystemEntity, SourceDto> = {
+  type: 'source',
+  label: 'Source system',
+  entity: SourceSystemEntity,
+  content: (_id, dto) => ({ name: dto.name, kind: dto.kind ?? null }),
+  view: (e) => ({ id: e.id, name: e.name, kind: e.kind, createdAt: e.createdAt, updatedAt: e.updatedAt }),
+};
+
+export interface PutResult {
+  created: boolean;
+  changed: boolean;
+  view: Record<string, unknown>;
+}
+
+const routingView = (r: RoutingEntity) => ({ domain: r.domain, mode: r.mode, primary: r.primary, shadow: r.shadow, updatedAt: r.updatedAt });
+
+/** The stored configuration: ERP backends, channels, sources, routing and API keys, every change audited. */
+@Injectable()
+export class ConfigurationService {
+  readonly erpBackends = this.store(ERP_BACKEND);
+  readonly channels = this.store(CHANNEL);
+  readonly sources = this.store(SOURCE);
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly audit: AuditLog,
+    private readonly apiKeys: ApiKeys,
+  ) {}
+
+  private store<E extends Entity, D>(resource: Resource<E, D>) {
+    const principal = resource.type === 'erp-backend' ? undefined : (id: string): KeyPrincipal => ({ type: resource.type as 'channel' | 'source', id });
+    return {
+      list: async () => (await this.orm.em.fork().find(resource.entity, {}, { orderBy: { id: 'asc' } as never })).map(resource.view),
+      get: async (id: string) => {
+        const entity = await this.orm.em.fork().findOne(resource.entity, { id } as never);
+        if (!entity) throw problems.notFound(`${resource.label} "${id}"`);
+        return resource.view(entity);
+      },
+      put: (id: string, dto: D, actor: string): Promise<PutResult> =>
+        this.transaction(async (em) => {
+          const stored = await em.findOne(resource.entity, { id } as never, { lockMode: LockMode.PESSIMISTIC_WRITE });
+          const content = resource.content(id, dto, stored);
+          const before = stored ? resource.view(stored) : null;
+          if (stored && isDeepStrictEqual(pick(stored, Object.keys(content)), content)) {
+            return { created: false, changed: false, view: before! };
+          }
+          const entity = stored ?? em.create(resource.entity, { id, createdAt: new Date() } as never);
+          Object.assign(entity, content, { updatedAt: new Date() });
+          em.persist(entity);
+          const after = resource.view(entity);
+          this.audit.record(em, { actor, action: stored ? 'update' : 'create', resourceType: resource.type, resourceId: id, before, after });
+          return { created: !stored, changed: true, view: after };
+        }),
+      delete: async (id: string, actor: string): Promise<void> => {
+        const revoked = await this.transaction(async (em) => {
+          const stored = await em.findOne(resource.entity, { id } as never, { lockMode: LockMode.PESSIMISTIC_WRITE });
+          if (!stored) throw problems.notFound(`${resource.label} "${id}"`);
+          if (resource.type === 'erp-backend') {
+            const routes = await em.find(RoutingEntity, { $or: [{ primary: id }, { shadow: id }] });
+            if (routes.length > 0) {
+              throw problems.conflict(`ERP backend "${id}" is routed for ${routes.map((r) => r.domain).join(', ')}; route those domains elsewhere first`);
+            }
+          }
+          const prefixes = principal ? await this.apiKeys.revokeAll(em, principal(id)) : [];
+          em.remove(stored);
+          this.audit.record(em, { actor, action: 'delete', resourceType: resource.type, resourceId: id, before: resource.view(stored), after: null });
+          return prefixes;
+        });
+        this.apiKeys.forget(revoked);
+      },
+    };
+  }
+
+  async listRouting() {
+    return (await this.orm.em.fork().find(RoutingEntity, {}, { orderBy: { domain: 'asc' } })).map(routingView);
+  }
+
+  async getRouting(domain: RoutingDomain) {
+    const rule = await this.orm.em.fork().findOne(RoutingEntity, { domain });
+    if (!rule) throw problems.notFound(`Routing for domain "${domain}"`);
+    return routingView(rule);
+  }
+
+  putRouting(domain: RoutingDomain, dto: RoutingDto, actor: string): Promise<PutResult> {
+    return this.transaction(async (em) => {
+      const backends = await em.find(ErpBackendEntity, { id: { $in: [dto.primary, dto.shadow].filter((v): v is string => !!v) } });
+      const roles = new Map(backends.map((b) => [b.id, b.role]));
+      const invalid = routingProblems(dto, (id) => roles.get(id));
+      if (invalid.length > 0) throw problems.validation(invalid);
+      const stored = await em.findOne(RoutingEntity, { domain }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const content = { mode: dto.mode, primary: dto.primary, shadow: dto.shadow ?? null };
+      const before = stored ? routingView(stored) : null;
+      if (stored && isDeepStrictEqual(pick(stored, Object.keys(content)), content)) return { created: false, changed: false, view: before! };
+      const rule = stored ?? em.create(RoutingEntity, { domain, ...content, updatedAt: new Date() });
+      Object.assign(rule, content, { updatedAt: new Date() });
+      em.persist(rule);
+      const after = routingView(rule);
+      this.audit.record(em, { actor, action: stored ? 'update' : 'create', resourceType: 'routing', resourceId: domain, before, after });
+      return { created: !stored, changed: true, view: after };
+    });
+  }
+
+  async issueApiKey(principal: KeyPrincipal, scopes: string[], name: string | null, actor: string) {
+    return this.transaction(async (em) => {
+      await this.requirePrincipal(em, principal);
+      const issued = this.apiKeys.issue(em, principal, scopes, name);
+      this.audit.record(em, { actor, action: 'create', resourceType: 'api-key', resourceId: issued.view.id, before: null, after: { principal, ...issued.view } });
+      return issued;
+    });
+  }
+
+  async listApiKeys(principal: KeyPrincipal) {
+    const em = this.orm.em.fork();
+    await this.requirePrincipal(em, principal);
+    return this.apiKeys.list(em, principal);
+  }
+
+  async revokeApiKey(principal: KeyPrincipal, keyId: string, actor: string) {
+    const view = await this.transaction(async (em) => {
+      await this.requirePrincipal(em, principal);
+      const revoked = await this.apiKeys.revoke(em, principal, keyId);
+      if (!revoked) throw problems.notFound(`API key "${keyId}" of ${principal.type} "${principal.id}"`);
+      this.audit.record(em, { actor, action: 'revoke', resourceType: 'api-key', resourceId: keyId, before: null, after: { principal, ...revoked } });
+      return revoked;
+    });
+    this.apiKeys.forget([view.prefix]);
+    return view;
+  }
+
+  private async requirePrincipal(em: EntityManager, principal: KeyPrincipal): Promise<void> {
+    const found = principal.type === 'channel'
+      ? await em.findOne(ChannelEntity, { id: principal.id })
+      : await em.findOne(SourceSystemEntity, { id: principal.id });
+    if (!found) throw problems.notFound(`${principal.type === 'channel' ? 'Channel' : 'Source system'} "${principal.id}"`);
+  }
+
+  /** Runs `work` in a transaction; two creations of one id race on the primary key, and the loser re-reads. */
+  private async transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.orm.em.fork().transactional(work);
+      } catch (error) {
+        if (!(error instanceof UniqueConstraintViolationException) || attempt >= 3) throw error;
+      }
+    }
+  }
+}
+
+function pick(entity: object, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, (entity as Record<string, unknown>)[k]]));
+}

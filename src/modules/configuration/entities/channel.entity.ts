@@ -1,0 +1,31 @@
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+
+@Entity({ tableName: 'channel' })
+export class ChannelEntity {
+  @PrimaryKey({ type: 'text' })
+  id: string;
+
+  @Property({ type: 'text', nullable: true })
+  name: string | null = null;
+
+  @Property({ type: 'text' })
+  kind: 'shopify' | 'webhook' | 'api';
+
+  @Property({ type: 'json' })
+  config: Record<string, unknown>;
+
+  @Property({ type: 'json' })
+  inventory: { warehouses: string[]; safetyStock: number; allocationPercent: number };
+
+  @Property({ type: 'text' })
+  oversell: 'reject' | 'backorder';
+
+  @Property({ type: 'json', nullable: true })
+  limits: { ratePerSecond: number; burst: number; concurrency: number } | null = null;
+
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'timestamptz' })
+  updatedAt: Date = new Date();
+}

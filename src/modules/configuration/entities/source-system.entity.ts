@@ -1,0 +1,20 @@
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+
+/** A system (ERP, WMS) that pushes events to Crossdock with its own API keys. */
+@Entity({ tableName: 'source_system' })
+export class SourceSystemEntity {
+  @PrimaryKey({ type: 'text' })
+  id: string;
+
+  @Property({ type: 'text' })
+  name: string;
+
+  @Property({ type: 'text', nullable: true })
+  kind: string | null = null;
+
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'timestamptz' })
+  updatedAt: Date = new Date();
+}

@@ -1,0 +1,52 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { PgBoss } from 'pg-boss';
+import { LOGGER } from '../observability/observability.module.js';
+import type { Logger } from '../observability/logger.js';
+
+export const BOSS_SETTINGS = Symbol('BOSS_SETTINGS');
+export interface BossSettings {
+  databaseUrl: string;
+  /** Workers consume jobs only in the worker and all roles; every role can send. */
+  work: boolean;
+  shutdownTimeoutMs: number;
+}
+
+export const BOSS_SCHEMA = 'pgboss';
+
+/** pg-boss on the service's database, in its own schema; it creates and migrates that schema itself. */
+@Injectable()
+export class BossService implements OnModuleInit, OnApplicationShutdown {
+  readonly boss: PgBoss;
+  private running = false;
+
+  constructor(
+    @Inject(BOSS_SETTINGS) private readonly settings: BossSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.boss = new PgBoss({
+      connectionString: settings.databaseUrl,
+      schema: BOSS_SCHEMA,
+      application_name: 'crossdock-queue',
+      max: 10,
+      connectionTimeoutMillis: 3_000,
+      supervise: settings.work,
+      schedule: settings.work,
+    });
+    this.boss.on('error', (error: Error) => this.logger.warn({ err: error }, 'queue error'));
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.boss.start();
+    this.running = true;
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.boss.stop({ graceful: true, close: true, timeout: this.settings.shutdownTimeoutMs });
+  }
+}

@@ -1,0 +1,47 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import { acceptOrCreateCorrelationId, CORRELATION_HEADER, withCorrelationId } from '../observability/correlation.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { ProblemFilter } from './problem.filter.js';
+import { createValidationPipe } from './validation.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    correlationId: string;
+  }
+}
+
+// Probes and scrapes arrive every few seconds; they are logged at debug so that they do not drown the rest.
+const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
+
+/**
+ * The conventions every endpoint shares: correlation id in and out and in every log line, one log line and
+ * one histogram sample per request, validation and errors as problem+json.
+ */
+export function installHttpStack(app: NestFastifyApplication, logger: Logger, metrics: Metrics): void {
+  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  fastify.decorateRequest('correlationId', '');
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const correlationId = acceptOrCreateCorrelationId(request.headers[CORRELATION_HEADER]);
+    request.correlationId = correlationId;
+    void reply.header(CORRELATION_HEADER, correlationId);
+    withCorrelationId(correlationId, done);
+  });
+
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpDuration.observe({ method: request.method, route, status: String(status) }, seconds);
+    const level = status >= 500 ? 'error' : QUIET_ROUTES.has(route) ? 'debug' : 'info';
+    if (logger.isLevelEnabled(level)) {
+      logger[level]({ correlationId: request.correlationId, method: request.method, route, status, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    }
+    done();
+  });
+
+  app.useGlobalFilters(new ProblemFilter(logger));
+  app.useGlobalPipes(createValidationPipe());
+}

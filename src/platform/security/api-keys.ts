@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ApiKeyEntity, type PrincipalType } from './api-key.entity.js';
+import { generateApiKey, parseApiKey, secretsEqual } from './api-key-format.js';
+
+export interface KeyPrincipal {
+  type: PrincipalType;
+  id: string;
+}
+
+export interface AuthenticatedKey extends KeyPrincipal {
+  keyId: string;
+  scopes: readonly string[];
+}
+
+export interface ApiKeyView {
+  id: string;
+  name: string | null;
+  prefix: string;
+  scopes: string[];
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+interface CachedKey {
+  entity: Pick<ApiKeyEntity, 'id' | 'principalType' | 'principalId' | 'secretHash' | 'scopes' | 'revokedAt'> | null;
+  expiresAt: number;
+}
+
+// Keys are looked up by prefix once per CACHE_TTL_MS per instance; a revocation on this instance applies at
+// once, on other instances within the TTL.
+const CACHE_TTL_MS = 10_000;
+const CACHE_MAX_ENTRIES = 10_000;
+
+@Injectable()
+export class ApiKeys {
+  private readonly cache = new Map<string, CachedKey>();
+
+  constructor(private readonly orm: MikroORM) {}
+
+  /** Creates a key for `principal`; the returned `key` is the only time the secret exists outside the caller. */
+  issue(em: EntityManager, principal: KeyPrincipal, scopes: string[], name: string | null) {
+    const generated = generateApiKey();
+    const entity = em.create(ApiKeyEntity, {
+      id: randomUUID(),
+      principalType: principal.type,
+      principalId: principal.id,
+      name,
+      prefix: generated.prefix,
+      secretHash: generated.secretHash,
+      scopes: [...new Set(scopes)],
+      createdAt: new Date(),
+      revokedAt: null,
+    });
+    em.persist(entity);
+    return { key: generated.key, view: toView(entity) };
+  }
+
+  async list(em: EntityManager, principal: KeyPrincipal): Promise<ApiKeyView[]> {
+    const keys = await em.find(
+      ApiKeyEntity,
+      { principalType: principal.type, principalId: principal.id },
+      { orderBy: { createdAt: 'asc' } },
+    );
+    return keys.map(toView);
+  }
+
+  /** Revokes one key of `principal`; undefined when it has no such key. Idempotent. */
+  async revoke(em: EntityManager, principal: KeyPrincipal, keyId: string): Promise<ApiKeyView | undefined> {
+    const entity = await em.findOne(ApiKeyEntity, { id: keyId, principalType: principal.type, principalId: principal.id });
+    if (!entity) return undefined;
+    entity.revokedAt ??= new Date();
+    this.cache.delete(entity.prefix);
+    return toView(entity);
+  }
+
+  /** Revokes every key of a principal that is being removed. */
+  async revokeAll(em: EntityManager, principal: KeyPrincipal): Promise<string[]> {
+    const keys = await em.find(ApiKeyEntity, { principalType: principal.type, principalId: principal.id, revokedAt: null });
+    for (const key of keys) {
+      key.revokedAt = new Date();
+      this.cache.delete(key.prefix);
+    }
+    return keys.map((key) => key.prefix);
+  }
+
+  /** Drops cached lookups; callers call it again after the transaction that revoked the keys commits. */
+  forget(prefixes: readonly string[]): void {
+    for (const prefix of prefixes) this.cache.delete(prefix.replace(/^cdk_/, ''));
+  }
+
+  /** The principal of a presented key, or undefined when the key is malformed, unknown, wrong or revoked. */
+  async authenticate(presented: string): Promise<AuthenticatedKey | undefined> {
+    const parsed = parseApiKey(presented);
+    if (!parsed) return undefined;
+    const entity = await this.lookup(parsed.prefix);
+    if (!entity || entity.revokedAt !== null || !secretsEqual(parsed.secret, entity.secretHash)) return undefined;
+    return { type: entity.principalType, id: entity.principalId, keyId: entity.id, scopes: entity.scopes };
+  }
+
+  private async lookup(prefix: string): Promise<CachedKey['entity']> {
+    const now = Date.now();
+    const cached = this.cache.get(prefix);
+    if (cached && cached.expiresAt > now) return cached.entity;
+    const entity = await this.orm.em.fork().findOne(ApiKeyEntity, { prefix }, { fields: ['id', 'principalType', 'principalId', 'secretHash', 'scopes', 'revokedAt'] });
+    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
+    this.cache.set(prefix, { entity, expiresAt: now + CACHE_TTL_MS });
+    return entity;
+  }
+}
+
+function toView(entity: ApiKeyEntity): ApiKeyView {
+  return {
+    id: entity.id,
+    name: entity.name,
+    prefix: `cdk_${entity.prefix}`,
+    scopes: entity.scopes,
+    createdAt: entity.createdAt,
+    revokedAt: entity.revokedAt,
+  };
+}

@@ -1,0 +1,26 @@
+import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import type { PrincipalType } from './api-key.entity.js';
+import type { Scope } from './scopes.js';
+
+/** Who made the request: the admin, or a channel or source system through one of its API keys. */
+export type Principal =
+  | { type: 'admin'; actor: string }
+  | { type: PrincipalType; id: string; keyId: string; scopes: readonly string[] };
+
+export type AccessRule = 'public' | 'admin' | { scopes: readonly Scope[] };
+export const ACCESS_METADATA = 'crossdock:access';
+
+/** Declares who may call a route; a route without it is admin-only. */
+export const Access = (rule: AccessRule) => SetMetadata(ACCESS_METADATA, rule);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
+  const principal = ctx.switchToHttp().getRequest<{ principal?: Principal }>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
+  return principal;
+});
