@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
-execFileSync(join(root, 'node_modules/.bin/swc'), ['src', '-d', 'dist', '--strip-leading-paths', '--quiet'], {
+execFileSync(join(root, 'node_modules/.bin/swc'), ['src', '-d', 'dist', '--strip-leading-paths', '--quiet', '--ignore', '**/*.spec.ts'], {
   cwd: root,
   stdio: 'inherit',
 });

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import type { MigrationObject } from '@mikro-orm/core';
@@ -12,6 +12,7 @@ import { ObservabilityModule } from './platform/observability/observability.modu
 import { ApiKeyEntity } from './platform/security/api-key.entity.js';
 import { ApiKeys } from './platform/security/api-keys.js';
 import { AuthGuard, SECURITY_SETTINGS, type SecuritySettings } from './platform/security/auth.guard.js';
+import { WhoAmIController } from './platform/security/whoami.controller.js';
 import {
   ChannelEntity, ConfigurationModule, ErpBackendEntity, RoutingEntity, SourceSystemEntity,
 } from './modules/configuration/index.js';
@@ -25,6 +26,8 @@ export interface AppModuleOptions {
   metrics: Metrics;
   security: SecuritySettings;
   shutdownTimeoutMs: number;
+  /** Modules added to the service (embedding it, tests). */
+  additionalModules?: Array<Type | DynamicModule>;
 }
 
 const ENTITIES = [ApiKeyEntity, AuditEntryEntity, ErpBackendEntity, ChannelEntity, SourceSystemEntity, RoutingEntity];
@@ -46,7 +49,9 @@ export class AppModule {
         }),
         HealthModule.register(options.migrations),
         ...(serveApi ? [ConfigurationModule] : []),
+        ...(options.additionalModules ?? []),
       ],
+      controllers: serveApi ? [WhoAmIController] : [],
       providers: [
         { provide: BOSS_SETTINGS, useValue: { databaseUrl: options.databaseUrl, work: options.role !== 'api', shutdownTimeoutMs: options.shutdownTimeoutMs } satisfies BossSettings },
         { provide: SECURITY_SETTINGS, useValue: options.security },

@@ -1,3 +1,4 @@
+import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -17,6 +18,8 @@ export interface AppSettings {
   logger: Logger;
   /** Resources to write at start (the CROSSDOCK_CONFIG file, or the demo configuration). */
   configuration?: ConfigurationDocument;
+  /** Modules added to the service (embedding it, tests). */
+  additionalModules?: Array<Type | DynamicModule>;
 }
 
 /** Builds the service, initialised and seeded but not yet listening; the caller listens and closes it. */
@@ -38,11 +41,12 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       metrics,
       security: { adminToken: settings.adminToken, apiKeyRateLimit: env.apiKeyRateLimit },
       shutdownTimeoutMs: env.shutdownTimeoutMs,
+      additionalModules: settings.additionalModules,
     }),
     adapter,
-    { logger: new NestPinoLogger(logger), rawBody: true, abortOnError: false },
+    { logger: new NestPinoLogger(logger), rawBody: true, bodyParser: false, abortOnError: false },
   );
-  installHttpStack(app, logger, metrics);
+  installHttpStack(app, logger, metrics, env.bodyLimitBytes);
   if (env.role !== 'worker') mountApiDocs(app);
   await app.init();
   if (settings.configuration && env.role !== 'worker') {

@@ -19,8 +19,11 @@ const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
  * The conventions every endpoint shares: correlation id in and out and in every log line, one log line and
  * one histogram sample per request, validation and errors as problem+json.
  */
-export function installHttpStack(app: NestFastifyApplication, logger: Logger, metrics: Metrics): void {
+export function installHttpStack(app: NestFastifyApplication, logger: Logger, metrics: Metrics, bodyLimit: number): void {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  // JSON only, with the raw bytes kept on request.rawBody for signature checks; any other type is a 415.
+  fastify.removeAllContentTypeParsers();
+  app.useBodyParser('application/json', { bodyLimit });
   fastify.decorateRequest('correlationId', '');
 
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -64,6 +64,11 @@ export function toProblem(error: unknown): { problem: Problem; internal: boolean
     const headers = typeof problem.retryAfter === 'number' ? { 'retry-after': String(problem.retryAfter) } : undefined;
     return { problem: { ...problem }, internal: false, headers };
   }
+  // Nest wraps Fastify's own errors (body parsing, limits) in an HttpException whose cause is the original.
+  const fastifyError = error instanceof HttpException && error.cause ? error.cause : error;
+  const code = (fastifyError as { code?: unknown })?.code;
+  const known = typeof code === 'string' ? FASTIFY_ERRORS[code] : undefined;
+  if (known) return { problem: { type: TYPE_BASE + known.slug, title: known.title, status: known.status, detail: known.detail }, internal: false };
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const response = error.getResponse();
@@ -84,9 +89,6 @@ export function toProblem(error: unknown): { problem: Problem; internal: boolean
     }
     return { problem, internal: status >= 500 };
   }
-  const code = (error as { code?: unknown })?.code;
-  const known = typeof code === 'string' ? FASTIFY_ERRORS[code] : undefined;
-  if (known) return { problem: { type: TYPE_BASE + known.slug, title: known.title, status: known.status, detail: known.detail }, internal: false };
   const statusCode = (error as { statusCode?: unknown })?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return { problem: { type: 'about:blank', title: reasonPhrase(statusCode), status: statusCode, detail: reasonPhrase(statusCode) }, internal: false };
