@@ -1,4 +1,3 @@
-import { ApiChannelConfig } from './channels/api/api.config.js';
 import { ShopifyConfig } from './channels/shopify/shopify.config.js';
 import { WebhookConfig } from './channels/webhook/webhook.config.js';
 import { BusinessCentralConfig } from './erp/business-central/business-central.config.js';
@@ -7,7 +6,8 @@ import { SapB1Config } from './erp/sap-b1/sap-b1.config.js';
 /** What a connector kind needs to be configured: the shape of its `config`, and which of its fields are secrets. */
 export interface ConnectorKind {
   kind: string;
-  configSchema: new () => object;
+  /** The class that validates `config`; null for a kind that takes no settings (its config must be empty). */
+  configSchema: (new () => object) | null;
   secretFields: readonly string[];
 }
 
@@ -19,5 +19,5 @@ export const ERP_CONNECTOR_KINDS: readonly ConnectorKind[] = [
 export const CHANNEL_CONNECTOR_KINDS: readonly ConnectorKind[] = [
   { kind: 'shopify', configSchema: ShopifyConfig, secretFields: ['accessToken', 'webhookSecret'] },
   { kind: 'webhook', configSchema: WebhookConfig, secretFields: ['secret'] },
-  { kind: 'api', configSchema: ApiChannelConfig, secretFields: [] },
+  { kind: 'api', configSchema: null, secretFields: [] },
 ];

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ declare module 'vitest' {
  * with every migration and the queue schema; each test file copies the template into a database of its own.
  */
 export default async function setup(project: TestProject) {
+  // Process-level tests start the compiled service, as `npm start` does.
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
   let embedded: EmbeddedDatabase | undefined;
   let dataDir: string | undefined;
   let serverUrl = process.env.TEST_DATABASE_URL;

@@ -20,6 +20,10 @@ export function connectorConfigErrors(resource: 'erp-backend' | 'channel', kind:
   if (!connector) {
     return [{ field: at('kind'), message: `kind must be one of ${CONNECTORS[resource].map((k) => k.kind).join(', ')}` }];
   }
+  if (connector.configSchema === null) {
+    const keys = config !== null && typeof config === 'object' ? Object.keys(config) : [];
+    return keys.map((key) => ({ field: at(`config.${key}`), message: `kind ${kind} takes no config; ${key} is not a known field` }));
+  }
   return validatePlain(connector.configSchema, config, at('config')).errors;
 }
 

