@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { ConnectionException } from '@mikro-orm/core';
 import type { FieldError } from './field-errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -89,6 +90,13 @@ export function toProblem(error: unknown): { problem: Problem; internal: boolean
     }
     return { problem, internal: status >= 500 };
   }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      problem: { type: TYPE_BASE + 'database-unavailable', title: 'Service unavailable', status: 503, detail: 'The database cannot be reached; retry shortly', retryAfter: 5 },
+      internal: false,
+      headers: { 'retry-after': '5' },
+    };
+  }
   const statusCode = (error as { statusCode?: unknown })?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return { problem: { type: 'about:blank', title: reasonPhrase(statusCode), status: statusCode, detail: reasonPhrase(statusCode) }, internal: false };
@@ -97,6 +105,17 @@ export function toProblem(error: unknown): { problem: Problem; internal: boolean
     problem: { type: TYPE_BASE + 'internal', title: 'Internal error', status: 500, detail: 'The request could not be completed; quote the correlation id when reporting it' },
     internal: true,
   };
+}
+
+// Connection refused or reset, the server shutting down or starting up, too many connections.
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300']);
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof ConnectionException) return true;
+  const code = (error as { code?: unknown })?.code;
+  const message = (error as { message?: unknown })?.message;
+  return (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+    (typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect)/.test(message));
 }
 
 function reasonPhrase(status: number): string {
