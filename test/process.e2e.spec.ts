@@ -60,7 +60,7 @@ describe('several instances on one database', () => {
     running.push(...services);
     await Promise.all(ports.map((port, i) => waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, services[i])));
     const sources = await fetch(`http://127.0.0.1:${ports[1]}/v1/admin/sources`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    expect((await sources.json()).map((s: { id: string }) => s.id)).toEqual(['wms']);
+    expect(((await sources.json()) as Array<{ id: string }>).map((s: { id: string }) => s.id)).toEqual(['wms']);
     const results = await Promise.all(services.map(stop));
     expect(results.map((r) => r.code)).toEqual([0, 0]);
   });
@@ -82,7 +82,7 @@ describe('demo mode on the embedded database', () => {
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     expect(first.stdout()).not.toContain(token);
     const channels = await fetch(`http://127.0.0.1:${port}/v1/admin/channels`, { headers: { authorization: `Bearer ${token}` } });
-    expect((await channels.json()).map((c: { id: string }) => c.id)).toEqual(['demo-portal', 'demo-shop']);
+    expect(((await channels.json()) as Array<{ id: string }>).map((c: { id: string }) => c.id)).toEqual(['demo-portal', 'demo-shop']);
     expect((await stop(first)).code).toBe(0);
     expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
 

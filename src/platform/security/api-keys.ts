@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -27,6 +27,9 @@ export interface ApiKeyView {
 interface CachedKey {
   entity: Pick<ApiKeyEntity, 'id' | 'principalType' | 'principalId' | 'secretHash' | 'scopes' | 'revokedAt'> | null;
   expiresAt: number;
+  /** The secret once it has matched the hash, so that later requests compare bytes instead of hashing. */
+  verified?: Buffer;
+  principal?: AuthenticatedKey;
 }
 
 // Keys are looked up by prefix once per CACHE_TTL_MS per instance; a revocation on this instance applies at
@@ -91,23 +94,38 @@ export class ApiKeys {
     for (const prefix of prefixes) this.cache.delete(prefix.replace(/^cdk_/, ''));
   }
 
-  /** The principal of a presented key, or undefined when the key is malformed, unknown, wrong or revoked. */
-  async authenticate(presented: string): Promise<AuthenticatedKey | undefined> {
+  /**
+   * The principal of a presented key, or undefined when the key is malformed, unknown, wrong or revoked.
+   * Answers synchronously while the key's row is cached (the hot path), with a promise otherwise.
+   */
+  authenticate(presented: string): AuthenticatedKey | undefined | Promise<AuthenticatedKey | undefined> {
     const parsed = parseApiKey(presented);
     if (!parsed) return undefined;
-    const entity = await this.lookup(parsed.prefix);
-    if (!entity || entity.revokedAt !== null || !secretsEqual(parsed.secret, entity.secretHash)) return undefined;
-    return { type: entity.principalType, id: entity.principalId, keyId: entity.id, scopes: entity.scopes };
+    const cached = this.cache.get(parsed.prefix);
+    if (cached && cached.expiresAt > Date.now()) return this.verify(cached, parsed.secret);
+    return this.lookup(parsed.prefix).then((entry) => this.verify(entry, parsed.secret));
   }
 
-  private async lookup(prefix: string): Promise<CachedKey['entity']> {
+  private verify(entry: CachedKey, secret: string): AuthenticatedKey | undefined {
+    const entity = entry.entity;
+    if (!entity || entity.revokedAt !== null) return undefined;
+    if (entry.verified && entry.principal) {
+      const presented = Buffer.from(secret);
+      return presented.length === entry.verified.length && timingSafeEqual(presented, entry.verified) ? entry.principal : undefined;
+    }
+    if (!secretsEqual(secret, entity.secretHash)) return undefined;
+    entry.verified = Buffer.from(secret);
+    entry.principal = { type: entity.principalType, id: entity.principalId, keyId: entity.id, scopes: entity.scopes };
+    return entry.principal;
+  }
+
+  private async lookup(prefix: string): Promise<CachedKey> {
     const now = Date.now();
-    const cached = this.cache.get(prefix);
-    if (cached && cached.expiresAt > now) return cached.entity;
     const entity = await this.orm.em.fork().findOne(ApiKeyEntity, { prefix }, { fields: ['id', 'principalType', 'principalId', 'secretHash', 'scopes', 'revokedAt'] });
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-    this.cache.set(prefix, { entity, expiresAt: now + CACHE_TTL_MS });
-    return entity;
+    const entry: CachedKey = { entity, expiresAt: now + CACHE_TTL_MS };
+    this.cache.set(prefix, entry);
+    return entry;
   }
 }
 

@@ -3,7 +3,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@ne
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { problems } from '../http/problem.js';
-import { ApiKeys } from './api-keys.js';
+import { ApiKeys, type AuthenticatedKey } from './api-keys.js';
 import { ACCESS_METADATA, type AccessRule } from './principal.js';
 import { TokenBucketLimiter } from './rate-limiter.js';
 
@@ -33,7 +33,7 @@ export class AuthGuard implements CanActivate {
     this.limiter = new TokenBucketLimiter(settings.apiKeyRateLimit.perSecond, settings.apiKeyRateLimit.burst);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_METADATA, [context.getHandler(), context.getClass()]) ?? 'admin';
     if (rule === 'public') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
@@ -41,20 +41,26 @@ export class AuthGuard implements CanActivate {
     if (token === undefined) throw problems.unauthorized('Send Authorization: Bearer <token>');
 
     if (rule === 'admin') {
-      if (!timingSafeEqual(sha256(token), this.adminTokenHash)) {
-        if (await this.apiKeys.authenticate(token)) throw problems.forbidden('This endpoint needs the admin token, not an API key');
-        throw problems.unauthorized('The token is not valid');
-      }
+      if (!timingSafeEqual(sha256(token), this.adminTokenHash)) return this.refuseAdmin(token);
       const actor = request.headers['x-actor'];
       request.principal = { type: 'admin', actor: typeof actor === 'string' && ACTOR_SHAPE.test(actor) ? `admin:${actor}` : 'admin' };
       return true;
     }
 
-    const key = await this.apiKeys.authenticate(token);
+    const key = this.apiKeys.authenticate(token);
+    return key instanceof Promise ? key.then((k) => this.admitKey(request, k, rule.scopes)) : this.admitKey(request, key, rule.scopes);
+  }
+
+  private async refuseAdmin(token: string): Promise<never> {
+    if (await this.apiKeys.authenticate(token)) throw problems.forbidden('This endpoint needs the admin token, not an API key');
+    throw problems.unauthorized('The token is not valid');
+  }
+
+  private admitKey(request: FastifyRequest, key: AuthenticatedKey | undefined, scopes: readonly string[]): boolean {
     if (!key) throw problems.unauthorized('The API key is not valid or has been revoked');
     const wait = this.limiter.take(key.keyId);
     if (wait > 0) throw problems.rateLimited(wait);
-    const missing = rule.scopes.filter((scope) => !key.scopes.includes(scope));
+    const missing = scopes.filter((scope) => !key.scopes.includes(scope));
     if (missing.length > 0) throw problems.forbidden(`This API key lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
     request.principal = key;
     return true;
