@@ -16,6 +16,7 @@ import { WhoAmIController } from './platform/security/whoami.controller.js';
 import {
   ChannelEntity, ConfigurationModule, ErpBackendEntity, RoutingEntity, SourceSystemEntity,
 } from './modules/configuration/index.js';
+import { OpsModule } from './modules/ops/index.js';
 import type { Role } from './config/env.js';
 
 export interface AppModuleOptions {
@@ -48,7 +49,7 @@ export class AppModule {
           registerRequestContext: false,
         }),
         HealthModule.register(options.migrations),
-        ...(serveApi ? [ConfigurationModule] : []),
+        ...(serveApi ? [ConfigurationModule, OpsModule] : []),
         ...(options.additionalModules ?? []),
       ],
       controllers: serveApi ? [WhoAmIController] : [],

@@ -121,6 +121,14 @@ describe('operations endpoints', () => {
     expect(metrics.text).toMatch(/crossdock_http_request_duration_seconds_count\{method="GET",route="\/v1\/admin\/channels\/:id",status="404"\} [1-9]/);
   });
 
+  it('/console serves the operations page, which reads the admin API with the token the user enters', async () => {
+    const page = await t.request('GET', '/console', { token: null });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(page.text).toContain('/v1/admin/routing');
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  });
+
   it('/docs-json is the OpenAPI document generated from the DTOs', async () => {
     const doc = await t.request('GET', '/docs-json', { token: null });
     expect(doc.status).toBe(200);

@@ -66,6 +66,11 @@ describe('parseConfiguration', () => {
     expect(problemOf(valid.replace('  orders: {', '  payroll: {'))).toContain('routing.payroll: domain must be one of');
   });
 
+  it('accepts the example configuration of docker/', () => {
+    const example = readFileSync(new URL('../../docker/crossdock.yaml', import.meta.url), 'utf8');
+    expect(Object.keys(parseConfiguration(example, KEY, {}).channels)).toEqual(['b2b-portal']);
+  });
+
   it('accepts the bundled demo configuration', () => {
     const demo = readFileSync(new URL('./demo.yaml', import.meta.url), 'utf8');
     const document = parseConfiguration(demo, KEY, { PORT: '3000' });
