@@ -38,13 +38,12 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, env.shutdownTimeoutMs + 5_000);
+    }, env.shutdownTimeoutMs + 10_000);
     force.unref();
-    try {
-      await app?.close();
-    } catch (error) {
-      logger.error({ err: error }, 'error while closing');
-    }
+    // In-flight requests and jobs get the shutdown timeout; after it the pools close under them.
+    const closing = app?.close().catch((error: unknown) => logger.error({ err: error }, 'error while closing'));
+    const timedOut = await Promise.race([closing?.then(() => false), sleep(env.shutdownTimeoutMs).then(() => true)]);
+    if (timedOut) logger.warn({ timeoutMs: env.shutdownTimeoutMs }, 'work still in flight at the shutdown timeout');
     await embedded?.stop().catch((error: unknown) => logger.error({ err: error }, 'embedded PostgreSQL did not stop cleanly'));
     logger.info('stopped');
     logger.flush();
@@ -127,5 +126,7 @@ function printBanner(logger: Logger, env: Env, demo: boolean, embedded: Embedded
   }
   process.stdout.write(lines.join('\n') + '\n\n');
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 void main();

@@ -33,6 +33,18 @@ export function installHttpStack(app: NestFastifyApplication, logger: Logger, me
     withCorrelationId(correlationId, done);
   });
 
+  // On close, in-flight requests finish; their keep-alive connections are closed after the response, or the
+  // server would wait for each client's keep-alive timeout before it could stop.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
