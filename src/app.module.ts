@@ -4,7 +4,8 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import type { MigrationObject } from '@mikro-orm/core';
 import { AuditEntryEntity } from './platform/audit/audit-entry.entity.js';
 import { ormOptions } from './platform/database/orm-options.js';
-import { BOSS_SETTINGS, BossService, type BossSettings } from './platform/delivery/boss.service.js';
+import { DEFAULT_DELIVERY_SETTINGS } from './platform/delivery/delivery-settings.js';
+import { MessagingModule } from './platform/messaging.module.js';
 import { HealthModule } from './platform/health/health.module.js';
 import type { Logger } from './platform/observability/logger.js';
 import type { Metrics } from './platform/observability/metrics.js';
@@ -14,10 +15,10 @@ import { ApiKeys } from './platform/security/api-keys.js';
 import { AuthGuard, SECURITY_SETTINGS, type SecuritySettings } from './platform/security/auth.guard.js';
 import { WhoAmIController } from './platform/security/whoami.controller.js';
 import {
-  ChannelEntity, ConfigurationModule, ErpBackendEntity, RoutingEntity, SourceSystemEntity,
+  ChannelEntity, ConfigurationApiModule, ConfigurationModule, ErpBackendEntity, RoutingEntity, SourceSystemEntity,
 } from './modules/configuration/index.js';
 import { OpsModule } from './modules/ops/index.js';
-import type { Role } from './config/env.js';
+import type { Env, Role } from './config/env.js';
 
 export interface AppModuleOptions {
   role: Role;
@@ -27,6 +28,7 @@ export interface AppModuleOptions {
   metrics: Metrics;
   security: SecuritySettings;
   shutdownTimeoutMs: number;
+  delivery: Env['delivery'];
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -48,19 +50,35 @@ export class AppModule {
           entities: ENTITIES,
           registerRequestContext: false,
         }),
+        MessagingModule.register({
+          databaseUrl: options.databaseUrl,
+          boss: { databaseUrl: options.databaseUrl, work: options.role !== 'api', shutdownTimeoutMs: options.shutdownTimeoutMs, superviseIntervalSeconds: options.delivery.superviseIntervalSeconds },
+          delivery: {
+            ...DEFAULT_DELIVERY_SETTINGS,
+            work: options.role !== 'api',
+            retry: { maxAttempts: options.delivery.maxAttempts, baseDelayMs: options.delivery.baseDelayMs, maxDelayMs: options.delivery.maxDelayMs },
+            callTimeoutMs: options.delivery.callTimeoutMs,
+            concurrencyPerQueue: options.delivery.concurrencyPerQueue,
+            heartbeatSeconds: options.delivery.heartbeatSeconds,
+            superviseIntervalSeconds: options.delivery.superviseIntervalSeconds,
+          },
+          governor: {
+            circuit: { failureThreshold: options.delivery.circuitFailures, openMs: options.delivery.circuitOpenMs },
+            leaseMs: options.delivery.callTimeoutMs * 2,
+          },
+        }),
         HealthModule.register(options.migrations),
-        ...(serveApi ? [ConfigurationModule, OpsModule] : []),
+        ConfigurationModule,
+        ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),
         ...(options.additionalModules ?? []),
       ],
       controllers: serveApi ? [WhoAmIController] : [],
       providers: [
-        { provide: BOSS_SETTINGS, useValue: { databaseUrl: options.databaseUrl, work: options.role !== 'api', shutdownTimeoutMs: options.shutdownTimeoutMs } satisfies BossSettings },
         { provide: SECURITY_SETTINGS, useValue: options.security },
-        BossService,
         ApiKeys,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [BossService, ApiKeys],
+      exports: [ApiKeys],
     };
   }
 }

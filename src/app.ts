@@ -41,6 +41,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       metrics,
       security: { adminToken: settings.adminToken, apiKeyRateLimit: env.apiKeyRateLimit },
       shutdownTimeoutMs: env.shutdownTimeoutMs,
+      delivery: env.delivery,
       additionalModules: settings.additionalModules,
     }),
     adapter,
@@ -49,7 +50,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
   installHttpStack(app, logger, metrics, env.bodyLimitBytes);
   if (env.role !== 'worker') mountApiDocs(app);
   await app.init();
-  if (settings.configuration && env.role !== 'worker') {
+  if (settings.configuration) {
     const { changed, unchanged } = await app.get(ConfigurationSeeder).seed(settings.configuration);
     logger.info({ changed, unchanged }, 'configuration file applied');
   }

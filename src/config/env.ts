@@ -20,6 +20,18 @@ export interface Env {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   apiKeyRateLimit: { perSecond: number; burst: number };
+  delivery: {
+    maxAttempts: number;
+    baseDelayMs: number;
+    maxDelayMs: number;
+    callTimeoutMs: number;
+    concurrencyPerQueue: number;
+    heartbeatSeconds: number;
+    superviseIntervalSeconds: number;
+    circuitFailures: number;
+    circuitOpenMs: number;
+  };
+  retention: { outboxDays: number; traceDays: number; inboxDays: number; idempotencyDays: number };
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -49,6 +61,23 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     apiKeyRateLimit: {
       perSecond: integer(env, 'CROSSDOCK_API_KEY_RATE_PER_SECOND', 100, 1, 1_000_000),
       burst: integer(env, 'CROSSDOCK_API_KEY_RATE_BURST', 200, 1, 1_000_000),
+    },
+    delivery: {
+      maxAttempts: integer(env, 'CROSSDOCK_DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
+      baseDelayMs: integer(env, 'CROSSDOCK_DELIVERY_BASE_DELAY_MS', 1_000, 1, 3_600_000),
+      maxDelayMs: integer(env, 'CROSSDOCK_DELIVERY_MAX_DELAY_MS', 300_000, 1, 86_400_000),
+      callTimeoutMs: integer(env, 'CROSSDOCK_CALL_TIMEOUT_MS', 30_000, 100, 600_000),
+      concurrencyPerQueue: integer(env, 'CROSSDOCK_WORKER_CONCURRENCY', 8, 1, 1000),
+      heartbeatSeconds: integer(env, 'CROSSDOCK_JOB_HEARTBEAT_SECONDS', 30, 10, 3600),
+      superviseIntervalSeconds: integer(env, 'CROSSDOCK_JOB_SUPERVISE_SECONDS', 10, 1, 3600),
+      circuitFailures: integer(env, 'CROSSDOCK_CIRCUIT_FAILURES', 5, 1, 1000),
+      circuitOpenMs: integer(env, 'CROSSDOCK_CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
+    },
+    retention: {
+      outboxDays: integer(env, 'CROSSDOCK_RETENTION_OUTBOX_DAYS', 7, 1, 3650),
+      traceDays: integer(env, 'CROSSDOCK_RETENTION_TRACE_DAYS', 14, 1, 3650),
+      inboxDays: integer(env, 'CROSSDOCK_RETENTION_INBOX_DAYS', 30, 1, 3650),
+      idempotencyDays: integer(env, 'CROSSDOCK_RETENTION_IDEMPOTENCY_DAYS', 7, 1, 3650),
     },
   };
 }

@@ -1,4 +1,8 @@
 import { Migration20261127000000Foundation } from './Migration20261127000000Foundation.js';
+import { Migration20261127010000Messaging } from './Migration20261127010000Messaging.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
-export const MIGRATIONS = [{ name: 'Migration20261127000000Foundation', class: Migration20261127000000Foundation }];
+export const MIGRATIONS = [
+  { name: 'Migration20261127000000Foundation', class: Migration20261127000000Foundation },
+  { name: 'Migration20261127010000Messaging', class: Migration20261127010000Messaging },
+];

@@ -5,10 +5,18 @@ import { RESOURCE_CONTROLLERS } from './api/resource.controller.js';
 import { RoutingController } from './api/routing.controller.js';
 import { ConfigurationSeeder } from './configuration.seeder.js';
 import { ConfigurationService } from './configuration.service.js';
+import { ChannelDestination } from './channel-destination.js';
 
+/** The stored configuration and the channel destination: in every role. */
 @Module({
-  controllers: [...RESOURCE_CONTROLLERS, RoutingController, AuditController],
-  providers: [ConfigurationService, ConfigurationSeeder, AuditLog],
-  exports: [ConfigurationService, ConfigurationSeeder],
+  providers: [ConfigurationService, ConfigurationSeeder, AuditLog, ChannelDestination],
+  exports: [ConfigurationService, ConfigurationSeeder, AuditLog],
 })
 export class ConfigurationModule {}
+
+/** The admin API over it: in the api and all roles. */
+@Module({
+  imports: [ConfigurationModule],
+  controllers: [...RESOURCE_CONTROLLERS, RoutingController, AuditController],
+})
+export class ConfigurationApiModule {}

@@ -1,4 +1,4 @@
-export { ConfigurationModule } from './configuration.module.js';
+export { ConfigurationApiModule, ConfigurationModule } from './configuration.module.js';
 export { ConfigurationService } from './configuration.service.js';
 export { ConfigurationSeeder, type ConfigurationDocument } from './configuration.seeder.js';
 export { validateResource, type ResourceType } from './resource-validation.js';

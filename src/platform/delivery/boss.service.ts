@@ -9,6 +9,8 @@ export interface BossSettings {
   /** Workers consume jobs only in the worker and all roles; every role can send. */
   work: boolean;
   shutdownTimeoutMs: number;
+  /** How often pg-boss looks for jobs whose worker stopped heartbeating. */
+  superviseIntervalSeconds: number;
 }
 
 export const BOSS_SCHEMA = 'pgboss';
@@ -31,6 +33,9 @@ export class BossService implements OnModuleInit, OnApplicationShutdown {
       connectionTimeoutMillis: 3_000,
       supervise: settings.work,
       schedule: settings.work,
+      useListenNotify: true,
+      superviseIntervalSeconds: settings.superviseIntervalSeconds,
+      monitorIntervalSeconds: settings.superviseIntervalSeconds,
     });
     this.boss.on('error', (error: Error) => this.logger.warn({ err: error }, 'queue error'));
   }

@@ -1,9 +1,17 @@
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One Prometheus registry per running service, so that several can share a process (tests). */
 export class Metrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly deliveryLatency: Histogram<'flow' | 'destination'>;
+  readonly deliveryAttempts: Counter<'flow' | 'destination' | 'outcome'>;
+  readonly deadLetters: Counter<'flow' | 'destination' | 'class'>;
+  readonly replays: Counter<'flow' | 'destination'>;
+  readonly governorDeferrals: Counter<'target' | 'reason'>;
+  readonly circuitState: Gauge<'target'>;
+  readonly circuitTransitions: Counter<'target' | 'to'>;
+  readonly relayLag: Histogram;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'crossdock_' });
@@ -13,6 +21,26 @@ export class Metrics {
       labelNames: ['method', 'route', 'status'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [this.registry],
+    });
+    const registers = [this.registry];
+    this.deliveryLatency = new Histogram({
+      name: 'crossdock_delivery_latency_seconds',
+      help: 'From outbox commit to delivered, by flow (message type) and destination',
+      labelNames: ['flow', 'destination'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200],
+      registers,
+    });
+    this.deliveryAttempts = new Counter({ name: 'crossdock_delivery_attempts_total', help: 'Calls to targets by outcome (delivered, retryable, throttled, permanent)', labelNames: ['flow', 'destination', 'outcome'], registers });
+    this.deadLetters = new Counter({ name: 'crossdock_dead_letters_total', help: 'Deliveries dead-lettered, by failure class', labelNames: ['flow', 'destination', 'class'], registers });
+    this.replays = new Counter({ name: 'crossdock_replays_total', help: 'Dead letters replayed', labelNames: ['flow', 'destination'], registers });
+    this.governorDeferrals = new Counter({ name: 'crossdock_governor_deferrals_total', help: 'Calls deferred by the governor, by reason', labelNames: ['target', 'reason'], registers });
+    this.circuitState = new Gauge({ name: 'crossdock_circuit_state', help: 'Circuit breaker per target: 0 closed, 1 half-open, 2 open', labelNames: ['target'], registers });
+    this.circuitTransitions = new Counter({ name: 'crossdock_circuit_transitions_total', help: 'Circuit breaker transitions per target', labelNames: ['target', 'to'], registers });
+    this.relayLag = new Histogram({
+      name: 'crossdock_relay_lag_seconds',
+      help: 'From outbox commit to job queued',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers,
     });
   }
 }

@@ -1,0 +1,33 @@
+import type { RetryPolicy } from './retry-policy.js';
+
+export const DELIVERY_SETTINGS = Symbol('DELIVERY_SETTINGS');
+
+export interface DeliverySettings {
+  /** Consume delivery jobs and run the relay (roles worker and all). */
+  work: boolean;
+  retry: RetryPolicy;
+  /** A call that takes longer is abandoned and counted retryable. */
+  callTimeoutMs: number;
+  /** Jobs in flight per destination queue in this process. */
+  concurrencyPerQueue: number;
+  /** Relay: rows per transaction, and the polling fallback when no NOTIFY arrives. */
+  relayBatchSize: number;
+  relayPollMs: number;
+  /** pg-boss: a job whose worker stops heartbeating for this long is retried (a killed worker). */
+  heartbeatSeconds: number;
+  /** pg-boss supervision interval: how soon a lost job is noticed. */
+  superviseIntervalSeconds: number;
+  /** How often workers look for destination queues created by other instances. */
+  queueDiscoveryMs: number;
+}
+
+export const DEFAULT_DELIVERY_SETTINGS: Omit<DeliverySettings, 'work'> = {
+  retry: { maxAttempts: 10, baseDelayMs: 1_000, maxDelayMs: 300_000 },
+  callTimeoutMs: 30_000,
+  concurrencyPerQueue: 8,
+  relayBatchSize: 500,
+  relayPollMs: 1_000,
+  heartbeatSeconds: 30,
+  superviseIntervalSeconds: 10,
+  queueDiscoveryMs: 2_000,
+};

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../database/pg-pool.js';
+import { inTransaction, type Tx } from '../database/transaction.js';
+import { LOGGER } from '../observability/observability.module.js';
+import type { Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { afterCall, decide, DEFAULT_CIRCUIT, type CallResult, type CircuitSettings, type GovernorState, type TargetLimits, type WaitReason } from './decide.js';
+
+export const GOVERNOR_SETTINGS = Symbol('GOVERNOR_SETTINGS');
+export interface GovernorSettings {
+  circuit: CircuitSettings;
+  /** A lease outlives a call's timeout, so that a killed worker's slot frees itself. */
+  leaseMs: number;
+}
+export const DEFAULT_GOVERNOR_SETTINGS: GovernorSettings = { circuit: DEFAULT_CIRCUIT, leaseMs: 60_000 };
+
+export type Admission = { granted: true; leaseId: string; probe: boolean } | { granted: false; waitMs: number; reason: WaitReason };
+
+interface StateRow {
+  tokens: number;
+  refilled_at: number;
+  circuit: GovernorState['circuit'];
+  consecutive_failures: number;
+  opened_at: number | null;
+  paused_until: number | null;
+  failure_streak: string[];
+  now: number;
+}
+
+const SELECT_STATE = `
+  select tokens, extract(epoch from refilled_at) * 1000 as refilled_at, circuit, consecutive_failures,
+         extract(epoch from opened_at) * 1000 as opened_at, extract(epoch from paused_until) * 1000 as paused_until,
+         failure_streak, extract(epoch from clock_timestamp()) * 1000 as now
+    from governor_state where target = $1 for update`;
+
+/**
+ * Rate, concurrency, Retry-After pauses, circuit breaker and maintenance windows per target, decided under a
+ * row lock on the target's state so that every instance shares them. Time is the database's clock.
+ */
+@Injectable()
+export class Governor {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(GOVERNOR_SETTINGS) private readonly settings: GovernorSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async acquire(target: string, limits: TargetLimits): Promise<Admission> {
+    return inTransaction(this.pool, async (tx) => {
+      const row = await this.lockState(tx, target, limits);
+      const leases = await tx.query<{ total: number; probe: boolean }>(
+        `with expired as (delete from governor_lease where target = $1 and expires_at < clock_timestamp())
+         select count(*)::int as total, coalesce(bool_or(probe), false) as probe from governor_lease where target = $1 and expires_at >= clock_timestamp()`,
+        [target],
+      );
+      const decision = decide(toState(row), limits, this.settings.circuit, leases.rows[0]!, row.now);
+      await this.saveState(tx, target, decision.state, row.failure_streak);
+      if (decision.state.circuit !== row.circuit) this.circuitChanged(target, row.circuit, decision.state.circuit);
+      if (!decision.grant) {
+        this.metrics.governorDeferrals.inc({ target, reason: decision.reason });
+        return { granted: false, waitMs: decision.waitMs, reason: decision.reason };
+      }
+      const leaseId = randomUUID();
+      await tx.query(`insert into governor_lease (id, target, probe, expires_at) values ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')`, [
+        leaseId, target, decision.probe, this.settings.leaseMs,
+      ]);
+      return { granted: true, leaseId, probe: decision.probe };
+    });
+  }
+
+  /**
+   * Frees the lease and applies the call's result. `chargedDelivery` is the outbox row charged for a
+   * retryable failure: if the failure streak it belongs to opens the circuit, the charge is refunded.
+   */
+  async release(target: string, leaseId: string, result: CallResult, chargedDelivery?: string): Promise<void> {
+    await inTransaction(this.pool, async (tx) => {
+      await tx.query('delete from governor_lease where id = $1', [leaseId]);
+      const found = await tx.query<StateRow>(SELECT_STATE, [target]);
+      const row = found.rows[0];
+      if (!row) return;
+      const { state, transition } = afterCall(toState(row), result, this.settings.circuit, row.now);
+      let streak = row.failure_streak;
+      if (result.kind === 'success') streak = [];
+      else if (result.kind === 'failure' && chargedDelivery) streak = [...streak, chargedDelivery];
+      if (transition?.to === 'open' && streak.length > 0) {
+        // The target failed, not these messages: give back what the streak charged them.
+        await tx.query('update outbox set attempts = greatest(0, attempts - 1) where id = any($1::bigint[])', [streak]);
+        streak = [];
+      }
+      await this.saveState(tx, target, state, streak);
+      if (transition) this.circuitChanged(target, transition.from, transition.to);
+    });
+  }
+
+  /** Current state of every target, for ops and metrics. */
+  async snapshot(): Promise<Array<{ target: string; circuit: string; pausedUntil: Date | null; inFlight: number; tokens: number }>> {
+    const { rows } = await this.pool.query(
+      `select s.target, s.circuit, s.paused_until as "pausedUntil", s.tokens,
+              (select count(*)::int from governor_lease l where l.target = s.target and l.expires_at >= clock_timestamp()) as "inFlight"
+         from governor_state s order by s.target`,
+    );
+    return rows;
+  }
+
+  private async lockState(tx: Tx, target: string, limits: TargetLimits): Promise<StateRow> {
+    await tx.query(`insert into governor_state (target, tokens, refilled_at) values ($1, $2, clock_timestamp()) on conflict (target) do nothing`, [target, limits.burst]);
+    return (await tx.query<StateRow>(SELECT_STATE, [target])).rows[0]!;
+  }
+
+  private async saveState(tx: Tx, target: string, state: GovernorState, streak: string[]): Promise<void> {
+    await tx.query(
+      `update governor_state set tokens = $2, refilled_at = to_timestamp($3 / 1000.0), circuit = $4, consecutive_failures = $5,
+              opened_at = to_timestamp($6 / 1000.0), paused_until = to_timestamp($7 / 1000.0), failure_streak = $8::bigint[], updated_at = clock_timestamp()
+        where target = $1`,
+      [target, state.tokens, state.refilledAt, state.circuit, state.consecutiveFailures, state.openedAt, state.pausedUntil, streak],
+    );
+  }
+
+  private circuitChanged(target: string, from: string, to: string): void {
+    this.logger.warn({ target, from, to }, `circuit of ${target} is ${to.replace('_', '-')}`);
+    this.metrics.circuitState.set({ target }, to === 'closed' ? 0 : to === 'half_open' ? 1 : 2);
+    this.metrics.circuitTransitions.inc({ target, to });
+  }
+}
+
+function toState(row: StateRow): GovernorState {
+  return {
+    tokens: Number(row.tokens),
+    refilledAt: Number(row.refilled_at),
+    circuit: row.circuit,
+    consecutiveFailures: row.consecutive_failures,
+    openedAt: row.opened_at === null ? null : Number(row.opened_at),
+    pausedUntil: row.paused_until === null ? null : Number(row.paused_until),
+  };
+}
+
+export { DEFAULT_CIRCUIT, type TargetLimits };

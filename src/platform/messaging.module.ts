@@ -1,0 +1,45 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { DATABASE_URL, pgPoolProvider, PG_POOL } from './database/pg-pool.js';
+import { BOSS_SETTINGS, BossService, type BossSettings } from './delivery/boss.service.js';
+import { DeliveryQueues } from './delivery/delivery-queues.js';
+import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery/delivery-settings.js';
+import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { Destinations } from './delivery/destinations.js';
+import { Governor, GOVERNOR_SETTINGS, type GovernorSettings } from './governor/governor.js';
+import { Outbox } from './outbox/outbox.js';
+import { Relay } from './outbox/relay.js';
+import { Subscriptions } from './outbox/subscriptions.js';
+
+export interface MessagingOptions {
+  databaseUrl: string;
+  boss: BossSettings;
+  delivery: DeliverySettings;
+  governor: GovernorSettings;
+}
+
+/** The outbox, its relay, the delivery workers and the governor: written once, used by every module. */
+@Module({})
+export class MessagingModule {
+  static register(options: MessagingOptions): DynamicModule {
+    return {
+      module: MessagingModule,
+      global: true,
+      providers: [
+        { provide: DATABASE_URL, useValue: options.databaseUrl },
+        { provide: BOSS_SETTINGS, useValue: options.boss },
+        { provide: DELIVERY_SETTINGS, useValue: options.delivery },
+        { provide: GOVERNOR_SETTINGS, useValue: options.governor },
+        pgPoolProvider,
+        BossService,
+        Subscriptions,
+        Outbox,
+        Destinations,
+        DeliveryQueues,
+        Governor,
+        Relay,
+        DeliveryWorker,
+      ],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, Outbox, Destinations, DeliveryQueues, Governor, Relay],
+    };
+  }
+}

@@ -1,0 +1,133 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { verifyWebhook } from '../../src/connectors/channels/webhook/standard-webhooks.js';
+
+export const TARGET_SECRET = 'whsec_' + Buffer.from('fault-target-signing-key-32bytes').toString('base64');
+
+export interface Faults {
+  latencyMs: [number, number];
+  /** Share of requests answered 503. */
+  serverErrorRate: number;
+  /** Share of requests answered 429 with `retryAfterSeconds`. */
+  throttleRate: number;
+  retryAfterSeconds: number;
+  /** Share of requests that hang for `hangMs` (a timeout at the caller). */
+  hangRate: number;
+  hangMs: number;
+  /** Events whose data has `reject: true` are refused with 400 until `acceptRejected` is set. */
+  acceptRejected: boolean;
+}
+
+export interface Received {
+  id: string;
+  type: string;
+  subject: string;
+  data: any;
+  at: number;
+}
+
+/**
+ * A webhook subscriber with faults on demand: latency, 5xx, 429 with Retry-After, hangs, down periods and
+ * validation errors. It verifies each signature and applies each event id once, as an idempotent target does.
+ */
+export class FaultTarget {
+  faults: Faults = { latencyMs: [0, 0], serverErrorRate: 0, throttleRate: 0, retryAfterSeconds: 1, hangRate: 0, hangMs: 0, acceptRejected: false };
+  /** Effects in the order they were applied, one per event id. */
+  readonly effects: Received[] = [];
+  readonly effectIds = new Set<string>();
+  /** Every request that reached the handler (also duplicates and refused ones), with its time. */
+  readonly requests: Array<{ at: number; id: string; status: number }> = [];
+  duplicates = 0;
+  badSignatures = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  async start(port = 0): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this.url;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/events`;
+  }
+
+  /** Down: connections are refused until `start` is called again (on the same port). */
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+
+  effectsBySubject(): Map<string, Received[]> {
+    const bySubject = new Map<string, Received[]>();
+    for (const effect of this.effects) bySubject.set(effect.subject, [...(bySubject.get(effect.subject) ?? []), effect]);
+    return bySubject;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const id = String(req.headers['webhook-id'] ?? '');
+    const answer = (status: number, text = '', headers: Record<string, string> = {}) => {
+      this.requests.push({ at: Date.now(), id, status });
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
+    };
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const signed = verifyWebhook(TARGET_SECRET, {
+        id,
+        timestamp: String(req.headers['webhook-timestamp'] ?? ''),
+        signature: String(req.headers['webhook-signature'] ?? ''),
+      }, body);
+      if (!signed) {
+        this.badSignatures++;
+        return answer(401, '{"error":"bad signature"}');
+      }
+      const [min, max] = this.faults.latencyMs;
+      if (max > 0) await sleep(min + Math.random() * (max - min));
+      if (Math.random() < this.faults.hangRate) {
+        await sleep(this.faults.hangMs);
+        return answer(504, '{"error":"too late"}');
+      }
+      if (Math.random() < this.faults.throttleRate) return answer(429, '{"error":"slow down"}', { 'retry-after': String(this.faults.retryAfterSeconds) });
+      if (Math.random() < this.faults.serverErrorRate) return answer(503, '{"error":"busy"}');
+      const event = JSON.parse(body);
+      if (event.data?.reject === true && !this.faults.acceptRejected) {
+        return answer(400, JSON.stringify({ error: `item ${event.data.item ?? '?'} does not exist` }));
+      }
+      if (this.effectIds.has(event.id)) this.duplicates++;
+      else {
+        this.effectIds.add(event.id);
+        this.effects.push({ id: event.id, type: event.type, subject: event.subject, data: event.data, at: Date.now() });
+      }
+      return answer(200, '{"ok":true}');
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Largest number of requests in any window of `windowMs`. */
+export function maxInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let max = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while (sorted[end]! - sorted[start]! >= windowMs) start++;
+    max = Math.max(max, end - start + 1);
+  }
+  return max;
+}
