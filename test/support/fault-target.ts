@@ -16,6 +16,8 @@ export interface Faults {
   hangMs: number;
   /** Events whose data has `reject: true` are refused with 400 until `acceptRejected` is set. */
   acceptRejected: boolean;
+  /** The next this-many requests are answered 429 with `retryAfterSeconds`. */
+  throttleNext: number;
 }
 
 export interface Received {
@@ -31,12 +33,12 @@ export interface Received {
  * validation errors. It verifies each signature and applies each event id once, as an idempotent target does.
  */
 export class FaultTarget {
-  faults: Faults = { latencyMs: [0, 0], serverErrorRate: 0, throttleRate: 0, retryAfterSeconds: 1, hangRate: 0, hangMs: 0, acceptRejected: false };
+  faults: Faults = { latencyMs: [0, 0], serverErrorRate: 0, throttleRate: 0, retryAfterSeconds: 1, hangRate: 0, hangMs: 0, acceptRejected: false, throttleNext: 0 };
   /** Effects in the order they were applied, one per event id. */
   readonly effects: Received[] = [];
   readonly effectIds = new Set<string>();
   /** Every request that reached the handler (also duplicates and refused ones), with its time. */
-  readonly requests: Array<{ at: number; id: string; status: number }> = [];
+  readonly requests: Array<{ at: number; arrivedAt: number; id: string; status: number }> = [];
   duplicates = 0;
   badSignatures = 0;
   inFlight = 0;
@@ -74,12 +76,13 @@ export class FaultTarget {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const id = String(req.headers['webhook-id'] ?? '');
     const answer = (status: number, text = '', headers: Record<string, string> = {}) => {
-      this.requests.push({ at: Date.now(), id, status });
+      this.requests.push({ at: Date.now(), arrivedAt, id, status });
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
     };
     this.inFlight++;
@@ -99,6 +102,10 @@ export class FaultTarget {
       if (Math.random() < this.faults.hangRate) {
         await sleep(this.faults.hangMs);
         return answer(504, '{"error":"too late"}');
+      }
+      if (this.faults.throttleNext > 0) {
+        this.faults.throttleNext--;
+        return answer(429, '{"error":"slow down"}', { 'retry-after': String(this.faults.retryAfterSeconds) });
       }
       if (Math.random() < this.faults.throttleRate) return answer(429, '{"error":"slow down"}', { 'retry-after': String(this.faults.retryAfterSeconds) });
       if (Math.random() < this.faults.serverErrorRate) return answer(503, '{"error":"busy"}');

@@ -82,7 +82,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     this.working.add(queue);
     await this.boss.boss.work<{ id: string }>(
       queue,
-      { localConcurrency: this.settings.concurrencyPerQueue, batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
+      { localConcurrency: this.settings.concurrencyPerQueue, batchSize: 1, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 },
       async ([job]) => this.handle(job!),
     );
   }

@@ -18,6 +18,7 @@ export const DEFAULT_GOVERNOR_SETTINGS: GovernorSettings = { circuit: DEFAULT_CI
 
 export type Admission = { granted: true; leaseId: string; probe: boolean } | { granted: false; waitMs: number; reason: WaitReason };
 
+// Numeric columns arrive as strings: every one goes through Number() before arithmetic.
 interface StateRow {
   tokens: number;
   refilled_at: number;
@@ -56,7 +57,7 @@ export class Governor {
          select count(*)::int as total, coalesce(bool_or(probe), false) as probe from governor_lease where target = $1 and expires_at >= clock_timestamp()`,
         [target],
       );
-      const decision = decide(toState(row), limits, this.settings.circuit, leases.rows[0]!, row.now);
+      const decision = decide(toState(row), limits, this.settings.circuit, leases.rows[0]!, Number(row.now));
       await this.saveState(tx, target, decision.state, row.failure_streak);
       if (decision.state.circuit !== row.circuit) this.circuitChanged(target, row.circuit, decision.state.circuit);
       if (!decision.grant) {
@@ -81,11 +82,12 @@ export class Governor {
       const found = await tx.query<StateRow>(SELECT_STATE, [target]);
       const row = found.rows[0];
       if (!row) return;
-      const { state, transition } = afterCall(toState(row), result, this.settings.circuit, row.now);
+      const { state, transition } = afterCall(toState(row), result, this.settings.circuit, Number(row.now));
       let streak = row.failure_streak;
       if (result.kind === 'success') streak = [];
       else if (result.kind === 'failure' && chargedDelivery) streak = [...streak, chargedDelivery];
-      if (transition?.to === 'open' && streak.length > 0) {
+      // A failure that opens the circuit, or lands while it is open, is the target's: refund the streak.
+      if ((transition?.to === 'open' || state.circuit === 'open') && streak.length > 0) {
         // The target failed, not these messages: give back what the streak charged them.
         await tx.query('update outbox set attempts = greatest(0, attempts - 1) where id = any($1::bigint[])', [streak]);
         streak = [];
