@@ -111,3 +111,99 @@ describe('delivery', () => {
     expect(blocked.status).toBe('waiting');
   });
 });
+
+describe('dead letters, replay and trace', () => {
+  const deadLetterOf = async (key: string) => {
+    await waitUntil(`${key} dead-lettered`, async () => (await t.sql("select 1 from outbox where key = $1 and status = 'dead'", [key])).length === 1);
+    const list = await t.request('GET', `/v1/ops/dead-letters?destination=channel:sink&errorClass=permanent&limit=500`);
+    expect(list.status).toBe(200);
+    return list.body.items.find((d: { key: string }) => d.key === key);
+  };
+
+  it('shows a dead letter with every error, replays it after the target is fixed, exactly once, and audits the replay', async () => {
+    await addMessages(t.app, [
+      { type: 'test.command', kind: 'command', key: 'replay-1', payload: { seq: 0, reject: true, item: 'SKU-9' }, correlationId: 'corr-replay-1' },
+      { type: 'test.command', kind: 'command', key: 'replay-1', payload: { seq: 1 }, correlationId: 'corr-replay-1' },
+    ]);
+    const summary = await deadLetterOf('replay-1');
+    expect(summary).toMatchObject({ flow: 'test.command', destination: 'channel:sink', errorClass: 'permanent', attempts: 0 });
+    const detail = await t.request('GET', `/v1/ops/dead-letters/${summary.id}`);
+    expect(detail.body).toMatchObject({ id: summary.id, payload: { reject: true }, status: 'dead', correlationId: 'corr-replay-1' });
+    expect(detail.body.errors[0]).toMatchObject({ class: 'permanent', status: 400 });
+    expect(detail.body.firstFailedAt).toBeTruthy();
+
+    const blocked = await t.request('GET', '/v1/ops/blocked-keys');
+    expect(blocked.body).toContainEqual(expect.objectContaining({ key: 'replay-1', deadLetterId: summary.id, waiting: 1 }));
+
+    // Fixed: replay with a corrected payload; the target applies it once, then the held message follows.
+    const replay = await t.request('POST', `/v1/ops/dead-letters/${summary.id}/replay`, { body: { payload: { seq: 0, item: 'SKU-9-corrected' } }, headers: { 'x-actor': 'ops.jane' } });
+    expect(replay.status).toBe(202);
+    await waitUntil('replayed and the next one delivered', () => target.effects.filter((e) => e.subject === 'replay-1').length === 2);
+    expect(target.effects.filter((e) => e.subject === 'replay-1').map((e) => e.data)).toEqual([{ seq: 0, item: 'SKU-9-corrected' }, { seq: 1 }]);
+    expect(target.effects.find((e) => e.subject === 'replay-1')!.id).toBe(summary.id);
+    expect((await t.request('POST', `/v1/ops/dead-letters/${summary.id}/replay`, { body: {} })).status).toBe(404);
+
+    const audit = await t.request('GET', `/v1/admin/audit?resourceType=dead-letter&resourceId=${summary.id}`);
+    expect(audit.body.items[0]).toMatchObject({ action: 'replay', actor: 'admin:ops.jane' });
+
+    const trace = await t.request('GET', '/v1/ops/trace/corr-replay-1');
+    expect(trace.status).toBe(200);
+    const steps = trace.body.timeline.filter((s: { deliveryId: string }) => s.deliveryId === summary.id).map((s: { step: string }) => s.step);
+    expect(steps).toEqual(['stored', 'relayed', 'attempt', 'dead-lettered', 'replayed', 'attempt', 'delivered']);
+    expect(trace.body.deliveries).toHaveLength(2);
+  });
+
+  it('a replay of something the target did apply does not apply it twice', async () => {
+    await addMessages(t.app, [{ type: 'test.command', kind: 'command', key: 'ambiguous-1', payload: { seq: 0, applyThenReject: true } }]);
+    const summary = await deadLetterOf('ambiguous-1');
+    expect(target.effects.filter((e) => e.subject === 'ambiguous-1')).toHaveLength(1);
+    const duplicatesBefore = target.duplicates;
+    target.faults.acceptRejected = true;
+    try {
+      expect((await t.request('POST', `/v1/ops/dead-letters/${summary.id}/replay`, { body: {} })).status).toBe(202);
+      await waitUntil('delivered', async () => (await t.sql("select status from outbox where key = 'ambiguous-1'"))[0].status === 'delivered');
+    } finally {
+      target.faults.acceptRejected = false;
+    }
+    expect(target.effects.filter((e) => e.subject === 'ambiguous-1')).toHaveLength(1);
+    expect(target.duplicates).toBe(duplicatesBefore + 1);
+  });
+
+  it('discards a dead letter, which lets its key move on; replays a filtered set', async () => {
+    await addMessages(t.app, [
+      { type: 'test.command', kind: 'command', key: 'skip-1', payload: { seq: 0, reject: true } },
+      { type: 'test.command', kind: 'command', key: 'skip-1', payload: { seq: 1 } },
+    ]);
+    const summary = await deadLetterOf('skip-1');
+    expect((await t.request('POST', `/v1/ops/dead-letters/${summary.id}/discard`)).status).toBe(200);
+    await waitUntil('the held message delivered', () => target.effects.some((e) => e.subject === 'skip-1' && e.data.seq === 1));
+
+    await addMessages(t.app, ['bulk-1', 'bulk-2'].map((key) => ({ type: 'test.command', kind: 'command' as const, key, payload: { seq: 0, reject: true } })));
+    await deadLetterOf('bulk-1');
+    await deadLetterOf('bulk-2');
+    target.faults.acceptRejected = true;
+    try {
+      const bulk = await t.request('POST', '/v1/ops/dead-letters/replay', { body: { destination: 'channel:sink', errorClass: 'permanent', flow: 'test.command' } });
+      expect(bulk.status).toBe(202);
+      expect(bulk.body.replayed).toBeGreaterThanOrEqual(2);
+      await waitUntil('bulk replayed', () => ['bulk-1', 'bulk-2'].every((k) => target.effects.some((e) => e.subject === k)));
+    } finally {
+      target.faults.acceptRejected = false;
+    }
+  });
+
+  it('reports flows and targets as JSON and as Prometheus metrics', async () => {
+    const flows = await t.request('GET', '/v1/ops/flows');
+    expect(flows.status).toBe(200);
+    expect(flows.body.flows).toContainEqual(expect.objectContaining({ flow: 'test.command', destination: 'channel:sink' }));
+    expect(flows.body.targets).toContainEqual(expect.objectContaining({ target: 'channel:sink', circuit: 'closed' }));
+    const metrics = await t.request('GET', '/metrics', { token: null });
+    expect(metrics.text).toMatch(/crossdock_delivery_attempts_total\{flow="test.command",destination="channel:sink",outcome="delivered"\} \d+/);
+    expect(metrics.text).toContain('crossdock_delivery_latency_seconds_bucket');
+    expect(metrics.text).toContain('crossdock_relay_lag_seconds_bucket');
+    expect(metrics.text).toMatch(/crossdock_dead_letters_total\{flow="test.command",destination="channel:sink",class="permanent"\} \d+/);
+    expect(metrics.text).toContain('crossdock_queue_depth{');
+    expect(metrics.text).toContain('crossdock_replays_total{');
+  });
+});
+

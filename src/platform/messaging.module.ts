@@ -5,6 +5,10 @@ import { DeliveryQueues } from './delivery/delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery/delivery-settings.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { Destinations } from './delivery/destinations.js';
+import { DeadLetters } from './delivery/dead-letters.js';
+import { FlowStats } from './delivery/flow-stats.js';
+import { AuditLog } from './audit/audit-log.js';
+import { TraceQuery } from './observability/trace-query.js';
 import { Governor, GOVERNOR_SETTINGS, type GovernorSettings } from './governor/governor.js';
 import { Outbox } from './outbox/outbox.js';
 import { Relay } from './outbox/relay.js';
@@ -38,8 +42,12 @@ export class MessagingModule {
         Governor,
         Relay,
         DeliveryWorker,
+        AuditLog,
+        DeadLetters,
+        FlowStats,
+        TraceQuery,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, Outbox, Destinations, DeliveryQueues, Governor, Relay],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, Outbox, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, FlowStats, TraceQuery, AuditLog],
     };
   }
 }

@@ -118,6 +118,8 @@ export class FaultTarget {
         this.effectIds.add(event.id);
         this.effects.push({ id: event.id, type: event.type, subject: event.subject, data: event.data, at: Date.now() });
       }
+      // A target that applies the change and then fails to say so (the ambiguous case replays must survive).
+      if (event.data?.applyThenReject === true && !this.faults.acceptRejected) return answer(400, '{"error":"applied, then refused"}');
       return answer(200, '{"ok":true}');
     } finally {
       this.inFlight--;

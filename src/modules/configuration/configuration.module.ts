@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { AuditLog } from '../../platform/audit/audit-log.js';
 import { AuditController } from './api/audit.controller.js';
 import { RESOURCE_CONTROLLERS } from './api/resource.controller.js';
 import { RoutingController } from './api/routing.controller.js';
@@ -9,8 +8,8 @@ import { ChannelDestination } from './channel-destination.js';
 
 /** The stored configuration and the channel destination: in every role. */
 @Module({
-  providers: [ConfigurationService, ConfigurationSeeder, AuditLog, ChannelDestination],
-  exports: [ConfigurationService, ConfigurationSeeder, AuditLog],
+  providers: [ConfigurationService, ConfigurationSeeder, ChannelDestination],
+  exports: [ConfigurationService, ConfigurationSeeder],
 })
 export class ConfigurationModule {}
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { currentCorrelationId } from '../observability/correlation.js';
 import { AuditEntryEntity } from './audit-entry.entity.js';
+import type { Tx } from '../database/transaction.js';
 
 export interface AuditRecord {
   actor: string;
@@ -36,6 +37,14 @@ export class AuditLog {
         correlationId: currentCorrelationId() ?? null,
         at: new Date(),
       }),
+    );
+  }
+
+  /** The same entry, for machinery that works on a plain SQL transaction. */
+  async recordInTransaction(tx: Pick<Tx, 'query'>, entry: AuditRecord): Promise<void> {
+    await tx.query(
+      `insert into audit_entry (actor, action, resource_type, resource_id, before, after, correlation_id) values ($1, $2, $3, $4, $5, $6, $7)`,
+      [entry.actor, entry.action, entry.resourceType, entry.resourceId, JSON.stringify(entry.before ?? null), JSON.stringify(entry.after ?? null), currentCorrelationId() ?? null],
     );
   }
 

@@ -1,0 +1,80 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { DeadLetters } from '../../../platform/delivery/dead-letters.js';
+import { FlowStats } from '../../../platform/delivery/flow-stats.js';
+import { Governor } from '../../../platform/governor/governor.js';
+import { problems } from '../../../platform/http/problem.js';
+import { TraceQuery } from '../../../platform/observability/trace-query.js';
+import { CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
+import { DeadLetterQueryDto, ReplayDto, ReplayMatchingDto } from './ops.dto.js';
+
+const actorOf = (principal: Principal) => (principal.type === 'admin' ? principal.actor : `${principal.type}:${principal.id}`);
+const CORRELATION_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+@ApiTags('ops')
+@ApiBearerAuth('admin')
+@Controller('v1/ops')
+export class OpsController {
+  constructor(
+    private readonly deadLetters: DeadLetters,
+    private readonly flows: FlowStats,
+    private readonly governor: Governor,
+    private readonly traces: TraceQuery,
+  ) {}
+
+  /** Every flow to every destination (waiting, queued, sending, dead, oldest age) and every target's governor. */
+  @Get('flows')
+  async listFlows() {
+    const [flows, targets] = await Promise.all([this.flows.read(), this.governor.snapshot()]);
+    return { flows, targets };
+  }
+
+  @Get('dead-letters')
+  listDeadLetters(@Query() query: DeadLetterQueryDto) {
+    const { limit, cursor, ...filter } = query;
+    return this.deadLetters.list(filter, limit ?? 50, cursor);
+  }
+
+  /** Replays every dead letter the filter selects (oldest first, up to `limit`). */
+  @Post('dead-letters/replay')
+  @HttpCode(202)
+  async replayMatching(@Body() body: ReplayMatchingDto, @CurrentPrincipal() principal: Principal) {
+    const { limit, ...filter } = body;
+    return { replayed: await this.deadLetters.replayMatching(filter, actorOf(principal), limit ?? 100) };
+  }
+
+  @Get('dead-letters/:id')
+  async getDeadLetter(@Param('id', new ParseUUIDPipe()) id: string) {
+    const deadLetter = await this.deadLetters.get(id);
+    if (!deadLetter) throw problems.notFound(`Dead letter "${id}"`);
+    return deadLetter;
+  }
+
+  @Post('dead-letters/:id/replay')
+  @HttpCode(202)
+  async replay(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: ReplayDto, @CurrentPrincipal() principal: Principal) {
+    if (!(await this.deadLetters.replay(id, actorOf(principal), body.payload))) throw problems.notFound(`Dead letter "${id}"`);
+    return { id, status: 'queued' };
+  }
+
+  @Post('dead-letters/:id/discard')
+  @HttpCode(200)
+  async discard(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
+    if (!(await this.deadLetters.discard(id, actorOf(principal)))) throw problems.notFound(`Dead letter "${id}"`);
+    return { id, status: 'discarded' };
+  }
+
+  /** Keys whose commands wait behind a dead letter; replay it to retry, discard it to skip. */
+  @Get('blocked-keys')
+  blockedKeys() {
+    return this.deadLetters.blockedKeys(500);
+  }
+
+  @Get('trace/:correlationId')
+  async trace(@Param('correlationId') correlationId: string) {
+    if (!CORRELATION_ID.test(correlationId)) throw problems.validation([{ field: 'correlationId', message: 'correlationId has an unsupported shape' }]);
+    const trace = await this.traces.timeline(correlationId);
+    if (!trace) throw problems.notFound(`Trace "${correlationId}"`);
+    return trace;
+  }
+}

@@ -1,0 +1,47 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+
+export class DeadLetterFilterDto {
+  @ApiPropertyOptional({ description: 'Message type', example: 'order.accepted' })
+  @IsOptional() @IsString() @MaxLength(100)
+  flow?: string;
+
+  @ApiPropertyOptional({ example: 'erp:bc-cloud' })
+  @IsOptional() @IsString() @MaxLength(200)
+  destination?: string;
+
+  @ApiPropertyOptional({ enum: ['permanent', 'retryable', 'throttled'] })
+  @IsOptional() @IsIn(['permanent', 'retryable', 'throttled'])
+  errorClass?: string;
+
+  @ApiPropertyOptional({ description: 'Only those whose last failure is at least this many seconds old' })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  olderThanSeconds?: number;
+
+  @ApiPropertyOptional({ description: 'Only those whose last failure is at most this many seconds old' })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  newerThanSeconds?: number;
+}
+
+export class DeadLetterQueryDto extends DeadLetterFilterDto {
+  @ApiPropertyOptional({ default: 50, maximum: 500 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional() @Matches(/^\d{1,19}$/, { message: 'cursor must be the nextCursor of a previous page' })
+  cursor?: string;
+}
+
+export class ReplayMatchingDto extends DeadLetterFilterDto {
+  @ApiPropertyOptional({ default: 100, maximum: 1000 })
+  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  limit?: number;
+}
+
+export class ReplayDto {
+  @ApiPropertyOptional({ description: 'A corrected payload; the delivery keeps its id (the idempotency key)' })
+  @IsOptional() @IsObject()
+  payload?: Record<string, unknown>;
+}

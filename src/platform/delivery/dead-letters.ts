@@ -1,0 +1,145 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { AuditLog } from '../audit/audit-log.js';
+import { PG_POOL } from '../database/pg-pool.js';
+import { inTransaction } from '../database/transaction.js';
+import { Metrics } from '../observability/metrics.js';
+import { recordTrace } from '../observability/trace.js';
+import { BossService } from './boss.service.js';
+import { enqueue, queueNextInChain } from './chain.js';
+
+export interface DeadLetterFilter {
+  flow?: string;
+  destination?: string;
+  errorClass?: string;
+  /** Only dead letters whose last failure is at least this old / at most this old. */
+  olderThanSeconds?: number;
+  newerThanSeconds?: number;
+}
+
+export interface DeadLetterSummary {
+  id: string;
+  flow: string;
+  destination: string;
+  key: string;
+  kind: string;
+  errorClass: string | null;
+  lastError: string | null;
+  attempts: number;
+  replays: number;
+  firstFailedAt: Date | null;
+  lastFailedAt: Date | null;
+  correlationId: string;
+}
+
+const SUMMARY_COLUMNS = `delivery_id as id, type as flow, destination, key, kind, error_class as "errorClass",
+  errors -> -1 ->> 'message' as "lastError", attempts, replays, first_failed_at as "firstFailedAt",
+  last_failed_at as "lastFailedAt", correlation_id as "correlationId", id as seq`;
+
+/** What failed for good: inspected, replayed (with the same idempotency key) or discarded, every action audited. */
+@Injectable()
+export class DeadLetters {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly boss: BossService,
+    private readonly audit: AuditLog,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async list(filter: DeadLetterFilter, limit: number, after?: string): Promise<{ items: DeadLetterSummary[]; nextCursor: string | null }> {
+    const { where, values } = whereOf(filter);
+    if (after) values.push(after);
+    const { rows } = await this.pool.query(
+      `select ${SUMMARY_COLUMNS} from outbox where ${where.join(' and ')}${after ? ` and id > $${values.length}` : ''} order by id limit ${limit + 1}`,
+      values,
+    );
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit);
+    return { items: items.map(({ seq: _seq, ...item }) => item), nextCursor: more ? String(items.at(-1)!.seq) : null };
+  }
+
+  async get(deliveryId: string) {
+    const { rows } = await this.pool.query(
+      `select delivery_id as id, message_id as "messageId", type as flow, kind, key, destination, payload, version, status,
+              correlation_id as "correlationId", causation_id as "causationId", attempts, replays, error_class as "errorClass",
+              errors, first_failed_at as "firstFailedAt", last_failed_at as "lastFailedAt", created_at as "createdAt"
+         from outbox where delivery_id = $1 and status = 'dead'`,
+      [deliveryId],
+    );
+    return rows[0];
+  }
+
+  /** Sends it again under the same delivery id, optionally with a corrected payload; false if it is not dead. */
+  async replay(deliveryId: string, actor: string, payload?: Record<string, unknown>): Promise<boolean> {
+    return inTransaction(this.pool, async (tx) => {
+      const { rows } = await tx.query(
+        `update outbox set attempts = 0, replays = replays + 1, finished_at = null, payload = coalesce($2::jsonb, payload)
+          where delivery_id = $1 and status = 'dead'
+          returning id, destination, type, key, message_id, correlation_id, payload`,
+        [deliveryId, payload ? JSON.stringify(payload) : null],
+      );
+      const row = rows[0];
+      if (!row) return false;
+      await enqueue(tx, this.boss.boss, [{ id: row.id, destination: row.destination }]);
+      await recordTrace(tx, [{ correlationId: row.correlation_id, messageId: row.message_id, deliveryId, destination: row.destination, step: 'replayed', detail: { actor, edited: payload !== undefined } }]);
+      await this.audit.recordInTransaction(tx, {
+        actor, action: 'replay', resourceType: 'dead-letter', resourceId: deliveryId,
+        before: null, after: { destination: row.destination, flow: row.type, key: row.key, ...(payload ? { payload } : {}) },
+      });
+      this.metrics.replays.inc({ flow: row.type, destination: row.destination });
+      return true;
+    });
+  }
+
+  /** Gives it up; the next message of its key, held behind it, goes on. False if it is not dead. */
+  async discard(deliveryId: string, actor: string): Promise<boolean> {
+    return inTransaction(this.pool, async (tx) => {
+      const { rows } = await tx.query(
+        `update outbox set status = 'discarded', finished_at = clock_timestamp() where delivery_id = $1 and status = 'dead'
+          returning destination, key, kind, type, message_id, correlation_id`,
+        [deliveryId],
+      );
+      const row = rows[0];
+      if (!row) return false;
+      await queueNextInChain(tx, this.boss.boss, row.destination, row.key, row.kind);
+      await recordTrace(tx, [{ correlationId: row.correlation_id, messageId: row.message_id, deliveryId, destination: row.destination, step: 'discarded', detail: { actor } }]);
+      await this.audit.recordInTransaction(tx, { actor, action: 'discard', resourceType: 'dead-letter', resourceId: deliveryId, before: { destination: row.destination, flow: row.type, key: row.key }, after: null });
+      return true;
+    });
+  }
+
+  /** Replays every dead letter the filter selects, oldest first, up to `limit`. */
+  async replayMatching(filter: DeadLetterFilter, actor: string, limit: number): Promise<number> {
+    const { where, values } = whereOf(filter);
+    const { rows } = await this.pool.query<{ id: string }>(`select delivery_id as id from outbox where ${where.join(' and ')} order by id limit ${limit}`, values);
+    let replayed = 0;
+    for (const row of rows) if (await this.replay(row.id, actor)) replayed++;
+    return replayed;
+  }
+
+  /** Keys whose commands are held behind a dead letter, with how many wait. */
+  async blockedKeys(limit: number) {
+    const { rows } = await this.pool.query(
+      `select d.destination, d.key, d.delivery_id as "deadLetterId", d.type as flow, d.last_failed_at as "since",
+              (select count(*)::int from outbox w where w.destination = d.destination and w.key = d.key and w.kind = 'command' and w.status = 'waiting') as waiting
+         from outbox d where d.status = 'dead' and d.kind = 'command' order by d.id limit $1`,
+      [limit],
+    );
+    return rows;
+  }
+}
+
+function whereOf(filter: DeadLetterFilter): { where: string[]; values: unknown[] } {
+  const where = [`status = 'dead'`];
+  const values: unknown[] = [];
+  const add = (clause: (p: string) => string, value: unknown) => {
+    values.push(value);
+    where.push(clause(`$${values.length}`));
+  };
+  if (filter.flow) add((p) => `type = ${p}`, filter.flow);
+  if (filter.destination) add((p) => `destination = ${p}`, filter.destination);
+  if (filter.errorClass) add((p) => `error_class = ${p}`, filter.errorClass);
+  if (filter.olderThanSeconds !== undefined) add((p) => `last_failed_at <= clock_timestamp() - ${p} * interval '1 second'`, filter.olderThanSeconds);
+  if (filter.newerThanSeconds !== undefined) add((p) => `last_failed_at >= clock_timestamp() - ${p} * interval '1 second'`, filter.newerThanSeconds);
+  return { where, values };
+}

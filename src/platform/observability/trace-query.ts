@@ -1,0 +1,26 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../database/pg-pool.js';
+
+/** The timeline of one transaction: every step of every message that carries its correlation id. */
+@Injectable()
+export class TraceQuery {
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  async timeline(correlationId: string) {
+    const [steps, deliveries] = await Promise.all([
+      this.pool.query(
+        `select at, step, message_id as "messageId", delivery_id as "deliveryId", destination, latency_ms as "latencyMs", detail
+           from trace_event where correlation_id = $1 order by at, id limit 5000`,
+        [correlationId],
+      ),
+      this.pool.query(
+        `select message_id as "messageId", delivery_id as "deliveryId", type, key, destination, status, attempts, created_at as "createdAt", delivered_at as "deliveredAt"
+           from outbox where correlation_id = $1 order by id`,
+        [correlationId],
+      ),
+    ]);
+    if (steps.rowCount === 0 && deliveries.rowCount === 0) return undefined;
+    return { correlationId, deliveries: deliveries.rows, timeline: steps.rows };
+  }
+}
