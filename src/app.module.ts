@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { ScheduleModule } from '@nestjs/schedule';
 import type { MigrationObject } from '@mikro-orm/core';
 import { AuditEntryEntity } from './platform/audit/audit-entry.entity.js';
 import { ormOptions } from './platform/database/orm-options.js';
@@ -29,6 +30,7 @@ export interface AppModuleOptions {
   security: SecuritySettings;
   shutdownTimeoutMs: number;
   delivery: Env['delivery'];
+  retention: Env['retention'];
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -66,7 +68,9 @@ export class AppModule {
             circuit: { failureThreshold: options.delivery.circuitFailures, openMs: options.delivery.circuitOpenMs },
             leaseMs: options.delivery.callTimeoutMs * 2,
           },
+          retention: options.retention,
         }),
+        ScheduleModule.forRoot(),
         HealthModule.register(options.migrations),
         ConfigurationModule,
         ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),

@@ -42,6 +42,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       security: { adminToken: settings.adminToken, apiKeyRateLimit: env.apiKeyRateLimit },
       shutdownTimeoutMs: env.shutdownTimeoutMs,
       delivery: env.delivery,
+      retention: env.retention,
       additionalModules: settings.additionalModules,
     }),
     adapter,

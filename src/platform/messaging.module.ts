@@ -9,6 +9,9 @@ import { DeadLetters } from './delivery/dead-letters.js';
 import { FlowStats } from './delivery/flow-stats.js';
 import { AuditLog } from './audit/audit-log.js';
 import { TraceQuery } from './observability/trace-query.js';
+import { Housekeeping, RETENTION, type Retention } from './housekeeping.js';
+import { IdempotencyKeys } from './inbox/idempotency.js';
+import { Inbox } from './inbox/inbox.js';
 import { Governor, GOVERNOR_SETTINGS, type GovernorSettings } from './governor/governor.js';
 import { Outbox } from './outbox/outbox.js';
 import { Relay } from './outbox/relay.js';
@@ -19,6 +22,7 @@ export interface MessagingOptions {
   boss: BossSettings;
   delivery: DeliverySettings;
   governor: GovernorSettings;
+  retention: Retention;
 }
 
 /** The outbox, its relay, the delivery workers and the governor: written once, used by every module. */
@@ -33,6 +37,7 @@ export class MessagingModule {
         { provide: BOSS_SETTINGS, useValue: options.boss },
         { provide: DELIVERY_SETTINGS, useValue: options.delivery },
         { provide: GOVERNOR_SETTINGS, useValue: options.governor },
+        { provide: RETENTION, useValue: options.retention },
         pgPoolProvider,
         BossService,
         Subscriptions,
@@ -46,8 +51,11 @@ export class MessagingModule {
         DeadLetters,
         FlowStats,
         TraceQuery,
+        Inbox,
+        IdempotencyKeys,
+        Housekeeping,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, Outbox, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, FlowStats, TraceQuery, AuditLog],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, Outbox, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping],
     };
   }
 }
