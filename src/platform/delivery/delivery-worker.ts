@@ -4,6 +4,7 @@ import type { Job } from 'pg-boss';
 import { PG_POOL } from '../database/pg-pool.js';
 import { inTransaction, type Tx } from '../database/transaction.js';
 import { Governor } from '../governor/governor.js';
+import type { TargetLimits } from '../governor/decide.js';
 import { parseDestination, type Delivery } from '../outbox/message.js';
 import { withCorrelationId } from '../observability/correlation.js';
 import { LOGGER } from '../observability/observability.module.js';
@@ -14,7 +15,7 @@ import { BossService } from './boss.service.js';
 import { enqueue, queueNextInChain } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
-import { Destinations } from './destinations.js';
+import { Destinations, type DestinationHandler } from './destinations.js';
 import { classify, type FailureDetail } from './outcome.js';
 import { backoffDelay } from './retry-policy.js';
 
@@ -80,56 +81,69 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   private async work(queue: string): Promise<void> {
     if (this.working.has(queue) || this.stopped) return;
     this.working.add(queue);
+    // Two fetch loops per queue, each taking up to half the concurrency in one fetch; while fetches come
+    // back full there is a backlog, and the loop fetches again at once instead of waiting for the poll.
+    const batchSize = Math.max(1, Math.ceil(this.settings.concurrencyPerQueue / 2));
     await this.boss.boss.work<{ id: string }>(
       queue,
-      { localConcurrency: this.settings.concurrencyPerQueue, batchSize: 1, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 },
-      async ([job]) => this.handle(job!),
+      { localConcurrency: 2, batchSize, burstWhenBatchFull: batchSize > 1, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 },
+      async (jobs) => {
+        // Each job is settled on its own; a database failure fails the batch, whose settled jobs then find
+        // their rows moved on and do nothing.
+        const results = await Promise.allSettled(jobs.map((job) => this.handle(job)));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      },
     );
   }
 
-  /** One try of one row. Throws only when the database fails, so that pg-boss retries the job. */
+  /**
+   * One try of one row, in two short transactions around the call: claim and admission, then outcome,
+   * release and the next step. Throws only when the database fails, so that pg-boss retries the job.
+   */
   async handle(job: Job<{ id: string }>): Promise<void> {
-    const row = await this.claim(job.data.id, job.id);
-    if (!row) return; // superseded, discarded or replaced by a newer job: nothing to do
-    await withCorrelationId(row.correlation_id, () => this.deliver(row));
-  }
-
-  private async claim(rowId: string, jobId: string): Promise<ClaimedRow | undefined> {
-    const { rows } = await this.pool.query<ClaimedRow>(
-      `update outbox o set status = 'sending'
-        where o.id = $1 and o.job_id = $2 and o.status in ('queued', 'sending')
-        returning o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
-                  o.correlation_id, o.causation_id, o.attempts, o.created_at,
-                  (select dv.version from delivered_version dv where dv.destination = o.destination and dv.key = o.key) as delivered_version`,
-      [rowId, jobId],
-    );
-    return rows[0];
-  }
-
-  private async deliver(row: ClaimedRow): Promise<void> {
-    const { type, id } = parseDestination(row.destination);
+    const destination = destinationOfQueue(job.name);
+    const { type, id } = parseDestination(destination);
     const handler = this.destinations.handlerOf(type);
-    if (!handler) {
-      this.logger.error({ destination: row.destination }, `no handler for destination type "${type}" in this process`);
-      return this.reschedule(row, NO_HANDLER_RETRY_MS, { step: 'deferred', detail: { reason: 'no-handler' } });
+    let limits: TargetLimits | undefined;
+    let unusable: string | undefined;
+    if (handler) {
+      try {
+        limits = await handler.limits(id);
+      } catch (error) {
+        unusable = (error as Error).message;
+      }
     }
-    if (row.kind === 'state' && row.delivered_version !== null && BigInt(row.version ?? row.id) <= BigInt(row.delivered_version)) {
-      return this.finish(row, 'superseded', { step: 'superseded', detail: { deliveredVersion: row.delivered_version } });
-    }
+    const started = await inTransaction(this.pool, async (tx) => {
+      const row = await claim(tx, job.data.id, job.id);
+      if (!row) return undefined; // superseded, discarded or replaced by a newer job: nothing to do
+      if (!handler) {
+        this.logger.error({ destination }, `no handler for destination type "${type}" in this process`);
+        await this.reschedule(tx, row, NO_HANDLER_RETRY_MS, { step: 'deferred', detail: { reason: 'no-handler' } });
+        return undefined;
+      }
+      if (row.kind === 'state' && row.delivered_version !== null && BigInt(row.version ?? row.id) <= BigInt(row.delivered_version)) {
+        await this.finish(tx, row, 'superseded', { step: 'superseded', detail: { deliveredVersion: row.delivered_version } });
+        return undefined;
+      }
+      if (unusable !== undefined || !limits) {
+        await this.deadLetter(tx, row, { class: 'permanent', message: `destination ${destination} cannot be used: ${unusable}` });
+        return undefined;
+      }
+      const admission = await this.governor.acquire(tx, destination, limits);
+      if (!admission.granted) {
+        // Deferred, not failed: no attempt is charged while the target cannot be called.
+        const jitter = Math.random() * Math.min(1_000, admission.waitMs * 0.1);
+        await this.reschedule(tx, row, admission.waitMs + jitter, { step: 'deferred', detail: { reason: admission.reason, waitMs: admission.waitMs } });
+        return undefined;
+      }
+      return { row, leaseId: admission.leaseId, probe: admission.probe };
+    });
+    if (!started) return;
+    await withCorrelationId(started.row.correlation_id, () => this.call(started.row, handler!, started.leaseId, started.probe));
+  }
 
-    let limits;
-    try {
-      limits = await handler.limits(id);
-    } catch (error) {
-      return this.deadLetter(row, { class: 'permanent', message: `destination ${row.destination} cannot be used: ${(error as Error).message}` });
-    }
-    const admission = await this.governor.acquire(row.destination, limits);
-    if (!admission.granted) {
-      // Deferred, not failed: no attempt is charged while the target cannot be called.
-      const jitter = Math.random() * Math.min(1_000, admission.waitMs * 0.1);
-      return this.reschedule(row, admission.waitMs + jitter, { step: 'deferred', detail: { reason: admission.reason, waitMs: admission.waitMs } });
-    }
-
+  private async call(row: ClaimedRow, handler: DestinationHandler, leaseId: string, probe: boolean): Promise<void> {
     const delivery: Delivery = {
       deliveryId: row.delivery_id,
       messageId: row.message_id,
@@ -155,71 +169,90 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     const labels = { flow: row.type, destination: row.destination };
     this.metrics.deliveryAttempts.inc({ ...labels, outcome: failure?.class ?? 'delivered' });
     const attempt: TraceStep = {
-      correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination,
-      step: 'attempt', latencyMs, detail: { outcome: failure?.class ?? 'delivered', attempt: delivery.attempt, status: failure?.status, message: failure?.message, probe: admission.probe },
+      ...this.step(row, { step: 'attempt' }),
+      latencyMs,
+      detail: { outcome: failure?.class ?? 'delivered', attempt: delivery.attempt, status: failure?.status, message: failure?.message, probe },
     };
+    const target = row.destination;
 
-    if (!failure) {
-      await this.governor.release(row.destination, admission.leaseId, { kind: 'success' });
-      this.metrics.deliveryLatency.observe(labels, (Date.now() - new Date(row.created_at).getTime()) / 1000);
-      return this.finish(row, 'delivered', { step: 'delivered' }, [attempt]);
-    }
-    if (failure.class === 'throttled') {
-      const retryAfterMs = failure.retryAfterMs ?? 1_000;
-      await this.governor.release(row.destination, admission.leaseId, { kind: 'throttled', retryAfterMs });
-      return this.reschedule(row, retryAfterMs, { step: 'deferred', detail: { reason: 'retry-after', waitMs: retryAfterMs } }, [attempt], failure);
-    }
-    if (failure.class === 'permanent') {
-      // The target answered: it is healthy, the message is not.
-      await this.governor.release(row.destination, admission.leaseId, { kind: 'success' });
-      return this.deadLetter(row, failure, [attempt]);
-    }
-    await this.pool.query('update outbox set attempts = attempts + 1 where id = $1', [row.id]);
-    await this.governor.release(row.destination, admission.leaseId, { kind: 'failure' }, row.id);
-    const charged = (await this.pool.query<{ attempts: number }>('select attempts from outbox where id = $1', [row.id])).rows[0]!.attempts;
-    if (charged >= this.settings.retry.maxAttempts) return this.deadLetter(row, failure, [attempt]);
-    const delay = backoffDelay(this.settings.retry, Math.max(1, charged));
-    return this.reschedule(row, delay, { step: 'retry-scheduled', detail: { delayMs: delay, attempts: charged } }, [attempt], failure);
-  }
-
-  private async reschedule(row: ClaimedRow, delayMs: number, step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): Promise<void> {
     await inTransaction(this.pool, async (tx) => {
-      if (failure) await recordFailure(tx, row.id, failure);
-      await enqueue(tx, this.boss.boss, [{ id: row.id, destination: row.destination }], new Date(Date.now() + delayMs));
-      await recordTrace(tx, [...before, this.step(row, step)]);
+      if (!failure) {
+        this.metrics.deliveryLatency.observe(labels, (Date.now() - delivery.createdAt.getTime()) / 1000);
+        await this.finish(tx, row, 'delivered', { step: 'delivered' }, [attempt]);
+        // Last, so that the target's row, when it must be locked at all, is locked only until the commit.
+        return this.governor.release(tx, target, leaseId, { kind: 'success' });
+      }
+      if (failure.class === 'throttled') {
+        const retryAfterMs = failure.retryAfterMs ?? 1_000;
+        await this.governor.release(tx, target, leaseId, { kind: 'throttled', retryAfterMs });
+        return this.reschedule(tx, row, retryAfterMs, { step: 'deferred', detail: { reason: 'retry-after', waitMs: retryAfterMs } }, [attempt], failure);
+      }
+      if (failure.class === 'permanent') {
+        // The target answered: it is healthy, the message is not.
+        await this.deadLetter(tx, row, failure, [attempt]);
+        return this.governor.release(tx, target, leaseId, { kind: 'success' });
+      }
+      await tx.query('update outbox set attempts = attempts + 1 where id = $1', [row.id]);
+      await this.governor.release(tx, target, leaseId, { kind: 'failure' }, row.id);
+      const charged = (await tx.query<{ attempts: number }>('select attempts from outbox where id = $1', [row.id])).rows[0]!.attempts;
+      if (charged >= this.settings.retry.maxAttempts) return this.deadLetter(tx, row, failure, [attempt]);
+      const delay = backoffDelay(this.settings.retry, Math.max(1, charged));
+      return this.reschedule(tx, row, delay, { step: 'retry-scheduled', detail: { delayMs: delay, attempts: charged } }, [attempt], failure);
     });
   }
 
-  private async deadLetter(row: ClaimedRow, failure: FailureDetail, before: TraceStep[] = []): Promise<void> {
+  private async reschedule(tx: Tx, row: ClaimedRow, delayMs: number, step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): Promise<void> {
+    if (failure) await recordFailure(tx, row.id, failure);
+    await enqueue(tx, this.boss.boss, [{ id: row.id, destination: row.destination }], new Date(Date.now() + delayMs));
+    await recordTrace(tx, [...before, this.step(row, step)]);
+  }
+
+  private async deadLetter(tx: Tx, row: ClaimedRow, failure: FailureDetail, before: TraceStep[] = []): Promise<void> {
     this.metrics.deadLetters.inc({ flow: row.type, destination: row.destination, class: failure.class });
     this.logger.warn({ destination: row.destination, deliveryId: row.delivery_id, type: row.type, reason: failure.message, status: failure.status }, 'delivery dead-lettered');
-    await this.finish(row, 'dead', { step: 'dead-lettered', detail: { class: failure.class, message: failure.message, status: failure.status } }, before, failure);
+    await this.finish(tx, row, 'dead', { step: 'dead-lettered', detail: { class: failure.class, message: failure.message, status: failure.status } }, before, failure);
   }
 
-  private async finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): Promise<void> {
-    await inTransaction(this.pool, async (tx) => {
-      if (failure) await recordFailure(tx, row.id, failure);
+  private async finish(tx: Tx, row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): Promise<void> {
+    if (failure) await recordFailure(tx, row.id, failure);
+    await tx.query(
+      `update outbox set status = $2, finished_at = clock_timestamp(), delivered_at = case when $2 = 'delivered' then clock_timestamp() end,
+              error_class = coalesce($3, error_class), next_attempt_at = null
+        where id = $1`,
+      [row.id, status, failure?.class ?? null],
+    );
+    if (row.kind === 'state' && status === 'delivered') {
       await tx.query(
-        `update outbox set status = $2, finished_at = clock_timestamp(), delivered_at = case when $2 = 'delivered' then clock_timestamp() end,
-                error_class = coalesce($3, error_class), next_attempt_at = null
-          where id = $1`,
-        [row.id, status, failure?.class ?? null],
+        `insert into delivered_version (destination, key, version) values ($1, $2, $3)
+         on conflict (destination, key) do update set version = greatest(delivered_version.version, excluded.version), delivered_at = now()`,
+        [row.destination, row.key, row.version ?? row.id],
       );
-      if (row.kind === 'state' && status === 'delivered') {
-        await tx.query(
-          `insert into delivered_version (destination, key, version) values ($1, $2, $3)
-           on conflict (destination, key) do update set version = greatest(delivered_version.version, excluded.version), delivered_at = now()`,
-          [row.destination, row.key, row.version ?? row.id],
-        );
-      }
-      await queueNextInChain(tx, this.boss.boss, row.destination, row.key, row.kind);
-      await recordTrace(tx, [...before, this.step(row, step)]);
-    });
+    }
+    await queueNextInChain(tx, this.boss.boss, row.destination, row.key, row.kind);
+    await recordTrace(tx, [...before, this.step(row, step)]);
   }
 
   private step(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail'>): TraceStep {
     return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step };
   }
+}
+
+async function claim(tx: Tx, rowId: string, jobId: string): Promise<ClaimedRow | undefined> {
+  const { rows } = await tx.query<ClaimedRow>(
+    `update outbox o set status = 'sending'
+      where o.id = $1 and o.job_id = $2 and o.status in ('queued', 'sending')
+      returning o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
+                o.correlation_id, o.causation_id, o.attempts, o.created_at,
+                (select dv.version from delivered_version dv where dv.destination = o.destination and dv.key = o.key) as delivered_version`,
+    [rowId, jobId],
+  );
+  return rows[0];
+}
+
+/** `deliver/channel/sink` is the queue of `channel:sink`. */
+function destinationOfQueue(queue: string): string {
+  const [, type, ...id] = queue.split('/');
+  return `${type}:${id.join('/')}`;
 }
 
 async function recordFailure(tx: Tx, id: string, failure: FailureDetail): Promise<void> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { PG_POOL } from '../database/pg-pool.js';
-import { inTransaction, type Tx } from '../database/transaction.js';
+import type { Tx } from '../database/transaction.js';
 import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -36,6 +36,18 @@ const SELECT_STATE = `
          failure_streak, extract(epoch from clock_timestamp()) * 1000 as now
     from governor_state where target = $1 for update`;
 
+interface LeaseCount {
+  in_flight: number;
+  probe_in_flight: boolean;
+}
+
+// Leases are counted after the state row is locked, in a statement of their own: a statement that waited for
+// the lock still reads with the snapshot it started with, and would miss the lease of the transaction it
+// waited for. Expired leases do not count; housekeeping deletes them.
+const COUNT_LEASES = `
+  select count(*)::int as in_flight, coalesce(bool_or(probe), false) as probe_in_flight
+    from governor_lease where target = $1 and expires_at >= clock_timestamp()`;
+
 /**
  * Rate, concurrency, Retry-After pauses, circuit breaker and maintenance windows per target, decided under a
  * row lock on the target's state so that every instance shares them. Time is the database's clock.
@@ -49,52 +61,51 @@ export class Governor {
     private readonly metrics: Metrics,
   ) {}
 
-  async acquire(target: string, limits: TargetLimits): Promise<Admission> {
-    return inTransaction(this.pool, async (tx) => {
-      const row = await this.lockState(tx, target, limits);
-      const leases = await tx.query<{ total: number; probe: boolean }>(
-        `with expired as (delete from governor_lease where target = $1 and expires_at < clock_timestamp())
-         select count(*)::int as total, coalesce(bool_or(probe), false) as probe from governor_lease where target = $1 and expires_at >= clock_timestamp()`,
-        [target],
-      );
-      const decision = decide(toState(row), limits, this.settings.circuit, leases.rows[0]!, Number(row.now));
+  /**
+   * Asks, in the caller's transaction, whether a call may start. The target's row stays locked until the
+   * caller commits, so the caller makes this its last statement: one round trip under the lock, then commit.
+   */
+  async acquire(tx: Tx, target: string, limits: TargetLimits): Promise<Admission> {
+    const row = await this.lockState(tx, target, limits);
+    const decision = decide(toState(row), limits, this.settings.circuit, { total: row.in_flight, probe: row.probe_in_flight }, Number(row.now));
+    if (decision.state.circuit !== row.circuit) this.circuitChanged(target, row.circuit, decision.state.circuit);
+    if (!decision.grant) {
       await this.saveState(tx, target, decision.state, row.failure_streak);
-      if (decision.state.circuit !== row.circuit) this.circuitChanged(target, row.circuit, decision.state.circuit);
-      if (!decision.grant) {
-        this.metrics.governorDeferrals.inc({ target, reason: decision.reason });
-        return { granted: false, waitMs: decision.waitMs, reason: decision.reason };
-      }
-      const leaseId = randomUUID();
-      await tx.query(`insert into governor_lease (id, target, probe, expires_at) values ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')`, [
-        leaseId, target, decision.probe, this.settings.leaseMs,
-      ]);
-      return { granted: true, leaseId, probe: decision.probe };
-    });
+      this.metrics.governorDeferrals.inc({ target, reason: decision.reason });
+      return { granted: false, waitMs: decision.waitMs, reason: decision.reason };
+    }
+    const leaseId = randomUUID();
+    await this.saveState(tx, target, decision.state, row.failure_streak, { id: leaseId, probe: decision.probe, ms: this.settings.leaseMs });
+    return { granted: true, leaseId, probe: decision.probe };
   }
 
   /**
    * Frees the lease and applies the call's result. `chargedDelivery` is the outbox row charged for a
    * retryable failure: if the failure streak it belongs to opens the circuit, the charge is refunded.
+   * A success on a healthy target only frees the lease: no lock is taken on the hot path.
    */
-  async release(target: string, leaseId: string, result: CallResult, chargedDelivery?: string): Promise<void> {
-    await inTransaction(this.pool, async (tx) => {
-      await tx.query('delete from governor_lease where id = $1', [leaseId]);
-      const found = await tx.query<StateRow>(SELECT_STATE, [target]);
-      const row = found.rows[0];
-      if (!row) return;
-      const { state, transition } = afterCall(toState(row), result, this.settings.circuit, Number(row.now));
-      let streak = row.failure_streak;
-      if (result.kind === 'success') streak = [];
-      else if (result.kind === 'failure' && chargedDelivery) streak = [...streak, chargedDelivery];
-      // A failure that opens the circuit, or lands while it is open, is the target's: refund the streak.
-      if ((transition?.to === 'open' || state.circuit === 'open') && streak.length > 0) {
-        // The target failed, not these messages: give back what the streak charged them.
-        await tx.query('update outbox set attempts = greatest(0, attempts - 1) where id = any($1::bigint[])', [streak]);
-        streak = [];
-      }
-      await this.saveState(tx, target, state, streak);
-      if (transition) this.circuitChanged(target, transition.from, transition.to);
-    });
+  async release(tx: Tx, target: string, leaseId: string, result: CallResult, chargedDelivery?: string): Promise<void> {
+    const healthy = await tx.query<{ healthy: boolean }>(
+      `with freed as (delete from governor_lease where id = $2)
+       select circuit = 'closed' and consecutive_failures = 0 and cardinality(failure_streak) = 0 as healthy from governor_state where target = $1`,
+      [target, leaseId],
+    );
+    if (result.kind === 'success' && healthy.rows[0]?.healthy !== false) return;
+    const found = await tx.query<StateRow>(SELECT_STATE, [target]);
+    const row = found.rows[0];
+    if (!row) return;
+    const { state, transition } = afterCall(toState(row), result, this.settings.circuit, Number(row.now));
+    let streak = row.failure_streak;
+    if (result.kind === 'success') streak = [];
+    else if (result.kind === 'failure' && chargedDelivery) streak = [...streak, chargedDelivery];
+    // A failure that opens the circuit, or lands while it is open, is the target's, not the messages':
+    // give back what the streak charged them.
+    if ((transition?.to === 'open' || state.circuit === 'open') && streak.length > 0) {
+      await tx.query('update outbox set attempts = greatest(0, attempts - 1) where id = any($1::bigint[])', [streak]);
+      streak = [];
+    }
+    await this.saveState(tx, target, state, streak);
+    if (transition) this.circuitChanged(target, transition.from, transition.to);
   }
 
   /** Current state of every target, for ops and metrics. */
@@ -107,17 +118,30 @@ export class Governor {
     return rows;
   }
 
-  private async lockState(tx: Tx, target: string, limits: TargetLimits): Promise<StateRow> {
-    await tx.query(`insert into governor_state (target, tokens, refilled_at) values ($1, $2, clock_timestamp()) on conflict (target) do nothing`, [target, limits.burst]);
-    return (await tx.query<StateRow>(SELECT_STATE, [target])).rows[0]!;
+  private async lockState(tx: Tx, target: string, limits: TargetLimits): Promise<StateRow & LeaseCount> {
+    let state = (await tx.query<StateRow>(SELECT_STATE, [target])).rows[0];
+    if (!state) {
+      await tx.query(`insert into governor_state (target, tokens, refilled_at) values ($1, $2, clock_timestamp()) on conflict (target) do nothing`, [target, limits.burst]);
+      state = (await tx.query<StateRow>(SELECT_STATE, [target])).rows[0]!;
+    }
+    const leases = (await tx.query<LeaseCount>(COUNT_LEASES, [target])).rows[0]!;
+    return { ...state, ...leases };
   }
 
-  private async saveState(tx: Tx, target: string, state: GovernorState, streak: string[]): Promise<void> {
-    await tx.query(
-      `update governor_state set tokens = $2, refilled_at = to_timestamp($3 / 1000.0), circuit = $4, consecutive_failures = $5,
+  /** Writes the state, and the new lease when there is one, in one statement. */
+  private async saveState(tx: Tx, target: string, state: GovernorState, streak: string[], lease?: { id: string; probe: boolean; ms: number }): Promise<void> {
+    const update = `update governor_state set tokens = $2, refilled_at = to_timestamp($3 / 1000.0), circuit = $4, consecutive_failures = $5,
               opened_at = to_timestamp($6 / 1000.0), paused_until = to_timestamp($7 / 1000.0), failure_streak = $8::bigint[], updated_at = clock_timestamp()
-        where target = $1`,
-      [target, state.tokens, state.refilledAt, state.circuit, state.consecutiveFailures, state.openedAt, state.pausedUntil, streak],
+        where target = $1`;
+    const values = [target, state.tokens, state.refilledAt, state.circuit, state.consecutiveFailures, state.openedAt, state.pausedUntil, streak];
+    if (!lease) {
+      await tx.query(update, values);
+      return;
+    }
+    await tx.query(
+      `with saved as (${update})
+       insert into governor_lease (id, target, probe, expires_at) values ($9, $1, $10, clock_timestamp() + $11 * interval '1 millisecond')`,
+      [...values, lease.id, lease.probe, lease.ms],
     );
   }
 

@@ -102,9 +102,18 @@ export class Relay implements OnApplicationBootstrap, OnApplicationShutdown {
           while (!this.stopped && (await this.relayBatch()) === this.settings.relayBatchSize);
         } while (this.again && !this.stopped);
       } catch (error) {
-        this.logger.warn({ err: error }, 'relay pass failed; the next wake-up retries');
+        // Two relays, or a relay and a worker finishing a chain, can deadlock on one chain's rows; PostgreSQL
+        // aborts one of them and nothing is lost: the pass is simply run again.
+        if ((error as { code?: string }).code === '40P01') {
+          this.logger.debug('relay pass hit a deadlock; running it again');
+          this.again = true;
+        } else this.logger.warn({ err: error }, 'relay pass failed; the next wake-up retries');
       } finally {
         this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.wake();
+        }
       }
     })();
   }

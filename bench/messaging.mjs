@@ -1,0 +1,145 @@
+// Messaging core throughput and latency, measured in one run on one database:
+//   1. pg-boss alone: insert N jobs, work them with a no-op handler (the ceiling of the queue underneath);
+//   2. Crossdock end to end: N messages through outbox.add, relay, worker, governor, to a no-op destination;
+//   3. relay latency: messages trickled one at a time, commit to job queued (p50, p99);
+//   4. the cost outbox.add adds to a small business transaction.
+// Usage: npm run bench:messaging   (DATABASE_URL to use a server; BENCH_MESSAGES, default 3000)
+import 'reflect-metadata';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Module } from '@nestjs/common';
+import { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { PgBoss } from 'pg-boss';
+import { createApp } from '../dist/app.js';
+import { readEnv } from '../dist/config/env.js';
+import { MIGRATIONS } from '../dist/migrations/index.js';
+import { startEmbeddedPostgres } from '../dist/platform/database/embedded-postgres.js';
+import { migrateDatabase } from '../dist/platform/database/migrate.js';
+import { Destinations } from '../dist/platform/delivery/destinations.js';
+import { Outbox } from '../dist/platform/outbox/outbox.js';
+import { Subscriptions } from '../dist/platform/outbox/subscriptions.js';
+import { createLogger } from '../dist/platform/observability/logger.js';
+
+const N = Number(process.env.BENCH_MESSAGES ?? 3000);
+const KEYS = 200;
+const CONCURRENCY = 16;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-bench-msg-'));
+chmodSync(dataDir, 0o755);
+let embedded;
+let serverUrl = process.env.DATABASE_URL;
+if (!serverUrl) {
+  embedded = await startEmbeddedPostgres(dataDir, { info() {}, warn: console.warn });
+  serverUrl = embedded.url;
+}
+const admin = new pg.Client({ connectionString: serverUrl });
+await admin.connect();
+const dbName = `crossdock_bench_${process.pid}`;
+await admin.query(`create database ${dbName}`);
+const url = new URL(serverUrl);
+url.pathname = `/${dbName}`;
+const databaseUrl = url.toString();
+await migrateDatabase(databaseUrl, MIGRATIONS);
+
+// 1. pg-boss alone.
+const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', useListenNotify: true, max: 10 });
+boss.on('error', () => {});
+await boss.start();
+await boss.createQueue('bench-baseline', { notify: true });
+let done = 0;
+let bossStarted = 0;
+// The same fetch settings as Crossdock's delivery workers.
+await boss.work('bench-baseline', { localConcurrency: 2, batchSize: CONCURRENCY / 2, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 }, async (jobs) => {
+  done += jobs.length;
+});
+bossStarted = performance.now();
+for (let i = 0; i < N; i += 100) await boss.insert('bench-baseline', Array.from({ length: Math.min(100, N - i) }, (_, j) => ({ data: { i: i + j } })));
+while (done < N) await sleep(20);
+const bossSeconds = (performance.now() - bossStarted) / 1000;
+await boss.stop({ graceful: true, close: true });
+
+// 2-4. Crossdock.
+const delivered = { count: 0 };
+function BenchDestination(destinations, subscriptions) {
+  destinations.register('bench', {
+    limits: async () => ({ ratePerSecond: 100000, burst: 100000, concurrency: 64, maintenanceWindows: [] }),
+    deliver: async () => {
+      delivered.count++;
+    },
+  });
+  subscriptions.declare('bench.command', () => ['bench:noop']);
+  return true;
+}
+class BenchModule {}
+Module({ providers: [{ provide: 'BENCH_DESTINATION', inject: [Destinations, Subscriptions], useFactory: BenchDestination }] })(BenchModule);
+const env = readEnv({ DATABASE_URL: databaseUrl, CROSSDOCK_ADMIN_TOKEN: 'bench-admin-token-0123456789', PORT: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', CROSSDOCK_WORKER_CONCURRENCY: String(CONCURRENCY) });
+const logger = createLogger({ level: 'warn', format: 'json' });
+const app = await createApp({ env, databaseUrl, adminToken: env.adminToken, migrations: MIGRATIONS, logger, additionalModules: [BenchModule] });
+const orm = app.get(MikroORM);
+const outbox = app.get(Outbox);
+const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+
+const e2eStarted = performance.now();
+for (let i = 0; i < N; i += 100) {
+  await orm.em.fork().transactional(async (em) => {
+    for (let j = i; j < Math.min(N, i + 100); j++) await outbox.add(em, { type: 'bench.command', kind: 'command', key: `k${j % KEYS}`, payload: { j } });
+  });
+}
+while (delivered.count < N) await sleep(20);
+const e2eSeconds = (performance.now() - e2eStarted) / 1000;
+
+// Relay latency: one message per transaction, spaced out so that each is relayed on its own.
+await pool.query("delete from trace_event where step = 'relayed'");
+for (let i = 0; i < 200; i++) {
+  await orm.em.fork().transactional((em) => outbox.add(em, { type: 'bench.command', kind: 'command', key: `lat${i}`, payload: { i } }));
+  await sleep(15);
+}
+await sleep(500);
+const lags = (await pool.query("select latency_ms from trace_event where step = 'relayed' and detail->>'placement' = 'queued' order by latency_ms")).rows.map((r) => Number(r.latency_ms));
+const pct = (p) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))];
+
+// outbox.add cost: the same small transaction with and without one message, on an api-role instance
+// (no relay or workers reacting in this process).
+const apiEnv = readEnv({ DATABASE_URL: databaseUrl, CROSSDOCK_ADMIN_TOKEN: 'bench-admin-token-0123456789', PORT: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', CROSSDOCK_ROLE: 'api' });
+await app.close();
+const apiApp = await createApp({ env: apiEnv, databaseUrl, adminToken: apiEnv.adminToken, migrations: MIGRATIONS, logger, additionalModules: [BenchModule] });
+const apiOrm = apiApp.get(MikroORM);
+const apiOutbox = apiApp.get(Outbox);
+await pool.query('create table if not exists bench_account (id int primary key, balance int not null)');
+await pool.query('insert into bench_account values (1, 0) on conflict do nothing');
+async function timeTransactions(withOutbox) {
+  const started = performance.now();
+  for (let i = 0; i < 300; i++) {
+    await apiOrm.em.fork().transactional(async (em) => {
+      await em.getConnection().execute('update bench_account set balance = balance + 1 where id = 1', [], 'run', em.getTransactionContext());
+      if (withOutbox) await apiOutbox.add(em, { type: 'bench.command', kind: 'command', key: `cost${i % 50}`, payload: { i } });
+    });
+  }
+  return (performance.now() - started) / 300;
+}
+await timeTransactions(false);
+const plain = await timeTransactions(false);
+const withAdd = await timeTransactions(true);
+
+const rate = (s) => Math.round(N / s);
+console.log(`Date: ${new Date().toISOString().slice(0, 10)}; machine: ${cpus().length} x ${cpus()[0].model}; Node ${process.version}; PostgreSQL ${embedded ? 'embedded 18' : 'server'}`);
+console.log(`${N} messages over ${KEYS} keys, ${CONCURRENCY} jobs in flight per process, no-op target, one process.`);
+console.log('');
+console.log('| measure | result |');
+console.log('|---|---:|');
+console.log(`| pg-boss alone: insert and work ${N} jobs | ${rate(bossSeconds)} jobs/s |`);
+console.log(`| Crossdock end to end: outbox commit to delivered | ${rate(e2eSeconds)} messages/s (${Math.round((rate(e2eSeconds) / rate(bossSeconds)) * 100)}% of pg-boss) |`);
+console.log(`| relay latency, commit to job queued (${lags.length} single messages) | p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms |`);
+console.log(`| a one-row update transaction | ${plain.toFixed(2)} ms |`);
+console.log(`| the same with outbox.add of one message | ${withAdd.toFixed(2)} ms (+${(withAdd - plain).toFixed(2)} ms) |`);
+
+await pool.end();
+await apiApp.close();
+await admin.query(`drop database ${dbName} with (force)`);
+await admin.end();
+await embedded?.stop();
+rmSync(dataDir, { recursive: true, force: true });
+process.exit(0);
