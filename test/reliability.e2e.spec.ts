@@ -23,7 +23,7 @@ afterAll(() => {
 async function setUp() {
   const target = new FaultTarget();
   await target.start();
-  target.faults = { ...target.faults, latencyMs: [0, 5], serverErrorRate: 0.02, throttleRate: 0.005, retryAfterSeconds: 0.2 as never };
+  target.faults = { ...target.faults, latencyMs: [0, 5], serverErrorRate: Number(process.env.TEST_5XX ?? 0.02), throttleRate: Number(process.env.TEST_429 ?? 0.005), retryAfterSeconds: 0.2 as never };
   const databaseUrl = await freshDatabase();
   const producer = await startTestApp({ databaseUrl, additionalModules: [SinkSubscriptionsModule], env: { CROSSDOCK_ROLE: 'api', LOG_LEVEL: 'warn' } });
   const dir = mkdtempSync(join(tmpdir(), 'crossdock-reliability-'));
@@ -80,13 +80,13 @@ describe(`${MESSAGES} commands through two worker processes`, () => {
       await Promise.all([s.startWorker(), s.startWorker()]);
       return s;
     }));
-  });
+  }, 120_000);
   afterAll(async () => {
     await producer.close();
     await target.stop();
   });
 
-  it('reach the target exactly once each, in order per key', async () => {
+  it('reach the target exactly once each, in order per key', { timeout: 300_000 }, async () => {
     await waitUntil('all delivered', async () => (await statusCounts(producer)).delivered === MESSAGES, 240_000, 500);
     expectExactlyOnceInOrder(target);
     expect(await statusCounts(producer)).toEqual({ delivered: MESSAGES });
@@ -100,13 +100,13 @@ describe(`${MESSAGES} commands while workers are killed with SIGKILL and restart
   beforeAll(async () => {
     ({ producer, target, startWorker } = await setUp());
     await addMessages(producer.app, commands(), 250);
-  });
+  }, 120_000);
   afterAll(async () => {
     await producer.close();
     await target.stop();
   });
 
-  it('still reach the target exactly once each, in order per key', async () => {
+  it('still reach the target exactly once each, in order per key', { timeout: 300_000 }, async () => {
     let pair = [await startWorker(), await startWorker()];
     let kills = 0;
     while (kills < 4 && (await statusCounts(producer)).delivered !== MESSAGES) {

@@ -6,12 +6,21 @@ export interface Tx {
   readonly boss: { executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
 }
 
-export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
+export interface TransactionOptions {
+  /**
+   * false: the commit does not wait for the WAL flush. Only for the machinery's own bookkeeping, whose loss
+   * in a database crash is repaired by redoing an idempotent step (a delivery is re-sent under the same id);
+   * never for a transaction that records what a client was told is stored.
+   */
+  synchronousCommit?: boolean;
+}
+
+export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const client = await pool.connect();
   const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => client.query<R>(text, values);
   const tx: Tx = { query, boss: { executeSql: (text, values) => client.query(text, values) } };
   try {
-    await client.query('begin');
+    await client.query(options.synchronousCommit === false ? 'begin; set local synchronous_commit to off' : 'begin');
     const result = await work(tx);
     await client.query('commit');
     return result;

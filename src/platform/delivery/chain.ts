@@ -6,56 +6,77 @@ import { queueName } from '../outbox/message.js';
 export interface QueueRow {
   id: string;
   destination: string;
+  /** Not before this time; now when absent. */
+  startAfter?: Date;
 }
 
 /** Marks rows `queued` under a new job each and inserts those jobs, in the caller's transaction. */
 export async function enqueue(tx: Tx, boss: PgBoss, rows: QueueRow[], startAfter?: Date): Promise<void> {
   if (rows.length === 0) return;
   const byQueue = new Map<string, Array<{ id: string; data: { id: string }; startAfter?: Date }>>();
-  const ids: string[] = [];
-  const jobIds: string[] = [];
-  for (const row of rows) {
-    const jobId = randomUUID();
-    ids.push(row.id);
-    jobIds.push(jobId);
+  const jobIds = rows.map(() => randomUUID());
+  const starts = rows.map((row) => row.startAfter ?? startAfter ?? null);
+  rows.forEach((row, i) => {
     const queue = queueName(row.destination);
-    byQueue.set(queue, [...(byQueue.get(queue) ?? []), { id: jobId, data: { id: row.id }, ...(startAfter ? { startAfter } : {}) }]);
-  }
+    const start = starts[i];
+    byQueue.set(queue, [...(byQueue.get(queue) ?? []), { id: jobIds[i]!, data: { id: row.id }, ...(start ? { startAfter: start } : {}) }]);
+  });
   await tx.query(
-    `update outbox o set status = 'queued', job_id = v.job_id, next_attempt_at = $3
-       from unnest($1::bigint[], $2::uuid[]) as v(id, job_id) where o.id = v.id`,
-    [ids, jobIds, startAfter ?? null],
+    `update outbox o set status = 'queued', job_id = v.job_id, next_attempt_at = v.start_after
+       from unnest($1::bigint[], $2::uuid[], $3::timestamptz[]) as v(id, job_id, start_after) where o.id = v.id`,
+    [rows.map((r) => r.id), jobIds, starts],
   );
   for (const [queue, jobs] of byQueue) await boss.insert(queue, jobs, { db: tx.boss });
 }
 
+export interface Chain {
+  key: string;
+  kind: 'command' | 'state';
+}
+
 /**
- * After a row of a chain finishes, queues what comes next in the same transaction: the oldest waiting
- * command, or the newest waiting state (older waiting states are superseded).
+ * After rows of chains finish, queues what comes next in each, in the same transaction: the oldest waiting
+ * command, or the newest waiting state (older waiting states are superseded). A chain with a row still
+ * queued, being sent or (for commands) dead gets nothing.
  */
-export async function queueNextInChain(tx: Tx, boss: PgBoss, destination: string, key: string, kind: 'command' | 'state'): Promise<void> {
-  if (kind === 'command') {
-    const active = await tx.query(
-      `select 1 from outbox where destination = $1 and key = $2 and kind = 'command' and status in ('queued', 'sending', 'dead') limit 1`,
-      [destination, key],
+export async function queueNextInChains(tx: Tx, boss: PgBoss, destination: string, chains: Chain[]): Promise<void> {
+  const commandKeys = [...new Set(chains.filter((c) => c.kind === 'command').map((c) => c.key))];
+  const stateKeys = [...new Set(chains.filter((c) => c.kind === 'state').map((c) => c.key))];
+  const next: string[] = [];
+  if (commandKeys.length > 0) {
+    const { rows } = await tx.query<{ id: string }>(
+      `select o.id from outbox o where o.id in (
+         select min(w.id) from outbox w
+          where w.destination = $1 and w.kind = 'command' and w.key = any($2::text[]) and w.status = 'waiting'
+            and not exists (select 1 from outbox a where a.destination = w.destination and a.key = w.key and a.kind = 'command'
+                              and a.status in ('queued', 'sending', 'dead'))
+          group by w.key)
+       for update of o`,
+      [destination, commandKeys],
     );
-    if (active.rowCount) return;
-    const next = await tx.query<{ id: string }>(
-      `select id from outbox where destination = $1 and key = $2 and kind = 'command' and status = 'waiting' order by id limit 1 for update`,
-      [destination, key],
+    next.push(...rows.map((r) => r.id));
+  }
+  if (stateKeys.length > 0) {
+    const { rows } = await tx.query<{ id: string; newest: boolean }>(
+      `select w.id, w.id = max(w.id) over (partition by w.key) as newest from outbox w
+        where w.destination = $1 and w.kind = 'state' and w.key = any($2::text[]) and w.status = 'waiting'
+          and not exists (select 1 from outbox a where a.destination = w.destination and a.key = w.key and a.kind = 'state'
+                            and a.status in ('queued', 'sending'))`,
+      [destination, stateKeys],
     );
-    await enqueue(tx, boss, next.rows.map((r) => ({ id: r.id, destination })));
-    return;
+    const older = rows.filter((r) => !r.newest).map((r) => r.id);
+    if (older.length > 0) {
+      await tx.query(`update outbox set status = 'superseded', finished_at = clock_timestamp() where id = any($1::bigint[]) and status = 'waiting'`, [older]);
+    }
+    const newest = rows.filter((r) => r.newest).map((r) => r.id);
+    if (newest.length > 0) {
+      const locked = await tx.query<{ id: string }>(`select id from outbox where id = any($1::bigint[]) and status = 'waiting' for update`, [newest]);
+      next.push(...locked.rows.map((r) => r.id));
+    }
   }
-  const active = await tx.query(`select 1 from outbox where destination = $1 and key = $2 and kind = 'state' and status in ('queued', 'sending') limit 1`, [destination, key]);
-  if (active.rowCount) return;
-  const waiting = await tx.query<{ id: string }>(
-    `select id from outbox where destination = $1 and key = $2 and kind = 'state' and status = 'waiting' order by id desc for update`,
-    [destination, key],
-  );
-  const [newest, ...older] = waiting.rows;
-  if (older.length > 0) {
-    await tx.query(`update outbox set status = 'superseded', finished_at = clock_timestamp() where id = any($1::bigint[])`, [older.map((r) => r.id)]);
-  }
-  if (newest) await enqueue(tx, boss, [{ id: newest.id, destination }]);
+  await enqueue(tx, boss, next.map((id) => ({ id, destination })));
+}
+
+export function queueNextInChain(tx: Tx, boss: PgBoss, destination: string, key: string, kind: 'command' | 'state'): Promise<void> {
+  return queueNextInChains(tx, boss, destination, [{ key, kind }]);
 }

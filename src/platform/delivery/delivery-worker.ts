@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type pg from 'pg';
-import type { Job } from 'pg-boss';
+import type { Job, PgBoss } from 'pg-boss';
 import { PG_POOL } from '../database/pg-pool.js';
 import { inTransaction, type Tx } from '../database/transaction.js';
 import { Governor } from '../governor/governor.js';
@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
 import { BossService } from './boss.service.js';
-import { enqueue, queueNextInChain } from './chain.js';
+import { enqueue, queueNextInChains } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
 import { Destinations, type DestinationHandler } from './destinations.js';
@@ -38,6 +38,8 @@ interface ClaimedRow {
 }
 
 const MAX_ERRORS_KEPT = 20;
+// A try's bookkeeping lost in a database crash is redone: the delivery is sent again under the same id.
+const ASYNC_COMMIT = { synchronousCommit: false } as const;
 // Without a handler in this process (a misconfigured role or a removed connector), look again later.
 const NO_HANDLER_RETRY_MS = 30_000;
 
@@ -87,22 +89,19 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     await this.boss.boss.work<{ id: string }>(
       queue,
       { localConcurrency: 2, batchSize, burstWhenBatchFull: batchSize > 1, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 },
-      async (jobs) => {
-        // Each job is settled on its own; a database failure fails the batch, whose settled jobs then find
-        // their rows moved on and do nothing.
-        const results = await Promise.allSettled(jobs.map((job) => this.handle(job)));
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
-      },
+      // A database failure fails the batch; its settled jobs then find their rows moved on and do nothing.
+      async (jobs) => this.handle(jobs),
     );
   }
 
   /**
-   * One try of one row, in two short transactions around the call: claim and admission, then outcome,
-   * release and the next step. Throws only when the database fails, so that pg-boss retries the job.
+   * One try of each row of a fetched batch (all for one destination): one transaction claims the rows and
+   * asks the governor once for all of them; then each admitted row is called and settled in a transaction
+   * of its own. Throws only when the database fails, so that pg-boss retries the jobs.
    */
-  async handle(job: Job<{ id: string }>): Promise<void> {
-    const destination = destinationOfQueue(job.name);
+  async handle(jobs: Array<Job<{ id: string }>>): Promise<void> {
+    if (jobs.length === 0) return;
+    const destination = destinationOfQueue(jobs[0]!.name);
     const { type, id } = parseDestination(destination);
     const handler = this.destinations.handlerOf(type);
     let limits: TargetLimits | undefined;
@@ -114,36 +113,51 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
         unusable = (error as Error).message;
       }
     }
-    const started = await inTransaction(this.pool, async (tx) => {
-      const row = await claim(tx, job.data.id, job.id);
-      if (!row) return undefined; // superseded, discarded or replaced by a newer job: nothing to do
-      if (!handler) {
-        this.logger.error({ destination }, `no handler for destination type "${type}" in this process`);
-        await this.reschedule(tx, row, NO_HANDLER_RETRY_MS, { step: 'deferred', detail: { reason: 'no-handler' } });
-        return undefined;
+    const admitted = await inTransaction(this.pool, async (tx) => {
+      const rows = await claim(tx, jobs);
+      const settlement = new Settlement(destination);
+      const callable: ClaimedRow[] = [];
+      for (const row of rows) {
+        if (!handler) {
+          this.logger.error({ destination }, `no handler for destination type "${type}" in this process`);
+          settlement.reschedule(row, NO_HANDLER_RETRY_MS, { step: 'deferred', detail: { reason: 'no-handler' } });
+        } else if (row.kind === 'state' && row.delivered_version !== null && BigInt(row.version ?? row.id) <= BigInt(row.delivered_version)) {
+          settlement.finish(row, 'superseded', { step: 'superseded', detail: { deliveredVersion: row.delivered_version } });
+        } else if (unusable !== undefined || !limits) {
+          this.deadLetter(settlement, row, { class: 'permanent', message: `destination ${destination} cannot be used: ${unusable}` });
+        } else callable.push(row);
       }
-      if (row.kind === 'state' && row.delivered_version !== null && BigInt(row.version ?? row.id) <= BigInt(row.delivered_version)) {
-        await this.finish(tx, row, 'superseded', { step: 'superseded', detail: { deliveredVersion: row.delivered_version } });
-        return undefined;
+      const calls: Array<{ row: ClaimedRow; leaseId: string; probe: boolean }> = [];
+      if (callable.length > 0) {
+        const admissions = await this.governor.acquire(tx, destination, limits!, callable.length);
+        for (const [i, row] of callable.entries()) {
+          const admission = admissions[i]!;
+          if (admission.granted) calls.push({ row, leaseId: admission.leaseId, probe: admission.probe });
+          else {
+            // Deferred, not failed: no attempt is charged while the target cannot be called.
+            const jitter = Math.random() * Math.min(1_000, admission.waitMs * 0.1);
+            settlement.reschedule(row, admission.waitMs + jitter, { step: 'deferred', detail: { reason: admission.reason, waitMs: admission.waitMs } });
+          }
+        }
       }
-      if (unusable !== undefined || !limits) {
-        await this.deadLetter(tx, row, { class: 'permanent', message: `destination ${destination} cannot be used: ${unusable}` });
-        return undefined;
-      }
-      const admission = await this.governor.acquire(tx, destination, limits);
-      if (!admission.granted) {
-        // Deferred, not failed: no attempt is charged while the target cannot be called.
-        const jitter = Math.random() * Math.min(1_000, admission.waitMs * 0.1);
-        await this.reschedule(tx, row, admission.waitMs + jitter, { step: 'deferred', detail: { reason: admission.reason, waitMs: admission.waitMs } });
-        return undefined;
-      }
-      return { row, leaseId: admission.leaseId, probe: admission.probe };
-    });
-    if (!started) return;
-    await withCorrelationId(started.row.correlation_id, () => this.call(started.row, handler!, started.leaseId, started.probe));
+      // The governor's lock was the last one taken: settle in the same transaction, right before the commit.
+      await settlement.apply(tx, this.boss.boss);
+      return calls;
+    }, ASYNC_COMMIT);
+    if (admitted.length === 0) return;
+    const outcomes = await Promise.all(
+      admitted.map(async ({ row, leaseId, probe }) => {
+        const outcome = await withCorrelationId(row.correlation_id, () => this.call(row, handler!, probe));
+        // A call the target answered frees its concurrency slot at once, not when the whole batch is settled.
+        if (!outcome.failure || outcome.failure.class === 'permanent') await this.governor.freeLease(leaseId);
+        return outcome;
+      }),
+    );
+    await inTransaction(this.pool, (tx) => this.settle(tx, destination, admitted, outcomes), ASYNC_COMMIT);
   }
 
-  private async call(row: ClaimedRow, handler: DestinationHandler, leaseId: string, probe: boolean): Promise<void> {
+  /** Calls the target; never throws: a failure comes back classified. */
+  private async call(row: ClaimedRow, handler: DestinationHandler, probe: boolean): Promise<CallOutcome> {
     const delivery: Delivery = {
       deliveryId: row.delivery_id,
       messageId: row.message_id,
@@ -168,85 +182,132 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     const latencyMs = Math.round((performance.now() - started) * 10) / 10;
     const labels = { flow: row.type, destination: row.destination };
     this.metrics.deliveryAttempts.inc({ ...labels, outcome: failure?.class ?? 'delivered' });
+    if (!failure) this.metrics.deliveryLatency.observe(labels, (Date.now() - delivery.createdAt.getTime()) / 1000);
     const attempt: TraceStep = {
       ...this.step(row, { step: 'attempt' }),
       latencyMs,
       detail: { outcome: failure?.class ?? 'delivered', attempt: delivery.attempt, status: failure?.status, message: failure?.message, probe },
     };
-    const target = row.destination;
+    return { failure, attempt };
+  }
 
-    await inTransaction(this.pool, async (tx) => {
+  /**
+   * Records the outcomes of a batch's calls in one transaction. Failures (rare) take the governor's lock one
+   * by one; the successes only free their leases, last, so the target's row is never held for long.
+   */
+  private async settle(tx: Tx, target: string, calls: Array<{ row: ClaimedRow; leaseId: string }>, outcomes: CallOutcome[]): Promise<void> {
+    const settlement = new Settlement(target);
+    const healthyLeases: string[] = [];
+    for (const [i, { row, leaseId }] of calls.entries()) {
+      const { failure, attempt } = outcomes[i]!;
       if (!failure) {
-        this.metrics.deliveryLatency.observe(labels, (Date.now() - delivery.createdAt.getTime()) / 1000);
-        await this.finish(tx, row, 'delivered', { step: 'delivered' }, [attempt]);
-        // Last, so that the target's row, when it must be locked at all, is locked only until the commit.
-        return this.governor.release(tx, target, leaseId, { kind: 'success' });
-      }
-      if (failure.class === 'throttled') {
+        settlement.finish(row, 'delivered', { step: 'delivered' }, [attempt]);
+        healthyLeases.push(leaseId);
+      } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;
         await this.governor.release(tx, target, leaseId, { kind: 'throttled', retryAfterMs });
-        return this.reschedule(tx, row, retryAfterMs, { step: 'deferred', detail: { reason: 'retry-after', waitMs: retryAfterMs } }, [attempt], failure);
-      }
-      if (failure.class === 'permanent') {
+        settlement.reschedule(row, retryAfterMs, { step: 'deferred', detail: { reason: 'retry-after', waitMs: retryAfterMs } }, [attempt], failure);
+      } else if (failure.class === 'permanent') {
         // The target answered: it is healthy, the message is not.
-        await this.deadLetter(tx, row, failure, [attempt]);
-        return this.governor.release(tx, target, leaseId, { kind: 'success' });
+        this.deadLetter(settlement, row, failure, [attempt]);
+        healthyLeases.push(leaseId);
+      } else {
+        await tx.query('update outbox set attempts = attempts + 1 where id = $1', [row.id]);
+        await this.governor.release(tx, target, leaseId, { kind: 'failure' }, row.id);
+        const charged = (await tx.query<{ attempts: number }>('select attempts from outbox where id = $1', [row.id])).rows[0]!.attempts;
+        if (charged >= this.settings.retry.maxAttempts) this.deadLetter(settlement, row, failure, [attempt]);
+        else {
+          const delay = backoffDelay(this.settings.retry, Math.max(1, charged));
+          settlement.reschedule(row, delay, { step: 'retry-scheduled', detail: { delayMs: delay, attempts: charged } }, [attempt], failure);
+        }
       }
-      await tx.query('update outbox set attempts = attempts + 1 where id = $1', [row.id]);
-      await this.governor.release(tx, target, leaseId, { kind: 'failure' }, row.id);
-      const charged = (await tx.query<{ attempts: number }>('select attempts from outbox where id = $1', [row.id])).rows[0]!.attempts;
-      if (charged >= this.settings.retry.maxAttempts) return this.deadLetter(tx, row, failure, [attempt]);
-      const delay = backoffDelay(this.settings.retry, Math.max(1, charged));
-      return this.reschedule(tx, row, delay, { step: 'retry-scheduled', detail: { delayMs: delay, attempts: charged } }, [attempt], failure);
-    });
+    }
+    await settlement.apply(tx, this.boss.boss);
+    if (healthyLeases.length > 0) await this.governor.release(tx, target, healthyLeases[0]!, { kind: 'success' });
   }
 
-  private async reschedule(tx: Tx, row: ClaimedRow, delayMs: number, step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): Promise<void> {
-    if (failure) await recordFailure(tx, row.id, failure);
-    await enqueue(tx, this.boss.boss, [{ id: row.id, destination: row.destination }], new Date(Date.now() + delayMs));
-    await recordTrace(tx, [...before, this.step(row, step)]);
-  }
-
-  private async deadLetter(tx: Tx, row: ClaimedRow, failure: FailureDetail, before: TraceStep[] = []): Promise<void> {
+  private deadLetter(settlement: Settlement, row: ClaimedRow, failure: FailureDetail, before: TraceStep[] = []): void {
     this.metrics.deadLetters.inc({ flow: row.type, destination: row.destination, class: failure.class });
     this.logger.warn({ destination: row.destination, deliveryId: row.delivery_id, type: row.type, reason: failure.message, status: failure.status }, 'delivery dead-lettered');
-    await this.finish(tx, row, 'dead', { step: 'dead-lettered', detail: { class: failure.class, message: failure.message, status: failure.status } }, before, failure);
-  }
-
-  private async finish(tx: Tx, row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): Promise<void> {
-    if (failure) await recordFailure(tx, row.id, failure);
-    await tx.query(
-      `update outbox set status = $2, finished_at = clock_timestamp(), delivered_at = case when $2 = 'delivered' then clock_timestamp() end,
-              error_class = coalesce($3, error_class), next_attempt_at = null
-        where id = $1`,
-      [row.id, status, failure?.class ?? null],
-    );
-    if (row.kind === 'state' && status === 'delivered') {
-      await tx.query(
-        `insert into delivered_version (destination, key, version) values ($1, $2, $3)
-         on conflict (destination, key) do update set version = greatest(delivered_version.version, excluded.version), delivered_at = now()`,
-        [row.destination, row.key, row.version ?? row.id],
-      );
-    }
-    await queueNextInChain(tx, this.boss.boss, row.destination, row.key, row.kind);
-    await recordTrace(tx, [...before, this.step(row, step)]);
+    settlement.finish(row, 'dead', { step: 'dead-lettered', detail: { class: failure.class, message: failure.message, status: failure.status } }, before, failure);
   }
 
   private step(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail'>): TraceStep {
-    return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step };
+    return stepOf(row, step);
   }
 }
 
-async function claim(tx: Tx, rowId: string, jobId: string): Promise<ClaimedRow | undefined> {
+interface CallOutcome {
+  failure?: FailureDetail;
+  attempt: TraceStep;
+}
+
+function stepOf(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail'>): TraceStep {
+  return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step };
+}
+
+/**
+ * What a batch's tries decided, written in a few statements: rows finished (delivered, dead, superseded)
+ * and the next rows of their chains queued, rows rescheduled, failures and trace steps recorded.
+ */
+class Settlement {
+  private readonly finished: Array<{ row: ClaimedRow; status: 'delivered' | 'dead' | 'superseded'; failure?: FailureDetail }> = [];
+  private readonly rescheduled: Array<{ row: ClaimedRow; delayMs: number; failure?: FailureDetail }> = [];
+  private readonly traces: TraceStep[] = [];
+
+  constructor(private readonly destination: string) {}
+
+  finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): void {
+    this.finished.push({ row, status, failure });
+    this.traces.push(...before, stepOf(row, step));
+  }
+
+  reschedule(row: ClaimedRow, delayMs: number, step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): void {
+    this.rescheduled.push({ row, delayMs, failure });
+    this.traces.push(...before, stepOf(row, step));
+  }
+
+  async apply(tx: Tx, boss: PgBoss): Promise<void> {
+    for (const { row, failure } of [...this.finished, ...this.rescheduled]) if (failure) await recordFailure(tx, row.id, failure);
+    if (this.finished.length > 0) {
+      await tx.query(
+        `update outbox o set status = v.status, finished_at = clock_timestamp(),
+                delivered_at = case when v.status = 'delivered' then clock_timestamp() end,
+                error_class = coalesce(v.error_class, o.error_class), next_attempt_at = null
+           from unnest($1::bigint[], $2::text[], $3::text[]) as v(id, status, error_class) where o.id = v.id`,
+        [this.finished.map((f) => f.row.id), this.finished.map((f) => f.status), this.finished.map((f) => f.failure?.class ?? null)],
+      );
+      const states = this.finished.filter((f) => f.row.kind === 'state' && f.status === 'delivered');
+      if (states.length > 0) {
+        await tx.query(
+          `insert into delivered_version (destination, key, version)
+           select $1, key, max(version) from unnest($2::text[], $3::bigint[]) as v(key, version) group by key
+           on conflict (destination, key) do update set version = greatest(delivered_version.version, excluded.version), delivered_at = now()`,
+          [this.destination, states.map((f) => f.row.key), states.map((f) => f.row.version ?? f.row.id)],
+        );
+      }
+    }
+    if (this.rescheduled.length > 0) {
+      const now = Date.now();
+      await enqueue(tx, boss, this.rescheduled.map(({ row, delayMs }) => ({ id: row.id, destination: row.destination, startAfter: new Date(now + delayMs) })));
+    }
+    if (this.finished.length > 0) await queueNextInChains(tx, boss, this.destination, this.finished.map((f) => ({ key: f.row.key, kind: f.row.kind })));
+    await recordTrace(tx, this.traces);
+  }
+}
+
+/** Rows whose current job is one of these (others were superseded, discarded or rescheduled meanwhile). */
+async function claim(tx: Tx, jobs: Array<Job<{ id: string }>>): Promise<ClaimedRow[]> {
   const { rows } = await tx.query<ClaimedRow>(
     `update outbox o set status = 'sending'
-      where o.id = $1 and o.job_id = $2 and o.status in ('queued', 'sending')
+       from unnest($1::bigint[], $2::uuid[]) as j(id, job_id)
+      where o.id = j.id and o.job_id = j.job_id and o.status in ('queued', 'sending')
       returning o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
                 o.correlation_id, o.causation_id, o.attempts, o.created_at,
                 (select dv.version from delivered_version dv where dv.destination = o.destination and dv.key = o.key) as delivered_version`,
-    [rowId, jobId],
+    [jobs.map((j) => j.data.id), jobs.map((j) => j.id)],
   );
-  return rows[0];
+  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
 }
 
 /** `deliver/channel/sink` is the queue of `channel:sink`. */

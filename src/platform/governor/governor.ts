@@ -62,21 +62,32 @@ export class Governor {
   ) {}
 
   /**
-   * Asks, in the caller's transaction, whether a call may start. The target's row stays locked until the
-   * caller commits, so the caller makes this its last statement: one round trip under the lock, then commit.
+   * Asks, in the caller's transaction, whether `count` calls may start (a worker's batch: the target's lock
+   * is taken once for all of them). The row stays locked until the caller commits, so the caller makes this
+   * its last statement. Admissions come back in order; once one is refused, the rest wait as long.
    */
-  async acquire(tx: Tx, target: string, limits: TargetLimits): Promise<Admission> {
+  async acquire(tx: Tx, target: string, limits: TargetLimits, count = 1): Promise<Admission[]> {
     const row = await this.lockState(tx, target, limits);
-    const decision = decide(toState(row), limits, this.settings.circuit, { total: row.in_flight, probe: row.probe_in_flight }, Number(row.now));
-    if (decision.state.circuit !== row.circuit) this.circuitChanged(target, row.circuit, decision.state.circuit);
-    if (!decision.grant) {
-      await this.saveState(tx, target, decision.state, row.failure_streak);
-      this.metrics.governorDeferrals.inc({ target, reason: decision.reason });
-      return { granted: false, waitMs: decision.waitMs, reason: decision.reason };
+    let state = toState(row);
+    let inFlight = { total: row.in_flight, probe: row.probe_in_flight };
+    const admissions: Admission[] = [];
+    const leases: Array<{ id: string; probe: boolean }> = [];
+    for (let i = 0; i < count; i++) {
+      const decision = decide(state, limits, this.settings.circuit, inFlight, Number(row.now));
+      state = decision.state;
+      if (!decision.grant) {
+        this.metrics.governorDeferrals.inc({ target, reason: decision.reason }, count - i);
+        while (admissions.length < count) admissions.push({ granted: false, waitMs: decision.waitMs, reason: decision.reason });
+        break;
+      }
+      const lease = { id: randomUUID(), probe: decision.probe };
+      leases.push(lease);
+      inFlight = { total: inFlight.total + 1, probe: inFlight.probe || decision.probe };
+      admissions.push({ granted: true, leaseId: lease.id, probe: decision.probe });
     }
-    const leaseId = randomUUID();
-    await this.saveState(tx, target, decision.state, row.failure_streak, { id: leaseId, probe: decision.probe, ms: this.settings.leaseMs });
-    return { granted: true, leaseId, probe: decision.probe };
+    if (state.circuit !== row.circuit) this.circuitChanged(target, row.circuit, state.circuit);
+    await this.saveState(tx, target, state, row.failure_streak, leases);
+    return admissions;
   }
 
   /**
@@ -108,6 +119,11 @@ export class Governor {
     if (transition) this.circuitChanged(target, transition.from, transition.to);
   }
 
+  /** Frees a call's concurrency slot as soon as it returns; `release` then records its result. */
+  async freeLease(leaseId: string): Promise<void> {
+    await this.pool.query('delete from governor_lease where id = $1', [leaseId]);
+  }
+
   /** Current state of every target, for ops and metrics. */
   async snapshot(): Promise<Array<{ target: string; circuit: string; pausedUntil: Date | null; inFlight: number; tokens: number }>> {
     const { rows } = await this.pool.query(
@@ -128,20 +144,21 @@ export class Governor {
     return { ...state, ...leases };
   }
 
-  /** Writes the state, and the new lease when there is one, in one statement. */
-  private async saveState(tx: Tx, target: string, state: GovernorState, streak: string[], lease?: { id: string; probe: boolean; ms: number }): Promise<void> {
+  /** Writes the state, and the new leases when there are any, in one statement. */
+  private async saveState(tx: Tx, target: string, state: GovernorState, streak: string[], leases: Array<{ id: string; probe: boolean }> = []): Promise<void> {
     const update = `update governor_state set tokens = $2, refilled_at = to_timestamp($3 / 1000.0), circuit = $4, consecutive_failures = $5,
               opened_at = to_timestamp($6 / 1000.0), paused_until = to_timestamp($7 / 1000.0), failure_streak = $8::bigint[], updated_at = clock_timestamp()
         where target = $1`;
     const values = [target, state.tokens, state.refilledAt, state.circuit, state.consecutiveFailures, state.openedAt, state.pausedUntil, streak];
-    if (!lease) {
+    if (leases.length === 0) {
       await tx.query(update, values);
       return;
     }
     await tx.query(
       `with saved as (${update})
-       insert into governor_lease (id, target, probe, expires_at) values ($9, $1, $10, clock_timestamp() + $11 * interval '1 millisecond')`,
-      [...values, lease.id, lease.probe, lease.ms],
+       insert into governor_lease (id, target, probe, expires_at)
+       select id, $1, probe, clock_timestamp() + $11 * interval '1 millisecond' from unnest($9::uuid[], $10::bool[]) as l(id, probe)`,
+      [...values, leases.map((l) => l.id), leases.map((l) => l.probe), this.settings.leaseMs],
     );
   }
 

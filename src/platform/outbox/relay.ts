@@ -163,7 +163,7 @@ export class Relay implements OnApplicationBootstrap, OnApplicationShutdown {
       await recordTrace(tx, steps);
       for (const row of rows) this.metrics.relayLag.observe(Number(row.age_ms) / 1000);
       return rows.length;
-    });
+    }, { synchronousCommit: false }); // lost in a database crash, the rows are simply relayed again
   }
 
   /** Whether an earlier command of the chain is unfinished; FOR SHARE waits for whoever is finishing it. */
