@@ -56,6 +56,9 @@ describe('an outage of the target', () => {
     expect(orderViolations(target.effects)).toEqual([]);
     const deferred = await t.sql<{ n: number }>("select count(*)::int as n from trace_event where step = 'deferred' and detail->>'reason' in ('circuit-open', 'circuit-probe')");
     expect(deferred[0]!.n).toBeGreaterThan(0);
+    const circuit = await t.sql<{ to: string }>("select detail->>'to' as to from trace_event where step = 'circuit' order by id");
+    expect(circuit.map((c) => c.to)).toContain('open');
+    expect(circuit.at(-1)?.to).toBe('closed');
   });
 });
 

@@ -71,18 +71,18 @@ describe('delivery', () => {
     expect(target.badSignatures).toBe(0);
   });
 
-  it('sends the newest state per key and never a lower version after a higher one', async () => {
-    const keys = 20;
-    const perKey = 50;
+  it('sends the newest state per key and never a lower version after a higher one (10,000 shuffled updates, 100 keys)', { timeout: 180_000 }, async () => {
+    const keys = 100;
+    const perKey = Number(process.env.TEST_STATE_UPDATES_PER_KEY ?? 100);
     const updates: OutboxMessage[] = [];
     for (let k = 0; k < keys; k++) for (let v = 1; v <= perKey; v++) updates.push({ type: 'test.state', kind: 'state', key: `sku-${k}`, version: v, payload: { available: v } });
     updates.sort(() => Math.random() - 0.5);
     target.faults = { ...target.faults, latencyMs: [0, 10] };
-    await addMessages(t.app, updates, 25);
+    await addMessages(t.app, updates, 200);
     await waitUntil('the newest version of every key delivered', async () => {
       const rows = await t.sql<{ n: number }>("select count(*)::int as n from delivered_version where destination = 'channel:sink' and key like 'sku-%' and version = $1", [perKey]);
       return rows[0]!.n === keys;
-    });
+    }, 150_000, 250);
     await waitUntil('nothing left to send', async () => (await t.sql("select 1 from outbox where kind = 'state' and status in ('pending','waiting','queued','sending')")).length === 0);
     for (const [subject, effects] of target.effectsBySubject()) {
       if (!subject.startsWith('sku-')) continue;
@@ -175,7 +175,7 @@ describe('dead letters, replay and trace', () => {
       { type: 'test.command', kind: 'command', key: 'skip-1', payload: { seq: 1 } },
     ]);
     const summary = await deadLetterOf('skip-1');
-    expect((await t.request('POST', `/v1/ops/dead-letters/${summary.id}/discard`)).status).toBe(200);
+    expect((await t.request('POST', `/v1/ops/blocked-keys/${summary.id}/skip`)).status).toBe(200);
     await waitUntil('the held message delivered', () => target.effects.some((e) => e.subject === 'skip-1' && e.data.seq === 1));
 
     await addMessages(t.app, ['bulk-1', 'bulk-2'].map((key) => ({ type: 'test.command', kind: 'command' as const, key, payload: { seq: 0, reject: true } })));

@@ -206,14 +206,15 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;
         await this.governor.release(tx, target, leaseId, { kind: 'throttled', retryAfterMs });
-        settlement.reschedule(row, retryAfterMs, { step: 'deferred', detail: { reason: 'retry-after', waitMs: retryAfterMs } }, [attempt], failure);
+        settlement.reschedule(row, retryAfterMs, { step: 'deferred', detail: { reason: 'retry-after', waitMs: retryAfterMs, target: 'paused' } }, [attempt], failure);
       } else if (failure.class === 'permanent') {
         // The target answered: it is healthy, the message is not.
         this.deadLetter(settlement, row, failure, [attempt]);
         healthyLeases.push(leaseId);
       } else {
         await tx.query('update outbox set attempts = attempts + 1 where id = $1', [row.id]);
-        await this.governor.release(tx, target, leaseId, { kind: 'failure' }, row.id);
+        const transition = await this.governor.release(tx, target, leaseId, { kind: 'failure' }, row.id);
+        if (transition) settlement.trace(stepOf(row, { step: 'circuit', detail: { target, ...transition } }));
         const charged = (await tx.query<{ attempts: number }>('select attempts from outbox where id = $1', [row.id])).rows[0]!.attempts;
         if (charged >= this.settings.retry.maxAttempts) this.deadLetter(settlement, row, failure, [attempt]);
         else {
@@ -223,7 +224,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       }
     }
     await settlement.apply(tx, this.boss.boss);
-    if (healthyLeases.length > 0) await this.governor.release(tx, target, healthyLeases[0]!, { kind: 'success' });
+    if (healthyLeases.length > 0) {
+      const transition = await this.governor.release(tx, target, healthyLeases[0]!, { kind: 'success' });
+      if (transition) await recordTrace(tx, [stepOf(calls[0]!.row, { step: 'circuit', detail: { target, ...transition } })]);
+    }
   }
 
   private deadLetter(settlement: Settlement, row: ClaimedRow, failure: FailureDetail, before: TraceStep[] = []): void {
@@ -265,6 +269,10 @@ class Settlement {
   reschedule(row: ClaimedRow, delayMs: number, step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): void {
     this.rescheduled.push({ row, delayMs, failure });
     this.traces.push(...before, stepOf(row, step));
+  }
+
+  trace(step: TraceStep): void {
+    this.traces.push(step);
   }
 
   async apply(tx: Tx, boss: PgBoss): Promise<void> {

@@ -16,6 +16,8 @@ export interface GovernorSettings {
 }
 export const DEFAULT_GOVERNOR_SETTINGS: GovernorSettings = { circuit: DEFAULT_CIRCUIT, leaseMs: 60_000 };
 
+export type CircuitTransition = { from: string; to: string };
+
 export type Admission = { granted: true; leaseId: string; probe: boolean } | { granted: false; waitMs: number; reason: WaitReason };
 
 // Numeric columns arrive as strings: every one goes through Number() before arithmetic.
@@ -95,16 +97,16 @@ export class Governor {
    * retryable failure: if the failure streak it belongs to opens the circuit, the charge is refunded.
    * A success on a healthy target only frees the lease: no lock is taken on the hot path.
    */
-  async release(tx: Tx, target: string, leaseId: string, result: CallResult, chargedDelivery?: string): Promise<void> {
+  async release(tx: Tx, target: string, leaseId: string, result: CallResult, chargedDelivery?: string): Promise<CircuitTransition | undefined> {
     const healthy = await tx.query<{ healthy: boolean }>(
       `with freed as (delete from governor_lease where id = $2)
        select circuit = 'closed' and consecutive_failures = 0 and cardinality(failure_streak) = 0 as healthy from governor_state where target = $1`,
       [target, leaseId],
     );
-    if (result.kind === 'success' && healthy.rows[0]?.healthy !== false) return;
+    if (result.kind === 'success' && healthy.rows[0]?.healthy !== false) return undefined;
     const found = await tx.query<StateRow>(SELECT_STATE, [target]);
     const row = found.rows[0];
-    if (!row) return;
+    if (!row) return undefined;
     const { state, transition } = afterCall(toState(row), result, this.settings.circuit, Number(row.now));
     let streak = row.failure_streak;
     if (result.kind === 'success') streak = [];
@@ -117,6 +119,7 @@ export class Governor {
     }
     await this.saveState(tx, target, state, streak);
     if (transition) this.circuitChanged(target, transition.from, transition.to);
+    return transition;
   }
 
   /** Frees a call's concurrency slot as soon as it returns; `release` then records its result. */

@@ -70,6 +70,20 @@ export class OpsController {
     return this.deadLetters.blockedKeys(500);
   }
 
+  /** Retry the dead letter that blocks a key: the same as replaying it. */
+  @Post('blocked-keys/:deadLetterId/retry')
+  @HttpCode(202)
+  retryBlocked(@Param('deadLetterId', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
+    return this.replay(id, {}, principal);
+  }
+
+  /** Skip the dead letter that blocks a key (it is discarded); the key's next message goes on. */
+  @Post('blocked-keys/:deadLetterId/skip')
+  @HttpCode(200)
+  skipBlocked(@Param('deadLetterId', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
+    return this.discard(id, principal);
+  }
+
   @Get('trace/:correlationId')
   async trace(@Param('correlationId') correlationId: string) {
     if (!CORRELATION_ID.test(correlationId)) throw problems.validation([{ field: 'correlationId', message: 'correlationId has an unsupported shape' }]);
