@@ -145,14 +145,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       return calls;
     }, ASYNC_COMMIT);
     if (admitted.length === 0) return;
-    const outcomes = await Promise.all(
-      admitted.map(async ({ row, leaseId, probe }) => {
-        const outcome = await withCorrelationId(row.correlation_id, () => this.call(row, handler!, probe));
-        // A call the target answered frees its concurrency slot at once, not when the whole batch is settled.
-        if (!outcome.failure || outcome.failure.class === 'permanent') await this.governor.freeLease(leaseId);
-        return outcome;
-      }),
-    );
+    const outcomes = await Promise.all(admitted.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler!, probe))));
     await inTransaction(this.pool, (tx) => this.settle(tx, destination, admitted, outcomes), ASYNC_COMMIT);
   }
 
@@ -225,7 +218,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     }
     await settlement.apply(tx, this.boss.boss);
     if (healthyLeases.length > 0) {
-      const transition = await this.governor.release(tx, target, healthyLeases[0]!, { kind: 'success' });
+      const transition = await this.governor.releaseHealthy(tx, target, healthyLeases);
       if (transition) await recordTrace(tx, [stepOf(calls[0]!.row, { step: 'circuit', detail: { target, ...transition } })]);
     }
   }

@@ -122,9 +122,12 @@ export class Governor {
     return transition;
   }
 
-  /** Frees a call's concurrency slot as soon as it returns; `release` then records its result. */
-  async freeLease(leaseId: string): Promise<void> {
-    await this.pool.query('delete from governor_lease where id = $1', [leaseId]);
+  /** Frees the leases of successful calls; the row is locked only when a success changes its state. */
+  async releaseHealthy(tx: Tx, target: string, leaseIds: string[]): Promise<CircuitTransition | undefined> {
+    const [first, ...rest] = leaseIds;
+    if (!first) return undefined;
+    if (rest.length > 0) await tx.query('delete from governor_lease where id = any($1::uuid[])', [rest]);
+    return this.release(tx, target, first, { kind: 'success' });
   }
 
   /** Current state of every target, for ops and metrics. */
