@@ -3,7 +3,8 @@
 //   2. Crossdock end to end: N messages through outbox.add, relay, worker, governor, to a no-op destination;
 //   3. relay latency: messages trickled one at a time, commit to job queued (p50, p99);
 //   4. the cost outbox.add adds to a small business transaction.
-// Usage: npm run bench:messaging   (DATABASE_URL to use a server; BENCH_MESSAGES, default 3000)
+// Usage: npm run bench:messaging   (DATABASE_URL to use a server; BENCH_MESSAGES 3000, BENCH_KEYS 200,
+// BENCH_CONCURRENCY 16 jobs in flight, the same for pg-boss alone and for Crossdock)
 import 'reflect-metadata';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -23,8 +24,8 @@ import { Subscriptions } from '../dist/platform/outbox/subscriptions.js';
 import { createLogger } from '../dist/platform/observability/logger.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 3000);
-const KEYS = 200;
-const CONCURRENCY = 16;
+const KEYS = Number(process.env.BENCH_KEYS ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-bench-msg-'));

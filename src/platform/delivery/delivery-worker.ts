@@ -38,6 +38,8 @@ interface ClaimedRow {
 }
 
 const MAX_ERRORS_KEPT = 20;
+// Batches a worker takes on its own after one it was given, before it yields back to pg-boss's loop.
+const DRAIN_ROUNDS = 20;
 // A try's bookkeeping lost in a database crash is redone: the delivery is sent again under the same id.
 const ASYNC_COMMIT = { synchronousCommit: false } as const;
 // Without a handler in this process (a misconfigured role or a removed connector), look again later.
@@ -90,8 +92,33 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       queue,
       { localConcurrency: 2, batchSize, burstWhenBatchFull: batchSize > 1, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 },
       // A database failure fails the batch; its settled jobs then find their rows moved on and do nothing.
-      async (jobs) => this.handle(jobs),
+      async (jobs) => {
+        await this.handle(jobs);
+        await this.drain(queue, batchSize);
+      },
     );
+  }
+
+  /**
+   * Settling a batch queues the next rows of its chains on this same queue; taking them at once, instead of
+   * at the next poll or wake-up, keeps a busy key moving. pg-boss still hands each job to one worker only.
+   */
+  private async drain(queue: string, batchSize: number): Promise<void> {
+    for (let round = 0; round < DRAIN_ROUNDS && !this.stopped; round++) {
+      const jobs = await this.boss.boss.fetch<{ id: string }>(queue, { batchSize });
+      if (jobs.length === 0) return;
+      const ids = jobs.map((job) => ({ id: job.id, retryCount: job.retryCount }));
+      const keepAlive = setInterval(() => void this.boss.boss.touch(queue, ids).catch(() => undefined), (this.settings.heartbeatSeconds * 1000) / 2);
+      try {
+        await this.handle(jobs);
+        await this.boss.boss.complete(queue, ids);
+      } catch (error) {
+        await this.boss.boss.fail(queue, ids).catch(() => undefined);
+        throw error;
+      } finally {
+        clearInterval(keepAlive);
+      }
+    }
   }
 
   /**

@@ -131,12 +131,12 @@ export class Relay implements OnApplicationBootstrap, OnApplicationShutdown {
       for (const destination of new Set(rows.map((r) => r.destination))) await this.queues.ensureFor(destination);
 
       const placements = new Map<string, Placement>();
-      const chains = new Map<string, ChainView>();
+      const chains = await this.busyCommandChains(tx, rows);
       for (const row of rows) {
-        const chainKey = `${row.destination}\u0000${row.kind}\u0000${row.key}`;
+        const chainKey = chainOf(row);
         let chain = chains.get(chainKey);
         if (!chain) {
-          chain = row.kind === 'command' ? await this.commandChain(tx, row) : await this.stateChain(tx, row);
+          chain = await this.stateChain(tx, row);
           chains.set(chainKey, chain);
         }
         placements.set(row.id, row.kind === 'command' ? placeCommand(chain) : await this.placeState(tx, chain, row, placements));
@@ -166,14 +166,27 @@ export class Relay implements OnApplicationBootstrap, OnApplicationShutdown {
     }, { synchronousCommit: false }); // lost in a database crash, the rows are simply relayed again
   }
 
-  /** Whether an earlier command of the chain is unfinished; FOR SHARE waits for whoever is finishing it. */
-  private async commandChain(tx: Tx, row: UnrelayedRow): Promise<ChainView> {
-    const earlier = await tx.query(
-      `select 1 from outbox where destination = $1 and key = $2 and kind = 'command' and id < $3
-          and status in ('pending', 'waiting', 'queued', 'sending', 'dead') limit 1 for share`,
-      [row.destination, row.key, row.id],
+  /**
+   * For every command chain of the batch, in one statement: is an earlier row of it unfinished? FOR SHARE
+   * waits for whoever is finishing that row, so that a chain's next row is never left waiting unseen.
+   */
+  private async busyCommandChains(tx: Tx, rows: UnrelayedRow[]): Promise<Map<string, ChainView>> {
+    const first = new Map<string, UnrelayedRow>();
+    for (const row of rows) if (row.kind === 'command' && !first.has(chainOf(row))) first.set(chainOf(row), row);
+    const chains = new Map<string, ChainView>();
+    if (first.size === 0) return chains;
+    const heads = [...first.values()];
+    const busy = await tx.query<{ destination: string; key: string }>(
+      `select c.destination, c.key from unnest($1::text[], $2::text[], $3::bigint[]) as c(destination, key, first_id)
+        cross join lateral (
+          select 1 from outbox o where o.destination = c.destination and o.key = c.key and o.kind = 'command' and o.id < c.first_id
+             and o.status in ('pending', 'waiting', 'queued', 'sending', 'dead')
+           limit 1 for share of o) earlier`,
+      [heads.map((r) => r.destination), heads.map((r) => r.key), heads.map((r) => r.id)],
     );
-    return { kind: 'command', busy: (earlier.rowCount ?? 0) > 0, live: [], delivered: null };
+    const busyKeys = new Set(busy.rows.map((r) => chainOf({ destination: r.destination, kind: 'command', key: r.key })));
+    for (const [key] of first) chains.set(key, { kind: 'command', busy: busyKeys.has(key), live: [], delivered: null });
+    return chains;
   }
 
   private async stateChain(tx: Tx, row: UnrelayedRow): Promise<ChainView> {
@@ -226,6 +239,10 @@ interface ChainView {
   busy: boolean;
   live: LiveRow[];
   delivered: bigint | null;
+}
+
+function chainOf(row: Pick<UnrelayedRow, 'destination' | 'kind' | 'key'>): string {
+  return `${row.destination}\u0000${row.kind}\u0000${row.key}`;
 }
 
 function placeCommand(chain: ChainView): Placement {
