@@ -63,6 +63,7 @@ export class AppModule {
             concurrencyPerQueue: options.delivery.concurrencyPerQueue,
             heartbeatSeconds: options.delivery.heartbeatSeconds,
             superviseIntervalSeconds: options.delivery.superviseIntervalSeconds,
+            jobRetentionSeconds: options.retention.jobDays * 24 * 3600,
           },
           governor: {
             circuit: { failureThreshold: options.delivery.circuitFailures, openMs: options.delivery.circuitOpenMs },

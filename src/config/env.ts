@@ -31,7 +31,7 @@ export interface Env {
     circuitFailures: number;
     circuitOpenMs: number;
   };
-  retention: { outboxDays: number; traceDays: number; inboxDays: number; idempotencyDays: number };
+  retention: { outboxDays: number; traceDays: number; inboxDays: number; idempotencyDays: number; jobDays: number };
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -78,6 +78,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
       traceDays: integer(env, 'CROSSDOCK_RETENTION_TRACE_DAYS', 14, 1, 3650),
       inboxDays: integer(env, 'CROSSDOCK_RETENTION_INBOX_DAYS', 30, 1, 3650),
       idempotencyDays: integer(env, 'CROSSDOCK_RETENTION_IDEMPOTENCY_DAYS', 7, 1, 3650),
+      jobDays: integer(env, 'CROSSDOCK_RETENTION_JOB_DAYS', 1, 1, 365),
     },
   };
 }

@@ -42,7 +42,7 @@ export class DeliveryQueues {
         retryDelayMax: 30,
         heartbeatSeconds: this.settings.heartbeatSeconds,
         expireInSeconds: Math.ceil(this.settings.callTimeoutMs / 1000) * 4 + 60,
-        deleteAfterSeconds: 24 * 3600,
+        deleteAfterSeconds: this.settings.jobRetentionSeconds,
       }).catch(async (error: unknown) => {
         if (!(await this.boss.boss.getQueue(queue))) throw error; // another instance created it meanwhile
       });

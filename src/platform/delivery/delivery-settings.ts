@@ -19,6 +19,8 @@ export interface DeliverySettings {
   superviseIntervalSeconds: number;
   /** How often workers look for destination queues created by other instances. */
   queueDiscoveryMs: number;
+  /** How long pg-boss keeps completed delivery jobs (set when a destination's queue is created). */
+  jobRetentionSeconds: number;
 }
 
 export const DEFAULT_DELIVERY_SETTINGS: Omit<DeliverySettings, 'work'> = {
@@ -30,4 +32,5 @@ export const DEFAULT_DELIVERY_SETTINGS: Omit<DeliverySettings, 'work'> = {
   heartbeatSeconds: 30,
   superviseIntervalSeconds: 10,
   queueDiscoveryMs: 2_000,
+  jobRetentionSeconds: 24 * 3600,
 };
