@@ -86,7 +86,8 @@ describe('limits shared by two instances', () => {
     await Promise.all([addMessages(a.app, messages.slice(0, 60), 10), addMessages(b.app, messages.slice(60), 10)]);
     await waitUntil('all delivered', async () => (await statusCounts(a)).delivered === messages.length, 60_000);
     const times = target.requests.map((r) => r.at);
-    expect(maxInWindow(times, 1_000)).toBeLessThanOrEqual(limits.burst + limits.ratePerSecond);
+    // Grants are timed by the database clock, arrivals by the target's: one request of network jitter is allowed.
+    expect(maxInWindow(times, 1_000)).toBeLessThanOrEqual(limits.burst + limits.ratePerSecond + 1);
     expect(target.maxInFlight).toBeLessThanOrEqual(limits.concurrency);
     expect(target.effects).toHaveLength(messages.length);
   });
