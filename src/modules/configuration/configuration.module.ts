@@ -5,10 +5,11 @@ import { RoutingController } from './api/routing.controller.js';
 import { ConfigurationSeeder } from './configuration.seeder.js';
 import { ConfigurationService } from './configuration.service.js';
 import { ChannelDestination } from './channel-destination.js';
+import { ErpDestination } from './erp-destination.js';
 
-/** The stored configuration and the channel destination: in every role. */
+/** The stored configuration and the channel and ERP destinations: in every role. */
 @Module({
-  providers: [ConfigurationService, ConfigurationSeeder, ChannelDestination],
+  providers: [ConfigurationService, ConfigurationSeeder, ChannelDestination, ErpDestination],
   exports: [ConfigurationService, ConfigurationSeeder],
 })
 export class ConfigurationModule {}

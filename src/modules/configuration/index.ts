@@ -8,3 +8,4 @@ export { ChannelEntity } from './entities/channel.entity.js';
 export { ErpBackendEntity } from './entities/erp-backend.entity.js';
 export { RoutingEntity } from './entities/routing.entity.js';
 export { SourceSystemEntity } from './entities/source-system.entity.js';
+export { ERP_MESSAGE_TYPES, routedErpBackends } from './erp-destination.js';
