@@ -62,7 +62,7 @@ describe('delivery to Business Central, routed and governed', () => {
   });
 
   it('does not create a second order when the ERP already has one with the reference', async () => {
-    const before = await fetch(`${base}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'crossdock', client_secret: 'secret-1' }) }).then((r) => r.json());
+    const before = (await fetch(`${base}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'crossdock', client_secret: 'secret-1' }) }).then((r) => r.json())) as { access_token: string };
     await fetch(`${base}/v2.0/t1/production/api/v2.0/companies(c0ffee00-0000-0000-0000-000000000001)/salesOrders`, {
       method: 'POST',
       headers: { authorization: `Bearer ${before.access_token}`, 'content-type': 'application/json' },

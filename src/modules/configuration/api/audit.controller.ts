@@ -1,11 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageQueryDto } from '../../../platform/http/page-query.dto.js';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { AuditLog } from '../../../platform/audit/audit-log.js';
 
-export class AuditQueryDto {
+export class AuditQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ example: 'channel' })
   @IsOptional() @IsString() @MaxLength(64)
   resourceType?: string;
@@ -14,13 +14,6 @@ export class AuditQueryDto {
   @IsOptional() @IsString() @MaxLength(128)
   resourceId?: string;
 
-  @ApiPropertyOptional({ default: 50, maximum: 500 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional() @Matches(/^\d{1,19}$/, { message: 'cursor must be the nextCursor of a previous page' })
-  cursor?: string;
 }
 
 @ApiTags('admin: audit')

@@ -1,6 +1,7 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
+import { PageQueryDto } from '../../../platform/http/page-query.dto.js';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 export class DeadLetterFilterDto {
   @ApiPropertyOptional({ description: 'Message type', example: 'order.accepted' })
@@ -24,15 +25,7 @@ export class DeadLetterFilterDto {
   newerThanSeconds?: number;
 }
 
-export class DeadLetterQueryDto extends DeadLetterFilterDto {
-  @ApiPropertyOptional({ default: 50, maximum: 500 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional() @Matches(/^\d{1,19}$/, { message: 'cursor must be the nextCursor of a previous page' })
-  cursor?: string;
-}
+export class DeadLetterQueryDto extends IntersectionType(DeadLetterFilterDto, PageQueryDto) {}
 
 export class ReplayMatchingDto extends DeadLetterFilterDto {
   @ApiPropertyOptional({ default: 100, maximum: 1000 })
