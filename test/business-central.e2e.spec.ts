@@ -45,8 +45,8 @@ describe('Business Central connector against the simulator', () => {
   });
 
   it('sends the request shape Microsoft documents for a sales order', async () => {
-    const documented = JSON.parse(readFileSync(new URL('../../shared/fixtures/business_central/bc_v2_salesOrder_create.request.json', import.meta.url), 'utf8'));
-    const documentedLine = JSON.parse(readFileSync(new URL('../../shared/fixtures/business_central/bc_v2_salesOrderLine_create.request.json', import.meta.url), 'utf8'));
+    const documented = JSON.parse(readFileSync(new URL('./fixtures/business_central/bc_v2_salesOrder_create.request.json', import.meta.url), 'utf8'));
+    const documentedLine = JSON.parse(readFileSync(new URL('./fixtures/business_central/bc_v2_salesOrderLine_create.request.json', import.meta.url), 'utf8'));
     await client.createSalesOrder({ externalDocumentNumber: 'CD-SHAPE', customerNumber: '10000', lines: [{ lineObjectNumber: '1900-S', quantity: 1, unitPrice: 10 }] });
     const sent = sim.state.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/salesOrders')).at(-1)?.body as Record<string, unknown>;
     expect(Object.keys(documented)).toEqual(expect.arrayContaining(['customerNumber']));
