@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     if (timedOut) logger.warn({ timeoutMs: env.shutdownTimeoutMs }, 'work still in flight at the shutdown timeout');
     await embedded?.stop().catch((error: unknown) => logger.error({ err: error }, 'embedded PostgreSQL did not stop cleanly'));
     logger.info('stopped');
-    logger.flush();
+    await flushed(logger);
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, 'start failed');
     await app?.close().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
-    logger.flush();
+    await flushed(logger);
     process.exit(1);
   }
 }
@@ -126,6 +126,9 @@ function printBanner(logger: Logger, env: Env, demo: boolean, embedded: Embedded
   }
   process.stdout.write(lines.join('\n') + '\n\n');
 }
+
+/** Log lines are written asynchronously: wait for the last ones before the process exits. */
+const flushed = (logger: Logger) => new Promise<void>((resolve) => logger.flush(() => resolve()));
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
