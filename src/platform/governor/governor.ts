@@ -6,7 +6,7 @@ import type { Tx } from '../database/transaction.js';
 import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
-import { afterCall, decide, DEFAULT_CIRCUIT, type CallResult, type CircuitSettings, type GovernorState, type TargetLimits, type WaitReason } from './decide.js';
+import { afterCall, decide, type CallResult, type CircuitSettings, type GovernorState, type TargetLimits, type WaitReason } from './decide.js';
 
 export const GOVERNOR_SETTINGS = Symbol('GOVERNOR_SETTINGS');
 export interface GovernorSettings {
@@ -14,7 +14,6 @@ export interface GovernorSettings {
   /** A lease outlives a call's timeout, so that a killed worker's slot frees itself. */
   leaseMs: number;
 }
-export const DEFAULT_GOVERNOR_SETTINGS: GovernorSettings = { circuit: DEFAULT_CIRCUIT, leaseMs: 60_000 };
 
 export type CircuitTransition = { from: string; to: string };
 
@@ -186,4 +185,3 @@ function toState(row: StateRow): GovernorState {
   };
 }
 
-export { DEFAULT_CIRCUIT, type TargetLimits };
