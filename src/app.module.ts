@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { CqrsModule } from '@nestjs/cqrs';
 import { ScheduleModule } from '@nestjs/schedule';
 import type { MigrationObject } from '@mikro-orm/core';
 import { AuditEntryEntity } from './platform/audit/audit-entry.entity.js';
@@ -18,7 +19,9 @@ import { WhoAmIController } from './platform/security/whoami.controller.js';
 import {
   ChannelEntity, ConfigurationApiModule, ConfigurationModule, ErpBackendEntity, RoutingEntity, SourceSystemEntity,
 } from './modules/configuration/index.js';
+import { CustomersModule } from './modules/customers/index.js';
 import { OpsModule } from './modules/ops/index.js';
+import { OrdersModule } from './modules/orders/index.js';
 import type { Env, Role } from './config/env.js';
 
 export interface AppModuleOptions {
@@ -31,6 +34,7 @@ export interface AppModuleOptions {
   shutdownTimeoutMs: number;
   delivery: Env['delivery'];
   retention: Env['retention'];
+  orders: Env['orders'];
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -73,7 +77,10 @@ export class AppModule {
         }),
         ScheduleModule.forRoot(),
         HealthModule.register(options.migrations),
+        CqrsModule.forRoot(),
         ConfigurationModule,
+        CustomersModule.register({ intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi }),
+        OrdersModule.register({ cancelWaitMs: options.orders.cancelWaitMs, serveApi }),
         ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),
         ...(options.additionalModules ?? []),
       ],

@@ -43,6 +43,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       shutdownTimeoutMs: env.shutdownTimeoutMs,
       delivery: env.delivery,
       retention: env.retention,
+      orders: env.orders,
       additionalModules: settings.additionalModules,
     }),
     adapter,

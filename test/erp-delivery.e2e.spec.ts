@@ -1,3 +1,4 @@
+import { sqlOf } from '../src/platform/database/transaction.js';
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,7 +102,7 @@ describe('delivery to Business Central, routed and governed', () => {
     await t.request('PUT', '/v1/admin/erp-backends/sap', {
       body: { ...backend(), kind: 'sap-b1', role: 'legacy', config: { baseUrl: 'https://b1.example.com/b1s/v1', companyDb: 'SBO', username: 'u', password: 'p' } },
     });
-    const resolve = () => t.app.get(MikroORM).em.fork().transactional((em) => routedErpBackends('orders')(em));
+    const resolve = () => t.app.get(MikroORM).em.fork().transactional((em) => routedErpBackends('orders')(sqlOf(em)));
     expect(await resolve()).toEqual(['erp:bc']);
     await t.request('PUT', '/v1/admin/routing/orders', { body: { mode: 'shadow', primary: 'sap', shadow: 'bc-shadow' } });
     expect(await resolve()).toEqual(['erp:sap', 'erp:bc-shadow']);

@@ -32,6 +32,8 @@ export interface Env {
     circuitOpenMs: number;
   };
   retention: { outboxDays: number; traceDays: number; inboxDays: number; idempotencyDays: number; jobDays: number };
+  /** Customer read model pulls from the ERP; how long a cancel waits for the ERP's answer. */
+  orders: { customerSyncSeconds: number; cancelWaitMs: number };
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -72,6 +74,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
       superviseIntervalSeconds: integer(env, 'CROSSDOCK_JOB_SUPERVISE_SECONDS', 10, 1, 3600),
       circuitFailures: integer(env, 'CROSSDOCK_CIRCUIT_FAILURES', 5, 1, 1000),
       circuitOpenMs: integer(env, 'CROSSDOCK_CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
+    },
+    orders: {
+      customerSyncSeconds: integer(env, 'CROSSDOCK_CUSTOMER_SYNC_SECONDS', 300, 1, 86_400),
+      cancelWaitMs: integer(env, 'CROSSDOCK_CANCEL_WAIT_MS', 10_000, 0, 120_000),
     },
     retention: {
       outboxDays: integer(env, 'CROSSDOCK_RETENTION_OUTBOX_DAYS', 7, 1, 3650),

@@ -1,24 +1,20 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { MikroORM } from '@mikro-orm/postgresql';
 import { sendWebhook, toCloudEvent } from '../../connectors/channels/webhook/webhook-sender.js';
 import type { WebhookConfig } from '../../connectors/channels/webhook/webhook.config.js';
 import { Destinations, type DestinationHandler } from '../../platform/delivery/destinations.js';
 import { TargetError } from '../../platform/delivery/outcome.js';
 import type { TargetLimits } from '../../platform/governor/decide.js';
 import type { Delivery } from '../../platform/outbox/message.js';
-import { ChannelEntity } from './entities/channel.entity.js';
+import { ChannelDirectory } from './channel-directory.js';
 
 // A channel without limits of its own is called at this pace.
 const DEFAULT_CHANNEL_LIMITS = { ratePerSecond: 10, burst: 20, concurrency: 4 };
-const CONFIG_CACHE_MS = 5_000;
 
 /** Delivers to channels (`channel:<id>`) through the connector of the channel's kind. */
 @Injectable()
 export class ChannelDestination implements DestinationHandler, OnModuleInit {
-  private readonly cache = new Map<string, { channel: ChannelEntity | null; until: number }>();
-
   constructor(
-    private readonly orm: MikroORM,
+    private readonly channels: ChannelDirectory,
     private readonly destinations: Destinations,
   ) {}
 
@@ -27,26 +23,14 @@ export class ChannelDestination implements DestinationHandler, OnModuleInit {
   }
 
   async limits(channelId: string): Promise<TargetLimits> {
-    const channel = await this.channel(channelId);
+    const channel = await this.channels.get(channelId);
     return { ...(channel.limits ?? DEFAULT_CHANNEL_LIMITS), maintenanceWindows: [] };
   }
 
   async deliver(delivery: Delivery, signal: AbortSignal): Promise<void> {
     const channelId = delivery.destination.slice('channel:'.length);
-    const channel = await this.channel(channelId);
+    const channel = await this.channels.get(channelId);
     if (channel.kind === 'webhook') return sendWebhook(channel.config as unknown as WebhookConfig, toCloudEvent(delivery), signal);
     throw new TargetError('permanent', `channel ${channelId} of kind ${channel.kind} does not take ${delivery.type} pushes`);
-  }
-
-  private async channel(id: string): Promise<ChannelEntity> {
-    const cached = this.cache.get(id);
-    if (cached && cached.until > Date.now()) {
-      if (!cached.channel) throw new Error(`channel ${id} does not exist`);
-      return cached.channel;
-    }
-    const channel = await this.orm.em.fork().findOne(ChannelEntity, { id });
-    this.cache.set(id, { channel, until: Date.now() + CONFIG_CACHE_MS });
-    if (!channel) throw new Error(`channel ${id} does not exist`);
-    return channel;
   }
 }

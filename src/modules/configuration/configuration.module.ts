@@ -5,12 +5,13 @@ import { RoutingController } from './api/routing.controller.js';
 import { ConfigurationSeeder } from './configuration.seeder.js';
 import { ConfigurationService } from './configuration.service.js';
 import { ChannelDestination } from './channel-destination.js';
+import { ChannelDirectory } from './channel-directory.js';
 import { ErpDestination } from './erp-destination.js';
 
 /** The stored configuration and the channel and ERP destinations: in every role. */
 @Module({
-  providers: [ConfigurationService, ConfigurationSeeder, ChannelDestination, ErpDestination],
-  exports: [ConfigurationService, ConfigurationSeeder],
+  providers: [ConfigurationService, ConfigurationSeeder, ChannelDirectory, ChannelDestination, ErpDestination],
+  exports: [ConfigurationService, ConfigurationSeeder, ChannelDirectory, ErpDestination],
 })
 export class ConfigurationModule {}
 

@@ -1,20 +1,76 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+import { MikroORM } from '@mikro-orm/postgresql';
+import type { Sql } from '../../platform/database/transaction.js';
 import { BusinessCentralClient, type SalesOrderInput } from '../../connectors/erp/business-central/business-central.client.js';
 import type { BusinessCentralConfig } from '../../connectors/erp/business-central/business-central.config.js';
 import { Destinations, type DestinationHandler } from '../../platform/delivery/destinations.js';
 import { TargetError } from '../../platform/delivery/outcome.js';
+import { Governor } from '../../platform/governor/governor.js';
 import type { TargetLimits } from '../../platform/governor/decide.js';
 import type { MaintenanceWindow } from '../../platform/governor/maintenance-window.js';
 import type { Delivery } from '../../platform/outbox/message.js';
 import type { RoutingDomain } from './domain/routing.js';
 import { ErpBackendEntity } from './entities/erp-backend.entity.js';
-import { RoutingEntity } from './entities/routing.entity.js';
 
-/** The ERP operations a message type asks for; the payload of `erp.sales-order.create` is a SalesOrderInput. */
-export const ERP_MESSAGE_TYPES = { createSalesOrder: 'erp.sales-order.create' } as const;
+/**
+ * The ERP operations a message type asks for. `erp.sales-order.create` carries an ErpSalesOrder;
+ * `erp.sales-order.cancel` carries `{externalDocumentNumber}`.
+ */
+export const ERP_MESSAGE_TYPES = { createSalesOrder: 'erp.sales-order.create', cancelSalesOrder: 'erp.sales-order.cancel' } as const;
+
+/** A sales order as Crossdock sends it to any ERP: lines name Crossdock's warehouse, mapped per backend. */
+export interface ErpSalesOrder {
+  /** Crossdock's order reference, the ERP's idempotency key (Business Central's externalDocumentNumber). */
+  externalDocumentNumber: string;
+  customerNumber: string;
+  orderDate?: string;
+  lines: Array<{ lineObjectNumber: string; quantity: number; unitPrice: number; warehouse?: string | null }>;
+}
+
+/** What the ERP answered to a create: its own number and id for the order. */
+export interface ErpCreateResult {
+  erpOrderRef: string;
+  erpOrderId: string;
+  /** false when the order was already there (a retry after a lost answer, or a replay). */
+  created: boolean;
+  [key: string]: unknown;
+}
+
+export interface ErpCancelResult {
+  /** false when the ERP had no such order. */
+  deleted: boolean;
+  [key: string]: unknown;
+}
+
+
 
 const CONFIG_CACHE_MS = 5_000;
+const CALL_TIMEOUT_MS = 15_000;
+
+/** A customer as the ERP keeps it, in Crossdock's words. */
+export interface ErpCustomer {
+  erpId: string;
+  number: string;
+  name: string;
+  blocked: string;
+  creditLimit: number;
+  balanceDue: number;
+}
+
+function toBusinessCentral(order: ErpSalesOrder, backend: ErpBackendEntity): SalesOrderInput {
+  const locations = (backend.config as unknown as BusinessCentralConfig).locations ?? {};
+  return {
+    externalDocumentNumber: order.externalDocumentNumber,
+    customerNumber: order.customerNumber,
+    orderDate: order.orderDate,
+    lines: order.lines.map((line) => ({
+      lineObjectNumber: line.lineObjectNumber,
+      quantity: line.quantity,
+      unitPrice: line.unitPrice,
+      ...(line.warehouse && locations[line.warehouse] ? { locationId: locations[line.warehouse] } : {}),
+    })),
+  };
+}
 
 /**
  * Delivers to ERP backends (`erp:<id>`) through the connector of the backend's kind, governed by the
@@ -27,6 +83,7 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
   constructor(
     private readonly orm: MikroORM,
     private readonly destinations: Destinations,
+    private readonly governor: Governor,
   ) {}
 
   onModuleInit(): void {
@@ -38,15 +95,39 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
     return { ...backend.limits, maintenanceWindows: backend.maintenanceWindows as unknown as MaintenanceWindow[] };
   }
 
-  async deliver(delivery: Delivery, signal: AbortSignal): Promise<void> {
+  async deliver(delivery: Delivery, signal: AbortSignal): Promise<ErpCreateResult | ErpCancelResult> {
     const backendId = delivery.destination.slice('erp:'.length);
     const { backend, client } = await this.backend(backendId);
     if (!client) throw new TargetError('permanent', `ERP backend ${backendId} of kind ${backend.kind} has no connector in this version`);
     if (delivery.type === ERP_MESSAGE_TYPES.createSalesOrder) {
-      await client.ensureSalesOrder(delivery.payload as unknown as SalesOrderInput, signal);
-      return;
+      const { order, created } = await client.ensureSalesOrder(toBusinessCentral(delivery.payload as unknown as ErpSalesOrder, backend), signal);
+      return { erpOrderRef: order.number, erpOrderId: order.id, created };
+    }
+    if (delivery.type === ERP_MESSAGE_TYPES.cancelSalesOrder) {
+      const order = await client.findSalesOrder(String(delivery.payload.externalDocumentNumber), signal);
+      if (!order) return { deleted: false };
+      await client.deleteSalesOrder(order.id, order['@odata.etag'] ?? '*', signal);
+      return { deleted: true, erpOrderRef: order.number };
     }
     throw new TargetError('permanent', `ERP backend ${backendId} does not take ${delivery.type} messages`);
+  }
+
+  /**
+   * The backend's customers, read through the governor: every customer, with the balance due fetched for
+   * those with a credit limit (the only ones whose balance matters to the intake).
+   */
+  async customers(backendId: string): Promise<ErpCustomer[]> {
+    const { backend, client } = await this.backend(backendId);
+    if (!client) throw new Error(`ERP backend ${backendId} of kind ${backend.kind} has no connector in this version`);
+    const limits = await this.limits(backendId);
+    const call = <T>(work: (signal: AbortSignal) => Promise<T>) => this.governor.call(`erp:${backendId}`, limits, () => work(AbortSignal.timeout(CALL_TIMEOUT_MS)));
+    const { value } = await call((signal) => client.listCustomers(signal));
+    const customers: ErpCustomer[] = [];
+    for (const customer of value) {
+      const balanceDue = customer.creditLimit > 0 ? await call((signal) => client.balanceDue(customer.id, signal)) : undefined;
+      customers.push({ erpId: customer.id, number: customer.number, name: customer.displayName, blocked: customer.blocked ?? '', creditLimit: customer.creditLimit ?? 0, balanceDue: balanceDue ?? 0 });
+    }
+    return customers;
   }
 
   private async backend(id: string): Promise<{ backend: ErpBackendEntity; client?: BusinessCentralClient }> {
@@ -70,8 +151,10 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
  * backend too. Read in the producer's transaction, so a message goes where routing pointed when it was made.
  */
 export function routedErpBackends(domain: RoutingDomain) {
-  return async (em: EntityManager): Promise<string[]> => {
-    const rule = await em.findOne(RoutingEntity, { domain });
+  return async (sql: Sql): Promise<string[]> => {
+    const { rows: [rule] } = await sql.query<{ mode: string; primary: string; shadow: string | null }>(
+      'select mode, primary_backend_id as "primary", shadow_backend_id as shadow from routing where domain = $1', [domain],
+    );
     if (!rule) throw new Error(`no routing is configured for domain ${domain}`);
     return [`erp:${rule.primary}`, ...(rule.mode === 'shadow' && rule.shadow ? [`erp:${rule.shadow}`] : [])];
   };

@@ -8,4 +8,6 @@ export { ChannelEntity } from './entities/channel.entity.js';
 export { ErpBackendEntity } from './entities/erp-backend.entity.js';
 export { RoutingEntity } from './entities/routing.entity.js';
 export { SourceSystemEntity } from './entities/source-system.entity.js';
-export { ERP_MESSAGE_TYPES, routedErpBackends } from './erp-destination.js';
+export { ChannelDirectory } from './channel-directory.js';
+export { ERP_MESSAGE_TYPES, ErpDestination, routedErpBackends, type ErpCancelResult, type ErpCreateResult, type ErpCustomer, type ErpSalesOrder } from './erp-destination.js';
+export { actorOf, ResourceIdPipe } from './api/admin-params.js';

@@ -7,6 +7,7 @@ import { Metrics } from '../observability/metrics.js';
 import { recordTrace } from '../observability/trace.js';
 import { BossService } from './boss.service.js';
 import { enqueue, queueNextInChain } from './chain.js';
+import { Destinations } from './destinations.js';
 
 export interface DeadLetterFilter {
   flow?: string;
@@ -44,6 +45,7 @@ export class DeadLetters {
     private readonly boss: BossService,
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
+    private readonly destinations: Destinations,
   ) {}
 
   async list(filter: DeadLetterFilter, limit: number, after?: string): Promise<{ items: DeadLetterSummary[]; nextCursor: string | null }> {
@@ -81,6 +83,10 @@ export class DeadLetters {
       const row = rows[0];
       if (!row) return false;
       await enqueue(tx, this.boss.boss, [{ id: row.id, destination: row.destination }]);
+      await this.destinations.notify(tx, {
+        event: 'replayed',
+        delivery: { deliveryId, messageId: row.message_id, type: row.type, key: row.key, destination: row.destination, correlationId: row.correlation_id },
+      });
       await recordTrace(tx, [{ correlationId: row.correlation_id, messageId: row.message_id, deliveryId, destination: row.destination, step: 'replayed', detail: { actor, edited: payload !== undefined } }]);
       await this.audit.recordInTransaction(tx, {
         actor, action: 'replay', resourceType: 'dead-letter', resourceId: deliveryId,

@@ -15,7 +15,7 @@ import { BossService } from './boss.service.js';
 import { enqueue, queueNextInChains } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
-import { Destinations, type DestinationHandler } from './destinations.js';
+import { Destinations, type DeliveryOutcome, type DeliveryResult, type DestinationHandler } from './destinations.js';
 import { classify, type FailureDetail } from './outcome.js';
 import { backoffDelay } from './retry-policy.js';
 
@@ -142,7 +142,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     }
     const admitted = await inTransaction(this.pool, async (tx) => {
       const rows = await claim(tx, jobs);
-      const settlement = new Settlement(destination);
+      const settlement = new Settlement(destination, this.destinations);
       const callable: ClaimedRow[] = [];
       for (const row of rows) {
         if (!handler) {
@@ -192,10 +192,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       attempt: row.attempts + 1,
       createdAt: new Date(row.created_at),
     };
+    const startedAt = new Date();
     const started = performance.now();
     let failure: FailureDetail | undefined;
+    let result: DeliveryResult | undefined;
     try {
-      await handler.deliver(delivery, AbortSignal.timeout(this.settings.callTimeoutMs));
+      result = (await handler.deliver(delivery, AbortSignal.timeout(this.settings.callTimeoutMs))) ?? undefined;
     } catch (error) {
       failure = classify(error);
     }
@@ -208,7 +210,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       latencyMs,
       detail: { outcome: failure?.class ?? 'delivered', attempt: delivery.attempt, status: failure?.status, message: failure?.message, probe },
     };
-    return { failure, attempt };
+    return { failure, attempt, result, startedAt };
   }
 
   /**
@@ -216,12 +218,13 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
    * by one; the successes only free their leases, last, so the target's row is never held for long.
    */
   private async settle(tx: Tx, target: string, calls: Array<{ row: ClaimedRow; leaseId: string }>, outcomes: CallOutcome[]): Promise<void> {
-    const settlement = new Settlement(target);
+    const settlement = new Settlement(target, this.destinations);
     const healthyLeases: string[] = [];
     for (const [i, { row, leaseId }] of calls.entries()) {
-      const { failure, attempt } = outcomes[i]!;
+      const { failure, attempt, result, startedAt } = outcomes[i]!;
+      settlement.tell(row, { event: !failure ? 'delivered' : 'attempted', attemptedAt: startedAt, result, failure });
       if (!failure) {
-        settlement.finish(row, 'delivered', { step: 'delivered' }, [attempt]);
+        settlement.finish(row, 'delivered', { step: 'delivered', ...(result ? { detail: { result } } : {}) }, [attempt]);
         healthyLeases.push(leaseId);
       } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;
@@ -264,6 +267,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
 interface CallOutcome {
   failure?: FailureDetail;
   attempt: TraceStep;
+  result?: DeliveryResult;
+  startedAt: Date;
 }
 
 function stepOf(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail'>): TraceStep {
@@ -278,12 +283,30 @@ class Settlement {
   private readonly finished: Array<{ row: ClaimedRow; status: 'delivered' | 'dead' | 'superseded'; failure?: FailureDetail }> = [];
   private readonly rescheduled: Array<{ row: ClaimedRow; delayMs: number; failure?: FailureDetail }> = [];
   private readonly traces: TraceStep[] = [];
+  private readonly outcomes: DeliveryOutcome[] = [];
 
-  constructor(private readonly destination: string) {}
+  constructor(
+    private readonly destination: string,
+    private readonly destinations: Destinations,
+  ) {}
 
   finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): void {
     this.finished.push({ row, status, failure });
     this.traces.push(...before, stepOf(row, step));
+    if (status === 'dead') this.tell(row, { event: 'dead', failure });
+  }
+
+  /** Tells the message's owner, in this transaction; a later word on the same delivery replaces an earlier one. */
+  tell(row: ClaimedRow, outcome: Omit<DeliveryOutcome, 'delivery'>): void {
+    if (!this.destinations.hasListener(row.type)) return;
+    const earlier = this.outcomes.findIndex((o) => o.delivery.deliveryId === row.delivery_id);
+    const told: DeliveryOutcome = {
+      ...(earlier >= 0 ? this.outcomes[earlier] : {}),
+      ...Object.fromEntries(Object.entries(outcome).filter(([, v]) => v !== undefined)),
+      delivery: { deliveryId: row.delivery_id, messageId: row.message_id, type: row.type, key: row.key, destination: row.destination, correlationId: row.correlation_id },
+    } as DeliveryOutcome;
+    if (earlier >= 0) this.outcomes[earlier] = told;
+    else this.outcomes.push(told);
   }
 
   reschedule(row: ClaimedRow, delayMs: number, step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): void {
@@ -320,6 +343,7 @@ class Settlement {
       await enqueue(tx, boss, this.rescheduled.map(({ row, delayMs }) => ({ id: row.id, destination: row.destination, startAfter: new Date(now + delayMs) })));
     }
     if (this.finished.length > 0) await queueNextInChains(tx, boss, this.destination, this.finished.map((f) => ({ key: f.row.key, kind: f.row.kind })));
+    for (const outcome of this.outcomes) await this.destinations.notify(tx, outcome);
     await recordTrace(tx, this.traces);
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Tx } from '../database/transaction.js';
 import type { TargetLimits } from '../governor/decide.js';
 import type { Delivery } from '../outbox/message.js';
 
@@ -8,14 +9,33 @@ import type { Delivery } from '../outbox/message.js';
  * delivery id as the target's idempotency key, and checks before it creates where the target cannot.
  */
 export interface DestinationHandler {
-  deliver(delivery: Delivery, signal: AbortSignal): Promise<void>;
+  /** May resolve with what the target answered (e.g. the ERP's document number), for the message's owner. */
+  deliver(delivery: Delivery, signal: AbortSignal): Promise<DeliveryResult | void>;
   /** The target's limits and maintenance windows, as configured now. */
   limits(destinationId: string): Promise<TargetLimits>;
 }
 
+export type DeliveryResult = Record<string, unknown>;
+
+/**
+ * What became of one delivery, told to the module that owns its message type, in the transaction that
+ * records it: `attempted` (a try that will be retried), `delivered`, `dead`, `replayed`.
+ */
+export interface DeliveryOutcome {
+  event: 'attempted' | 'delivered' | 'dead' | 'replayed';
+  delivery: Pick<Delivery, 'deliveryId' | 'messageId' | 'type' | 'key' | 'destination' | 'correlationId'>;
+  /** When the try began (attempted, delivered, and dead after a try). */
+  attemptedAt?: Date;
+  result?: DeliveryResult;
+  failure?: { class: string; message: string; status?: number };
+}
+
+export type OutcomeListener = (tx: Tx, outcome: DeliveryOutcome) => Promise<void>;
+
 @Injectable()
 export class Destinations {
   private readonly handlers = new Map<string, DestinationHandler>();
+  private readonly listeners = new Map<string, OutcomeListener>();
 
   register(type: string, handler: DestinationHandler): void {
     if (this.handlers.has(type)) throw new Error(`a handler for destination type "${type}" is already registered`);
@@ -24,5 +44,19 @@ export class Destinations {
 
   handlerOf(type: string): DestinationHandler | undefined {
     return this.handlers.get(type);
+  }
+
+  /** The owner of a message type hears of its deliveries' outcomes (one listener per type). */
+  onOutcome(messageType: string, listener: OutcomeListener): void {
+    if (this.listeners.has(messageType)) throw new Error(`a listener for "${messageType}" outcomes is already registered`);
+    this.listeners.set(messageType, listener);
+  }
+
+  async notify(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
+    await this.listeners.get(outcome.delivery.type)?.(tx, outcome);
+  }
+
+  hasListener(messageType: string): boolean {
+    return this.listeners.has(messageType);
   }
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { PG_POOL } from '../database/pg-pool.js';
-import type { Tx } from '../database/transaction.js';
+import { inTransaction, type Tx } from '../database/transaction.js';
+import { classify } from '../delivery/outcome.js';
 import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -13,6 +14,18 @@ export interface GovernorSettings {
   circuit: CircuitSettings;
   /** A lease outlives a call's timeout, so that a killed worker's slot frees itself. */
   leaseMs: number;
+}
+
+/** A target cannot be called now (down, paused, in maintenance, at its limits) and will not be soon. */
+export class TargetUnavailableError extends Error {
+  constructor(
+    readonly target: string,
+    readonly reason: WaitReason,
+    readonly waitMs: number,
+  ) {
+    super(`${target} cannot be called now (${reason}); try again in ${Math.ceil(waitMs / 1000)} s`);
+    this.name = 'TargetUnavailableError';
+  }
 }
 
 export type CircuitTransition = { from: string; to: string };
@@ -127,6 +140,34 @@ export class Governor {
     if (!first) return undefined;
     if (rest.length > 0) await tx.query('delete from governor_lease where id = any($1::uuid[])', [rest]);
     return this.release(tx, target, first, { kind: 'success' });
+  }
+
+  /**
+   * One call made outside the queues (a pull, an operator's action), under the same limits as deliveries:
+   * waits for admission up to `maxWaitMs`, then throws TargetUnavailableError with how long to wait.
+   */
+  async call<T>(target: string, limits: TargetLimits, work: () => Promise<T>, maxWaitMs = 30_000): Promise<T> {
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      const [admission] = await inTransaction(this.pool, (tx) => this.acquire(tx, target, limits, 1));
+      if (admission!.granted) {
+        const leaseId = admission!.leaseId;
+        try {
+          const result = await work();
+          await inTransaction(this.pool, (tx) => this.release(tx, target, leaseId, { kind: 'success' }));
+          return result;
+        } catch (error) {
+          const failure = classify(error);
+          const outcome: CallResult = failure.class === 'throttled' ? { kind: 'throttled', retryAfterMs: failure.retryAfterMs ?? 1_000 }
+            : failure.class === 'retryable' ? { kind: 'failure' } : { kind: 'success' };
+          await inTransaction(this.pool, (tx) => this.release(tx, target, leaseId, outcome)).catch(() => undefined);
+          throw error;
+        }
+      }
+      const { waitMs, reason } = admission as Extract<Admission, { granted: false }>;
+      if (Date.now() + waitMs > deadline) throw new TargetUnavailableError(target, reason, waitMs);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
   }
 
   /** Current state of every target, for ops and metrics. */

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
-import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../database/pg-pool.js';
+import { inTransaction, type Tx } from '../database/transaction.js';
 import { problems, ProblemException } from '../http/problem.js';
 
 export interface StoredResponse {
@@ -17,34 +19,32 @@ const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
  */
 @Injectable()
 export class IdempotencyKeys {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
   async execute(
     principal: string,
     key: string | undefined,
     request: unknown,
-    effect: (em: EntityManager) => Promise<StoredResponse>,
+    effect: (tx: Tx) => Promise<StoredResponse>,
   ): Promise<StoredResponse & { replayed: boolean }> {
     if (key === undefined || key === '') throw problems.validation([{ field: 'Idempotency-Key', message: 'the Idempotency-Key header is required' }]);
     if (!KEY_SHAPE.test(key)) throw problems.validation([{ field: 'Idempotency-Key', message: 'Idempotency-Key must be 1-255 visible ASCII characters' }]);
     const requestHash = hashRequest(request);
-    return this.orm.em.fork().transactional(async (em) => {
-      const connection = em.getConnection();
-      const ctx = em.getTransactionContext();
-      const claimed = await connection.execute<{ affectedRows: number }>(
-        'insert into idempotency_record (principal, key, request_hash) values (?, ?, ?) on conflict do nothing',
-        [principal, key, requestHash], 'run', ctx,
+    return inTransaction(this.pool, async (tx) => {
+      const claimed = await tx.query(
+        'insert into idempotency_record (principal, key, request_hash) values ($1, $2, $3) on conflict do nothing',
+        [principal, key, requestHash],
       );
-      if (claimed.affectedRows === 1) {
-        const response = await effect(em);
-        await connection.execute('update idempotency_record set status = ?, body = ?::jsonb where principal = ? and key = ?', [
+      if (claimed.rowCount === 1) {
+        const response = await effect(tx);
+        await tx.query('update idempotency_record set status = $1, body = $2::jsonb where principal = $3 and key = $4', [
           response.status, JSON.stringify(response.body ?? null), principal, key,
-        ], 'run', ctx);
+        ]);
         return { ...response, replayed: false };
       }
-      const [stored] = await connection.execute<Array<{ request_hash: string; status: number | null; body: unknown }>>(
-        'select request_hash, status, body from idempotency_record where principal = ? and key = ?',
-        [principal, key], 'all', ctx,
+      const { rows: [stored] } = await tx.query<{ request_hash: string; status: number | null; body: unknown }>(
+        'select request_hash, status, body from idempotency_record where principal = $1 and key = $2',
+        [principal, key],
       );
       if (!stored || stored.request_hash !== requestHash) {
         throw new ProblemException(409, 'idempotency-key-reused', 'Idempotency-Key reused',

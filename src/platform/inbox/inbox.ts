@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { asSql, type Sql } from '../database/transaction.js';
 import { currentCorrelationId } from '../observability/correlation.js';
 
 /**
@@ -9,18 +10,13 @@ import { currentCorrelationId } from '../observability/correlation.js';
 @Injectable()
 export class Inbox {
   /** True when the event is new (go on), false for a duplicate (change nothing). */
-  async accept(em: EntityManager, source: string, eventId: string): Promise<boolean> {
-    const ctx = em.getTransactionContext();
-    if (!ctx) throw new Error('inbox.accept must run inside the caller\'s transaction');
-    const connection = em.getConnection();
-    const result = await connection.execute<{ affectedRows: number }>(
-      'insert into inbox (source, event_id) values (?, ?) on conflict do nothing',
-      [source, eventId], 'run', ctx,
-    );
-    const isNew = result.affectedRows === 1;
-    await connection.execute(
-      "insert into trace_event (correlation_id, step, detail) values (?, 'received', ?::jsonb)",
-      [currentCorrelationId() ?? `${source}:${eventId}`, JSON.stringify({ source, eventId, duplicate: !isNew })], 'run', ctx,
+  async accept(transaction: EntityManager | Sql, source: string, eventId: string): Promise<boolean> {
+    const sql = asSql(transaction);
+    const result = await sql.query('insert into inbox (source, event_id) values ($1, $2) on conflict do nothing', [source, eventId]);
+    const isNew = result.rowCount === 1;
+    await sql.query(
+      "insert into trace_event (correlation_id, step, detail) values ($1, 'received', $2::jsonb)",
+      [currentCorrelationId() ?? `${source}:${eventId}`, JSON.stringify({ source, eventId, duplicate: !isNew })],
     );
     return isNew;
   }

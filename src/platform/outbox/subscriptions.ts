@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Sql } from '../database/transaction.js';
 import type { OutboxMessage } from './message.js';
 
 /** Names the destinations of a message, in the producer's transaction (routing and subscribers as they are now). */
-export type DestinationResolver = (em: EntityManager, message: OutboxMessage) => Promise<string[]> | string[];
+export type DestinationResolver = (sql: Sql, message: OutboxMessage) => Promise<string[]> | string[];
 
 /** Which destinations each message type goes to, declared once by the module that owns the type. */
 @Injectable()
@@ -14,10 +14,10 @@ export class Subscriptions {
     this.resolvers.set(type, [...(this.resolvers.get(type) ?? []), resolver]);
   }
 
-  async destinationsOf(em: EntityManager, message: OutboxMessage): Promise<string[]> {
+  async destinationsOf(sql: Sql, message: OutboxMessage): Promise<string[]> {
     const resolvers = this.resolvers.get(message.type);
     if (!resolvers) throw new Error(`no subscription is declared for message type "${message.type}"`);
-    const all = await Promise.all(resolvers.map((resolve) => resolve(em, message)));
+    const all = await Promise.all(resolvers.map((resolve) => resolve(sql, message)));
     return [...new Set(all.flat())];
   }
 }

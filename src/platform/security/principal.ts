@@ -7,7 +7,8 @@ export type Principal =
   | { type: 'admin'; actor: string }
   | { type: PrincipalType; id: string; keyId: string; scopes: readonly string[] };
 
-export type AccessRule = 'public' | 'admin' | { scopes: readonly Scope[] };
+/** `orAdmin`: the admin token is accepted too (operators reading or acting on any channel's data). */
+export type AccessRule = 'public' | 'admin' | { scopes: readonly Scope[]; orAdmin?: boolean };
 export const ACCESS_METADATA = 'crossdock:access';
 
 /** Declares who may call a route; a route without it is admin-only. */

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
 
 /** Business Central API v2.0 connection, as an Entra ID app registration with client credentials sees it. */
 export class BusinessCentralConfig {
@@ -30,4 +30,8 @@ export class BusinessCentralConfig {
   @ApiPropertyOptional({ description: 'Defaults to https://login.microsoftonline.com/{tenantId}/oauth2/v2.0/token' })
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   tokenUrl?: string;
+
+  @ApiPropertyOptional({ description: 'Crossdock warehouse code to Business Central location id, for the lines of sales orders', example: { 'WH-EAST': 'b6a2b8d6-...' } })
+  @IsOptional() @IsObject()
+  locations?: Record<string, string>;
 }

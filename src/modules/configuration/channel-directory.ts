@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { ChannelEntity } from './entities/channel.entity.js';
+
+const CACHE_MS = 5_000;
+
+/** Channels as configured, read through a short cache: a change is seen everywhere within 5 s. */
+@Injectable()
+export class ChannelDirectory {
+  private readonly cache = new Map<string, { channel: ChannelEntity | null; until: number }>();
+
+  constructor(private readonly orm: MikroORM) {}
+
+  async find(id: string): Promise<ChannelEntity | null> {
+    const cached = this.cache.get(id);
+    if (cached && cached.until > Date.now()) return cached.channel;
+    const channel = await this.orm.em.fork().findOne(ChannelEntity, { id });
+    this.cache.set(id, { channel, until: Date.now() + CACHE_MS });
+    return channel;
+  }
+
+  async get(id: string): Promise<ChannelEntity> {
+    const channel = await this.find(id);
+    if (!channel) throw new Error(`channel ${id} does not exist`);
+    return channel;
+  }
+}

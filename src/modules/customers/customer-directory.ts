@@ -1,0 +1,70 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventBus } from '@nestjs/cqrs';
+import type pg from 'pg';
+import { PG_POOL } from '../../platform/database/pg-pool.js';
+import type { Sql } from '../../platform/database/transaction.js';
+import { ErpDestination, type ErpCustomer } from '../configuration/index.js';
+import { CustomersSynced } from './events/customers-synced.js';
+
+/** A customer's standing as the ERP last reported it. */
+export interface CustomerRecord {
+  number: string;
+  name: string | null;
+  blocked: string;
+  creditLimit: number;
+  balanceDue: number;
+  syncedAt: Date;
+}
+
+/**
+ * The customer read model: what each ERP backend says of its customers, pulled from the ERP so that the order
+ * intake never has to call it. Each pull replaces the backend's figures and announces CustomersSynced.
+ */
+@Injectable()
+export class CustomerDirectory {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly erp: ErpDestination,
+    private readonly events: EventBus,
+  ) {}
+
+  /** In the caller's transaction. */
+  async find(sql: Sql, backendId: string, number: string): Promise<CustomerRecord | undefined> {
+    const { rows: [row] } = await sql.query(
+      `select number, name, blocked, credit_limit::float8 as "creditLimit", balance_due::float8 as "balanceDue", synced_at as "syncedAt"
+         from customer_account where erp_backend_id = $1 and number = $2`,
+      [backendId, number],
+    );
+    return row;
+  }
+
+  /** When the backend's customers were last pulled, by any instance. */
+  async lastSynced(backendId: string): Promise<Date | null> {
+    const { rows: [row] } = await this.pool.query<{ at: Date | null }>('select max(synced_at) as at from customer_account where erp_backend_id = $1', [backendId]);
+    return row?.at ?? null;
+  }
+
+  /** Pulls every customer of the backend now (through its governor) and stores them. */
+  async sync(backendId: string): Promise<{ backendId: string; customers: number; syncedAt: Date }> {
+    const customers = await this.erp.customers(backendId);
+    const syncedAt = await this.store(backendId, customers);
+    this.events.publish(new CustomersSynced(backendId, customers.map((c) => c.number)));
+    return { backendId, customers: customers.length, syncedAt };
+  }
+
+  private async store(backendId: string, customers: ErpCustomer[]): Promise<Date> {
+    const { rows: [row] } = await this.pool.query<{ at: Date }>(
+      `with upserted as (
+         insert into customer_account (erp_backend_id, number, erp_id, name, blocked, credit_limit, balance_due, synced_at)
+         select $1, c.number, c."erpId", c.name, coalesce(c.blocked, ''), c."creditLimit", c."balanceDue", clock_timestamp()
+           from jsonb_to_recordset($2::jsonb) as c(number text, "erpId" text, name text, blocked text, "creditLimit" numeric, "balanceDue" numeric)
+         on conflict (erp_backend_id, number) do update
+           set erp_id = excluded.erp_id, name = excluded.name, blocked = excluded.blocked, credit_limit = excluded.credit_limit,
+               balance_due = excluded.balance_due, synced_at = excluded.synced_at
+         returning synced_at)
+       select coalesce(max(synced_at), clock_timestamp()) as at from upserted`,
+      [backendId, JSON.stringify(customers)],
+    );
+    return row!.at;
+  }
+}

@@ -1,0 +1,61 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { LOGGER } from '../../platform/observability/observability.module.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import { ErpBackendEntity } from '../configuration/index.js';
+import { CustomerDirectory } from './customer-directory.js';
+
+export const CUSTOMER_SYNC_SETTINGS = Symbol('CUSTOMER_SYNC_SETTINGS');
+export interface CustomerSyncSettings {
+  intervalMs: number;
+  /** Pull on this instance (the worker and all roles). */
+  enabled: boolean;
+}
+
+// Kinds whose connector can list customers.
+const PULLABLE_KINDS = ['business-central'];
+
+/**
+ * Pulls every backend's customers at start and then every interval. With several instances, a backend pulled
+ * by another one within the last half interval is left alone.
+ */
+@Injectable()
+export class CustomerSyncSchedule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly directory: CustomerDirectory,
+    @Inject(CUSTOMER_SYNC_SETTINGS) private readonly settings: CustomerSyncSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.settings.enabled) return;
+    this.running = this.pullDue(true);
+    this.timer = setInterval(() => {
+      this.running ??= this.pullDue(false).finally(() => (this.running = undefined));
+    }, this.settings.intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  private async pullDue(atStart: boolean): Promise<void> {
+    const backends = await this.orm.em.fork().find(ErpBackendEntity, { kind: { $in: PULLABLE_KINDS } });
+    for (const backend of backends) {
+      try {
+        const last = await this.directory.lastSynced(backend.id);
+        if (!atStart && last && Date.now() - last.getTime() < this.settings.intervalMs / 2) continue;
+        const result = await this.directory.sync(backend.id);
+        this.logger.info(result, 'customers pulled from the ERP');
+      } catch (error) {
+        this.logger.warn({ err: error, backendId: backend.id }, 'customer pull failed; the read model keeps its last figures');
+      }
+    }
+  }
+}

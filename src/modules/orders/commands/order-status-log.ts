@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import type { Sql } from '../../../platform/database/transaction.js';
+import { Outbox } from '../../../platform/outbox/outbox.js';
+import { ChannelDirectory } from '../../configuration/index.js';
+import { statusesBefore, type OrderStatus } from '../domain/order-status.js';
+import { ORDER_STATUS_CHANGED, type OrderStatusChanged } from '../events/order-status-changed.js';
+
+export interface StatusChange {
+  reason?: string | null;
+  erpOrderRef?: string;
+  erpOrderId?: string;
+  /** When it happened, if not now (a submission is dated by the ERP call that made it). */
+  at?: Date;
+}
+
+/**
+ * Moves an order from one status to the next, in the caller's transaction: the order, its history and the
+ * `order.status.changed` event to its channel are written together. A move the order's current status does
+ * not allow changes nothing.
+ */
+@Injectable()
+export class OrderStatusLog {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly channels: ChannelDirectory,
+  ) {}
+
+  /** True when the order moved. */
+  async move(sql: Sql, orderId: string, to: OrderStatus, change: StatusChange = {}): Promise<boolean> {
+    const { rows: [order] } = await sql.query<{ channel_id: string; channel_order_id: string; erp_order_ref: string | null; correlation_id: string }>(
+      `update sales_order set status = $2, status_reason = $3, erp_order_ref = coalesce($4, erp_order_ref), erp_order_id = coalesce($5, erp_order_id),
+              hold_reason = case when $2 = 'on_hold' then hold_reason end, updated_at = clock_timestamp()
+        where id = $1 and status = any($6::text[])
+        returning channel_id, channel_order_id, erp_order_ref, correlation_id`,
+      [orderId, to, change.reason ?? null, change.erpOrderRef ?? null, change.erpOrderId ?? null, statusesBefore(to)],
+    );
+    if (!order) return false;
+    await sql.query('insert into sales_order_status (order_id, status, reason, at) values ($1, $2, $3, coalesce($4, clock_timestamp()))', [
+      orderId, to, change.reason ?? null, change.at ?? null,
+    ]);
+    const channel = await this.channels.get(order.channel_id);
+    // Webhook channels hear of it; an API channel reads the order, and a Shopify order's status stays in Shopify.
+    if (channel.kind === 'webhook') {
+      const event: OrderStatusChanged = {
+        orderId,
+        channelOrderId: order.channel_order_id,
+        status: to,
+        ...(order.erp_order_ref ? { erpOrderRef: order.erp_order_ref } : {}),
+        ...(change.reason ? { reason: change.reason } : {}),
+      };
+      await this.outbox.add(sql, { type: ORDER_STATUS_CHANGED, kind: 'command', key: orderId, payload: { ...event }, correlationId: order.correlation_id }, [`channel:${order.channel_id}`]);
+    }
+    return true;
+  }
+}

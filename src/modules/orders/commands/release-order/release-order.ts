@@ -1,0 +1,79 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventsHandler, type IEventHandler } from '@nestjs/cqrs';
+import type pg from 'pg';
+import { PG_POOL } from '../../../../platform/database/pg-pool.js';
+import { inTransaction, type Tx } from '../../../../platform/database/transaction.js';
+import { problems } from '../../../../platform/http/problem.js';
+import { LOGGER } from '../../../../platform/observability/observability.module.js';
+import type { Logger } from '../../../../platform/observability/logger.js';
+import { CustomerDirectory, CustomersSynced } from '../../../customers/index.js';
+import { checkCustomer } from '../../domain/customer-check.js';
+import { OrderStatusLog } from '../order-status-log.js';
+import { ErpSubmission } from '../submit-to-erp/erp-submission.js';
+
+/** Lets a held order go to the ERP: an operator's release, or a customer update that lifts the credit hold. */
+@Injectable()
+export class ReleaseOrder {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly statusLog: OrderStatusLog,
+    private readonly submission: ErpSubmission,
+    private readonly customers: CustomerDirectory,
+  ) {}
+
+  async release(orderId: string, actor: string): Promise<void> {
+    const released = await inTransaction(this.pool, (tx) => this.releaseIn(tx, orderId, `released by ${actor}`));
+    if (released === undefined) throw problems.notFound(`Order ${orderId}`);
+    if (!released) throw problems.conflict(`Order ${orderId} is not on hold`);
+  }
+
+  /** Re-checks every held order of the backend against the refreshed read model; returns how many went. */
+  async reviewHolds(backendId: string): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string }>(`select id from sales_order where erp_backend_id = $1 and status = 'on_hold' order by created_at`, [backendId]);
+    let released = 0;
+    for (const { id } of rows) {
+      const went = await inTransaction(this.pool, async (tx) => {
+        const { rows: [order] } = await tx.query<{ customer_account: string; total: string }>(
+          `select customer_account, total from sales_order where id = $1 and status = 'on_hold' for update`, [id],
+        );
+        if (!order) return false;
+        const verdict = checkCustomer(order.customer_account, await this.customers.find(tx, backendId, order.customer_account), Number(order.total));
+        return verdict.verdict === 'accept' && (await this.releaseIn(tx, id, 'credit hold lifted by the ERP customer figures'));
+      });
+      if (went) released++;
+    }
+    return released;
+  }
+
+  /** undefined: no such order; false: not on hold. */
+  private async releaseIn(tx: Tx, orderId: string, reason: string): Promise<boolean | undefined> {
+    const { rows: [order] } = await tx.query<{ status: string; reference: string; customer_account: string; order_date: string }>(
+      'select status, reference, customer_account, created_at::date::text as order_date from sales_order where id = $1 for update', [orderId],
+    );
+    if (!order) return undefined;
+    if (!(await this.statusLog.move(tx, orderId, 'accepted', { reason }))) return false;
+    const { rows: lines } = await tx.query<{ sku: string; quantity: number; unitPrice: number; warehouse: string | null }>(
+      `select sku, quantity::float8 as quantity, unit_price::float8 as "unitPrice", warehouse from sales_order_line where order_id = $1 order by position`, [orderId],
+    );
+    const destinations = await this.submission.destinations(tx);
+    await this.submission.submit(tx, { id: orderId, reference: order.reference, customerAccount: order.customer_account, orderDate: order.order_date, lines }, destinations);
+    return true;
+  }
+}
+
+@EventsHandler(CustomersSynced)
+export class LiftCreditHolds implements IEventHandler<CustomersSynced> {
+  constructor(
+    private readonly release: ReleaseOrder,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async handle(event: CustomersSynced): Promise<void> {
+    try {
+      const released = await this.release.reviewHolds(event.backendId);
+      if (released > 0) this.logger.info({ backendId: event.backendId, released }, 'credit holds lifted after a customer update');
+    } catch (error) {
+      this.logger.warn({ err: error, backendId: event.backendId }, 'reviewing credit holds failed; the next customer pull tries again');
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Sql, Tx } from '../../../../platform/database/transaction.js';
+import { Destinations, type DeliveryOutcome } from '../../../../platform/delivery/destinations.js';
+import { ProblemException } from '../../../../platform/http/problem.js';
+import { Outbox } from '../../../../platform/outbox/outbox.js';
+import { ERP_MESSAGE_TYPES, routedErpBackends, type ErpCancelResult, type ErpCreateResult, type ErpSalesOrder } from '../../../configuration/index.js';
+import { OrderStatusLog } from '../order-status-log.js';
+
+/** What the ERP needs of an order. */
+export interface OrderForErp {
+  id: string;
+  reference: string;
+  customerAccount: string;
+  orderDate: string;
+  lines: Array<{ sku: string; quantity: number; unitPrice: number; warehouse: string | null }>;
+}
+
+const routedOrders = routedErpBackends('orders');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Sends orders to the ERP through the outbox (to the backend that the routing of `orders` names, and its
+ * shadow), and turns what the ERP answered into the order's status: submitted on the first call, confirmed
+ * with the ERP's number, rejected with its message, failed when retries ran out.
+ */
+@Injectable()
+export class ErpSubmission implements OnModuleInit {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly deliveries: Destinations,
+    private readonly statusLog: OrderStatusLog,
+  ) {}
+
+  onModuleInit(): void {
+    this.deliveries.onOutcome(ERP_MESSAGE_TYPES.createSalesOrder, (tx, outcome) => this.created(tx, outcome));
+    this.deliveries.onOutcome(ERP_MESSAGE_TYPES.cancelSalesOrder, (tx, outcome) => this.cancelled(tx, outcome));
+  }
+
+  /** The ERP backends orders go to now: the routed primary first, then its shadow. */
+  async destinations(sql: Sql): Promise<string[]> {
+    try {
+      return await routedOrders(sql);
+    } catch {
+      throw new ProblemException(503, 'orders-not-routed', 'Orders are not routed',
+        'No ERP backend is routed for orders; an administrator must set PUT /v1/admin/routing/orders', { retryAfter: 60 });
+    }
+  }
+
+  /** In the caller's transaction, to the given backends (from `destinations`); the first owns the order. */
+  async submit(sql: Sql, order: OrderForErp, destinations: string[]): Promise<void> {
+    await sql.query('update sales_order set erp_backend_id = $2 where id = $1 and erp_backend_id <> $2', [order.id, destinations[0]!.slice('erp:'.length)]);
+    const payload: ErpSalesOrder = {
+      externalDocumentNumber: order.reference,
+      customerNumber: order.customerAccount,
+      orderDate: order.orderDate,
+      lines: order.lines.map((line) => ({ lineObjectNumber: line.sku, quantity: line.quantity, unitPrice: line.unitPrice, warehouse: line.warehouse })),
+    };
+    await this.outbox.add(sql, { type: ERP_MESSAGE_TYPES.createSalesOrder, kind: 'command', key: order.id, payload: { ...payload } }, destinations);
+  }
+
+  /** Asks the ERP backends that were sent the order to delete it; runs after the create, in key order. */
+  async requestCancel(sql: Sql, orderId: string, reference: string): Promise<void> {
+    const { rows } = await sql.query<{ destination: string }>(
+      `select distinct destination from outbox where key = $1 and type = $2`, [orderId, ERP_MESSAGE_TYPES.createSalesOrder],
+    );
+    await this.outbox.add(sql, { type: ERP_MESSAGE_TYPES.cancelSalesOrder, kind: 'command', key: orderId, payload: { externalDocumentNumber: reference } }, rows.map((r) => r.destination));
+  }
+
+  private async created(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
+    const orderId = outcome.delivery.key;
+    if (!(await this.fromOwningBackend(tx, orderId, outcome.delivery.destination))) return;
+    const submittedAt = outcome.attemptedAt;
+    if (outcome.event === 'replayed') {
+      await this.statusLog.move(tx, orderId, 'submitted', { reason: 'replayed' });
+      return;
+    }
+    if (outcome.attemptedAt) await this.statusLog.move(tx, orderId, 'submitted', { at: submittedAt });
+    if (outcome.event === 'delivered') {
+      const result = outcome.result as ErpCreateResult;
+      await this.statusLog.move(tx, orderId, 'confirmed', { erpOrderRef: result.erpOrderRef, erpOrderId: result.erpOrderId });
+    } else if (outcome.event === 'dead') {
+      const reason = outcome.failure?.message ?? 'the ERP did not take the order';
+      await this.statusLog.move(tx, orderId, outcome.failure?.class === 'permanent' ? 'rejected' : 'failed', { reason });
+    }
+  }
+
+  private async cancelled(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
+    const orderId = outcome.delivery.key;
+    if (!(await this.fromOwningBackend(tx, orderId, outcome.delivery.destination))) return;
+    if (outcome.event === 'delivered') {
+      const deleted = (outcome.result as ErpCancelResult | undefined)?.deleted;
+      await this.statusLog.move(tx, orderId, 'cancelled', { reason: deleted ? 'cancelled; the ERP order was deleted' : 'cancelled; the ERP had no such order' });
+    } else if (outcome.event === 'dead') {
+      await tx.query('update sales_order set cancel_requested_at = null, cancel_refused_reason = $2, updated_at = clock_timestamp() where id = $1', [
+        orderId, outcome.failure?.message ?? 'the ERP refused to delete the order',
+      ]);
+    }
+  }
+
+  /** Shadow backends' answers are recorded in the outbox, not in the order. */
+  private async fromOwningBackend(tx: Tx, orderId: string, destination: string): Promise<boolean> {
+    if (!UUID.test(orderId)) return false;
+    const { rows: [order] } = await tx.query<{ erp_backend_id: string }>('select erp_backend_id from sales_order where id = $1', [orderId]);
+    return order !== undefined && destination === `erp:${order.erp_backend_id}`;
+  }
+}

@@ -1,0 +1,26 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigurationModule } from '../configuration/index.js';
+import { OrdersController } from './api/orders.controller.js';
+import { AcceptOrder } from './commands/accept-order/accept-order.js';
+import { CancelOrder, ORDERS_SETTINGS, type OrdersSettings } from './commands/cancel-order/cancel-order.js';
+import { OrderStatusLog } from './commands/order-status-log.js';
+import { LiftCreditHolds, ReleaseOrder } from './commands/release-order/release-order.js';
+import { ErpSubmission } from './commands/submit-to-erp/erp-submission.js';
+import { OrderQuery } from './queries/order-query.js';
+
+/** Orders from the channels to the ERP: intake, customer check, warehouse split, submission, status, cancel. */
+@Module({})
+export class OrdersModule {
+  static register(settings: OrdersSettings & { serveApi: boolean }): DynamicModule {
+    return {
+      module: OrdersModule,
+      imports: [ConfigurationModule],
+      providers: [
+        { provide: ORDERS_SETTINGS, useValue: settings },
+        OrderStatusLog, ErpSubmission, AcceptOrder, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery,
+      ],
+      controllers: settings.serveApi ? [OrdersController] : [],
+      exports: [AcceptOrder, CancelOrder, OrderQuery],
+    };
+  }
+}

@@ -1,0 +1,65 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../../../platform/database/pg-pool.js';
+
+export interface OrderView {
+  orderId: string;
+  channelId: string;
+  channelOrderId: string;
+  reference: string;
+  status: string;
+  statusReason: string | null;
+  customer: { accountNumber: string; verified: boolean };
+  currency: string;
+  total: number;
+  shipTo: Record<string, unknown>;
+  requestedShipDate: string | null;
+  notes: string | null;
+  erpBackendId: string;
+  erpOrderRef: string | null;
+  lines: Array<{ lineId: string; sku: string; quantity: number; unitPrice: number; warehouse: string | null; backordered: boolean }>;
+  history: Array<{ status: string; reason: string | null; at: Date }>;
+  shipments: unknown[];
+  cancellation: { requestedAt: Date | null; refusedReason: string | null } | null;
+  correlationId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const VIEW = `
+  select o.id as "orderId", o.channel_id as "channelId", o.channel_order_id as "channelOrderId", o.reference, o.status,
+         o.status_reason as "statusReason", jsonb_build_object('accountNumber', o.customer_account, 'verified', o.customer_verified) as customer,
+         o.currency, o.total::float8 as total, o.ship_to as "shipTo", to_char(o.requested_ship_date, 'YYYY-MM-DD') as "requestedShipDate", o.notes,
+         o.erp_backend_id as "erpBackendId", o.erp_order_ref as "erpOrderRef",
+         (select coalesce(jsonb_agg(jsonb_build_object('lineId', l.line_id, 'sku', l.sku, 'quantity', l.quantity, 'unitPrice', l.unit_price,
+                   'warehouse', l.warehouse, 'backordered', l.backordered) order by l.position), '[]') from sales_order_line l where l.order_id = o.id) as lines,
+         (select coalesce(jsonb_agg(jsonb_build_object('status', h.status, 'reason', h.reason, 'at', h.at) order by h.id), '[]') from sales_order_status h where h.order_id = o.id) as history,
+         case when o.cancel_requested_at is not null or o.cancel_refused_reason is not null
+              then jsonb_build_object('requestedAt', o.cancel_requested_at, 'refusedReason', o.cancel_refused_reason) end as cancellation,
+         o.correlation_id as "correlationId", o.created_at as "createdAt", o.updated_at as "updatedAt"
+    from sales_order o`;
+
+/** Orders as channels and operators read them; a channel is only ever shown its own. */
+@Injectable()
+export class OrderQuery {
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  /** `channelId` undefined: any channel's (operators). */
+  async byId(orderId: string, channelId?: string): Promise<OrderView | undefined> {
+    const { rows: [row] } = await this.pool.query(`${VIEW} where o.id = $1 and ($2::text is null or o.channel_id = $2)`, [orderId, channelId ?? null]);
+    return row && toView(row);
+  }
+
+  async byChannelOrderId(channelId: string, channelOrderId: string): Promise<OrderView | undefined> {
+    const { rows: [row] } = await this.pool.query(`${VIEW} where o.channel_id = $1 and o.channel_order_id = $2`, [channelId, channelOrderId]);
+    return row && toView(row);
+  }
+}
+
+function toView(row: Omit<OrderView, 'shipments'> & { lines: Array<Record<string, unknown>> }): OrderView {
+  return {
+    ...row,
+    lines: row.lines.map((l) => ({ ...l, quantity: Number(l.quantity), unitPrice: Number(l.unitPrice) })) as OrderView['lines'],
+    shipments: [],
+  };
+}
