@@ -12,6 +12,7 @@ import { MIGRATIONS } from './migrations/index.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './platform/database/embedded-postgres.js';
 import { migrateDatabase } from './platform/database/migrate.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
+import { demoSimulators, SIMULATORS_PREFIX } from './simulators/demo-simulators.js';
 
 const EXIT_CONFIG = 2;
 const DEMO_CONFIG = join(dirname(fileURLToPath(import.meta.url)), 'config', 'demo.yaml');
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
     const applied = await migrateDatabase(databaseUrl, MIGRATIONS);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     app = await createApp({ env, databaseUrl, adminToken, migrations: MIGRATIONS, logger, configuration });
+    // Plain Fastify routes beside Nest's: outside the API's guards, body parsers and OpenAPI document.
+    if (demo && configuration) await app.register(demoSimulators(configuration), { prefix: SIMULATORS_PREFIX });
     await app.listen({ port: env.port, host: env.host });
     if (stopping) return;
     printBanner(logger, env, demo, embedded, adminToken === env.adminToken);
@@ -121,6 +124,8 @@ function printBanner(logger: Logger, env: Env, demo: boolean, embedded: Embedded
     lines.push(
       '',
       '  DEMO MODE: the ERP backends and the channels are SIMULATED by this process; no real system is called.',
+      `    Simulators ${base}${SIMULATORS_PREFIX}/business-central/_control/state, ${base}${SIMULATORS_PREFIX}/webhook-receiver/{name}`,
+      '    Orders     npm run demo:orders',
       '  Set DATABASE_URL and CROSSDOCK_CONFIG to run against real systems.',
     );
   }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 
 /**
  * A Dynamics 365 Business Central API v2.0 look-alike for the demo, the tests and the benchmarks: the OAuth2
  * token endpoint, customers, items and salesOrders (with lines, deep insert, `$filter`, DELETE), behaving like
  * the real service where it matters to an integration: latency, 429 with Retry-After past a rate limit,
  * 5 requests processed at once, 503 in maintenance, OData validation errors, tokens that expire.
- * A control API under `/_control` lets tests change all of that and read what was created.
+ * A control API under `/_control` lets tests change all of that and read what was created. It runs on its own
+ * (`listen`, `npm run sim:bc`) or mounted in another Fastify instance under a prefix (`plugin`, the demo).
  */
 export interface BusinessCentralSimulatorOptions {
   latencyMs?: [number, number];
@@ -17,6 +18,8 @@ export interface BusinessCentralSimulatorOptions {
   tokenLifetimeSeconds?: number;
   clientId?: string;
   clientSecret?: string;
+  /** Requests kept in `state.requests`, the oldest dropped first (all of them unless set). */
+  keepRequests?: number;
 }
 
 export interface SimCustomer {
@@ -103,6 +106,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
+    keepRequests: options.keepRequests ?? Number.POSITIVE_INFINITY,
   };
   const data = defaultSimulatorData();
   const state: State = {
@@ -119,79 +123,101 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     throttleNext: 0,
   };
 
-  const app: FastifyInstance = Fastify({ logger: false });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
+  /** The simulator's routes, for any Fastify instance: at its root (`listen`), or under a prefix of a host's. */
+  const plugin: FastifyPluginAsync = async (instance) => {
+    // Its own parsers and errors, so that it answers alike whatever the host has set up.
+    instance.removeAllContentTypeParsers();
+    instance.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      try {
+        done(null, body === '' ? undefined : JSON.parse(body as string));
+      } catch {
+        done(Object.assign(new Error('The request body is not valid JSON.'), { statusCode: 400 }), undefined);
+      }
+    });
+    instance.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
+    instance.setErrorHandler((error: FastifyError, _request, reply) => {
+      const status = error.statusCode ?? 500;
+      return reply.status(status).headers({ 'content-type': ODATA }).send(JSON.stringify(odataError(status >= 500 ? 'Internal_ServerError' : 'BadRequest', error.message)));
+    });
 
-  app.post('/oauth2/v2.0/token', async (request, reply) => {
-    const form = (request.body ?? {}) as Record<string, string>;
-    if (form.grant_type !== 'client_credentials' || !form.client_id || !form.client_secret) {
-      return reply.status(400).send({ error: 'invalid_request', error_description: 'AADSTS900144: The request body must contain grant_type, client_id and client_secret.' });
-    }
-    if ((settings.clientId && form.client_id !== settings.clientId) || (settings.clientSecret && form.client_secret !== settings.clientSecret)) {
-      return reply.status(401).send({ error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
-    }
-    const token = randomUUID();
-    state.tokens.set(token, Date.now() + settings.tokenLifetimeSeconds * 1000);
-    return { token_type: 'Bearer', expires_in: settings.tokenLifetimeSeconds, ext_expires_in: settings.tokenLifetimeSeconds, access_token: token };
-  });
+    instance.post('/oauth2/v2.0/token', async (request, reply) => {
+      const form = (request.body ?? {}) as Record<string, string>;
+      if (form.grant_type !== 'client_credentials' || !form.client_id || !form.client_secret) {
+        return reply.status(400).send({ error: 'invalid_request', error_description: 'AADSTS900144: The request body must contain grant_type, client_id and client_secret.' });
+      }
+      if ((settings.clientId && form.client_id !== settings.clientId) || (settings.clientSecret && form.client_secret !== settings.clientSecret)) {
+        return reply.status(401).send({ error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
+      }
+      const token = randomUUID();
+      state.tokens.set(token, Date.now() + settings.tokenLifetimeSeconds * 1000);
+      return { token_type: 'Bearer', expires_in: settings.tokenLifetimeSeconds, ext_expires_in: settings.tokenLifetimeSeconds, access_token: token };
+    });
 
-  // Control API for tests and the demo: not part of Business Central.
-  app.get('/_control/state', async () => ({ maintenance: state.maintenance, orders: [...state.orders.values()], requests: state.requests.length }));
-  app.get('/_control/requests', async () => state.requests);
-  app.post('/_control/maintenance', async (request) => {
-    state.maintenance = Boolean((request.body as { on?: boolean } | undefined)?.on);
-    return { maintenance: state.maintenance };
-  });
-  app.post('/_control/throttle', async (request) => {
-    state.throttleNext = Number((request.body as { next?: number } | undefined)?.next ?? 1);
-    return { throttleNext: state.throttleNext };
-  });
-  app.post('/_control/expire-tokens', async () => {
-    state.tokens.clear();
-    return { expired: true };
-  });
-  app.put('/_control/customers/:number', async (request) => {
-    const number = (request.params as { number: string }).number;
-    const body = request.body as Partial<SimCustomer>;
-    const customer = { id: state.customers.get(number)?.id ?? randomUUID(), number, displayName: number, blocked: ' ' as const, creditLimit: 0, balanceDue: 0, ...state.customers.get(number), ...body };
-    state.customers.set(number, customer);
-    return customer;
-  });
+    // Control API for tests and the demo: not part of Business Central.
+    instance.get('/_control/state', async () => ({ maintenance: state.maintenance, orders: [...state.orders.values()], requests: state.requests.length }));
+    instance.get('/_control/requests', async () => state.requests);
+    instance.post('/_control/maintenance', async (request) => {
+      state.maintenance = Boolean((request.body as { on?: boolean } | undefined)?.on);
+      return { maintenance: state.maintenance };
+    });
+    instance.post('/_control/throttle', async (request) => {
+      state.throttleNext = Number((request.body as { next?: number } | undefined)?.next ?? 1);
+      return { throttleNext: state.throttleNext };
+    });
+    instance.post('/_control/expire-tokens', async () => {
+      state.tokens.clear();
+      return { expired: true };
+    });
+    instance.put('/_control/customers/:number', async (request) => {
+      const number = (request.params as { number: string }).number;
+      const body = request.body as Partial<SimCustomer>;
+      const customer = { id: state.customers.get(number)?.id ?? randomUUID(), number, displayName: number, blocked: ' ' as const, creditLimit: 0, balanceDue: 0, ...state.customers.get(number), ...body };
+      state.customers.set(number, customer);
+      return customer;
+    });
 
-  app.all('/*', async (request, reply) => {
-    const started = Date.now();
-    const path = request.url.split('?')[0]!;
-    const answer = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      state.requests.push({ at: started, method: request.method, path, status, ...(request.method === 'POST' ? { body: request.body } : {}) });
-      void reply.status(status).headers({ 'content-type': ODATA, ...headers });
-      return body === undefined ? reply.send() : reply.send(JSON.stringify(body));
-    };
-    const limited = admit(state, settings);
-    if (limited) return answer(429, odataError('Application_TooManyRequests', limited), { 'retry-after': '1' });
-    state.inFlight++;
-    try {
-      const [min, max] = settings.latencyMs;
-      if (max > 0) await sleep(min + Math.random() * (max - min));
-      if (state.maintenance) return answer(503, odataError('Application_ServiceUnavailable', 'The service is under maintenance. Try again later.'), { 'retry-after': '5' });
-      const auth = request.headers.authorization?.replace(/^Bearer /, '');
-      const expiresAt = auth ? state.tokens.get(auth) : undefined;
-      if (!expiresAt || expiresAt < Date.now()) return answer(401, odataError('Authentication_InvalidCredentials', 'The credentials provided are incorrect'));
-      return route(state, request, answer);
-    } finally {
-      state.inFlight--;
-    }
-  });
+    instance.all('/*', async (request, reply) => {
+      const started = Date.now();
+      const path = request.url.slice(instance.prefix.length).split('?')[0]!;
+      const answer = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+        state.requests.push({ at: started, method: request.method, path, status, ...(request.method === 'POST' ? { body: request.body } : {}) });
+        if (state.requests.length > settings.keepRequests) state.requests.splice(0, state.requests.length - settings.keepRequests);
+        void reply.status(status).headers({ 'content-type': ODATA, ...headers });
+        return body === undefined ? reply.send() : reply.send(JSON.stringify(body));
+      };
+      const limited = admit(state, settings);
+      if (limited) return answer(429, odataError('Application_TooManyRequests', limited), { 'retry-after': '1' });
+      state.inFlight++;
+      try {
+        const [min, max] = settings.latencyMs;
+        if (max > 0) await sleep(min + Math.random() * (max - min));
+        if (state.maintenance) return answer(503, odataError('Application_ServiceUnavailable', 'The service is under maintenance. Try again later.'), { 'retry-after': '5' });
+        const auth = request.headers.authorization?.replace(/^Bearer /, '');
+        const expiresAt = auth ? state.tokens.get(auth) : undefined;
+        if (!expiresAt || expiresAt < Date.now()) return answer(401, odataError('Authentication_InvalidCredentials', 'The credentials provided are incorrect'));
+        return route(state, request, path, answer);
+      } finally {
+        state.inFlight--;
+      }
+    });
+  };
 
+  let server: FastifyInstance | undefined;
   return {
-    app,
+    plugin,
     state,
     settings,
+    /** Serves the simulator on its own. */
     async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-      await app.listen({ port, host });
-      const address = app.server.address() as { port: number };
+      server = Fastify({ logger: false });
+      await server.register(plugin);
+      await server.listen({ port, host });
+      const address = server.server.address() as { port: number };
       return `http://${host}:${address.port}`;
     },
-    close: () => app.close(),
+    close: async () => {
+      await server?.close();
+    },
   };
 }
 
@@ -201,8 +227,7 @@ type Answer = (status: number, body?: unknown, headers?: Record<string, string>)
 
 const COMPANY_PATH = /^\/v2\.0\/[^/]+\/[^/]+\/api\/v2\.0\/companies\(([^)]+)\)\/(\w+)(?:\(([^)]+)\))?(?:\/(\w+))?$/;
 
-function route(state: State, request: FastifyRequest, answer: Answer): FastifyReply {
-  const path = request.url.split('?')[0]!;
+function route(state: State, request: FastifyRequest, path: string, answer: Answer): FastifyReply {
   const match = COMPANY_PATH.exec(decodeURIComponent(path));
   if (!match) return answer(404, odataError('BadRequest_ResourceNotFound', `Resource not found for the segment '${path}'.`));
   const [, , entity, key, navigation] = match;

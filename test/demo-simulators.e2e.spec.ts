@@ -1,0 +1,122 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigurationFile } from '../src/config/config-file.js';
+import { signWebhook } from '../src/connectors/channels/webhook/standard-webhooks.js';
+import type { ConfigurationDocument } from '../src/modules/configuration/index.js';
+import { freePort } from '../src/platform/database/embedded-postgres.js';
+import { startService, waitForStatus, type ServiceProcess } from './support/processes.js';
+import { ADMIN_TOKEN, freshDatabase } from './support/test-app.js';
+
+// The demo process (no DATABASE_URL, no CROSSDOCK_CONFIG) on an empty data directory, and beside it one on a
+// database of its own, which is not in demo mode.
+const dirs: string[] = [];
+let demo: ServiceProcess;
+let regular: ServiceProcess;
+let demoUrl: string;
+let regularUrl: string;
+let configuration: ConfigurationDocument;
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'crossdock-demo-'));
+  chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
+  dirs.push(dir);
+  return dir;
+}
+
+beforeAll(async () => {
+  const [demoPort, regularPort] = [await freePort(), await freePort()];
+  demoUrl = `http://127.0.0.1:${demoPort}`;
+  regularUrl = `http://127.0.0.1:${regularPort}`;
+  // What the demo process loads, so that the test uses the same credentials and secret without repeating them.
+  configuration = loadConfigurationFile(fileURLToPath(new URL('../src/config/demo.yaml', import.meta.url)), { PORT: String(demoPort) });
+  demo = startService({ PORT: String(demoPort), CROSSDOCK_DATA_DIR: tempDir() });
+  regular = startService({ PORT: String(regularPort), CROSSDOCK_DATA_DIR: tempDir(), DATABASE_URL: await freshDatabase(), CROSSDOCK_ADMIN_TOKEN: ADMIN_TOKEN });
+  await Promise.all([waitForStatus(`${demoUrl}/health/ready`, 200, demo, 60_000), waitForStatus(`${regularUrl}/health/ready`, 200, regular)]);
+});
+
+afterAll(async () => {
+  for (const service of [demo, regular]) {
+    if (service?.child.exitCode === null) {
+      service.child.kill('SIGTERM');
+      await service.exited;
+    }
+  }
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function token(config: Record<string, unknown>, clientSecret = String(config.clientSecret)): Promise<Response> {
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: String(config.clientId), client_secret: clientSecret, scope: 'https://api.businesscentral.dynamics.com/.default' });
+  return fetch(String(config.tokenUrl), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+}
+
+describe('demo mode serves the simulators under /simulators on its own port', () => {
+  it('answers as Business Central at the demo backend\'s URLs, for the demo backend\'s credentials only', async () => {
+    const bc = configuration.erpBackends['bc-cloud']!.config;
+    expect(String(bc.tokenUrl)).toBe(`${demoUrl}/simulators/business-central/oauth2/v2.0/token`);
+
+    const refused = await token(bc, 'not-the-secret');
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+    const granted = await token(bc);
+    expect(granted.status).toBe(200);
+    const { access_token: accessToken, token_type: tokenType } = (await granted.json()) as { access_token: string; token_type: string };
+    expect(tokenType).toBe('Bearer');
+
+    const customersUrl = `${bc.baseUrl}/companies(${bc.companyId})/customers`;
+    const anonymous = await fetch(customersUrl);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: { code: 'Authentication_InvalidCredentials' } });
+    const customers = await fetch(customersUrl, { headers: { authorization: `Bearer ${accessToken}` } });
+    expect(customers.status).toBe(200);
+    expect(customers.headers.get('content-type')).toMatch(/^application\/json; odata\.metadata="?minimal/);
+    const { value } = (await customers.json()) as { value: Array<{ number: string }> };
+    expect(value.map((c) => c.number)).toEqual(['10000', '20000', '30000', '40000']);
+
+    // The simulator sees paths relative to where it is mounted, as Business Central's own.
+    const requests = (await (await fetch(`${demoUrl}/simulators/business-central/_control/requests`)).json()) as Array<{ path: string; status: number }>;
+    expect(requests.at(-1)).toMatchObject({ path: `/v2.0/demo-tenant/production/api/v2.0/companies(${bc.companyId})/customers`, status: 200 });
+  });
+
+  it('records each delivery to the portal\'s webhook receiver, with whether its signature holds', async () => {
+    const portal = configuration.channels['demo-portal']!.config;
+    const url = String(portal.url);
+    expect(url).toBe(`${demoUrl}/simulators/webhook-receiver/portal`);
+    // Spacing that a parse and re-serialisation would change: the signature must be checked over the bytes sent.
+    const body = '{"specversion": "1.0",  "type": "order.status.changed", "data": {"status": "confirmed"}}';
+    const timestamp = Math.floor(Date.now() / 1000);
+    const deliver = (id: string, secret: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, id, timestamp, body) },
+        body,
+      });
+    const signed = `msg_${Date.now()}_signed`;
+    const forged = `msg_${Date.now()}_forged`;
+    expect((await deliver(signed, String(portal.secret))).status).toBe(204);
+    expect((await deliver(forged, 'whsec_bm90LXRoZS1wb3J0YWwta2V5')).status).toBe(204);
+
+    const listed = await fetch(url);
+    expect(listed.status).toBe(200);
+    const received = (await listed.json()) as Array<{ webhookId: string; valid: boolean; body: unknown }>;
+    const mine = received.filter((r) => r.webhookId === signed || r.webhookId === forged);
+    expect(mine).toEqual([
+      expect.objectContaining({ webhookId: signed, valid: true, body: JSON.parse(body) }),
+      expect.objectContaining({ webhookId: forged, valid: false }),
+    ]);
+    expect((await fetch(`${demoUrl}/simulators/webhook-receiver/nobody`)).status).toBe(404);
+  });
+
+  it('keeps the simulators out of the API document, and out of a service that is not in demo mode', async () => {
+    const document = (await (await fetch(`${demoUrl}/docs-json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toContain('/v1/admin/channels/{id}');
+    expect(Object.keys(document.paths).filter((path) => path.startsWith('/simulators'))).toEqual([]);
+
+    const bc = configuration.erpBackends['bc-cloud']!.config;
+    const elsewhere = await token({ ...bc, tokenUrl: String(bc.tokenUrl).replace(demoUrl, regularUrl) });
+    expect(elsewhere.status).toBe(404);
+    expect((await fetch(`${regularUrl}/simulators/webhook-receiver/portal`)).status).toBe(404);
+  });
+});
