@@ -38,7 +38,8 @@ const order = (ref: string, customerNumber = '10000') => ({
 });
 
 beforeAll(async () => {
-  sim = createBusinessCentralSimulator({ clientId: 'crossdock', clientSecret: 'secret-1', ratePerSecond: 20, latencyMs: [5, 20] });
+  // Each create is two requests (a lookup by reference, then the create): 30/s covers the backend's 10 deliveries/s plus its burst.
+  sim = createBusinessCentralSimulator({ clientId: 'crossdock', clientSecret: 'secret-1', ratePerSecond: 30, latencyMs: [5, 20] });
   base = await sim.listen();
   t = await startTestApp({ additionalModules: [OrderSubscriptionsModule], env: { LOG_LEVEL: 'warn', CROSSDOCK_DELIVERY_BASE_DELAY_MS: '100' } });
   expect((await t.request('PUT', '/v1/admin/erp-backends/bc', { body: backend() })).status).toBe(201);

@@ -11,7 +11,6 @@ beforeAll(async () => {
   w = await ordersWorld(t);
 });
 afterAll(async () => {
-  if (process.env.DEBUG_LOGS) console.log(t.logs.filter((l) => l.includes("\"level\":50") || l.includes("error")).slice(0, 5).join("\n"));
   await t?.close();
   await w?.close();
 });

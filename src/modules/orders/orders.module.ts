@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigurationModule } from '../configuration/index.js';
 import { OrdersController } from './api/orders.controller.js';
+import { ShopifyWebhooksController } from './api/shopify-webhooks.controller.js';
 import { AcceptOrder } from './commands/accept-order/accept-order.js';
 import { CancelOrder, ORDERS_SETTINGS, type OrdersSettings } from './commands/cancel-order/cancel-order.js';
 import { OrderStatusLog } from './commands/order-status-log.js';
@@ -19,7 +20,7 @@ export class OrdersModule {
         { provide: ORDERS_SETTINGS, useValue: settings },
         OrderStatusLog, ErpSubmission, AcceptOrder, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery,
       ],
-      controllers: settings.serveApi ? [OrdersController] : [],
+      controllers: settings.serveApi ? [OrdersController, ShopifyWebhooksController] : [],
       exports: [AcceptOrder, CancelOrder, OrderQuery],
     };
   }

@@ -58,6 +58,8 @@ export interface SimSalesOrder {
   customerNumber: string;
   customerId: string;
   status: 'Draft' | 'Open';
+  /** BC's fullyShipped: a shipped order can no longer be deleted. */
+  fullyShipped: boolean;
   totalAmountExcludingTax: number;
   lastModifiedDateTime: string;
   etag: string;
@@ -168,6 +170,19 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
       state.tokens.clear();
       return { expired: true };
     });
+    instance.put('/_control/items/:number', async (request) => {
+      const number = (request.params as { number: string }).number;
+      const item = { id: state.items.get(number)?.id ?? randomUUID(), number, displayName: number, unitPrice: 0, ...state.items.get(number), ...(request.body as Partial<SimItem>) };
+      state.items.set(number, item);
+      return item;
+    });
+    instance.post('/_control/orders/:id/ship', async (request, reply) => {
+      const order = state.orders.get((request.params as { id: string }).id);
+      if (!order) return reply.status(404).send({ error: 'no such order' });
+      order.fullyShipped = true;
+      touch(order);
+      return order;
+    });
     instance.put('/_control/customers/:number', async (request) => {
       const number = (request.params as { number: string }).number;
       const body = request.body as Partial<SimCustomer>;
@@ -259,6 +274,7 @@ function route(state: State, request: FastifyRequest, path: string, answer: Answ
       if (!order) return answer(404, odataError('Internal_RecordNotFound', 'The Sales Header does not exist.'));
       const ifMatch = request.headers['if-match'];
       if (ifMatch && ifMatch !== '*' && ifMatch !== order.etag) return answer(412, odataError('Request_EntityChanged', 'Could not delete, the record was changed by another user.'));
+      if (order.fullyShipped) return answer(400, odataError('Application_DialogException', `Order ${order.number} cannot be deleted because it has been shipped.`));
       state.orders.delete(key);
       return answer(204);
     }
@@ -291,6 +307,7 @@ function createOrder(state: State, body: Record<string, unknown>, answer: Answer
     customerNumber,
     customerId: customer.id,
     status: 'Draft',
+    fullyShipped: false,
     totalAmountExcludingTax: 0,
     lastModifiedDateTime: new Date().toISOString(),
     etag: '',

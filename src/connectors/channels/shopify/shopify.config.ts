@@ -1,5 +1,29 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
+
+/** Where the store keeps each customer's ERP account number. */
+export class AccountNumberSourceDto {
+  @ApiProperty({ enum: ['customer-tag', 'note-attribute', 'email'] })
+  @IsIn(['customer-tag', 'note-attribute', 'email'])
+  source: 'customer-tag' | 'note-attribute' | 'email';
+
+  @ApiPropertyOptional({ example: 'erp:', description: 'customer-tag: the tag is this prefix followed by the account number' })
+  @IsOptional() @IsString() @MaxLength(50)
+  tagPrefix?: string;
+
+  @ApiPropertyOptional({ example: 'erp_account_number', description: 'note-attribute: the attribute name' })
+  @IsOptional() @IsString() @MaxLength(100)
+  attribute?: string;
+
+  @ApiPropertyOptional({ example: { 'buyer@adatum.example': '10000' }, description: 'email: account number per customer email' })
+  @IsOptional() @IsObject()
+  emails?: Record<string, string>;
+
+  @ApiPropertyOptional({ example: '40000', description: 'The account for orders that carry none' })
+  @IsOptional() @IsString() @MaxLength(64)
+  fallback?: string;
+}
 
 /** A Shopify store reached through the Admin GraphQL API, sending webhooks signed with the app's secret. */
 export class ShopifyConfig {
@@ -26,4 +50,8 @@ export class ShopifyConfig {
   @ApiPropertyOptional({ description: 'Crossdock warehouse code to Shopify location id', example: { 'WH-EAST': 'gid://shopify/Location/1' } })
   @IsOptional() @IsObject()
   locations?: Record<string, string>;
+
+  @ApiPropertyOptional({ type: () => AccountNumberSourceDto, description: 'Defaults to a customer tag erp:<number>' })
+  @IsOptional() @ValidateNested() @Type(() => AccountNumberSourceDto) @IsObject()
+  customerAccount?: AccountNumberSourceDto;
 }

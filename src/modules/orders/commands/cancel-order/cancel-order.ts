@@ -38,38 +38,44 @@ export class CancelOrder {
 
   /** `channelId` undefined: an operator, for any channel's order. */
   async cancel(orderId: string, channelId: string | undefined, actor: string): Promise<CancelResult> {
-    const local = await inTransaction(this.pool, async (tx) => {
-      // The outbox rows first, then the order: the order in which a delivery's settlement takes them.
-      const { rows: creates } = await tx.query<{ id: string; status: string; destination: string; kind: 'command' }>(
-        `select id, status, destination, kind from outbox where key = $1 and type = any($2::text[]) and status not in ('delivered', 'discarded', 'superseded') for update`,
-        [orderId, [ERP_MESSAGE_TYPES.createSalesOrder, ERP_MESSAGE_TYPES.cancelSalesOrder]],
-      );
-      const { rows: [order] } = await tx.query<{ status: OrderStatus; reference: string; cancel_requested_at: Date | null }>(
-        'select status, reference, cancel_requested_at from sales_order where id = $1 and ($2::text is null or channel_id = $2) for update',
-        [orderId, channelId ?? null],
-      );
-      if (!order) throw problems.notFound(`Order ${orderId}`);
-      if (order.status === 'cancelled') return 'cancelled';
-      if (order.status === 'rejected') throw problems.conflict(`Order ${orderId} was rejected by the ERP; there is nothing to cancel`);
-      if (creates.some((row) => row.status === 'sending')) {
-        throw new ProblemException(409, 'order-being-submitted', 'Order being sent to the ERP', `Order ${orderId} is being sent to the ERP right now; retry in a few seconds`, { retryAfter: 2 });
-      }
-      if (order.status === 'accepted' || order.status === 'on_hold') {
-        // Never called: no ERP has it.
-        await this.discard(tx, orderId, creates);
-        await this.statusLog.move(tx, orderId, 'cancelled', { reason: `cancelled by ${actor} before it reached the ERP` });
-        return 'cancelled';
-      }
-      if (order.cancel_requested_at === null) {
-        // A dead submission or an earlier refused cancel would hold the new command back: set them aside.
-        await this.discard(tx, orderId, creates.filter((row) => row.status === 'dead'));
-        await tx.query('update sales_order set cancel_requested_at = clock_timestamp(), cancel_refused_reason = null where id = $1', [orderId]);
-        await this.submission.requestCancel(tx, orderId, order.reference);
-      }
-      return 'requested';
-    });
+    const local = await inTransaction(this.pool, (tx) => this.requestIn(tx, orderId, channelId, actor));
     if (local === 'cancelled') return { outcome: 'cancelled' };
     return this.awaitErp(orderId);
+  }
+
+  /**
+   * The cancellation's decision and its records, in the caller's transaction: 'cancelled' when done here,
+   * 'requested' when the ERP has been asked. Throws 404, or 409 when it cannot be cancelled now.
+   */
+  async requestIn(tx: Tx, orderId: string, channelId: string | undefined, actor: string): Promise<'cancelled' | 'requested'> {
+    // The outbox rows first, then the order: the order in which a delivery's settlement takes them.
+    const { rows: creates } = await tx.query<{ id: string; status: string; destination: string; kind: 'command' }>(
+      `select id, status, destination, kind from outbox where key = $1 and type = any($2::text[]) and status not in ('delivered', 'discarded', 'superseded') for update`,
+      [orderId, [ERP_MESSAGE_TYPES.createSalesOrder, ERP_MESSAGE_TYPES.cancelSalesOrder]],
+    );
+    const { rows: [order] } = await tx.query<{ status: OrderStatus; reference: string; cancel_requested_at: Date | null }>(
+      'select status, reference, cancel_requested_at from sales_order where id = $1 and ($2::text is null or channel_id = $2) for update',
+      [orderId, channelId ?? null],
+    );
+    if (!order) throw problems.notFound(`Order ${orderId}`);
+    if (order.status === 'cancelled') return 'cancelled';
+    if (order.status === 'rejected') throw problems.conflict(`Order ${orderId} was rejected by the ERP; there is nothing to cancel`);
+    if (creates.some((row) => row.status === 'sending')) {
+      throw new ProblemException(409, 'order-being-submitted', 'Order being sent to the ERP', `Order ${orderId} is being sent to the ERP right now; retry in a few seconds`, { retryAfter: 2 });
+    }
+    if (order.status === 'accepted' || order.status === 'on_hold') {
+      // Never called: no ERP has it.
+      await this.discard(tx, orderId, creates);
+      await this.statusLog.move(tx, orderId, 'cancelled', { reason: `cancelled by ${actor} before it reached the ERP` });
+      return 'cancelled';
+    }
+    if (order.cancel_requested_at === null) {
+      // A dead submission or an earlier refused cancel would hold the new command back: set them aside.
+      await this.discard(tx, orderId, creates.filter((row) => row.status === 'dead'));
+      await tx.query('update sales_order set cancel_requested_at = clock_timestamp(), cancel_refused_reason = null where id = $1', [orderId]);
+      await this.submission.requestCancel(tx, orderId, order.reference);
+    }
+    return 'requested';
   }
 
   private async discard(tx: Tx, key: string, rows: Array<{ id: string; destination: string; kind: 'command' }>): Promise<void> {

@@ -1,0 +1,105 @@
+import { Controller, Headers, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import type { RawBodyRequest } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { parseShopifyJson, shopifyDelivery, verifyShopifyHmac } from '../../../connectors/channels/shopify/shopify-webhooks.js';
+import { DEFAULT_ACCOUNT_SOURCE, toOrderRequest } from '../../../connectors/channels/shopify/shopify-order.js';
+import type { ShopifyConfig } from '../../../connectors/channels/shopify/shopify.config.js';
+import { PG_POOL } from '../../../platform/database/pg-pool.js';
+import { inTransaction, type Tx } from '../../../platform/database/transaction.js';
+import { validatePlain } from '../../../platform/http/field-errors.js';
+import { ProblemException, problems } from '../../../platform/http/problem.js';
+import { Inbox } from '../../../platform/inbox/inbox.js';
+import { recordTrace } from '../../../platform/observability/trace.js';
+import { currentCorrelationId } from '../../../platform/observability/correlation.js';
+import { LOGGER } from '../../../platform/observability/observability.module.js';
+import type { Logger } from '../../../platform/observability/logger.js';
+import { Access } from '../../../platform/security/principal.js';
+import { ChannelDirectory, ResourceIdPipe } from '../../configuration/index.js';
+import { AcceptOrder } from '../commands/accept-order/accept-order.js';
+import { CancelOrder } from '../commands/cancel-order/cancel-order.js';
+import { CreateOrderDto } from './order.dto.js';
+
+type Outcome = 'created' | 'cancelled' | 'cancel-requested' | 'duplicate' | 'stale' | 'ignored' | 'refused' | 'unknown-order';
+
+/**
+ * Shopify's webhooks for a channel of kind `shopify`. The signature is checked over the raw bytes before
+ * anything is read or stored. Each event is applied once (X-Shopify-Event-Id, else X-Shopify-Webhook-Id), in
+ * the transaction of its effect. An order Crossdock cannot take (invalid, blocked customer) is answered 200
+ * and recorded as refused: Shopify would retry a non-2xx answer for two days and then drop the subscription.
+ */
+@ApiTags('webhooks')
+@Controller('v1/webhooks/shopify')
+export class ShopifyWebhooksController {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly channels: ChannelDirectory,
+    private readonly inbox: Inbox,
+    private readonly acceptOrder: AcceptOrder,
+    private readonly cancelOrder: CancelOrder,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @Post(':channelId')
+  @HttpCode(200)
+  @Access('public')
+  @ApiOperation({ summary: "Shopify's webhooks (orders/create, orders/cancelled), verified by X-Shopify-Hmac-Sha256" })
+  async receive(
+    @Param('channelId', ResourceIdPipe) channelId: string,
+    @Headers() headers: Record<string, string | string[] | undefined>,
+    @Req() request: RawBodyRequest<FastifyRequest>,
+  ): Promise<{ outcome: Outcome; orderId?: string; errors?: unknown }> {
+    const channel = await this.channels.find(channelId);
+    if (!channel || channel.kind !== 'shopify') throw problems.notFound(`Shopify channel ${channelId}`);
+    const config = channel.config as unknown as ShopifyConfig;
+    const delivery = shopifyDelivery(headers);
+    if (!request.rawBody || !verifyShopifyHmac(config.webhookSecret, request.rawBody, delivery.hmac)) {
+      throw problems.unauthorized('X-Shopify-Hmac-Sha256 does not match the body');
+    }
+    if (!delivery.eventId) throw problems.validation([{ field: 'X-Shopify-Event-Id', message: 'X-Shopify-Event-Id or X-Shopify-Webhook-Id is required' }]);
+    if (!delivery.topic) throw problems.validation([{ field: 'X-Shopify-Topic', message: 'X-Shopify-Topic is required' }]);
+    const payload = parseShopifyJson(request.rawBody) as Record<string, any>;
+    const source = `shopify:${channelId}`;
+    const result = await inTransaction(this.pool, async (tx) => {
+      if (!(await this.inbox.accept(tx, source, delivery.eventId!))) return { outcome: 'duplicate' as const };
+      const outcome = await this.apply(tx, channel.id, delivery.topic!, payload, delivery.triggeredAt, config);
+      await recordTrace(tx, [{ correlationId: currentCorrelationId() ?? delivery.eventId!, step: 'received', detail: { source, topic: delivery.topic, eventId: delivery.eventId, ...outcome } }]);
+      return outcome;
+    });
+    if (result.outcome === 'refused') this.logger.warn({ channelId, topic: delivery.topic, eventId: delivery.eventId, errors: result.errors }, 'Shopify order refused');
+    return result;
+  }
+
+  private async apply(tx: Tx, channelId: string, topic: string, payload: Record<string, any>, triggeredAt: Date | undefined, config: ShopifyConfig) {
+    if (topic === 'orders/create') {
+      const { value, errors } = validatePlain(CreateOrderDto, toOrderRequest(payload as never, config.customerAccount ?? DEFAULT_ACCOUNT_SOURCE));
+      if (errors.length > 0) return { outcome: 'refused' as const, errors };
+      const channel = await this.channels.get(channelId);
+      try {
+        // A savepoint: a refusal must not undo the inbox record, or every retry would be refused again.
+        await tx.query('savepoint intake');
+        const accepted = await this.acceptOrder.accept(tx, channel, value, { source: 'shopify', channelEventAt: triggeredAt });
+        return { outcome: 'created' as const, orderId: accepted.orderId };
+      } catch (error) {
+        if (!(error instanceof ProblemException) || error.getStatus() >= 500) throw error;
+        await tx.query('rollback to savepoint intake');
+        // The same order again under a new event id (a second subscription, say) is not a refusal.
+        if (error.getStatus() === 409) return { outcome: 'duplicate' as const, orderId: error.problem.orderId as string };
+        return { outcome: 'refused' as const, errors: [{ type: error.problem.type, detail: error.problem.detail }] };
+      }
+    }
+    if (topic === 'orders/cancelled') {
+      const { rows: [order] } = await tx.query<{ id: string; stale: boolean }>(
+        `select id, coalesce(channel_event_at > $3, false) as stale from sales_order where channel_id = $1 and channel_order_id = $2`,
+        [channelId, String(payload.id), triggeredAt ?? null],
+      );
+      if (!order) return { outcome: 'unknown-order' as const };
+      if (order.stale) return { outcome: 'stale' as const, orderId: order.id };
+      if (triggeredAt) await tx.query('update sales_order set channel_event_at = $2 where id = $1', [order.id, triggeredAt]);
+      const done = await this.cancelOrder.requestIn(tx, order.id, channelId, `shopify:${channelId}`);
+      return { outcome: done === 'cancelled' ? ('cancelled' as const) : ('cancel-requested' as const), orderId: order.id };
+    }
+    return { outcome: 'ignored' as const };
+  }
+}
