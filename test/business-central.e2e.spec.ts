@@ -73,12 +73,11 @@ describe('Business Central connector against the simulator', () => {
     expect(customers.value.map((c) => c.number)).toContain('10000');
   });
 
-  it('treats maintenance (503) and wrong credentials as retryable, and 429 as throttled with Retry-After', async () => {
+  it('treats maintenance (503 with Retry-After) and 429 as throttled, and wrong credentials as retryable', async () => {
     await fetch(`${base}/_control/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ on: true }) });
     try {
       const down = await failureOf(client.listCustomers());
-      expect(down.failureClass).toBe('retryable');
-      expect(down.details.status).toBe(503);
+      expect(down).toMatchObject({ failureClass: 'throttled', details: { status: 503, retryAfterMs: 5000 } });
     } finally {
       await fetch(`${base}/_control/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ on: false }) });
     }

@@ -16,6 +16,11 @@ describe('classifyHttpStatus', () => {
     expect(classifyHttpStatus(status, 'body')?.class).toBe(expected);
   });
 
+  it('takes a 503 with Retry-After as an announced outage: throttled, not a failure', () => {
+    expect(classifyHttpStatus(503, 'maintenance', '5')).toMatchObject({ class: 'throttled', retryAfterMs: 5000 });
+    expect(classifyHttpStatus(503, 'down', null)?.class).toBe('retryable');
+  });
+
   it('keeps an excerpt of the body and the Retry-After of a 429', () => {
     const failure = classifyHttpStatus(429, 'x'.repeat(2000), '7');
     expect(failure?.retryAfterMs).toBe(7000);

@@ -43,12 +43,16 @@ export function classify(error: unknown): FailureDetail {
   return { class: 'retryable', message: code ? `${code}: ${message}` : message };
 }
 
-/** Maps an HTTP answer to a failure (undefined for 2xx): 408, 429, 5xx retryable or throttled; other 4xx permanent. */
+/** Maps an HTTP answer to a failure (undefined for 2xx): 429 and 503 with Retry-After throttled; 408, 5xx retryable; other 4xx permanent. */
 export function classifyHttpStatus(status: number, body: string, retryAfterHeader?: string | null): FailureDetail | undefined {
   if (status >= 200 && status < 300) return undefined;
   const bodyExcerpt = excerpt(body);
   if (status === 429) {
     return { class: 'throttled', status, bodyExcerpt, message: 'the target is throttling', retryAfterMs: parseRetryAfter(retryAfterHeader) };
+  }
+  // A 503 that says when to come back is an announced outage (maintenance): wait for it, charge nothing.
+  if (status === 503 && retryAfterHeader) {
+    return { class: 'throttled', status, bodyExcerpt, message: 'the target is unavailable for now', retryAfterMs: parseRetryAfter(retryAfterHeader) };
   }
   if (status === 408 || status >= 500) return { class: 'retryable', status, bodyExcerpt, message: `the target answered ${status}` };
   return { class: 'permanent', status, bodyExcerpt, message: `the target refused the message with ${status}` };
