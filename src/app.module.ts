@@ -20,6 +20,7 @@ import {
   ChannelEntity, ConfigurationApiModule, ConfigurationModule, ErpBackendEntity, RoutingEntity, SourceSystemEntity,
 } from './modules/configuration/index.js';
 import { CustomersModule } from './modules/customers/index.js';
+import { InventoryModule } from './modules/inventory/index.js';
 import { OpsModule } from './modules/ops/index.js';
 import { OrdersModule } from './modules/orders/index.js';
 import type { Env, Role } from './config/env.js';
@@ -80,6 +81,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         ConfigurationModule,
         CustomersModule.register({ intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi }),
+        InventoryModule.register({ serveApi }),
         OrdersModule.register({ cancelWaitMs: options.orders.cancelWaitMs, serveApi }),
         ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),
         ...(options.additionalModules ?? []),

@@ -1,6 +1,6 @@
-import { sqlOf } from '../src/platform/database/transaction.js';
+import { PG_POOL } from '../src/platform/database/pg-pool.js';
+import { inTransaction } from '../src/platform/database/transaction.js';
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
-import { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERP_MESSAGE_TYPES, routedErpBackends } from '../src/modules/configuration/index.js';
 import { Subscriptions } from '../src/platform/outbox/subscriptions.js';
@@ -103,7 +103,7 @@ describe('delivery to Business Central, routed and governed', () => {
     await t.request('PUT', '/v1/admin/erp-backends/sap', {
       body: { ...backend(), kind: 'sap-b1', role: 'legacy', config: { baseUrl: 'https://b1.example.com/b1s/v1', companyDb: 'SBO', username: 'u', password: 'p' } },
     });
-    const resolve = () => t.app.get(MikroORM).em.fork().transactional((em) => routedErpBackends('orders')(sqlOf(em)));
+    const resolve = () => inTransaction(t.app.get(PG_POOL), (tx) => routedErpBackends('orders')(tx));
     expect(await resolve()).toEqual(['erp:bc']);
     await t.request('PUT', '/v1/admin/routing/orders', { body: { mode: 'shadow', primary: 'sap', shadow: 'bc-shadow' } });
     expect(await resolve()).toEqual(['erp:sap', 'erp:bc-shadow']);

@@ -1,7 +1,9 @@
-import { Body, Controller, Headers, Module, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, Inject, Module, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MikroORM } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import { PG_POOL } from '../src/platform/database/pg-pool.js';
+import { inTransaction } from '../src/platform/database/transaction.js';
 import { Housekeeping } from '../src/platform/housekeeping.js';
 import { IdempotencyKeys } from '../src/platform/inbox/idempotency.js';
 import { Inbox } from '../src/platform/inbox/inbox.js';
@@ -20,7 +22,7 @@ class TestMessagingController {
     private readonly idempotency: IdempotencyKeys,
     private readonly outbox: Outbox,
     private readonly inbox: Inbox,
-    private readonly orm: MikroORM,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
   ) {}
 
   @Post('commands')
@@ -38,7 +40,7 @@ class TestMessagingController {
   @Post('events')
   @Access({ scopes: ['inventory:write'] })
   async event(@Body() body: { eventId: string }, @CurrentPrincipal() principal: Principal) {
-    return this.orm.em.fork().transactional(async (em) => {
+    return inTransaction(this.pool, async (em) => {
       if (!(await this.inbox.accept(em, principalOf(principal), body.eventId))) return { duplicate: true };
       await this.outbox.add(em, { type: 'test.command', kind: 'command', key: `event-${body.eventId}`, payload: { seq: 0 } }, ['channel:sink']);
       await new Promise((r) => setTimeout(r, 50));

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { PG_POOL } from '../src/platform/database/pg-pool.js';
+import { inTransaction } from '../src/platform/database/transaction.js';
 import { Outbox } from '../src/platform/outbox/outbox.js';
 import type { OutboxMessage } from '../src/platform/outbox/message.js';
 import { FaultTarget } from './support/fault-target.js';
@@ -41,11 +42,10 @@ const commands = (keys: number, perKey: number, prefix: string): OutboxMessage[]
 
 describe('outbox', () => {
   it('writes nothing when the caller rolls back', async () => {
-    const orm = t.app.get(MikroORM);
     const outbox = t.app.get(Outbox);
     await expect(
-      orm.em.fork().transactional(async (em) => {
-        await outbox.add(em, { type: 'test.command', kind: 'command', key: 'rolled-back', payload: { seq: 0 } });
+      inTransaction(t.app.get(PG_POOL), async (tx) => {
+        await outbox.add(tx, { type: 'test.command', kind: 'command', key: 'rolled-back', payload: { seq: 0 } });
         throw new Error('the business change failed');
       }),
     ).rejects.toThrow('the business change failed');
@@ -53,8 +53,7 @@ describe('outbox', () => {
   });
 
   it('refuses to write outside a transaction', async () => {
-    const orm = t.app.get(MikroORM);
-    await expect(t.app.get(Outbox).add(orm.em.fork(), { type: 'test.command', kind: 'command', key: 'k', payload: {} })).rejects.toThrow(/transaction/);
+    await expect(t.app.get(Outbox).add(t.app.get(PG_POOL), { type: 'test.command', kind: 'command', key: 'k', payload: {} })).rejects.toThrow(/transaction/);
   });
 });
 

@@ -1,6 +1,8 @@
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MikroORM } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import { PG_POOL } from '../../src/platform/database/pg-pool.js';
+import { inTransaction } from '../../src/platform/database/transaction.js';
 import { Outbox } from '../../src/platform/outbox/outbox.js';
 import type { OutboxMessage } from '../../src/platform/outbox/message.js';
 import { Subscriptions } from '../../src/platform/outbox/subscriptions.js';
@@ -32,11 +34,11 @@ export function sinkChannel(url: string, limits = { ratePerSecond: 1000, burst: 
 
 /** Writes messages through the outbox, `perTransaction` at a time. */
 export async function addMessages(app: NestFastifyApplication, messages: OutboxMessage[], perTransaction = 100): Promise<void> {
-  const orm = app.get(MikroORM);
+  const pool = app.get<pg.Pool>(PG_POOL);
   const outbox = app.get(Outbox);
   for (let i = 0; i < messages.length; i += perTransaction) {
-    await orm.em.fork().transactional(async (em) => {
-      for (const message of messages.slice(i, i + perTransaction)) await outbox.add(em, message);
+    await inTransaction(pool, async (tx) => {
+      for (const message of messages.slice(i, i + perTransaction)) await outbox.add(tx, message);
     });
   }
 }

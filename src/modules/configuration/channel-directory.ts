@@ -8,6 +8,7 @@ const CACHE_MS = 5_000;
 @Injectable()
 export class ChannelDirectory {
   private readonly cache = new Map<string, { channel: ChannelEntity | null; until: number }>();
+  private everyChannel?: { channels: ChannelEntity[]; until: number };
 
   constructor(private readonly orm: MikroORM) {}
 
@@ -23,5 +24,13 @@ export class ChannelDirectory {
     const channel = await this.find(id);
     if (!channel) throw new Error(`channel ${id} does not exist`);
     return channel;
+  }
+
+  /** Every channel, through the same cache. */
+  async all(): Promise<ChannelEntity[]> {
+    if (this.everyChannel && this.everyChannel.until > Date.now()) return this.everyChannel.channels;
+    const channels = await this.orm.em.fork().find(ChannelEntity, {}, { orderBy: { id: 'asc' } });
+    this.everyChannel = { channels, until: Date.now() + CACHE_MS };
+    return channels;
   }
 }

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** A transaction on one pooled connection; `boss` lets pg-boss write its jobs inside it. */
 export interface Tx {
@@ -33,24 +32,5 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<
   }
 }
 
-/** Runs SQL (`$1` placeholders) in one transaction: a Tx, or a MikroORM EntityManager inside `transactional`. */
-export type Sql = Pick<Tx, 'query'>;
-
-/** The EntityManager's current transaction as a Sql. MikroORM's `execute` takes `?` placeholders, in order. */
-export function sqlOf(em: EntityManager): Sql {
-  const ctx = em.getTransactionContext();
-  if (!ctx) throw new Error('this work must run inside the caller\'s transaction');
-  const connection = em.getConnection();
-  return {
-    async query(text: string, values: unknown[] = []) {
-      const ordered = [...text.matchAll(/\$(\d+)/g)].map((m) => values[Number(m[1]) - 1]);
-      const result = await connection.execute<{ affectedRows: number; rows: any[] }>(text.replace(/\$\d+/g, '?'), ordered, 'run', ctx);
-      return { rows: result.rows, rowCount: result.affectedRows, command: '', oid: 0, fields: [] };
-    },
-  };
-}
-
-/** A Sql for either kind of transaction handle. */
-export function asSql(target: EntityManager | Sql): Sql {
-  return 'getTransactionContext' in target ? sqlOf(target) : target;
-}
+/** The caller's transaction, as the machinery that writes into it (outbox, inbox) takes it. */
+export type Sql = Tx;

@@ -13,19 +13,24 @@ export interface QueueRow {
 /** Marks rows `queued` under a new job each and inserts those jobs, in the caller's transaction. */
 export async function enqueue(tx: Tx, boss: PgBoss, rows: QueueRow[], startAfter?: Date): Promise<void> {
   if (rows.length === 0) return;
-  const byQueue = new Map<string, Array<{ id: string; data: { id: string }; startAfter?: Date }>>();
   const jobIds = rows.map(() => randomUUID());
   const starts = rows.map((row) => row.startAfter ?? startAfter ?? null);
+  const { rows: priorities } = await tx.query<{ id: string; priority: number }>(
+    `update outbox o set status = 'queued', job_id = v.job_id, next_attempt_at = v.start_after
+       from unnest($1::bigint[], $2::uuid[], $3::timestamptz[]) as v(id, job_id, start_after) where o.id = v.id
+     returning o.id, o.priority`,
+    [rows.map((r) => r.id), jobIds, starts],
+  );
+  const priorityOf = new Map(priorities.map((p) => [String(p.id), p.priority]));
+  const byQueue = new Map<string, Array<{ id: string; data: { id: string }; priority?: number; startAfter?: Date }>>();
   rows.forEach((row, i) => {
     const queue = queueName(row.destination);
     const start = starts[i];
-    byQueue.set(queue, [...(byQueue.get(queue) ?? []), { id: jobIds[i]!, data: { id: row.id }, ...(start ? { startAfter: start } : {}) }]);
+    const priority = priorityOf.get(String(row.id)) ?? 0;
+    const jobs = byQueue.get(queue) ?? [];
+    if (jobs.length === 0) byQueue.set(queue, jobs);
+    jobs.push({ id: jobIds[i]!, data: { id: row.id }, ...(priority ? { priority } : {}), ...(start ? { startAfter: start } : {}) });
   });
-  await tx.query(
-    `update outbox o set status = 'queued', job_id = v.job_id, next_attempt_at = v.start_after
-       from unnest($1::bigint[], $2::uuid[], $3::timestamptz[]) as v(id, job_id, start_after) where o.id = v.id`,
-    [rows.map((r) => r.id), jobIds, starts],
-  );
   for (const [queue, jobs] of byQueue) await boss.insert(queue, jobs, { db: tx.boss });
 }
 

@@ -13,6 +13,10 @@ export interface OutboxMessage {
   /** Defaults to the correlation id of the work in progress. */
   correlationId?: string;
   causationId?: string;
+  /** Higher goes first among a destination's queued deliveries (0 by default). */
+  priority?: number;
+  /** State messages: what the target ends up holding; equal to the last delivered one, it is not sent again. */
+  valueHash?: string;
 }
 
 /** One message on its way to one destination, as a destination handler receives it. */

@@ -131,14 +131,9 @@ export class Relay implements OnApplicationBootstrap, OnApplicationShutdown {
       for (const destination of new Set(rows.map((r) => r.destination))) await this.queues.ensureFor(destination);
 
       const placements = new Map<string, Placement>();
-      const chains = await this.busyCommandChains(tx, rows);
+      const chains = new Map([...(await this.busyCommandChains(tx, rows)), ...(await this.stateChains(tx, rows))]);
       for (const row of rows) {
-        const chainKey = chainOf(row);
-        let chain = chains.get(chainKey);
-        if (!chain) {
-          chain = await this.stateChain(tx, row);
-          chains.set(chainKey, chain);
-        }
+        const chain = chains.get(chainOf(row))!;
         placements.set(row.id, row.kind === 'command' ? placeCommand(chain) : await this.placeState(tx, chain, row, placements));
       }
 
@@ -189,20 +184,33 @@ export class Relay implements OnApplicationBootstrap, OnApplicationShutdown {
     return chains;
   }
 
-  private async stateChain(tx: Tx, row: UnrelayedRow): Promise<ChainView> {
-    const live = await tx.query<{ id: string; status: string; version: string }>(
-      `select id, status, coalesce(version, id) as version from outbox
-        where destination = $1 and key = $2 and kind = 'state' and status in ('waiting', 'queued', 'sending') and relayed_at is not null
-        for update`,
-      [row.destination, row.key],
+  /** Every state chain of the batch, in two statements: its live rows (locked) and its delivered version. */
+  private async stateChains(tx: Tx, rows: UnrelayedRow[]): Promise<Map<string, ChainView>> {
+    const heads = new Map<string, UnrelayedRow>();
+    for (const row of rows) if (row.kind === 'state' && !heads.has(chainOf(row))) heads.set(chainOf(row), row);
+    const chains = new Map<string, ChainView>();
+    if (heads.size === 0) return chains;
+    const destinations = [...heads.values()].map((r) => r.destination);
+    const keys = [...heads.values()].map((r) => r.key);
+    for (const [chainKey] of heads) chains.set(chainKey, { kind: 'state', busy: false, live: [], delivered: null });
+    const live = await tx.query<{ id: string; destination: string; key: string; status: string; version: string }>(
+      `select o.id, o.destination, o.key, o.status, coalesce(o.version, o.id) as version
+         from unnest($1::text[], $2::text[]) as c(destination, key)
+         join outbox o on o.destination = c.destination and o.key = c.key and o.kind = 'state'
+                      and o.status in ('waiting', 'queued', 'sending') and o.relayed_at is not null
+        order by o.id for update of o`,
+      [destinations, keys],
     );
-    const delivered = await tx.query<{ version: string }>('select version from delivered_version where destination = $1 and key = $2', [row.destination, row.key]);
-    return {
-      kind: 'state',
-      busy: false,
-      live: live.rows.map((r) => ({ id: r.id, status: r.status as LiveRow['status'], version: BigInt(r.version), inBatch: false })),
-      delivered: delivered.rows[0] ? BigInt(delivered.rows[0].version) : null,
-    };
+    for (const r of live.rows) {
+      chains.get(chainOf({ destination: r.destination, kind: 'state', key: r.key }))!.live.push({ id: r.id, status: r.status as LiveRow['status'], version: BigInt(r.version), inBatch: false });
+    }
+    const delivered = await tx.query<{ destination: string; key: string; version: string }>(
+      `select dv.destination, dv.key, dv.version from unnest($1::text[], $2::text[]) as c(destination, key)
+         join delivered_version dv on dv.destination = c.destination and dv.key = c.key`,
+      [destinations, keys],
+    );
+    for (const r of delivered.rows) chains.get(chainOf({ destination: r.destination, kind: 'state', key: r.key }))!.delivered = BigInt(r.version);
+    return chains;
   }
 
   /**

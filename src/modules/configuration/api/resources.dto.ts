@@ -103,6 +103,10 @@ export class ChannelInventoryDto {
   @ApiProperty({ example: 100, description: 'Share of the remaining stock offered to this channel, in percent' })
   @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(100)
   allocationPercent: number;
+
+  @ApiPropertyOptional({ example: 5, description: 'At or below this figure a SKU is low on stock: its updates go first (default 5)' })
+  @IsOptional() @IsInt() @Min(0) @Max(1_000_000_000)
+  lowStockThreshold?: number;
 }
 
 export class ChannelDto {

@@ -15,7 +15,7 @@ export class ChannelEntity {
   config: Record<string, unknown>;
 
   @Property({ type: 'json' })
-  inventory: { warehouses: string[]; safetyStock: number; allocationPercent: number };
+  inventory: { warehouses: string[]; safetyStock: number; allocationPercent: number; lowStockThreshold?: number };
 
   @Property({ type: 'text' })
   oversell: 'reject' | 'backorder';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Sql } from '../../../platform/database/transaction.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
 import { ChannelDirectory } from '../../configuration/index.js';
+import { StockReservations } from '../../inventory/index.js';
 import { statusesBefore, type OrderStatus } from '../domain/order-status.js';
 import { ORDER_STATUS_CHANGED, type OrderStatusChanged } from '../events/order-status-changed.js';
 
@@ -23,6 +24,7 @@ export class OrderStatusLog {
   constructor(
     private readonly outbox: Outbox,
     private readonly channels: ChannelDirectory,
+    private readonly reservations: StockReservations,
   ) {}
 
   /** True when the order moved. */
@@ -38,6 +40,9 @@ export class OrderStatusLog {
     await sql.query('insert into sales_order_status (order_id, status, reason, at) values ($1, $2, $3, coalesce($4, clock_timestamp()))', [
       orderId, to, change.reason ?? null, change.at ?? null,
     ]);
+    // The order's stock: free again when it will not ship; held until the ERP's figures include it when confirmed.
+    if (to === 'cancelled' || to === 'rejected') await this.reservations.release(sql, orderId, `order ${to}`);
+    if (to === 'confirmed') await this.reservations.confirm(sql, orderId);
     const channel = await this.channels.get(order.channel_id);
     // Webhook channels hear of it; an API channel reads the order, and a Shopify order's status stays in Shopify.
     if (channel.kind === 'webhook') {

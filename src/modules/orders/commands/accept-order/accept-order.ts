@@ -5,7 +5,8 @@ import { ProblemException, problems } from '../../../../platform/http/problem.js
 import { currentCorrelationId } from '../../../../platform/observability/correlation.js';
 import type { ChannelEntity } from '../../../configuration/index.js';
 import { CustomerDirectory } from '../../../customers/index.js';
-import { allocateLines, orderTotal, type StockLookup } from '../../domain/allocation.js';
+import { StockReservations } from '../../../inventory/index.js';
+import { allocateLines, orderTotal } from '../../domain/allocation.js';
 import { checkCustomer } from '../../domain/customer-check.js';
 import type { OrderStatus } from '../../domain/order-status.js';
 import type { CreateOrderDto } from '../../api/order.dto.js';
@@ -21,8 +22,6 @@ export interface AcceptOptions {
   source: 'api' | 'shopify';
   /** The channel-side time of the event that created it (Shopify's X-Shopify-Triggered-At). */
   channelEventAt?: Date;
-  /** Until the inventory module keeps stock figures, none: every line goes to the channel's first warehouse. */
-  stock?: StockLookup;
 }
 
 /**
@@ -35,6 +34,7 @@ export class AcceptOrder {
   constructor(
     private readonly customers: CustomerDirectory,
     private readonly submission: ErpSubmission,
+    private readonly reservations: StockReservations,
   ) {}
 
   async accept(sql: Sql, channel: ChannelEntity, request: CreateOrderDto, options: AcceptOptions): Promise<AcceptedOrder> {
@@ -46,7 +46,9 @@ export class AcceptOrder {
     const total = orderTotal(request.lines);
     const verdict = checkCustomer(accountNumber, await this.customers.find(sql, backend, accountNumber), total);
     if (verdict.verdict === 'refuse') throw new ProblemException(422, 'customer-blocked', 'Customer blocked', verdict.reason, { accountNumber });
-    const allocation = allocateLines(request.lines, { warehouses: channel.inventory.warehouses, oversell: channel.oversell }, options.stock);
+    // What the channel may sell, per warehouse; the SKUs stay locked until the reservations below commit.
+    const sellable = await this.reservations.sellable(sql, channel, request.lines.map((l) => l.sku));
+    const allocation = allocateLines(request.lines, { warehouses: channel.inventory.warehouses, oversell: channel.oversell }, sellable);
     if (!allocation.ok) {
       throw new ProblemException(422, 'insufficient-stock', 'Not enough stock', `Not enough stock for ${allocation.shortSkus.join(', ')} in the channel's warehouses`, { skus: allocation.shortSkus });
     }
@@ -80,6 +82,7 @@ export class AcceptOrder {
       const { rows: [existing] } = await sql.query<{ id: string }>('select id from sales_order where channel_id = $1 and channel_order_id = $2', [channel.id, request.channelOrderId]);
       throw problems.conflict(`Channel ${channel.id} already sent order ${request.channelOrderId}: it is order ${existing?.id}`, { orderId: existing?.id, channelOrderId: request.channelOrderId });
     }
+    await this.reservations.reserve(sql, orderId, allocation.lines.filter((l) => !l.backordered && l.warehouse !== null).map((l) => ({ sku: l.sku, warehouse: l.warehouse!, quantity: l.quantity })));
     if (!held) {
       await this.submission.submit(sql, {
         id: orderId, reference: stored.reference, customerAccount: accountNumber, orderDate: stored.order_date, lines: allocation.lines,

@@ -1,0 +1,96 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type pg from 'pg';
+import { PG_POOL } from '../../../platform/database/pg-pool.js';
+import { inTransaction } from '../../../platform/database/transaction.js';
+import { validatePlain } from '../../../platform/http/field-errors.js';
+import { problems } from '../../../platform/http/problem.js';
+import { Access, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
+import { StockIntake, type IntakeCounts } from '../commands/stock-intake.js';
+import { InventoryQuery } from '../queries/inventory-query.js';
+import { BatchDto, StockLevelDto, StockMovementDto } from './inventory.dto.js';
+
+const MAX_SKUS = 100;
+
+@ApiTags('inventory')
+@ApiBearerAuth('apiKey')
+@Controller('v1')
+export class InventoryController {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly intake: StockIntake,
+    private readonly query: InventoryQuery,
+  ) {}
+
+  @Post('inventory/levels')
+  @HttpCode(202)
+  @Access({ scopes: ['inventory:write'] })
+  @ApiOperation({ summary: 'Absolute stock positions (up to 1,000): duplicates and stale reports are counted and skipped' })
+  async levels(@Body() body: BatchDto, @CurrentPrincipal() principal: Principal): Promise<IntakeCounts> {
+    const source = sourceOf(principal);
+    const { valid, counts } = validateItems(StockLevelDto, body.items);
+    for (const item of [...valid]) {
+      if ((item.sequence === undefined) === (item.occurredAt === undefined)) {
+        counts.errors.push({ index: item.index, eventId: item.eventId, field: `items[${item.index}].sequence`, message: 'send exactly one of sequence and occurredAt' });
+        valid.splice(valid.indexOf(item), 1);
+      }
+    }
+    await inTransaction(this.pool, (tx) => this.intake.applyLevels(tx, source, valid, counts));
+    return sorted(counts);
+  }
+
+  @Post('inventory/movements')
+  @HttpCode(202)
+  @Access({ scopes: ['inventory:write'] })
+  @ApiOperation({ summary: 'Stock movements as deltas (up to 1,000), each applied exactly once' })
+  async movements(@Body() body: BatchDto, @CurrentPrincipal() principal: Principal): Promise<IntakeCounts> {
+    const source = sourceOf(principal);
+    const { valid, counts } = validateItems(StockMovementDto, body.items);
+    await inTransaction(this.pool, (tx) => this.intake.applyMovements(tx, source, valid, counts));
+    return sorted(counts);
+  }
+
+  @Get('inventory/:sku')
+  @Access({ scopes: ['inventory:read'], orAdmin: true })
+  @ApiOperation({ summary: 'A SKU: positions per warehouse, open reservations, available-to-sell and last published per channel' })
+  async sku(@Param('sku') sku: string, @CurrentPrincipal() principal: Principal) {
+    if (principal.type === 'channel') throw problems.forbidden('A channel reads its own figures at GET /v1/availability');
+    if (sku.length === 0 || sku.length > 64) throw problems.validation([{ field: 'sku', message: 'sku must be 1-64 characters' }]);
+    const view = await this.query.sku(sku);
+    if (!view) throw problems.notFound(`Stock of SKU ${sku}`);
+    return view;
+  }
+
+  @Get('availability')
+  @Access({ scopes: ['inventory:read'] })
+  @ApiOperation({ summary: "The calling channel's available-to-sell for up to 100 SKUs (?sku=A&sku=B or ?sku=A,B)" })
+  async availability(@Query('sku') sku: string | string[] | undefined, @CurrentPrincipal() principal: Principal) {
+    if (principal.type !== 'channel') throw problems.forbidden('Availability is read with a channel API key');
+    const skus = [...new Set((Array.isArray(sku) ? sku : [sku ?? '']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))];
+    if (skus.length === 0) throw problems.validation([{ field: 'sku', message: 'name at least one sku' }]);
+    if (skus.length > MAX_SKUS) throw problems.validation([{ field: 'sku', message: `at most ${MAX_SKUS} SKUs per call` }]);
+    if (skus.some((s) => s.length > 64)) throw problems.validation([{ field: 'sku', message: 'a sku has at most 64 characters' }]);
+    return { channelId: principal.id, items: await this.query.availability(principal.id, skus) };
+  }
+}
+
+function sourceOf(principal: Principal): string {
+  if (principal.type !== 'source') throw problems.forbidden('Stock is reported with a source system API key');
+  return `source:${principal.id}`;
+}
+
+function validateItems<T extends object>(dto: new () => T, items: unknown[]): { valid: Array<T & { index: number }>; counts: IntakeCounts } {
+  const counts: IntakeCounts = { accepted: 0, duplicate: 0, stale: 0, errors: [] };
+  const valid: Array<T & { index: number }> = [];
+  items.forEach((item, index) => {
+    const { value, errors } = validatePlain(dto, item, `items[${index}]`);
+    const eventId = typeof (item as { eventId?: unknown })?.eventId === 'string' ? (item as { eventId: string }).eventId : undefined;
+    if (errors.length > 0) counts.errors.push(...errors.map((e) => ({ ...e, index, ...(eventId ? { eventId } : {}) })));
+    else valid.push(Object.assign(value, { index }));
+  });
+  return { valid, counts };
+}
+
+function sorted(counts: IntakeCounts): IntakeCounts {
+  return { ...counts, errors: counts.errors.sort((a, b) => a.index - b.index) };
+}

@@ -1,0 +1,121 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Sql, Tx } from '../../../platform/database/transaction.js';
+import { Destinations, type DeliveryOutcome } from '../../../platform/delivery/destinations.js';
+import { Outbox } from '../../../platform/outbox/outbox.js';
+import { ChannelDirectory, type ChannelEntity } from '../../configuration/index.js';
+import { availableToSell, type StockPosition } from '../domain/available-to-sell.js';
+import { AVAILABILITY_CHANGED, type AvailabilityChanged } from '../events/availability-changed.js';
+
+const DEFAULT_LOW_STOCK = 5;
+// Zero-crossings and low stock go first: they are what oversells.
+const URGENT_PRIORITY = 10;
+
+export interface StockPicture {
+  positions: Map<string, StockPosition[]>;
+  openReservations: Map<string, Record<string, number>>;
+}
+
+/**
+ * Recomputes channels' available-to-sell for SKUs whose stock picture changed, in the caller's transaction
+ * (which holds the SKUs' locks), and publishes each changed figure as a state message: the newest version per
+ * (channel, SKU) is delivered, an older one never after it, and one equal to the last delivered is skipped.
+ */
+@Injectable()
+export class AvailabilityPublisher implements OnModuleInit {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly channels: ChannelDirectory,
+    private readonly destinations: Destinations,
+  ) {}
+
+  onModuleInit(): void {
+    this.destinations.onOutcome(AVAILABILITY_CHANGED, (tx, outcome) => this.published(tx, outcome));
+  }
+
+  /** Positions and open reservations of the SKUs, as this transaction sees them. */
+  async picture(sql: Sql, skus: readonly string[]): Promise<StockPicture> {
+    const positions = new Map<string, StockPosition[]>();
+    const openReservations = new Map<string, Record<string, number>>();
+    if (skus.length === 0) return { positions, openReservations };
+    const [stock, reserved] = [
+      await sql.query<{ sku: string; warehouse: string; on_hand: number; reserved: number }>(
+        'select sku, warehouse, on_hand::float8 as on_hand, reserved::float8 as reserved from stock_position where sku = any($1::text[])', [skus],
+      ),
+      await sql.query<{ sku: string; warehouse: string; quantity: number }>(
+        `select sku, warehouse, sum(quantity)::float8 as quantity from stock_reservation where ended_at is null and sku = any($1::text[]) group by sku, warehouse`, [skus],
+      ),
+    ];
+    for (const row of stock.rows) {
+      const list = positions.get(row.sku) ?? [];
+      if (list.length === 0) positions.set(row.sku, list);
+      list.push({ warehouse: row.warehouse, onHand: row.on_hand, reserved: row.reserved });
+    }
+    for (const row of reserved.rows) openReservations.set(row.sku, { ...openReservations.get(row.sku), [row.warehouse]: row.quantity });
+    return { positions, openReservations };
+  }
+
+  /** SKUs without any position are left alone: nothing is known of them, and 0 would be a claim. */
+  async recompute(sql: Sql, skus: readonly string[]): Promise<number> {
+    const channels = (await this.channels.all()).filter((c) => c.inventory.warehouses.length > 0);
+    if (channels.length === 0 || skus.length === 0) return 0;
+    const picture = await this.picture(sql, skus);
+    const known = skus.filter((sku) => picture.positions.has(sku));
+    if (known.length === 0) return 0;
+    const { rows: current } = await sql.query<{ channel_id: string; sku: string; available: string }>(
+      'select channel_id, sku, available from channel_availability where sku = any($1::text[])', [known],
+    );
+    const before = new Map(current.map((r) => [`${r.channel_id}\u0000${r.sku}`, Number(r.available)]));
+    const changes: Array<{ channel: ChannelEntity; sku: string; available: number; byWarehouse: Record<string, number>; previous: number | undefined }> = [];
+    for (const sku of known) {
+      for (const channel of channels) {
+        const { available, byWarehouse } = availableToSell(channel.inventory, picture.positions.get(sku)!, picture.openReservations.get(sku));
+        const previous = before.get(`${channel.id}\u0000${sku}`);
+        if (previous !== available) changes.push({ channel, sku, available, byWarehouse, previous });
+      }
+    }
+    if (changes.length === 0) return 0;
+    const { rows: versions } = await sql.query<{ v: string; now: string }>(
+      `select nextval('availability_version_seq') as v, to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now
+         from generate_series(1, $1::int)`,
+      [changes.length],
+    );
+    const now = versions[0]!.now;
+    await sql.query(
+      `insert into channel_availability (channel_id, sku, available, by_warehouse, version, computed_at)
+       select c, s, a, w, v, clock_timestamp() from unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[], $5::bigint[]) as x(c, s, a, w, v)
+       on conflict (channel_id, sku) do update set available = excluded.available, by_warehouse = excluded.by_warehouse, version = excluded.version, computed_at = excluded.computed_at`,
+      [changes.map((c) => c.channel.id), changes.map((c) => c.sku), changes.map((c) => c.available), changes.map((c) => JSON.stringify(c.byWarehouse)), versions.map((v) => v.v)],
+    );
+    const messages = changes.flatMap((change, i) => {
+      // API channels read their figures; there is nothing to push to them.
+      if (change.channel.kind === 'api') return [];
+      const version = Number(versions[i]!.v);
+      const shopify = change.channel.kind === 'shopify';
+      const payload: AvailabilityChanged = { channelId: change.channel.id, sku: change.sku, available: change.available, version, asOf: now, ...(shopify ? { byWarehouse: change.byWarehouse } : {}) };
+      const low = change.channel.inventory.lowStockThreshold ?? DEFAULT_LOW_STOCK;
+      const crossesZero = (change.previous ?? 0) > 0 !== change.available > 0;
+      return [{
+        message: {
+          type: AVAILABILITY_CHANGED, kind: 'state' as const, key: change.sku, version, payload: { ...payload },
+          priority: crossesZero || change.available <= low ? URGENT_PRIORITY : 0,
+          valueHash: shopify ? JSON.stringify(change.byWarehouse) : String(change.available),
+        },
+        destinations: [`channel:${change.channel.id}`],
+      }];
+    });
+    await this.outbox.addMany(sql, messages);
+    return changes.length;
+  }
+
+  /** Records what each channel was last sent, and when. */
+  private async published(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
+    if (outcome.event !== 'delivered') return;
+    await tx.query(
+      `update channel_availability ca set published_available = (o.payload ->> 'available')::bigint, published_version = o.version, published_at = clock_timestamp()
+         from outbox o
+        where o.delivery_id = $1 and ca.channel_id = o.payload ->> 'channelId' and ca.sku = o.key
+          and (ca.published_version is null or ca.published_version < o.version)`,
+      [outcome.delivery.deliveryId],
+    );
+  }
+}
