@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigurationFile } from '../src/config/config-file.js';
+import { ShopifyAdminClient } from '../src/connectors/channels/shopify/shopify-admin.client.js';
+import type { ShopifyConfig } from '../src/connectors/channels/shopify/shopify.config.js';
 import { signWebhook } from '../src/connectors/channels/webhook/standard-webhooks.js';
 import type { ConfigurationDocument } from '../src/modules/configuration/index.js';
 import { freePort } from '../src/platform/database/embedded-postgres.js';
+import { TargetError } from '../src/platform/delivery/outcome.js';
 import { startService, waitForStatus, type ServiceProcess } from './support/processes.js';
 import { ADMIN_TOKEN, freshDatabase } from './support/test-app.js';
 
@@ -78,6 +81,18 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
     // The simulator sees paths relative to where it is mounted, as Business Central's own.
     const requests = (await (await fetch(`${demoUrl}/simulators/business-central/_control/requests`)).json()) as Array<{ path: string; status: number }>;
     expect(requests.at(-1)).toMatchObject({ path: `/v2.0/demo-tenant/production/api/v2.0/companies(${bc.companyId})/customers`, status: 200 });
+  });
+
+  it('answers as Shopify\'s Admin API at the demo shop\'s URL, for the demo shop\'s access token only', async () => {
+    const shop = configuration.channels['demo-shop']!.config as unknown as ShopifyConfig;
+    expect(shop.adminApiBaseUrl).toBe(`${demoUrl}/simulators/shopify/admin/api/2025-07`);
+    const ids = await new ShopifyAdminClient(shop).inventoryItemIds(['1896-S', 'NOPE-1']);
+    expect([...ids.keys()]).toEqual(['1896-S']);
+    expect(ids.get('1896-S')).toMatch(/^gid:\/\/shopify\/InventoryItem\/\d+$/);
+
+    const refused = await new ShopifyAdminClient({ ...shop, accessToken: 'not-the-token' }).inventoryItemIds(['1896-S']).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TargetError);
+    expect((refused as TargetError).details.status).toBe(401);
   });
 
   it('records each delivery to the portal\'s webhook receiver, with whether its signature holds', async () => {

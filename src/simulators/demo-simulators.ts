@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ConfigurationDocument } from '../modules/configuration/index.js';
 import { createBusinessCentralSimulator } from './business-central/bc-simulator.js';
+import { createShopifySimulator } from './shopify/shopify-simulator.js';
 import { createWebhookReceiver } from './webhook-receiver/webhook-receiver.js';
 
 /** Where demo mode serves the simulators, on the service's own port. */
@@ -23,9 +24,20 @@ export function demoSimulators(configuration: ConfigurationDocument): FastifyPlu
     clientSecret: backend?.config.clientSecret as string | undefined,
     keepRequests: 1000,
   });
+  const shop = Object.values(configuration.channels).find(
+    (c) => c.kind === 'shopify' && String(c.config.adminApiBaseUrl ?? '').includes(`${SIMULATORS_PREFIX}/shopify/`),
+  );
+  const shopify = createShopifySimulator({
+    latencyMs: [20, 80],
+    accessToken: shop?.config.accessToken as string | undefined,
+    shopDomain: shop?.config.shopDomain as string | undefined,
+    apiVersion: shop?.config.apiVersion as string | undefined,
+    keepRequests: 1000,
+  });
   const receiver = createWebhookReceiver({ secrets: webhookReceiverSecrets(configuration) });
   return async (instance) => {
     await instance.register(businessCentral.plugin, { prefix: '/business-central' });
+    await instance.register(shopify.plugin, { prefix: '/shopify' });
     await instance.register(receiver.plugin, { prefix: '/webhook-receiver' });
   };
 }

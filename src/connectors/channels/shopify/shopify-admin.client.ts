@@ -1,0 +1,466 @@
+import { createHash } from 'node:crypto';
+import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
+import type { ShopifyConfig } from './shopify.config.js';
+
+/** Shopify refuses input arrays longer than this (https://shopify.dev/docs/api/usage/limits). */
+const MAX_QUANTITIES_PER_MUTATION = 250;
+/** SKUs per productVariants search: a short search string and a cheap query (2 + 2 per SKU). */
+const SKUS_PER_LOOKUP = 50;
+/** Item-location pairs per read of current quantities (at most 3 points each). */
+const LEVELS_PER_READ = 100;
+/** Every mutation costs 10 points in Shopify's cost model. */
+const MUTATION_COST = 10;
+const DEFAULT_MAX_WAIT_MS = 2_000;
+const DEFAULT_UNKNOWN_SKU_TTL_MS = 5 * 60_000;
+/** From this version `changeFromQuantity` replaces `compareQuantity`, with an `@idempotent` key (mandatory from 2026-04). */
+const CHANGE_FROM_VERSION = '2026-01';
+const STALE_CODES = new Set(['COMPARE_QUANTITY_STALE', 'CHANGE_FROM_QUANTITY_STALE']);
+
+export interface AvailableChange {
+  sku: string;
+  warehouse: string;
+  /** The figure to publish. */
+  quantity: number;
+  /**
+   * The figure Crossdock last set there, which Shopify still holds unless something changed it since; absent
+   * (or null) when Crossdock has set none yet, and then the client reads the current figure first.
+   */
+  previous?: number | null;
+}
+
+/** A quantity that had changed in Shopify since Crossdock last set it: found where `previous` was expected. */
+export interface ConcurrentChange {
+  sku: string;
+  warehouse: string;
+  expected: number;
+  found: number;
+  quantity: number;
+}
+
+export interface SetAvailableResult {
+  /** Quantities that Shopify holds at the requested figure after the call. */
+  updated: number;
+  concurrentChanges: number;
+  /** Each concurrent change, for the caller to log: the figure it overwrote and the one it expected. */
+  concurrent: ConcurrentChange[];
+  /** SKUs with no variant in the store: nothing was sent for them. */
+  unknownSkus: string[];
+  /** Warehouses without a location in `config.locations`: nothing was sent for them. */
+  unmappedWarehouses: string[];
+  /** SKU and warehouse pairs whose item is not stocked at the location: nothing was sent for them. */
+  notStocked: Array<{ sku: string; warehouse: string }>;
+}
+
+export interface ShopifyAdminClientOptions {
+  /** The longest the client waits for the cost bucket to refill; a longer wait is the caller's (TargetError throttled). */
+  maxWaitMs?: number;
+  /** How long a SKU the store does not have is remembered as unknown before it is looked up again. */
+  unknownSkuTtlMs?: number;
+  now?: () => number;
+}
+
+interface ThrottleStatus {
+  maximumAvailable: number;
+  currentlyAvailable: number;
+  restoreRate: number;
+}
+
+interface Cost {
+  requestedQueryCost?: number | null;
+  actualQueryCost?: number | null;
+  throttleStatus?: ThrottleStatus;
+}
+
+interface GraphQLAnswer<T> {
+  data?: T;
+  errors?: Array<{ message?: string; extensions?: { code?: string } }>;
+  extensions?: { cost?: Cost };
+}
+
+interface UserError {
+  code?: string | null;
+  field?: string[] | null;
+  message: string;
+}
+
+/** One quantity to send, resolved to Shopify's ids. */
+interface Target {
+  change: AvailableChange;
+  inventoryItemId: string;
+  locationId: string;
+  expected: number | null;
+}
+
+/**
+ * Paces calls by Shopify's calculated query cost: a leaky bucket per app and store that holds
+ * `maximumAvailable` points and refills at `restoreRate` per second, as every answer's
+ * `extensions.cost.throttleStatus` reports. Calls are admitted in turn: each projects what the bucket holds
+ * now (the last report plus the refill since, less the cost of this client's calls in flight) and waits when
+ * its estimated cost does not fit, or hands a wait longer than `maxWaitMs` to the caller. Until a first answer
+ * has told the bucket, calls go one at a time.
+ */
+export class QueryCostPacer {
+  private status?: ThrottleStatus & { at: number };
+  private inFlight = 0;
+  private turn: Promise<void> = Promise.resolve();
+  private waitingForAnswer: Array<() => void> = [];
+
+  constructor(
+    private readonly maxWaitMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Milliseconds until `cost` points are free (0: now); an estimate, since other clients may share the bucket. */
+  waitFor(cost: number): number {
+    if (!this.status) return 0;
+    const { maximumAvailable, currentlyAvailable, restoreRate, at } = this.status;
+    const available = Math.min(maximumAvailable, currentlyAvailable + (restoreRate * (this.now() - at)) / 1000) - this.inFlight;
+    const needed = Math.min(cost, maximumAvailable);
+    if (available >= needed) return 0;
+    return restoreRate > 0 ? Math.ceil(((needed - available) / restoreRate) * 1000) : Number.POSITIVE_INFINITY;
+  }
+
+  /** Waits (bounded) until the bucket holds `cost` points, then counts them in flight until {@link settle}. */
+  async admit(cost: number, signal?: AbortSignal): Promise<void> {
+    const before = this.turn;
+    let done!: () => void;
+    this.turn = new Promise((resolve) => (done = resolve));
+    try {
+      await before;
+      while (!this.status && this.inFlight > 0) await new Promise<void>((resolve) => this.waitingForAnswer.push(resolve));
+      for (let wait = this.waitFor(cost); wait > 0; wait = this.waitFor(cost)) {
+        if (wait > this.maxWaitMs) {
+          throw new TargetError('throttled', `Shopify's query cost bucket needs ${wait} ms to hold ${cost} points`, { retryAfterMs: wait });
+        }
+        await sleep(wait, signal);
+      }
+      this.inFlight += cost;
+    } finally {
+      done();
+    }
+  }
+
+  /** A call of `cost` points was answered, with the bucket as the answer reported it (if it did). */
+  settle(cost: number, status: ThrottleStatus | undefined): void {
+    this.inFlight = Math.max(0, this.inFlight - cost);
+    if (status) this.status = { ...status, at: this.now() };
+    for (const resolve of this.waitingForAnswer.splice(0)) resolve();
+  }
+
+  /** How long until a call of `requested` points fits, from a THROTTLED answer's own figures. */
+  static retryAfterMs(requested: number, status: ThrottleStatus): number {
+    const missing = Math.max(1, requested - status.currentlyAvailable);
+    return status.restoreRate > 0 ? Math.ceil((missing / status.restoreRate) * 1000) : 1000;
+  }
+}
+
+/**
+ * Shopify's Admin GraphQL API for one store: SKU to inventory item, and `available` quantities per location
+ * through `inventorySetQuantities`, batched by 250.
+ *
+ * Concurrent changes: the mutation is a compare-and-set. The caller passes, per quantity, the figure
+ * Crossdock last set there (`previous`); the client sends it as `compareQuantity` (API versions before
+ * 2026-01) or `changeFromQuantity` (2026-01 on, where 2026-04 requires it), so Shopify refuses a batch in
+ * which a quantity changed in Shopify since, with COMPARE_QUANTITY_STALE / CHANGE_FROM_QUANTITY_STALE. The
+ * client then reads the current figures, counts and reports each one that differs from what was expected,
+ * and sends the batch once more against the figures just read: Crossdock's figure wins, but never blindly,
+ * and the caller can log what it overwrote. A quantity with no `previous` is read first, so that its first
+ * write is a compare-and-set too. A figure found already at the requested value (an earlier attempt that
+ * landed) is counted done, not sent again.
+ *
+ * Idempotency: from 2026-01 each mutation carries `@idempotent(key)`, derived from the reference document and
+ * the exact quantities, so a retry of the same call is recognised by Shopify and a different call never
+ * reuses a key.
+ *
+ * Failures are TargetErrors: THROTTLED and waits longer than `maxWaitMs` are `throttled` with
+ * `retryAfterMs`; 401/403 (a bad or revoked token) and 5xx `retryable`; `userErrors` other than a stale
+ * compare `permanent`, with Shopify's messages.
+ */
+export class ShopifyAdminClient {
+  private readonly endpoint: string;
+  private readonly now: () => number;
+  private readonly unknownSkuTtlMs: number;
+  private readonly pacer: QueryCostPacer;
+  private readonly itemIds = new Map<string, string>();
+  private readonly unknownUntil = new Map<string, number>();
+  private readonly lookups = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly config: ShopifyConfig,
+    options: ShopifyAdminClientOptions = {},
+  ) {
+    const base = config.adminApiBaseUrl ?? `https://${config.shopDomain}/admin/api/${config.apiVersion}`;
+    this.endpoint = `${base.replace(/\/$/, '')}/graphql.json`;
+    this.now = options.now ?? Date.now;
+    this.unknownSkuTtlMs = options.unknownSkuTtlMs ?? DEFAULT_UNKNOWN_SKU_TTL_MS;
+    this.pacer = new QueryCostPacer(options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, this.now);
+  }
+
+  /** SKU to inventory item id, for the SKUs the store has; looked up by `productVariants` once per client. */
+  async inventoryItemIds(skus: string[], signal?: AbortSignal): Promise<Map<string, string>> {
+    const wanted = [...new Set(skus)];
+    await Promise.all(wanted.map((sku) => this.lookups.get(sku)?.catch(() => undefined)));
+    const now = this.now();
+    const missing = wanted.filter((sku) => !this.itemIds.has(sku) && !((this.unknownUntil.get(sku) ?? 0) > now));
+    for (let i = 0; i < missing.length; i += SKUS_PER_LOOKUP) {
+      const batch = missing.slice(i, i + SKUS_PER_LOOKUP);
+      const lookup = this.lookUp(batch, signal);
+      for (const sku of batch) this.lookups.set(sku, lookup);
+      try {
+        await lookup;
+      } finally {
+        for (const sku of batch) if (this.lookups.get(sku) === lookup) this.lookups.delete(sku);
+      }
+    }
+    return new Map(wanted.flatMap((sku) => (this.itemIds.has(sku) ? [[sku, this.itemIds.get(sku)!] as const] : [])));
+  }
+
+  /** Sets the `available` quantity of each SKU at its warehouse's location, compare-and-set (see the class). */
+  async setAvailable(changes: AvailableChange[], options: { referenceDocumentUri: string; signal?: AbortSignal }): Promise<SetAvailableResult> {
+    const { signal } = options;
+    const result: SetAvailableResult = { updated: 0, concurrentChanges: 0, concurrent: [], unknownSkus: [], unmappedWarehouses: [], notStocked: [] };
+    // One figure per SKU and warehouse (Shopify refuses a pair twice in a call): the last given wins.
+    changes = [...new Map(changes.map((c) => [`${c.sku}\u0000${c.warehouse}`, c])).values()];
+    const ids = await this.inventoryItemIds(changes.map((c) => c.sku), signal);
+    result.unknownSkus = [...new Set(changes.map((c) => c.sku).filter((sku) => !ids.has(sku)))];
+    result.unmappedWarehouses = [...new Set(changes.map((c) => c.warehouse).filter((w) => !this.config.locations?.[w]))];
+
+    let targets: Target[] = changes.flatMap((change) => {
+      const inventoryItemId = ids.get(change.sku);
+      const locationId = this.config.locations?.[change.warehouse];
+      return inventoryItemId && locationId ? [{ change, inventoryItemId, locationId, expected: change.previous ?? null }] : [];
+    });
+    const unread = targets.filter((t) => t.expected === null);
+    if (unread.length > 0) {
+      const current = await this.availableQuantities(unread, signal);
+      targets = targets.filter((t) => {
+        if (t.expected !== null) return true;
+        const found = current.get(levelKey(t));
+        if (found === undefined || found === null) {
+          result.notStocked.push({ sku: t.change.sku, warehouse: t.change.warehouse });
+          return false;
+        }
+        if (found === t.change.quantity) {
+          result.updated++;
+          return false;
+        }
+        t.expected = found;
+        return true;
+      });
+    }
+
+    for (let i = 0; i < targets.length; i += MAX_QUANTITIES_PER_MUTATION) {
+      await this.setBatch(targets.slice(i, i + MAX_QUANTITIES_PER_MUTATION), options.referenceDocumentUri, result, signal);
+    }
+    return result;
+  }
+
+  /** The current `available` figure per item and location (`null`: the item is not stocked there). */
+  async availableQuantities(levels: Array<{ inventoryItemId: string; locationId: string }>, signal?: AbortSignal): Promise<Map<string, number | null>> {
+    const found = new Map<string, number | null>();
+    for (let i = 0; i < levels.length; i += LEVELS_PER_READ) {
+      const batch = levels.slice(i, i + LEVELS_PER_READ);
+      const byItem = new Map<string, string[]>();
+      for (const level of batch) byItem.set(level.inventoryItemId, [...new Set([...(byItem.get(level.inventoryItemId) ?? []), level.locationId])]);
+      const items = [...byItem.entries()];
+      const variables: Record<string, string> = {};
+      const parameters: string[] = [];
+      const fields = items.map(([itemId, locations], n) => {
+        variables[`item${n}`] = itemId;
+        parameters.push(`$item${n}: ID!`);
+        const levelFields = locations.map((locationId, m) => {
+          variables[`location${n}_${m}`] = locationId;
+          parameters.push(`$location${n}_${m}: ID!`);
+          return `level${m}: inventoryLevel(locationId: $location${n}_${m}) { quantities(names: ["available"]) { name quantity } }`;
+        });
+        return `item${n}: inventoryItem(id: $item${n}) { id ${levelFields.join(' ')} }`;
+      });
+      const query = `query CrossdockAvailableQuantities(${parameters.join(', ')}) { ${fields.join(' ')} }`;
+      const data = await this.graphql<Record<string, AnsweredItem | null>>(query, variables, items.length + 2 * batch.length, signal);
+      items.forEach(([itemId, locations], n) => {
+        const item = data[`item${n}`];
+        locations.forEach((locationId, m) => {
+          const level = item?.[`level${m}`] as AnsweredLevel | null | undefined;
+          found.set(levelKey({ inventoryItemId: itemId, locationId }), level ? (level.quantities.find((q) => q.name === 'available')?.quantity ?? 0) : null);
+        });
+      });
+    }
+    return found;
+  }
+
+  private async lookUp(skus: string[], signal?: AbortSignal): Promise<void> {
+    const search = skus.map((sku) => `sku:"${sku.replace(/["\\]/g, '\\$&')}"`).join(' OR ');
+    let after: string | null = null;
+    do {
+      const data: VariantsAnswer = await this.graphql<VariantsAnswer>(VARIANTS_BY_SKU, { first: skus.length, query: search, after }, 2 + 2 * skus.length, signal);
+      // Shopify's search matches terms, not whole values: only an exact SKU counts. Where two variants share a
+      // SKU, the first found wins.
+      for (const variant of data.productVariants.nodes) {
+        if (variant.inventoryItem && skus.includes(variant.sku ?? '') && !this.itemIds.has(variant.sku!)) this.itemIds.set(variant.sku!, variant.inventoryItem.id);
+      }
+      after = data.productVariants.pageInfo.hasNextPage ? data.productVariants.pageInfo.endCursor : null;
+    } while (after);
+    const until = this.now() + this.unknownSkuTtlMs;
+    for (const sku of skus) {
+      if (this.itemIds.has(sku)) this.unknownUntil.delete(sku);
+      else this.unknownUntil.set(sku, until);
+    }
+  }
+
+  private async setBatch(batch: Target[], referenceDocumentUri: string, result: SetAvailableResult, signal?: AbortSignal): Promise<void> {
+    let pending = batch;
+    for (let attempt = 0; ; attempt++) {
+      const errors = await this.mutate(pending, referenceDocumentUri, attempt, signal);
+      if (errors.length === 0) {
+        result.updated += pending.length;
+        return;
+      }
+      const refused = errors.filter((e) => !STALE_CODES.has(e.code ?? ''));
+      if (refused.length > 0) {
+        // An item deleted in Shopify makes its cached id wrong: look it up again next time.
+        if (refused.some((e) => e.code === 'INVALID_INVENTORY_ITEM')) for (const t of pending) this.itemIds.delete(t.change.sku);
+        const messages = refused.map((e) => `${e.code ? `${e.code}: ` : ''}${e.message}${describeField(e.field, pending)}`);
+        throw new TargetError('permanent', `Shopify refused the quantities: ${messages.join('; ')}`, { bodyExcerpt: excerpt(JSON.stringify(refused)) });
+      }
+      if (attempt > 0) {
+        throw new TargetError('retryable', `quantities kept changing in Shopify while they were set (${errors.length} stale again); the next attempt compares against newer figures`);
+      }
+      // Shopify applies a batch whole or not at all: read every quantity of it, not only the stale ones.
+      const current = await this.availableQuantities(pending, signal);
+      const next: Target[] = [];
+      for (const target of pending) {
+        const found = current.get(levelKey(target));
+        if (found === undefined || found === null) {
+          result.notStocked.push({ sku: target.change.sku, warehouse: target.change.warehouse });
+        } else if (found === target.change.quantity) {
+          result.updated++;
+        } else {
+          if (found !== target.expected) {
+            result.concurrentChanges++;
+            result.concurrent.push({ sku: target.change.sku, warehouse: target.change.warehouse, expected: target.expected!, found, quantity: target.change.quantity });
+          }
+          next.push({ ...target, expected: found });
+        }
+      }
+      if (next.length === 0) return;
+      pending = next;
+    }
+  }
+
+  /** One inventorySetQuantities call; answers its userErrors. */
+  private async mutate(targets: Target[], referenceDocumentUri: string, attempt: number, signal?: AbortSignal): Promise<UserError[]> {
+    const changeFrom = this.config.apiVersion >= CHANGE_FROM_VERSION;
+    const quantities = targets.map((t) => ({
+      inventoryItemId: t.inventoryItemId,
+      locationId: t.locationId,
+      quantity: t.change.quantity,
+      ...(changeFrom ? { changeFromQuantity: t.expected } : { compareQuantity: t.expected }),
+    }));
+    const input = { name: 'available', reason: 'correction', referenceDocumentUri, quantities };
+    const key = changeFrom ? idempotencyKey({ input, attempt }) : undefined;
+    const data = await this.graphql<{ inventorySetQuantities: { userErrors: UserError[] } | null }>(setQuantitiesMutation(key), { input }, MUTATION_COST, signal);
+    return data.inventorySetQuantities?.userErrors ?? [];
+  }
+
+  private async graphql<T>(query: string, variables: Record<string, unknown>, estimatedCost: number, signal?: AbortSignal): Promise<T> {
+    await this.pacer.admit(estimatedCost, signal);
+    let status: ThrottleStatus | undefined;
+    try {
+      const response = await fetch(this.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-shopify-access-token': this.config.accessToken },
+        body: JSON.stringify({ query, variables }),
+        signal,
+      });
+      const text = await response.text();
+      const answer = parseAnswer<T>(text);
+      const cost = answer?.extensions?.cost;
+      status = cost?.throttleStatus;
+      if (answer?.errors?.some((e) => e.extensions?.code === 'THROTTLED')) {
+        const retryAfterMs = status ? QueryCostPacer.retryAfterMs(cost?.requestedQueryCost ?? estimatedCost, status) : 1000;
+        throw new TargetError('throttled', `Shopify throttled a call of ${cost?.requestedQueryCost ?? estimatedCost} points`, { status: response.status, bodyExcerpt: excerpt(text), retryAfterMs });
+      }
+      if (response.status === 401 || response.status === 403) {
+        // A wrong or revoked token fails every call alike: wait for the configuration to be fixed.
+        throw new TargetError('retryable', `Shopify refused the access token (${response.status})`, { status: response.status, bodyExcerpt: excerpt(text) });
+      }
+      const failure = classifyHttpStatus(response.status, text, response.headers.get('retry-after'));
+      if (failure) throw new TargetError(failure.class, `Shopify answered ${response.status}`, { status: response.status, bodyExcerpt: failure.bodyExcerpt, retryAfterMs: failure.retryAfterMs });
+      if (!answer) throw new TargetError('retryable', 'Shopify answered with a body that is not JSON', { status: response.status, bodyExcerpt: excerpt(text) });
+      if (answer.errors?.length || !answer.data) {
+        const codes = (answer.errors ?? []).map((e) => e.extensions?.code);
+        const failureClass = codes.some((c) => c === 'INTERNAL_SERVER_ERROR' || c === 'SERVICE_UNAVAILABLE' || c === 'ACCESS_DENIED') ? 'retryable' : 'permanent';
+        const messages = (answer.errors ?? []).map((e) => e.message).join('; ') || 'no data';
+        throw new TargetError(failureClass, `Shopify answered with errors: ${messages}`, { status: response.status, bodyExcerpt: excerpt(text) });
+      }
+      return answer.data;
+    } finally {
+      this.pacer.settle(estimatedCost, status);
+    }
+  }
+}
+
+type VariantsAnswer = {
+  productVariants: { nodes: Array<{ id: string; sku: string | null; inventoryItem: { id: string } | null }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+};
+type AnsweredLevel = { quantities: Array<{ name: string; quantity: number }> };
+type AnsweredItem = Record<string, unknown>;
+
+const VARIANTS_BY_SKU = `query CrossdockVariantsBySku($first: Int!, $query: String!, $after: String) {
+  productVariants(first: $first, query: $query, after: $after) {
+    nodes { id sku inventoryItem { id } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+function setQuantitiesMutation(key: string | undefined): string {
+  return `mutation CrossdockSetAvailable($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input)${key ? ` @idempotent(key: ${JSON.stringify(key)})` : ''} {
+    inventoryAdjustmentGroup { createdAt reason referenceDocumentUri }
+    userErrors { code field message }
+  }
+}`;
+}
+
+/** The same call gives the same key (a retry of it); any other call, or the call's own second attempt, another. */
+function idempotencyKey(call: unknown): string {
+  const hex = createHash('sha256').update(JSON.stringify(call)).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function levelKey(level: { inventoryItemId: string; locationId: string }): string {
+  return `${level.inventoryItemId}|${level.locationId}`;
+}
+
+/** " (SKU at warehouse)" for a userError whose field path names one of the batch's quantities. */
+function describeField(field: string[] | null | undefined, batch: Target[]): string {
+  const index = field?.[0] === 'input' && field[1] === 'quantities' ? Number(field[2]) : Number.NaN;
+  const target = Number.isInteger(index) ? batch[index] : undefined;
+  return target ? ` (${target.change.sku} at ${target.change.warehouse})` : '';
+}
+
+/** The answer's JSON; `errors` kept only as GraphQL's list (Shopify's 401 body has a string there). */
+function parseAnswer<T>(text: string): GraphQLAnswer<T> | undefined {
+  try {
+    const parsed = JSON.parse(text) as GraphQLAnswer<T> | null;
+    if (!parsed || typeof parsed !== 'object') return undefined;
+    return Array.isArray(parsed.errors) ? parsed : { ...parsed, errors: undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,711 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import { signShopifyBody } from '../../connectors/channels/shopify/shopify-webhooks.js';
+import { defaultSimulatorData } from '../business-central/bc-simulator.js';
+import { parseJsonBodies, standaloneServer } from '../standalone.js';
+import { GraphQLSyntaxError, parseOperation, type GqlField, type GqlOperation, type GqlSelection } from './graphql-document.js';
+
+/**
+ * A Shopify Admin GraphQL API look-alike for the demo, the tests and the benchmarks: the inventory subset
+ * (productVariants by SKU, inventory items and levels, locations, `inventorySetQuantities` validated as Shopify
+ * does per API version: compareQuantity before 2026-01, changeFromQuantity and `@idempotent` after), behind
+ * the calculated query cost limit (a leaky bucket, THROTTLED with `extensions.cost`), with latency. It also
+ * sends signed webhooks as a store would, duplicates and stale retries included. A control API under
+ * `/_control` lets tests change quantities as a merchant would, set the bucket, add variants and read every
+ * request and mutation. It runs on its own (`listen`, `npm run sim:shopify`) or mounted under a prefix (the demo).
+ */
+export interface ShopifySimulatorOptions {
+  /** The only access token accepted; any non-empty token when unset. */
+  accessToken?: string;
+  /** The store named in webhooks. */
+  shopDomain?: string;
+  /** The API version named in webhooks. */
+  apiVersion?: string;
+  /** Bucket size in points (2,000 on the standard plan, as its answers report). */
+  maximumAvailable?: number;
+  /** Points restored per second (100 on the standard plan). */
+  restoreRate?: number;
+  latencyMs?: [number, number];
+  locations?: Array<{ id: string; name: string }>;
+  /** The catalogue; by default one variant per Business Central simulator item, stocked at every location. */
+  variants?: SeedVariant[];
+  /** Requests and mutations kept in `state.requests` and `state.mutations`, the oldest dropped first (all unless set). */
+  keepRequests?: number;
+}
+
+export interface SeedVariant {
+  sku: string;
+  title?: string;
+  /** `available` per location id; stocked at every location with 0 when absent. */
+  available?: Record<string, number>;
+}
+
+export interface SimLevel {
+  available: number;
+  onHand: number;
+  updatedAt: string;
+}
+
+export interface SimInventoryItem {
+  id: string;
+  sku: string;
+  variantId: string;
+  levels: Map<string, SimLevel>;
+}
+
+export interface SimVariant {
+  id: string;
+  productId: string;
+  sku: string;
+  title: string;
+  inventoryItemId: string;
+}
+
+export interface RecordedMutation {
+  at: string;
+  apiVersion: string;
+  idempotencyKey?: string;
+  name: string;
+  reason: string;
+  referenceDocumentUri?: string;
+  applied: boolean;
+  userErrors: string[];
+  quantities: Array<{ sku?: string; inventoryItemId: string; locationId: string; quantity: number; before?: number }>;
+}
+
+export interface RecordedRequest {
+  at: number;
+  apiVersion: string;
+  operation?: 'query' | 'mutation';
+  name?: string;
+  status: number;
+  requestedCost?: number;
+  actualCost?: number | null;
+  throttled: boolean;
+}
+
+interface Bucket {
+  maximumAvailable: number;
+  restoreRate: number;
+  available: number;
+  at: number;
+}
+
+interface State {
+  locations: Map<string, { id: string; name: string }>;
+  variants: Map<string, SimVariant>;
+  items: Map<string, SimInventoryItem>;
+  bucket: Bucket;
+  latencyMs: [number, number];
+  mutations: RecordedMutation[];
+  requests: RecordedRequest[];
+  idempotency: Map<string, { fingerprint: string; payload: GqlObject }>;
+  nextId: number;
+}
+
+/** A GraphQL object: fields are values or resolvers of the field's arguments. */
+type GqlObject = { __typename: string } & Record<string, unknown>;
+
+/** An error that ends the operation: GraphQL's top-level `errors`. */
+class GraphQLError extends Error {
+  constructor(
+    message: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const MAX_QUERY_COST = 1000;
+const MAX_PAGE_SIZE = 250;
+const MAX_INPUT_ARRAY = 250;
+const MUTATION_COST = 10;
+/** Idempotency keys remembered, the oldest forgotten first (Shopify keeps them for a while, not for ever). */
+const KEEP_IDEMPOTENCY_KEYS = 10_000;
+const INVALID_TOKEN = '[API] Invalid API key or access token (unrecognized login or wrong password)';
+/** The reasons inventorySetQuantities accepts. */
+const REASONS = new Set([
+  'correction', 'cycle_count_available', 'damaged', 'movement_created', 'movement_updated', 'movement_received', 'movement_canceled', 'other',
+  'promotion', 'quality_control', 'received', 'reservation_created', 'reservation_deleted', 'reservation_updated', 'restock', 'safety_stock', 'shrinkage',
+]);
+/** The messages of InventorySetQuantitiesUserErrorCode, as Shopify's reference gives them. */
+const USER_ERROR_MESSAGES: Record<string, string> = {
+  CHANGE_FROM_QUANTITY_STALE: 'The changeFromQuantity value does not match persisted value.',
+  COMPARE_QUANTITY_REQUIRED: 'The compareQuantity argument must be given to each quantity or ignored using ignoreCompareQuantity.',
+  COMPARE_QUANTITY_STALE: 'The compareQuantity value does not match persisted value.',
+  IDEMPOTENCY_KEY_PARAMETER_MISMATCH: 'The same idempotency key cannot be used with different operation parameters.',
+  INVALID_INVENTORY_ITEM: 'The specified inventory item could not be found.',
+  INVALID_LOCATION: 'The specified location could not be found.',
+  INVALID_NAME: "The quantity name must be either 'available' or 'on_hand'.",
+  INVALID_QUANTITY_NEGATIVE: "The quantity can't be negative.",
+  INVALID_QUANTITY_TOO_HIGH: "The total quantity can't be higher than 1,000,000,000.",
+  INVALID_REASON: 'The specified reason is invalid.',
+  ITEM_NOT_STOCKED_AT_LOCATION: 'The specified inventory item is not stocked at the location.',
+  NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR: 'The combination of inventoryItemId and locationId must be unique.',
+};
+
+export const DEFAULT_LOCATIONS = [
+  { id: 'gid://shopify/Location/1', name: 'East warehouse' },
+  { id: 'gid://shopify/Location/2', name: 'West warehouse' },
+];
+
+export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
+  const settings = {
+    accessToken: options.accessToken,
+    shopDomain: options.shopDomain ?? 'crossdock-demo.myshopify.com',
+    apiVersion: options.apiVersion ?? '2025-07',
+    keepRequests: options.keepRequests ?? Number.POSITIVE_INFINITY,
+  };
+  const maximumAvailable = options.maximumAvailable ?? 2000;
+  const state: State = {
+    locations: new Map((options.locations ?? DEFAULT_LOCATIONS).map((l) => [l.id, { ...l }])),
+    variants: new Map(),
+    items: new Map(),
+    bucket: { maximumAvailable, restoreRate: options.restoreRate ?? 100, available: maximumAvailable, at: Date.now() },
+    latencyMs: options.latencyMs ?? [0, 0],
+    mutations: [],
+    requests: [],
+    idempotency: new Map(),
+    nextId: 1,
+  };
+  for (const seed of options.variants ?? defaultSimulatorData().items.map((item) => ({ sku: item.number, title: item.displayName }))) addVariant(state, seed);
+
+  const plugin: FastifyPluginAsync = async (instance) => {
+    parseJsonBodies(instance);
+    instance.setErrorHandler((error: FastifyError, _request, reply) => reply.status(error.statusCode ?? 500).send({ errors: error.message }));
+
+    instance.post<{ Params: { version: string } }>('/admin/api/:version/graphql.json', async (request, reply) => {
+      const started = Date.now();
+      const apiVersion = request.params.version;
+      const record: RecordedRequest = { at: started, apiVersion, status: 200, throttled: false };
+      const answer = (status: number, body: unknown) => {
+        record.status = status;
+        state.requests.push(record);
+        for (const kept of [state.requests, state.mutations]) if (kept.length > settings.keepRequests) kept.splice(0, kept.length - settings.keepRequests);
+        return reply.status(status).headers({ 'content-type': 'application/json; charset=utf-8', 'x-shopify-api-version': apiVersion }).send(JSON.stringify(body));
+      };
+      const [min, max] = state.latencyMs;
+      if (max > 0) await sleep(min + Math.random() * (max - min));
+      const token = request.headers['x-shopify-access-token'];
+      if (!token || (settings.accessToken !== undefined && token !== settings.accessToken)) return answer(401, { errors: INVALID_TOKEN });
+      const body = (request.body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
+      if (typeof body.query !== 'string') return answer(400, { errors: { query: 'Required parameter missing or invalid' } });
+
+      let operation: GqlOperation;
+      try {
+        const variables = body.variables && typeof body.variables === 'object' ? { ...(body.variables as Record<string, unknown>) } : {};
+        operation = parseOperation(body.query, variables, typeof body.operationName === 'string' ? body.operationName : undefined);
+      } catch (error) {
+        if (!(error instanceof GraphQLSyntaxError)) throw error;
+        return answer(200, { errors: [{ message: error.message, extensions: { code: 'PARSE_ERROR' } }] });
+      }
+      record.operation = operation.type;
+      record.name = operation.name;
+      const requested = requestedCost(operation);
+      record.requestedCost = requested;
+      const bucket = restore(state.bucket, Date.now());
+      const cost = (actual: number | null) => ({
+        requestedQueryCost: requested,
+        actualQueryCost: actual,
+        throttleStatus: { maximumAvailable: bucket.maximumAvailable, currentlyAvailable: Math.floor(bucket.available), restoreRate: bucket.restoreRate },
+      });
+      if (requested > MAX_QUERY_COST) {
+        return answer(200, {
+          errors: [{ message: `Query cost is ${requested}, which exceeds the single query max cost limit (${MAX_QUERY_COST}).`, extensions: { code: 'MAX_COST_EXCEEDED', cost: requested, maxCost: MAX_QUERY_COST } }],
+          extensions: { cost: cost(null) },
+        });
+      }
+      if (requested > bucket.available) {
+        record.throttled = true;
+        return answer(200, {
+          errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }],
+          extensions: { cost: cost(null) },
+        });
+      }
+      bucket.available -= requested;
+      try {
+        const root = operation.type === 'mutation' ? mutationRoot(state, apiVersion) : queryRoot(state);
+        const data = execute(operation.selections, root);
+        const actual = operation.type === 'mutation' ? requested : actualCost(operation.selections, data);
+        bucket.available = Math.min(bucket.maximumAvailable, bucket.available + requested - actual);
+        record.actualCost = actual;
+        return answer(200, { data, extensions: { cost: cost(actual) } });
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        bucket.available = Math.min(bucket.maximumAvailable, bucket.available + requested);
+        return answer(200, { errors: [{ message: error.message, extensions: error.extensions }], extensions: { cost: cost(0) } });
+      }
+    });
+
+    // Control API for tests and the demo: not part of Shopify.
+    instance.get('/_control/state', async () => ({
+      bucket: bucketView(restore(state.bucket, Date.now())),
+      latencyMs: state.latencyMs,
+      locations: [...state.locations.values()],
+      variants: [...state.variants.values()].map((v) => variantView(state, v)),
+      mutations: state.mutations.length,
+      requests: state.requests.length,
+    }));
+    instance.get('/_control/requests', async () => state.requests);
+    instance.get('/_control/mutations', async () => state.mutations);
+    instance.post('/_control/bucket', async (request) => {
+      const body = (request.body ?? {}) as { maximumAvailable?: number; restoreRate?: number; currentlyAvailable?: number };
+      const bucket = restore(state.bucket, Date.now());
+      if (body.maximumAvailable !== undefined) bucket.maximumAvailable = Number(body.maximumAvailable);
+      if (body.restoreRate !== undefined) bucket.restoreRate = Number(body.restoreRate);
+      bucket.available = Math.min(bucket.maximumAvailable, body.currentlyAvailable !== undefined ? Number(body.currentlyAvailable) : bucket.available);
+      return bucketView(bucket);
+    });
+    instance.post('/_control/latency', async (request) => {
+      const body = (request.body ?? {}) as { minMs?: number; maxMs?: number };
+      state.latencyMs = [Number(body.minMs ?? 0), Number(body.maxMs ?? body.minMs ?? 0)];
+      return { latencyMs: state.latencyMs };
+    });
+    // One variant, or a list of them.
+    instance.post('/_control/variants', async (request, reply) => {
+      const seeds = [request.body ?? {}].flat() as Array<Partial<SeedVariant>>;
+      if (seeds.some((seed) => typeof seed.sku !== 'string' || seed.sku === '')) return reply.status(400).send({ errors: 'sku is required' });
+      const added = seeds.map((seed) => variantView(state, addVariant(state, { sku: seed.sku!, title: seed.title, available: seed.available })));
+      return reply.status(201).send(Array.isArray(request.body) ? added : added[0]);
+    });
+    // A merchant or another app changes a quantity in Shopify.
+    instance.put('/_control/inventory-levels', async (request, reply) => {
+      const body = (request.body ?? {}) as { sku?: string; inventoryItemId?: string; locationId?: string; available?: number };
+      const item = body.inventoryItemId ? state.items.get(body.inventoryItemId) : [...state.items.values()].find((i) => i.sku === body.sku);
+      if (!item) return reply.status(404).send({ errors: 'no such inventory item' });
+      if (!body.locationId || !state.locations.has(body.locationId)) return reply.status(404).send({ errors: 'no such location' });
+      const level = item.levels.get(body.locationId) ?? { available: 0, onHand: 0, updatedAt: '' };
+      const available = Number(body.available ?? 0);
+      Object.assign(level, { onHand: level.onHand + available - level.available, available, updatedAt: new Date().toISOString() });
+      item.levels.set(body.locationId, level);
+      return { inventoryItemId: item.id, locationId: body.locationId, ...level };
+    });
+    instance.post('/_control/webhooks/send', async (request, reply) => {
+      const body = (request.body ?? {}) as WebhookSendRequest;
+      if (typeof body.url !== 'string' || typeof body.secret !== 'string' || typeof body.topic !== 'string' || body.payload === undefined) {
+        return reply.status(400).send({ errors: 'url, secret, topic and payload are required' });
+      }
+      return sendWebhook(body, settings);
+    });
+  };
+
+  const server = standaloneServer(plugin);
+  return { plugin, state, settings, listen: server.listen, close: server.close };
+}
+
+export type ShopifySimulator = ReturnType<typeof createShopifySimulator>;
+
+export interface WebhookSendRequest {
+  url: string;
+  /** The app's webhook secret: the HMAC key. */
+  secret: string;
+  topic: string;
+  /** The body: sent as is when a string (exact bytes), else as JSON. */
+  payload: unknown;
+  /** Deliveries of the same event (at-least-once delivery): each with its own webhook id, all with one event id. */
+  copies?: number;
+  /** When the event happened; an older time makes a stale retry. Default: now. */
+  triggeredAt?: string;
+  eventId?: string;
+  shopDomain?: string;
+  apiVersion?: string;
+}
+
+/** Posts the deliveries one after another, as Shopify signs them; answers what each receiver said. */
+async function sendWebhook(request: WebhookSendRequest, defaults: { shopDomain: string; apiVersion: string }) {
+  const raw = typeof request.payload === 'string' ? request.payload : JSON.stringify(request.payload);
+  const eventId = request.eventId ?? randomUUID();
+  const triggeredAt = request.triggeredAt ?? new Date().toISOString();
+  const deliveries: Array<{ webhookId: string; status: number; body?: string; error?: string }> = [];
+  for (let copy = 0; copy < Math.min(Math.max(1, Number(request.copies ?? 1)), 20); copy++) {
+    const webhookId = randomUUID();
+    try {
+      const response = await fetch(request.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-shopify-topic': request.topic,
+          'x-shopify-hmac-sha256': signShopifyBody(request.secret, raw),
+          'x-shopify-shop-domain': request.shopDomain ?? defaults.shopDomain,
+          'x-shopify-api-version': request.apiVersion ?? defaults.apiVersion,
+          'x-shopify-webhook-id': webhookId,
+          'x-shopify-event-id': eventId,
+          'x-shopify-triggered-at': triggeredAt,
+        },
+        body: raw,
+        // Shopify gives a receiver 5 seconds.
+        signal: AbortSignal.timeout(5000),
+      });
+      deliveries.push({ webhookId, status: response.status, body: (await response.text()).slice(0, 500) });
+    } catch (error) {
+      deliveries.push({ webhookId, status: 0, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { eventId, triggeredAt, deliveries };
+}
+
+function addVariant(state: State, seed: SeedVariant): SimVariant {
+  const n = state.nextId++;
+  const variant: SimVariant = {
+    id: `gid://shopify/ProductVariant/${44_000_000_000 + n}`,
+    productId: `gid://shopify/Product/${8_000_000_000 + n}`,
+    sku: seed.sku,
+    title: seed.title ?? seed.sku,
+    inventoryItemId: `gid://shopify/InventoryItem/${46_000_000_000 + n}`,
+  };
+  const now = new Date().toISOString();
+  const stocked = seed.available ?? Object.fromEntries([...state.locations.keys()].map((id) => [id, 0]));
+  const levels = new Map(Object.entries(stocked).map(([locationId, available]) => [locationId, { available, onHand: available, updatedAt: now }]));
+  state.variants.set(variant.id, variant);
+  state.items.set(variant.inventoryItemId, { id: variant.inventoryItemId, sku: seed.sku, variantId: variant.id, levels });
+  return variant;
+}
+
+function variantView(state: State, variant: SimVariant) {
+  const levels = state.items.get(variant.inventoryItemId)!.levels;
+  return { ...variant, levels: Object.fromEntries([...levels].map(([locationId, level]) => [locationId, { available: level.available, onHand: level.onHand }])) };
+}
+
+function restore(bucket: Bucket, now: number): Bucket {
+  bucket.available = Math.min(bucket.maximumAvailable, bucket.available + (bucket.restoreRate * (now - bucket.at)) / 1000);
+  bucket.at = now;
+  return bucket;
+}
+
+function bucketView(bucket: Bucket) {
+  return { maximumAvailable: bucket.maximumAvailable, currentlyAvailable: Math.floor(bucket.available), restoreRate: bucket.restoreRate };
+}
+
+// ---- The schema subset, as objects whose fields resolve on demand ----
+
+function queryRoot(state: State): GqlObject {
+  return {
+    __typename: 'QueryRoot',
+    productVariants: (args: Args) => connection(matchingVariants(state, args.query).map((v) => variantNode(state, v)), args),
+    inventoryItem: (args: Args) => itemNodeById(state, String(args.id)),
+    location: (args: Args) => locationNode(state, String(args.id)),
+    locations: (args: Args) => connection([...state.locations.keys()].map((id) => locationNode(state, id)!), args),
+    node: (args: Args) => nodeById(state, String(args.id)),
+    nodes: (args: Args) => (Array.isArray(args.ids) ? args.ids.map((id) => nodeById(state, String(id))) : []),
+  };
+}
+
+function nodeById(state: State, id: string): GqlObject | null {
+  if (state.variants.has(id)) return variantNode(state, state.variants.get(id)!);
+  return itemNodeById(state, id) ?? locationNode(state, id);
+}
+
+function variantNode(state: State, variant: SimVariant): GqlObject {
+  return {
+    __typename: 'ProductVariant',
+    id: variant.id,
+    sku: variant.sku,
+    title: variant.title,
+    displayName: variant.title,
+    product: { __typename: 'Product', id: variant.productId, title: variant.title },
+    inventoryItem: () => itemNodeById(state, variant.inventoryItemId),
+  };
+}
+
+function itemNodeById(state: State, id: string): GqlObject | null {
+  const item = state.items.get(id);
+  if (!item) return null;
+  const levelNode = (locationId: string, level: SimLevel): GqlObject => ({
+    __typename: 'InventoryLevel',
+    id: `gid://shopify/InventoryLevel/${numericId(locationId)}?inventory_item_id=${numericId(item.id)}`,
+    updatedAt: level.updatedAt,
+    location: () => locationNode(state, locationId),
+    item: () => itemNodeById(state, item.id),
+    quantities: (args: Args) =>
+      (Array.isArray(args.names) ? args.names : []).map((name) => ({
+        __typename: 'InventoryQuantity',
+        name,
+        quantity: name === 'available' ? level.available : name === 'on_hand' ? level.onHand : 0,
+        updatedAt: level.updatedAt,
+      })),
+  });
+  return {
+    __typename: 'InventoryItem',
+    id: item.id,
+    sku: item.sku,
+    tracked: true,
+    variant: () => variantNode(state, state.variants.get(item.variantId)!),
+    inventoryLevel: (args: Args) => {
+      const level = item.levels.get(String(args.locationId));
+      return level ? levelNode(String(args.locationId), level) : null;
+    },
+    inventoryLevels: (args: Args) => connection([...item.levels].map(([locationId, level]) => levelNode(locationId, level)), args),
+  };
+}
+
+function locationNode(state: State, id: string): GqlObject | null {
+  const location = state.locations.get(id);
+  return location ? { __typename: 'Location', id: location.id, name: location.name, isActive: true } : null;
+}
+
+/** `sku:A OR sku:"B"`: the search terms this simulator understands; none given matches every variant. */
+function matchingVariants(state: State, query: unknown): SimVariant[] {
+  const variants = [...state.variants.values()];
+  if (typeof query !== 'string' || query.trim() === '') return variants;
+  const skus = new Set<string>();
+  for (const match of query.matchAll(/sku:(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s()]+))/g)) {
+    skus.add((match[1] ?? match[2] ?? match[3] ?? '').replace(/\\(.)/g, '$1'));
+  }
+  return variants.filter((v) => skus.has(v.sku));
+}
+
+function connection(all: GqlObject[], args: Args): GqlObject {
+  const first = args.first === undefined || args.first === null ? undefined : Number(args.first);
+  const last = args.last === undefined || args.last === null ? undefined : Number(args.last);
+  if (first === undefined && last === undefined) throw new GraphQLError('you must provide one of first or last', { code: 'BAD_REQUEST' });
+  const size = (first ?? last)!;
+  if (size > MAX_PAGE_SIZE) throw new GraphQLError(`The page size ${size} is greater than the maximum of ${MAX_PAGE_SIZE}.`, { code: 'BAD_REQUEST' });
+  const cursor = (i: number) => Buffer.from(`cursor:${i}`).toString('base64');
+  const after = typeof args.after === 'string' ? Number(Buffer.from(args.after, 'base64').toString().split(':')[1]) + 1 : 0;
+  const start = first !== undefined ? after : Math.max(after, all.length - size);
+  const page = all.slice(start, start + size);
+  const end = start + page.length;
+  return {
+    __typename: 'Connection',
+    nodes: page,
+    edges: page.map((node, i) => ({ __typename: 'Edge', node, cursor: cursor(start + i) })),
+    pageInfo: {
+      __typename: 'PageInfo',
+      hasNextPage: end < all.length,
+      hasPreviousPage: start > 0,
+      startCursor: page.length ? cursor(start) : null,
+      endCursor: page.length ? cursor(end - 1) : null,
+    },
+  };
+}
+
+function mutationRoot(state: State, apiVersion: string): GqlObject {
+  return {
+    __typename: 'Mutation',
+    inventorySetQuantities: (args: Args, field: GqlField) => setQuantities(state, apiVersion, (args.input ?? {}) as SetQuantitiesInput, field),
+  };
+}
+
+interface SetQuantitiesInput {
+  name?: string;
+  reason?: string;
+  referenceDocumentUri?: string;
+  ignoreCompareQuantity?: boolean;
+  quantities?: Array<{ inventoryItemId?: string; locationId?: string; quantity?: number; compareQuantity?: number | null; changeFromQuantity?: number | null }>;
+}
+
+/**
+ * Validates like Shopify: before 2026-01 each quantity needs `compareQuantity` (or `ignoreCompareQuantity`);
+ * from 2026-01 `changeFromQuantity` (null: no check) overrides it; from 2026-04 it is the only form, required on
+ * every quantity, and the mutation needs an `@idempotent` key. A call with any userError changes nothing.
+ */
+function setQuantities(state: State, apiVersion: string, input: SetQuantitiesInput, field: GqlField): GqlObject {
+  const changeFromAccepted = apiVersion >= '2026-01';
+  const changeFromRequired = apiVersion >= '2026-04';
+  const quantities = Array.isArray(input.quantities) ? input.quantities : [];
+  if (quantities.length > MAX_INPUT_ARRAY) {
+    throw new GraphQLError(`The input array size of ${quantities.length} is greater than the maximum allowed of ${MAX_INPUT_ARRAY}.`, { code: 'MAX_INPUT_SIZE_EXCEEDED' });
+  }
+  const undefinedField = (path: string, type: string) =>
+    new GraphQLError(`Variable $input of type InventorySetQuantitiesInput! was provided invalid value for ${path} (Field is not defined on ${type})`, { code: 'INVALID_VARIABLE' });
+  if (changeFromRequired && 'ignoreCompareQuantity' in input) throw undefinedField('ignoreCompareQuantity', 'InventorySetQuantitiesInput');
+  quantities.forEach((q, i) => {
+    if (!changeFromAccepted && 'changeFromQuantity' in q) throw undefinedField(`quantities.${i}.changeFromQuantity`, 'InventoryQuantityInput');
+    if (changeFromRequired && 'compareQuantity' in q) throw undefinedField(`quantities.${i}.compareQuantity`, 'InventoryQuantityInput');
+  });
+  const key = field.directives.find((d) => d.name === 'idempotent')?.args.key;
+  if (changeFromRequired && typeof key !== 'string') throw new GraphQLError('The @idempotent directive with a key is required for inventorySetQuantities.', { code: 'BAD_REQUEST' });
+  const fingerprint = JSON.stringify(input);
+  if (typeof key === 'string') {
+    const earlier = state.idempotency.get(key);
+    if (earlier && earlier.fingerprint === fingerprint) return earlier.payload;
+    if (earlier) return setQuantitiesPayload(null, [userError('IDEMPOTENCY_KEY_PARAMETER_MISMATCH', [])]);
+  }
+
+  const name = input.name ?? '';
+  const errors: GqlObject[] = [];
+  if (name !== 'available' && name !== 'on_hand') errors.push(userError('INVALID_NAME', ['input', 'name']));
+  if (!REASONS.has(input.reason ?? '')) errors.push(userError('INVALID_REASON', ['input', 'reason']));
+  const seen = new Set<string>();
+  const planned: Array<{ item: SimInventoryItem; locationId: string; level: SimLevel; quantity: number; before: number }> = [];
+  quantities.forEach((q, i) => {
+    const path = (last: string) => ['input', 'quantities', String(i), last];
+    const item = state.items.get(String(q.inventoryItemId));
+    const locationId = String(q.locationId);
+    const level = item?.levels.get(locationId);
+    const quantity = Number(q.quantity);
+    if (!item) return errors.push(userError('INVALID_INVENTORY_ITEM', path('inventoryItemId')));
+    if (!state.locations.has(locationId)) return errors.push(userError('INVALID_LOCATION', path('locationId')));
+    if (!level) return errors.push(userError('ITEM_NOT_STOCKED_AT_LOCATION', path('locationId')));
+    if (seen.has(`${item.id}|${locationId}`)) return errors.push(userError('NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR', path('locationId')));
+    seen.add(`${item.id}|${locationId}`);
+    if (!(quantity >= 0)) return errors.push(userError('INVALID_QUANTITY_NEGATIVE', path('quantity')));
+    if (quantity > 1_000_000_000) return errors.push(userError('INVALID_QUANTITY_TOO_HIGH', path('quantity')));
+    const before = name === 'on_hand' ? level.onHand : level.available;
+    if (changeFromAccepted && 'changeFromQuantity' in q) {
+      if (q.changeFromQuantity !== null && q.changeFromQuantity !== before) return errors.push(userError('CHANGE_FROM_QUANTITY_STALE', path('changeFromQuantity')));
+    } else if (changeFromRequired) {
+      return errors.push(userError('COMPARE_QUANTITY_REQUIRED', path('changeFromQuantity'), 'The changeFromQuantity argument must be given to each quantity (null skips the check).'));
+    } else if (!input.ignoreCompareQuantity) {
+      if (q.compareQuantity === undefined || q.compareQuantity === null) return errors.push(userError('COMPARE_QUANTITY_REQUIRED', path('compareQuantity')));
+      if (q.compareQuantity !== before) return errors.push(userError('COMPARE_QUANTITY_STALE', path('compareQuantity')));
+    }
+    planned.push({ item, locationId, level, quantity, before });
+  });
+
+  const at = new Date().toISOString();
+  state.mutations.push({
+    at,
+    apiVersion,
+    ...(typeof key === 'string' ? { idempotencyKey: key } : {}),
+    name,
+    reason: String(input.reason ?? ''),
+    referenceDocumentUri: input.referenceDocumentUri,
+    applied: errors.length === 0,
+    userErrors: errors.map((e) => String(e.code)),
+    quantities: quantities.map((q) => {
+      const item = state.items.get(String(q.inventoryItemId));
+      const level = item?.levels.get(String(q.locationId));
+      const before = level && (name === 'on_hand' ? level.onHand : level.available);
+      return { sku: item?.sku, inventoryItemId: String(q.inventoryItemId), locationId: String(q.locationId), quantity: Number(q.quantity), before };
+    }),
+  });
+  let payload: GqlObject;
+  if (errors.length > 0) {
+    payload = setQuantitiesPayload(null, errors);
+  } else {
+    for (const p of planned) {
+      const delta = p.quantity - p.before;
+      p.level.available += delta;
+      p.level.onHand += delta;
+      p.level.updatedAt = at;
+    }
+    payload = setQuantitiesPayload(
+      {
+        __typename: 'InventoryAdjustmentGroup',
+        id: `gid://shopify/InventoryAdjustmentGroup/${state.mutations.length}`,
+        createdAt: at,
+        reason: input.reason,
+        referenceDocumentUri: input.referenceDocumentUri ?? null,
+        changes: planned.map((p) => ({
+          __typename: 'InventoryChange',
+          name,
+          delta: p.quantity - p.before,
+          quantityAfterChange: p.quantity,
+          item: () => itemNodeById(state, p.item.id),
+          location: () => locationNode(state, p.locationId),
+        })),
+      },
+      [],
+    );
+  }
+  if (typeof key === 'string') {
+    state.idempotency.set(key, { fingerprint, payload });
+    if (state.idempotency.size > KEEP_IDEMPOTENCY_KEYS) state.idempotency.delete(state.idempotency.keys().next().value!);
+  }
+  return payload;
+}
+
+function setQuantitiesPayload(group: GqlObject | null, userErrors: GqlObject[]): GqlObject {
+  return { __typename: 'InventorySetQuantitiesPayload', inventoryAdjustmentGroup: group, userErrors };
+}
+
+function userError(code: string, field: string[], message = USER_ERROR_MESSAGES[code]!): GqlObject {
+  return { __typename: 'InventorySetQuantitiesUserError', code, field, message };
+}
+
+// ---- Execution and the calculated query cost ----
+
+type Args = Record<string, unknown>;
+
+function execute(selections: GqlSelection[], source: GqlObject): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const selection of selections) {
+    if (selection.kind === 'inline') {
+      if (!selection.typeCondition || selection.typeCondition === source.__typename) Object.assign(out, execute(selection.selections, source));
+      continue;
+    }
+    const key = selection.alias ?? selection.name;
+    if (selection.name === '__typename') {
+      out[key] = source.__typename;
+      continue;
+    }
+    if (!(selection.name in source)) {
+      throw new GraphQLError(`Field '${selection.name}' doesn't exist on type '${source.__typename}'`, { code: 'undefinedField', typeName: source.__typename, fieldName: selection.name });
+    }
+    const raw = source[selection.name];
+    out[key] = complete(typeof raw === 'function' ? raw(selection.args, selection) : raw, selection);
+  }
+  return out;
+}
+
+function complete(value: unknown, field: GqlField): unknown {
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return value.map((v) => complete(v, field));
+  if (typeof value === 'object' && '__typename' in value) {
+    if (field.selections.length === 0) throw new GraphQLError(`Field must have selections (field '${field.name}' returns ${(value as GqlObject).__typename} but has no selections.)`, { code: 'selectionMismatch' });
+    return execute(field.selections, value as GqlObject);
+  }
+  return value;
+}
+
+/**
+ * Shopify's cost model: scalars and enums 0, objects 1, connections 2 plus `first` (or `last`) times one
+ * node's cost, `nodes(ids)` one node's cost per id, and 10 for each mutation field.
+ */
+export function requestedCost(operation: GqlOperation): number {
+  if (operation.type === 'mutation') return fields(operation.selections).length * MUTATION_COST;
+  return selectionCost(operation.selections, undefined);
+}
+
+function actualCost(selections: GqlSelection[], data: Record<string, unknown>): number {
+  return selectionCost(selections, data);
+}
+
+/** With `value` the result, the actual cost (the nodes returned); without, the requested one. */
+function selectionCost(selections: GqlSelection[], value: Record<string, unknown> | undefined): number {
+  let total = 0;
+  for (const selection of selections) {
+    if (selection.kind === 'inline') total += selectionCost(selection.selections, value);
+    else total += fieldCost(selection, value === undefined ? undefined : (value[selection.alias ?? selection.name] ?? null));
+  }
+  return total;
+}
+
+function fieldCost(field: GqlField, value: unknown): number {
+  if (field.selections.length === 0) return 0;
+  const pageSize = Number(field.args.first ?? field.args.last ?? Number.NaN);
+  if (Number.isFinite(pageSize)) {
+    if (value === undefined) return 2 + pageSize * nodeCost(field.selections, undefined);
+    const page = value as { nodes?: unknown[]; edges?: Array<{ node?: unknown }> } | null;
+    const nodes = page?.nodes ?? page?.edges?.map((e) => e.node) ?? [];
+    return 2 + nodes.reduce<number>((sum, node) => sum + nodeCost(field.selections, node), 0);
+  }
+  if (Array.isArray(field.args.ids)) {
+    if (value === undefined) return field.args.ids.length * (1 + selectionCost(field.selections, undefined));
+    return (value as Array<Record<string, unknown> | null>).reduce<number>((sum, node) => sum + (node ? 1 + selectionCost(field.selections, node) : 0), 0);
+  }
+  if (value === null) return 1;
+  const one = Array.isArray(value) ? (value[0] as Record<string, unknown> | undefined) : (value as Record<string, unknown> | undefined);
+  return 1 + selectionCost(field.selections, value === undefined ? undefined : (one ?? {}));
+}
+
+/** One node's cost inside a connection, whether selected through `nodes` or `edges { node }`. */
+function nodeCost(connectionSelections: GqlSelection[], node: unknown): number {
+  let total = 0;
+  for (const selection of fields(connectionSelections)) {
+    const inner = selection.name === 'edges' ? fields(selection.selections).find((f) => f.name === 'node') : selection.name === 'nodes' ? selection : undefined;
+    if (inner) total += 1 + selectionCost(inner.selections, node === undefined ? undefined : ((node ?? {}) as Record<string, unknown>));
+  }
+  return total;
+}
+
+function fields(selections: GqlSelection[]): GqlField[] {
+  return selections.flatMap((s) => (s.kind === 'field' ? [s] : fields(s.selections)));
+}
+
+function numericId(gid: string): string {
+  return gid.split('/').pop() ?? gid;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
