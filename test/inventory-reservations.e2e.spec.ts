@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from './support/messaging.js';
+import { orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+let t: TestApp;
+let w: OrdersWorld;
+let sourceKey: string;
+
+beforeAll(async () => {
+  t = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_DELIVERY_BASE_DELAY_MS: '100' } });
+  w = await ordersWorld(t);
+  expect((await t.request('PUT', '/v1/admin/sources/erp-stock', { body: { name: 'ERP stock' } })).status).toBe(201);
+  sourceKey = (await t.request('POST', '/v1/admin/sources/erp-stock/api-keys', { body: { scopes: ['inventory:write'] } })).body.key;
+});
+afterAll(async () => {
+  await t?.close();
+  await w?.close();
+});
+
+let event = 0;
+async function level(sku: string, warehouse: string, onHand: number, occurredAt: Date) {
+  const answer = await t.request('POST', '/v1/inventory/levels', { token: sourceKey, body: { items: [{ eventId: `r-${++event}`, sku, warehouse, onHand, occurredAt: occurredAt.toISOString() }] } });
+  expect(answer.body.accepted).toBe(1);
+}
+const portalFigure = async (sku: string) => (await t.request('GET', `/v1/inventory/${sku}`)).body.channels.find((c: { channelId: string }) => c.channelId === 'portal').available;
+const reservationsOf = (orderId: string) => t.sql<{ quantity: number; ended: boolean; end_reason: string | null; confirmed: boolean }>(
+  'select quantity::float8 as quantity, ended_at is not null as ended, end_reason, confirmed_at is not null as confirmed from stock_reservation where order_id = $1', [orderId],
+);
+const order = (sku: string, quantity: number, over: Record<string, unknown> = {}) => orderBody({ lines: [{ lineId: '1', sku, quantity, unitPrice: 10 }], ...over });
+const control = (path: string, body: unknown) => fetch(`${w.simUrl}/_control/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('reservations', () => {
+  it('lower availability at once when an order is accepted, keep it down while the ERP is down, and free it on cancel', async () => {
+    await level('1896-S', 'WH-EAST', 10, new Date());
+    expect(await portalFigure('1896-S')).toBe(10);
+    await control('maintenance', { on: true });
+    let orderId: string;
+    try {
+      const answer = await submitOrder(t, w.portalKey, order('1896-S', 3));
+      expect(answer.status).toBe(202);
+      orderId = answer.body.orderId;
+      expect(await portalFigure('1896-S')).toBe(7);
+      expect((await reservationsOf(orderId))[0]).toMatchObject({ quantity: 3, ended: false });
+      // Tried against the ERP in maintenance: still reserved.
+      await waitForStatus(t, orderId, 'submitted');
+      expect(await portalFigure('1896-S')).toBe(7);
+      // The ERP may have it: the cancel goes to the ERP, and waits for it (409 while a call is in flight).
+      let cancel;
+      do cancel = await t.request('POST', `/v1/orders/${orderId}/cancel`, { token: w.portalKey });
+      while (cancel.status === 409);
+      expect(cancel.status).toBe(202);
+      expect(await portalFigure('1896-S')).toBe(7);
+    } finally {
+      await control('maintenance', { on: false });
+    }
+    const cancelled = await waitForStatus(t, orderId, 'cancelled');
+    expect([...w.sim.state.orders.values()].filter((o) => o.externalDocumentNumber === cancelled.reference)).toEqual([]);
+    expect(await portalFigure('1896-S')).toBe(10);
+    // The create went through first (the cancel follows it), then the ERP order was deleted.
+    expect(cancelled.history.map((h: { status: string }) => h.status)).toEqual(['accepted', 'submitted', 'confirmed', 'cancelled']);
+    expect(await reservationsOf(orderId)).toEqual([{ quantity: 3, ended: true, end_reason: 'order cancelled', confirmed: true }]);
+  });
+
+  it('free the stock of an order the ERP rejects', async () => {
+    await level('1900-S', 'WH-EAST', 5, new Date());
+    const answer = await submitOrder(t, w.portalKey, order('1900-S', 2, { customer: { accountNumber: '99999' } }));
+    expect(await portalFigure('1900-S')).toBe(3);
+    await waitForStatus(t, answer.body.orderId, 'rejected');
+    expect(await portalFigure('1900-S')).toBe(5);
+    expect(await reservationsOf(answer.body.orderId)).toEqual([{ quantity: 2, ended: true, end_reason: 'order rejected', confirmed: false }]);
+  });
+
+  it('hold a confirmed order until a figure from after the confirmation includes it: never counted twice, never zero times', async () => {
+    const before = new Date();
+    await level('1906-S', 'WH-EAST', 20, before);
+    const answer = await submitOrder(t, w.portalKey, order('1906-S', 4));
+    const confirmed = await waitForStatus(t, answer.body.orderId, 'confirmed');
+    const confirmedAt = new Date(confirmed.history.at(-1).at);
+    expect(await portalFigure('1906-S')).toBe(16);
+    expect((await reservationsOf(answer.body.orderId))[0]).toMatchObject({ ended: false, confirmed: true });
+
+    // A figure from before the confirmation does not include the order: the reservation stays (not zero times).
+    await level('1906-S', 'WH-EAST', 20, new Date(confirmedAt.getTime() - 1));
+    expect(await portalFigure('1906-S')).toBe(16);
+    expect((await reservationsOf(answer.body.orderId))[0]!.ended).toBe(false);
+
+    // The ERP's figure after the confirmation has the order taken off: the reservation ends (not twice).
+    await level('1906-S', 'WH-EAST', 16, new Date(confirmedAt.getTime() + 1_000));
+    expect(await portalFigure('1906-S')).toBe(16);
+    expect(await reservationsOf(answer.body.orderId)).toEqual([{ quantity: 4, ended: true, end_reason: "included in the source's figure", confirmed: true }]);
+
+    // It ends once: cancelling the order afterwards changes no figure.
+    const [{ n: endedBefore }] = await t.sql<{ n: number }>("select count(*)::int as n from stock_reservation where ended_at is not null");
+    await level('1906-S', 'WH-EAST', 16, new Date(confirmedAt.getTime() + 2_000));
+    const [{ n: endedAfter }] = await t.sql<{ n: number }>("select count(*)::int as n from stock_reservation where ended_at is not null");
+    expect(endedAfter).toBe(endedBefore);
+    expect(await portalFigure('1906-S')).toBe(16);
+  });
+
+  it('split a line over warehouses by what the channel may sell, and refuse an order that would oversell under reject', async () => {
+    await level('1908-S', 'WH-EAST', 2, new Date());
+    await level('1908-S', 'WH-WEST', 3, new Date());
+    const split = await submitOrder(t, w.portalKey, order('1908-S', 4));
+    const placed = (await t.request('GET', `/v1/orders/${split.body.orderId}`)).body.lines.map((l: { warehouse: string; quantity: number; backordered: boolean }) => [l.warehouse, l.quantity, l.backordered]);
+    expect(placed).toEqual([['WH-EAST', 2, false], ['WH-WEST', 2, false]]);
+    expect(await portalFigure('1908-S')).toBe(1);
+    // The portal backorders; a channel with oversell reject is refused.
+    const backordered = await submitOrder(t, w.portalKey, order('1908-S', 3));
+    const lines = (await t.request('GET', `/v1/orders/${backordered.body.orderId}`)).body.lines;
+    expect(lines.map((l: { quantity: number; backordered: boolean }) => [l.quantity, l.backordered])).toEqual([[1, false], [2, true]]);
+    const current = (await t.request('GET', '/v1/admin/channels/portal')).body;
+    await t.request('PUT', '/v1/admin/channels/portal', { body: { kind: current.kind, config: current.config, inventory: current.inventory, oversell: 'reject', limits: current.limits } });
+    await new Promise((r) => setTimeout(r, 5_100)); // the channel cache
+    const refused = await submitOrder(t, w.portalKey, order('1908-S', 1));
+    expect(refused.status).toBe(422);
+    expect(refused.body.type).toMatch(/insufficient-stock$/);
+    expect(refused.body.skus).toEqual(['1908-S']);
+    await waitUntil('figures published', async () => (await portalFigure('1908-S')) === 0);
+  });
+});
