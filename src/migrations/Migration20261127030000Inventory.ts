@@ -6,8 +6,8 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261127030000Inventory extends Migration {
   override up(): void {
-    this.addSql(`alter table outbox add column priority int not null default 0, add column value_hash text;`);
-    this.addSql(`alter table delivered_version add column value_hash text;`);
+    this.addSql(`alter table outbox add column priority int not null default 0, add column state_value text;`);
+    this.addSql(`alter table delivered_version add column state_value text;`);
     // A message's owner finds its rows by key (an order's submission and cancel).
     this.addSql(`create index outbox_key_idx on outbox (key, type);`);
     this.addSql(`
@@ -59,7 +59,7 @@ export class Migration20261127030000Inventory extends Migration {
     this.addSql('drop table if exists channel_availability, stock_reservation, stock_position;');
     this.addSql('drop sequence if exists availability_version_seq;');
     this.addSql('drop index if exists outbox_key_idx;');
-    this.addSql('alter table delivered_version drop column if exists value_hash;');
-    this.addSql('alter table outbox drop column if exists priority, drop column if exists value_hash;');
+    this.addSql('alter table delivered_version drop column if exists state_value;');
+    this.addSql('alter table outbox drop column if exists priority, drop column if exists state_value;');
   }
 }

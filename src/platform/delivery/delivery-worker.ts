@@ -35,8 +35,8 @@ interface ClaimedRow {
   /** A string or a Date, depending on the pool's type parsers. */
   created_at: Date | string;
   delivered_version: string | null;
-  value_hash: string | null;
-  delivered_hash: string | null;
+  state_value: string | null;
+  delivered_value: string | null;
 }
 
 const MAX_ERRORS_KEPT = 20;
@@ -152,7 +152,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
           settlement.reschedule(row, NO_HANDLER_RETRY_MS, { step: 'deferred', detail: { reason: 'no-handler' } });
         } else if (row.kind === 'state' && row.delivered_version !== null && BigInt(row.version ?? row.id) <= BigInt(row.delivered_version)) {
           settlement.finish(row, 'superseded', { step: 'superseded', detail: { deliveredVersion: row.delivered_version } });
-        } else if (row.kind === 'state' && row.value_hash !== null && row.value_hash === row.delivered_hash) {
+        } else if (row.kind === 'state' && row.state_value !== null && row.state_value === row.delivered_value) {
           // The target already holds this value: record it as delivered at this version, without a call.
           settlement.finish(row, 'delivered', { step: 'unchanged', detail: { deliveredVersion: row.delivered_version } });
           settlement.tell(row, { event: 'delivered', result: { unchanged: true } });
@@ -196,6 +196,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       correlationId: row.correlation_id,
       causationId: row.causation_id,
       attempt: row.attempts + 1,
+      previousValue: row.delivered_value,
       createdAt: new Date(row.created_at),
     };
     const startedAt = new Date();
@@ -337,13 +338,13 @@ class Settlement {
       const states = this.finished.filter((f) => f.row.kind === 'state' && f.status === 'delivered');
       if (states.length > 0) {
         await tx.query(
-          `insert into delivered_version (destination, key, version, value_hash)
-           select distinct on (key) $1, key, version, value_hash from unnest($2::text[], $3::bigint[], $4::text[]) as v(key, version, value_hash)
+          `insert into delivered_version (destination, key, version, state_value)
+           select distinct on (key) $1, key, version, state_value from unnest($2::text[], $3::bigint[], $4::text[]) as v(key, version, state_value)
             order by key, version desc
            on conflict (destination, key) do update
-             set value_hash = case when excluded.version >= delivered_version.version then excluded.value_hash else delivered_version.value_hash end,
+             set state_value = case when excluded.version >= delivered_version.version then excluded.state_value else delivered_version.state_value end,
                  version = greatest(delivered_version.version, excluded.version), delivered_at = now()`,
-          [this.destination, states.map((f) => f.row.key), states.map((f) => f.row.version ?? f.row.id), states.map((f) => f.row.value_hash)],
+          [this.destination, states.map((f) => f.row.key), states.map((f) => f.row.version ?? f.row.id), states.map((f) => f.row.state_value)],
         );
       }
     }
@@ -364,9 +365,9 @@ async function claim(tx: Tx, jobs: Array<Job<{ id: string }>>): Promise<ClaimedR
        from unnest($1::bigint[], $2::uuid[]) as j(id, job_id)
       where o.id = j.id and o.job_id = j.job_id and o.status in ('queued', 'sending')
       returning o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
-                o.correlation_id, o.causation_id, o.attempts, o.created_at, o.value_hash,
+                o.correlation_id, o.causation_id, o.attempts, o.created_at, o.state_value,
                 (select dv.version from delivered_version dv where dv.destination = o.destination and dv.key = o.key) as delivered_version,
-                (select dv.value_hash from delivered_version dv where dv.destination = o.destination and dv.key = o.key) as delivered_hash`,
+                (select dv.state_value from delivered_version dv where dv.destination = o.destination and dv.key = o.key) as delivered_value`,
     [jobs.map((j) => j.data.id), jobs.map((j) => j.id)],
   );
   return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));

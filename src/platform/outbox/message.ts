@@ -15,8 +15,11 @@ export interface OutboxMessage {
   causationId?: string;
   /** Higher goes first among a destination's queued deliveries (0 by default). */
   priority?: number;
-  /** State messages: what the target ends up holding; equal to the last delivered one, it is not sent again. */
-  valueHash?: string;
+  /**
+   * State messages: what the target ends up holding, as a string. Equal to the last one delivered for the
+   * chain, the message is not sent again; otherwise the handler is given that last one (previousValue).
+   */
+  stateValue?: string;
 }
 
 /** One message on its way to one destination, as a destination handler receives it. */
@@ -34,6 +37,8 @@ export interface Delivery {
   causationId: string | null;
   /** 1 for the first try. */
   attempt: number;
+  /** State messages: the stateValue last delivered on this chain, if any. */
+  previousValue: string | null;
   createdAt: Date;
 }
 

@@ -33,12 +33,12 @@ export class Outbox {
     if (rows.length > 0) {
       const column = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
       await sql.query(
-        `insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, version, correlation_id, causation_id, priority, value_hash)
+        `insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, version, correlation_id, causation_id, priority, state_value)
          select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::bigint[], $9::text[], $10::text[], $11::int[], $12::text[])`,
         [
           column((r) => r.messageId), column((r) => r.deliveryId), column((r) => r.message.type), column((r) => r.message.kind), column((r) => r.message.key),
           column((r) => r.destination), column((r) => JSON.stringify(r.message.payload)), column((r) => r.message.version ?? null), column((r) => r.correlationId),
-          column((r) => r.message.causationId ?? null), column((r) => r.message.priority ?? 0), column((r) => r.message.valueHash ?? null),
+          column((r) => r.message.causationId ?? null), column((r) => r.message.priority ?? 0), column((r) => r.message.stateValue ?? null),
         ],
       );
       await sql.query(

@@ -18,11 +18,11 @@ export class StockLevelDto {
   warehouse: string;
 
   @ApiProperty({ example: 120, description: 'At most 3 decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(-1_000_000_000) @Max(1_000_000_000)
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(-1e12) @Max(1e12)
   onHand: number;
 
   @ApiPropertyOptional({ example: 4, description: 'What the source holds back itself' })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(0) @Max(1_000_000_000)
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(0) @Max(1e12)
   reserved?: number;
 
   @ApiPropertyOptional({ description: 'Grows with each report of this SKU and warehouse; or send occurredAt' })
@@ -45,7 +45,7 @@ export class StockMovementDto {
   warehouse: string;
 
   @ApiProperty({ example: -2, description: 'Change of on-hand, at most 3 decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(-1_000_000_000) @Max(1_000_000_000)
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(-1e12) @Max(1e12)
   delta: number;
 
   @ApiProperty() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)

@@ -37,36 +37,42 @@ export class AvailabilityPublisher implements OnModuleInit {
     const positions = new Map<string, StockPosition[]>();
     const openReservations = new Map<string, Record<string, number>>();
     if (skus.length === 0) return { positions, openReservations };
-    const [stock, reserved] = [
-      await sql.query<{ sku: string; warehouse: string; on_hand: number; reserved: number }>(
-        'select sku, warehouse, on_hand::float8 as on_hand, reserved::float8 as reserved from stock_position where sku = any($1::text[])', [skus],
-      ),
-      await sql.query<{ sku: string; warehouse: string; quantity: number }>(
-        `select sku, warehouse, sum(quantity)::float8 as quantity from stock_reservation where ended_at is null and sku = any($1::text[]) group by sku, warehouse`, [skus],
-      ),
-    ];
-    for (const row of stock.rows) {
+    // One round trip: positions, then open reservations summed per warehouse.
+    const { rows } = await sql.query<{ kind: 'position' | 'reservation'; sku: string; warehouse: string; on_hand: number; reserved: number }>(
+      `select 'position' as kind, sku, warehouse, on_hand::float8 as on_hand, reserved::float8 as reserved from stock_position where sku = any($1::text[])
+       union all
+       select 'reservation', sku, warehouse, sum(quantity)::float8, 0 from stock_reservation where ended_at is null and sku = any($1::text[]) group by sku, warehouse`,
+      [skus],
+    );
+    for (const row of rows) {
+      if (row.kind === 'reservation') {
+        openReservations.set(row.sku, { ...openReservations.get(row.sku), [row.warehouse]: row.on_hand });
+        continue;
+      }
       const list = positions.get(row.sku) ?? [];
       if (list.length === 0) positions.set(row.sku, list);
       list.push({ warehouse: row.warehouse, onHand: row.on_hand, reserved: row.reserved });
     }
-    for (const row of reserved.rows) openReservations.set(row.sku, { ...openReservations.get(row.sku), [row.warehouse]: row.quantity });
     return { positions, openReservations };
   }
 
-  /** SKUs without any position are left alone: nothing is known of them, and 0 would be a claim. */
-  async recompute(sql: Sql, skus: readonly string[]): Promise<number> {
+  /**
+   * SKUs without any position are left alone: nothing is known of them, and 0 would be a claim. `known`: the
+   * caller's picture says which SKUs have positions (the transaction holds their locks), saving a read.
+   */
+  async recompute(sql: Sql, skus: readonly string[], known?: ReadonlySet<string>): Promise<number> {
     const channels = (await this.channels.all()).filter((c) => c.inventory.warehouses.length > 0);
+    if (known) skus = skus.filter((sku) => known.has(sku));
     if (channels.length === 0 || skus.length === 0) return 0;
     const picture = await this.picture(sql, skus);
-    const known = skus.filter((sku) => picture.positions.has(sku));
-    if (known.length === 0) return 0;
+    const withStock = skus.filter((sku) => picture.positions.has(sku));
+    if (withStock.length === 0) return 0;
     const { rows: current } = await sql.query<{ channel_id: string; sku: string; available: string }>(
-      'select channel_id, sku, available from channel_availability where sku = any($1::text[])', [known],
+      'select channel_id, sku, available from channel_availability where sku = any($1::text[])', [withStock],
     );
     const before = new Map(current.map((r) => [`${r.channel_id}\u0000${r.sku}`, Number(r.available)]));
     const changes: Array<{ channel: ChannelEntity; sku: string; available: number; byWarehouse: Record<string, number>; previous: number | undefined }> = [];
-    for (const sku of known) {
+    for (const sku of withStock) {
       for (const channel of channels) {
         const { available, byWarehouse } = availableToSell(channel.inventory, picture.positions.get(sku)!, picture.openReservations.get(sku));
         const previous = before.get(`${channel.id}\u0000${sku}`);
@@ -98,7 +104,7 @@ export class AvailabilityPublisher implements OnModuleInit {
         message: {
           type: AVAILABILITY_CHANGED, kind: 'state' as const, key: change.sku, version, payload: { ...payload },
           priority: crossesZero || change.available <= low ? URGENT_PRIORITY : 0,
-          valueHash: shopify ? JSON.stringify(change.byWarehouse) : String(change.available),
+          stateValue: shopify ? JSON.stringify(change.byWarehouse) : String(change.available),
         },
         destinations: [`channel:${change.channel.id}`],
       }];

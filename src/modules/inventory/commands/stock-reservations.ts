@@ -5,6 +5,12 @@ import { availableToSell } from '../domain/available-to-sell.js';
 import { AvailabilityPublisher } from './availability-publisher.js';
 import { lockSkus } from './stock-locks.js';
 
+/** What a channel may sell per SKU and warehouse (undefined: no stock known), and the SKUs with stock. */
+export interface Sellable {
+  lookup: (sku: string, warehouse: string) => number | undefined;
+  knownSkus: ReadonlySet<string>;
+}
+
 /** A line part an order takes from a warehouse. */
 export interface ReservedLine {
   sku: string;
@@ -25,23 +31,24 @@ export class StockReservations {
    * What the channel may sell of each SKU per warehouse, for the intake's split; undefined where no stock is
    * known. Takes the SKUs' locks, held until the intake commits its reservations.
    */
-  async sellable(sql: Sql, channel: ChannelEntity, skus: readonly string[]): Promise<(sku: string, warehouse: string) => number | undefined> {
+  async sellable(sql: Sql, channel: ChannelEntity, skus: readonly string[]): Promise<Sellable> {
     const locked = await lockSkus(sql, skus);
     const picture = await this.availability.picture(sql, locked);
     const figures = new Map<string, Record<string, number>>();
     for (const [sku, positions] of picture.positions) figures.set(sku, availableToSell(channel.inventory, positions, picture.openReservations.get(sku)).byWarehouse);
-    return (sku, warehouse) => figures.get(sku)?.[warehouse] ?? (figures.has(sku) ? 0 : undefined);
+    return { lookup: (sku, warehouse) => figures.get(sku)?.[warehouse] ?? (figures.has(sku) ? 0 : undefined), knownSkus: new Set(figures.keys()) };
   }
 
-  async reserve(sql: Sql, orderId: string, lines: readonly ReservedLine[]): Promise<void> {
+  /** `sellable`: what the same transaction read before (its SKUs are locked): skips reading it again. */
+  async reserve(sql: Sql, orderId: string, lines: readonly ReservedLine[], sellable?: Sellable): Promise<void> {
     const parts = lines.filter((l) => l.quantity > 0);
     if (parts.length === 0) return;
-    const skus = await lockSkus(sql, parts.map((l) => l.sku));
+    const skus = sellable ? [...new Set(parts.map((l) => l.sku))] : await lockSkus(sql, parts.map((l) => l.sku));
     await sql.query(
       `insert into stock_reservation (order_id, sku, warehouse, quantity) select $1, s, w, q from unnest($2::text[], $3::text[], $4::numeric[]) as x(s, w, q)`,
       [orderId, parts.map((l) => l.sku), parts.map((l) => l.warehouse), parts.map((l) => l.quantity)],
     );
-    await this.availability.recompute(sql, skus);
+    await this.availability.recompute(sql, skus, sellable?.knownSkus);
   }
 
   /** The order is cancelled or rejected: its stock is available again. */

@@ -48,7 +48,7 @@ export class AcceptOrder {
     if (verdict.verdict === 'refuse') throw new ProblemException(422, 'customer-blocked', 'Customer blocked', verdict.reason, { accountNumber });
     // What the channel may sell, per warehouse; the SKUs stay locked until the reservations below commit.
     const sellable = await this.reservations.sellable(sql, channel, request.lines.map((l) => l.sku));
-    const allocation = allocateLines(request.lines, { warehouses: channel.inventory.warehouses, oversell: channel.oversell }, sellable);
+    const allocation = allocateLines(request.lines, { warehouses: channel.inventory.warehouses, oversell: channel.oversell }, sellable.lookup);
     if (!allocation.ok) {
       throw new ProblemException(422, 'insufficient-stock', 'Not enough stock', `Not enough stock for ${allocation.shortSkus.join(', ')} in the channel's warehouses`, { skus: allocation.shortSkus });
     }
@@ -82,7 +82,7 @@ export class AcceptOrder {
       const { rows: [existing] } = await sql.query<{ id: string }>('select id from sales_order where channel_id = $1 and channel_order_id = $2', [channel.id, request.channelOrderId]);
       throw problems.conflict(`Channel ${channel.id} already sent order ${request.channelOrderId}: it is order ${existing?.id}`, { orderId: existing?.id, channelOrderId: request.channelOrderId });
     }
-    await this.reservations.reserve(sql, orderId, allocation.lines.filter((l) => !l.backordered && l.warehouse !== null).map((l) => ({ sku: l.sku, warehouse: l.warehouse!, quantity: l.quantity })));
+    await this.reservations.reserve(sql, orderId, allocation.lines.filter((l) => !l.backordered && l.warehouse !== null).map((l) => ({ sku: l.sku, warehouse: l.warehouse!, quantity: l.quantity })), sellable);
     if (!held) {
       await this.submission.submit(sql, {
         id: orderId, reference: stored.reference, customerAccount: accountNumber, orderDate: stored.order_date, lines: allocation.lines,
