@@ -3,11 +3,14 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsy
 
 /**
  * A Dynamics 365 Business Central API v2.0 look-alike for the demo, the tests and the benchmarks: the OAuth2
- * token endpoint, customers, items and salesOrders (with lines, deep insert, `$filter`, DELETE), behaving like
- * the real service where it matters to an integration: latency, 429 with Retry-After past a rate limit,
- * 5 requests processed at once, 503 in maintenance, OData validation errors, tokens that expire.
- * A control API under `/_control` lets tests change all of that and read what was created. It runs on its own
- * (`listen`, `npm run sim:bc`) or mounted in another Fastify instance under a prefix (`plugin`, the demo).
+ * token endpoint, customers, items, locations, itemLedgerEntries and salesOrders (with lines, deep insert,
+ * DELETE), and the analytics API's itemLedgerEntries (the ones that carry a location). Collections take
+ * `$filter` (comparisons, `or` over one field, `and`), `$select`, and are split into pages joined by
+ * `@odata.nextLink` with a `$skiptoken`. It behaves like the real service where it matters to an integration:
+ * latency, 429 with Retry-After past a rate limit, 5 requests processed at once, 503 in maintenance, OData
+ * validation errors, tokens that expire. A control API under `/_control` lets tests change all of that, post
+ * stock, ship orders and read what was created. It runs on its own (`listen`, `npm run sim:bc`) or mounted in
+ * another Fastify instance under a prefix (`plugin`, the demo).
  */
 export interface BusinessCentralSimulatorOptions {
   latencyMs?: [number, number];
@@ -20,6 +23,8 @@ export interface BusinessCentralSimulatorOptions {
   clientSecret?: string;
   /** Requests kept in `state.requests`, the oldest dropped first (all of them unless set). */
   keepRequests?: number;
+  /** Entities per page of a collection before `@odata.nextLink` (the real service: 20,000). */
+  pageSize?: number;
 }
 
 export interface SimCustomer {
@@ -36,6 +41,48 @@ export interface SimItem {
   number: string;
   displayName: string;
   unitPrice: number;
+  /** On-hand over all locations: the sum of the item's ledger entries, as Business Central's flow field. */
+  inventory: number;
+  lastModifiedDateTime: string;
+}
+
+export interface SimLocation {
+  id: string;
+  code: string;
+  displayName: string;
+  contact: string;
+  addressLine1: string;
+  addressLine2: string;
+  city: string;
+  state: string;
+  country: string;
+  postalCode: string;
+  phoneNumber: string;
+  email: string;
+  website: string;
+  lastModifiedDateTime: string;
+}
+
+/** Enum values as the API spells them: `Positive Adjmt.` is `Positive_x0020_Adjmt_x002E_`. */
+export type SimEntryType = 'Positive_x0020_Adjmt_x002E_' | 'Negative_x0020_Adjmt_x002E_' | 'Sale';
+
+export interface SimItemLedgerEntry {
+  id: string;
+  entryNumber: number;
+  itemNumber: string;
+  /** Not in the v2.0 entity; the analytics API's entity has it. Blank is Business Central's blank location. */
+  locationCode: string;
+  postingDate: string;
+  entryType: SimEntryType;
+  sourceNumber: string;
+  sourceType: '_x0020_' | 'Customer';
+  documentNumber: string;
+  documentType: '_x0020_' | 'Sales_x0020_Shipment';
+  description: string;
+  quantity: number;
+  salesAmountActual: number;
+  costAmountActual: number;
+  lastModifiedDateTime: string;
 }
 
 export interface SimSalesOrderLine {
@@ -69,20 +116,34 @@ export interface SimSalesOrder {
 interface State {
   customers: Map<string, SimCustomer>;
   items: Map<string, SimItem>;
+  locations: Map<string, SimLocation>;
+  /** Item ledger entries in the order they were posted. */
+  ledger: SimItemLedgerEntry[];
   orders: Map<string, SimSalesOrder>;
   tokens: Map<string, number>;
   maintenance: boolean;
   nextOrderNumber: number;
+  nextShipmentNumber: number;
+  /** The last time stamp given out, so that every change is later than the one before. */
+  lastStamp: number;
   /** Every request, for tests that count the rate at the ERP. */
   requests: Array<{ at: number; method: string; path: string; status: number; body?: unknown }>;
   inFlight: number;
   windowStart: number;
   windowCount: number;
-  /** The next this-many requests are answered 429. */
+  /** The next this-many requests are answered 429, once `throttleAfter` more have passed. */
   throttleNext: number;
+  throttleAfter: number;
 }
 
 const ODATA = 'application/json; odata.metadata=minimal';
+
+/** Locations with fixed ids, so that a configuration can name them. */
+const SEED_LOCATIONS: Array<[code: string, id: string, displayName: string]> = [
+  ['EAST', '5e1d0c3a-0000-4000-8000-00000000ea57', 'East Warehouse'],
+  ['WEST', '5e1d0c3a-0000-4000-8000-00000000e057', 'West Warehouse'],
+  ['CENTRAL', '5e1d0c3a-0000-4000-8000-0000000ce472', 'Central Warehouse'],
+];
 
 export function defaultSimulatorData() {
   const customers: SimCustomer[] = [
@@ -91,13 +152,16 @@ export function defaultSimulatorData() {
     { id: randomUUID(), number: '30000', displayName: 'School of Fine Art', blocked: 'All', creditLimit: 0, balanceDue: 0 },
     { id: randomUUID(), number: '40000', displayName: 'Alpine Ski House', blocked: ' ', creditLimit: 0, balanceDue: 0 },
   ];
-  const items: SimItem[] = ['1896-S', '1900-S', '1906-S', '1908-S', '1920-S', '1928-S', '1936-S', '1953-W', '1964-W', '1968-S'].map((number, i) => ({
-    id: randomUUID(),
-    number,
-    displayName: `Item ${number}`,
-    unitPrice: 100 + i * 25,
-  }));
-  return { customers, items };
+  const itemNumbers = ['1896-S', '1900-S', '1906-S', '1908-S', '1920-S', '1928-S', '1936-S', '1953-W', '1964-W', '1968-S'];
+  const items = itemNumbers.map((number, i) => ({ id: randomUUID(), number, displayName: `Item ${number}`, unitPrice: 100 + i * 25 }));
+  const locations = SEED_LOCATIONS.map(([code, id, displayName]) => ({ id, code, displayName }));
+  // Opening stock, posted as positive adjustments when the simulator starts.
+  const openingStock = itemNumbers.flatMap((itemNumber, i) => [
+    { itemNumber, locationCode: 'EAST', quantity: 40 + 2 * i },
+    { itemNumber, locationCode: 'WEST', quantity: 20 + i },
+    { itemNumber, locationCode: 'CENTRAL', quantity: 10 },
+  ]);
+  return { customers, items, locations, openingStock };
 }
 
 export function createBusinessCentralSimulator(options: BusinessCentralSimulatorOptions = {}) {
@@ -109,21 +173,31 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     keepRequests: options.keepRequests ?? Number.POSITIVE_INFINITY,
+    pageSize: options.pageSize ?? 100,
   };
   const data = defaultSimulatorData();
   const state: State = {
     customers: new Map(data.customers.map((c) => [c.number, c])),
-    items: new Map(data.items.map((i) => [i.number, i])),
+    items: new Map(),
+    locations: new Map(),
+    ledger: [],
     orders: new Map(),
     tokens: new Map(),
     maintenance: false,
     nextOrderNumber: 101001,
+    nextShipmentNumber: 102001,
+    lastStamp: 0,
     requests: [],
     inFlight: 0,
     windowStart: Date.now(),
     windowCount: 0,
     throttleNext: 0,
+    throttleAfter: 0,
   };
+  const started = stamp(state);
+  for (const item of data.items) state.items.set(item.number, { ...item, inventory: 0, lastModifiedDateTime: started });
+  for (const location of data.locations) state.locations.set(location.code, newLocation(location, started));
+  for (const opening of data.openingStock) postAdjustment(state, opening.itemNumber, opening.locationCode, opening.quantity, 'START');
 
   /** The simulator's routes, for any Fastify instance: at its root (`listen`), or under a prefix of a host's. */
   const plugin: FastifyPluginAsync = async (instance) => {
@@ -156,29 +230,54 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     });
 
     // Control API for tests and the demo: not part of Business Central.
-    instance.get('/_control/state', async () => ({ maintenance: state.maintenance, orders: [...state.orders.values()], requests: state.requests.length }));
+    instance.get('/_control/state', async () => ({ maintenance: state.maintenance, orders: [...state.orders.values()], ledgerEntries: state.ledger.length, requests: state.requests.length }));
     instance.get('/_control/requests', async () => state.requests);
     instance.post('/_control/maintenance', async (request) => {
       state.maintenance = Boolean((request.body as { on?: boolean } | undefined)?.on);
       return { maintenance: state.maintenance };
     });
     instance.post('/_control/throttle', async (request) => {
-      state.throttleNext = Number((request.body as { next?: number } | undefined)?.next ?? 1);
-      return { throttleNext: state.throttleNext };
+      const body = request.body as { next?: number; after?: number } | undefined;
+      state.throttleNext = Number(body?.next ?? 1);
+      state.throttleAfter = Number(body?.after ?? 0);
+      return { throttleNext: state.throttleNext, throttleAfter: state.throttleAfter };
     });
     instance.post('/_control/expire-tokens', async () => {
       state.tokens.clear();
       return { expired: true };
     });
+    // An item as given; `inventory` is reached by an adjustment at the blank location, as Business Central's
+    // items API does when it is patched, and `lastModifiedDateTime`, when given, is kept as given.
     instance.put('/_control/items/:number', async (request) => {
       const number = (request.params as { number: string }).number;
-      const item = { id: state.items.get(number)?.id ?? randomUUID(), number, displayName: number, unitPrice: 0, ...state.items.get(number), ...(request.body as Partial<SimItem>) };
+      const { inventory, lastModifiedDateTime, ...fields } = (request.body ?? {}) as Partial<SimItem>;
+      const existing = state.items.get(number);
+      const item: SimItem = { id: randomUUID(), displayName: number, unitPrice: 0, inventory: 0, ...existing, ...fields, number, lastModifiedDateTime: stamp(state) };
       state.items.set(number, item);
+      if (typeof inventory === 'number' && inventory !== item.inventory) postAdjustment(state, number, '', inventory - item.inventory, number);
+      if (lastModifiedDateTime) item.lastModifiedDateTime = lastModifiedDateTime;
       return item;
     });
+    instance.put('/_control/locations/:code', async (request) => {
+      const code = (request.params as { code: string }).code;
+      const location = newLocation({ ...state.locations.get(code), ...(request.body as Partial<SimLocation>), code }, stamp(state));
+      state.locations.set(code, location);
+      return location;
+    });
+    // A stock adjustment: an item ledger entry of `quantity` (negative to take stock out) at `locationCode`.
+    instance.post('/_control/stock', async (request, reply) => {
+      const { itemNumber, locationCode = '', quantity } = (request.body ?? {}) as { itemNumber?: string; locationCode?: string; quantity?: number };
+      if (!itemNumber || !state.items.has(itemNumber)) return reply.status(404).send({ error: `no item ${itemNumber}` });
+      if (locationCode !== '' && !state.locations.has(locationCode)) return reply.status(400).send({ error: `no location ${locationCode}` });
+      if (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity === 0) return reply.status(400).send({ error: 'quantity must be a number other than 0' });
+      return postAdjustment(state, itemNumber, locationCode, quantity, 'ADJ');
+    });
+    // Posts the shipment of every line, as Business Central does: a sale entry taking the quantity out of the
+    // line's location. Creating the order posts nothing; shipping it twice posts once.
     instance.post('/_control/orders/:id/ship', async (request, reply) => {
       const order = state.orders.get((request.params as { id: string }).id);
       if (!order) return reply.status(404).send({ error: 'no such order' });
+      if (!order.fullyShipped) postShipment(state, order);
       order.fullyShipped = true;
       touch(order);
       return order;
@@ -210,7 +309,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
         const auth = request.headers.authorization?.replace(/^Bearer /, '');
         const expiresAt = auth ? state.tokens.get(auth) : undefined;
         if (!expiresAt || expiresAt < Date.now()) return answer(401, odataError('Authentication_InvalidCredentials', 'The credentials provided are incorrect'));
-        return route(state, request, path, answer);
+        return route(state, settings, request, path, answer);
       } finally {
         state.inFlight--;
       }
@@ -240,29 +339,37 @@ export type BusinessCentralSimulator = ReturnType<typeof createBusinessCentralSi
 
 type Answer = (status: number, body?: unknown, headers?: Record<string, string>) => FastifyReply;
 
-const COMPANY_PATH = /^\/v2\.0\/[^/]+\/[^/]+\/api\/v2\.0\/companies\(([^)]+)\)\/(\w+)(?:\(([^)]+)\))?(?:\/(\w+))?$/;
+// The standard API (`api/v2.0`) and the analytics API (`api/microsoft/analytics/v1.0`), under one company.
+const COMPANY_PATH = /^\/v2\.0\/[^/]+\/[^/]+\/api\/(v2\.0|microsoft\/analytics\/v1\.0)\/companies\(([^)]+)\)\/(\w+)(?:\(([^)]+)\))?(?:\/(\w+))?$/;
 
-function route(state: State, request: FastifyRequest, path: string, answer: Answer): FastifyReply {
+function route(state: State, settings: { pageSize: number }, request: FastifyRequest, path: string, answer: Answer): FastifyReply {
   const match = COMPANY_PATH.exec(decodeURIComponent(path));
-  if (!match) return answer(404, odataError('BadRequest_ResourceNotFound', `Resource not found for the segment '${path}'.`));
-  const [, , entity, key, navigation] = match;
+  const notFound = () => answer(404, odataError('BadRequest_ResourceNotFound', `Resource not found for the segment '${path}'.`));
+  if (!match) return notFound();
+  const [, api, , entity, key, navigation] = match;
   const query = new URLSearchParams(request.url.split('?')[1] ?? '');
-  if (entity === 'customers' && request.method === 'GET' && !key) {
-    return answer(200, { value: [...state.customers.values()].map(customerView) });
+  const list = (type: string, rows: Array<Record<string, unknown>>, sortKey: string) => {
+    const page = collectionPage(request, query, rows, sortKey, settings.pageSize);
+    return typeof page === 'string' ? answer(400, odataError('BadRequest', page.replace('{type}', `Microsoft.NAV.${type}`))) : answer(200, page);
+  };
+  if (api !== 'v2.0') {
+    return entity === 'itemLedgerEntries' && request.method === 'GET' && !key ? list('itemLedgerEntry', state.ledger.map(analyticsEntryView), 'entryNo') : notFound();
   }
+  if (entity === 'customers' && request.method === 'GET' && !key) return list('customer', [...state.customers.values()].map(customerView), 'number');
   if (entity === 'customers' && request.method === 'GET' && key && navigation === 'customerFinancialDetails') {
     const customer = [...state.customers.values()].find((c) => c.id === key);
     if (!customer) return answer(404, odataError('Internal_RecordNotFound', 'The Customer does not exist.'));
     return answer(200, { value: [{ id: customer.id, number: customer.number, balance: customer.balanceDue, totalSalesExcludingTax: 0, overdueAmount: 0 }] });
   }
-  if (entity === 'items' && request.method === 'GET' && !key) return answer(200, { value: [...state.items.values()] });
+  if (request.method === 'GET' && !key) {
+    if (entity === 'items') return list('item', [...state.items.values()].map(itemView), 'number');
+    if (entity === 'locations') return list('location', [...state.locations.values()].map((l) => ({ ...l })), 'code');
+    if (entity === 'itemLedgerEntries') return list('itemLedgerEntry', state.ledger.map(entryView), 'entryNumber');
+  }
   if (entity === 'salesOrders') {
     if (request.method === 'GET' && !key) {
-      const filter = parseFilter(query.get('$filter'));
-      let orders = [...state.orders.values()];
-      if (filter) orders = orders.filter((o) => String(o[filter.field as keyof SimSalesOrder]) === filter.value);
       const expand = query.get('$expand') === 'salesOrderLines';
-      return answer(200, { value: orders.map((o) => orderView(o, expand)) });
+      return list('salesOrder', [...state.orders.values()].map((o) => orderView(o, expand)), 'number');
     }
     if (request.method === 'GET' && key) {
       const order = state.orders.get(key);
@@ -343,6 +450,65 @@ function toLine(state: State, order: SimSalesOrder, raw: Record<string, unknown>
   };
 }
 
+/** A time stamp later than every one before it, so that `lastModifiedDateTime gt` tells changes apart. */
+function stamp(state: State): string {
+  state.lastStamp = Math.max(Date.now(), state.lastStamp + 1);
+  return new Date(state.lastStamp).toISOString();
+}
+
+function newLocation(fields: Partial<SimLocation> & { code: string }, at: string): SimLocation {
+  const blank = { contact: '', addressLine1: '', addressLine2: '', city: '', state: '', country: '', postalCode: '', phoneNumber: '', email: '', website: '' };
+  return { id: randomUUID(), displayName: fields.code, ...blank, ...fields, lastModifiedDateTime: at };
+}
+
+type Posting = Pick<SimItemLedgerEntry, 'itemNumber' | 'locationCode' | 'quantity' | 'entryType' | 'sourceType' | 'sourceNumber' | 'documentType' | 'documentNumber'>;
+
+/**
+ * Writes an item ledger entry and moves the item's inventory by its quantity. Business Central computes
+ * inventory from the entries and does not promise that a posting modifies the item record; the simulator
+ * touches the item too, so that a poll of changed items sees the posting.
+ */
+function post(state: State, posting: Posting): SimItemLedgerEntry {
+  const item = state.items.get(posting.itemNumber)!;
+  const at = stamp(state);
+  const entry: SimItemLedgerEntry = {
+    id: randomUUID(),
+    entryNumber: state.ledger.length + 1,
+    postingDate: at.slice(0, 10),
+    description: '',
+    salesAmountActual: 0,
+    costAmountActual: 0,
+    ...posting,
+    lastModifiedDateTime: at,
+  };
+  state.ledger.push(entry);
+  item.inventory = Math.round((item.inventory + posting.quantity) * 1e5) / 1e5;
+  item.lastModifiedDateTime = at;
+  return entry;
+}
+
+function postAdjustment(state: State, itemNumber: string, locationCode: string, quantity: number, documentNumber: string): SimItemLedgerEntry {
+  const entryType = quantity > 0 ? 'Positive_x0020_Adjmt_x002E_' : 'Negative_x0020_Adjmt_x002E_';
+  return post(state, { itemNumber, locationCode, quantity, entryType, sourceType: '_x0020_', sourceNumber: '', documentType: '_x0020_', documentNumber });
+}
+
+function postShipment(state: State, order: SimSalesOrder): void {
+  const documentNumber = `S-SHP${state.nextShipmentNumber++}`;
+  const codeOf = (locationId?: string) => [...state.locations.values()].find((l) => l.id === locationId)?.code ?? '';
+  for (const line of order.salesOrderLines) {
+    post(state, {
+      itemNumber: line.lineObjectNumber,
+      locationCode: codeOf(line.locationId),
+      quantity: -line.quantity,
+      entryType: 'Sale',
+      sourceType: 'Customer',
+      sourceNumber: order.customerNumber,
+      documentType: 'Sales_x0020_Shipment',
+      documentNumber,
+    });
+  }
+}
+
 function touch(order: SimSalesOrder): void {
   order.totalAmountExcludingTax = Math.round(order.salesOrderLines.reduce((sum, l) => sum + l.quantity * l.unitPrice, 0) * 100) / 100;
   order.lastModifiedDateTime = new Date().toISOString();
@@ -359,17 +525,135 @@ function customerView(customer: SimCustomer) {
   return rest;
 }
 
-/** `number eq 'X'` or `externalDocumentNumber eq 'X'`: the filters an integration needs. */
-function parseFilter(filter: string | null): { field: string; value: string } | undefined {
-  if (!filter) return undefined;
-  const match = /^(\w+) eq '((?:[^']|'')*)'$/.exec(filter.trim());
-  return match ? { field: match[1]!, value: match[2]!.replaceAll("''", "'") } : undefined;
+function itemView(item: SimItem) {
+  return { type: 'Inventory', blocked: false, baseUnitOfMeasureCode: 'PCS', ...item };
+}
+
+/** The v2.0 entity: no location. */
+function entryView(entry: SimItemLedgerEntry) {
+  const { locationCode: _l, ...rest } = entry;
+  return rest;
+}
+
+/** The analytics API's entity: other names, and the location. */
+function analyticsEntryView(entry: SimItemLedgerEntry) {
+  return {
+    entryNo: entry.entryNumber,
+    entryType: entry.entryType,
+    sourceType: entry.sourceType,
+    sourceNo: entry.sourceNumber,
+    documentNo: entry.documentNumber,
+    documentType: entry.documentType,
+    postingDate: entry.postingDate,
+    itemNo: entry.itemNumber,
+    locationCode: entry.locationCode,
+    quantity: entry.quantity,
+    unitOfMeasureCode: 'PCS',
+    positive: entry.quantity > 0,
+    costAmountActual: entry.costAmountActual,
+    salesAmountActual: entry.salesAmountActual,
+  };
+}
+
+/**
+ * One page of a collection: `$filter`, then ordered by `sortKey`, from after `$skiptoken`, at most `pageSize`,
+ * with `@odata.nextLink` when more follow, then `$select`. A string is the error of a bad query, with `{type}`
+ * where the entity type's name goes.
+ */
+function collectionPage(request: FastifyRequest, query: URLSearchParams, rows: Array<Record<string, unknown>>, sortKey: string, pageSize: number) {
+  const unknownField = (field: string) => rows.length > 0 && !(field in rows[0]!) ? `Could not find a property named '${field}' on type '{type}'.` : undefined;
+  const filterText = query.get('$filter');
+  const filter = filterText ? parseFilter(filterText) : undefined;
+  if (typeof filter === 'string') return filter;
+  for (const clause of filter?.clauses ?? []) {
+    const error = unknownField(clause.field);
+    if (error) return error;
+  }
+  const select = query.get('$select')?.split(',').map((f) => f.trim());
+  for (const field of select ?? []) {
+    const error = unknownField(field);
+    if (error) return error;
+  }
+  let matching = filter ? rows.filter((row) => (filter.join === 'or' ? filter.clauses.some((c) => holds(row, c)) : filter.clauses.every((c) => holds(row, c)))) : rows;
+  matching = matching.toSorted((a, b) => compare(a[sortKey], b[sortKey]));
+  const token = query.get('$skiptoken');
+  if (token !== null) {
+    let after: unknown;
+    try {
+      after = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    } catch {
+      return `The skip token '${token}' is not valid.`;
+    }
+    matching = matching.filter((row) => compare(row[sortKey], after) > 0);
+  }
+  const page = matching.slice(0, pageSize);
+  const value = select ? page.map((row) => Object.fromEntries(select.map((f) => [f, row[f]]))) : page;
+  if (matching.length <= pageSize) return { value };
+  const next = new URLSearchParams(query);
+  next.set('$skiptoken', Buffer.from(JSON.stringify(page.at(-1)![sortKey])).toString('base64url'));
+  const nextQuery = [...next].map(([name, v]) => `${name}=${encodeURIComponent(v)}`).join('&');
+  return { value, '@odata.nextLink': `${request.protocol}://${request.headers.host}${request.url.split('?')[0]}?${nextQuery}` };
+}
+
+interface FilterClause {
+  field: string;
+  operator: 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
+  /** A string literal, or a number or date/time as written (unquoted). */
+  literal: { text: string } | { number: number } | { time: number };
+}
+
+const CLAUSE = /\s*(\w+)\s+(eq|ne|gt|ge|lt|le)\s+(?:'((?:[^']|'')*)'|(\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2}))?)|(-?\d+(?:\.\d+)?))\s*/y;
+const JOIN = /(and|or)\s+/y;
+
+/**
+ * The `$filter` subset an integration uses: comparisons of a field with a literal, joined all by `and` or all
+ * by `or`; like Business Central, `or` only over one field. A string is the error to answer with.
+ */
+function parseFilter(filter: string): { clauses: FilterClause[]; join: 'and' | 'or' } | string {
+  const clauses: FilterClause[] = [];
+  const joins = new Set<string>();
+  CLAUSE.lastIndex = 0;
+  for (let at = 0; ; ) {
+    CLAUSE.lastIndex = at;
+    const match = CLAUSE.exec(filter);
+    if (!match) return `Syntax error at position ${at} in '${filter}'.`;
+    const [, field, operator, text, time, number] = match;
+    const literal = text !== undefined ? { text: text.replaceAll("''", "'") } : time !== undefined ? { time: Date.parse(time) } : { number: Number(number) };
+    clauses.push({ field: field!, operator: operator as FilterClause['operator'], literal });
+    at = CLAUSE.lastIndex;
+    if (at === filter.length) break;
+    JOIN.lastIndex = at;
+    const join = JOIN.exec(filter);
+    if (!join) return `Syntax error at position ${at} in '${filter}'.`;
+    joins.add(join[1]!);
+    at = JOIN.lastIndex;
+  }
+  if (joins.size > 1) return `The filter '${filter}' mixes 'and' and 'or', which this simulator does not read.`;
+  const join = joins.has('or') ? 'or' : 'and';
+  if (join === 'or' && new Set(clauses.map((c) => c.field)).size > 1) return `The filter '${filter}' uses 'or' over different fields, which is not supported.`;
+  return { clauses, join };
+}
+
+function holds(row: Record<string, unknown>, clause: FilterClause): boolean {
+  const value = row[clause.field];
+  const { literal } = clause;
+  const order = 'text' in literal ? compare(String(value), literal.text) : 'time' in literal ? compare(Date.parse(String(value)), literal.time) : compare(Number(value), literal.number);
+  return { eq: order === 0, ne: order !== 0, gt: order > 0, ge: order >= 0, lt: order < 0, le: order <= 0 }[clause.operator];
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const [x, y] = [String(a), String(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function admit(state: State, settings: { ratePerSecond: number; concurrency: number }): string | undefined {
   if (state.throttleNext > 0) {
-    state.throttleNext--;
-    return 'Too many requests were made to the service. Try again later.';
+    if (state.throttleAfter > 0) state.throttleAfter--;
+    else {
+      state.throttleNext--;
+      return 'Too many requests were made to the service. Try again later.';
+    }
   }
   const now = Date.now();
   if (now - state.windowStart >= 1000) {

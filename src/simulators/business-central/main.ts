@@ -1,19 +1,22 @@
 import { createBusinessCentralSimulator } from './bc-simulator.js';
 
 // `npm run sim:bc`: the Business Central simulator on its own (PORT, default 4010). Client id and secret are
-// accepted as sent unless BC_SIM_CLIENT_ID / BC_SIM_CLIENT_SECRET are set.
+// accepted as sent unless BC_SIM_CLIENT_ID / BC_SIM_CLIENT_SECRET are set; BC_SIM_PAGE_SIZE sets entities per page.
 const simulator = createBusinessCentralSimulator({
   latencyMs: [Number(process.env.BC_SIM_LATENCY_MIN_MS ?? 20), Number(process.env.BC_SIM_LATENCY_MAX_MS ?? 120)],
   ratePerSecond: Number(process.env.BC_SIM_RATE_PER_SECOND ?? 20),
   clientId: process.env.BC_SIM_CLIENT_ID,
   clientSecret: process.env.BC_SIM_CLIENT_SECRET,
+  pageSize: process.env.BC_SIM_PAGE_SIZE ? Number(process.env.BC_SIM_PAGE_SIZE) : undefined,
 });
 const url = await simulator.listen(Number(process.env.PORT ?? 4010), process.env.HOST ?? '127.0.0.1');
 process.stdout.write(
   `Business Central simulator on ${url}\n` +
-    `  API      ${url}/v2.0/<tenant>/<environment>/api/v2.0/companies(<id>)/salesOrders\n` +
-    `  token    ${url}/oauth2/v2.0/token\n` +
-    `  control  ${url}/_control/state, POST /_control/maintenance {"on": true}, /_control/throttle {"next": n}\n`,
+    `  API       ${url}/v2.0/<tenant>/<environment>/api/v2.0/companies(<id>)/salesOrders, items, locations, itemLedgerEntries\n` +
+    `  analytics ${url}/v2.0/<tenant>/<environment>/api/microsoft/analytics/v1.0/companies(<id>)/itemLedgerEntries\n` +
+    `  token     ${url}/oauth2/v2.0/token\n` +
+    `  control   ${url}/_control/state, POST /_control/maintenance {"on": true}, /_control/throttle {"next": n, "after": k},\n` +
+    `            POST /_control/stock {"itemNumber", "locationCode", "quantity"}, POST /_control/orders/<id>/ship\n`,
 );
 const stop = () => void simulator.close().then(() => process.exit(0));
 process.on('SIGINT', stop);

@@ -4,6 +4,10 @@ import type { BusinessCentralConfig } from './business-central.config.js';
 const SCOPE = 'https://api.businesscentral.dynamics.com/.default';
 // A token is renewed this long before it expires, so that no call starts with one about to lapse.
 const TOKEN_MARGIN_MS = 60_000;
+// Item numbers per ledger-entry query: 20 `itemNo eq '…'` terms of Code[20] keep the URL well under 2 KB.
+const ITEMS_PER_QUERY = 20;
+const API_PATH = /\/api\/v2\.0$/;
+const ANALYTICS_API_PATH = '/api/microsoft/analytics/v1.0';
 
 export interface SalesOrderLineInput {
   lineObjectNumber: string;
@@ -29,6 +33,29 @@ export interface BcSalesOrder {
   '@odata.etag'?: string;
 }
 
+/** An item as the v2.0 `items` entity gives it; `inventory` is the item's total over all locations. */
+export interface BcItem {
+  id: string;
+  number: string;
+  /** ISO 8601 with milliseconds, as Business Central sends it. */
+  lastModifiedDateTime: string;
+  inventory: number;
+}
+
+export interface BcLocation {
+  id: string;
+  code: string;
+  displayName: string;
+}
+
+/** Item number to location code to on-hand quantity. */
+export type InventoryByLocation = Map<string, Map<string, number>>;
+
+interface ODataPage<T> {
+  value: T[];
+  '@odata.nextLink'?: string;
+}
+
 export interface BcCustomer {
   id: string;
   number: string;
@@ -46,6 +73,7 @@ export interface BcCustomer {
 export class BusinessCentralClient {
   private token?: { value: string; expiresAt: number };
   private readonly baseUrl: string;
+  private readonly analyticsBaseUrl?: string;
   private readonly tokenUrl: string;
 
   constructor(
@@ -54,12 +82,13 @@ export class BusinessCentralClient {
   ) {
     this.baseUrl = (config.baseUrl ?? `https://api.businesscentral.dynamics.com/v2.0/${config.tenantId}/${config.environment}/api/v2.0`).replace(/\/$/, '');
     this.tokenUrl = config.tokenUrl ?? `https://login.microsoftonline.com/${config.tenantId}/oauth2/v2.0/token`;
+    this.analyticsBaseUrl = config.analyticsBaseUrl?.replace(/\/$/, '') ?? (API_PATH.test(this.baseUrl) ? this.baseUrl.replace(API_PATH, ANALYTICS_API_PATH) : undefined);
   }
 
   /** The order whose externalDocumentNumber is `reference`, if Business Central has one. */
   async findSalesOrder(reference: string, signal?: AbortSignal): Promise<BcSalesOrder | undefined> {
-    const filter = encodeURIComponent(`externalDocumentNumber eq '${reference.replaceAll("'", "''")}'`);
-    const found = await this.request<{ value: BcSalesOrder[] }>('GET', `/salesOrders?$filter=${filter}`, undefined, signal);
+    const query = odataQuery({ $filter: `externalDocumentNumber eq ${odataString(reference)}` });
+    const found = await this.request<{ value: BcSalesOrder[] }>('GET', `/salesOrders?${query}`, undefined, signal);
     return found.value[0];
   }
 
@@ -93,8 +122,61 @@ export class BusinessCentralClient {
     await this.request('DELETE', `/salesOrders(${id})`, undefined, signal, { 'if-match': etag });
   }
 
-  listCustomers(signal?: AbortSignal): Promise<{ value: BcCustomer[] }> {
-    return this.request('GET', '/customers', undefined, signal);
+  async listCustomers(signal?: AbortSignal): Promise<{ value: BcCustomer[] }> {
+    return { value: await this.allPages<BcCustomer>(this.companyUrl('/customers'), signal) };
+  }
+
+  /**
+   * Every item whose `lastModifiedDateTime` is after `since` (every item when `since` is undefined), over all
+   * of Business Central's pages.
+   */
+  async itemsChangedSince(since: Date | undefined, signal?: AbortSignal): Promise<BcItem[]> {
+    const query = odataQuery({ $select: 'id,number,lastModifiedDateTime,inventory', ...(since ? { $filter: `lastModifiedDateTime gt ${since.toISOString()}` } : {}) });
+    const items = await this.allPages<BcItem>(this.companyUrl(`/items?${query}`), signal);
+    return items.map(({ id, number, lastModifiedDateTime, inventory }) => ({ id, number, lastModifiedDateTime, inventory }));
+  }
+
+  /**
+   * The numbers of the items that have item ledger entries written after `since`, each with the time of its
+   * newest one: every posting that moves stock (receipt, shipment, adjustment, transfer) writes such an entry,
+   * whether or not it touches the item record itself.
+   */
+  async itemsPostedSince(since: Date, signal?: AbortSignal): Promise<Map<string, string>> {
+    const query = odataQuery({ $filter: `lastModifiedDateTime gt ${since.toISOString()}`, $select: 'itemNumber,lastModifiedDateTime' });
+    const entries = await this.allPages<{ itemNumber: string; lastModifiedDateTime: string }>(this.companyUrl(`/itemLedgerEntries?${query}`), signal);
+    const newest = new Map<string, string>();
+    for (const entry of entries) {
+      const seen = newest.get(entry.itemNumber);
+      if (seen === undefined || Date.parse(entry.lastModifiedDateTime) > Date.parse(seen)) newest.set(entry.itemNumber, entry.lastModifiedDateTime);
+    }
+    return newest;
+  }
+
+  /**
+   * On-hand per location of each item: the sum of `quantity` of its item ledger entries per `locationCode`,
+   * which is how Business Central computes an item's inventory. The v2.0 `itemLedgerEntries` entity has no
+   * location, so this reads the analytics API's, whose entries carry `locationCode`. Every item asked for is
+   * in the answer, with no locations when it has no entries; a location absent from an item's map holds 0.
+   */
+  async inventoryByLocation(itemNumbers: string[], signal?: AbortSignal): Promise<InventoryByLocation> {
+    const onHand: InventoryByLocation = new Map(itemNumbers.map((number) => [number, new Map()]));
+    const numbers = [...onHand.keys()];
+    for (let i = 0; i < numbers.length; i += ITEMS_PER_QUERY) {
+      const batch = numbers.slice(i, i + ITEMS_PER_QUERY);
+      const query = odataQuery({ $filter: batch.map((number) => `itemNo eq ${odataString(number)}`).join(' or '), $select: 'itemNo,locationCode,quantity' });
+      const entries = await this.allPages<{ itemNo: string; locationCode: string; quantity: number }>(this.analyticsUrl(`/itemLedgerEntries?${query}`), signal);
+      for (const entry of entries) {
+        const locations = onHand.get(entry.itemNo);
+        // Quantities are decimals of up to 5 places: keep binary fractions from showing in the sums.
+        if (locations) locations.set(entry.locationCode, Math.round(((locations.get(entry.locationCode) ?? 0) + entry.quantity) * 1e5) / 1e5);
+      }
+    }
+    return onHand;
+  }
+
+  async listLocations(signal?: AbortSignal): Promise<BcLocation[]> {
+    const locations = await this.allPages<BcLocation>(this.companyUrl(`/locations?${odataQuery({ $select: 'id,code,displayName' })}`), signal);
+    return locations.map(({ id, code, displayName }) => ({ id, code, displayName }));
   }
 
   async balanceDue(customerId: string, signal?: AbortSignal): Promise<number | undefined> {
@@ -102,10 +184,38 @@ export class BusinessCentralClient {
     return details.value[0]?.balance;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<T> {
+  /** A collection with every page Business Central splits it into, following `@odata.nextLink` to the last. */
+  private async allPages<T>(url: string, signal?: AbortSignal): Promise<T[]> {
+    const all: T[] = [];
+    for (let next: string | undefined = url; next !== undefined; ) {
+      const page: ODataPage<T> = await this.request<ODataPage<T>>('GET', next, undefined, signal);
+      all.push(...page.value);
+      const link = page['@odata.nextLink'];
+      next = link === undefined ? undefined : new URL(link, url).href;
+      // The access token goes only where the API is.
+      if (next !== undefined && new URL(next).origin !== new URL(url).origin) {
+        throw new TargetError('retryable', `Business Central sent a next link to another host: ${new URL(next).origin}`);
+      }
+    }
+    return all;
+  }
+
+  private companyUrl(path: string): string {
+    return `${this.baseUrl}/companies(${this.config.companyId})${path}`;
+  }
+
+  private analyticsUrl(path: string): string {
+    // A setting every request would fail on: wait for the configuration to be fixed rather than give up.
+    if (!this.analyticsBaseUrl) throw new TargetError('retryable', 'analyticsBaseUrl is not set and cannot be derived from baseUrl');
+    return `${this.analyticsBaseUrl}/companies(${this.config.companyId})${path}`;
+  }
+
+  /** One call to the API: `target` is a path under the company (`/salesOrders`) or a whole URL (a next link). */
+  private async request<T>(method: string, target: string, body?: unknown, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<T> {
+    const url = /^https?:\/\//.test(target) ? target : this.companyUrl(target);
     for (let renewed = false; ; renewed = true) {
       const token = await this.accessToken(renewed, signal);
-      const response = await fetch(`${this.baseUrl}/companies(${this.config.companyId})${path}`, {
+      const response = await fetch(url, {
         method,
         headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -145,6 +255,16 @@ export class BusinessCentralClient {
     this.token = { value: body.access_token, expiresAt: this.now() + body.expires_in * 1000 };
     return this.token.value;
   }
+}
+
+/** OData system query options, each value percent-encoded (spaces as %20, never `+`). */
+function odataQuery(options: Record<string, string>): string {
+  return Object.entries(options).map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
+}
+
+/** A string literal for an OData `$filter`: quoted, with quotes doubled. */
+function odataString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
 }
 
 /** The message of an OData error body, `{"error": {"code", "message"}}`. */

@@ -1,5 +1,24 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+
+/** Business Central's location Code field holds up to 10 characters; blank is its "no location". */
+const LOCATION_CODE_LENGTH = 10;
+
+/** An object whose every value is a string of at most `maxLength` characters (keys are Crossdock warehouse codes). */
+function IsStringMap(maxLength: number, options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isStringMap',
+      target: object.constructor,
+      propertyName,
+      options: { message: `${propertyName} must map each warehouse code to a string of at most ${maxLength} characters`, ...options },
+      validator: {
+        validate: (value: unknown) =>
+          value !== null && typeof value === 'object' && !Array.isArray(value) &&
+          Object.values(value).every((v) => typeof v === 'string' && v.length <= maxLength),
+      },
+    });
+}
 
 /** Business Central API v2.0 connection, as an Entra ID app registration with client credentials sees it. */
 export class BusinessCentralConfig {
@@ -34,4 +53,16 @@ export class BusinessCentralConfig {
   @ApiPropertyOptional({ description: 'Crossdock warehouse code to Business Central location id, for the lines of sales orders', example: { 'WH-EAST': 'b6a2b8d6-...' } })
   @IsOptional() @IsObject()
   locations?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    description: 'Crossdock warehouse code to Business Central location code (`location.code`), for reading stock per location from item ' +
+      'ledger entries; an empty code is Business Central\'s blank location',
+    example: { 'WH-EAST': 'EAST', 'WH-WEST': 'WEST' },
+  })
+  @IsOptional() @IsStringMap(LOCATION_CODE_LENGTH)
+  locationCodes?: Record<string, string>;
+
+  @ApiPropertyOptional({ description: 'Business Central\'s analytics API, where item ledger entries carry their location. Defaults to baseUrl with /api/v2.0 replaced by /api/microsoft/analytics/v1.0' })
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  analyticsBaseUrl?: string;
 }
