@@ -36,6 +36,7 @@ export interface AppModuleOptions {
   delivery: Env['delivery'];
   retention: Env['retention'];
   orders: Env['orders'];
+  inventory: Env['inventory'];
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -81,7 +82,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         ConfigurationModule,
         CustomersModule.register({ intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi }),
-        InventoryModule.register({ serveApi }),
+        InventoryModule.register({ serveApi, poll: { intervalMs: options.inventory.stockPollSeconds * 1000, enabled: options.role !== 'api' } }),
         OrdersModule.register({ cancelWaitMs: options.orders.cancelWaitMs, serveApi }),
         ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),
         ...(options.additionalModules ?? []),

@@ -44,6 +44,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       delivery: env.delivery,
       retention: env.retention,
       orders: env.orders,
+      inventory: env.inventory,
       additionalModules: settings.additionalModules,
     }),
     adapter,

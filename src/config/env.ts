@@ -34,6 +34,8 @@ export interface Env {
   retention: { outboxDays: number; traceDays: number; inboxDays: number; idempotencyDays: number; jobDays: number };
   /** Customer read model pulls from the ERP; how long a cancel waits for the ERP's answer. */
   orders: { customerSyncSeconds: number; cancelWaitMs: number };
+  /** How often stock is polled from ERP backends that cannot push it. */
+  inventory: { stockPollSeconds: number };
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -78,6 +80,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     orders: {
       customerSyncSeconds: integer(env, 'CROSSDOCK_CUSTOMER_SYNC_SECONDS', 300, 1, 86_400),
       cancelWaitMs: integer(env, 'CROSSDOCK_CANCEL_WAIT_MS', 10_000, 0, 120_000),
+    },
+    inventory: {
+      stockPollSeconds: integer(env, 'CROSSDOCK_STOCK_POLL_SECONDS', 60, 1, 86_400),
     },
     retention: {
       outboxDays: integer(env, 'CROSSDOCK_RETENTION_OUTBOX_DAYS', 7, 1, 3650),

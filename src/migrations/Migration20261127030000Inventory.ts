@@ -39,6 +39,13 @@ export class Migration20261127030000Inventory extends Migration {
       );`);
     this.addSql(`create index stock_reservation_open_idx on stock_reservation (sku, warehouse) where ended_at is null;`);
     this.addSql(`create index stock_reservation_order_idx on stock_reservation (order_id);`);
+    this.addSql(`
+      create table stock_poll (
+        erp_backend_id text primary key references erp_backend (id) on delete cascade,
+        -- The newest change the ERP reported: the next poll asks for what changed after it.
+        polled_through timestamptz,
+        polled_at timestamptz not null default clock_timestamp()
+      );`);
     this.addSql(`create sequence availability_version_seq;`);
     this.addSql(`
       create table channel_availability (
@@ -56,7 +63,7 @@ export class Migration20261127030000Inventory extends Migration {
   }
 
   override down(): void {
-    this.addSql('drop table if exists channel_availability, stock_reservation, stock_position;');
+    this.addSql('drop table if exists channel_availability, stock_poll, stock_reservation, stock_position;');
     this.addSql('drop sequence if exists availability_version_seq;');
     this.addSql('drop index if exists outbox_key_idx;');
     this.addSql('alter table delivered_version drop column if exists state_value;');

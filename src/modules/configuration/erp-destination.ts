@@ -47,6 +47,17 @@ export interface ErpCancelResult {
 const CONFIG_CACHE_MS = 5_000;
 const CALL_TIMEOUT_MS = 15_000;
 
+/** Stock of one SKU in one Crossdock warehouse, as the ERP reports it. */
+export interface ErpStockLevel {
+  sku: string;
+  warehouse: string;
+  onHand: number;
+  /** What the ERP's open orders hold. */
+  reserved: number;
+  /** When the ERP's figure last changed (its newest posting or record change). */
+  occurredAt: string;
+}
+
 /** A customer as the ERP keeps it, in Crossdock's words. */
 export interface ErpCustomer {
   erpId: string;
@@ -128,6 +139,65 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
       customers.push({ erpId: customer.id, number: customer.number, name: customer.displayName, blocked: customer.blocked ?? '', creditLimit: customer.creditLimit ?? 0, balanceDue: balanceDue ?? 0 });
     }
     return customers;
+  }
+
+  /**
+   * Stock positions that changed in the backend since `since` (all when undefined), for the warehouses its
+   * configuration maps to locations, read through the governor: on-hand from the ledger, and reserved as what
+   * its open sales orders hold, so that a figure includes every order the ERP has. An item is read when it
+   * changed or was posted since, or when what its open orders hold differs from `lastReserved` (what the last
+   * reads found held, per warehouse: an order created, changed, shipped or deleted). `through` is the newest change seen: the next poll starts there.
+   */
+  async stockSince(
+    backendId: string,
+    since: Date | undefined,
+    lastReserved: ReadonlyMap<string, Readonly<Record<string, number>>>,
+  ): Promise<{ levels: Array<Omit<ErpStockLevel, 'occurredAt'>>; through: Date | undefined }> {
+    const { backend, client } = await this.backend(backendId);
+    if (!client) throw new Error(`ERP backend ${backendId} of kind ${backend.kind} has no connector in this version`);
+    const mapped = Object.entries((backend.config as unknown as BusinessCentralConfig).locationCodes ?? {});
+    if (mapped.length === 0) return { levels: [], through: since };
+    const limits = await this.limits(backendId);
+    const call = <T>(work: (signal: AbortSignal) => Promise<T>) => this.governor.call(`erp:${backendId}`, limits, () => work(AbortSignal.timeout(CALL_TIMEOUT_MS)));
+    let through = since?.getTime() ?? 0;
+    const toRead = new Set<string>();
+    const seen = (number: string, at: string | undefined) => {
+      toRead.add(number);
+      if (at) through = Math.max(through, Date.parse(at));
+    };
+    for (const item of await call((signal) => client.itemsChangedSince(since, signal))) seen(item.number, item.lastModifiedDateTime);
+    if (since) for (const [number, at] of await call((signal) => client.itemsPostedSince(since, signal))) seen(number, at);
+    // Open orders, by Crossdock warehouse: a line's location id, through the location's code.
+    const codeOf = new Map((await call((signal) => client.listLocations(signal))).map((l) => [l.id, l.code]));
+    const warehouseOf = new Map(mapped.map(([warehouse, code]) => [code, warehouse]));
+    const open = await call((signal) => client.openOrderQuantities(signal));
+    if (open.newestChange) through = Math.max(through, Date.parse(open.newestChange));
+    const reserved = new Map<string, Record<string, number>>();
+    for (const [number, byLocation] of open.quantities) {
+      for (const [locationId, quantity] of byLocation) {
+        const warehouse = warehouseOf.get(locationId === '' ? '' : (codeOf.get(locationId) ?? '\u0000'));
+        if (warehouse === undefined) continue;
+        reserved.set(number, { ...reserved.get(number), [warehouse]: (reserved.get(number)?.[warehouse] ?? 0) + quantity });
+      }
+    }
+    for (const number of new Set([...reserved.keys(), ...lastReserved.keys()])) {
+      if (mapped.some(([warehouse]) => (reserved.get(number)?.[warehouse] ?? 0) !== (lastReserved.get(number)?.[warehouse] ?? 0))) toRead.add(number);
+    }
+    return { levels: await this.levelsOf(call, client, [...toRead], mapped, reserved), through: through > 0 ? new Date(through) : undefined };
+  }
+
+  private async levelsOf(
+    call: <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>,
+    client: BusinessCentralClient,
+    numbers: string[],
+    mapped: Array<[string, string]>,
+    reserved: Map<string, Record<string, number>>,
+  ): Promise<Array<Omit<ErpStockLevel, 'occurredAt'>>> {
+    if (numbers.length === 0) return [];
+    const onHand = await call((signal) => client.inventoryByLocation(numbers, signal));
+    return numbers.flatMap((number) => mapped.map(([warehouse, code]) => ({
+      sku: number, warehouse, onHand: onHand.get(number)?.get(code) ?? 0, reserved: reserved.get(number)?.[warehouse] ?? 0,
+    })));
   }
 
   private async backend(id: string): Promise<{ backend: ErpBackendEntity; client?: BusinessCentralClient }> {

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigurationModule } from '../configuration/index.js';
 import { InventoryController } from './api/inventory.controller.js';
 import { AvailabilityPublisher } from './commands/availability-publisher.js';
+import { ErpStockPoller, STOCK_POLL_SETTINGS, type StockPollSettings } from './commands/erp-stock-poller.js';
 import { StockIntake } from './commands/stock-intake.js';
 import { StockReservations } from './commands/stock-reservations.js';
 import { InventoryQuery } from './queries/inventory-query.js';
@@ -9,14 +10,14 @@ import { InventoryQuery } from './queries/inventory-query.js';
 /** Stock positions to each channel's available-to-sell, published within a second, never stale. */
 @Module({})
 export class InventoryModule {
-  static register(settings: { serveApi: boolean }): DynamicModule {
+  static register(settings: { serveApi: boolean; poll: StockPollSettings }): DynamicModule {
     return {
       module: InventoryModule,
       global: true,
       imports: [ConfigurationModule],
-      providers: [AvailabilityPublisher, StockIntake, StockReservations, InventoryQuery],
+      providers: [AvailabilityPublisher, StockIntake, StockReservations, InventoryQuery, ErpStockPoller, { provide: STOCK_POLL_SETTINGS, useValue: settings.poll }],
       controllers: settings.serveApi ? [InventoryController] : [],
-      exports: [StockReservations, StockIntake],
+      exports: [StockReservations, StockIntake, ErpStockPoller],
     };
   }
 }

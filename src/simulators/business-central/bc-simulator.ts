@@ -95,6 +95,8 @@ export interface SimSalesOrderLine {
   quantity: number;
   unitPrice: number;
   locationId?: string;
+  /** Business Central's shippedQuantity: posted by a shipment. */
+  shippedQuantity?: number;
 }
 
 export interface SimSalesOrder {
@@ -598,11 +600,11 @@ function collectionPage(request: FastifyRequest, query: URLSearchParams, rows: A
 interface FilterClause {
   field: string;
   operator: 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
-  /** A string literal, or a number or date/time as written (unquoted). */
-  literal: { text: string } | { number: number } | { time: number };
+  /** A string literal, or a number, date/time or boolean as written (unquoted). */
+  literal: { text: string } | { number: number } | { time: number } | { bool: boolean };
 }
 
-const CLAUSE = /\s*(\w+)\s+(eq|ne|gt|ge|lt|le)\s+(?:'((?:[^']|'')*)'|(\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2}))?)|(-?\d+(?:\.\d+)?))\s*/y;
+const CLAUSE = /\s*(\w+)\s+(eq|ne|gt|ge|lt|le)\s+(?:'((?:[^']|'')*)'|(\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2}))?)|(-?\d+(?:\.\d+)?)|(true|false))\s*/y;
 const JOIN = /(and|or)\s+/y;
 
 /**
@@ -617,8 +619,8 @@ function parseFilter(filter: string): { clauses: FilterClause[]; join: 'and' | '
     CLAUSE.lastIndex = at;
     const match = CLAUSE.exec(filter);
     if (!match) return `Syntax error at position ${at} in '${filter}'.`;
-    const [, field, operator, text, time, number] = match;
-    const literal = text !== undefined ? { text: text.replaceAll("''", "'") } : time !== undefined ? { time: Date.parse(time) } : { number: Number(number) };
+    const [, field, operator, text, time, number, bool] = match;
+    const literal = text !== undefined ? { text: text.replaceAll("''", "'") } : time !== undefined ? { time: Date.parse(time) } : bool !== undefined ? { bool: bool === 'true' } : { number: Number(number) };
     clauses.push({ field: field!, operator: operator as FilterClause['operator'], literal });
     at = CLAUSE.lastIndex;
     if (at === filter.length) break;
@@ -637,6 +639,7 @@ function parseFilter(filter: string): { clauses: FilterClause[]; join: 'and' | '
 function holds(row: Record<string, unknown>, clause: FilterClause): boolean {
   const value = row[clause.field];
   const { literal } = clause;
+  if ('bool' in literal) return (clause.operator === 'eq') === (Boolean(value) === literal.bool);
   const order = 'text' in literal ? compare(String(value), literal.text) : 'time' in literal ? compare(Date.parse(String(value)), literal.time) : compare(Number(value), literal.number);
   return { eq: order === 0, ne: order !== 0, gt: order > 0, ge: order >= 0, lt: order < 0, le: order <= 0 }[clause.operator];
 }

@@ -174,6 +174,33 @@ export class BusinessCentralClient {
     return onHand;
   }
 
+  /**
+   * What the open sales orders hold of each item per location (location id; '' for none): quantity less what
+   * is already shipped, over the orders not fully shipped. With the ledger's on-hand, it makes the figure
+   * that includes every order Business Central has.
+   */
+  async openOrderQuantities(signal?: AbortSignal): Promise<{ quantities: Map<string, Map<string, number>>; newestChange: string | undefined }> {
+    const query = odataQuery({ $filter: 'fullyShipped eq false', $expand: 'salesOrderLines' });
+    const orders = await this.allPages<{ lastModifiedDateTime?: string; salesOrderLines?: Array<{ lineType: string; lineObjectNumber: string; locationId?: string | null; quantity: number; shippedQuantity?: number }> }>(
+      this.companyUrl(`/salesOrders?${query}`), signal,
+    );
+    const quantities = new Map<string, Map<string, number>>();
+    let newestChange: string | undefined;
+    for (const order of orders) {
+      if (order.lastModifiedDateTime && (!newestChange || Date.parse(order.lastModifiedDateTime) > Date.parse(newestChange))) newestChange = order.lastModifiedDateTime;
+      for (const line of order.salesOrderLines ?? []) {
+        if (line.lineType !== 'Item') continue;
+        const open = line.quantity - (line.shippedQuantity ?? 0);
+        if (open <= 0) continue;
+        const byLocation = quantities.get(line.lineObjectNumber) ?? new Map<string, number>();
+        quantities.set(line.lineObjectNumber, byLocation);
+        const location = line.locationId ?? '';
+        byLocation.set(location, (byLocation.get(location) ?? 0) + open);
+      }
+    }
+    return { quantities, newestChange };
+  }
+
   async listLocations(signal?: AbortSignal): Promise<BcLocation[]> {
     const locations = await this.allPages<BcLocation>(this.companyUrl(`/locations?${odataQuery({ $select: 'id,code,displayName' })}`), signal);
     return locations.map(({ id, code, displayName }) => ({ id, code, displayName }));

@@ -6,7 +6,10 @@ import { inTransaction } from '../../../platform/database/transaction.js';
 import { validatePlain } from '../../../platform/http/field-errors.js';
 import { problems } from '../../../platform/http/problem.js';
 import { Access, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
+import { ErpStockPoller } from '../commands/erp-stock-poller.js';
 import { StockIntake, type IntakeCounts } from '../commands/stock-intake.js';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { ErpBackendEntity, ResourceIdPipe } from '../../configuration/index.js';
 import { InventoryQuery } from '../queries/inventory-query.js';
 import { BatchDto, StockLevelDto, StockMovementDto } from './inventory.dto.js';
 
@@ -20,6 +23,8 @@ export class InventoryController {
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly intake: StockIntake,
     private readonly query: InventoryQuery,
+    private readonly poller: ErpStockPoller,
+    private readonly orm: MikroORM,
   ) {}
 
   @Post('inventory/levels')
@@ -48,6 +53,17 @@ export class InventoryController {
     const { valid, counts } = validateItems(StockMovementDto, body.items);
     await inTransaction(this.pool, (tx) => this.intake.applyMovements(tx, source, valid, counts));
     return sorted(counts);
+  }
+
+  @Post('admin/erp-backends/:id/sync/stock')
+  @HttpCode(200)
+  @Access('admin')
+  @ApiOperation({ summary: 'Poll the backend for stock changed since its last poll, now' })
+  async pollStock(@Param('id', ResourceIdPipe) id: string) {
+    if (!(await this.orm.em.fork().findOne(ErpBackendEntity, { id }))) throw problems.notFound(`ERP backend ${id}`);
+    const result = await this.poller.poll(id);
+    if (!result) throw problems.conflict(`Stock of ${id} is being polled right now; retry shortly`);
+    return { backendId: id, ...sorted(result) };
   }
 
   @Get('inventory/:sku')
@@ -91,6 +107,6 @@ function validateItems<T extends object>(dto: new () => T, items: unknown[]): { 
   return { valid, counts };
 }
 
-function sorted(counts: IntakeCounts): IntakeCounts {
+function sorted<T extends IntakeCounts>(counts: T): T {
   return { ...counts, errors: counts.errors.sort((a, b) => a.index - b.index) };
 }

@@ -1,0 +1,100 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../../../platform/database/pg-pool.js';
+import { inTransaction } from '../../../platform/database/transaction.js';
+import { LOGGER } from '../../../platform/observability/observability.module.js';
+import type { Logger } from '../../../platform/observability/logger.js';
+import { ErpDestination, routedErpBackends } from '../../configuration/index.js';
+import { StockIntake, type IntakeCounts } from './stock-intake.js';
+
+export const STOCK_POLL_SETTINGS = Symbol('STOCK_POLL_SETTINGS');
+export interface StockPollSettings {
+  intervalMs: number;
+  /** Poll on this instance (the worker and all roles). */
+  enabled: boolean;
+}
+
+const routedInventory = routedErpBackends('inventory');
+// One poller per backend across instances: a session lock held for the length of a poll.
+const POLL_LOCK = 'stock-poll:';
+
+/**
+ * For ERPs that cannot push stock: asks the backend that the routing of `inventory` names what changed since
+ * the last poll, and applies it as levels of source `erp:<backend>`, dated by the start of the read: each
+ * figure includes every order the ERP had then (on-hand less what its open orders hold), which is what ends
+ * the reservation of an order confirmed before it.
+ */
+@Injectable()
+export class ErpStockPoller implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly erp: ErpDestination,
+    private readonly intake: StockIntake,
+    @Inject(STOCK_POLL_SETTINGS) private readonly settings: StockPollSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.settings.enabled) return;
+    const tick = () => {
+      this.running ??= this.pollRouted()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'stock poll failed; the next one retries'))
+        .finally(() => (this.running = undefined));
+    };
+    tick();
+    this.timer = setInterval(tick, this.settings.intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async pollRouted(): Promise<void> {
+    const destinations = await inTransaction(this.pool, (tx) => routedInventory(tx)).catch(() => [] as string[]);
+    const primary = destinations[0]?.slice('erp:'.length);
+    if (primary) await this.poll(primary);
+  }
+
+  /** One poll of one backend now; undefined when another instance is polling it. */
+  async poll(backendId: string): Promise<(IntakeCounts & { through: Date | undefined }) | undefined> {
+    const client = await this.pool.connect();
+    try {
+      const { rows: [lock] } = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(hashtextextended($1, 0)) as locked`, [POLL_LOCK + backendId]);
+      if (!lock?.locked) return undefined;
+      try {
+        const { rows: [state] } = await client.query<{ through: Date | null }>('select polled_through as through from stock_poll where erp_backend_id = $1', [backendId]);
+        const since = state?.through ? new Date(state.through) : undefined;
+        const source = `erp:${backendId}`;
+        const { rows: held } = await client.query<{ sku: string; warehouse: string; reserved: number }>(
+          'select sku, warehouse, reserved::float8 as reserved from stock_position where source = $1 and reserved > 0', [source],
+        );
+        const lastReserved = new Map<string, Record<string, number>>();
+        for (const row of held) lastReserved.set(row.sku, { ...lastReserved.get(row.sku), [row.warehouse]: row.reserved });
+        // The figures are as of the start of the read: an order confirmed before it is in them.
+        const { rows: [{ now }] } = (await client.query<{ now: string }>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`)) as { rows: Array<{ now: string }> };
+        const { levels, through } = await this.erp.stockSince(backendId, since, lastReserved);
+        const counts: IntakeCounts = { accepted: 0, duplicate: 0, stale: 0, errors: [] };
+        const items = levels.map((level, index) => ({ ...level, occurredAt: now, index, eventId: `${level.sku}|${level.warehouse}|${now}` }));
+        await inTransaction(this.pool, async (tx) => {
+          for (let i = 0; i < items.length; i += 1000) await this.intake.applyLevels(tx, source, items.slice(i, i + 1000), counts);
+          await tx.query(
+            `insert into stock_poll (erp_backend_id, polled_through, polled_at) values ($1, $2, clock_timestamp())
+             on conflict (erp_backend_id) do update set polled_through = coalesce(excluded.polled_through, stock_poll.polled_through), polled_at = excluded.polled_at`,
+            [backendId, through ?? null],
+          );
+        });
+        if (counts.accepted > 0) this.logger.info({ backendId, accepted: counts.accepted, stale: counts.stale }, 'stock polled from the ERP');
+        return { ...counts, through };
+      } finally {
+        await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [POLL_LOCK + backendId]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+}
