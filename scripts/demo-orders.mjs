@@ -19,6 +19,8 @@ const FAILED = new Set(['rejected', 'failed', 'cancelled', 'canceled']);
 const POLL_INTERVAL_MS = 1000;
 
 const counts = { sent: 0, accepted: 0, rejected: 0, confirmed: 0, failed: 0 };
+// Available-to-sell per channel of the SKU the progress line watches, as Crossdock last computed it.
+let watched = '';
 const options = readOptions();
 const baseUrl = (process.env.CROSSDOCK_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`).replace(/\/+$/, '');
 const adminToken = readAdminToken();
@@ -52,15 +54,17 @@ function readOptions() {
       count: { type: 'string', default: '50' },
       rate: { type: 'string', default: '5' },
       wait: { type: 'string', default: '30' },
+      sku: { type: 'string', default: '1896-S' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run demo:orders -- [--count N] [--rate R] [--wait S]\n' +
+      'usage: npm run demo:orders -- [--count N] [--rate R] [--wait S] [--sku SKU]\n' +
         '  --count N  orders to submit (default 50)\n' +
         '  --rate R   orders per second (default 5)\n' +
         '  --wait S   stop following an order whose status has not changed for S seconds (default 30)\n' +
+        '  --sku SKU  whose available-to-sell per channel the progress line shows (default 1896-S)\n' +
         'CROSSDOCK_URL (default http://127.0.0.1:$PORT, PORT default 3000) is the running demo instance;\n' +
         'CROSSDOCK_ADMIN_TOKEN its admin token (default: the one the demo keeps in $CROSSDOCK_DATA_DIR/admin-token, ./.data).\n',
     );
@@ -72,7 +76,7 @@ function readOptions() {
   if (!Number.isInteger(count) || count < 1) fail(`--count must be a whole number above 0, got ${values.count}`);
   if (!(rate > 0)) fail(`--rate must be a number above 0, got ${values.rate}`);
   if (!(wait >= 0)) fail(`--wait must be a number of seconds, got ${values.wait}`);
-  return { count, rate, waitMs: wait * 1000 };
+  return { count, rate, waitMs: wait * 1000, sku: values.sku };
 }
 
 function readAdminToken() {
@@ -147,6 +151,7 @@ async function followOrders() {
     for (let i = 0; i < open.length && !interrupted; i += 8) {
       await Promise.all(open.slice(i, i + 8).map(([orderId, order]) => follow(orderId, order)));
     }
+    await watchAvailability();
     progress();
     const allAnswered = counts.accepted + counts.rejected === options.count;
     if (allAnswered && [...orders.values()].every((order) => order.final)) return;
@@ -174,12 +179,19 @@ async function follow(orderId, order) {
   if (now - order.changedAt >= options.waitMs) order.final = true;
 }
 
+/** Each channel's available-to-sell of the watched SKU: it falls as orders are accepted, before the ERP has them. */
+async function watchAvailability() {
+  const answer = await request('GET', `/v1/inventory/${encodeURIComponent(options.sku)}`, { token: adminToken }).catch(() => undefined);
+  if (answer?.status !== 200) return;
+  watched = `  ${options.sku}: ${answer.body.channels.map((c) => `${c.channelId} ${c.available}`).join(', ')}`;
+}
+
 function progress(done = false) {
   const now = Date.now();
   const tty = process.stdout.isTTY;
   if (!done && now - lastLine < (tty ? 100 : 2000)) return;
   lastLine = now;
-  const line = `sent ${counts.sent}/${options.count}  accepted ${counts.accepted}  confirmed ${counts.confirmed}  rejected ${counts.rejected}  failed ${counts.failed}`;
+  const line = `sent ${counts.sent}/${options.count}  accepted ${counts.accepted}  confirmed ${counts.confirmed}  rejected ${counts.rejected}  failed ${counts.failed}${watched}`;
   process.stdout.write(tty ? `\r${line}\x1b[K${done ? '\n' : ''}` : `${line}\n`);
 }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { LOGGER } from '../../platform/observability/observability.module.js';
+import { startRecurring } from '../../platform/recurring.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { ErpBackendEntity } from '../configuration/index.js';
 import { CustomerDirectory } from './customer-directory.js';
@@ -12,6 +13,8 @@ export interface CustomerSyncSettings {
   enabled: boolean;
 }
 
+// After the configuration file has been applied at start.
+const FIRST_PULL_AFTER_MS = 2_000;
 // Kinds whose connector can list customers.
 const PULLABLE_KINDS = ['business-central'];
 
@@ -21,8 +24,7 @@ const PULLABLE_KINDS = ['business-central'];
  */
 @Injectable()
 export class CustomerSyncSchedule implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private recurring?: ReturnType<typeof startRecurring>;
 
   constructor(
     private readonly orm: MikroORM,
@@ -33,16 +35,15 @@ export class CustomerSyncSchedule implements OnApplicationBootstrap, OnApplicati
 
   onApplicationBootstrap(): void {
     if (!this.settings.enabled) return;
-    this.running = this.pullDue(true);
-    this.timer = setInterval(() => {
-      this.running ??= this.pullDue(false).finally(() => (this.running = undefined));
-    }, this.settings.intervalMs);
-    this.timer.unref();
+    let atStart = true;
+    this.recurring = startRecurring(async () => {
+      await this.pullDue(atStart);
+      atStart = false;
+    }, { firstAfterMs: FIRST_PULL_AFTER_MS, everyMs: this.settings.intervalMs, onError: (error) => this.logger.warn({ err: error }, 'customer pull failed') });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+    await this.recurring?.stop();
   }
 
   private async pullDue(atStart: boolean): Promise<void> {

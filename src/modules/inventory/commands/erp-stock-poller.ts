@@ -4,6 +4,7 @@ import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction } from '../../../platform/database/transaction.js';
 import { LOGGER } from '../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../platform/observability/logger.js';
+import { startRecurring } from '../../../platform/recurring.js';
 import { ErpDestination, routedErpBackends } from '../../configuration/index.js';
 import { StockIntake, type IntakeCounts } from './stock-intake.js';
 
@@ -15,6 +16,8 @@ export interface StockPollSettings {
 }
 
 const routedInventory = routedErpBackends('inventory');
+// After the configuration file has been applied at start.
+const FIRST_POLL_AFTER_MS = 2_000;
 // One poller per backend across instances: a session lock held for the length of a poll.
 const POLL_LOCK = 'stock-poll:';
 
@@ -26,8 +29,7 @@ const POLL_LOCK = 'stock-poll:';
  */
 @Injectable()
 export class ErpStockPoller implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private recurring?: ReturnType<typeof startRecurring>;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
@@ -39,19 +41,15 @@ export class ErpStockPoller implements OnApplicationBootstrap, OnApplicationShut
 
   onApplicationBootstrap(): void {
     if (!this.settings.enabled) return;
-    const tick = () => {
-      this.running ??= this.pollRouted()
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'stock poll failed; the next one retries'))
-        .finally(() => (this.running = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, this.settings.intervalMs);
-    this.timer.unref();
+    this.recurring = startRecurring(() => this.pollRouted(), {
+      firstAfterMs: FIRST_POLL_AFTER_MS,
+      everyMs: this.settings.intervalMs,
+      onError: (error) => this.logger.warn({ err: error }, 'stock poll failed; the next one retries'),
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.recurring?.stop();
   }
 
   private async pollRouted(): Promise<void> {
