@@ -18,8 +18,9 @@ export function ormOptions({ databaseUrl, migrations, poolMax = 10 }: OrmSetting
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: false },
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
-    // Connection attempts fail fast so that readiness answers while PostgreSQL is away.
-    driverOptions: { connectionTimeoutMillis: 3_000 },
+    // A server that is away refuses at once; this bounds a connect that hangs, and the wait for a pooled
+    // connection in a burst, which must not turn a slow moment into 503s.
+    driverOptions: { connectionTimeoutMillis: 10_000 },
     allowGlobalContext: false,
     forceUtcTimezone: true,
     debug: false,
