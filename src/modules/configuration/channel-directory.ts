@@ -1,36 +1,50 @@
-import { Injectable } from '@nestjs/common';
-import { MikroORM } from '@mikro-orm/postgresql';
-import { ChannelEntity } from './entities/channel.entity.js';
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../../platform/database/pg-pool.js';
+import type { Sql } from '../../platform/database/transaction.js';
+import type { ChannelEntity } from './entities/channel.entity.js';
 
 const CACHE_MS = 5_000;
+const COLUMNS = 'id, name, kind, config, inventory, oversell, limits, created_at as "createdAt", updated_at as "updatedAt"';
 
-/** Channels as configured, read through a short cache: a change is seen everywhere within 5 s. */
+/** A channel as configured. */
+export type Channel = Pick<ChannelEntity, 'id' | 'name' | 'kind' | 'config' | 'inventory' | 'oversell' | 'limits' | 'createdAt' | 'updatedAt'>;
+
+/**
+ * Channels as configured, read through a short cache: a change is seen everywhere within 5 s. Inside a
+ * transaction, pass it: a read that took a second pooled connection while the transaction holds one (and
+ * perhaps a lock others wait on) could leave every connection waiting.
+ */
 @Injectable()
 export class ChannelDirectory {
-  private readonly cache = new Map<string, { channel: ChannelEntity | null; until: number }>();
-  private everyChannel?: { channels: ChannelEntity[]; until: number };
+  private readonly cache = new Map<string, { channel: Channel | null; until: number }>();
+  private everyChannel?: { channels: Channel[]; until: number };
 
-  constructor(private readonly orm: MikroORM) {}
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
-  async find(id: string): Promise<ChannelEntity | null> {
+  async find(id: string, sql?: Sql): Promise<Channel | null> {
     const cached = this.cache.get(id);
     if (cached && cached.until > Date.now()) return cached.channel;
-    const channel = await this.orm.em.fork().findOne(ChannelEntity, { id });
-    this.cache.set(id, { channel, until: Date.now() + CACHE_MS });
-    return channel;
+    const { rows: [channel] } = await this.query(sql, `select ${COLUMNS} from channel where id = $1`, [id]);
+    this.cache.set(id, { channel: channel ?? null, until: Date.now() + CACHE_MS });
+    return channel ?? null;
   }
 
-  async get(id: string): Promise<ChannelEntity> {
-    const channel = await this.find(id);
+  async get(id: string, sql?: Sql): Promise<Channel> {
+    const channel = await this.find(id, sql);
     if (!channel) throw new Error(`channel ${id} does not exist`);
     return channel;
   }
 
   /** Every channel, through the same cache. */
-  async all(): Promise<ChannelEntity[]> {
+  async all(sql?: Sql): Promise<Channel[]> {
     if (this.everyChannel && this.everyChannel.until > Date.now()) return this.everyChannel.channels;
-    const channels = await this.orm.em.fork().find(ChannelEntity, {}, { orderBy: { id: 'asc' } });
-    this.everyChannel = { channels, until: Date.now() + CACHE_MS };
-    return channels;
+    const { rows } = await this.query(sql, `select ${COLUMNS} from channel order by id`, []);
+    this.everyChannel = { channels: rows, until: Date.now() + CACHE_MS };
+    return rows;
+  }
+
+  private query(sql: Sql | undefined, text: string, values: unknown[]): Promise<{ rows: Channel[] }> {
+    return sql ? sql.query<Channel>(text, values) : this.pool.query<Channel>(text, values);
   }
 }

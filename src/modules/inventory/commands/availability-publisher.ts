@@ -2,7 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Sql, Tx } from '../../../platform/database/transaction.js';
 import { Destinations, type DeliveryOutcome } from '../../../platform/delivery/destinations.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
-import { ChannelDirectory, type ChannelEntity } from '../../configuration/index.js';
+import { ChannelDirectory, type Channel } from '../../configuration/index.js';
 import { availableToSell, type StockPosition } from '../domain/available-to-sell.js';
 import { AVAILABILITY_CHANGED, type AvailabilityChanged } from '../events/availability-changed.js';
 
@@ -61,7 +61,7 @@ export class AvailabilityPublisher implements OnModuleInit {
    * caller's picture says which SKUs have positions (the transaction holds their locks), saving a read.
    */
   async recompute(sql: Sql, skus: readonly string[], known?: ReadonlySet<string>): Promise<number> {
-    const channels = (await this.channels.all()).filter((c) => c.inventory.warehouses.length > 0);
+    const channels = (await this.channels.all(sql)).filter((c) => c.inventory.warehouses.length > 0);
     if (known) skus = skus.filter((sku) => known.has(sku));
     if (channels.length === 0 || skus.length === 0) return 0;
     const picture = await this.picture(sql, skus);
@@ -71,7 +71,7 @@ export class AvailabilityPublisher implements OnModuleInit {
       'select channel_id, sku, available from channel_availability where sku = any($1::text[])', [withStock],
     );
     const before = new Map(current.map((r) => [`${r.channel_id}\u0000${r.sku}`, Number(r.available)]));
-    const changes: Array<{ channel: ChannelEntity; sku: string; available: number; byWarehouse: Record<string, number>; previous: number | undefined }> = [];
+    const changes: Array<{ channel: Channel; sku: string; available: number; byWarehouse: Record<string, number>; previous: number | undefined }> = [];
     for (const sku of withStock) {
       for (const channel of channels) {
         const { available, byWarehouse } = availableToSell(channel.inventory, picture.positions.get(sku)!, picture.openReservations.get(sku));

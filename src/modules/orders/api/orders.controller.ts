@@ -40,7 +40,7 @@ export class OrdersController {
   ) {
     const channelId = channelOf(principal);
     const result = await this.idempotency.execute(actorOf(principal), key, body, async (tx) => {
-      const channel = await this.channels.get(channelId);
+      const channel = await this.channels.get(channelId, tx);
       return { status: 202, body: await this.acceptOrder.accept(tx, channel, body, { source: 'api' }) };
     });
     void reply.status(result.status).header('idempotent-replayed', String(result.replayed));

@@ -75,7 +75,7 @@ export class ShopifyWebhooksController {
     if (topic === 'orders/create') {
       const { value, errors } = validatePlain(CreateOrderDto, toOrderRequest(payload as never, config.customerAccount ?? DEFAULT_ACCOUNT_SOURCE));
       if (errors.length > 0) return { outcome: 'refused' as const, errors };
-      const channel = await this.channels.get(channelId);
+      const channel = await this.channels.get(channelId, tx);
       try {
         // A savepoint: a refusal must not undo the inbox record, or every retry would be refused again.
         await tx.query('savepoint intake');

@@ -43,7 +43,7 @@ export class OrderStatusLog {
     // The order's stock: free again when it will not ship; held until the ERP's figures include it when confirmed.
     if (to === 'cancelled' || to === 'rejected') await this.reservations.release(sql, orderId, `order ${to}`);
     if (to === 'confirmed') await this.reservations.confirm(sql, orderId);
-    const channel = await this.channels.get(order.channel_id);
+    const channel = await this.channels.get(order.channel_id, sql);
     // Webhook channels hear of it; an API channel reads the order, and a Shopify order's status stays in Shopify.
     if (channel.kind === 'webhook') {
       const event: OrderStatusChanged = {
