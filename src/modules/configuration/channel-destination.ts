@@ -33,7 +33,8 @@ export class ChannelDestination implements DestinationHandler, OnModuleInit {
   }
 
   async limits(channelId: string): Promise<TargetLimits> {
-    const channel = await this.channels.get(channelId);
+    const channel = await this.channels.find(channelId);
+    if (!channel) throw new TargetError('permanent', `channel ${channelId} does not exist`);
     return { ...(channel.limits ?? DEFAULT_CHANNEL_LIMITS), maintenanceWindows: [] };
   }
 

@@ -211,7 +211,7 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
       cached = { backend, until: Date.now() + CONFIG_CACHE_MS, client };
       this.backends.set(id, cached);
     }
-    if (!cached.backend) throw new Error(`ERP backend ${id} does not exist`);
+    if (!cached.backend) throw new TargetError('permanent', `ERP backend ${id} does not exist`);
     return { backend: cached.backend, client: cached.client };
   }
 }

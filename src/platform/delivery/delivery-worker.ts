@@ -16,7 +16,7 @@ import { enqueue, queueNextInChains } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
 import { Destinations, type DeliveryOutcome, type DeliveryResult, type DestinationHandler } from './destinations.js';
-import { classify, type FailureDetail } from './outcome.js';
+import { classify, TargetError, type FailureDetail } from './outcome.js';
 import { backoffDelay } from './retry-policy.js';
 
 interface ClaimedRow {
@@ -139,7 +139,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       try {
         limits = await handler.limits(id);
       } catch (error) {
-        unusable = (error as Error).message;
+        // A destination that no longer exists fails its messages (replayable once it is back); anything else,
+        // a database that did not answer say, fails the batch so that pg-boss retries it.
+        if (!(error instanceof TargetError && error.failureClass === 'permanent')) throw error;
+        unusable = error.message;
       }
     }
     const admitted = await inTransaction(this.pool, async (tx) => {
