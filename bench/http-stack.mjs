@@ -2,11 +2,12 @@
 //   npm run bench:http                       (embedded PostgreSQL in a temporary directory)
 //   DATABASE_URL=postgres://... npm run bench:http
 // Options: BENCH_CONNECTIONS (64), BENCH_SECONDS (10).
-import { fork, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { fork } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { issueApiKey, machineLine, startService, stopService, waitFor } from './support.mjs';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const duration = Number(process.env.BENCH_SECONDS ?? 10);
@@ -18,16 +19,6 @@ const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-bench-'));
 chmodSync(dataDir, 0o755);
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-
-async function waitFor(url, headers = {}) {
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(url, { headers })).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} never became ready`);
-}
 
 function run(title, url, headers = {}) {
   return new Promise((resolve, reject) => {
@@ -42,7 +33,6 @@ function run(title, url, headers = {}) {
 const bareChild = fork(new URL('./bare-fastify.mjs', import.meta.url), { env: { PORT: String(bare) }, stdio: 'ignore' });
 children.push(bareChild);
 const env = {
-  ...process.env,
   PORT: String(service),
   CROSSDOCK_ADMIN_TOKEN: adminToken,
   CROSSDOCK_DATA_DIR: dataDir,
@@ -52,20 +42,12 @@ const env = {
   LOG_FORMAT: 'json',
   LOG_LEVEL: 'info',
 };
-// Logs go to a file, as a log shipper would read them; every request writes its line. (A pipe drained by this
-// process would take CPU from the load generator instead.)
-const logFile = openSync(join(dataDir, 'service.log'), 'w');
-const serviceChild = spawn(process.execPath, ['dist/main.js'], { env, stdio: ['ignore', logFile, 'inherit'] });
-children.push(serviceChild);
+// Every request writes its log line, to a file.
+const serviceChild = await startService(env, join(dataDir, 'service.log'));
 
 await waitFor(`http://127.0.0.1:${bare}/`);
-await waitFor(`http://127.0.0.1:${service}/health/ready`);
-const issued = await fetch(`http://127.0.0.1:${service}/v1/admin/channels/bench-portal/api-keys`, {
-  method: 'POST',
-  headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-  body: JSON.stringify({ scopes: ['inventory:read'] }),
-}).then((r) => r.json());
-const keyHeader = { authorization: `Bearer ${issued.key}` };
+const key = await issueApiKey(`http://127.0.0.1:${service}`, adminToken, 'channels/bench-portal', ['inventory:read']);
+const keyHeader = { authorization: `Bearer ${key}` };
 
 // Warm up each target so that JIT and pools are hot.
 for (const [url, headers] of [[`http://127.0.0.1:${bare}/`, {}], [`http://127.0.0.1:${service}/health/live`, {}], [`http://127.0.0.1:${service}/v1/me`, keyHeader]]) {
@@ -79,7 +61,7 @@ results.push(await run('GET /v1/me (API key: auth, rate limit, correlation, log 
 
 const base = results[0].rps;
 const lines = [
-  `Date: ${new Date().toISOString().slice(0, 10)}; machine: ${cpus().length} x ${cpus()[0].model}; Node ${process.version};`,
+  `${machineLine()};`,
   `autocannon, ${connections} connections, ${duration} s per row, client on the same machine.`,
   '',
   '| target | requests/s | p50 ms | p99 ms | share of bare | non-2xx |',
@@ -89,8 +71,7 @@ const lines = [
 lines.push('', `The service wrote ${Math.round(statSync(join(dataDir, 'service.log')).size / 1024 / 1024)} MiB of JSON log lines during the run.`);
 console.log(lines.join('\n'));
 
-serviceChild.kill('SIGTERM');
-await new Promise((r) => serviceChild.on('exit', r));
+await stopService(serviceChild);
 bareChild.kill('SIGKILL');
 rmSync(dataDir, { recursive: true, force: true });
 process.exit(results.every((r) => r.non2xx === 0) ? 0 : 1);

@@ -7,7 +7,7 @@
 // BENCH_CONCURRENCY 16 jobs in flight, the same for pg-boss alone and for Crossdock)
 import 'reflect-metadata';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
@@ -22,6 +22,7 @@ import { Destinations } from '../dist/platform/delivery/destinations.js';
 import { Outbox } from '../dist/platform/outbox/outbox.js';
 import { Subscriptions } from '../dist/platform/outbox/subscriptions.js';
 import { createLogger } from '../dist/platform/observability/logger.js';
+import { createDatabase, machineLine, percentile } from './support.mjs';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 3000);
 const KEYS = Number(process.env.BENCH_KEYS ?? 200);
@@ -36,13 +37,8 @@ if (!serverUrl) {
   embedded = await startEmbeddedPostgres(dataDir, { info() {}, warn: console.warn });
   serverUrl = embedded.url;
 }
-const admin = new pg.Client({ connectionString: serverUrl });
-await admin.connect();
-const dbName = `crossdock_bench_${process.pid}`;
-await admin.query(`create database ${dbName}`);
-const url = new URL(serverUrl);
-url.pathname = `/${dbName}`;
-const databaseUrl = url.toString();
+const database = await createDatabase(serverUrl, `crossdock_bench_${process.pid}`);
+const databaseUrl = database.url;
 await migrateDatabase(databaseUrl, MIGRATIONS);
 
 // 1. pg-boss alone.
@@ -100,7 +96,7 @@ for (let i = 0; i < 200; i++) {
 }
 await sleep(500);
 const lags = (await pool.query("select latency_ms from trace_event where step = 'relayed' and detail->>'placement' = 'queued' order by latency_ms")).rows.map((r) => Number(r.latency_ms));
-const pct = (p) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))];
+const pct = (p) => percentile(lags, p);
 
 // outbox.add cost: the same small transaction with and without one message, on an api-role instance
 // (no relay or workers reacting in this process).
@@ -126,7 +122,7 @@ const plain = await timeTransactions(false);
 const withAdd = await timeTransactions(true);
 
 const rate = (s) => Math.round(N / s);
-console.log(`Date: ${new Date().toISOString().slice(0, 10)}; machine: ${cpus().length} x ${cpus()[0].model}; Node ${process.version}; PostgreSQL ${embedded ? 'embedded 18' : 'server'}`);
+console.log(`${machineLine()}; PostgreSQL ${embedded ? 'embedded 18' : 'server'}`);
 console.log(`${N} messages over ${KEYS} keys, ${CONCURRENCY} jobs in flight per process, no-op target, one process.`);
 console.log('');
 console.log('| measure | result |');
@@ -139,8 +135,7 @@ console.log(`| the same with outbox.add of one message | ${withAdd.toFixed(2)} m
 
 await pool.end();
 await apiApp.close();
-await admin.query(`drop database ${dbName} with (force)`);
-await admin.end();
+await database.drop();
 await embedded?.stop();
 rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);
