@@ -10,7 +10,6 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
-import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { createApp } from '../dist/app.js';
@@ -18,6 +17,8 @@ import { readEnv } from '../dist/config/env.js';
 import { MIGRATIONS } from '../dist/migrations/index.js';
 import { startEmbeddedPostgres } from '../dist/platform/database/embedded-postgres.js';
 import { migrateDatabase } from '../dist/platform/database/migrate.js';
+import { PG_POOL } from '../dist/platform/database/pg-pool.js';
+import { inTransaction } from '../dist/platform/database/transaction.js';
 import { Destinations } from '../dist/platform/delivery/destinations.js';
 import { Outbox } from '../dist/platform/outbox/outbox.js';
 import { Subscriptions } from '../dist/platform/outbox/subscriptions.js';
@@ -75,14 +76,14 @@ Module({ providers: [{ provide: 'BENCH_DESTINATION', inject: [Destinations, Subs
 const env = readEnv({ DATABASE_URL: databaseUrl, CROSSDOCK_ADMIN_TOKEN: 'bench-admin-token-0123456789', PORT: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', CROSSDOCK_WORKER_CONCURRENCY: String(CONCURRENCY) });
 const logger = createLogger({ level: 'warn', format: 'json' });
 const app = await createApp({ env, databaseUrl, adminToken: env.adminToken, migrations: MIGRATIONS, logger, additionalModules: [BenchModule] });
-const orm = app.get(MikroORM);
+const appPool = app.get(PG_POOL);
 const outbox = app.get(Outbox);
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
 
 const e2eStarted = performance.now();
 for (let i = 0; i < N; i += 100) {
-  await orm.em.fork().transactional(async (em) => {
-    for (let j = i; j < Math.min(N, i + 100); j++) await outbox.add(em, { type: 'bench.command', kind: 'command', key: `k${j % KEYS}`, payload: { j } });
+  await inTransaction(appPool, async (tx) => {
+    for (let j = i; j < Math.min(N, i + 100); j++) await outbox.add(tx, { type: 'bench.command', kind: 'command', key: `k${j % KEYS}`, payload: { j } });
   });
 }
 while (delivered.count < N) await sleep(20);
@@ -91,7 +92,7 @@ const e2eSeconds = (performance.now() - e2eStarted) / 1000;
 // Relay latency: one message per transaction, spaced out so that each is relayed on its own.
 await pool.query("delete from trace_event where step = 'relayed'");
 for (let i = 0; i < 200; i++) {
-  await orm.em.fork().transactional((em) => outbox.add(em, { type: 'bench.command', kind: 'command', key: `lat${i}`, payload: { i } }));
+  await inTransaction(appPool, (tx) => outbox.add(tx, { type: 'bench.command', kind: 'command', key: `lat${i}`, payload: { i } }));
   await sleep(15);
 }
 await sleep(500);
@@ -103,16 +104,16 @@ const pct = (p) => percentile(lags, p);
 const apiEnv = readEnv({ DATABASE_URL: databaseUrl, CROSSDOCK_ADMIN_TOKEN: 'bench-admin-token-0123456789', PORT: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', CROSSDOCK_ROLE: 'api' });
 await app.close();
 const apiApp = await createApp({ env: apiEnv, databaseUrl, adminToken: apiEnv.adminToken, migrations: MIGRATIONS, logger, additionalModules: [BenchModule] });
-const apiOrm = apiApp.get(MikroORM);
+const apiPool = apiApp.get(PG_POOL);
 const apiOutbox = apiApp.get(Outbox);
 await pool.query('create table if not exists bench_account (id int primary key, balance int not null)');
 await pool.query('insert into bench_account values (1, 0) on conflict do nothing');
 async function timeTransactions(withOutbox) {
   const started = performance.now();
   for (let i = 0; i < 300; i++) {
-    await apiOrm.em.fork().transactional(async (em) => {
-      await em.getConnection().execute('update bench_account set balance = balance + 1 where id = 1', [], 'run', em.getTransactionContext());
-      if (withOutbox) await apiOutbox.add(em, { type: 'bench.command', kind: 'command', key: `cost${i % 50}`, payload: { i } });
+    await inTransaction(apiPool, async (tx) => {
+      await tx.query('update bench_account set balance = balance + 1 where id = 1');
+      if (withOutbox) await apiOutbox.add(tx, { type: 'bench.command', kind: 'command', key: `cost${i % 50}`, payload: { i } });
     });
   }
   return (performance.now() - started) / 300;
