@@ -86,8 +86,8 @@ describe(`${MESSAGES} commands through two worker processes`, () => {
     await target.stop();
   });
 
-  it('reach the target exactly once each, in order per key', { timeout: 300_000 }, async () => {
-    await waitUntil('all delivered', async () => (await statusCounts(producer)).delivered === MESSAGES, 240_000, 500);
+  it('reach the target exactly once each, in order per key', { timeout: 600_000 }, async () => {
+    await waitUntil('all delivered', async () => (await statusCounts(producer)).delivered === MESSAGES, 540_000, 500);
     expectExactlyOnceInOrder(target);
     expect(await statusCounts(producer)).toEqual({ delivered: MESSAGES });
   });
@@ -106,7 +106,7 @@ describe(`${MESSAGES} commands while workers are killed with SIGKILL and restart
     await target.stop();
   });
 
-  it('still reach the target exactly once each, in order per key', { timeout: 300_000 }, async () => {
+  it('still reach the target exactly once each, in order per key', { timeout: 600_000 }, async () => {
     let pair = [await startWorker(), await startWorker()];
     let kills = 0;
     while (kills < 4 && (await statusCounts(producer)).delivered !== MESSAGES) {
@@ -119,7 +119,7 @@ describe(`${MESSAGES} commands while workers are killed with SIGKILL and restart
       pair[victim] = await startWorker();
     }
     expect(kills).toBeGreaterThan(0);
-    await waitUntil('all delivered after the kills', async () => (await statusCounts(producer)).delivered === MESSAGES, 240_000, 500);
+    await waitUntil('all delivered after the kills', async () => (await statusCounts(producer)).delivered === MESSAGES, 540_000, 500);
     expectExactlyOnceInOrder(target);
   });
 });
