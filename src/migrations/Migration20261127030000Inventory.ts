@@ -55,15 +55,23 @@ export class Migration20261127030000Inventory extends Migration {
         by_warehouse jsonb not null default '{}',
         version bigint not null,
         computed_at timestamptz not null default clock_timestamp(),
-        published_available bigint,
-        published_version bigint,
-        published_at timestamptz,
+        primary key (channel_id, sku)
+      );`);
+    // What each channel was last sent: written by deliveries, apart from the figures the intake rewrites, so
+    // that the two never wait on each other's rows.
+    this.addSql(`
+      create table channel_published (
+        channel_id text not null references channel (id) on delete cascade,
+        sku text not null,
+        available bigint not null,
+        version bigint not null,
+        published_at timestamptz not null default clock_timestamp(),
         primary key (channel_id, sku)
       );`);
   }
 
   override down(): void {
-    this.addSql('drop table if exists channel_availability, stock_poll, stock_reservation, stock_position;');
+    this.addSql('drop table if exists channel_published, channel_availability, stock_poll, stock_reservation, stock_position;');
     this.addSql('drop sequence if exists availability_version_seq;');
     this.addSql('drop index if exists outbox_key_idx;');
     this.addSql('alter table delivered_version drop column if exists state_value;');

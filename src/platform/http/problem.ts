@@ -91,8 +91,11 @@ export function toProblem(error: unknown): { problem: Problem; internal: boolean
     return { problem, internal: status >= 500 };
   }
   if (isDatabaseUnavailable(error)) {
+    // Every pooled connection busy for the whole wait is load, not an unreachable database.
+    const busy = /^timeout exceeded when trying to connect/.test(String((error as { message?: unknown })?.message));
+    const detail = busy ? 'The service is at capacity; retry shortly' : 'The database cannot be reached; retry shortly';
     return {
-      problem: { type: TYPE_BASE + 'database-unavailable', title: 'Service unavailable', status: 503, detail: 'The database cannot be reached; retry shortly', retryAfter: 5 },
+      problem: { type: TYPE_BASE + (busy ? 'at-capacity' : 'database-unavailable'), title: 'Service unavailable', status: 503, detail, retryAfter: 5 },
       internal: false,
       headers: { 'retry-after': '5' },
     };

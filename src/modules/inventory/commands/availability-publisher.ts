@@ -117,10 +117,12 @@ export class AvailabilityPublisher implements OnModuleInit {
   private async published(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
     if (outcome.event !== 'delivered') return;
     await tx.query(
-      `update channel_availability ca set published_available = (o.payload ->> 'available')::bigint, published_version = o.version, published_at = clock_timestamp()
-         from outbox o
-        where o.delivery_id = $1 and ca.channel_id = o.payload ->> 'channelId' and ca.sku = o.key
-          and (ca.published_version is null or ca.published_version < o.version)`,
+      `insert into channel_published (channel_id, sku, available, version, published_at)
+       select o.payload ->> 'channelId', o.key, (o.payload ->> 'available')::bigint, o.version, clock_timestamp()
+         from outbox o where o.delivery_id = $1
+       on conflict (channel_id, sku) do update
+         set available = excluded.available, version = excluded.version, published_at = excluded.published_at
+         where channel_published.version < excluded.version`,
       [outcome.delivery.deliveryId],
     );
   }

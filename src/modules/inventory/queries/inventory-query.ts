@@ -18,9 +18,10 @@ export class InventoryQuery {
            from stock_reservation where sku = $1 and ended_at is null order by id`, [sku],
       ),
       this.pool.query(
-        `select channel_id as "channelId", available::int as available, by_warehouse as "byWarehouse", version::int as version, computed_at as "computedAt",
-                published_available::int as "publishedAvailable", published_version::int as "publishedVersion", published_at as "publishedAt"
-           from channel_availability where sku = $1 order by channel_id`, [sku],
+        `select a.channel_id as "channelId", a.available::int as available, a.by_warehouse as "byWarehouse", a.version::int as version, a.computed_at as "computedAt",
+                p.available::int as "publishedAvailable", p.version::int as "publishedVersion", p.published_at as "publishedAt"
+           from channel_availability a left join channel_published p on p.channel_id = a.channel_id and p.sku = a.sku
+          where a.sku = $1 order by a.channel_id`, [sku],
       ),
     ]);
     if (positions.rows.length === 0 && reservations.rows.length === 0) return undefined;
