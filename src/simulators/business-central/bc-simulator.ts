@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { parseJsonBodies, standaloneServer } from '../standalone.js';
 
 /**
  * A Dynamics 365 Business Central API v2.0 look-alike for the demo, the tests and the benchmarks: the OAuth2
@@ -204,14 +205,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
   /** The simulator's routes, for any Fastify instance: at its root (`listen`), or under a prefix of a host's. */
   const plugin: FastifyPluginAsync = async (instance) => {
     // Its own parsers and errors, so that it answers alike whatever the host has set up.
-    instance.removeAllContentTypeParsers();
-    instance.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-      try {
-        done(null, body === '' ? undefined : JSON.parse(body as string));
-      } catch {
-        done(Object.assign(new Error('The request body is not valid JSON.'), { statusCode: 400 }), undefined);
-      }
-    });
+    parseJsonBodies(instance);
     instance.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
     instance.setErrorHandler((error: FastifyError, _request, reply) => {
       const status = error.statusCode ?? 500;
@@ -318,23 +312,9 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     });
   };
 
-  let server: FastifyInstance | undefined;
-  return {
-    plugin,
-    state,
-    settings,
-    /** Serves the simulator on its own. */
-    async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-      server = Fastify({ logger: false });
-      await server.register(plugin);
-      await server.listen({ port, host });
-      const address = server.server.address() as { port: number };
-      return `http://${host}:${address.port}`;
-    },
-    close: async () => {
-      await server?.close();
-    },
-  };
+  const server = standaloneServer(plugin);
+  /** `listen` serves the simulator on its own. */
+  return { plugin, state, settings, listen: server.listen, close: server.close };
 }
 
 export type BusinessCentralSimulator = ReturnType<typeof createBusinessCentralSimulator>;
