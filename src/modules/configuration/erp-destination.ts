@@ -130,8 +130,7 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
   async customers(backendId: string): Promise<ErpCustomer[]> {
     const { backend, client } = await this.backend(backendId);
     if (!client) throw new Error(`ERP backend ${backendId} of kind ${backend.kind} has no connector in this version`);
-    const limits = await this.limits(backendId);
-    const call = <T>(work: (signal: AbortSignal) => Promise<T>) => this.governor.call(`erp:${backendId}`, limits, () => work(AbortSignal.timeout(CALL_TIMEOUT_MS)));
+    const call = await this.governed(backendId);
     const { value } = await call((signal) => client.listCustomers(signal));
     const customers: ErpCustomer[] = [];
     for (const customer of value) {
@@ -157,8 +156,7 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
     if (!client) throw new Error(`ERP backend ${backendId} of kind ${backend.kind} has no connector in this version`);
     const mapped = Object.entries((backend.config as unknown as BusinessCentralConfig).locationCodes ?? {});
     if (mapped.length === 0) return { levels: [], through: since };
-    const limits = await this.limits(backendId);
-    const call = <T>(work: (signal: AbortSignal) => Promise<T>) => this.governor.call(`erp:${backendId}`, limits, () => work(AbortSignal.timeout(CALL_TIMEOUT_MS)));
+    const call = await this.governed(backendId);
     let through = since?.getTime() ?? 0;
     const toRead = new Set<string>();
     const seen = (number: string, at: string | undefined) => {
@@ -198,6 +196,12 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
     return numbers.flatMap((number) => mapped.map(([warehouse, code]) => ({
       sku: number, warehouse, onHand: onHand.get(number)?.get(code) ?? 0, reserved: reserved.get(number)?.[warehouse] ?? 0,
     })));
+  }
+
+  /** Calls to the backend outside the queues, each admitted by its governor and bounded in time. */
+  private async governed(backendId: string): Promise<<T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>> {
+    const limits = await this.limits(backendId);
+    return (work) => this.governor.call(`erp:${backendId}`, limits, () => work(AbortSignal.timeout(CALL_TIMEOUT_MS)));
   }
 
   private async backend(id: string): Promise<{ backend: ErpBackendEntity; client?: BusinessCentralClient }> {

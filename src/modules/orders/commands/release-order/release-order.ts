@@ -56,6 +56,8 @@ export class ReleaseOrder {
       `select sku, quantity::float8 as quantity, unit_price::float8 as "unitPrice", warehouse from sales_order_line where order_id = $1 order by position`, [orderId],
     );
     const destinations = await this.submission.destinations(tx);
+    // Routing may have moved since the intake: the order now belongs to the backend it is sent to.
+    await tx.query('update sales_order set erp_backend_id = $2 where id = $1', [orderId, destinations[0]!.slice('erp:'.length)]);
     await this.submission.submit(tx, { id: orderId, reference: order.reference, customerAccount: order.customer_account, orderDate: order.order_date, lines }, destinations);
     return true;
   }

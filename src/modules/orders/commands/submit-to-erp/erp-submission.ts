@@ -46,9 +46,8 @@ export class ErpSubmission implements OnModuleInit {
     }
   }
 
-  /** In the caller's transaction, to the given backends (from `destinations`); the first owns the order. */
+  /** In the caller's transaction, to the given backends (from `destinations`); the first must be the order's `erp_backend_id`. */
   async submit(sql: Sql, order: OrderForErp, destinations: string[]): Promise<void> {
-    await sql.query('update sales_order set erp_backend_id = $2 where id = $1 and erp_backend_id <> $2', [order.id, destinations[0]!.slice('erp:'.length)]);
     const payload: ErpSalesOrder = {
       externalDocumentNumber: order.reference,
       customerNumber: order.customerAccount,
