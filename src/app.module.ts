@@ -66,6 +66,7 @@ export class AppModule {
             work: options.role !== 'api',
             retry: { maxAttempts: options.delivery.maxAttempts, baseDelayMs: options.delivery.baseDelayMs, maxDelayMs: options.delivery.maxDelayMs },
             callTimeoutMs: options.delivery.callTimeoutMs,
+            stateLeaseMs: options.delivery.callTimeoutMs * 2 + 10_000,
             concurrencyPerQueue: options.delivery.concurrencyPerQueue,
             heartbeatSeconds: options.delivery.heartbeatSeconds,
             superviseIntervalSeconds: options.delivery.superviseIntervalSeconds,

@@ -82,7 +82,7 @@ describe('delivery', () => {
       const rows = await t.sql<{ n: number }>("select count(*)::int as n from delivered_version where destination = 'channel:sink' and key like 'sku-%' and version = $1", [perKey]);
       return rows[0]!.n === keys;
     }, 150_000, 250);
-    await waitUntil('nothing left to send', async () => (await t.sql("select 1 from outbox where kind = 'state' and status in ('pending','waiting','queued','sending')")).length === 0);
+    await waitUntil('nothing left to send', async () => (await t.sql('select 1 from state_outbox union all select 1 from state_inflight')).length === 0);
     for (const [subject, effects] of target.effectsBySubject()) {
       if (!subject.startsWith('sku-')) continue;
       const versions = effects.map((e) => e.data.available as number);

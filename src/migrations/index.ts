@@ -2,6 +2,7 @@ import { Migration20261127000000Foundation } from './Migration20261127000000Foun
 import { Migration20261127010000Messaging } from './Migration20261127010000Messaging.js';
 import { Migration20261127020000Orders } from './Migration20261127020000Orders.js';
 import { Migration20261127030000Inventory } from './Migration20261127030000Inventory.js';
+import { Migration20261201000000StateQueue } from './Migration20261201000000StateQueue.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261127010000Messaging', class: Migration20261127010000Messaging },
   { name: 'Migration20261127020000Orders', class: Migration20261127020000Orders },
   { name: 'Migration20261127030000Inventory', class: Migration20261127030000Inventory },
+  { name: 'Migration20261201000000StateQueue', class: Migration20261201000000StateQueue },
 ];

@@ -14,7 +14,9 @@ import { IdempotencyKeys } from './inbox/idempotency.js';
 import { Inbox } from './inbox/inbox.js';
 import { Governor, GOVERNOR_SETTINGS, type GovernorSettings } from './governor/governor.js';
 import { Outbox } from './outbox/outbox.js';
+import { OutboxSignals } from './outbox/outbox-signals.js';
 import { Relay } from './outbox/relay.js';
+import { StateDispatcher } from './delivery/state-dispatcher.js';
 import { Subscriptions } from './outbox/subscriptions.js';
 
 export interface MessagingOptions {
@@ -41,12 +43,14 @@ export class MessagingModule {
         pgPoolProvider,
         BossService,
         Subscriptions,
+        OutboxSignals,
         Outbox,
         Destinations,
         DeliveryQueues,
         Governor,
         Relay,
         DeliveryWorker,
+        StateDispatcher,
         AuditLog,
         DeadLetters,
         FlowStats,
@@ -55,7 +59,7 @@ export class MessagingModule {
         IdempotencyKeys,
         Housekeeping,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, Outbox, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, StateDispatcher, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping],
     };
   }
 }

@@ -4,6 +4,8 @@ import type pg from 'pg';
 export interface Tx {
   query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
   readonly boss: { executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
+  /** Runs `effect` once the transaction has committed (never after a rollback); an effect's error is ignored. */
+  afterCommit(effect: () => void): void;
 }
 
 export interface TransactionOptions {
@@ -18,11 +20,19 @@ export interface TransactionOptions {
 export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const client = await pool.connect();
   const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => client.query<R>(text, values);
-  const tx: Tx = { query, boss: { executeSql: (text, values) => client.query(text, values) } };
+  const effects: Array<() => void> = [];
+  const tx: Tx = { query, boss: { executeSql: (text, values) => client.query(text, values) }, afterCommit: (effect) => void effects.push(effect) };
   try {
     await client.query(options.synchronousCommit === false ? 'begin; set local synchronous_commit to off' : 'begin');
     const result = await work(tx);
     await client.query('commit');
+    for (const effect of effects) {
+      try {
+        effect();
+      } catch {
+        // a wake-up that failed is made up for by polling
+      }
+    }
     return result;
   } catch (error) {
     await client.query('rollback').catch(() => undefined);

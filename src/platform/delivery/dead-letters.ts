@@ -6,8 +6,9 @@ import { inTransaction } from '../database/transaction.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace } from '../observability/trace.js';
 import { BossService } from './boss.service.js';
-import { enqueue, queueNextInChain } from './chain.js';
+import { enqueue, queueNextInChains } from './chain.js';
 import { Destinations } from './destinations.js';
+import { OutboxSignals } from '../outbox/outbox-signals.js';
 
 export interface DeadLetterFilter {
   flow?: string;
@@ -46,6 +47,7 @@ export class DeadLetters {
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
     private readonly destinations: Destinations,
+    private readonly signals: OutboxSignals,
   ) {}
 
   async list(filter: DeadLetterFilter, limit: number, after?: string): Promise<{ items: DeadLetterSummary[]; nextCursor: string | null }> {
@@ -71,18 +73,35 @@ export class DeadLetters {
     return rows[0];
   }
 
-  /** Sends it again under the same delivery id, optionally with a corrected payload; false if it is not dead. */
+  /**
+   * Sends it again under the same delivery id, optionally with a corrected payload; false if it is not dead.
+   * A dead state goes back to the last-value queue, where a newer version of its key, stored or delivered
+   * since, wins over it.
+   */
   async replay(deliveryId: string, actor: string, payload?: Record<string, unknown>): Promise<boolean> {
     return inTransaction(this.pool, async (tx) => {
       const { rows } = await tx.query(
-        `update outbox set attempts = 0, replays = replays + 1, finished_at = null, payload = coalesce($2::jsonb, payload)
+        `update outbox set attempts = 0, replays = replays + 1, finished_at = case when kind = 'state' then clock_timestamp() end,
+                status = case when kind = 'state' then 'superseded' else status end, payload = coalesce($2::jsonb, payload)
           where delivery_id = $1 and status = 'dead'
-          returning id, destination, type, key, message_id, correlation_id, payload`,
+          returning id, kind, destination, type, key, message_id, correlation_id, causation_id, payload, version, state_value, priority`,
         [deliveryId, payload ? JSON.stringify(payload) : null],
       );
       const row = rows[0];
       if (!row) return false;
-      await enqueue(tx, this.boss.boss, [{ id: row.id, destination: row.destination }]);
+      if (row.kind === 'state') {
+        await tx.query(
+          `insert into state_outbox (destination, key, type, message_id, delivery_id, version, payload, state_value, correlation_id, causation_id, priority)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           on conflict (destination, key) do update
+             set type = excluded.type, message_id = excluded.message_id, delivery_id = excluded.delivery_id, version = excluded.version,
+                 payload = excluded.payload, state_value = excluded.state_value, correlation_id = excluded.correlation_id,
+                 causation_id = excluded.causation_id, attempts = 0, errors = '[]'
+           where excluded.version > state_outbox.version`,
+          [row.destination, row.key, row.type, row.message_id, deliveryId, row.version, JSON.stringify(row.payload), row.state_value, row.correlation_id, row.causation_id, row.priority],
+        );
+        tx.afterCommit(() => this.signals.committed('state', [row.destination]));
+      } else await enqueue(tx, this.boss.boss, [{ id: row.id, destination: row.destination }]);
       await this.destinations.notify(tx, {
         event: 'replayed',
         delivery: { deliveryId, messageId: row.message_id, type: row.type, key: row.key, destination: row.destination, correlationId: row.correlation_id },
@@ -107,7 +126,7 @@ export class DeadLetters {
       );
       const row = rows[0];
       if (!row) return false;
-      await queueNextInChain(tx, this.boss.boss, row.destination, row.key, row.kind);
+      if (row.kind === 'command') await queueNextInChains(tx, this.boss.boss, row.destination, [row.key]);
       await recordTrace(tx, [{ correlationId: row.correlation_id, messageId: row.message_id, deliveryId, destination: row.destination, step: 'discarded', detail: { actor } }]);
       await this.audit.recordInTransaction(tx, { actor, action: 'discard', resourceType: 'dead-letter', resourceId: deliveryId, before: { destination: row.destination, flow: row.type, key: row.key }, after: null });
       return true;

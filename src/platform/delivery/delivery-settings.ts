@@ -13,6 +13,10 @@ export interface DeliverySettings {
   /** Relay: rows per transaction, and the polling fallback when no NOTIFY arrives. */
   relayBatchSize: number;
   relayPollMs: number;
+  /** Last-value queue: how often it is polled for due keys and expired leases (wake-ups make it sooner). */
+  statePollMs: number;
+  /** How long a sender holds a key it is sending: longer than a call may take, so that only a killed sender loses it. */
+  stateLeaseMs: number;
   /** pg-boss: a job whose worker stops heartbeating for this long is retried (a killed worker). */
   heartbeatSeconds: number;
   /** pg-boss supervision interval: how soon a lost job is noticed. */
@@ -29,6 +33,8 @@ export const DEFAULT_DELIVERY_SETTINGS: Omit<DeliverySettings, 'work'> = {
   concurrencyPerQueue: 8,
   relayBatchSize: 500,
   relayPollMs: 1_000,
+  statePollMs: 250,
+  stateLeaseMs: 70_000,
   heartbeatSeconds: 30,
   superviseIntervalSeconds: 10,
   queueDiscoveryMs: 2_000,

@@ -15,8 +15,9 @@ import { BossService } from './boss.service.js';
 import { enqueue, queueNextInChains } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
-import { Destinations, type DeliveryOutcome, type DeliveryResult, type DestinationHandler } from './destinations.js';
-import { classify, TargetError, type FailureDetail } from './outcome.js';
+import { Destinations, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
+import { TargetError, type FailureDetail } from './outcome.js';
+import { callTarget, type CallOutcome } from './target-call.js';
 import { backoffDelay } from './retry-policy.js';
 
 interface ClaimedRow {
@@ -34,9 +35,6 @@ interface ClaimedRow {
   attempts: number;
   /** A string or a Date, depending on the pool's type parsers. */
   created_at: Date | string;
-  delivered_version: string | null;
-  state_value: string | null;
-  delivered_value: string | null;
 }
 
 const MAX_ERRORS_KEPT = 20;
@@ -47,7 +45,7 @@ const ASYNC_COMMIT = { synchronousCommit: false } as const;
 // Without a handler in this process (a misconfigured role or a removed connector), look again later.
 const NO_HANDLER_RETRY_MS = 30_000;
 
-/** Consumes the delivery queues: one job is one try of one outbox row, settled in one transaction. */
+/** Consumes the delivery queues of commands: one job is one try of one outbox row, settled in one transaction. */
 @Injectable()
 export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly working = new Set<string>();
@@ -153,12 +151,6 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
         if (!handler) {
           this.logger.error({ destination }, `no handler for destination type "${type}" in this process`);
           settlement.reschedule(row, NO_HANDLER_RETRY_MS, { step: 'deferred', detail: { reason: 'no-handler' } });
-        } else if (row.kind === 'state' && row.delivered_version !== null && BigInt(row.version ?? row.id) <= BigInt(row.delivered_version)) {
-          settlement.finish(row, 'superseded', { step: 'superseded', detail: { deliveredVersion: row.delivered_version } });
-        } else if (row.kind === 'state' && row.state_value !== null && row.state_value === row.delivered_value) {
-          // The target already holds this value: record it as delivered at this version, without a call.
-          settlement.finish(row, 'delivered', { step: 'unchanged', detail: { deliveredVersion: row.delivered_version } });
-          settlement.tell(row, { event: 'delivered', result: { unchanged: true } });
         } else if (unusable !== undefined || !limits) {
           this.deadLetter(settlement, row, { class: 'permanent', message: `destination ${destination} cannot be used: ${unusable}` });
         } else callable.push(row);
@@ -185,8 +177,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     await inTransaction(this.pool, (tx) => this.settle(tx, destination, admitted, outcomes), ASYNC_COMMIT);
   }
 
-  /** Calls the target; never throws: a failure comes back classified. */
-  private async call(row: ClaimedRow, handler: DestinationHandler, probe: boolean): Promise<CallOutcome> {
+  private call(row: ClaimedRow, handler: DestinationHandler, probe: boolean): Promise<CallOutcome> {
     const delivery: Delivery = {
       deliveryId: row.delivery_id,
       messageId: row.message_id,
@@ -199,28 +190,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       correlationId: row.correlation_id,
       causationId: row.causation_id,
       attempt: row.attempts + 1,
-      previousValue: row.delivered_value,
+      previousValue: null,
       createdAt: new Date(row.created_at),
     };
-    const startedAt = new Date();
-    const started = performance.now();
-    let failure: FailureDetail | undefined;
-    let result: DeliveryResult | undefined;
-    try {
-      result = (await handler.deliver(delivery, AbortSignal.timeout(this.settings.callTimeoutMs))) ?? undefined;
-    } catch (error) {
-      failure = classify(error);
-    }
-    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-    const labels = { flow: row.type, destination: row.destination };
-    this.metrics.deliveryAttempts.inc({ ...labels, outcome: failure?.class ?? 'delivered' });
-    if (!failure) this.metrics.deliveryLatency.observe(labels, (Date.now() - delivery.createdAt.getTime()) / 1000);
-    const attempt: TraceStep = {
-      ...this.step(row, { step: 'attempt' }),
-      latencyMs,
-      detail: { outcome: failure?.class ?? 'delivered', attempt: delivery.attempt, status: failure?.status, message: failure?.message, probe },
-    };
-    return { failure, attempt, result, startedAt };
+    return callTarget(handler, delivery, this.settings.callTimeoutMs, this.metrics, probe);
   }
 
   /**
@@ -268,17 +241,6 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     this.logger.warn({ destination: row.destination, deliveryId: row.delivery_id, type: row.type, reason: failure.message, status: failure.status }, 'delivery dead-lettered');
     settlement.finish(row, 'dead', { step: 'dead-lettered', detail: { class: failure.class, message: failure.message, status: failure.status } }, before, failure);
   }
-
-  private step(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail'>): TraceStep {
-    return stepOf(row, step);
-  }
-}
-
-interface CallOutcome {
-  failure?: FailureDetail;
-  attempt: TraceStep;
-  result?: DeliveryResult;
-  startedAt: Date;
 }
 
 function stepOf(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail'>): TraceStep {
@@ -338,25 +300,13 @@ class Settlement {
            from unnest($1::bigint[], $2::text[], $3::text[]) as v(id, status, error_class) where o.id = v.id`,
         [this.finished.map((f) => f.row.id), this.finished.map((f) => f.status), this.finished.map((f) => f.failure?.class ?? null)],
       );
-      const states = this.finished.filter((f) => f.row.kind === 'state' && f.status === 'delivered');
-      if (states.length > 0) {
-        await tx.query(
-          `insert into delivered_version (destination, key, version, state_value)
-           select distinct on (key) $1, key, version, state_value from unnest($2::text[], $3::bigint[], $4::text[]) as v(key, version, state_value)
-            order by key, version desc
-           on conflict (destination, key) do update
-             set state_value = case when excluded.version >= delivered_version.version then excluded.state_value else delivered_version.state_value end,
-                 version = greatest(delivered_version.version, excluded.version), delivered_at = now()`,
-          [this.destination, states.map((f) => f.row.key), states.map((f) => f.row.version ?? f.row.id), states.map((f) => f.row.state_value)],
-        );
-      }
     }
     if (this.rescheduled.length > 0) {
       const now = Date.now();
       await enqueue(tx, boss, this.rescheduled.map(({ row, delayMs }) => ({ id: row.id, destination: row.destination, startAfter: new Date(now + delayMs) })));
     }
-    if (this.finished.length > 0) await queueNextInChains(tx, boss, this.destination, this.finished.map((f) => ({ key: f.row.key, kind: f.row.kind })));
-    for (const outcome of this.outcomes) await this.destinations.notify(tx, outcome);
+    if (this.finished.length > 0) await queueNextInChains(tx, boss, this.destination, this.finished.map((f) => f.row.key));
+    await this.destinations.notifyAll(tx, this.outcomes);
     await recordTrace(tx, this.traces);
   }
 }
@@ -368,9 +318,7 @@ async function claim(tx: Tx, jobs: Array<Job<{ id: string }>>): Promise<ClaimedR
        from unnest($1::bigint[], $2::uuid[]) as j(id, job_id)
       where o.id = j.id and o.job_id = j.job_id and o.status in ('queued', 'sending')
       returning o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
-                o.correlation_id, o.causation_id, o.attempts, o.created_at, o.state_value,
-                (select dv.version from delivered_version dv where dv.destination = o.destination and dv.key = o.key) as delivered_version,
-                (select dv.state_value from delivered_version dv where dv.destination = o.destination and dv.key = o.key) as delivered_value`,
+                o.correlation_id, o.causation_id, o.attempts, o.created_at`,
     [jobs.map((j) => j.data.id), jobs.map((j) => j.id)],
   );
   return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));

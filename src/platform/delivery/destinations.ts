@@ -23,7 +23,7 @@ export type DeliveryResult = Record<string, unknown>;
  */
 export interface DeliveryOutcome {
   event: 'attempted' | 'delivered' | 'dead' | 'replayed';
-  delivery: Pick<Delivery, 'deliveryId' | 'messageId' | 'type' | 'key' | 'destination' | 'correlationId'>;
+  delivery: Pick<Delivery, 'deliveryId' | 'messageId' | 'type' | 'key' | 'destination' | 'correlationId'> & Partial<Pick<Delivery, 'payload' | 'version'>>;
   /** When the try began (attempted, delivered, and dead after a try). */
   attemptedAt?: Date;
   result?: DeliveryResult;
@@ -31,11 +31,13 @@ export interface DeliveryOutcome {
 }
 
 export type OutcomeListener = (tx: Tx, outcome: DeliveryOutcome) => Promise<void>;
+/** Hears a settled batch's outcomes of one message type at once (state deliveries settle hundreds together). */
+export type BatchOutcomeListener = (tx: Tx, outcomes: DeliveryOutcome[]) => Promise<void>;
 
 @Injectable()
 export class Destinations {
   private readonly handlers = new Map<string, DestinationHandler>();
-  private readonly listeners = new Map<string, OutcomeListener>();
+  private readonly listeners = new Map<string, BatchOutcomeListener>();
 
   register(type: string, handler: DestinationHandler): void {
     if (this.handlers.has(type)) throw new Error(`a handler for destination type "${type}" is already registered`);
@@ -48,12 +50,30 @@ export class Destinations {
 
   /** The owner of a message type hears of its deliveries' outcomes (one listener per type). */
   onOutcome(messageType: string, listener: OutcomeListener): void {
+    this.onOutcomes(messageType, async (tx, outcomes) => {
+      for (const outcome of outcomes) await listener(tx, outcome);
+    });
+  }
+
+  onOutcomes(messageType: string, listener: BatchOutcomeListener): void {
     if (this.listeners.has(messageType)) throw new Error(`a listener for "${messageType}" outcomes is already registered`);
     this.listeners.set(messageType, listener);
   }
 
   async notify(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
-    await this.listeners.get(outcome.delivery.type)?.(tx, outcome);
+    await this.notifyAll(tx, [outcome]);
+  }
+
+  /** Tells each owner its outcomes, in order, one call per message type. */
+  async notifyAll(tx: Tx, outcomes: readonly DeliveryOutcome[]): Promise<void> {
+    const byType = new Map<string, DeliveryOutcome[]>();
+    for (const outcome of outcomes) {
+      if (!this.listeners.has(outcome.delivery.type)) continue;
+      const list = byType.get(outcome.delivery.type) ?? [];
+      if (list.length === 0) byType.set(outcome.delivery.type, list);
+      list.push(outcome);
+    }
+    for (const [type, list] of byType) await this.listeners.get(type)!(tx, list);
   }
 
   hasListener(messageType: string): boolean {

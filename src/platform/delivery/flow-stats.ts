@@ -16,18 +16,36 @@ export interface FlowStat {
   deliveredLastHour: number;
 }
 
+// Commands from the outbox; states from the last-value queue (pending: queued, or waiting while deferred or
+// backing off), whose "delivered in the last hour" counts keys brought up to date, and dead states from the outbox.
 const STATS_SQL = `
-  select type as flow, destination,
-         count(*) filter (where status in ('pending', 'waiting'))::int as waiting,
-         count(*) filter (where status = 'queued')::int as queued,
-         count(*) filter (where status = 'sending')::int as sending,
-         count(*) filter (where status = 'dead')::int as dead,
-         extract(epoch from clock_timestamp() - min(created_at) filter (where status in ('pending', 'waiting', 'queued', 'sending')))::float8 as "oldestWaitingSeconds",
-         count(*) filter (where status = 'delivered' and delivered_at > clock_timestamp() - interval '1 hour')::int as "deliveredLastHour"
-    from outbox
-   where status in ('pending', 'waiting', 'queued', 'sending', 'dead') or delivered_at > clock_timestamp() - interval '1 hour'
-   group by type, destination
-   order by type, destination`;
+  with commands as (
+    select type as flow, destination,
+           count(*) filter (where status in ('pending', 'waiting'))::int as waiting,
+           count(*) filter (where status = 'queued')::int as queued,
+           count(*) filter (where status = 'sending')::int as sending,
+           count(*) filter (where status = 'dead')::int as dead,
+           min(created_at) filter (where status in ('pending', 'waiting', 'queued', 'sending')) as oldest,
+           count(*) filter (where status = 'delivered' and delivered_at > clock_timestamp() - interval '1 hour')::int as delivered
+      from outbox
+     where status in ('pending', 'waiting', 'queued', 'sending', 'dead') or delivered_at > clock_timestamp() - interval '1 hour'
+     group by type, destination),
+  states as (
+    select type as flow, destination,
+           count(*) filter (where next_attempt_at > clock_timestamp())::int as waiting,
+           count(*) filter (where next_attempt_at <= clock_timestamp())::int as queued,
+           0 as sending, 0 as dead, min(least(created_at, next_attempt_at)) as oldest, 0 as delivered
+      from state_outbox group by type, destination
+    union all
+    select type, destination, 0, 0, count(*)::int, 0, min(created_at), 0 from state_inflight group by type, destination
+    union all
+    select type, destination, 0, 0, 0, 0, null, count(*)::int
+      from delivered_version where delivered_at > clock_timestamp() - interval '1 hour' and type is not null group by type, destination)
+  select flow, destination, sum(waiting)::int as waiting, sum(queued)::int as queued, sum(sending)::int as sending, sum(dead)::int as dead,
+         extract(epoch from clock_timestamp() - min(oldest))::float8 as "oldestWaitingSeconds", sum(delivered)::int as "deliveredLastHour"
+    from (select * from commands union all select * from states) f
+   group by flow, destination
+   order by flow, destination`;
 
 /** Each flow (message type) to each destination: what waits, what is dead, how old the oldest is. */
 @Injectable()

@@ -41,13 +41,14 @@ interface StateRow {
   opened_at: number | null;
   paused_until: number | null;
   failure_streak: string[];
+  failure_streak_keys: string[];
   now: number;
 }
 
 const SELECT_STATE = `
   select tokens, extract(epoch from refilled_at) * 1000 as refilled_at, circuit, consecutive_failures,
          extract(epoch from opened_at) * 1000 as opened_at, extract(epoch from paused_until) * 1000 as paused_until,
-         failure_streak, extract(epoch from clock_timestamp()) * 1000 as now
+         failure_streak, failure_streak_keys, extract(epoch from clock_timestamp()) * 1000 as now
     from governor_state where target = $1 for update`;
 
 interface LeaseCount {
@@ -100,19 +101,21 @@ export class Governor {
       admissions.push({ granted: true, leaseId: lease.id, probe: decision.probe });
     }
     if (state.circuit !== row.circuit) this.circuitChanged(target, row.circuit, state.circuit);
-    await this.saveState(tx, target, state, row.failure_streak, leases);
+    await this.saveState(tx, target, state, { outbox: row.failure_streak, keys: row.failure_streak_keys }, leases);
     return admissions;
   }
 
   /**
-   * Frees the lease and applies the call's result. `chargedDelivery` is the outbox row charged for a
-   * retryable failure: if the failure streak it belongs to opens the circuit, the charge is refunded.
-   * A success on a healthy target only frees the lease: no lock is taken on the hot path.
+   * Frees the lease and applies the call's result. `charged` is what was charged for a retryable failure (an
+   * outbox row's id, or the key of a state row of this target): if the failure streak it belongs to opens the
+   * circuit, the charge is refunded. A success on a healthy target only frees the lease: no lock is taken on
+   * the hot path.
    */
-  async release(tx: Tx, target: string, leaseId: string, result: CallResult, chargedDelivery?: string): Promise<CircuitTransition | undefined> {
+  async release(tx: Tx, target: string, leaseId: string, result: CallResult, charged?: string | { stateKey: string }): Promise<CircuitTransition | undefined> {
     const healthy = await tx.query<{ healthy: boolean }>(
       `with freed as (delete from governor_lease where id = $2)
-       select circuit = 'closed' and consecutive_failures = 0 and cardinality(failure_streak) = 0 as healthy from governor_state where target = $1`,
+       select circuit = 'closed' and consecutive_failures = 0 and cardinality(failure_streak) = 0 and cardinality(failure_streak_keys) = 0 as healthy
+         from governor_state where target = $1`,
       [target, leaseId],
     );
     if (result.kind === 'success' && healthy.rows[0]?.healthy !== false) return undefined;
@@ -120,14 +123,18 @@ export class Governor {
     const row = found.rows[0];
     if (!row) return undefined;
     const { state, transition } = afterCall(toState(row), result, this.settings.circuit, Number(row.now));
-    let streak = row.failure_streak;
-    if (result.kind === 'success') streak = [];
-    else if (result.kind === 'failure' && chargedDelivery) streak = [...streak, chargedDelivery];
+    let streak = { outbox: row.failure_streak, keys: row.failure_streak_keys };
+    if (result.kind === 'success') streak = { outbox: [], keys: [] };
+    else if (result.kind === 'failure' && typeof charged === 'string') streak = { ...streak, outbox: [...streak.outbox, charged] };
+    else if (result.kind === 'failure' && typeof charged === 'object') streak = { ...streak, keys: [...streak.keys, charged.stateKey] };
     // A failure that opens the circuit, or lands while it is open, is the target's, not the messages':
     // give back what the streak charged them.
-    if ((transition?.to === 'open' || state.circuit === 'open') && streak.length > 0) {
-      await tx.query('update outbox set attempts = greatest(0, attempts - 1) where id = any($1::bigint[])', [streak]);
-      streak = [];
+    if (transition?.to === 'open' || state.circuit === 'open') {
+      if (streak.outbox.length > 0) await tx.query('update outbox set attempts = greatest(0, attempts - 1) where id = any($1::bigint[])', [streak.outbox]);
+      if (streak.keys.length > 0) {
+        await tx.query('update state_outbox set attempts = greatest(0, attempts - 1) where destination = $1 and key = any($2::text[])', [target, streak.keys]);
+      }
+      streak = { outbox: [], keys: [] };
     }
     await this.saveState(tx, target, state, streak);
     if (transition) this.circuitChanged(target, transition.from, transition.to);
@@ -191,11 +198,12 @@ export class Governor {
   }
 
   /** Writes the state, and the new leases when there are any, in one statement. */
-  private async saveState(tx: Tx, target: string, state: GovernorState, streak: string[], leases: Array<{ id: string; probe: boolean }> = []): Promise<void> {
+  private async saveState(tx: Tx, target: string, state: GovernorState, streak: { outbox: string[]; keys: string[] }, leases: Array<{ id: string; probe: boolean }> = []): Promise<void> {
     const update = `update governor_state set tokens = $2, refilled_at = to_timestamp($3 / 1000.0), circuit = $4, consecutive_failures = $5,
-              opened_at = to_timestamp($6 / 1000.0), paused_until = to_timestamp($7 / 1000.0), failure_streak = $8::bigint[], updated_at = clock_timestamp()
+              opened_at = to_timestamp($6 / 1000.0), paused_until = to_timestamp($7 / 1000.0), failure_streak = $8::bigint[],
+              failure_streak_keys = $9::text[], updated_at = clock_timestamp()
         where target = $1`;
-    const values = [target, state.tokens, state.refilledAt, state.circuit, state.consecutiveFailures, state.openedAt, state.pausedUntil, streak];
+    const values = [target, state.tokens, state.refilledAt, state.circuit, state.consecutiveFailures, state.openedAt, state.pausedUntil, streak.outbox, streak.keys];
     if (leases.length === 0) {
       await tx.query(update, values);
       return;
@@ -203,7 +211,7 @@ export class Governor {
     await tx.query(
       `with saved as (${update})
        insert into governor_lease (id, target, probe, expires_at)
-       select id, $1, probe, clock_timestamp() + $11 * interval '1 millisecond' from unnest($9::uuid[], $10::bool[]) as l(id, probe)`,
+       select id, $1, probe, clock_timestamp() + $12 * interval '1 millisecond' from unnest($10::uuid[], $11::bool[]) as l(id, probe)`,
       [...values, leases.map((l) => l.id), leases.map((l) => l.probe), this.settings.leaseMs],
     );
   }

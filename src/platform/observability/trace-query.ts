@@ -16,7 +16,12 @@ export class TraceQuery {
       ),
       this.pool.query(
         `select message_id as "messageId", delivery_id as "deliveryId", type, key, destination, status, attempts, created_at as "createdAt", delivered_at as "deliveredAt"
-           from outbox where correlation_id = $1 order by id`,
+           from (select id, message_id, delivery_id, type, key, destination, status, attempts, created_at, delivered_at from outbox where correlation_id = $1
+                 union all
+                 select null, message_id, delivery_id, type, key, destination, 'queued', attempts, created_at, null from state_outbox where correlation_id = $1
+                 union all
+                 select null, message_id, delivery_id, type, key, destination, 'sending', attempts, created_at, null from state_inflight where correlation_id = $1) d
+          order by id nulls last, created_at`,
         [correlationId],
       ),
     ]);

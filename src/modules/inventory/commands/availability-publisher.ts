@@ -29,7 +29,7 @@ export class AvailabilityPublisher implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.destinations.onOutcome(AVAILABILITY_CHANGED, (tx, outcome) => this.published(tx, outcome));
+    this.destinations.onOutcomes(AVAILABILITY_CHANGED, (tx, outcomes) => this.published(tx, outcomes));
   }
 
   /** Positions and open reservations of the SKUs, as this transaction sees them. */
@@ -113,17 +113,18 @@ export class AvailabilityPublisher implements OnModuleInit {
     return changes.length;
   }
 
-  /** Records what each channel was last sent, and when. */
-  private async published(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
-    if (outcome.event !== 'delivered') return;
+  /** Records what each channel was last sent, and when: one statement for a settled batch. */
+  private async published(tx: Tx, outcomes: DeliveryOutcome[]): Promise<void> {
+    const sent = outcomes.filter((o) => o.event === 'delivered' && o.delivery.payload && o.delivery.version != null).map((o) => o.delivery);
+    if (sent.length === 0) return;
     await tx.query(
       `insert into channel_published (channel_id, sku, available, version, published_at)
-       select o.payload ->> 'channelId', o.key, (o.payload ->> 'available')::bigint, o.version, clock_timestamp()
-         from outbox o where o.delivery_id = $1
+       select distinct on (c, s) c, s, a, v, clock_timestamp() from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) as x(c, s, a, v)
+        order by c, s, v desc
        on conflict (channel_id, sku) do update
          set available = excluded.available, version = excluded.version, published_at = excluded.published_at
          where channel_published.version < excluded.version`,
-      [outcome.delivery.deliveryId],
+      [sent.map((d) => String(d.payload!.channelId)), sent.map((d) => d.key), sent.map((d) => Number(d.payload!.available)), sent.map((d) => d.version)],
     );
   }
 }

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { PG_POOL } from '../../../../platform/database/pg-pool.js';
 import { inTransaction, type Tx } from '../../../../platform/database/transaction.js';
 import { BossService } from '../../../../platform/delivery/boss.service.js';
-import { queueNextInChain } from '../../../../platform/delivery/chain.js';
+import { queueNextInChains } from '../../../../platform/delivery/chain.js';
 import { ProblemException, problems } from '../../../../platform/http/problem.js';
 import { ERP_MESSAGE_TYPES } from '../../../configuration/index.js';
 import type { OrderStatus } from '../../domain/order-status.js';
@@ -81,7 +81,7 @@ export class CancelOrder {
   private async discard(tx: Tx, key: string, rows: Array<{ id: string; destination: string; kind: 'command' }>): Promise<void> {
     if (rows.length === 0) return;
     await tx.query(`update outbox set status = 'discarded', finished_at = clock_timestamp() where id = any($1::bigint[])`, [rows.map((r) => r.id)]);
-    for (const row of rows) await queueNextInChain(tx, this.boss.boss, row.destination, key, row.kind);
+    for (const row of rows) await queueNextInChains(tx, this.boss.boss, row.destination, [key]);
   }
 
   private async awaitErp(id: string): Promise<CancelResult> {

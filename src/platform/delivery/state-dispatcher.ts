@@ -1,0 +1,432 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../database/pg-pool.js';
+import { inTransaction, type Tx } from '../database/transaction.js';
+import { Governor } from '../governor/governor.js';
+import type { TargetLimits } from '../governor/decide.js';
+import { parseDestination, type Delivery } from '../outbox/message.js';
+import { OutboxSignals } from '../outbox/outbox-signals.js';
+import { withCorrelationId } from '../observability/correlation.js';
+import { LOGGER } from '../observability/observability.module.js';
+import type { Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { recordTrace, type TraceStep } from '../observability/trace.js';
+import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
+import { Destinations, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
+import { TargetError, type FailureDetail } from './outcome.js';
+import { backoffDelay } from './retry-policy.js';
+import { callTarget, type CallOutcome } from './target-call.js';
+
+interface StateRow {
+  destination: string;
+  key: string;
+  type: string;
+  message_id: string;
+  delivery_id: string;
+  version: string;
+  payload: Record<string, unknown>;
+  state_value: string | null;
+  correlation_id: string;
+  causation_id: string | null;
+  created_at: Date | string;
+  attempts: number;
+  delivered_version: string | null;
+  delivered_value: string | null;
+}
+
+const COLUMNS = `destination, key, type, message_id, delivery_id, version, payload, state_value, correlation_id, causation_id, priority,
+  created_at, next_attempt_at, attempts, errors, first_failed_at, last_failed_at`;
+// A version put back in the queue replaces the pending one only when newer (then it is the one to send).
+const NEWER_WINS = `type = excluded.type, message_id = excluded.message_id, delivery_id = excluded.delivery_id, version = excluded.version,
+  payload = excluded.payload, state_value = excluded.state_value, correlation_id = excluded.correlation_id, causation_id = excluded.causation_id,
+  priority = greatest(state_outbox.priority, excluded.priority), created_at = excluded.created_at, next_attempt_at = excluded.next_attempt_at,
+  attempts = excluded.attempts, errors = excluded.errors, first_failed_at = excluded.first_failed_at, last_failed_at = excluded.last_failed_at`;
+
+// Sending loops per destination and process: one claims and settles while the other's calls are out.
+const LOOPS = 2;
+const MAX_BATCH = 100;
+const MAX_ERRORS_KEPT = 20;
+const ASYNC_COMMIT = { synchronousCommit: false } as const;
+// Deferrals this frequent are counted in metrics, not traced: they say the target is busy, not the message.
+const UNTRACED_WAITS = new Set(['rate-limit', 'concurrency']);
+
+type Finished = { row: StateRow; how: 'delivered' | 'unchanged' | 'superseded' | 'dead'; failure?: FailureDetail; result?: Record<string, unknown> };
+type Rescheduled = { row: StateRow; delayMs: number; charge: boolean; failure?: FailureDetail };
+
+/**
+ * Delivers the last-value queue (`state_outbox`): per destination, claims the due keys with SKIP LOCKED, asks
+ * the governor once for the batch, calls the target for each admitted key and settles the batch in one
+ * transaction. A key is sent by one sender at a time (its lease outlives the call timeout), a version at or
+ * below the one delivered is never sent, and a newer version stored meanwhile is sent next, so a subscriber
+ * never sees a key's version go back.
+ */
+@Injectable()
+export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly loops = new Map<string, { running: number; again: boolean; timer?: NodeJS.Timeout }>();
+  private pollTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly signals: OutboxSignals,
+    private readonly destinations: Destinations,
+    private readonly governor: Governor,
+    @Inject(DELIVERY_SETTINGS) private readonly settings: DeliverySettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.settings.work) return;
+    this.signals.on('state', (destinations) => {
+      if (destinations) for (const destination of destinations) this.wake(destination);
+      else void this.poll();
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.settings.work) return;
+    this.pollTimer = setInterval(() => void this.poll(), this.settings.statePollMs);
+    void this.poll();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    for (const loop of this.loops.values()) clearTimeout(loop.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Frees keys whose sender's lease expired (a killed process), and wakes every destination with a key due
+   * now, or sets a timer for the next one due before the next poll.
+   */
+  async poll(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.pool.query(
+        `with expired as (
+           delete from state_inflight where (destination, key) in (select destination, key from state_inflight where lease_until < clock_timestamp() for update skip locked)
+           returning *)
+         insert into state_outbox (${COLUMNS}) select ${COLUMNS.replace('next_attempt_at', 'clock_timestamp()')} from expired
+         on conflict (destination, key) do update set ${NEWER_WINS} where excluded.version > state_outbox.version`,
+      );
+      const { rows } = await this.pool.query<{ destination: string; due_in_ms: number }>(
+        `select destination, extract(epoch from min(next_attempt_at) - clock_timestamp())::float8 * 1000 as due_in_ms
+           from state_outbox group by destination`,
+      );
+      for (const { destination, due_in_ms } of rows) {
+        if (due_in_ms <= 0) this.wake(destination);
+        else if (due_in_ms < this.settings.statePollMs) this.wakeIn(destination, due_in_ms);
+      }
+    } catch (error) {
+      this.logger.debug({ err: error }, 'state queue poll failed; the next one retries');
+    }
+  }
+
+  wake(destination: string): void {
+    if (this.stopped) return;
+    const loop = this.loopOf(destination);
+    loop.again = true;
+    while (loop.running < LOOPS) {
+      loop.running++;
+      const running = this.run(destination, loop).finally(() => this.inFlight.delete(running));
+      this.inFlight.add(running);
+    }
+  }
+
+  private wakeIn(destination: string, ms: number): void {
+    const loop = this.loopOf(destination);
+    if (loop.timer) return;
+    loop.timer = setTimeout(() => {
+      loop.timer = undefined;
+      this.wake(destination);
+    }, Math.ceil(ms));
+    loop.timer.unref();
+  }
+
+  private loopOf(destination: string) {
+    let loop = this.loops.get(destination);
+    if (!loop) this.loops.set(destination, (loop = { running: 0, again: false }));
+    return loop;
+  }
+
+  /** Sends batches while there are due keys, or a wake-up came in meanwhile. */
+  private async run(destination: string, loop: { running: number; again: boolean }): Promise<void> {
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        loop.again = false;
+        const claimed = await this.dispatch(destination);
+        if (claimed === 0 && !loop.again) return;
+      }
+    } catch (error) {
+      // A database that did not answer: the keys stay claimed until their lease ends, or pending; try later.
+      this.logger.warn({ err: error, destination }, 'state delivery batch failed; retrying shortly');
+      this.wakeIn(destination, 1_000);
+    } finally {
+      loop.running--;
+    }
+  }
+
+  /** One batch for one destination; answers how many keys it claimed. */
+  async dispatch(destination: string): Promise<number> {
+    const { type, id } = parseDestination(destination);
+    const handler = this.destinations.handlerOf(type);
+    if (!handler) return 0; // another process, with the handler, sends these
+    let limits: TargetLimits | undefined;
+    let unusable: string | undefined;
+    try {
+      limits = await handler.limits(id);
+    } catch (error) {
+      if (!(error instanceof TargetError && error.failureClass === 'permanent')) throw error;
+      unusable = error.message;
+    }
+    const batchSize = Math.min(MAX_BATCH, Math.max(1, Math.ceil((limits?.concurrency ?? MAX_BATCH) / LOOPS)));
+    const claimed = await inTransaction(this.pool, async (tx) => {
+      const rows = await this.claim(tx, destination, batchSize);
+      const settlement = new StateSettlement(destination, 'state_outbox');
+      const callable: StateRow[] = [];
+      for (const row of rows) {
+        if (row.delivered_version !== null && BigInt(row.version) <= BigInt(row.delivered_version)) {
+          settlement.finish({ row, how: 'superseded' }, { step: 'superseded', detail: { deliveredVersion: row.delivered_version } });
+        } else if (row.state_value !== null && row.state_value === row.delivered_value) {
+          settlement.finish({ row, how: 'unchanged' }, { step: 'unchanged', detail: { deliveredVersion: row.delivered_version } });
+        } else if (unusable !== undefined || !limits) {
+          this.deadLetter(settlement, row, { class: 'permanent', message: `destination ${destination} cannot be used: ${unusable}` });
+        } else callable.push(row);
+      }
+      const calls: Array<{ row: StateRow; leaseId: string; probe: boolean }> = [];
+      if (callable.length > 0) {
+        const admissions = await this.governor.acquire(tx, destination, limits!, callable.length);
+        let refused = 0;
+        for (const [i, row] of callable.entries()) {
+          const admission = admissions[i]!;
+          if (admission.granted) {
+            calls.push({ row, leaseId: admission.leaseId, probe: admission.probe });
+            continue;
+          }
+          // Spread the refused keys over the time the target's rate will admit them, so they are not all retried at once.
+          const spread = admission.reason === 'rate-limit' ? (refused++ * 1000) / limits!.ratePerSecond : Math.random() * Math.min(1_000, admission.waitMs * 0.1);
+          const traced = UNTRACED_WAITS.has(admission.reason) ? undefined : { step: 'deferred' as const, detail: { reason: admission.reason, waitMs: admission.waitMs } };
+          settlement.reschedule({ row, delayMs: admission.waitMs + spread, charge: false }, traced);
+        }
+      }
+      await settlement.apply(tx, this.destinations);
+      if (calls.length > 0) {
+        await tx.query(
+          `with sending as (delete from state_outbox where destination = $1 and key = any($2::text[]) returning *)
+           insert into state_inflight (${COLUMNS}, lease_until) select ${COLUMNS}, clock_timestamp() + $3 * interval '1 millisecond' from sending`,
+          [destination, calls.map((c) => c.row.key), this.settings.stateLeaseMs],
+        );
+      }
+      return { count: rows.length, calls };
+    }, ASYNC_COMMIT);
+    if (claimed.calls.length === 0) return claimed.count;
+    const outcomes = await Promise.all(claimed.calls.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler, probe))));
+    await inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT);
+    return claimed.count;
+  }
+
+  /**
+   * Due keys of the destination not being sent already, by priority and then how long they have waited; keys
+   * a producer is writing now are skipped (they come next time, with the newer version).
+   */
+  private async claim(tx: Tx, destination: string, limit: number): Promise<StateRow[]> {
+    const { rows } = await tx.query<StateRow>(
+      `select s.destination, s.key, s.type, s.message_id, s.delivery_id, s.version, s.payload, s.state_value, s.correlation_id, s.causation_id,
+              s.created_at, s.attempts, dv.version as delivered_version, dv.state_value as delivered_value
+         from state_outbox s left join delivered_version dv on dv.destination = s.destination and dv.key = s.key
+        where s.destination = $1 and s.next_attempt_at <= clock_timestamp()
+          and not exists (select 1 from state_inflight i where i.destination = s.destination and i.key = s.key)
+        order by s.priority desc, s.next_attempt_at limit $2
+        for update of s skip locked`,
+      [destination, limit],
+    );
+    return rows;
+  }
+
+  private call(row: StateRow, handler: DestinationHandler, probe: boolean): Promise<CallOutcome> {
+    const delivery: Delivery = {
+      deliveryId: row.delivery_id,
+      messageId: row.message_id,
+      type: row.type,
+      kind: 'state',
+      key: row.key,
+      destination: row.destination,
+      payload: row.payload,
+      version: Number(row.version),
+      correlationId: row.correlation_id,
+      causationId: row.causation_id,
+      attempt: row.attempts + 1,
+      previousValue: row.delivered_value,
+      createdAt: new Date(row.created_at),
+    };
+    return callTarget(handler, delivery, this.settings.callTimeoutMs, this.metrics, probe);
+  }
+
+  /** The outcomes of a batch's calls, in one transaction; the governor's row is taken last, as in the command worker. */
+  private async settle(tx: Tx, target: string, calls: Array<{ row: StateRow; leaseId: string }>, outcomes: CallOutcome[]): Promise<void> {
+    const settlement = new StateSettlement(target, 'state_inflight');
+    const healthyLeases: string[] = [];
+    const failed: Array<{ leaseId: string; release: () => Promise<unknown> }> = [];
+    for (const [i, { row, leaseId }] of calls.entries()) {
+      const { failure, attempt, result } = outcomes[i]!;
+      if (!failure) {
+        settlement.finish({ row, how: 'delivered', result }, { step: 'delivered', ...(result ? { detail: { result } } : {}) }, [attempt]);
+        healthyLeases.push(leaseId);
+      } else if (failure.class === 'throttled') {
+        const retryAfterMs = failure.retryAfterMs ?? 1_000;
+        failed.push({ leaseId, release: () => this.governor.release(tx, target, leaseId, { kind: 'throttled', retryAfterMs }) });
+        settlement.reschedule({ row, delayMs: retryAfterMs, charge: false, failure }, { step: 'deferred', detail: { reason: 'retry-after', waitMs: retryAfterMs, target: 'paused' } }, [attempt]);
+      } else if (failure.class === 'permanent') {
+        this.deadLetter(settlement, row, failure, [attempt]);
+        healthyLeases.push(leaseId);
+      } else {
+        const charged = row.attempts + 1;
+        failed.push({
+          leaseId,
+          release: async () => {
+            const transition = await this.governor.release(tx, target, leaseId, { kind: 'failure' }, { stateKey: row.key });
+            if (transition) settlement.trace(stepOf(row, { step: 'circuit', detail: { target, ...transition } }));
+          },
+        });
+        if (charged >= this.settings.retry.maxAttempts) this.deadLetter(settlement, row, failure, [attempt]);
+        else {
+          const delayMs = backoffDelay(this.settings.retry, charged);
+          settlement.reschedule({ row, delayMs, charge: true, failure }, { step: 'retry-scheduled', detail: { delayMs, attempts: charged } }, [attempt]);
+        }
+      }
+    }
+    await settlement.apply(tx, this.destinations);
+    // The charges go in before the governor may refund them (a streak that opens the circuit).
+    for (const f of failed) await f.release();
+    if (healthyLeases.length > 0) {
+      const transition = await this.governor.releaseHealthy(tx, target, healthyLeases);
+      if (transition) await recordTrace(tx, [stepOf(calls[0]!.row, { step: 'circuit', detail: { target, ...transition } })]);
+    }
+  }
+
+  private deadLetter(settlement: StateSettlement, row: StateRow, failure: FailureDetail, before: TraceStep[] = []): void {
+    this.metrics.deadLetters.inc({ flow: row.type, destination: row.destination, class: failure.class });
+    this.logger.warn({ destination: row.destination, deliveryId: row.delivery_id, type: row.type, key: row.key, reason: failure.message, status: failure.status }, 'delivery dead-lettered');
+    settlement.finish({ row, how: 'dead', failure }, { step: 'dead-lettered', detail: { class: failure.class, message: failure.message, status: failure.status } }, before);
+  }
+}
+
+function stepOf(row: StateRow, step: Pick<TraceStep, 'step' | 'detail'>): TraceStep {
+  return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step };
+}
+
+/**
+ * What a batch decided for its keys, written in a few statements, on the table the batch's rows are in: the
+ * pending queue while claiming, the in-flight table after the calls. A key put back for a retry yields to a
+ * newer version stored meanwhile.
+ */
+class StateSettlement {
+  private readonly finished: Finished[] = [];
+  private readonly rescheduled: Rescheduled[] = [];
+  private readonly traces: TraceStep[] = [];
+
+  constructor(
+    private readonly destination: string,
+    private readonly table: 'state_outbox' | 'state_inflight',
+  ) {}
+
+  finish(finished: Finished, step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = []): void {
+    this.finished.push(finished);
+    this.traces.push(...before, stepOf(finished.row, step));
+  }
+
+  reschedule(rescheduled: Rescheduled, step?: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = []): void {
+    this.rescheduled.push(rescheduled);
+    this.traces.push(...before, ...(step ? [stepOf(rescheduled.row, step)] : []));
+  }
+
+  trace(step: TraceStep): void {
+    this.traces.push(step);
+  }
+
+  async apply(tx: Tx, destinations: Destinations): Promise<void> {
+    const sent = this.finished.filter((f) => f.how === 'delivered' || f.how === 'unchanged');
+    if (sent.length > 0) {
+      await tx.query(
+        `insert into delivered_version (destination, key, version, state_value, type)
+         select $1, key, version, state_value, type from unnest($2::text[], $3::bigint[], $4::text[], $5::text[]) as v(key, version, state_value, type)
+         on conflict (destination, key) do update
+           set state_value = case when excluded.version >= delivered_version.version then excluded.state_value else delivered_version.state_value end,
+               version = greatest(delivered_version.version, excluded.version), delivered_at = now(), type = excluded.type`,
+        [this.destination, sent.map((f) => f.row.key), sent.map((f) => f.row.version), sent.map((f) => f.row.state_value), sent.map((f) => f.row.type)],
+      );
+    }
+    const dead = this.finished.filter((f) => f.how === 'dead');
+    if (dead.length > 0) {
+      // A dead figure becomes an outbox row, where dead letters are inspected, replayed and discarded.
+      const col = <T>(pick: (f: Finished) => T) => dead.map(pick);
+      await tx.query(
+        `insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, version, correlation_id, causation_id, state_value,
+                             created_at, relayed_at, status, attempts, error_class, errors, first_failed_at, last_failed_at, finished_at)
+         select s.message_id, s.delivery_id, s.type, 'state', s.key, s.destination, s.payload, s.version, s.correlation_id, s.causation_id, s.state_value,
+                s.created_at, clock_timestamp(), 'dead', s.attempts + v.charge, v.error_class,
+                (case when jsonb_array_length(s.errors) >= $4 then s.errors - 0 else s.errors end) || jsonb_build_array(v.error),
+                coalesce(s.first_failed_at, clock_timestamp()), clock_timestamp(), clock_timestamp()
+           from unnest($2::text[], $3::bigint[], $5::jsonb[], $6::text[], $7::int[]) as v(key, version, error, error_class, charge)
+           join ${this.table} s on s.destination = $1 and s.key = v.key and s.version = v.version
+         on conflict (delivery_id) do update
+           set status = 'dead', attempts = excluded.attempts, error_class = excluded.error_class, errors = excluded.errors,
+               last_failed_at = excluded.last_failed_at, finished_at = excluded.finished_at, payload = excluded.payload`,
+        [this.destination, col((f) => f.row.key), col((f) => f.row.version), MAX_ERRORS_KEPT, col((f) => JSON.stringify(errorEntry(f.failure!))),
+          col((f) => f.failure!.class), col((f) => (f.failure!.class === 'retryable' ? 1 : 0))],
+      );
+    }
+    if (this.finished.length > 0) {
+      await tx.query(
+        `delete from ${this.table} s using unnest($2::text[], $3::bigint[]) as v(key, version) where s.destination = $1 and s.key = v.key and s.version = v.version`,
+        [this.destination, this.finished.map((f) => f.row.key), this.finished.map((f) => f.row.version)],
+      );
+    }
+    if (this.rescheduled.length > 0) {
+      const col = <T>(pick: (r: Rescheduled) => T) => this.rescheduled.map(pick);
+      const values = [this.destination, col((r) => r.row.key), col((r) => r.delayMs), col((r) => (r.charge ? 1 : 0)),
+        col((r) => (r.failure ? JSON.stringify(errorEntry(r.failure)) : null)), MAX_ERRORS_KEPT];
+      const retried = {
+        attempts: 's.attempts + v.charge',
+        next_attempt_at: `clock_timestamp() + v.delay_ms * interval '1 millisecond'`,
+        errors: `case when v.error is null then s.errors else (case when jsonb_array_length(s.errors) >= $6 then s.errors - 0 else s.errors end) || jsonb_build_array(v.error) end`,
+        first_failed_at: 'case when v.error is null then s.first_failed_at else coalesce(s.first_failed_at, clock_timestamp()) end',
+        last_failed_at: 'case when v.error is null then s.last_failed_at else clock_timestamp() end',
+      };
+      const batch = 'unnest($2::text[], $3::float8[], $4::int[], $5::jsonb[]) as v(key, delay_ms, charge, error)';
+      if (this.table === 'state_outbox') {
+        const set = Object.entries(retried).map(([column, value]) => `${column} = ${value}`).join(', ');
+        await tx.query(`update state_outbox s set ${set} from ${batch} where s.destination = $1 and s.key = v.key`, values);
+      } else {
+        const select = COLUMNS.split(',').map((c) => c.trim()).map((c) => (c in retried ? retried[c as keyof typeof retried] : `s.${c}`)).join(', ');
+        await tx.query(
+          `with back as (delete from state_inflight s using ${batch} where s.destination = $1 and s.key = v.key returning s.*, v.delay_ms, v.charge, v.error)
+           insert into state_outbox (${COLUMNS}) select ${select} from back s cross join lateral (select s.delay_ms, s.charge, s.error) v
+           on conflict (destination, key) do update set ${NEWER_WINS} where excluded.version > state_outbox.version`,
+          values,
+        );
+      }
+    }
+    const outcomes: DeliveryOutcome[] = this.finished
+      .filter((f) => f.how !== 'superseded')
+      .map((f) => ({
+        event: f.how === 'dead' ? 'dead' : 'delivered',
+        delivery: {
+          deliveryId: f.row.delivery_id, messageId: f.row.message_id, type: f.row.type, key: f.row.key, destination: f.row.destination,
+          correlationId: f.row.correlation_id, payload: f.row.payload, version: Number(f.row.version),
+        },
+        ...(f.how === 'unchanged' ? { result: { unchanged: true } } : f.result ? { result: f.result } : {}),
+        ...(f.failure ? { failure: { class: f.failure.class, message: f.failure.message, status: f.failure.status } } : {}),
+      }));
+    await destinations.notifyAll(tx, outcomes);
+    await recordTrace(tx, this.traces);
+  }
+}
+
+function errorEntry(failure: FailureDetail) {
+  return { at: new Date().toISOString(), class: failure.class, message: failure.message, status: failure.status ?? null, bodyExcerpt: failure.bodyExcerpt ?? null };
+}
