@@ -39,11 +39,15 @@ const port = 3931;
 const base = `http://127.0.0.1:${port}`;
 const SOURCE = 'bench-wms';
 // Two webhook channels with their own warehouses and rules; limits a receiver on the same machine can take.
-const CHANNELS = {
-  'bench-portal': { inventory: { warehouses: WAREHOUSES, safetyStock: 0, allocationPercent: 100 }, secret: whsec('portal') },
-  'bench-outlet': { inventory: { warehouses: ['WH-2', 'WH-3'], safetyStock: 5, allocationPercent: 50 }, secret: whsec('outlet') },
-};
 const CHANNEL_LIMITS = { ratePerSecond: 5000, burst: 5000, concurrency: 64 };
+// A third channel whose own rate limit binds (a marketplace API): its staleness is bounded by keys waiting / rate.
+const BOUND_LIMITS = { ratePerSecond: Number(process.env.BENCH_BOUND_RATE ?? 250), burst: 50, concurrency: 8 };
+const CHANNELS = {
+  'bench-portal': { inventory: { warehouses: WAREHOUSES, safetyStock: 0, allocationPercent: 100 }, secret: whsec('portal'), limits: CHANNEL_LIMITS },
+  'bench-outlet': { inventory: { warehouses: ['WH-2', 'WH-3'], safetyStock: 5, allocationPercent: 50 }, secret: whsec('outlet'), limits: CHANNEL_LIMITS },
+  'bench-marketplace': { inventory: { warehouses: ['WH-1'], safetyStock: 0, allocationPercent: 100 }, secret: whsec('marketplace'), limits: BOUND_LIMITS, bound: true },
+};
+const FAST_CHANNELS = Object.keys(CHANNELS).filter((id) => !CHANNELS[id].bound);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function whsec(name) {
@@ -171,7 +175,8 @@ async function drained(pool, timeoutMs) {
   let relayedBy;
   for (;;) {
     const { rows: [counts] } = await pool.query(
-      "select count(*) filter (where status = 'pending')::int as unrelayed, count(*) filter (where status in ('waiting', 'queued', 'sending'))::int as live from outbox where status in ('pending', 'waiting', 'queued', 'sending')",
+      `select (select count(*) from outbox where status = 'pending')::int as unrelayed,
+              ((select count(*) from outbox where status in ('waiting', 'queued', 'sending')) + (select count(*) from state_outbox) + (select count(*) from state_inflight))::int as live`,
     );
     const seconds = (performance.now() - started) / 1000;
     if (counts.unrelayed === 0) relayedBy ??= seconds;
@@ -182,6 +187,15 @@ async function drained(pool, timeoutMs) {
 }
 
 const BENCH_APPLICATION = 'crossdock-inventory-bench';
+
+/** The largest number of keys waiting for one destination, sampled every 250 ms until stop(). */
+function watchDepth(pool, destination) {
+  let max = 0;
+  const timer = setInterval(() => {
+    pool.query('select count(*)::int as n from state_outbox where destination = $1', [destination]).then(({ rows }) => (max = Math.max(max, rows[0].n)), () => undefined);
+  }, 250);
+  return { stop: () => (clearInterval(timer), max) };
+}
 
 /**
  * The PostgreSQL processes that work for the service: the backends of its database (not this script's) and the
@@ -253,7 +267,7 @@ async function prepareService(role, databaseUrl, logPath, receiver) {
   }, logPath);
   for (const [id, channel] of Object.entries(CHANNELS)) {
     await adminCall(base, adminToken, 'PUT', `/v1/admin/channels/${id}`, {
-      kind: 'webhook', config: { url: receiver.urlOf(id), secret: channel.secret }, inventory: channel.inventory, oversell: 'reject', limits: CHANNEL_LIMITS,
+      kind: 'webhook', config: { url: receiver.urlOf(id), secret: channel.secret }, inventory: channel.inventory, oversell: 'reject', limits: channel.limits,
     });
   }
   await adminCall(base, adminToken, 'PUT', `/v1/admin/sources/${SOURCE}`, { name: 'Benchmark warehouse system' });
@@ -318,8 +332,10 @@ try {
       const steadyBefore = receivedPerChannel(receiver);
       const relayBefore = await histogram(RELAY_LAG);
       const cpu = await cpuWatch(service.pid, postgresPids);
+      const depth = watchDepth(pool, 'channel:bench-marketplace');
       const paced = await steady(prepared.key);
       paced.cores = await cpu();
+      paced.boundDepth = depth.stop();
       paced.relay = histogramSince(relayBefore, await histogram(RELAY_LAG));
       paced.drain = await drained(pool, STEADY_DRAIN_MS);
       paced.delivered = receiver.count() - receivedBefore;
@@ -330,7 +346,7 @@ try {
       results.checks = await checks(pool, receiver.state);
     } else {
       const { rows: [{ n }] } = await pool.query("select count(*)::int as n from outbox where status = 'pending'");
-      run.unrelayed = n;
+      run.unrelayed = n + (await pool.query('select count(*)::int as n from state_outbox')).rows[0].n;
     }
     backends.stop();
     await pool.end();
@@ -343,13 +359,14 @@ try {
 }
 
 /**
- * Each event of each paced batch, for each channel whose figure for the event's SKU the batch changed (the outbox
- * row that batch wrote for the channel and SKU, found by the batch's correlation id, gives the version): the time
+ * Each event of each paced batch, for each channel whose figure for the event's SKU the batch changed (the figure that
+ * batch stored for the channel and SKU, its `stored` trace step found by the batch's correlation id, gives the version): the time
  * from the batch's 202 to the first receipt by that channel of that SKU at that version or a later one.
  */
 async function freshness(pool, batches, received) {
   const { rows } = await pool.query(
-    "select correlation_id, destination, key, version from outbox where correlation_id = any($1::text[]) and type = 'inventory.availability.changed'",
+    `select correlation_id, destination, detail ->> 'key' as key, (detail ->> 'version')::bigint as version from trace_event
+      where correlation_id = any($1::text[]) and step = 'stored' and detail ->> 'type' = 'inventory.availability.changed'`,
     [batches.map((b) => b.correlationId)],
   );
   const versionOf = new Map(rows.map((r) => [`${r.correlation_id}|${r.destination}|${r.key}`, Number(r.version)]));
@@ -361,12 +378,18 @@ async function freshness(pool, batches, received) {
       receipts.get(k).push(r);
     }
   }
+  const byChannel = {};
+  for (const channelId of Object.keys(CHANNELS)) byChannel[channelId] = latencyOf(channelId, batches, versionOf, receipts);
+  return { ...latencyOf(FAST_CHANNELS, batches, versionOf, receipts), byChannel };
+}
+
+function latencyOf(channels, batches, versionOf, receipts) {
   const samples = [];
   let unchanged = 0;
   let neverReceived = 0;
   for (const batch of batches.filter((b) => b.acceptedAt !== undefined)) {
     for (const event of batch.items) {
-      for (const channelId of Object.keys(CHANNELS)) {
+      for (const channelId of [channels].flat()) {
         const version = versionOf.get(`${batch.correlationId}|channel:${channelId}|${event.sku}`);
         if (version === undefined) {
           unchanged++;
@@ -382,13 +405,21 @@ async function freshness(pool, batches, received) {
   return { n: samples.length, unchanged, neverReceived, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) };
 }
 
-/** How the figures the paced batches computed ended: delivered (called or skipped as unchanged), superseded, dead. */
+/**
+ * How the figures the paced batches computed ended, from their trace steps: stored, delivered (sent), unchanged
+ * (equal to what the channel held), superseded (a newer one delivered first), dead; the rest were replaced by a
+ * newer figure before their turn, or are still queued.
+ */
 async function outboxOutcomes(pool, correlationIds) {
   const { rows } = await pool.query(
-    "select status, count(*)::int as n from outbox where correlation_id = any($1::text[]) and type = 'inventory.availability.changed' group by status",
+    "select step, count(*)::int as n from trace_event where correlation_id = any($1::text[]) and step in ('stored', 'delivered', 'unchanged', 'superseded', 'dead-lettered') and destination like 'channel:%' group by step",
     [correlationIds],
   );
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  const outcomes = Object.fromEntries(rows.map((r) => [r.step, r.n]));
+  const { rows: [{ n }] } = await pool.query('select ((select count(*) from state_outbox where correlation_id = any($1::text[])) + (select count(*) from state_inflight where correlation_id = any($1::text[])))::int as n', [correlationIds]);
+  outcomes.queued = n;
+  outcomes.replaced = (outcomes.stored ?? 0) - ['delivered', 'unchanged', 'superseded', 'dead-lettered', 'queued'].reduce((sum, k) => sum + (outcomes[k] ?? 0), 0);
+  return outcomes;
 }
 
 /**
@@ -417,10 +448,14 @@ async function checks(pool, state) {
       if (stored?.available !== expected) found.computedWrong.push({ channelId, sku, expected, computed: stored?.available });
     }
   }
-  const { rows: statuses } = await pool.query('select status, count(*)::int as n from outbox group by status');
-  found.outbox = Object.fromEntries(statuses.map((r) => [r.status, r.n]));
+  const { rows: statuses } = await pool.query(
+    "select status, count(*)::int as n from outbox group by status union all select 'state queued', count(*)::int from state_outbox union all select 'state sending', count(*)::int from state_inflight",
+  );
+  found.outbox = Object.fromEntries(statuses.filter((r) => r.n > 0).map((r) => [r.status, r.n]));
   const { rows: failed } = await pool.query(
-    "select count(*)::int as n, (array_agg(errors -> -1 order by id))[1:2] as samples from outbox where jsonb_array_length(errors) > 0",
+    `select count(*)::int as n, (array_agg(e))[1:2] as samples from (
+       select errors -> -1 as e from outbox where jsonb_array_length(errors) > 0
+       union all select errors -> -1 from state_outbox where jsonb_array_length(errors) > 0) f`,
   );
   found.failedAttempts = failed[0];
   found.duplicates = state.duplicates;
@@ -452,25 +487,28 @@ const coresText = (c) => `service ${c.service.toFixed(2)}, PostgreSQL ${c.postgr
 const relayText = (r) => (r.count ? `${n(r.count)} rows relayed, lag mean ${ms(r.meanMs)}, p50 ${bucket(r.p50Ms)}, p99 ${bucket(r.p99Ms)}` : 'no rows relayed');
 const steadyEvents = paced.totals.events;
 const drainText = (d) => (d.left === 0
-  ? `the relay had placed every row ${d.relayedBy.toFixed(1)} s after, the last webhook went out ${d.seconds.toFixed(1)} s after`
-  : `still ${n(d.left)} rows to deliver ${d.seconds.toFixed(0)} s after (${n(d.unrelayed)} not yet relayed)${d.relayedBy === undefined ? '' : `; the relay had placed every row ${d.relayedBy.toFixed(1)} s after`}`);
+  ? `nothing left to deliver ${d.seconds.toFixed(1)} s after`
+  : `still ${n(d.left)} figures to deliver ${d.seconds.toFixed(0)} s after`);
 
 console.log(`${machineLine()}; PostgreSQL ${postgres} (${new URL(serverUrl).host}); clients and webhook receiver on the same machine.`);
 console.log(`${SKUS} SKUs × ${WAREHOUSES.length} warehouses; 2 webhook channels: bench-portal (${CHANNELS['bench-portal'].inventory.warehouses.join(', ')}, 100%), ` +
-  `bench-outlet (${CHANNELS['bench-outlet'].inventory.warehouses.join(', ')}, safety stock 5, 50%); channel limits ${CHANNEL_LIMITS.ratePerSecond}/s, ${CHANNEL_LIMITS.concurrency} at once; ` +
+  `bench-outlet (${CHANNELS['bench-outlet'].inventory.warehouses.join(', ')}, safety stock 5, 50%), with limits ${CHANNEL_LIMITS.ratePerSecond}/s, ${CHANNEL_LIMITS.concurrency} at once; ` +
+  `and bench-marketplace (WH-1, 100%), held to ${BOUND_LIMITS.ratePerSecond}/s and ${BOUND_LIMITS.concurrency} at once by its own limits; ` +
   `CROSSDOCK_WORKER_CONCURRENCY ${process.env.CROSSDOCK_WORKER_CONCURRENCY ?? '8 (default)'}. Each ingest starts without positions: its first round creates them.`);
 console.log('');
 console.log('| measure | result | aim |');
 console.log('|---|---|---|');
 console.log(`| ingest, role all: ${n(all.totals.events)} level events, batches of ${BATCH}, ${CLIENTS} clients, each its own SKUs | **${n(all.rate)} events/s**; batch p50 ${ms(all.p50)}, p99 ${ms(all.p99)} (server mean ${ms(all.server.meanMs)}); ${intakeText(all.totals)}; ${n(all.receivedDuring)} webhooks received meanwhile; ${drainText(all.drain)} | ≥ 5,000 events/s |`);
-console.log(`| ingest, role api (no relay or worker) | **${n(api.rate)} events/s**; batch p50 ${ms(api.p50)}, p99 ${ms(api.p99)} (server mean ${ms(api.server.meanMs)}); ${intakeText(api.totals)}; ${n(api.unrelayed)} outbox rows left unrelayed | comparison |`);
-console.log(`| freshness, role all: ${n(steadyEvents)} events at ${STEADY_RATE}/s for ${STEADY_SECONDS} s (${STEADY_BATCH} every ${(1000 * STEADY_BATCH) / STEADY_RATE} ms; ${(steadyEvents / paced.seconds).toFixed(0)}/s achieved) | **p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)}**, slowest ${ms(paced.latency.max)}, over ${n(paced.latency.n)} event × channel pairs whose figure changed (${n(paced.latency.unchanged)} did not change it${paced.latency.neverReceived ? `; ${n(paced.latency.neverReceived)} with no receipt at that version or later: ${paced.drain.left === 0 ? 'netted out, a later figure equal to the one delivered being skipped' : 'netted out or not delivered yet'}` : ''}); ${intakeText(paced.totals)}; ${drainText(paced.drain)} | p99 < 1 s |`);
+console.log(`| ingest, role api (no relay or worker) | **${n(api.rate)} events/s**; batch p50 ${ms(api.p50)}, p99 ${ms(api.p99)} (server mean ${ms(api.server.meanMs)}); ${intakeText(api.totals)}; ${n(api.unrelayed)} figures left queued (no worker) | comparison |`);
+console.log(`| freshness, role all: ${n(steadyEvents)} events at ${STEADY_RATE}/s for ${STEADY_SECONDS} s (${STEADY_BATCH} every ${(1000 * STEADY_BATCH) / STEADY_RATE} ms; ${(steadyEvents / paced.seconds).toFixed(0)}/s achieved) | bench-portal and bench-outlet: **p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)}**, slowest ${ms(paced.latency.max)}, over ${n(paced.latency.n)} event × channel pairs whose figure changed (${n(paced.latency.unchanged)} did not change it${paced.latency.neverReceived ? `; ${n(paced.latency.neverReceived)} with no receipt at that version or later: ${paced.drain.left === 0 ? 'netted out, a later figure equal to the one delivered being skipped' : 'netted out or not delivered yet'}` : ''}); ${intakeText(paced.totals)}; ${drainText(paced.drain)} | p99 < 1 s |`);
+const bound = paced.latency.byChannel['bench-marketplace'];
+console.log(`| freshness where the channel's rate binds: bench-marketplace, ${BOUND_LIMITS.ratePerSecond}/s | p50 ${ms(bound.p50)}, p99 ${ms(bound.p99)}, slowest ${ms(bound.max)} over ${n(bound.n)} pairs; at most ${n(paced.boundDepth)} keys waiting, so a bound of about ${ms((paced.boundDepth / BOUND_LIMITS.ratePerSecond) * 1000)} (keys waiting / rate) | bounded by keys / rate |`);
 console.log(`| outbound updates per level event | ingest (role all): **${(all.delivered / all.totals.events).toFixed(2)}** (${n(all.delivered)} webhooks for ${n(all.totals.events)} events: ${perChannel(all.deliveredPerChannel, all.totals.events)}); steady: **${(paced.delivered / steadyEvents).toFixed(2)}** (${n(paced.delivered)} for ${n(steadyEvents)}: ${perChannel(paced.deliveredPerChannel, steadyEvents)}) | |`);
 console.log('');
 console.log('Latency: for each event of a paced batch and each channel whose figure for the SKU that batch changed, the ' +
-  'batch\'s outbox row (found by the batch\'s X-Correlation-Id) gives the version; the sample is the time from the batch\'s 202 at the client ' +
+  'batch\'s stored figure (its trace step, found by the batch\'s X-Correlation-Id) gives the version; the sample is the time from the batch\'s 202 at the client ' +
   'to the receiver\'s first verified receipt of that SKU for that channel at that version or a later one (clocks of one machine).');
-console.log(`Figures the paced batches computed, by outcome: ${JSON.stringify(paced.outbox)} (delivered includes those skipped as equal to the figure last delivered).`);
+console.log(`Figures the paced batches computed, by outcome: ${JSON.stringify(paced.outbox)} (replaced: overwritten in the queue by a newer figure before their turn).`);
 console.log('');
 console.log(`CPU in cores (of ${cpus().length}): ingest role all: ${coresText(all.cores)}; the ${all.drain.seconds.toFixed(1)} s after it: ${coresText(all.drainCores)}; ` +
   `ingest role api: ${coresText(api.cores)}; steady: ${coresText(paced.cores)}.`);

@@ -41,14 +41,16 @@ export async function enqueue(tx: Tx, boss: PgBoss, rows: QueueRow[], startAfter
 export async function queueNextInChains(tx: Tx, boss: PgBoss, destination: string, keys: string[]): Promise<void> {
   const commandKeys = [...new Set(keys)];
   if (commandKeys.length === 0) return;
+  // Per key, the oldest unfinished row of the chain (one index probe each): when it is waiting, it goes next.
   const { rows } = await tx.query<{ id: string }>(
-    `select o.id from outbox o where o.id in (
-       select min(w.id) from outbox w
-        where w.destination = $1 and w.kind = 'command' and w.key = any($2::text[]) and w.status = 'waiting'
-          and not exists (select 1 from outbox a where a.destination = w.destination and a.key = w.key and a.kind = 'command'
-                            and a.status in ('queued', 'sending', 'dead'))
-        group by w.key)
-     for update of o`,
+    `select n.id from unnest($2::text[]) as k(key)
+       cross join lateral (
+         select w.id, w.status from outbox w
+          where w.destination = $1 and w.key = k.key and w.kind = 'command' and w.status in ('pending', 'waiting', 'queued', 'sending', 'dead')
+          order by w.id limit 1) head
+       join outbox n on n.id = head.id and n.status = 'waiting'
+      where head.status = 'waiting'
+      for update of n`,
     [destination, commandKeys],
   );
   await enqueue(tx, boss, rows.map((r) => ({ id: r.id, destination })));

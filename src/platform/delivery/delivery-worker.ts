@@ -4,7 +4,6 @@ import type { Job, PgBoss } from 'pg-boss';
 import { PG_POOL } from '../database/pg-pool.js';
 import { inTransaction, type Tx } from '../database/transaction.js';
 import { Governor } from '../governor/governor.js';
-import type { TargetLimits } from '../governor/decide.js';
 import { parseDestination, type Delivery } from '../outbox/message.js';
 import { withCorrelationId } from '../observability/correlation.js';
 import { LOGGER } from '../observability/observability.module.js';
@@ -15,8 +14,8 @@ import { BossService } from './boss.service.js';
 import { enqueue, queueNextInChains } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
-import { Destinations, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
-import { TargetError, type FailureDetail } from './outcome.js';
+import { Destinations, limitsOf, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
+import type { FailureDetail } from './outcome.js';
 import { callTarget, type CallOutcome } from './target-call.js';
 import { backoffDelay } from './retry-policy.js';
 
@@ -131,18 +130,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     const destination = destinationOfQueue(jobs[0]!.name);
     const { type, id } = parseDestination(destination);
     const handler = this.destinations.handlerOf(type);
-    let limits: TargetLimits | undefined;
-    let unusable: string | undefined;
-    if (handler) {
-      try {
-        limits = await handler.limits(id);
-      } catch (error) {
-        // A destination that no longer exists fails its messages (replayable once it is back); anything else,
-        // a database that did not answer say, fails the batch so that pg-boss retries it.
-        if (!(error instanceof TargetError && error.failureClass === 'permanent')) throw error;
-        unusable = error.message;
-      }
-    }
+    const { limits, unusable } = handler ? await limitsOf(handler, id) : {};
     const admitted = await inTransaction(this.pool, async (tx) => {
       const rows = await claim(tx, jobs);
       const settlement = new Settlement(destination, this.destinations);

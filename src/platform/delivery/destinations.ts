@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database/transaction.js';
 import type { TargetLimits } from '../governor/decide.js';
 import type { Delivery } from '../outbox/message.js';
+import { TargetError } from './outcome.js';
 
 /**
  * Delivers to every destination of one type (`erp`, `channel`, ...): `deliver` resolves when the target has
@@ -16,6 +17,19 @@ export interface DestinationHandler {
 }
 
 export type DeliveryResult = Record<string, unknown>;
+
+/**
+ * The destination's limits, or why it cannot be used: one that no longer exists fails its messages (replayable
+ * once it is back); anything else, a database that did not answer say, throws, so that the batch is retried.
+ */
+export async function limitsOf(handler: DestinationHandler, destinationId: string): Promise<{ limits?: TargetLimits; unusable?: string }> {
+  try {
+    return { limits: await handler.limits(destinationId) };
+  } catch (error) {
+    if (!(error instanceof TargetError && error.failureClass === 'permanent')) throw error;
+    return { unusable: error.message };
+  }
+}
 
 /**
  * What became of one delivery, told to the module that owns its message type, in the transaction that

@@ -3,7 +3,6 @@ import type pg from 'pg';
 import { PG_POOL } from '../database/pg-pool.js';
 import { inTransaction, type Tx } from '../database/transaction.js';
 import { Governor } from '../governor/governor.js';
-import type { TargetLimits } from '../governor/decide.js';
 import { parseDestination, type Delivery } from '../outbox/message.js';
 import { OutboxSignals } from '../outbox/outbox-signals.js';
 import { withCorrelationId } from '../observability/correlation.js';
@@ -12,8 +11,8 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
-import { Destinations, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
-import { TargetError, type FailureDetail } from './outcome.js';
+import { Destinations, limitsOf, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
+import type { FailureDetail } from './outcome.js';
 import { backoffDelay } from './retry-policy.js';
 import { callTarget, type CallOutcome } from './target-call.js';
 
@@ -65,6 +64,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   private readonly loops = new Map<string, { running: number; again: boolean; timer?: NodeJS.Timeout }>();
   private pollTimer?: NodeJS.Timeout;
   private stopped = false;
+  private started = false;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -88,6 +88,15 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   onApplicationBootstrap(): void {
     if (!this.settings.work) return;
     this.pollTimer = setInterval(() => void this.poll(), this.settings.statePollMs);
+  }
+
+  /**
+   * Starts sending, once the configuration file has been applied: a channel it creates must exist before its
+   * queued figures are looked at, or they would be dead-lettered as meant for a channel that does not exist.
+   */
+  start(): void {
+    if (!this.settings.work || this.started) return;
+    this.started = true;
     void this.poll();
   }
 
@@ -103,15 +112,24 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
    * now, or sets a timer for the next one due before the next poll.
    */
   async poll(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     try {
-      await this.pool.query(
+      const { rows: expired } = await this.pool.query<{ correlation_id: string; message_id: string; delivery_id: string; destination: string; key: string; version: string }>(
         `with expired as (
            delete from state_inflight where (destination, key) in (select destination, key from state_inflight where lease_until < clock_timestamp() for update skip locked)
-           returning *)
-         insert into state_outbox (${COLUMNS}) select ${COLUMNS.replace('next_attempt_at', 'clock_timestamp()')} from expired
-         on conflict (destination, key) do update set ${NEWER_WINS} where excluded.version > state_outbox.version`,
+           returning *),
+         back as (
+           insert into state_outbox (${COLUMNS}) select ${COLUMNS.replace('next_attempt_at', 'clock_timestamp()')} from expired
+           on conflict (destination, key) do update set ${NEWER_WINS} where excluded.version > state_outbox.version)
+         select correlation_id, message_id, delivery_id, destination, key, version from expired`,
       );
+      if (expired.length > 0) {
+        // Its sender died mid-call (or lost the database for longer than the lease): the key is sent again.
+        this.logger.info({ keys: expired.length }, 'state deliveries whose sender stopped are queued again');
+        await recordTrace(this.pool, expired.map((r) => ({
+          correlationId: r.correlation_id, messageId: r.message_id, deliveryId: r.delivery_id, destination: r.destination, step: 'lease-expired' as const, detail: { key: r.key, version: r.version },
+        })));
+      }
       const { rows } = await this.pool.query<{ destination: string; due_in_ms: number }>(
         `select destination, extract(epoch from min(next_attempt_at) - clock_timestamp())::float8 * 1000 as due_in_ms
            from state_outbox group by destination`,
@@ -126,7 +144,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   }
 
   wake(destination: string): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     const loop = this.loopOf(destination);
     loop.again = true;
     while (loop.running < LOOPS) {
@@ -175,14 +193,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     const { type, id } = parseDestination(destination);
     const handler = this.destinations.handlerOf(type);
     if (!handler) return 0; // another process, with the handler, sends these
-    let limits: TargetLimits | undefined;
-    let unusable: string | undefined;
-    try {
-      limits = await handler.limits(id);
-    } catch (error) {
-      if (!(error instanceof TargetError && error.failureClass === 'permanent')) throw error;
-      unusable = error.message;
-    }
+    const { limits, unusable } = await limitsOf(handler, id);
     const batchSize = Math.min(MAX_BATCH, Math.max(1, Math.ceil((limits?.concurrency ?? MAX_BATCH) / LOOPS)));
     const claimed = await inTransaction(this.pool, async (tx) => {
       const rows = await this.claim(tx, destination, batchSize);

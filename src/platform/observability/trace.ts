@@ -6,7 +6,7 @@ export interface TraceStep {
   messageId?: string | null;
   deliveryId?: string | null;
   destination?: string | null;
-  step: 'stored' | 'relayed' | 'deferred' | 'attempt' | 'retry-scheduled' | 'delivered' | 'dead-lettered' | 'superseded' | 'unchanged' | 'replayed' | 'discarded' | 'circuit' | 'received';
+  step: 'stored' | 'relayed' | 'deferred' | 'attempt' | 'retry-scheduled' | 'delivered' | 'dead-lettered' | 'superseded' | 'unchanged' | 'replayed' | 'discarded' | 'circuit' | 'received' | 'lease-expired';
   latencyMs?: number | null;
   detail?: Record<string, unknown> | null;
 }
