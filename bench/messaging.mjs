@@ -1,6 +1,7 @@
 // Messaging core throughput and latency, measured in one run on one database:
 //   1. pg-boss alone: insert N jobs, work them with a no-op handler (the ceiling of the queue underneath);
-//   2. Crossdock end to end: N messages through outbox.add, relay, worker, governor, to a no-op destination;
+//   2. Crossdock end to end: N messages through outbox.addMany (100 a transaction), relay, worker, governor, to a
+//      no-op destination, in order per key;
 //   3. relay latency: messages trickled one at a time, commit to job queued (p50, p99);
 //   4. the cost outbox.add adds to a small business transaction.
 // Usage: npm run bench:messaging   (DATABASE_URL to use a server; BENCH_MESSAGES 3000, BENCH_KEYS 200,
@@ -82,9 +83,11 @@ const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
 
 const e2eStarted = performance.now();
 for (let i = 0; i < N; i += 100) {
-  await inTransaction(appPool, async (tx) => {
-    for (let j = i; j < Math.min(N, i + 100); j++) await outbox.add(tx, { type: 'bench.command', kind: 'command', key: `k${j % KEYS}`, payload: { j } });
-  });
+  // Transactions of 100 messages written together (addMany), as pg-boss alone inserts its jobs 100 at a time.
+  await inTransaction(appPool, (tx) => outbox.addMany(tx, Array.from({ length: Math.min(100, N - i) }, (_, k) => ({
+    message: { type: 'bench.command', kind: 'command', key: `k${(i + k) % KEYS}`, payload: { j: i + k } },
+    destinations: ['bench:noop'],
+  }))));
 }
 while (delivered.count < N) await sleep(20);
 const e2eSeconds = (performance.now() - e2eStarted) / 1000;

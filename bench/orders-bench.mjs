@@ -144,7 +144,7 @@ async function stepTimes(databaseUrl, orderIds) {
     const { rows } = await client.query(
       `select extract(epoch from relayed - stored) * 1000 as relay, extract(epoch from attempted - relayed) * 1000 - call as rest, call
          from (select min(t.at) filter (where t.step = 'stored') as stored, min(t.at) filter (where t.step = 'relayed') as relayed,
-                      max(t.at) filter (where t.step = 'attempt') as attempted, max(t.latency_ms) filter (where t.step = 'attempt') as call
+                      max(t.at) filter (where t.step in ('attempt', 'delivered')) as attempted, max(t.latency_ms) filter (where t.step = 'delivered') as call
                  from outbox o join trace_event t on t.delivery_id = o.delivery_id
                 where o.key = any($1::text[]) and o.type = 'erp.sales-order.create' group by o.delivery_id) steps`,
       [orderIds],

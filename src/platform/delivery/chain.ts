@@ -10,27 +10,49 @@ export interface QueueRow {
   startAfter?: Date;
 }
 
-/** Marks rows `queued` under a new job each and inserts those jobs, in the caller's transaction. */
+// Rows one job carries at most: a worker works through them as the target's limits admit.
+export const ROWS_PER_JOB = 50;
+
+/** A job's data: the outbox rows it carries (each row names the job it is queued under). */
+export interface DeliveryJobData {
+  ids: string[];
+}
+
+/**
+ * Marks rows `queued` and inserts their jobs, in the caller's transaction. Rows for one queue with the same
+ * priority and start time share a job (up to ROWS_PER_JOB): one job, fetch and completion for many messages.
+ */
 export async function enqueue(tx: Tx, boss: PgBoss, rows: QueueRow[], startAfter?: Date): Promise<void> {
   if (rows.length === 0) return;
-  const jobIds = rows.map(() => randomUUID());
-  const starts = rows.map((row) => row.startAfter ?? startAfter ?? null);
-  const { rows: priorities } = await tx.query<{ id: string; priority: number }>(
-    `update outbox o set status = 'queued', job_id = v.job_id, next_attempt_at = v.start_after
-       from unnest($1::bigint[], $2::uuid[], $3::timestamptz[]) as v(id, job_id, start_after) where o.id = v.id
-     returning o.id, o.priority`,
-    [rows.map((r) => r.id), jobIds, starts],
-  );
+  const { rows: priorities } = await tx.query<{ id: string; priority: number }>('select id, priority from outbox where id = any($1::bigint[])', [rows.map((r) => r.id)]);
   const priorityOf = new Map(priorities.map((p) => [String(p.id), p.priority]));
-  const byQueue = new Map<string, Array<{ id: string; data: { id: string }; priority?: number; startAfter?: Date }>>();
-  rows.forEach((row, i) => {
+  const groups = new Map<string, { queue: string; priority: number; start: Date | null; ids: string[] }>();
+  for (const row of rows) {
     const queue = queueName(row.destination);
-    const start = starts[i];
+    const start = row.startAfter ?? startAfter ?? null;
     const priority = priorityOf.get(String(row.id)) ?? 0;
-    const jobs = byQueue.get(queue) ?? [];
-    if (jobs.length === 0) byQueue.set(queue, jobs);
-    jobs.push({ id: jobIds[i]!, data: { id: row.id }, ...(priority ? { priority } : {}), ...(start ? { startAfter: start } : {}) });
-  });
+    const group = `${queue}\u0000${priority}\u0000${start?.getTime() ?? ''}`;
+    const found = groups.get(group) ?? { queue, priority, start, ids: [] };
+    if (found.ids.length === 0) groups.set(group, found);
+    found.ids.push(row.id);
+  }
+  const byQueue = new Map<string, Array<{ id: string; data: DeliveryJobData; priority?: number; startAfter?: Date }>>();
+  const assigned: Array<{ id: string; jobId: string; start: Date | null }> = [];
+  for (const { queue, priority, start, ids } of groups.values()) {
+    for (let i = 0; i < ids.length; i += ROWS_PER_JOB) {
+      const chunk = ids.slice(i, i + ROWS_PER_JOB);
+      const jobId = randomUUID();
+      for (const id of chunk) assigned.push({ id, jobId, start });
+      const jobs = byQueue.get(queue) ?? [];
+      if (jobs.length === 0) byQueue.set(queue, jobs);
+      jobs.push({ id: jobId, data: { ids: chunk }, ...(priority ? { priority } : {}), ...(start ? { startAfter: start } : {}) });
+    }
+  }
+  await tx.query(
+    `update outbox o set status = 'queued', job_id = v.job_id, next_attempt_at = v.start_after
+       from unnest($1::bigint[], $2::uuid[], $3::timestamptz[]) as v(id, job_id, start_after) where o.id = v.id`,
+    [assigned.map((a) => a.id), assigned.map((a) => a.jobId), assigned.map((a) => a.start)],
+  );
   for (const [queue, jobs] of byQueue) await boss.insert(queue, jobs, { db: tx.boss });
 }
 

@@ -4,6 +4,7 @@ import type { Job, PgBoss } from 'pg-boss';
 import { PG_POOL } from '../database/pg-pool.js';
 import { inTransaction, type Tx } from '../database/transaction.js';
 import { Governor } from '../governor/governor.js';
+import type { TargetLimits } from '../governor/decide.js';
 import { parseDestination, type Delivery } from '../outbox/message.js';
 import { withCorrelationId } from '../observability/correlation.js';
 import { LOGGER } from '../observability/observability.module.js';
@@ -11,13 +12,25 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
 import { BossService } from './boss.service.js';
-import { enqueue, queueNextInChains } from './chain.js';
+import { enqueue, queueNextInChains, type DeliveryJobData } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
 import { Destinations, limitsOf, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
 import type { FailureDetail } from './outcome.js';
 import { callTarget, type CallOutcome } from './target-call.js';
 import { backoffDelay } from './retry-policy.js';
+
+interface Round {
+  calls: Array<{ row: ClaimedRow; leaseId: string; probe: boolean }>;
+  /** Claimed rows the target's concurrency or rate holds back for a moment, and how long. */
+  held: ClaimedRow[];
+  waitMs: number;
+}
+
+// Waits this short are spent with the job instead of rescheduling its rows; a job is worked at most this long.
+const HELD_REASONS = new Set(['concurrency', 'rate-limit']);
+const MAX_HOLD_MS = 2_000;
+const MAX_JOB_MS = 30_000;
 
 interface ClaimedRow {
   id: string;
@@ -87,7 +100,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     // Two fetch loops per queue, each taking up to half the concurrency in one fetch; while fetches come
     // back full there is a backlog, and the loop fetches again at once instead of waiting for the poll.
     const batchSize = Math.max(1, Math.ceil(this.settings.concurrencyPerQueue / 2));
-    await this.boss.boss.work<{ id: string }>(
+    await this.boss.boss.work<DeliveryJobData>(
       queue,
       { localConcurrency: 2, batchSize, burstWhenBatchFull: batchSize > 1, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 },
       // A database failure fails the batch; its settled jobs then find their rows moved on and do nothing.
@@ -104,7 +117,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
    */
   private async drain(queue: string, batchSize: number): Promise<void> {
     for (let round = 0; round < DRAIN_ROUNDS && !this.stopped; round++) {
-      const jobs = await this.boss.boss.fetch<{ id: string }>(queue, { batchSize });
+      const jobs = await this.boss.boss.fetch<DeliveryJobData>(queue, { batchSize });
       if (jobs.length === 0) return;
       const ids = jobs.map((job) => ({ id: job.id, retryCount: job.retryCount }));
       const keepAlive = setInterval(() => void this.boss.boss.touch(queue, ids).catch(() => undefined), (this.settings.heartbeatSeconds * 1000) / 2);
@@ -121,17 +134,20 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * One try of each row of a fetched batch (all for one destination): one transaction claims the rows and
-   * asks the governor once for all of them; then each admitted row is called and settled in a transaction
-   * of its own. Throws only when the database fails, so that pg-boss retries the jobs.
+   * One try of each row of the fetched jobs (all for one destination). The first transaction claims the rows
+   * and asks the governor once for all of them; the admitted rows are called at once and settled together. Rows
+   * the target's concurrency or rate holds back for a moment stay with the job and are admitted as calls return;
+   * a longer wait (maintenance, Retry-After, an open circuit) reschedules them, without charge. Throws only when
+   * the database fails, so that pg-boss retries the jobs.
    */
-  async handle(jobs: Array<Job<{ id: string }>>): Promise<void> {
+  async handle(jobs: Array<Job<DeliveryJobData>>): Promise<void> {
     if (jobs.length === 0) return;
     const destination = destinationOfQueue(jobs[0]!.name);
     const { type, id } = parseDestination(destination);
     const handler = this.destinations.handlerOf(type);
     const { limits, unusable } = handler ? await limitsOf(handler, id) : {};
-    const admitted = await inTransaction(this.pool, async (tx) => {
+    const startedAt = Date.now();
+    let round = await inTransaction(this.pool, async (tx) => {
       const rows = await claim(tx, jobs);
       const settlement = new Settlement(destination, this.destinations);
       const callable: ClaimedRow[] = [];
@@ -143,26 +159,50 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
           this.deadLetter(settlement, row, { class: 'permanent', message: `destination ${destination} cannot be used: ${unusable}` });
         } else callable.push(row);
       }
-      const calls: Array<{ row: ClaimedRow; leaseId: string; probe: boolean }> = [];
-      if (callable.length > 0) {
-        const admissions = await this.governor.acquire(tx, destination, limits!, callable.length);
-        for (const [i, row] of callable.entries()) {
-          const admission = admissions[i]!;
-          if (admission.granted) calls.push({ row, leaseId: admission.leaseId, probe: admission.probe });
-          else {
-            // Deferred, not failed: no attempt is charged while the target cannot be called.
-            const jitter = Math.random() * Math.min(1_000, admission.waitMs * 0.1);
-            settlement.reschedule(row, admission.waitMs + jitter, { step: 'deferred', detail: { reason: admission.reason, waitMs: admission.waitMs } });
-          }
-        }
-      }
+      const admitted = await this.admit(tx, settlement, destination, limits, callable, startedAt);
       // The governor's lock was the last one taken: settle in the same transaction, right before the commit.
       await settlement.apply(tx, this.boss.boss);
-      return calls;
+      return admitted;
     }, ASYNC_COMMIT);
-    if (admitted.length === 0) return;
-    const outcomes = await Promise.all(admitted.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler!, probe))));
-    await inTransaction(this.pool, (tx) => this.settle(tx, destination, admitted, outcomes), ASYNC_COMMIT);
+    for (;;) {
+      if (round.calls.length > 0) {
+        const calls = round.calls;
+        const outcomes = await Promise.all(calls.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler!, probe))));
+        await inTransaction(this.pool, (tx) => this.settle(tx, destination, calls, outcomes), ASYNC_COMMIT);
+      }
+      if (round.held.length === 0) return;
+      // Slots freed by our own calls are taken at once; otherwise wait for the time the governor named.
+      if (round.calls.length === 0) await new Promise((r) => setTimeout(r, round.waitMs));
+      const held = round.held;
+      round = await inTransaction(this.pool, async (tx) => {
+        const settlement = new Settlement(destination, this.destinations);
+        const admitted = this.stopped
+          ? (held.forEach((row) => settlement.reschedule(row, 0, { step: 'deferred', detail: { reason: 'shutdown' } })), { calls: [], held: [], waitMs: 0 })
+          : await this.admit(tx, settlement, destination, limits!, held, startedAt);
+        await settlement.apply(tx, this.boss.boss);
+        return admitted;
+      }, ASYNC_COMMIT);
+    }
+  }
+
+  /** Asks the governor for the rows; those it refuses wait with the job, or are rescheduled when the wait is long. */
+  private async admit(tx: Tx, settlement: Settlement, destination: string, limits: TargetLimits | undefined, rows: ClaimedRow[], startedAt: number): Promise<Round> {
+    const round: Round = { calls: [], held: [], waitMs: 0 };
+    if (rows.length === 0 || !limits) return round;
+    const admissions = await this.governor.acquire(tx, destination, limits, rows.length);
+    for (const [i, row] of rows.entries()) {
+      const admission = admissions[i]!;
+      if (admission.granted) round.calls.push({ row, leaseId: admission.leaseId, probe: admission.probe });
+      else if (HELD_REASONS.has(admission.reason) && admission.waitMs <= MAX_HOLD_MS && Date.now() - startedAt < MAX_JOB_MS) {
+        round.held.push(row);
+        round.waitMs = admission.waitMs;
+      } else {
+        // Deferred, not failed: no attempt is charged while the target cannot be called.
+        const jitter = Math.random() * Math.min(1_000, admission.waitMs * 0.1);
+        settlement.reschedule(row, admission.waitMs + jitter, { step: 'deferred', detail: { reason: admission.reason, waitMs: admission.waitMs } });
+      }
+    }
+    return round;
   }
 
   private call(row: ClaimedRow, handler: DestinationHandler, probe: boolean): Promise<CallOutcome> {
@@ -195,7 +235,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       const { failure, attempt, result, startedAt } = outcomes[i]!;
       settlement.tell(row, { event: !failure ? 'delivered' : 'attempted', attemptedAt: startedAt, result, failure });
       if (!failure) {
-        settlement.finish(row, 'delivered', { step: 'delivered', ...(result ? { detail: { result } } : {}) }, [attempt]);
+        // One step for a successful try: the call's latency and attempt number ride on it.
+        settlement.finish(row, 'delivered', { step: 'delivered', latencyMs: attempt.latencyMs, detail: { attempt: row.attempts + 1, ...(result ? { result } : {}) } });
         healthyLeases.push(leaseId);
       } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;
@@ -231,7 +272,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   }
 }
 
-function stepOf(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail'>): TraceStep {
+function stepOf(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs'>): TraceStep {
   return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step };
 }
 
@@ -250,7 +291,7 @@ class Settlement {
     private readonly destinations: Destinations,
   ) {}
 
-  finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = [], failure?: FailureDetail): void {
+  finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs'>, before: TraceStep[] = [], failure?: FailureDetail): void {
     this.finished.push({ row, status, failure });
     this.traces.push(...before, stepOf(row, step));
     if (status === 'dead') this.tell(row, { event: 'dead', failure });
@@ -300,14 +341,15 @@ class Settlement {
 }
 
 /** Rows whose current job is one of these (others were superseded, discarded or rescheduled meanwhile). */
-async function claim(tx: Tx, jobs: Array<Job<{ id: string }>>): Promise<ClaimedRow[]> {
+async function claim(tx: Tx, jobs: Array<Job<DeliveryJobData>>): Promise<ClaimedRow[]> {
+  const pairs = jobs.flatMap((job) => (job.data.ids ?? []).map((id) => ({ id, jobId: job.id })));
   const { rows } = await tx.query<ClaimedRow>(
     `update outbox o set status = 'sending'
        from unnest($1::bigint[], $2::uuid[]) as j(id, job_id)
       where o.id = j.id and o.job_id = j.job_id and o.status in ('queued', 'sending')
       returning o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
                 o.correlation_id, o.causation_id, o.attempts, o.created_at`,
-    [jobs.map((j) => j.data.id), jobs.map((j) => j.id)],
+    [pairs.map((p) => p.id), pairs.map((p) => p.jobId)],
   );
   return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
 }

@@ -285,7 +285,8 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     for (const [i, { row, leaseId }] of calls.entries()) {
       const { failure, attempt, result } = outcomes[i]!;
       if (!failure) {
-        settlement.finish({ row, how: 'delivered', result }, { step: 'delivered', ...(result ? { detail: { result } } : {}) }, [attempt]);
+        // One step for a successful try: the call's latency and attempt number ride on it (half the trace rows).
+        settlement.finish({ row, how: 'delivered', result }, { step: 'delivered', latencyMs: attempt.latencyMs, detail: { attempt: row.attempts + 1, ...(result ? { result } : {}) } });
         healthyLeases.push(leaseId);
       } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;
@@ -326,7 +327,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   }
 }
 
-function stepOf(row: StateRow, step: Pick<TraceStep, 'step' | 'detail'>): TraceStep {
+function stepOf(row: StateRow, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs'>): TraceStep {
   return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step };
 }
 
@@ -345,7 +346,7 @@ class StateSettlement {
     private readonly table: 'state_outbox' | 'state_inflight',
   ) {}
 
-  finish(finished: Finished, step: Pick<TraceStep, 'step' | 'detail'>, before: TraceStep[] = []): void {
+  finish(finished: Finished, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs'>, before: TraceStep[] = []): void {
     this.finished.push(finished);
     this.traces.push(...before, stepOf(finished.row, step));
   }
