@@ -380,7 +380,17 @@ async function freshness(pool, batches, received) {
   }
   const byChannel = {};
   for (const channelId of Object.keys(CHANNELS)) byChannel[channelId] = latencyOf(channelId, batches, versionOf, receipts);
-  return { ...latencyOf(FAST_CHANNELS, batches, versionOf, receipts), byChannel };
+  // Inside the service, from its trace: a figure's stored step (written in the intake's transaction, before its
+  // commit) to its delivered step (written when the batch of calls it was in settled), and the call itself.
+  const { rows: inside } = await pool.query(
+    `select extract(epoch from d.at - s.at) * 1000 as stored_to_settled, d.latency_ms as call from trace_event s
+       join trace_event d on d.delivery_id = s.delivery_id and d.step = 'delivered'
+      where s.correlation_id = any($1::text[]) and s.step = 'stored' and s.destination = any($2::text[])`,
+    [batches.map((b) => b.correlationId), FAST_CHANNELS.map((id) => `channel:${id}`)],
+  );
+  const sorted = (key) => inside.map((r) => Number(r[key])).sort((a, b) => a - b);
+  const service = { storedToSettled: [percentile(sorted('stored_to_settled'), 50), percentile(sorted('stored_to_settled'), 99)], call: [percentile(sorted('call'), 50), percentile(sorted('call'), 99)] };
+  return { ...latencyOf(FAST_CHANNELS, batches, versionOf, receipts), byChannel, service };
 }
 
 function latencyOf(channels, batches, versionOf, receipts) {
@@ -508,6 +518,7 @@ console.log('');
 console.log('Latency: for each event of a paced batch and each channel whose figure for the SKU that batch changed, the ' +
   'batch\'s stored figure (its trace step, found by the batch\'s X-Correlation-Id) gives the version; the sample is the time from the batch\'s 202 at the client ' +
   'to the receiver\'s first verified receipt of that SKU for that channel at that version or a later one (clocks of one machine).');
+console.log(`Inside the service (bench-portal and bench-outlet, from the trace): a figure's stored step (in the intake's transaction) to the settling of the calls that delivered it p50 ${ms(paced.latency.service.storedToSettled[0])}, p99 ${ms(paced.latency.service.storedToSettled[1])}; the webhook call itself p50 ${paced.latency.service.call[0].toFixed(1)} ms, p99 ${paced.latency.service.call[1].toFixed(1)} ms.`);
 console.log(`Figures the paced batches computed, by outcome: ${JSON.stringify(paced.outbox)} (replaced: overwritten in the queue by a newer figure before their turn).`);
 console.log('');
 console.log(`CPU in cores (of ${cpus().length}): ingest role all: ${coresText(all.cores)}; the ${all.drain.seconds.toFixed(1)} s after it: ${coresText(all.drainCores)}; ` +
