@@ -11,7 +11,6 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
-import type { TargetLimits } from '../governor/decide.js';
 import { Destinations, limitsOf, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
 import type { FailureDetail } from './outcome.js';
 import { backoffDelay } from './retry-policy.js';
@@ -42,24 +41,13 @@ const NEWER_WINS = `type = excluded.type, message_id = excluded.message_id, deli
   priority = greatest(state_outbox.priority, excluded.priority), created_at = excluded.created_at, next_attempt_at = excluded.next_attempt_at,
   attempts = excluded.attempts, errors = excluded.errors, first_failed_at = excluded.first_failed_at, last_failed_at = excluded.last_failed_at`;
 
-// Keys claimed at once, at most (the target's concurrency bounds the calls out).
+// Sending loops per destination and process: one claims and settles while the other's calls are out.
+const LOOPS = 2;
 const MAX_BATCH = 100;
 const MAX_ERRORS_KEPT = 20;
 const ASYNC_COMMIT = { synchronousCommit: false } as const;
 // Deferrals this frequent are counted in metrics, not traced: they say the target is busy, not the message.
 const UNTRACED_WAITS = new Set(['rate-limit', 'concurrency']);
-
-type Call = { row: StateRow; leaseId: string; probe: boolean };
-interface Sender {
-  /** A claim loop is running; `again`: a wake-up came in while it ran. */
-  feeding: boolean;
-  again: boolean;
-  /** Calls out now, and those returned but not yet settled. */
-  calls: number;
-  done: Array<Call & { outcome: CallOutcome }>;
-  settling?: Promise<void>;
-  timer?: NodeJS.Timeout;
-}
 
 type Finished = { row: StateRow; how: 'delivered' | 'unchanged' | 'superseded' | 'dead'; failure?: FailureDetail; result?: Record<string, unknown> };
 type Rescheduled = { row: StateRow; delayMs: number; charge: boolean; failure?: FailureDetail };
@@ -73,7 +61,7 @@ type Rescheduled = { row: StateRow; delayMs: number; charge: boolean; failure?: 
  */
 @Injectable()
 export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly senders = new Map<string, Sender>();
+  private readonly loops = new Map<string, { running: number; again: boolean; timer?: NodeJS.Timeout }>();
   private pollTimer?: NodeJS.Timeout;
   private stopped = false;
   private started = false;
@@ -115,10 +103,8 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.pollTimer);
-    for (const sender of this.senders.values()) clearTimeout(sender.timer);
-    // Calls return within their timeout; their outcomes are settled before the pools close.
-    const deadline = Date.now() + this.settings.callTimeoutMs + 5_000;
-    while (this.inFlight.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 100))]);
+    for (const loop of this.loops.values()) clearTimeout(loop.timer);
+    await Promise.allSettled([...this.inFlight]);
   }
 
   /**
@@ -159,94 +145,58 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
 
   wake(destination: string): void {
     if (this.stopped || !this.started) return;
-    const sender = this.senderOf(destination);
-    sender.again = true;
-    if (sender.feeding) return;
-    sender.feeding = true;
-    const feeding = this.feed(destination, sender).finally(() => this.inFlight.delete(feeding));
-    this.inFlight.add(feeding);
-  }
-
-  private wakeIn(destination: string, ms: number): void {
-    const sender = this.senderOf(destination);
-    if (sender.timer) return;
-    sender.timer = setTimeout(() => {
-      sender.timer = undefined;
-      this.wake(destination);
-    }, Math.ceil(ms));
-    sender.timer.unref();
-  }
-
-  private senderOf(destination: string): Sender {
-    let sender = this.senders.get(destination);
-    if (!sender) this.senders.set(destination, (sender = { feeding: false, again: false, calls: 0, done: [] }));
-    return sender;
-  }
-
-  /**
-   * Keeps the destination's calls in flight up to its concurrency: claims due keys whenever slots are free,
-   * while calls that returned are settled together behind them. A slow call holds only its own slot.
-   */
-  private async feed(destination: string, sender: Sender): Promise<void> {
-    try {
-      for (;;) {
-        if (this.stopped) return;
-        sender.again = false;
-        const { type, id } = parseDestination(destination);
-        const handler = this.destinations.handlerOf(type);
-        if (!handler) return; // another process, with the handler, sends these
-        const { limits, unusable } = await limitsOf(handler, id);
-        const room = Math.min(MAX_BATCH, (limits?.concurrency ?? MAX_BATCH) - sender.calls);
-        if (room <= 0) return; // a settling batch frees slots and wakes this again
-        const { count, calls } = await this.claimBatch(destination, limits, unusable, room);
-        for (const call of calls) {
-          sender.calls++;
-          const out: Promise<void> = withCorrelationId(call.row.correlation_id, () => this.call(call.row, handler, call.probe)).then((outcome) => {
-            this.inFlight.delete(out);
-            sender.done.push({ ...call, outcome });
-            this.settleDone(destination, sender);
-          });
-          this.inFlight.add(out);
-        }
-        if (count === 0 && !sender.again) return;
-      }
-    } catch (error) {
-      // A database that did not answer: claimed keys stay in flight until their lease ends; try again shortly.
-      this.logger.warn({ err: error, destination }, 'state delivery failed to claim; retrying shortly');
-      this.wakeIn(destination, 1_000);
-    } finally {
-      sender.feeding = false;
+    const loop = this.loopOf(destination);
+    loop.again = true;
+    while (loop.running < LOOPS) {
+      loop.running++;
+      const running = this.run(destination, loop).finally(() => this.inFlight.delete(running));
+      this.inFlight.add(running);
     }
   }
 
-  /** Settles the calls that returned, in one transaction per batch; calls returning meanwhile form the next one. */
-  private settleDone(destination: string, sender: Sender): void {
-    if (sender.settling) return;
-    const settling = (async () => {
-      while (sender.done.length > 0) {
-        const batch = sender.done.splice(0);
-        try {
-          await inTransaction(this.pool, (tx) => this.settle(tx, destination, batch, batch.map((b) => b.outcome)), ASYNC_COMMIT);
-        } catch (error) {
-          // The keys stay in flight until their lease ends, then are sent again under the same delivery ids.
-          this.logger.warn({ err: error, destination }, 'state delivery outcomes could not be recorded; the deliveries are repeated after their lease');
-        }
-        sender.calls -= batch.length;
-        this.wake(destination);
-      }
-    })().finally(() => {
-      this.inFlight.delete(settling);
-      sender.settling = undefined;
-      if (sender.done.length > 0) this.settleDone(destination, sender);
-    });
-    sender.settling = settling;
-    this.inFlight.add(settling);
+  private wakeIn(destination: string, ms: number): void {
+    const loop = this.loopOf(destination);
+    if (loop.timer) return;
+    loop.timer = setTimeout(() => {
+      loop.timer = undefined;
+      this.wake(destination);
+    }, Math.ceil(ms));
+    loop.timer.unref();
   }
 
-  /** Claims up to `room` due keys: drops the superseded and unchanged, admits the rest through the governor. */
-  private claimBatch(destination: string, limits: TargetLimits | undefined, unusable: string | undefined, room: number): Promise<{ count: number; calls: Call[] }> {
-    return inTransaction(this.pool, async (tx) => {
-      const rows = await this.claim(tx, destination, room);
+  private loopOf(destination: string) {
+    let loop = this.loops.get(destination);
+    if (!loop) this.loops.set(destination, (loop = { running: 0, again: false }));
+    return loop;
+  }
+
+  /** Sends batches while there are due keys, or a wake-up came in meanwhile. */
+  private async run(destination: string, loop: { running: number; again: boolean }): Promise<void> {
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        loop.again = false;
+        const claimed = await this.dispatch(destination);
+        if (claimed === 0 && !loop.again) return;
+      }
+    } catch (error) {
+      // A database that did not answer: the keys stay claimed until their lease ends, or pending; try later.
+      this.logger.warn({ err: error, destination }, 'state delivery batch failed; retrying shortly');
+      this.wakeIn(destination, 1_000);
+    } finally {
+      loop.running--;
+    }
+  }
+
+  /** One batch for one destination; answers how many keys it claimed. */
+  async dispatch(destination: string): Promise<number> {
+    const { type, id } = parseDestination(destination);
+    const handler = this.destinations.handlerOf(type);
+    if (!handler) return 0; // another process, with the handler, sends these
+    const { limits, unusable } = await limitsOf(handler, id);
+    const batchSize = Math.min(MAX_BATCH, Math.max(1, Math.ceil((limits?.concurrency ?? MAX_BATCH) / LOOPS)));
+    const claimed = await inTransaction(this.pool, async (tx) => {
+      const rows = await this.claim(tx, destination, batchSize);
       const settlement = new StateSettlement(destination, 'state_outbox');
       const callable: StateRow[] = [];
       for (const row of rows) {
@@ -258,7 +208,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
           this.deadLetter(settlement, row, { class: 'permanent', message: `destination ${destination} cannot be used: ${unusable}` });
         } else callable.push(row);
       }
-      const calls: Call[] = [];
+      const calls: Array<{ row: StateRow; leaseId: string; probe: boolean }> = [];
       if (callable.length > 0) {
         const admissions = await this.governor.acquire(tx, destination, limits!, callable.length);
         let refused = 0;
@@ -284,6 +234,10 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
       }
       return { count: rows.length, calls };
     }, ASYNC_COMMIT);
+    if (claimed.calls.length === 0) return claimed.count;
+    const outcomes = await Promise.all(claimed.calls.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler, probe))));
+    await inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT);
+    return claimed.count;
   }
 
   /**
