@@ -245,6 +245,9 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
    * a producer is writing now are skipped (they come next time, with the newer version).
    */
   private async claim(tx: Tx, destination: string, limit: number): Promise<StateRow[]> {
+    // Walk the due index in its order and stop at the limit, whatever the statistics of a table that empties and
+    // fills by the second say (a bitmap scan and sort of every pending key cost 40 times more).
+    await tx.query('set local enable_bitmapscan = off; set local enable_sort = off');
     const { rows } = await tx.query<StateRow>(
       `select s.destination, s.key, s.type, s.message_id, s.delivery_id, s.version, s.payload, s.state_value, s.correlation_id, s.causation_id,
               s.created_at, s.attempts, dv.version as delivered_version, dv.state_value as delivered_value
