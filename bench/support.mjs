@@ -32,7 +32,9 @@ export async function waitFor(url, headers = {}) {
  * this resolves. Killed when the bench exits, whatever way it does.
  */
 export async function startService(env, logPath) {
-  const child = spawn(process.execPath, ['dist/main.js'], { env: { ...process.env, ...env }, stdio: ['ignore', openSync(logPath, 'a'), 'inherit'] });
+  // BENCH_NODE_ARGS: options for the service's node only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles".
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], { env: { ...process.env, ...env }, stdio: ['ignore', openSync(logPath, 'a'), 'inherit'] });
   const kill = () => child.kill('SIGKILL');
   process.on('exit', kill);
   child.on('exit', () => process.off('exit', kill));

@@ -46,6 +46,9 @@ const LOOPS = 2;
 const MAX_BATCH = 100;
 const MAX_ERRORS_KEPT = 20;
 const ASYNC_COMMIT = { synchronousCommit: false } as const;
+// The claim walks the due index in its order and stops at the limit, whatever the statistics of a table that
+// empties and fills by the second say (a bitmap scan and sort of every pending key cost 40 times more).
+const CLAIMING = { ...ASYNC_COMMIT, settings: { enable_bitmapscan: 'off', enable_sort: 'off' } } as const;
 // Deferrals this frequent are counted in metrics, not traced: they say the target is busy, not the message.
 const UNTRACED_WAITS = new Set(['rate-limit', 'concurrency']);
 
@@ -233,7 +236,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
         );
       }
       return { count: rows.length, calls };
-    }, ASYNC_COMMIT);
+    }, CLAIMING);
     if (claimed.calls.length === 0) return claimed.count;
     const outcomes = await Promise.all(claimed.calls.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler, probe))));
     await inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT);
@@ -245,9 +248,6 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
    * a producer is writing now are skipped (they come next time, with the newer version).
    */
   private async claim(tx: Tx, destination: string, limit: number): Promise<StateRow[]> {
-    // Walk the due index in its order and stop at the limit, whatever the statistics of a table that empties and
-    // fills by the second say (a bitmap scan and sort of every pending key cost 40 times more).
-    await tx.query('set local enable_bitmapscan = off; set local enable_sort = off');
     const { rows } = await tx.query<StateRow>(
       `select s.destination, s.key, s.type, s.message_id, s.delivery_id, s.version, s.payload, s.state_value, s.correlation_id, s.causation_id,
               s.created_at, s.attempts, dv.version as delivered_version, dv.state_value as delivered_value
@@ -364,17 +364,6 @@ class StateSettlement {
   }
 
   async apply(tx: Tx, destinations: Destinations): Promise<void> {
-    const sent = this.finished.filter((f) => f.how === 'delivered' || f.how === 'unchanged');
-    if (sent.length > 0) {
-      await tx.query(
-        `insert into delivered_version (destination, key, version, state_value, type)
-         select $1, key, version, state_value, type from unnest($2::text[], $3::bigint[], $4::text[], $5::text[]) as v(key, version, state_value, type)
-         on conflict (destination, key) do update
-           set state_value = case when excluded.version >= delivered_version.version then excluded.state_value else delivered_version.state_value end,
-               version = greatest(delivered_version.version, excluded.version), delivered_at = now(), type = excluded.type`,
-        [this.destination, sent.map((f) => f.row.key), sent.map((f) => f.row.version), sent.map((f) => f.row.state_value), sent.map((f) => f.row.type)],
-      );
-    }
     const dead = this.finished.filter((f) => f.how === 'dead');
     if (dead.length > 0) {
       // A dead figure becomes an outbox row, where dead letters are inspected, replayed and discarded.
@@ -396,9 +385,19 @@ class StateSettlement {
       );
     }
     if (this.finished.length > 0) {
+      // Delivered versions raise delivered_version, and every finished row leaves its table, in one statement.
+      const sent = this.finished.map((f) => f.how === 'delivered' || f.how === 'unchanged');
       await tx.query(
-        `delete from ${this.table} s using unnest($2::text[], $3::bigint[]) as v(key, version) where s.destination = $1 and s.key = v.key and s.version = v.version`,
-        [this.destination, this.finished.map((f) => f.row.key), this.finished.map((f) => f.row.version)],
+        `with v as (select * from unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::bool[]) as v(key, version, state_value, type, sent)),
+              raised as (
+                insert into delivered_version (destination, key, version, state_value, type)
+                select $1, key, version, state_value, type from v where sent
+                on conflict (destination, key) do update
+                  set state_value = case when excluded.version >= delivered_version.version then excluded.state_value else delivered_version.state_value end,
+                      version = greatest(delivered_version.version, excluded.version), delivered_at = now(), type = excluded.type)
+         delete from ${this.table} s using v where s.destination = $1 and s.key = v.key and s.version = v.version`,
+        [this.destination, this.finished.map((f) => f.row.key), this.finished.map((f) => f.row.version), this.finished.map((f) => f.row.state_value),
+          this.finished.map((f) => f.row.type), sent],
       );
     }
     if (this.rescheduled.length > 0) {

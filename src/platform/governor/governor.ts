@@ -111,12 +111,12 @@ export class Governor {
    * circuit, the charge is refunded. A success on a healthy target only frees the lease: no lock is taken on
    * the hot path.
    */
-  async release(tx: Tx, target: string, leaseId: string, result: CallResult, charged?: string | { stateKey: string }): Promise<CircuitTransition | undefined> {
+  async release(tx: Tx, target: string, leaseId: string | string[], result: CallResult, charged?: string | { stateKey: string }): Promise<CircuitTransition | undefined> {
     const healthy = await tx.query<{ healthy: boolean }>(
-      `with freed as (delete from governor_lease where id = $2)
+      `with freed as (delete from governor_lease where id = any($2::uuid[]))
        select circuit = 'closed' and consecutive_failures = 0 and cardinality(failure_streak) = 0 and cardinality(failure_streak_keys) = 0 as healthy
          from governor_state where target = $1`,
-      [target, leaseId],
+      [target, [leaseId].flat()],
     );
     if (result.kind === 'success' && healthy.rows[0]?.healthy !== false) return undefined;
     const found = await tx.query<StateRow>(SELECT_STATE, [target]);
@@ -141,12 +141,10 @@ export class Governor {
     return transition;
   }
 
-  /** Frees the leases of successful calls; the row is locked only when a success changes its state. */
+  /** Frees the leases of successful calls in one statement; the row is locked only when a success changes its state. */
   async releaseHealthy(tx: Tx, target: string, leaseIds: string[]): Promise<CircuitTransition | undefined> {
-    const [first, ...rest] = leaseIds;
-    if (!first) return undefined;
-    if (rest.length > 0) await tx.query('delete from governor_lease where id = any($1::uuid[])', [rest]);
-    return this.release(tx, target, first, { kind: 'success' });
+    if (leaseIds.length === 0) return undefined;
+    return this.release(tx, target, leaseIds, { kind: 'success' });
   }
 
   /**
