@@ -41,55 +41,47 @@ export class Outbox {
     const commands = rows.filter((r) => r.message.kind === 'command');
     const states = rows.filter((r) => r.message.kind === 'state');
     for (const r of states) if (r.message.version === undefined) throw new Error(`state message ${r.message.type} for ${r.message.key} has no version`);
-    if (commands.length > 0) {
-      const column = <T>(pick: (row: (typeof rows)[number]) => T) => commands.map(pick);
-      await sql.query(
-        `insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, version, correlation_id, causation_id, priority, state_value)
-         select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::bigint[], $9::text[], $10::text[], $11::int[], $12::text[])`,
-        [
-          column((r) => r.messageId), column((r) => r.deliveryId), column((r) => r.message.type), column((r) => r.message.kind), column((r) => r.message.key),
-          column((r) => r.destination), column((r) => JSON.stringify(r.message.payload)), column((r) => r.message.version ?? null), column((r) => r.correlationId),
-          column((r) => r.message.causationId ?? null), column((r) => r.message.priority ?? 0), column((r) => r.message.stateValue ?? null),
-        ],
-      );
-      sql.afterCommit(() => this.signals.committed('outbox', commands.map((r) => r.destination)));
+    // Newest state per (destination, key) within the call, in key order so that concurrent producers lock alike.
+    const newest = new Map<string, (typeof states)[number]>();
+    for (const r of states) {
+      const chain = `${r.destination}\u0000${r.message.key}`;
+      const other = newest.get(chain);
+      if (!other || r.message.version! > other.message.version!) newest.set(chain, r);
     }
-    if (states.length > 0) {
-      // Newest per (destination, key) within the call, in key order so that concurrent producers lock alike.
-      const newest = new Map<string, (typeof states)[number]>();
-      for (const r of states) {
-        const chain = `${r.destination}\u0000${r.message.key}`;
-        const other = newest.get(chain);
-        if (!other || r.message.version! > other.message.version!) newest.set(chain, r);
-      }
-      const upserts = [...newest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
-      const column = <T>(pick: (row: (typeof rows)[number]) => T) => upserts.map(pick);
-      await sql.query(
-        `insert into state_outbox (destination, key, type, message_id, delivery_id, version, payload, state_value, correlation_id, causation_id, priority)
-         select * from unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::bigint[], $7::jsonb[], $8::text[], $9::text[], $10::text[], $11::int[])
+    const upserts = [...newest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+    if (rows.length === 0) return added.map((a) => ({ messageId: a.messageId, deliveries: a.deliveries }));
+    const c = <T>(pick: (row: (typeof rows)[number]) => T) => commands.map(pick);
+    const u = <T>(pick: (row: (typeof rows)[number]) => T) => upserts.map(pick);
+    const t = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
+    // One round trip: the commands, the states and every message's trace step.
+    await sql.query(
+      `with commands as (
+         insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, version, correlation_id, causation_id, priority, state_value)
+         select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::bigint[], $9::text[], $10::text[], $11::int[], $12::text[])),
+       states as (
+         insert into state_outbox (destination, key, type, message_id, delivery_id, version, payload, state_value, correlation_id, causation_id, priority)
+         select * from unnest($13::text[], $14::text[], $15::text[], $16::uuid[], $17::uuid[], $18::bigint[], $19::jsonb[], $20::text[], $21::text[], $22::text[], $23::int[])
          on conflict (destination, key) do update
            set type = excluded.type, message_id = excluded.message_id, delivery_id = excluded.delivery_id, version = excluded.version,
                payload = excluded.payload, state_value = excluded.state_value, correlation_id = excluded.correlation_id,
                causation_id = excluded.causation_id, priority = greatest(state_outbox.priority, excluded.priority), created_at = excluded.created_at,
                next_attempt_at = least(state_outbox.next_attempt_at, excluded.next_attempt_at), attempts = 0, errors = '[]', first_failed_at = null, last_failed_at = null
-         where excluded.version > state_outbox.version`,
-        [
-          column((r) => r.destination), column((r) => r.message.key), column((r) => r.message.type), column((r) => r.messageId), column((r) => r.deliveryId),
-          column((r) => r.message.version!), column((r) => JSON.stringify(r.message.payload)), column((r) => r.message.stateValue ?? null),
-          column((r) => r.correlationId), column((r) => r.message.causationId ?? null), column((r) => r.message.priority ?? 0),
-        ],
-      );
-      sql.afterCommit(() => this.signals.committed('state', upserts.map((r) => r.destination)));
-    }
-    if (rows.length > 0) {
-      const column = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
-      await sql.query(
-        `insert into trace_event (correlation_id, message_id, delivery_id, destination, step, detail)
-         select c, m, d, dest, 'stored', jsonb_strip_nulls(jsonb_build_object('type', t, 'key', k, 'version', v))
-           from unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bigint[]) as v(c, m, d, dest, t, k, v)`,
-        [column((r) => r.correlationId), column((r) => r.messageId), column((r) => r.deliveryId), column((r) => r.destination), column((r) => r.message.type), column((r) => r.message.key), column((r) => r.message.version ?? null)],
-      );
-    }
+         where excluded.version > state_outbox.version)
+       insert into trace_event (correlation_id, message_id, delivery_id, destination, step, detail)
+       select c, m, d, dest, 'stored', jsonb_strip_nulls(jsonb_build_object('type', t, 'key', k, 'version', v))
+         from unnest($24::text[], $25::uuid[], $26::uuid[], $27::text[], $28::text[], $29::text[], $30::bigint[]) as v(c, m, d, dest, t, k, v)`,
+      [
+        c((r) => r.messageId), c((r) => r.deliveryId), c((r) => r.message.type), c((r) => r.message.kind), c((r) => r.message.key),
+        c((r) => r.destination), c((r) => JSON.stringify(r.message.payload)), c((r) => r.message.version ?? null), c((r) => r.correlationId),
+        c((r) => r.message.causationId ?? null), c((r) => r.message.priority ?? 0), c((r) => r.message.stateValue ?? null),
+        u((r) => r.destination), u((r) => r.message.key), u((r) => r.message.type), u((r) => r.messageId), u((r) => r.deliveryId),
+        u((r) => r.message.version!), u((r) => JSON.stringify(r.message.payload)), u((r) => r.message.stateValue ?? null),
+        u((r) => r.correlationId), u((r) => r.message.causationId ?? null), u((r) => r.message.priority ?? 0),
+        t((r) => r.correlationId), t((r) => r.messageId), t((r) => r.deliveryId), t((r) => r.destination), t((r) => r.message.type), t((r) => r.message.key), t((r) => r.message.version ?? null),
+      ],
+    );
+    if (commands.length > 0) sql.afterCommit(() => this.signals.committed('outbox', commands.map((r) => r.destination)));
+    if (upserts.length > 0) sql.afterCommit(() => this.signals.committed('state', upserts.map((r) => r.destination)));
     return added.map((a) => ({ messageId: a.messageId, deliveries: a.deliveries }));
   }
 }
