@@ -11,7 +11,8 @@
 // Usage: npm run bench:inventory   (DATABASE_URL: the server to create the databases on; default the local one)
 // Options: BENCH_SKUS (2000), BENCH_CLIENTS (4), BENCH_BATCH (500), BENCH_ROUNDS (4: level events per SKU and
 // warehouse in the ingest), BENCH_STEADY_RATE (1000 events/s), BENCH_STEADY_BATCH (100), BENCH_SECONDS (20),
-// BENCH_DRAIN_SECONDS (75: the longest wait for the ingest's deliveries). The service gets this environment too
+// BENCH_DRAIN_SECONDS (75: the longest wait for the ingest's deliveries), BENCH_BOUND_RATE (250/s: the third
+// channel's rate limit), BENCH_WEBHOOK_BATCH (0: one event a request; n: CloudEvents batches of up to n). The service gets this environment too
 // (CROSSDOCK_WORKER_CONCURRENCY, for one).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -48,6 +49,8 @@ const CHANNELS = {
   'bench-marketplace': { inventory: { warehouses: ['WH-1'], safetyStock: 0, allocationPercent: 100 }, secret: whsec('marketplace'), limits: BOUND_LIMITS, bound: true },
 };
 const FAST_CHANNELS = Object.keys(CHANNELS).filter((id) => !CHANNELS[id].bound);
+// BENCH_WEBHOOK_BATCH=n: every channel takes CloudEvents batches of up to n events a request (opt-in mode).
+const WEBHOOK_BATCH = Number(process.env.BENCH_WEBHOOK_BATCH ?? 0);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function whsec(name) {
@@ -267,7 +270,8 @@ async function prepareService(role, databaseUrl, logPath, receiver) {
   }, logPath);
   for (const [id, channel] of Object.entries(CHANNELS)) {
     await adminCall(base, adminToken, 'PUT', `/v1/admin/channels/${id}`, {
-      kind: 'webhook', config: { url: receiver.urlOf(id), secret: channel.secret }, inventory: channel.inventory, oversell: 'reject', limits: channel.limits,
+      kind: 'webhook', config: { url: receiver.urlOf(id), secret: channel.secret, ...(WEBHOOK_BATCH ? { batch: true, batchMaxEvents: WEBHOOK_BATCH } : {}) },
+      inventory: channel.inventory, oversell: 'reject', limits: channel.limits,
     });
   }
   await adminCall(base, adminToken, 'PUT', `/v1/admin/sources/${SOURCE}`, { name: 'Benchmark warehouse system' });
@@ -504,7 +508,8 @@ console.log(`${machineLine()}; PostgreSQL ${postgres} (${new URL(serverUrl).host
 console.log(`${SKUS} SKUs × ${WAREHOUSES.length} warehouses; 2 webhook channels: bench-portal (${CHANNELS['bench-portal'].inventory.warehouses.join(', ')}, 100%), ` +
   `bench-outlet (${CHANNELS['bench-outlet'].inventory.warehouses.join(', ')}, safety stock 5, 50%), with limits ${CHANNEL_LIMITS.ratePerSecond}/s, ${CHANNEL_LIMITS.concurrency} at once; ` +
   `and bench-marketplace (WH-1, 100%), held to ${BOUND_LIMITS.ratePerSecond}/s and ${BOUND_LIMITS.concurrency} at once by its own limits; ` +
-  `CROSSDOCK_WORKER_CONCURRENCY ${process.env.CROSSDOCK_WORKER_CONCURRENCY ?? '8 (default)'}. Each ingest starts without positions: its first round creates them.`);
+  `CROSSDOCK_WORKER_CONCURRENCY ${process.env.CROSSDOCK_WORKER_CONCURRENCY ?? '8 (default)'}; ` +
+  `${WEBHOOK_BATCH ? `webhook batch mode: CloudEvents batches of up to ${WEBHOOK_BATCH} events a request` : 'one event per webhook request (the default)'}. Each ingest starts without positions: its first round creates them.`);
 console.log('');
 console.log('| measure | result | aim |');
 console.log('|---|---|---|');
@@ -513,6 +518,7 @@ console.log(`| ingest, role api (no relay or worker) | **${n(api.rate)} events/s
 console.log(`| freshness, role all: ${n(steadyEvents)} events at ${STEADY_RATE}/s for ${STEADY_SECONDS} s (${STEADY_BATCH} every ${(1000 * STEADY_BATCH) / STEADY_RATE} ms; ${(steadyEvents / paced.seconds).toFixed(0)}/s achieved) | bench-portal and bench-outlet: **p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)}**, slowest ${ms(paced.latency.max)}, over ${n(paced.latency.n)} event × channel pairs whose figure changed (${n(paced.latency.unchanged)} did not change it${paced.latency.neverReceived ? `; ${n(paced.latency.neverReceived)} with no receipt at that version or later: ${paced.drain.left === 0 ? 'netted out, a later figure equal to the one delivered being skipped' : 'netted out or not delivered yet'}` : ''}); ${intakeText(paced.totals)}; ${drainText(paced.drain)} | p99 < 1 s |`);
 const bound = paced.latency.byChannel['bench-marketplace'];
 console.log(`| freshness where the channel's rate binds: bench-marketplace, ${BOUND_LIMITS.ratePerSecond}/s | p50 ${ms(bound.p50)}, p99 ${ms(bound.p99)}, slowest ${ms(bound.max)} over ${n(bound.n)} pairs; at most ${n(paced.boundDepth)} keys waiting, so a bound of about ${ms((paced.boundDepth / BOUND_LIMITS.ratePerSecond) * 1000)} (keys waiting / rate) | bounded by keys / rate |`);
+console.log(`| webhook requests received (all channels, whole run) | ${n(receiver.state.requests ?? 0)} requests carrying ${n(receiver.count())} figures | |`);
 console.log(`| outbound updates per level event | ingest (role all): **${(all.delivered / all.totals.events).toFixed(2)}** (${n(all.delivered)} webhooks for ${n(all.totals.events)} events: ${perChannel(all.deliveredPerChannel, all.totals.events)}); steady: **${(paced.delivered / steadyEvents).toFixed(2)}** (${n(paced.delivered)} for ${n(steadyEvents)}: ${perChannel(paced.deliveredPerChannel, steadyEvents)}) | |`);
 console.log('');
 console.log('Latency: for each event of a paced batch and each channel whose figure for the SKU that batch changed, the ' +

@@ -1,6 +1,6 @@
 // The channels' side of the inventory benchmark: one plain HTTP server that takes the webhooks of several
 // channels (one path each), verifies each Standard Webhooks signature with the channel's secret, and records
-// every figure it receives with the time it was received.
+// every figure it receives (one event a request, or CloudEvents batches) with the time it was received.
 import { createServer } from 'node:http';
 import { verifyWebhook } from '../dist/connectors/channels/webhook/standard-webhooks.js';
 
@@ -29,14 +29,18 @@ export async function startReceiver(secrets) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"bad signature"}');
       return;
     }
-    const event = JSON.parse(body);
-    if (event.type !== AVAILABILITY_CHANGED) state.otherTypes++;
-    else if (state.ids.has(`${channelId}/${event.id}`)) state.duplicates++;
-    else {
-      state.ids.add(`${channelId}/${event.id}`);
-      const { sku, version, available, asOf } = event.data;
-      state.received.get(channelId).push({ sku, version, available, asOf, at, correlationId: event.correlationid });
+    // One event, or a CloudEvents batch (a channel in batch mode): each event counts on its own.
+    const parsed = JSON.parse(body);
+    for (const event of String(req.headers['content-type']).startsWith('application/cloudevents-batch+json') ? parsed : [parsed]) {
+      if (event.type !== AVAILABILITY_CHANGED) state.otherTypes++;
+      else if (state.ids.has(`${channelId}/${event.id}`)) state.duplicates++;
+      else {
+        state.ids.add(`${channelId}/${event.id}`);
+        const { sku, version, available, asOf } = event.data;
+        state.received.get(channelId).push({ sku, version, available, asOf, at, correlationId: event.correlationid });
+      }
     }
+    state.requests = (state.requests ?? 0) + 1;
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
   server.keepAliveTimeout = 60_000;

@@ -93,6 +93,31 @@ describe('delivery', () => {
     expect(sent).toBeLessThan(keys * perKey); // coalesced
   });
 
+  it('sends states to a channel that opted in as CloudEvents batches, signed once, newest per key and never a lower version', async () => {
+    const body = sinkChannel(target.url);
+    expect((await t.request('PUT', '/v1/admin/channels/sink-batch', { body: { ...body, config: { ...body.config, batch: true, batchMaxEvents: 25 } } })).status).toBe(201);
+    const keys = 40;
+    const updates: OutboxMessage[] = [];
+    for (let k = 0; k < keys; k++) for (let v = 1; v <= 30; v++) updates.push({ type: 'test.state.batched', kind: 'state', key: `bsku-${k}`, version: v, payload: { available: v } });
+    updates.sort(() => Math.random() - 0.5);
+    target.faults = { ...target.faults, latencyMs: [0, 10], serverErrorRate: 0.05 };
+    await addMessages(t.app, updates, 50);
+    await waitUntil('the newest version of every key delivered', async () => {
+      const rows = await t.sql<{ n: number }>("select count(*)::int as n from delivered_version where destination = 'channel:sink-batch' and version = 30");
+      return rows[0]!.n === keys;
+    }, 60_000, 100);
+    for (const [subject, effects] of target.effectsBySubject()) {
+      if (!subject.startsWith('bsku-')) continue;
+      const versions = effects.map((e) => e.data.available as number);
+      expect(versions, subject).toEqual([...versions].sort((a, b) => a - b));
+      expect(versions.at(-1)).toBe(30);
+    }
+    expect(target.batches).toBeGreaterThan(0);
+    expect(target.batchedEvents / target.batches).toBeGreaterThan(1);
+    expect(target.badSignatures).toBe(0);
+    expect((await t.sql("select 1 from trace_event where step = 'delivered' and destination = 'channel:sink-batch' and (detail->>'batch')::int > 1 limit 1")).length).toBe(1);
+  });
+
   it('dead-letters a message the target refuses, at once and with its reason, and keeps other keys moving', async () => {
     await addMessages(t.app, [
       { type: 'test.command', kind: 'command', key: 'bad-1', payload: { seq: 0, reject: true, item: 'SKU-404' } },

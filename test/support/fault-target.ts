@@ -41,6 +41,9 @@ export class FaultTarget {
   readonly requests: Array<{ at: number; arrivedAt: number; id: string; status: number }> = [];
   duplicates = 0;
   badSignatures = 0;
+  /** Requests that carried a CloudEvents batch, and the events they carried. */
+  batches = 0;
+  batchedEvents = 0;
   inFlight = 0;
   maxInFlight = 0;
   private server?: Server;
@@ -109,17 +112,25 @@ export class FaultTarget {
       }
       if (Math.random() < this.faults.throttleRate) return answer(429, '{"error":"slow down"}', { 'retry-after': String(this.faults.retryAfterSeconds) });
       if (Math.random() < this.faults.serverErrorRate) return answer(503, '{"error":"busy"}');
-      const event = JSON.parse(body);
-      if (event.data?.reject === true && !this.faults.acceptRejected) {
-        return answer(400, JSON.stringify({ error: `item ${event.data.item ?? '?'} does not exist` }));
+      const batched = String(req.headers['content-type'] ?? '').startsWith('application/cloudevents-batch+json');
+      const events = batched ? (JSON.parse(body) as any[]) : [JSON.parse(body)];
+      if (batched) {
+        this.batches++;
+        this.batchedEvents += events.length;
       }
-      if (this.effectIds.has(event.id)) this.duplicates++;
-      else {
-        this.effectIds.add(event.id);
-        this.effects.push({ id: event.id, type: event.type, subject: event.subject, data: event.data, at: Date.now() });
+      const rejected = events.find((event) => event.data?.reject === true);
+      if (rejected && !this.faults.acceptRejected) {
+        return answer(400, JSON.stringify({ error: `item ${rejected.data.item ?? '?'} does not exist` }));
+      }
+      for (const event of events) {
+        if (this.effectIds.has(event.id)) this.duplicates++;
+        else {
+          this.effectIds.add(event.id);
+          this.effects.push({ id: event.id, type: event.type, subject: event.subject, data: event.data, at: Date.now() });
+        }
       }
       // A target that applies the change and then fails to say so (the ambiguous case replays must survive).
-      if (event.data?.applyThenReject === true && !this.faults.acceptRejected) return answer(400, '{"error":"applied, then refused"}');
+      if (events.some((event) => event.data?.applyThenReject === true) && !this.faults.acceptRejected) return answer(400, '{"error":"applied, then refused"}');
       return answer(200, '{"ok":true}');
     } finally {
       this.inFlight--;

@@ -9,12 +9,14 @@ import { Subscriptions } from '../../src/platform/outbox/subscriptions.js';
 import { TARGET_SECRET } from './fault-target.js';
 import type { TestApp } from './test-app.js';
 
-/** Test message types, all subscribed by the webhook channel `sink`. */
+/** Test message types, subscribed by the webhook channel `sink` (and `sink-batch`, which takes batches). */
 @Injectable()
 class SinkSubscriptions implements OnModuleInit {
   constructor(private readonly subscriptions: Subscriptions) {}
   onModuleInit(): void {
     for (const type of ['test.command', 'test.state']) this.subscriptions.declare(type, () => ['channel:sink']);
+    // States for a channel that takes CloudEvents batches.
+    this.subscriptions.declare('test.state.batched', () => ['channel:sink-batch']);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ShopifyAdminClient } from '../../connectors/channels/shopify/shopify-admin.client.js';
 import type { ShopifyConfig } from '../../connectors/channels/shopify/shopify.config.js';
-import { sendWebhook, toCloudEvent } from '../../connectors/channels/webhook/webhook-sender.js';
+import { sendWebhook, sendWebhookBatch, toCloudEvent } from '../../connectors/channels/webhook/webhook-sender.js';
 import type { WebhookConfig } from '../../connectors/channels/webhook/webhook.config.js';
 import { Destinations, type DestinationHandler } from '../../platform/delivery/destinations.js';
 import { TargetError } from '../../platform/delivery/outcome.js';
@@ -14,6 +14,8 @@ import type { ChannelEntity } from './entities/channel.entity.js';
 // The public event of a channel's available-to-sell; a Shopify store takes it as quantities per location.
 const AVAILABILITY_CHANGED = 'inventory.availability.changed';
 
+// Events in one batch request when a webhook channel opts in without saying how many.
+const DEFAULT_BATCH_EVENTS = 100;
 // A channel without limits of its own is called at this pace.
 const DEFAULT_CHANNEL_LIMITS = { ratePerSecond: 10, burst: 20, concurrency: 4 };
 
@@ -36,6 +38,19 @@ export class ChannelDestination implements DestinationHandler, OnModuleInit {
     const channel = await this.channels.find(channelId);
     if (!channel) throw new TargetError('permanent', `channel ${channelId} does not exist`);
     return { ...(channel.limits ?? DEFAULT_CHANNEL_LIMITS), maintenanceWindows: [] };
+  }
+
+  /** Webhook channels that opted in take state events in batches. */
+  async batchSize(channelId: string): Promise<number> {
+    const channel = await this.channels.find(channelId);
+    const config = channel?.kind === 'webhook' ? (channel.config as unknown as WebhookConfig) : undefined;
+    return config?.batch ? (config.batchMaxEvents ?? DEFAULT_BATCH_EVENTS) : 1;
+  }
+
+  async deliverBatch(deliveries: Delivery[], signal: AbortSignal): Promise<void> {
+    const channel = await this.channels.get(deliveries[0]!.destination.slice('channel:'.length));
+    if (channel.kind !== 'webhook') throw new TargetError('permanent', `channel ${channel.id} of kind ${channel.kind} does not take batches`);
+    await sendWebhookBatch(channel.config as unknown as WebhookConfig, deliveries.map(toCloudEvent), signal);
   }
 
   async deliver(delivery: Delivery, signal: AbortSignal): Promise<DeliveryResult | void> {

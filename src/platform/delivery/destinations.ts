@@ -14,6 +14,12 @@ export interface DestinationHandler {
   deliver(delivery: Delivery, signal: AbortSignal): Promise<DeliveryResult | void>;
   /** The target's limits and maintenance windows, as configured now. */
   limits(destinationId: string): Promise<TargetLimits>;
+  /**
+   * A target that takes several state deliveries in one call: how many at most (1 or absent: one a call).
+   * `deliverBatch` then delivers them all or none; the governor counts the batch as one call.
+   */
+  batchSize?(destinationId: string): Promise<number>;
+  deliverBatch?(deliveries: Delivery[], signal: AbortSignal): Promise<void>;
 }
 
 export type DeliveryResult = Record<string, unknown>;

@@ -44,6 +44,8 @@ const NEWER_WINS = `type = excluded.type, message_id = excluded.message_id, deli
 // Sending loops per destination and process: one claims and settles while the other's calls are out.
 const LOOPS = 2;
 const MAX_BATCH = 100;
+// Keys claimed at once for a target that takes batches (several calls of up to its batch size each).
+const MAX_BATCHED_CLAIM = 1_000;
 const MAX_ERRORS_KEPT = 20;
 const ASYNC_COMMIT = { synchronousCommit: false } as const;
 // The claim walks the due index in its order and stops at the limit, whatever the statistics of a table that
@@ -51,6 +53,8 @@ const ASYNC_COMMIT = { synchronousCommit: false } as const;
 const CLAIMING = { ...ASYNC_COMMIT, settings: { enable_bitmapscan: 'off', enable_sort: 'off' } } as const;
 // Deferrals this frequent are counted in metrics, not traced: they say the target is busy, not the message.
 const UNTRACED_WAITS = new Set(['rate-limit', 'concurrency']);
+
+type Call = { rows: StateRow[]; leaseId: string; probe: boolean };
 
 type Finished = { row: StateRow; how: 'delivered' | 'unchanged' | 'superseded' | 'dead'; failure?: FailureDetail; result?: Record<string, unknown> };
 type Rescheduled = { row: StateRow; delayMs: number; charge: boolean; failure?: FailureDetail };
@@ -197,9 +201,12 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     const handler = this.destinations.handlerOf(type);
     if (!handler) return 0; // another process, with the handler, sends these
     const { limits, unusable } = await limitsOf(handler, id);
-    const batchSize = Math.min(MAX_BATCH, Math.max(1, Math.ceil((limits?.concurrency ?? MAX_BATCH) / LOOPS)));
+    // A target that takes batches gets up to that many keys a call; the governor counts calls.
+    const perCall = handler.batchSize && handler.deliverBatch && limits ? Math.max(1, await handler.batchSize(id)) : 1;
+    const callsAtOnce = Math.max(1, Math.ceil((limits?.concurrency ?? MAX_BATCH) / LOOPS));
+    const claimSize = perCall === 1 ? Math.min(MAX_BATCH, callsAtOnce) : Math.min(MAX_BATCHED_CLAIM, callsAtOnce * perCall);
     const claimed = await inTransaction(this.pool, async (tx) => {
-      const rows = await this.claim(tx, destination, batchSize);
+      const rows = await this.claim(tx, destination, claimSize);
       const settlement = new StateSettlement(destination, 'state_outbox');
       const callable: StateRow[] = [];
       for (const row of rows) {
@@ -211,20 +218,22 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
           this.deadLetter(settlement, row, { class: 'permanent', message: `destination ${destination} cannot be used: ${unusable}` });
         } else callable.push(row);
       }
-      const calls: Array<{ row: StateRow; leaseId: string; probe: boolean }> = [];
-      if (callable.length > 0) {
-        const admissions = await this.governor.acquire(tx, destination, limits!, callable.length);
+      const groups: StateRow[][] = [];
+      for (let i = 0; i < callable.length; i += perCall) groups.push(callable.slice(i, i + perCall));
+      const calls: Call[] = [];
+      if (groups.length > 0) {
+        const admissions = await this.governor.acquire(tx, destination, limits!, groups.length);
         let refused = 0;
-        for (const [i, row] of callable.entries()) {
+        for (const [i, rows] of groups.entries()) {
           const admission = admissions[i]!;
           if (admission.granted) {
-            calls.push({ row, leaseId: admission.leaseId, probe: admission.probe });
+            calls.push({ rows, leaseId: admission.leaseId, probe: admission.probe });
             continue;
           }
           // Spread the refused keys over the time the target's rate will admit them, so they are not all retried at once.
           const spread = admission.reason === 'rate-limit' ? (refused++ * 1000) / limits!.ratePerSecond : Math.random() * Math.min(1_000, admission.waitMs * 0.1);
           const traced = UNTRACED_WAITS.has(admission.reason) ? undefined : { step: 'deferred' as const, detail: { reason: admission.reason, waitMs: admission.waitMs } };
-          settlement.reschedule({ row, delayMs: admission.waitMs + spread, charge: false }, traced);
+          for (const row of rows) settlement.reschedule({ row, delayMs: admission.waitMs + spread, charge: false }, traced);
         }
       }
       await settlement.apply(tx, this.destinations);
@@ -232,13 +241,13 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
         await tx.query(
           `with sending as (delete from state_outbox where destination = $1 and key = any($2::text[]) returning *)
            insert into state_inflight (${COLUMNS}, lease_until) select ${COLUMNS}, clock_timestamp() + $3 * interval '1 millisecond' from sending`,
-          [destination, calls.map((c) => c.row.key), this.settings.stateLeaseMs],
+          [destination, calls.flatMap((c) => c.rows.map((r) => r.key)), this.settings.stateLeaseMs],
         );
       }
       return { count: rows.length, calls };
     }, CLAIMING);
     if (claimed.calls.length === 0) return claimed.count;
-    const outcomes = await Promise.all(claimed.calls.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler, probe))));
+    const outcomes = await Promise.all(claimed.calls.map(({ rows, probe }) => withCorrelationId(rows[0]!.correlation_id, () => this.call(rows, handler, probe))));
     await inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT);
     return claimed.count;
   }
@@ -261,8 +270,9 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     return rows;
   }
 
-  private call(row: StateRow, handler: DestinationHandler, probe: boolean): Promise<CallOutcome> {
-    const delivery: Delivery = {
+  /** One call: a single delivery, or a batch of them (all or none) where the target takes batches. */
+  private call(rows: StateRow[], handler: DestinationHandler, probe: boolean): Promise<CallOutcome> {
+    const deliveries = rows.map((row): Delivery => ({
       deliveryId: row.delivery_id,
       messageId: row.message_id,
       type: row.type,
@@ -276,42 +286,51 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
       attempt: row.attempts + 1,
       previousValue: row.delivered_value,
       createdAt: new Date(row.created_at),
-    };
-    return callTarget(handler, delivery, this.settings.callTimeoutMs, this.metrics, probe);
+    }));
+    if (deliveries.length === 1) return callTarget(handler, deliveries[0]!, this.settings.callTimeoutMs, this.metrics, probe);
+    const batch: DestinationHandler = { limits: (id) => handler.limits(id), deliver: (_first, signal) => handler.deliverBatch!(deliveries, signal) };
+    return callTarget(batch, deliveries[0]!, this.settings.callTimeoutMs, this.metrics, probe);
   }
 
   /** The outcomes of a batch's calls, in one transaction; the governor's row is taken last, as in the command worker. */
-  private async settle(tx: Tx, target: string, calls: Array<{ row: StateRow; leaseId: string }>, outcomes: CallOutcome[]): Promise<void> {
+  private async settle(tx: Tx, target: string, calls: Call[], outcomes: CallOutcome[]): Promise<void> {
     const settlement = new StateSettlement(target, 'state_inflight');
     const healthyLeases: string[] = [];
     const failed: Array<{ leaseId: string; release: () => Promise<unknown> }> = [];
-    for (const [i, { row, leaseId }] of calls.entries()) {
+    for (const [i, { rows, leaseId }] of calls.entries()) {
       const { failure, attempt, result } = outcomes[i]!;
+      // Every key of a batch call shares its outcome; the trace shows each key's own step.
+      const attempts = rows.map((row) => ({ ...attempt, ...stepOf(row, { step: 'attempt', detail: { ...attempt.detail, attempt: row.attempts + 1, ...(rows.length > 1 ? { batch: rows.length } : {}) } }), latencyMs: attempt.latencyMs }));
+      const batch = rows.length > 1 ? { batch: rows.length } : {};
       if (!failure) {
         // One step for a successful try: the call's latency and attempt number ride on it (half the trace rows).
-        settlement.finish({ row, how: 'delivered', result }, { step: 'delivered', latencyMs: attempt.latencyMs, detail: { attempt: row.attempts + 1, ...(result ? { result } : {}) } });
+        for (const row of rows) {
+          settlement.finish({ row, how: 'delivered', result }, { step: 'delivered', latencyMs: attempt.latencyMs, detail: { attempt: row.attempts + 1, ...batch, ...(result ? { result } : {}) } });
+        }
         healthyLeases.push(leaseId);
       } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;
         failed.push({ leaseId, release: () => this.governor.release(tx, target, leaseId, { kind: 'throttled', retryAfterMs }) });
-        settlement.reschedule({ row, delayMs: retryAfterMs, charge: false, failure }, { step: 'deferred', detail: { reason: 'retry-after', waitMs: retryAfterMs, target: 'paused' } }, [attempt]);
+        rows.forEach((row, r) => settlement.reschedule({ row, delayMs: retryAfterMs, charge: false, failure }, { step: 'deferred', detail: { reason: 'retry-after', waitMs: retryAfterMs, target: 'paused' } }, [attempts[r]!]));
       } else if (failure.class === 'permanent') {
-        this.deadLetter(settlement, row, failure, [attempt]);
+        rows.forEach((row, r) => this.deadLetter(settlement, row, failure, [attempts[r]!]));
         healthyLeases.push(leaseId);
       } else {
-        const charged = row.attempts + 1;
         failed.push({
           leaseId,
           release: async () => {
-            const transition = await this.governor.release(tx, target, leaseId, { kind: 'failure' }, { stateKey: row.key });
-            if (transition) settlement.trace(stepOf(row, { step: 'circuit', detail: { target, ...transition } }));
+            const transition = await this.governor.release(tx, target, leaseId, { kind: 'failure' }, { stateKey: rows[0]!.key });
+            if (transition) settlement.trace(stepOf(rows[0]!, { step: 'circuit', detail: { target, ...transition } }));
           },
         });
-        if (charged >= this.settings.retry.maxAttempts) this.deadLetter(settlement, row, failure, [attempt]);
-        else {
-          const delayMs = backoffDelay(this.settings.retry, charged);
-          settlement.reschedule({ row, delayMs, charge: true, failure }, { step: 'retry-scheduled', detail: { delayMs, attempts: charged } }, [attempt]);
-        }
+        rows.forEach((row, r) => {
+          const charged = row.attempts + 1;
+          if (charged >= this.settings.retry.maxAttempts) this.deadLetter(settlement, row, failure, [attempts[r]!]);
+          else {
+            const delayMs = backoffDelay(this.settings.retry, charged);
+            settlement.reschedule({ row, delayMs, charge: true, failure }, { step: 'retry-scheduled', detail: { delayMs, attempts: charged } }, [attempts[r]!]);
+          }
+        });
       }
     }
     await settlement.apply(tx, this.destinations);
@@ -319,7 +338,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     for (const f of failed) await f.release();
     if (healthyLeases.length > 0) {
       const transition = await this.governor.releaseHealthy(tx, target, healthyLeases);
-      if (transition) await recordTrace(tx, [stepOf(calls[0]!.row, { step: 'circuit', detail: { target, ...transition } })]);
+      if (transition) await recordTrace(tx, [stepOf(calls[0]!.rows[0]!, { step: 'circuit', detail: { target, ...transition } })]);
     }
   }
 

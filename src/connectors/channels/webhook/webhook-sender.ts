@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { classifyHttpStatus, TargetError } from '../../../platform/delivery/outcome.js';
 import type { Delivery } from '../../../platform/outbox/message.js';
 import { signWebhook } from './standard-webhooks.js';
@@ -34,17 +35,29 @@ export function toCloudEvent(delivery: Delivery): CloudEvent {
 }
 
 /** POSTs the event signed by the Standard Webhooks scheme; a non-2xx answer becomes a classified TargetError. */
-export async function sendWebhook(config: WebhookConfig, event: CloudEvent, signal: AbortSignal): Promise<void> {
-  const body = JSON.stringify(event);
+export function sendWebhook(config: WebhookConfig, event: CloudEvent, signal: AbortSignal): Promise<void> {
+  return post(config, event.id, event.correlationid, 'application/cloudevents+json', JSON.stringify(event), signal);
+}
+
+/**
+ * POSTs events as one CloudEvents JSON batch, signed as one Standard Webhooks message. Its webhook-id is derived
+ * from the events' ids, so the same batch sent again carries the same id; each event keeps its own id as well.
+ */
+export function sendWebhookBatch(config: WebhookConfig, events: CloudEvent[], signal: AbortSignal): Promise<void> {
+  const id = `batch_${createHash('sha256').update(events.map((e) => e.id).sort().join(',')).digest('base64url').slice(0, 32)}`;
+  return post(config, id, events[0]!.correlationid, 'application/cloudevents-batch+json', JSON.stringify(events), signal);
+}
+
+async function post(config: WebhookConfig, id: string, correlationId: string, contentType: string, body: string, signal: AbortSignal): Promise<void> {
   const timestamp = Math.floor(Date.now() / 1000);
   const response = await fetch(config.url, {
     method: 'POST',
     headers: {
-      'content-type': 'application/cloudevents+json',
-      'webhook-id': event.id,
+      'content-type': contentType,
+      'webhook-id': id,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(config.secret, event.id, timestamp, body),
-      'x-correlation-id': event.correlationid,
+      'webhook-signature': signWebhook(config.secret, id, timestamp, body),
+      'x-correlation-id': correlationId,
       'user-agent': 'Crossdock',
     },
     body,

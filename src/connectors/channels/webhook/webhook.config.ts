@@ -1,5 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsUrl, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsInt, IsOptional, IsUrl, Matches, Max, Min } from 'class-validator';
 
 /** Any subscriber that receives signed CloudEvents (Standard Webhooks) at one URL. */
 export class WebhookConfig {
@@ -10,4 +10,14 @@ export class WebhookConfig {
   @ApiProperty({ description: 'Standard Webhooks signing secret, whsec_<base64 key>; masked in every response and log' })
   @Matches(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, { message: 'secret must be whsec_ followed by a base64 key of at least 12 bytes' })
   secret: string;
+
+  @ApiPropertyOptional({
+    description: 'State events (availability, prices) several to a request, as a CloudEvents JSON batch (application/cloudevents-batch+json), signed as one Standard Webhooks message; off by default',
+  })
+  @IsOptional() @IsBoolean()
+  batch?: boolean;
+
+  @ApiPropertyOptional({ description: 'With batch: the most events in one request (default 100)', minimum: 1, maximum: 1000 })
+  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  batchMaxEvents?: number;
 }
