@@ -15,8 +15,6 @@ export interface TransactionOptions {
    * never for a transaction that records what a client was told is stored.
    */
   synchronousCommit?: boolean;
-  /** Settings for this transaction only (`set local`), sent with its `begin` in one round trip; constants only. */
-  settings?: Readonly<Record<string, string>>;
 }
 
 export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
@@ -25,8 +23,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<
   const effects: Array<() => void> = [];
   const tx: Tx = { query, boss: { executeSql: (text, values) => client.query(text, values) }, afterCommit: (effect) => void effects.push(effect) };
   try {
-    const settings = { ...(options.synchronousCommit === false ? { synchronous_commit: 'off' } : {}), ...options.settings };
-    await client.query(['begin', ...Object.entries(settings).map(([name, value]) => `set local ${name} = ${value}`)].join('; '));
+    await client.query(options.synchronousCommit === false ? 'begin; set local synchronous_commit to off' : 'begin');
     const result = await work(tx);
     await client.query('commit');
     for (const effect of effects) {

@@ -48,9 +48,6 @@ const MAX_BATCH = 100;
 const MAX_BATCHED_CLAIM = 1_000;
 const MAX_ERRORS_KEPT = 20;
 const ASYNC_COMMIT = { synchronousCommit: false } as const;
-// The claim walks the due index in its order and stops at the limit, whatever the statistics of a table that
-// empties and fills by the second say (a bitmap scan and sort of every pending key cost 40 times more).
-const CLAIMING = { ...ASYNC_COMMIT, settings: { enable_bitmapscan: 'off', enable_sort: 'off' } } as const;
 // Deferrals this frequent are counted in metrics, not traced: they say the target is busy, not the message.
 const UNTRACED_WAITS = new Set(['rate-limit', 'concurrency']);
 
@@ -245,7 +242,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
         );
       }
       return { count: rows.length, calls };
-    }, CLAIMING);
+    }, ASYNC_COMMIT);
     if (claimed.calls.length === 0) return claimed.count;
     const outcomes = await Promise.all(claimed.calls.map(({ rows, probe }) => withCorrelationId(rows[0]!.correlation_id, () => this.call(rows, handler, probe))));
     await inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT);
