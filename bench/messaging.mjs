@@ -30,6 +30,7 @@ const N = Number(process.env.BENCH_MESSAGES ?? 3000);
 const KEYS = Number(process.env.BENCH_KEYS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const cpuMs = ({ user, system }) => (user + system) / 1000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-bench-msg-'));
 chmodSync(dataDir, 0o755);
@@ -55,9 +56,11 @@ await boss.work('bench-baseline', { localConcurrency: 2, batchSize: CONCURRENCY 
   done += jobs.length;
 });
 bossStarted = performance.now();
+const bossCpu = process.cpuUsage();
 for (let i = 0; i < N; i += 100) await boss.insert('bench-baseline', Array.from({ length: Math.min(100, N - i) }, (_, j) => ({ data: { i: i + j } })));
 while (done < N) await sleep(20);
 const bossSeconds = (performance.now() - bossStarted) / 1000;
+const bossCpuMs = cpuMs(process.cpuUsage(bossCpu));
 await boss.stop({ graceful: true, close: true });
 
 // 2-4. Crossdock.
@@ -82,6 +85,7 @@ const outbox = app.get(Outbox);
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
 
 const e2eStarted = performance.now();
+const e2eCpu = process.cpuUsage();
 for (let i = 0; i < N; i += 100) {
   // Transactions of 100 messages written together (addMany), as pg-boss alone inserts its jobs 100 at a time.
   await inTransaction(appPool, (tx) => outbox.addMany(tx, Array.from({ length: Math.min(100, N - i) }, (_, k) => ({
@@ -91,6 +95,7 @@ for (let i = 0; i < N; i += 100) {
 }
 while (delivered.count < N) await sleep(20);
 const e2eSeconds = (performance.now() - e2eStarted) / 1000;
+const e2eCpuMs = cpuMs(process.cpuUsage(e2eCpu));
 
 // Relay latency: one message per transaction, spaced out so that each is relayed on its own.
 await pool.query("delete from trace_event where step = 'relayed'");
@@ -131,8 +136,8 @@ console.log(`${N} messages over ${KEYS} keys, ${CONCURRENCY} jobs in flight per 
 console.log('');
 console.log('| measure | result |');
 console.log('|---|---:|');
-console.log(`| pg-boss alone: insert and work ${N} jobs | ${rate(bossSeconds)} jobs/s |`);
-console.log(`| Crossdock end to end: outbox commit to delivered | ${rate(e2eSeconds)} messages/s (${Math.round((rate(e2eSeconds) / rate(bossSeconds)) * 100)}% of pg-boss) |`);
+console.log(`| pg-boss alone: insert and work ${N} jobs | ${rate(bossSeconds)} jobs/s; ${(bossCpuMs / N).toFixed(2)} ms of Node CPU per job |`);
+console.log(`| Crossdock end to end: outbox commit to delivered | ${rate(e2eSeconds)} messages/s (${Math.round((rate(e2eSeconds) / rate(bossSeconds)) * 100)}% of pg-boss); ${(e2eCpuMs / N).toFixed(2)} ms of Node CPU per message |`);
 console.log(`| relay latency, commit to job queued (${lags.length} single messages) | p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms |`);
 console.log(`| a one-row update transaction | ${plain.toFixed(2)} ms |`);
 console.log(`| the same with outbox.add of one message | ${withAdd.toFixed(2)} ms (+${(withAdd - plain).toFixed(2)} ms) |`);
