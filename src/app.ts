@@ -9,6 +9,7 @@ import { installHttpStack } from './platform/http/http-stack.js';
 import { NestPinoLogger, type Logger } from './platform/observability/logger.js';
 import { Metrics } from './platform/observability/metrics.js';
 import { ConfigurationSeeder, type ConfigurationDocument } from './modules/configuration/index.js';
+import { DeliveryWorker } from './platform/delivery/delivery-worker.js';
 import { StateDispatcher } from './platform/delivery/state-dispatcher.js';
 
 export interface AppSettings {
@@ -58,6 +59,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
     const { changed, unchanged } = await app.get(ConfigurationSeeder).seed(settings.configuration);
     logger.info({ changed, unchanged }, 'configuration file applied');
   }
+  await app.get(DeliveryWorker).start();
   app.get(StateDispatcher).start();
   return app;
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type pg from 'pg';
 import type { Job, PgBoss } from 'pg-boss';
 import { PG_POOL } from '../database/pg-pool.js';
@@ -59,10 +59,11 @@ const NO_HANDLER_RETRY_MS = 30_000;
 
 /** Consumes the delivery queues of commands: one job is one try of one outbox row, settled in one transaction. */
 @Injectable()
-export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DeliveryWorker implements OnApplicationShutdown {
   private readonly working = new Set<string>();
   private discoveryTimer?: NodeJS.Timeout;
   private stopped = false;
+  private started = false;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
@@ -75,8 +76,13 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     private readonly metrics: Metrics,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    if (!this.settings.work) return;
+  /**
+   * Starts consuming, once the configuration file has been applied: a destination it creates must exist before
+   * its queued messages are tried, or they would be dead-lettered as meant for one that does not exist.
+   */
+  async start(): Promise<void> {
+    if (!this.settings.work || this.started || this.stopped) return;
+    this.started = true;
     this.queues.onQueue((queue) => {
       this.work(queue).catch((error: unknown) => {
         this.working.delete(queue);
