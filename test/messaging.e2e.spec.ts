@@ -177,6 +177,31 @@ describe('dead letters, replay and trace', () => {
     expect(trace.body.deliveries).toHaveLength(2);
   });
 
+  it('replays a dead state through the last-value queue: sent under its delivery id, unless a newer version was delivered meanwhile', async () => {
+    const state = (key: string, version: number, payload: Record<string, unknown>) => ({ type: 'test.state', kind: 'state' as const, key, version, payload });
+    await addMessages(t.app, [state('dead-state-1', 1, { available: 1, reject: true, item: 'SKU-S1' }), state('dead-state-2', 1, { available: 1, reject: true, item: 'SKU-S2' })]);
+    const first = await deadLetterOf('dead-state-1');
+    const second = await deadLetterOf('dead-state-2');
+    expect(first).toMatchObject({ flow: 'test.state', kind: 'state', errorClass: 'permanent' });
+    expect(await t.sql("select 1 from state_outbox where key like 'dead-state-%' union all select 1 from state_inflight where key like 'dead-state-%'")).toEqual([]);
+
+    // The second key moves on to version 2 before its dead version 1 is replayed.
+    await addMessages(t.app, [state('dead-state-2', 2, { available: 2 })]);
+    await waitUntil('version 2 delivered', () => target.effects.some((e) => e.subject === 'dead-state-2' && e.data.available === 2));
+
+    expect((await t.request('POST', `/v1/ops/dead-letters/${first.id}/replay`, { body: { payload: { available: 1, item: 'SKU-S1-corrected' } } })).status).toBe(202);
+    expect((await t.request('POST', `/v1/ops/dead-letters/${second.id}/replay`, { body: { payload: { available: 1 } } })).status).toBe(202);
+    await waitUntil('the replays settled', async () =>
+      (await t.sql("select 1 from state_outbox where key like 'dead-state-%' union all select 1 from state_inflight where key like 'dead-state-%'")).length === 0);
+    await waitUntil('the first replay delivered', () => target.effects.some((e) => e.subject === 'dead-state-1'));
+    expect(target.effects.filter((e) => e.subject === 'dead-state-1').map((e) => ({ id: e.id, data: e.data }))).toEqual([{ id: first.id, data: { available: 1, item: 'SKU-S1-corrected' } }]);
+    // Never a lower version after a higher one: the replayed version 1 of the second key is not sent.
+    expect(target.effects.filter((e) => e.subject === 'dead-state-2').map((e) => e.data.available)).toEqual([2]);
+    const versions = await t.sql<{ key: string; version: string }>("select key, version from delivered_version where key like 'dead-state-%' order by key");
+    expect(versions.map((v) => [v.key, Number(v.version)])).toEqual([['dead-state-1', 1], ['dead-state-2', 2]]);
+    expect((await t.sql("select status from outbox where delivery_id = any($1::uuid[])", [[first.id, second.id]])).map((r) => r.status)).toEqual(['superseded', 'superseded']);
+  });
+
   it('a replay of something the target did apply does not apply it twice', async () => {
     await addMessages(t.app, [{ type: 'test.command', kind: 'command', key: 'ambiguous-1', payload: { seq: 0, applyThenReject: true } }]);
     const summary = await deadLetterOf('ambiguous-1');

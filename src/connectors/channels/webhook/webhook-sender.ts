@@ -44,8 +44,12 @@ export function sendWebhook(config: WebhookConfig, event: CloudEvent, signal: Ab
  * from the events' ids, so the same batch sent again carries the same id; each event keeps its own id as well.
  */
 export function sendWebhookBatch(config: WebhookConfig, events: CloudEvent[], signal: AbortSignal): Promise<void> {
-  const id = `batch_${createHash('sha256').update(events.map((e) => e.id).sort().join(',')).digest('base64url').slice(0, 32)}`;
-  return post(config, id, events[0]!.correlationid, 'application/cloudevents-batch+json', JSON.stringify(events), signal);
+  return post(config, batchWebhookId(events.map((e) => e.id)), events[0]!.correlationid, 'application/cloudevents-batch+json', JSON.stringify(events), signal);
+}
+
+/** The webhook-id of a batch: the same for the same events, in any order. */
+export function batchWebhookId(eventIds: readonly string[]): string {
+  return `batch_${createHash('sha256').update([...eventIds].sort().join(',')).digest('base64url').slice(0, 32)}`;
 }
 
 async function post(config: WebhookConfig, id: string, correlationId: string, contentType: string, body: string, signal: AbortSignal): Promise<void> {
