@@ -67,31 +67,31 @@ export class AvailabilityPublisher implements OnModuleInit {
     const picture = await this.picture(sql, skus);
     const withStock = skus.filter((sku) => picture.positions.has(sku));
     if (withStock.length === 0) return 0;
-    const { rows: current } = await sql.query<{ channel_id: string; sku: string; available: string }>(
-      'select channel_id, sku, available from channel_availability where sku = any($1::text[])', [withStock],
-    );
-    const before = new Map(current.map((r) => [`${r.channel_id}\u0000${r.sku}`, Number(r.available)]));
-    const changes: Array<{ channel: Channel; sku: string; available: number; byWarehouse: Record<string, number>; previous: number | undefined }> = [];
+    const figures: Array<{ channel: Channel; sku: string; available: number; byWarehouse: Record<string, number> }> = [];
     for (const sku of withStock) {
-      for (const channel of channels) {
-        const { available, byWarehouse } = availableToSell(channel.inventory, picture.positions.get(sku)!, picture.openReservations.get(sku));
-        const previous = before.get(`${channel.id}\u0000${sku}`);
-        if (previous !== available) changes.push({ channel, sku, available, byWarehouse, previous });
-      }
+      for (const channel of channels) figures.push({ channel, sku, ...availableToSell(channel.inventory, picture.positions.get(sku)!, picture.openReservations.get(sku)) });
     }
-    if (changes.length === 0) return 0;
-    const { rows: versions } = await sql.query<{ v: string; now: string }>(
-      `select nextval('availability_version_seq') as v, to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now
-         from generate_series(1, $1::int)`,
-      [changes.length],
+    // One statement: compares every figure with the stored one, and stores, under a new version, those that changed.
+    const { rows: stored } = await sql.query<{ i: number; version: string; previous: string | null; now: string }>(
+      `with v as (select * from unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[]) with ordinality as v(c, s, a, w, i)),
+            changed as (
+              select v.*, ca.available as previous from v left join channel_availability ca on ca.channel_id = v.c and ca.sku = v.s
+               where ca.available is distinct from v.a),
+            up as (
+              insert into channel_availability (channel_id, sku, available, by_warehouse, version, computed_at)
+              select c, s, a, w, nextval('availability_version_seq'), clock_timestamp() from changed order by i
+              on conflict (channel_id, sku) do update
+                set available = excluded.available, by_warehouse = excluded.by_warehouse, version = excluded.version, computed_at = excluded.computed_at
+              returning channel_id, sku, version)
+       select changed.i::int as i, up.version, changed.previous,
+              to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now
+         from up join changed on changed.c = up.channel_id and changed.s = up.sku order by changed.i`,
+      [figures.map((f) => f.channel.id), figures.map((f) => f.sku), figures.map((f) => f.available), figures.map((f) => JSON.stringify(f.byWarehouse))],
     );
-    const now = versions[0]!.now;
-    await sql.query(
-      `insert into channel_availability (channel_id, sku, available, by_warehouse, version, computed_at)
-       select c, s, a, w, v, clock_timestamp() from unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[], $5::bigint[]) as x(c, s, a, w, v)
-       on conflict (channel_id, sku) do update set available = excluded.available, by_warehouse = excluded.by_warehouse, version = excluded.version, computed_at = excluded.computed_at`,
-      [changes.map((c) => c.channel.id), changes.map((c) => c.sku), changes.map((c) => c.available), changes.map((c) => JSON.stringify(c.byWarehouse)), versions.map((v) => v.v)],
-    );
+    if (stored.length === 0) return 0;
+    const now = stored[0]!.now;
+    const changes = stored.map((row) => ({ ...figures[row.i - 1]!, previous: row.previous === null ? undefined : Number(row.previous) }));
+    const versions = stored.map((row) => ({ v: row.version }));
     const messages = changes.flatMap((change, i) => {
       // API channels read their figures; there is nothing to push to them.
       if (change.channel.kind === 'api') return [];
