@@ -9,6 +9,7 @@ import { BossService } from './boss.service.js';
 import { enqueue, queueNextInChains } from './chain.js';
 import { Destinations } from './destinations.js';
 import { OutboxSignals } from '../outbox/outbox-signals.js';
+import { STORE_NEWER_STATE } from '../outbox/outbox.js';
 
 export interface DeadLetterFilter {
   flow?: string;
@@ -92,12 +93,7 @@ export class DeadLetters {
       if (row.kind === 'state') {
         await tx.query(
           `insert into state_outbox (destination, key, type, message_id, delivery_id, version, payload, state_value, correlation_id, causation_id, priority)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           on conflict (destination, key) do update
-             set type = excluded.type, message_id = excluded.message_id, delivery_id = excluded.delivery_id, version = excluded.version,
-                 payload = excluded.payload, state_value = excluded.state_value, correlation_id = excluded.correlation_id,
-                 causation_id = excluded.causation_id, attempts = 0, errors = '[]'
-           where excluded.version > state_outbox.version`,
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ${STORE_NEWER_STATE}`,
           [row.destination, row.key, row.type, row.message_id, deliveryId, row.version, JSON.stringify(row.payload), row.state_value, row.correlation_id, row.causation_id, row.priority],
         );
         tx.afterCommit(() => this.signals.committed('state', [row.destination]));

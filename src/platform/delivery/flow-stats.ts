@@ -18,6 +18,7 @@ export interface FlowStat {
 
 // Commands from the outbox; states from the last-value queue (pending: queued, or waiting while deferred or
 // backing off), whose "delivered in the last hour" counts keys brought up to date, and dead states from the outbox.
+// delivered_version is scanned: it has no index on delivered_at, so that every delivery updates its row in place.
 const STATS_SQL = `
   with commands as (
     select type as flow, destination,

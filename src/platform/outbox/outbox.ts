@@ -11,6 +11,17 @@ export interface AddedMessage {
   deliveries: Array<{ deliveryId: string; destination: string }>;
 }
 
+/**
+ * How a state version enters the last-value queue (a producer's write, a dead state replayed): it replaces the
+ * pending version of its key only when newer, keeps the key's place in the queue, and starts with no failures.
+ */
+export const STORE_NEWER_STATE = `on conflict (destination, key) do update
+  set type = excluded.type, message_id = excluded.message_id, delivery_id = excluded.delivery_id, version = excluded.version,
+      payload = excluded.payload, state_value = excluded.state_value, correlation_id = excluded.correlation_id,
+      causation_id = excluded.causation_id, priority = greatest(state_outbox.priority, excluded.priority), created_at = excluded.created_at,
+      next_attempt_at = least(state_outbox.next_attempt_at, excluded.next_attempt_at), attempts = 0, errors = '[]', first_failed_at = null, last_failed_at = null
+  where excluded.version > state_outbox.version`;
+
 /** Writes messages in the caller's transaction: they exist exactly when the change that caused them does. */
 @Injectable()
 export class Outbox {
@@ -61,12 +72,7 @@ export class Outbox {
        states as (
          insert into state_outbox (destination, key, type, message_id, delivery_id, version, payload, state_value, correlation_id, causation_id, priority)
          select * from unnest($13::text[], $14::text[], $15::text[], $16::uuid[], $17::uuid[], $18::bigint[], $19::jsonb[], $20::text[], $21::text[], $22::text[], $23::int[])
-         on conflict (destination, key) do update
-           set type = excluded.type, message_id = excluded.message_id, delivery_id = excluded.delivery_id, version = excluded.version,
-               payload = excluded.payload, state_value = excluded.state_value, correlation_id = excluded.correlation_id,
-               causation_id = excluded.causation_id, priority = greatest(state_outbox.priority, excluded.priority), created_at = excluded.created_at,
-               next_attempt_at = least(state_outbox.next_attempt_at, excluded.next_attempt_at), attempts = 0, errors = '[]', first_failed_at = null, last_failed_at = null
-         where excluded.version > state_outbox.version)
+         ${STORE_NEWER_STATE})
        insert into trace_event (correlation_id, message_id, delivery_id, destination, step, detail)
        select c, m, d, dest, 'stored', jsonb_strip_nulls(jsonb_build_object('type', t, 'key', k, 'version', v))
          from unnest($24::text[], $25::uuid[], $26::uuid[], $27::text[], $28::text[], $29::text[], $30::bigint[]) as v(c, m, d, dest, t, k, v)`,
