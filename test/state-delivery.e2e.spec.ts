@@ -90,9 +90,12 @@ describe('state updates while worker processes are killed with SIGKILL and resta
       // A killed sender's keys are sent again once its lease ends: call timeout x 2 + 10 s.
       workerEnv: { CROSSDOCK_CALL_TIMEOUT_MS: '500' },
     });
-    const pair = [await fleet.startWorker(), await fleet.startWorker()];
+    // First one worker alone, killed while it holds keys in flight (no one else could): they must come back.
+    const alone = await fleet.startWorker();
     const writing = writeStates(fleet.producer.app, WRITE_MS);
-    let kills = 0;
+    await waitUntil('keys in flight', async () => (await fleet.producer.sql('select 1 from state_inflight limit 1')).length > 0, 30_000, 20);
+    const pair = [await killAndReplace(fleet, alone), await fleet.startWorker()];
+    let kills = 1;
     while (kills < 3) {
       await new Promise((r) => setTimeout(r, 1_000 + Math.random() * 1_500));
       const victim = kills % 2;
