@@ -89,6 +89,18 @@ describe('the seed scenario: a promotion sells a SKU out in one warehouse', () =
     }
     // Every update went to each store compare-and-set, and none was refused.
     for (const store of ['one', 'two']) expect(stores[store]!.sim.state.mutations.every((m) => m.applied && m.userErrors.length === 0)).toBe(true);
+    // The SKU's view says what each channel was last sent (a store's quantities per location summed), at which
+    // version; an API channel, which reads its figures, was sent none.
+    const pushed = ['portal', 'shop-one', 'shop-two'];
+    const portalVersion = w.portal.effects.filter((e) => e.type === 'inventory.availability.changed' && e.subject === '1896-S').at(-1)!.data.version;
+    let view: Array<{ channelId: string; available: number; version: number; publishedAvailable: number | null; publishedVersion: number | null; publishedAt: string | null }> = [];
+    await waitUntil('last sent figures recorded', async () => {
+      view = (await t.request('GET', '/v1/inventory/1896-S')).body.channels.filter((c: { channelId: string }) => pushed.includes(c.channelId));
+      return view.length === pushed.length && view.every((c) => c.publishedVersion === c.version);
+    });
+    expect(Object.fromEntries(view.map((c) => [c.channelId, c.publishedAvailable]))).toEqual({ portal: 9, 'shop-one': 3, 'shop-two': 0 });
+    expect(view.find((c) => c.channelId === 'portal')!.publishedVersion).toBe(portalVersion);
+    expect(view.every((c) => c.publishedAt !== null)).toBe(true);
   });
 });
 

@@ -3,6 +3,7 @@ import { Migration20261127010000Messaging } from './Migration20261127010000Messa
 import { Migration20261127020000Orders } from './Migration20261127020000Orders.js';
 import { Migration20261127030000Inventory } from './Migration20261127030000Inventory.js';
 import { Migration20261201000000StateQueue } from './Migration20261201000000StateQueue.js';
+import { Migration20261202000000DeliveredStates } from './Migration20261202000000DeliveredStates.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261127020000Orders', class: Migration20261127020000Orders },
   { name: 'Migration20261127030000Inventory', class: Migration20261127030000Inventory },
   { name: 'Migration20261201000000StateQueue', class: Migration20261201000000StateQueue },
+  { name: 'Migration20261202000000DeliveredStates', class: Migration20261202000000DeliveredStates },
 ];

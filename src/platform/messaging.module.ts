@@ -6,6 +6,7 @@ import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery/delivery-se
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { Destinations } from './delivery/destinations.js';
 import { DeadLetters } from './delivery/dead-letters.js';
+import { DeliveredStates } from './delivery/delivered-states.js';
 import { FlowStats } from './delivery/flow-stats.js';
 import { AuditLog } from './audit/audit-log.js';
 import { TraceQuery } from './observability/trace-query.js';
@@ -53,13 +54,14 @@ export class MessagingModule {
         StateDispatcher,
         AuditLog,
         DeadLetters,
+        DeliveredStates,
         FlowStats,
         TraceQuery,
         Inbox,
         IdempotencyKeys,
         Housekeeping,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, StateDispatcher, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, StateDispatcher, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping],
     };
   }
 }

@@ -8,6 +8,8 @@ describe('classifyHttpStatus', () => {
     [400, 'permanent'],
     [404, 'permanent'],
     [422, 'permanent'],
+    [301, 'retryable'],
+    [308, 'retryable'],
     [408, 'retryable'],
     [429, 'throttled'],
     [500, 'retryable'],

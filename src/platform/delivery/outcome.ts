@@ -43,7 +43,7 @@ export function classify(error: unknown): FailureDetail {
   return { class: 'retryable', message: code ? `${code}: ${message}` : message };
 }
 
-/** Maps an HTTP answer to a failure (undefined for 2xx): 429 and 503 with Retry-After throttled; 408, 5xx retryable; other 4xx permanent. */
+/** Maps an HTTP answer to a failure (undefined for 2xx): 429 and 503 with Retry-After throttled; 3xx, 408, 5xx retryable; other 4xx permanent. */
 export function classifyHttpStatus(status: number, body: string, retryAfterHeader?: string | null): FailureDetail | undefined {
   if (status >= 200 && status < 300) return undefined;
   const bodyExcerpt = excerpt(body);
@@ -54,6 +54,8 @@ export function classifyHttpStatus(status: number, body: string, retryAfterHeade
   if (status === 503 && retryAfterHeader) {
     return { class: 'throttled', status, bodyExcerpt, message: 'the target is unavailable for now', retryAfterMs: parseRetryAfter(retryAfterHeader) };
   }
+  // A redirect is never followed (a signed body must reach the URL it was configured for); the setting is wrong.
+  if (status >= 300 && status < 400) return { class: 'retryable', status, bodyExcerpt, message: `the target redirected (${status}); fix its URL` };
   if (status === 408 || status >= 500) return { class: 'retryable', status, bodyExcerpt, message: `the target answered ${status}` };
   return { class: 'permanent', status, bodyExcerpt, message: `the target refused the message with ${status}` };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
+import { httpCall } from '../../../platform/http/http-client.js';
 import type { ShopifyConfig } from './shopify.config.js';
 
 /** Shopify refuses input arrays longer than this (https://shopify.dev/docs/api/usage/limits). */
@@ -366,13 +367,13 @@ export class ShopifyAdminClient {
     await this.pacer.admit(estimatedCost, signal);
     let status: ThrottleStatus | undefined;
     try {
-      const response = await fetch(this.endpoint, {
+      const response = await httpCall(this.endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', 'x-shopify-access-token': this.config.accessToken },
         body: JSON.stringify({ query, variables }),
         signal,
       });
-      const text = await response.text();
+      const text = response.text;
       const answer = parseAnswer<T>(text);
       const cost = answer?.extensions?.cost;
       status = cost?.throttleStatus;
@@ -384,7 +385,7 @@ export class ShopifyAdminClient {
         // A wrong or revoked token fails every call alike: wait for the configuration to be fixed.
         throw new TargetError('retryable', `Shopify refused the access token (${response.status})`, { status: response.status, bodyExcerpt: excerpt(text) });
       }
-      const failure = classifyHttpStatus(response.status, text, response.headers.get('retry-after'));
+      const failure = classifyHttpStatus(response.status, text, response.header('retry-after'));
       if (failure) throw new TargetError(failure.class, `Shopify answered ${response.status}`, { status: response.status, bodyExcerpt: failure.bodyExcerpt, retryAfterMs: failure.retryAfterMs });
       if (!answer) throw new TargetError('retryable', 'Shopify answered with a body that is not JSON', { status: response.status, bodyExcerpt: excerpt(text) });
       if (answer.errors?.length || !answer.data) {

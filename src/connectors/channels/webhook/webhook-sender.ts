@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { classifyHttpStatus, TargetError } from '../../../platform/delivery/outcome.js';
+import { httpCall } from '../../../platform/http/http-client.js';
 import type { Delivery } from '../../../platform/outbox/message.js';
 import { signWebhook } from './standard-webhooks.js';
 import type { WebhookConfig } from './webhook.config.js';
@@ -54,7 +55,7 @@ export function batchWebhookId(eventIds: readonly string[]): string {
 
 async function post(config: WebhookConfig, id: string, correlationId: string, contentType: string, body: string, signal: AbortSignal): Promise<void> {
   const timestamp = Math.floor(Date.now() / 1000);
-  const response = await fetch(config.url, {
+  const answer = await httpCall(config.url, {
     method: 'POST',
     headers: {
       'content-type': contentType,
@@ -66,9 +67,7 @@ async function post(config: WebhookConfig, id: string, correlationId: string, co
     },
     body,
     signal,
-    redirect: 'error',
   });
-  const text = await response.text().catch(() => '');
-  const failure = classifyHttpStatus(response.status, text, response.headers.get('retry-after'));
+  const failure = classifyHttpStatus(answer.status, answer.text, answer.header('retry-after'));
   if (failure) throw new TargetError(failure.class, failure.message, failure);
 }

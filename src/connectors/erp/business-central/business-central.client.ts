@@ -1,4 +1,5 @@
 import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
+import { httpCall } from '../../../platform/http/http-client.js';
 import type { BusinessCentralConfig } from './business-central.config.js';
 
 const SCOPE = 'https://api.businesscentral.dynamics.com/.default';
@@ -242,15 +243,15 @@ export class BusinessCentralClient {
     const url = /^https?:\/\//.test(target) ? target : this.companyUrl(target);
     for (let renewed = false; ; renewed = true) {
       const token = await this.accessToken(renewed, signal);
-      const response = await fetch(url, {
+      const response = await httpCall(url, {
         method,
         headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
       });
-      const text = await response.text();
+      const text = response.text;
       if (response.status === 401 && !renewed) continue;
-      const failure = classifyHttpStatus(response.status, text, response.headers.get('retry-after'));
+      const failure = classifyHttpStatus(response.status, text, response.header('retry-after'));
       if (failure) {
         // A 401 even with a fresh token is not the message's fault: the credentials or the service are.
         const failureClass = response.status === 401 ? 'retryable' : failure.class;
@@ -266,15 +267,15 @@ export class BusinessCentralClient {
 
   private async accessToken(renew: boolean, signal?: AbortSignal): Promise<string> {
     if (!renew && this.token && this.token.expiresAt - TOKEN_MARGIN_MS > this.now()) return this.token.value;
-    const response = await fetch(this.tokenUrl, {
+    const response = await httpCall(this.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.config.clientId, client_secret: this.config.clientSecret, scope: SCOPE }),
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.config.clientId, client_secret: this.config.clientSecret, scope: SCOPE }).toString(),
       signal,
     });
-    const text = await response.text();
-    if (!response.ok) {
-      const failure = classifyHttpStatus(response.status, text, response.headers.get('retry-after'));
+    const text = response.text;
+    if (response.status < 200 || response.status >= 300) {
+      const failure = classifyHttpStatus(response.status, text, response.header('retry-after'));
       // Wrong credentials are a configuration problem that every message would hit: wait for a fix, do not dead-letter.
       throw new TargetError(failure?.class === 'throttled' ? 'throttled' : 'retryable', `token endpoint answered ${response.status}`, { status: response.status, bodyExcerpt: excerpt(text) });
     }

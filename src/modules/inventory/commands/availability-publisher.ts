@@ -1,6 +1,5 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import type { Sql, Tx } from '../../../platform/database/transaction.js';
-import { Destinations, type DeliveryOutcome } from '../../../platform/delivery/destinations.js';
+import { Injectable } from '@nestjs/common';
+import type { Sql } from '../../../platform/database/transaction.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
 import { ChannelDirectory, type Channel } from '../../configuration/index.js';
 import { availableToSell, type StockPosition } from '../domain/available-to-sell.js';
@@ -21,16 +20,11 @@ export interface StockPicture {
  * (channel, SKU) is delivered, an older one never after it, and one equal to the last delivered is skipped.
  */
 @Injectable()
-export class AvailabilityPublisher implements OnModuleInit {
+export class AvailabilityPublisher {
   constructor(
     private readonly outbox: Outbox,
     private readonly channels: ChannelDirectory,
-    private readonly destinations: Destinations,
   ) {}
-
-  onModuleInit(): void {
-    this.destinations.onOutcomes(AVAILABILITY_CHANGED, (tx, outcomes) => this.published(tx, outcomes));
-  }
 
   /** Positions and open reservations of the SKUs, as this transaction sees them. */
   async picture(sql: Sql, skus: readonly string[]): Promise<StockPicture> {
@@ -111,20 +105,5 @@ export class AvailabilityPublisher implements OnModuleInit {
     });
     await this.outbox.addMany(sql, messages);
     return changes.length;
-  }
-
-  /** Records what each channel was last sent, and when: one statement for a settled batch. */
-  private async published(tx: Tx, outcomes: DeliveryOutcome[]): Promise<void> {
-    const sent = outcomes.filter((o) => o.event === 'delivered' && o.delivery.payload && o.delivery.version != null).map((o) => o.delivery);
-    if (sent.length === 0) return;
-    await tx.query(
-      `insert into channel_published (channel_id, sku, available, version, published_at)
-       select distinct on (c, s) c, s, a, v, clock_timestamp() from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) as x(c, s, a, v)
-        order by c, s, v desc
-       on conflict (channel_id, sku) do update
-         set available = excluded.available, version = excluded.version, published_at = excluded.published_at
-         where channel_published.version < excluded.version`,
-      [sent.map((d) => String(d.payload!.channelId)), sent.map((d) => d.key), sent.map((d) => Number(d.payload!.available)), sent.map((d) => d.version)],
-    );
   }
 }
