@@ -19,6 +19,7 @@ import { WhoAmIController } from './platform/security/whoami.controller.js';
 import {
   ChannelEntity, ConfigurationApiModule, ConfigurationModule, ErpBackendEntity, RoutingEntity, SourceSystemEntity,
 } from './modules/configuration/index.js';
+import { ConnectorsModule } from './connectors/connectors.module.js';
 import { CustomersModule } from './modules/customers/index.js';
 import { InventoryModule } from './modules/inventory/index.js';
 import { OpsModule } from './modules/ops/index.js';
@@ -82,6 +83,7 @@ export class AppModule {
         HealthModule.register(options.migrations),
         CqrsModule.forRoot(),
         ConfigurationModule,
+        ConnectorsModule,
         CustomersModule.register({ intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi }),
         InventoryModule.register({ serveApi, poll: { intervalMs: options.inventory.stockPollSeconds * 1000, enabled: options.role !== 'api' } }),
         OrdersModule.register({ cancelWaitMs: options.orders.cancelWaitMs, serveApi }),

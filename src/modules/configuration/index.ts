@@ -9,5 +9,5 @@ export { ErpBackendEntity } from './entities/erp-backend.entity.js';
 export { RoutingEntity } from './entities/routing.entity.js';
 export { SourceSystemEntity } from './entities/source-system.entity.js';
 export { ChannelDirectory, type Channel } from './channel-directory.js';
-export { ERP_MESSAGE_TYPES, ErpDestination, routedErpBackends, type ErpCancelResult, type ErpCreateResult, type ErpCustomer, type ErpSalesOrder, type ErpStockLevel } from './erp-destination.js';
+export { routedErpBackends } from './routed-erp-backends.js';
 export { actorOf, ResourceIdPipe } from './api/admin-params.js';

@@ -3,7 +3,8 @@ import { EventBus } from '@nestjs/cqrs';
 import type pg from 'pg';
 import { PG_POOL } from '../../platform/database/pg-pool.js';
 import type { Sql } from '../../platform/database/transaction.js';
-import { ErpDestination, type ErpCustomer } from '../configuration/index.js';
+import type { ErpCustomer } from '../../connectors/erp/erp-contract.js';
+import { ErpDestination } from '../../connectors/erp/erp-destination.js';
 import { CustomersSynced } from './events/customers-synced.js';
 
 /** A customer's standing as the ERP last reported it. */

@@ -5,7 +5,8 @@ import { inTransaction } from '../../../platform/database/transaction.js';
 import { LOGGER } from '../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../platform/observability/logger.js';
 import { startRecurring } from '../../../platform/recurring.js';
-import { ErpDestination, routedErpBackends } from '../../configuration/index.js';
+import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
+import { routedErpBackends } from '../../configuration/index.js';
 import { StockIntake, type IntakeCounts } from './stock-intake.js';
 
 export const STOCK_POLL_SETTINGS = Symbol('STOCK_POLL_SETTINGS');

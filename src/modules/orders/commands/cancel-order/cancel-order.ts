@@ -5,7 +5,7 @@ import { inTransaction, type Tx } from '../../../../platform/database/transactio
 import { BossService } from '../../../../platform/delivery/boss.service.js';
 import { queueNextInChains } from '../../../../platform/delivery/chain.js';
 import { ProblemException, problems } from '../../../../platform/http/problem.js';
-import { ERP_MESSAGE_TYPES } from '../../../configuration/index.js';
+import { ERP_MESSAGE_TYPES } from '../../../../connectors/erp/erp-contract.js';
 import type { OrderStatus } from '../../domain/order-status.js';
 import { OrderStatusLog } from '../order-status-log.js';
 import { ErpSubmission } from '../submit-to-erp/erp-submission.js';

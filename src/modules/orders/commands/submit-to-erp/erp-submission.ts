@@ -3,7 +3,8 @@ import type { Sql, Tx } from '../../../../platform/database/transaction.js';
 import { Destinations, type DeliveryOutcome } from '../../../../platform/delivery/destinations.js';
 import { ProblemException } from '../../../../platform/http/problem.js';
 import { Outbox } from '../../../../platform/outbox/outbox.js';
-import { ERP_MESSAGE_TYPES, routedErpBackends, type ErpCancelResult, type ErpCreateResult, type ErpSalesOrder } from '../../../configuration/index.js';
+import { ERP_MESSAGE_TYPES, type ErpCancelResult, type ErpCreateResult, type ErpSalesOrder } from '../../../../connectors/erp/erp-contract.js';
+import { routedErpBackends } from '../../../configuration/index.js';
 import { OrderStatusLog } from '../order-status-log.js';
 
 /** What the ERP needs of an order. */

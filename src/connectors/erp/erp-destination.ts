@@ -1,0 +1,90 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Destinations, type DestinationHandler } from '../../platform/delivery/destinations.js';
+import { TargetError } from '../../platform/delivery/outcome.js';
+import { TargetDirectory, type Target } from '../../platform/delivery/target-directory.js';
+import type { TargetLimits } from '../../platform/governor/decide.js';
+import { Governor } from '../../platform/governor/governor.js';
+import type { Delivery } from '../../platform/outbox/message.js';
+import { BusinessCentralErp } from './business-central/business-central.delivery.js';
+import type { BusinessCentralConfig } from './business-central/business-central.config.js';
+import { ERP_MESSAGE_TYPES, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpCustomer, type ErpSalesOrder, type GovernedCall, type StockChanges } from './erp-contract.js';
+
+const CALL_TIMEOUT_MS = 15_000;
+const DEFAULT_ERP_LIMITS = { ratePerSecond: 5, burst: 10, concurrency: 2 };
+
+/** The connector of each ERP kind that has one in this version. */
+const CONNECTORS: Record<string, (config: Record<string, unknown>) => ErpConnector> = {
+  'business-central': (config) => new BusinessCentralErp(config as unknown as BusinessCentralConfig),
+};
+
+/**
+ * The `erp:<backend>` destinations: each message goes to the connector of the backend's kind, governed by the
+ * backend's limits and maintenance windows. A connector is kept per backend while its settings are unchanged,
+ * so that its session or token is reused. Reads outside the queues (customers, stock) go through here too.
+ */
+@Injectable()
+export class ErpDestination implements DestinationHandler, OnModuleInit {
+  private readonly connectors = new Map<string, { config: string; connector: ErpConnector }>();
+
+  constructor(
+    private readonly targets: TargetDirectory,
+    private readonly destinations: Destinations,
+    private readonly governor: Governor,
+  ) {}
+
+  onModuleInit(): void {
+    this.destinations.register('erp', this);
+  }
+
+  async limits(backendId: string): Promise<TargetLimits> {
+    const backend = await this.backend(backendId);
+    return { ...(backend.limits ?? DEFAULT_ERP_LIMITS), maintenanceWindows: backend.maintenanceWindows };
+  }
+
+  async deliver(delivery: Delivery, signal: AbortSignal): Promise<ErpCreateResult | ErpCancelResult> {
+    const backendId = delivery.destination.slice('erp:'.length);
+    const connector = this.connector(await this.backend(backendId));
+    if (delivery.type === ERP_MESSAGE_TYPES.createSalesOrder) return connector.createSalesOrder(delivery.payload as unknown as ErpSalesOrder, signal);
+    if (delivery.type === ERP_MESSAGE_TYPES.cancelSalesOrder) return connector.cancelSalesOrder(String(delivery.payload.externalDocumentNumber), signal);
+    throw new TargetError('permanent', `ERP backend ${backendId} does not take ${delivery.type} messages`);
+  }
+
+  /** The backend's customers, read through its governor. */
+  async customers(backendId: string): Promise<ErpCustomer[]> {
+    const backend = await this.backend(backendId);
+    return this.connector(backend).customers(await this.governed(backend));
+  }
+
+  /** Stock positions that changed in the backend since `since` (all when undefined), read through its governor. */
+  async stockSince(backendId: string, since: Date | undefined, lastReserved: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<StockChanges> {
+    const backend = await this.backend(backendId);
+    return this.connector(backend).stockSince(await this.governed(backend), since, lastReserved);
+  }
+
+  /** Whether the backend's kind has a connector that can do this in this version. */
+  static supports(kind: string): boolean {
+    return kind in CONNECTORS;
+  }
+
+  private async governed(backend: Target): Promise<GovernedCall> {
+    const limits = await this.limits(backend.id);
+    return (work) => this.governor.call(`erp:${backend.id}`, limits, () => work(AbortSignal.timeout(CALL_TIMEOUT_MS)));
+  }
+
+  private connector(backend: Target): ErpConnector {
+    const create = CONNECTORS[backend.kind];
+    if (!create) throw new TargetError('permanent', `ERP backend ${backend.id} of kind ${backend.kind} has no connector in this version`);
+    const config = JSON.stringify(backend.config);
+    const kept = this.connectors.get(backend.id);
+    if (kept && kept.config === config) return kept.connector;
+    const connector = create(backend.config);
+    this.connectors.set(backend.id, { config, connector });
+    return connector;
+  }
+
+  private async backend(id: string): Promise<Target> {
+    const backend = await this.targets.erpBackend(id);
+    if (!backend) throw new TargetError('permanent', `ERP backend ${id} does not exist`);
+    return backend;
+  }
+}
