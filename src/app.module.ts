@@ -16,14 +16,13 @@ import { ApiKeyEntity } from './platform/security/api-key.entity.js';
 import { ApiKeys } from './platform/security/api-keys.js';
 import { AuthGuard, SECURITY_SETTINGS, type SecuritySettings } from './platform/security/auth.guard.js';
 import { WhoAmIController } from './platform/security/whoami.controller.js';
-import {
-  ChannelEntity, ConfigurationApiModule, ConfigurationModule, ErpBackendEntity, RoutingEntity, SourceSystemEntity,
-} from './modules/configuration/index.js';
+import { CONFIGURATION_ENTITIES, ConfigurationApiModule, ConfigurationModule } from './modules/configuration/configuration.module.js';
+import { MigrationCoexistenceModule, RoutingEntity } from './modules/migration-coexistence/migration-coexistence.module.js';
 import { ConnectorsModule } from './connectors/connectors.module.js';
-import { CustomersModule } from './modules/customers/index.js';
-import { InventoryModule } from './modules/inventory/index.js';
-import { OpsModule } from './modules/ops/index.js';
-import { OrdersModule } from './modules/orders/index.js';
+import { CustomersModule } from './modules/customers/customers.module.js';
+import { InventoryModule } from './modules/inventory/inventory.module.js';
+import { OpsModule } from './modules/ops/ops.module.js';
+import { OrdersModule } from './modules/orders/orders.module.js';
 import type { Env, Role } from './config/env.js';
 
 export interface AppModuleOptions {
@@ -42,7 +41,7 @@ export interface AppModuleOptions {
   additionalModules?: Array<Type | DynamicModule>;
 }
 
-const ENTITIES = [ApiKeyEntity, AuditEntryEntity, ErpBackendEntity, ChannelEntity, SourceSystemEntity, RoutingEntity];
+const ENTITIES = [ApiKeyEntity, AuditEntryEntity, ...CONFIGURATION_ENTITIES, RoutingEntity];
 
 /** Platform modules always; the HTTP API modules in the api and all roles (workers serve health and metrics). */
 @Module({})
@@ -84,6 +83,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         ConfigurationModule,
         ConnectorsModule,
+        MigrationCoexistenceModule.register({ serveApi }),
         CustomersModule.register({ intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi }),
         InventoryModule.register({ serveApi, poll: { intervalMs: options.inventory.stockPollSeconds * 1000, enabled: options.role !== 'api' } }),
         OrdersModule.register({ cancelWaitMs: options.orders.cancelWaitMs, serveApi }),

@@ -8,7 +8,8 @@ import type { Env } from './config/env.js';
 import { installHttpStack } from './platform/http/http-stack.js';
 import { NestPinoLogger, type Logger } from './platform/observability/logger.js';
 import { Metrics } from './platform/observability/metrics.js';
-import { ConfigurationSeeder, type ConfigurationDocument } from './modules/configuration/index.js';
+import { ConfigurationSeeder } from './modules/configuration/configuration.module.js';
+import type { ConfigurationDocument } from './modules/configuration/index.js';
 import { DeliveryWorker } from './platform/delivery/delivery-worker.js';
 import { StateDispatcher } from './platform/delivery/state-dispatcher.js';
 

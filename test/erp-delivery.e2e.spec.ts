@@ -3,7 +3,9 @@ import { inTransaction } from '../src/platform/database/transaction.js';
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERP_MESSAGE_TYPES } from '../src/connectors/erp/erp-contract.js';
-import { routedErpBackends } from '../src/modules/configuration/index.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { ErpRouteQuery } from '../src/modules/migration-coexistence/index.js';
+import type { Sql } from '../src/platform/database/transaction.js';
 import { Subscriptions } from '../src/platform/outbox/subscriptions.js';
 import { createBusinessCentralSimulator, type BusinessCentralSimulator } from '../src/simulators/business-central/bc-simulator.js';
 import { addMessages, waitUntil } from './support/messaging.js';
@@ -11,9 +13,12 @@ import { startTestApp, type TestApp } from './support/test-app.js';
 
 @Injectable()
 class OrderSubscriptions implements OnModuleInit {
-  constructor(private readonly subscriptions: Subscriptions) {}
+  constructor(
+    private readonly subscriptions: Subscriptions,
+    private readonly queries: QueryBus,
+  ) {}
   onModuleInit(): void {
-    this.subscriptions.declare(ERP_MESSAGE_TYPES.createSalesOrder, routedErpBackends('orders'));
+    this.subscriptions.declare(ERP_MESSAGE_TYPES.createSalesOrder, async (sql: Sql) => (await this.queries.execute(new ErpRouteQuery('orders', sql)))?.destinations ?? []);
   }
 }
 @Module({ providers: [OrderSubscriptions] })
@@ -104,7 +109,7 @@ describe('delivery to Business Central, routed and governed', () => {
     await t.request('PUT', '/v1/admin/erp-backends/sap', {
       body: { ...backend(), kind: 'sap-b1', role: 'legacy', config: { baseUrl: 'https://b1.example.com/b1s/v1', companyDb: 'SBO', username: 'u', password: 'p' } },
     });
-    const resolve = () => inTransaction(t.app.get(PG_POOL), (tx) => routedErpBackends('orders')(tx));
+    const resolve = async () => (await inTransaction(t.app.get(PG_POOL), (tx) => t.app.get(QueryBus).execute(new ErpRouteQuery('orders', tx))))?.destinations;
     expect(await resolve()).toEqual(['erp:bc']);
     await t.request('PUT', '/v1/admin/routing/orders', { body: { mode: 'shadow', primary: 'sap', shadow: 'bc-shadow' } });
     expect(await resolve()).toEqual(['erp:sap', 'erp:bc-shadow']);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { availableToSell } from '../src/modules/inventory/index.js';
+import { availableToSell } from '../src/modules/inventory/domain/available-to-sell.js';
 import { FaultTarget, TARGET_SECRET } from './support/fault-target.js';
 import { waitUntil } from './support/messaging.js';
 import { startTestApp, type TestApp } from './support/test-app.js';

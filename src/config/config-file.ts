@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
-import {
-  RESOURCE_ID, ROUTING_DOMAINS, routingProblems, validateResource,
-  type ConfigurationDocument, type ResourceType,
-} from '../modules/configuration/index.js';
+import { validatePlain } from '../platform/http/field-errors.js';
+import { RESOURCE_ID } from '../platform/http/resource-id.js';
+import { validateResource, type ResourceType } from '../modules/configuration/configuration.module.js';
+import type { ConfigurationDocument } from '../modules/configuration/index.js';
+import { ROUTING_DOMAINS, RoutingDto, routingProblems } from '../modules/migration-coexistence/migration-coexistence.module.js';
 import { ConfigError } from './config-error.js';
 
-const SECTIONS: Record<keyof ConfigurationDocument, ResourceType> = {
+const SECTIONS: Record<keyof ConfigurationDocument, ResourceType | 'routing'> = {
   erpBackends: 'erp-backend',
   channels: 'channel',
   sources: 'source',
@@ -53,7 +54,8 @@ export function parseConfiguration(text: string, key: string, env: NodeJS.Proces
       if (!idOk) {
         throw new ConfigError(`${key} ${at}`, section === 'routing' ? `domain must be one of ${ROUTING_DOMAINS.join(', ')}` : 'id must be 1-64 letters, digits, ".", "_" or "-"');
       }
-      const errors = validateResource(SECTIONS[section as keyof ConfigurationDocument], body, at);
+      const type = SECTIONS[section as keyof ConfigurationDocument];
+      const errors = type === 'routing' ? validatePlain(RoutingDto, body, at).errors : validateResource(type, body, at);
       if (errors.length > 0) {
         const first = errors[0]!;
         throw new ConfigError(`${key} ${first.field}`, first.message + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''));

@@ -2,23 +2,35 @@ import { Global, Module } from '@nestjs/common';
 import { TargetDirectory } from '../../platform/delivery/target-directory.js';
 import { AuditController } from './api/audit.controller.js';
 import { RESOURCE_CONTROLLERS } from './api/resource.controller.js';
-import { RoutingController } from './api/routing.controller.js';
 import { ConfigurationSeeder } from './configuration.seeder.js';
 import { ConfigurationService } from './configuration.service.js';
 import { ChannelDirectory } from './channel-directory.js';
 import { ConfiguredTargets } from './configured-targets.js';
+import { ChannelEntity } from './entities/channel.entity.js';
+import { ErpBackendEntity } from './entities/erp-backend.entity.js';
+import { SourceSystemEntity } from './entities/source-system.entity.js';
+import { ChannelHandler, ChannelsHandler } from './queries/channels/channels.js';
+import { ErpBackendHandler, ErpBackendsHandler } from './queries/erp-backend/erp-backend.js';
 
-/** The stored configuration, and the targets' settings for the connectors: in every role. */
+// What the composition root needs to boot: the entities to register, the seeder, the file's checks.
+export { ConfigurationSeeder } from './configuration.seeder.js';
+export { validateResource, type ResourceType } from './resource-validation.js';
+export const CONFIGURATION_ENTITIES = [ErpBackendEntity, ChannelEntity, SourceSystemEntity];
+
+/** The stored configuration, its queries, and the targets' settings for the connectors: in every role. */
 @Global()
 @Module({
-  providers: [ConfigurationService, ConfigurationSeeder, ChannelDirectory, { provide: TargetDirectory, useClass: ConfiguredTargets }],
-  exports: [ConfigurationService, ConfigurationSeeder, ChannelDirectory, TargetDirectory],
+  providers: [
+    ConfigurationService, ConfigurationSeeder, ChannelDirectory, { provide: TargetDirectory, useClass: ConfiguredTargets },
+    ChannelHandler, ChannelsHandler, ErpBackendHandler, ErpBackendsHandler,
+  ],
+  exports: [ConfigurationService, ConfigurationSeeder, TargetDirectory],
 })
 export class ConfigurationModule {}
 
 /** The admin API over it: in the api and all roles. */
 @Module({
   imports: [ConfigurationModule],
-  controllers: [...RESOURCE_CONTROLLERS, RoutingController, AuditController],
+  controllers: [...RESOURCE_CONTROLLERS, AuditController],
 })
 export class ConfigurationApiModule {}

@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import type { ChannelDto, ErpBackendDto, RoutingDto, SourceDto } from './api/resources.dto.js';
+import { CommandBus } from '@nestjs/cqrs';
+import { SetRoutingCommand, type RoutingDomain, type RoutingRule } from '../migration-coexistence/index.js';
+import type { ChannelDto, ErpBackendDto, SourceDto } from './api/resources.dto.js';
 import { ConfigurationService } from './configuration.service.js';
-import type { RoutingDomain } from './domain/routing.js';
 
 /** The resources of a configuration file, already validated as the admin API would. */
 export interface ConfigurationDocument {
   erpBackends: Record<string, ErpBackendDto>;
   channels: Record<string, ChannelDto>;
   sources: Record<string, SourceDto>;
-  routing: Partial<Record<RoutingDomain, RoutingDto>>;
+  routing: Partial<Record<RoutingDomain, RoutingRule>>;
 }
 
 export const CONFIG_FILE_ACTOR = 'config-file';
@@ -16,7 +17,10 @@ export const CONFIG_FILE_ACTOR = 'config-file';
 /** Writes a configuration file's resources through the admin API's own path; unchanged ones are not audited. */
 @Injectable()
 export class ConfigurationSeeder {
-  constructor(private readonly configuration: ConfigurationService) {}
+  constructor(
+    private readonly configuration: ConfigurationService,
+    private readonly commands: CommandBus,
+  ) {}
 
   async seed(document: ConfigurationDocument): Promise<{ changed: number; unchanged: number }> {
     let changed = 0;
@@ -25,8 +29,8 @@ export class ConfigurationSeeder {
     for (const [id, body] of Object.entries(document.erpBackends)) count(await this.configuration.erpBackends.put(id, body, CONFIG_FILE_ACTOR));
     for (const [id, body] of Object.entries(document.channels)) count(await this.configuration.channels.put(id, body, CONFIG_FILE_ACTOR));
     for (const [id, body] of Object.entries(document.sources)) count(await this.configuration.sources.put(id, body, CONFIG_FILE_ACTOR));
-    for (const [domain, body] of Object.entries(document.routing)) {
-      count(await this.configuration.putRouting(domain as RoutingDomain, body, CONFIG_FILE_ACTOR));
+    for (const [domain, rule] of Object.entries(document.routing)) {
+      count(await this.commands.execute(new SetRoutingCommand(domain as RoutingDomain, rule!, CONFIG_FILE_ACTOR)));
     }
     return { changed, unchanged };
   }

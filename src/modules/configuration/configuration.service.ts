@@ -1,15 +1,16 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { LockMode, MikroORM, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { AuditLog } from '../../platform/audit/audit-log.js';
 import { problems } from '../../platform/http/problem.js';
+import type { PutResult } from '../../platform/http/resource-id.js';
 import { ApiKeys, type KeyPrincipal } from '../../platform/security/api-keys.js';
-import type { ChannelDto, ErpBackendDto, RoutingDto, SourceDto } from './api/resources.dto.js';
+import { BackendRoutesQuery } from '../migration-coexistence/index.js';
+import type { ChannelDto, ErpBackendDto, SourceDto } from './api/resources.dto.js';
 import { maskSecrets, restoreMaskedSecrets } from './domain/secrets.js';
-import { routingProblems, type RoutingDomain } from './domain/routing.js';
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ErpBackendEntity } from './entities/erp-backend.entity.js';
-import { RoutingEntity } from './entities/routing.entity.js';
 import { SourceSystemEntity } from './entities/source-system.entity.js';
 import { connectorConfigErrors, connectorKind } from './resource-validation.js';
 
@@ -82,15 +83,7 @@ const SOURCE: Resource<SourceSystemEntity, SourceDto> = {
   view: (e) => ({ id: e.id, name: e.name, kind: e.kind, createdAt: e.createdAt, updatedAt: e.updatedAt }),
 };
 
-export interface PutResult {
-  created: boolean;
-  changed: boolean;
-  view: Record<string, unknown>;
-}
-
-const routingView = (r: RoutingEntity) => ({ domain: r.domain, mode: r.mode, primary: r.primary, shadow: r.shadow, updatedAt: r.updatedAt });
-
-/** The stored configuration: ERP backends, channels, sources, routing and API keys, every change audited. */
+/** The stored configuration: ERP backends, channels, sources and API keys, every change audited. */
 @Injectable()
 export class ConfigurationService {
   readonly erpBackends = this.store(ERP_BACKEND);
@@ -101,6 +94,7 @@ export class ConfigurationService {
     private readonly orm: MikroORM,
     private readonly audit: AuditLog,
     private readonly apiKeys: ApiKeys,
+    private readonly queries: QueryBus,
   ) {}
 
   private store<E extends Entity, D>(resource: Resource<E, D>) {
@@ -132,10 +126,8 @@ export class ConfigurationService {
           const stored = await em.findOne(resource.entity, { id } as never, { lockMode: LockMode.PESSIMISTIC_WRITE });
           if (!stored) throw problems.notFound(`${resource.label} "${id}"`);
           if (resource.type === 'erp-backend') {
-            const routes = await em.find(RoutingEntity, { $or: [{ primary: id }, { shadow: id }] });
-            if (routes.length > 0) {
-              throw problems.conflict(`ERP backend "${id}" is routed for ${routes.map((r) => r.domain).join(', ')}; route those domains elsewhere first`);
-            }
+            const routed = await this.queries.execute(new BackendRoutesQuery(id));
+            if (routed.length > 0) throw problems.conflict(`ERP backend "${id}" is routed for ${routed.join(', ')}; route those domains elsewhere first`);
           }
           const prefixes = principal ? await this.apiKeys.revokeAll(em, principal(id)) : [];
           em.remove(stored);
@@ -145,35 +137,6 @@ export class ConfigurationService {
         this.apiKeys.forget(revoked);
       },
     };
-  }
-
-  async listRouting() {
-    return (await this.orm.em.fork().find(RoutingEntity, {}, { orderBy: { domain: 'asc' } })).map(routingView);
-  }
-
-  async getRouting(domain: RoutingDomain) {
-    const rule = await this.orm.em.fork().findOne(RoutingEntity, { domain });
-    if (!rule) throw problems.notFound(`Routing for domain "${domain}"`);
-    return routingView(rule);
-  }
-
-  putRouting(domain: RoutingDomain, dto: RoutingDto, actor: string): Promise<PutResult> {
-    return this.transaction(async (em) => {
-      const backends = await em.find(ErpBackendEntity, { id: { $in: [dto.primary, dto.shadow].filter((v): v is string => !!v) } });
-      const roles = new Map(backends.map((b) => [b.id, b.role]));
-      const invalid = routingProblems(dto, (id) => roles.get(id));
-      if (invalid.length > 0) throw problems.validation(invalid);
-      const stored = await em.findOne(RoutingEntity, { domain }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      const content = { mode: dto.mode, primary: dto.primary, shadow: dto.shadow ?? null };
-      const before = stored ? routingView(stored) : null;
-      if (stored && isDeepStrictEqual(pick(stored, Object.keys(content)), content)) return { created: false, changed: false, view: before! };
-      const rule = stored ?? em.create(RoutingEntity, { domain, ...content, updatedAt: new Date() });
-      Object.assign(rule, content, { updatedAt: new Date() });
-      em.persist(rule);
-      const after = routingView(rule);
-      this.audit.record(em, { actor, action: stored ? 'update' : 'create', resourceType: 'routing', resourceId: domain, before, after });
-      return { created: !stored, changed: true, view: after };
-    });
   }
 
   async issueApiKey(principal: KeyPrincipal, scopes: string[], name: string | null, actor: string) {

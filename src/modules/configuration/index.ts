@@ -1,13 +1,4 @@
-export { ConfigurationApiModule, ConfigurationModule } from './configuration.module.js';
-export { ConfigurationService } from './configuration.service.js';
-export { ConfigurationSeeder, type ConfigurationDocument } from './configuration.seeder.js';
-export { validateResource, type ResourceType } from './resource-validation.js';
-export { RESOURCE_ID } from './api/resources.dto.js';
-export { ROUTING_DOMAINS, routingProblems, type RoutingDomain } from './domain/routing.js';
-export { ChannelEntity } from './entities/channel.entity.js';
-export { ErpBackendEntity } from './entities/erp-backend.entity.js';
-export { RoutingEntity } from './entities/routing.entity.js';
-export { SourceSystemEntity } from './entities/source-system.entity.js';
-export { ChannelDirectory, type Channel } from './channel-directory.js';
-export { routedErpBackends } from './routed-erp-backends.js';
-export { actorOf, ResourceIdPipe } from './api/admin-params.js';
+export { ChannelQuery, ChannelsQuery } from './queries/channels/channels.js';
+export { ErpBackendQuery, ErpBackendsQuery, type ErpBackend } from './queries/erp-backend/erp-backend.js';
+export type { Channel } from './channel-directory.js';
+export type { ConfigurationDocument } from './configuration.seeder.js';

@@ -1,8 +1,8 @@
 import { CHANNEL_CONNECTOR_KINDS, ERP_CONNECTOR_KINDS, type ConnectorKind } from '../../connectors/index.js';
 import { validatePlain, type FieldError } from '../../platform/http/field-errors.js';
-import { ChannelDto, ErpBackendDto, RoutingDto, SourceDto } from './api/resources.dto.js';
+import { ChannelDto, ErpBackendDto, SourceDto } from './api/resources.dto.js';
 
-export type ResourceType = 'erp-backend' | 'channel' | 'source' | 'routing';
+export type ResourceType = 'erp-backend' | 'channel' | 'source';
 
 const CONNECTORS: Record<'erp-backend' | 'channel', readonly ConnectorKind[]> = {
   'erp-backend': ERP_CONNECTOR_KINDS,
@@ -27,7 +27,7 @@ export function connectorConfigErrors(resource: 'erp-backend' | 'channel', kind:
   return validatePlain(connector.configSchema, config, at('config')).errors;
 }
 
-const SCHEMAS = { 'erp-backend': ErpBackendDto, channel: ChannelDto, source: SourceDto, routing: RoutingDto } as const;
+const SCHEMAS = { 'erp-backend': ErpBackendDto, channel: ChannelDto, source: SourceDto } as const;
 
 /** The whole check of one resource as the admin API applies it, for documents that do not come through HTTP. */
 export function validateResource(resource: ResourceType, plain: unknown, prefix: string): FieldError[] {

@@ -2,20 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import type pg from 'pg';
 import { PG_POOL } from '../../platform/database/pg-pool.js';
-import type { Sql } from '../../platform/database/transaction.js';
 import type { ErpCustomer } from '../../connectors/erp/erp-contract.js';
 import { ErpDestination } from '../../connectors/erp/erp-destination.js';
 import { CustomersSynced } from './events/customers-synced.js';
-
-/** A customer's standing as the ERP last reported it. */
-export interface CustomerRecord {
-  number: string;
-  name: string | null;
-  blocked: string;
-  creditLimit: number;
-  balanceDue: number;
-  syncedAt: Date;
-}
 
 /**
  * The customer read model: what each ERP backend says of its customers, pulled from the ERP so that the order
@@ -28,16 +17,6 @@ export class CustomerDirectory {
     private readonly erp: ErpDestination,
     private readonly events: EventBus,
   ) {}
-
-  /** In the caller's transaction. */
-  async find(sql: Sql, backendId: string, number: string): Promise<CustomerRecord | undefined> {
-    const { rows: [row] } = await sql.query(
-      `select number, name, blocked, credit_limit::float8 as "creditLimit", balance_due::float8 as "balanceDue", synced_at as "syncedAt"
-         from customer_account where erp_backend_id = $1 and number = $2`,
-      [backendId, number],
-    );
-    return row;
-  }
 
   /** When the backend's customers were last pulled, by any instance. */
   async lastSynced(backendId: string): Promise<Date | null> {

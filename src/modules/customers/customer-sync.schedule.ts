@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { QueryBus } from '@nestjs/cqrs';
 import { LOGGER } from '../../platform/observability/observability.module.js';
 import { startRecurring } from '../../platform/recurring.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import { ErpBackendEntity } from '../configuration/index.js';
+import { ErpBackendsQuery } from '../configuration/index.js';
 import { CustomerDirectory } from './customer-directory.js';
 
 export const CUSTOMER_SYNC_SETTINGS = Symbol('CUSTOMER_SYNC_SETTINGS');
@@ -27,7 +27,7 @@ export class CustomerSyncSchedule implements OnApplicationBootstrap, OnApplicati
   private recurring?: ReturnType<typeof startRecurring>;
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly queries: QueryBus,
     private readonly directory: CustomerDirectory,
     @Inject(CUSTOMER_SYNC_SETTINGS) private readonly settings: CustomerSyncSettings,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -47,7 +47,7 @@ export class CustomerSyncSchedule implements OnApplicationBootstrap, OnApplicati
   }
 
   private async pullDue(atStart: boolean): Promise<void> {
-    const backends = await this.orm.em.fork().find(ErpBackendEntity, { kind: { $in: PULLABLE_KINDS } });
+    const backends = (await this.queries.execute(new ErpBackendsQuery())).filter((b) => PULLABLE_KINDS.includes(b.kind));
     for (const backend of backends) {
       try {
         const last = await this.directory.lastSynced(backend.id);

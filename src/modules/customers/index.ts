@@ -1,3 +1,2 @@
-export { CustomersModule } from './customers.module.js';
-export { CustomerDirectory, type CustomerRecord } from './customer-directory.js';
+export { CustomerStandingQuery, type CustomerStanding } from './queries/customer-standing/customer-standing.js';
 export { CustomersSynced } from './events/customers-synced.js';

@@ -1,5 +1,5 @@
-export { InventoryModule } from './inventory.module.js';
-export { StockReservations, type ReservedLine } from './commands/stock-reservations.js';
-export { StockIntake, type IntakeCounts, type LevelItem } from './commands/stock-intake.js';
+export {
+  ConfirmStockReservationCommand, EndStockReservationCommand, ReserveStockCommand, type ReservedLine,
+} from './commands/reserve-stock/stock-reservations.js';
+export { SellableStockQuery, type SellableStock } from './queries/sellable-stock/sellable-stock.js';
 export { AVAILABILITY_CHANGED, type AvailabilityChanged } from './events/availability-changed.js';
-export { availableToSell } from './domain/available-to-sell.js';

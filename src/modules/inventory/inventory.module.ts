@@ -1,10 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ConfigurationModule } from '../configuration/index.js';
 import { InventoryController } from './api/inventory.controller.js';
 import { AvailabilityPublisher } from './commands/availability-publisher.js';
 import { ErpStockPoller, STOCK_POLL_SETTINGS, type StockPollSettings } from './commands/erp-stock-poller.js';
+import {
+  ConfirmStockReservationHandler, EndStockReservationHandler, ReserveStockHandler, SellableStockHandler, StockReservations,
+} from './commands/reserve-stock/stock-reservations.js';
 import { StockIntake } from './commands/stock-intake.js';
-import { StockReservations } from './commands/stock-reservations.js';
 import { InventoryQuery } from './queries/inventory-query.js';
 
 /** Stock positions to each channel's available-to-sell, published within a second, never stale. */
@@ -13,11 +14,11 @@ export class InventoryModule {
   static register(settings: { serveApi: boolean; poll: StockPollSettings }): DynamicModule {
     return {
       module: InventoryModule,
-      global: true,
-      imports: [ConfigurationModule],
-      providers: [AvailabilityPublisher, StockIntake, StockReservations, InventoryQuery, ErpStockPoller, { provide: STOCK_POLL_SETTINGS, useValue: settings.poll }],
+      providers: [
+        AvailabilityPublisher, StockIntake, StockReservations, InventoryQuery, ErpStockPoller, { provide: STOCK_POLL_SETTINGS, useValue: settings.poll },
+        SellableStockHandler, ReserveStockHandler, EndStockReservationHandler, ConfirmStockReservationHandler,
+      ],
       controllers: settings.serveApi ? [InventoryController] : [],
-      exports: [StockReservations, StockIntake, ErpStockPoller],
     };
   }
 }

@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ConfigurationModule } from '../configuration/index.js';
 import { OrdersController } from './api/orders.controller.js';
 import { ShopifyWebhooksController } from './api/shopify-webhooks.controller.js';
 import { AcceptOrder } from './commands/accept-order/accept-order.js';
@@ -15,7 +14,6 @@ export class OrdersModule {
   static register(settings: OrdersSettings & { serveApi: boolean }): DynamicModule {
     return {
       module: OrdersModule,
-      imports: [ConfigurationModule],
       providers: [
         { provide: ORDERS_SETTINGS, useValue: settings },
         OrderStatusLog, ErpSubmission, AcceptOrder, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery,

@@ -25,3 +25,8 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
   if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
   return principal;
 });
+
+/** Who did it, for the audit log: the admin's name, or the key's principal. */
+export function actorOf(principal: Principal): string {
+  return principal.type === 'admin' ? principal.actor : `${principal.type}:${principal.id}`;
+}

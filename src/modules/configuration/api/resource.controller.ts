@@ -2,19 +2,13 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Pu
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createValidationPipe } from '../../../platform/http/validation.js';
-import { CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
-import { ConfigurationService, type PutResult } from '../configuration.service.js';
-import { actorOf, ResourceIdPipe } from './admin-params.js';
+import { answerPut, ResourceIdPipe } from '../../../platform/http/resource-id.js';
+import { actorOf, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
+import { ConfigurationService } from '../configuration.service.js';
 import { CreateApiKeyDto, CreatedApiKeyDto } from './api-key.dto.js';
 import { ChannelDto, ErpBackendDto, SourceDto } from './resources.dto.js';
 
 type StoreName = 'erpBackends' | 'channels' | 'sources';
-
-/** PUT answers 201 when it created the resource, 200 when it replaced or confirmed it. */
-export function answerPut(reply: FastifyReply, result: PutResult) {
-  void reply.status(result.created ? 201 : 200);
-  return result.view;
-}
 
 /** The admin API of one configured resource: list, read, create-or-replace, delete; keys for principals. */
 function adminResourceController(path: string, tag: string, store: StoreName, dto: Type<unknown>): Type<unknown> {

@@ -4,9 +4,8 @@ import {
   ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, Matches,
   Max, MaxLength, Min, ValidateNested, registerDecorator, type ValidationOptions,
 } from 'class-validator';
-import { ROUTING_MODES, type RoutingMode } from '../domain/routing.js';
+import { RESOURCE_ID } from '../../../platform/http/resource-id.js';
 
-export const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d$/;
 
@@ -143,18 +142,4 @@ export class SourceDto {
   @ApiPropertyOptional({ example: 'wms' })
   @IsOptional() @IsString() @MaxLength(64)
   kind?: string;
-}
-
-export class RoutingDto {
-  @ApiProperty({ enum: ROUTING_MODES })
-  @IsIn(ROUTING_MODES)
-  mode: RoutingMode;
-
-  @ApiProperty({ description: 'ERP backend that owns the domain' })
-  @IsString() @Matches(RESOURCE_ID, { message: 'primary must be an ERP backend id' })
-  primary: string;
-
-  @ApiPropertyOptional({ description: 'ERP backend that receives shadow writes (mode shadow)' })
-  @IsOptional() @IsString() @Matches(RESOURCE_ID, { message: 'shadow must be an ERP backend id' })
-  shadow?: string;
 }

@@ -1,5 +1,4 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
-import type { BackendRole } from '../domain/routing.js';
 
 @Entity({ tableName: 'erp_backend' })
 export class ErpBackendEntity {
@@ -10,7 +9,7 @@ export class ErpBackendEntity {
   kind: string;
 
   @Property({ type: 'text' })
-  role: BackendRole;
+  role: 'legacy' | 'cloud';
 
   @Property({ type: 'json' })
   config: Record<string, unknown>;

@@ -2,8 +2,9 @@ import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { problems } from '../../../platform/http/problem.js';
 import { Access } from '../../../platform/security/principal.js';
-import { MikroORM } from '@mikro-orm/postgresql';
-import { ErpBackendEntity, ResourceIdPipe } from '../../configuration/index.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
+import { ErpBackendQuery } from '../../configuration/index.js';
 import { CustomerDirectory } from '../customer-directory.js';
 
 @ApiTags('admin')
@@ -11,7 +12,7 @@ import { CustomerDirectory } from '../customer-directory.js';
 @Controller('v1/admin/erp-backends')
 export class CustomerSyncController {
   constructor(
-    private readonly orm: MikroORM,
+    private readonly queries: QueryBus,
     private readonly directory: CustomerDirectory,
   ) {}
 
@@ -20,8 +21,7 @@ export class CustomerSyncController {
   @Access('admin')
   @ApiOperation({ summary: "Pull the backend's customers into the read model now (blocked, credit limit, balance due)" })
   async syncCustomers(@Param('id', ResourceIdPipe) id: string) {
-    const backend = await this.orm.em.fork().findOne(ErpBackendEntity, { id });
-    if (!backend) throw problems.notFound(`ERP backend ${id} does not exist`);
+    if (!(await this.queries.execute(new ErpBackendQuery(id)))) throw problems.notFound(`ERP backend ${id} does not exist`);
     return this.directory.sync(id);
   }
 }

@@ -8,8 +8,9 @@ import { problems } from '../../../platform/http/problem.js';
 import { Access, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
 import { ErpStockPoller } from '../commands/erp-stock-poller.js';
 import { StockIntake, type IntakeCounts } from '../commands/stock-intake.js';
-import { MikroORM } from '@mikro-orm/postgresql';
-import { ErpBackendEntity, ResourceIdPipe } from '../../configuration/index.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
+import { ErpBackendQuery } from '../../configuration/index.js';
 import { InventoryQuery } from '../queries/inventory-query.js';
 import { BatchDto, StockLevelDto, StockMovementDto } from './inventory.dto.js';
 
@@ -24,7 +25,7 @@ export class InventoryController {
     private readonly intake: StockIntake,
     private readonly query: InventoryQuery,
     private readonly poller: ErpStockPoller,
-    private readonly orm: MikroORM,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post('inventory/levels')
@@ -60,7 +61,7 @@ export class InventoryController {
   @Access('admin')
   @ApiOperation({ summary: 'Poll the backend for stock changed since its last poll, now' })
   async pollStock(@Param('id', ResourceIdPipe) id: string) {
-    if (!(await this.orm.em.fork().findOne(ErpBackendEntity, { id }))) throw problems.notFound(`ERP backend ${id}`);
+    if (!(await this.queries.execute(new ErpBackendQuery(id)))) throw problems.notFound(`ERP backend ${id}`);
     const result = await this.poller.poll(id);
     if (!result) throw problems.conflict(`Stock of ${id} is being polled right now; retry shortly`);
     return { backendId: id, ...sorted(result) };

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Sql } from '../../../platform/database/transaction.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
-import { ChannelDirectory, type Channel } from '../../configuration/index.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { ChannelsQuery, type Channel } from '../../configuration/index.js';
 import { availableToSell, type StockPosition } from '../domain/available-to-sell.js';
 import { AVAILABILITY_CHANGED, type AvailabilityChanged } from '../events/availability-changed.js';
 
@@ -23,7 +24,7 @@ export interface StockPicture {
 export class AvailabilityPublisher {
   constructor(
     private readonly outbox: Outbox,
-    private readonly channels: ChannelDirectory,
+    private readonly queries: QueryBus,
   ) {}
 
   /** Positions and open reservations of the SKUs, as this transaction sees them. */
@@ -55,7 +56,7 @@ export class AvailabilityPublisher {
    * caller's picture says which SKUs have positions (the transaction holds their locks), saving a read.
    */
   async recompute(sql: Sql, skus: readonly string[], known?: ReadonlySet<string>): Promise<number> {
-    const channels = (await this.channels.all(sql)).filter((c) => c.inventory.warehouses.length > 0);
+    const channels = (await this.queries.execute(new ChannelsQuery(sql))).filter((c) => c.inventory.warehouses.length > 0);
     if (known) skus = skus.filter((sku) => known.has(sku));
     if (channels.length === 0 || skus.length === 0) return 0;
     const picture = await this.picture(sql, skus);

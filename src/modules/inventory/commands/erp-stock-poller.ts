@@ -6,7 +6,8 @@ import { LOGGER } from '../../../platform/observability/observability.module.js'
 import type { Logger } from '../../../platform/observability/logger.js';
 import { startRecurring } from '../../../platform/recurring.js';
 import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
-import { routedErpBackends } from '../../configuration/index.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { ErpRouteQuery } from '../../migration-coexistence/index.js';
 import { StockIntake, type IntakeCounts } from './stock-intake.js';
 
 export const STOCK_POLL_SETTINGS = Symbol('STOCK_POLL_SETTINGS');
@@ -16,7 +17,6 @@ export interface StockPollSettings {
   enabled: boolean;
 }
 
-const routedInventory = routedErpBackends('inventory');
 // After the configuration file has been applied at start.
 const FIRST_POLL_AFTER_MS = 2_000;
 // One poller per backend across instances: a session lock held for the length of a poll.
@@ -36,6 +36,7 @@ export class ErpStockPoller implements OnApplicationBootstrap, OnApplicationShut
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly erp: ErpDestination,
     private readonly intake: StockIntake,
+    private readonly queries: QueryBus,
     @Inject(STOCK_POLL_SETTINGS) private readonly settings: StockPollSettings,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -54,9 +55,8 @@ export class ErpStockPoller implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async pollRouted(): Promise<void> {
-    const destinations = await inTransaction(this.pool, (tx) => routedInventory(tx)).catch(() => [] as string[]);
-    const primary = destinations[0]?.slice('erp:'.length);
-    if (primary) await this.poll(primary);
+    const route = await inTransaction(this.pool, (tx) => this.queries.execute(new ErpRouteQuery('inventory', tx)));
+    if (route) await this.poll(route.primary);
   }
 
   /** One poll of one backend now; undefined when another instance is polling it. */

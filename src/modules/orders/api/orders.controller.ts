@@ -3,8 +3,9 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@n
 import type { FastifyReply } from 'fastify';
 import { problems } from '../../../platform/http/problem.js';
 import { IdempotencyKeys } from '../../../platform/inbox/idempotency.js';
-import { Access, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
-import { actorOf, ChannelDirectory } from '../../configuration/index.js';
+import { Access, actorOf, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { ChannelQuery } from '../../configuration/index.js';
 import { AcceptOrder } from '../commands/accept-order/accept-order.js';
 import { CancelOrder } from '../commands/cancel-order/cancel-order.js';
 import { ReleaseOrder } from '../commands/release-order/release-order.js';
@@ -19,7 +20,7 @@ const uuid = new ParseUUIDPipe({ exceptionFactory: () => problems.validation([{ 
 export class OrdersController {
   constructor(
     private readonly idempotency: IdempotencyKeys,
-    private readonly channels: ChannelDirectory,
+    private readonly queries: QueryBus,
     private readonly acceptOrder: AcceptOrder,
     private readonly cancelOrder: CancelOrder,
     private readonly releaseOrder: ReleaseOrder,
@@ -40,7 +41,8 @@ export class OrdersController {
   ) {
     const channelId = channelOf(principal);
     const result = await this.idempotency.execute(actorOf(principal), key, body, async (tx) => {
-      const channel = await this.channels.get(channelId, tx);
+      const channel = await this.queries.execute(new ChannelQuery(channelId, tx));
+      if (!channel) throw problems.forbidden(`Channel ${channelId} no longer exists`);
       return { status: 202, body: await this.acceptOrder.accept(tx, channel, body, { source: 'api' }) };
     });
     void reply.status(result.status).header('idempotent-replayed', String(result.replayed));

@@ -16,7 +16,9 @@ import { currentCorrelationId } from '../../../platform/observability/correlatio
 import { LOGGER } from '../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../platform/observability/logger.js';
 import { Access } from '../../../platform/security/principal.js';
-import { ChannelDirectory, ResourceIdPipe } from '../../configuration/index.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
+import { ChannelQuery, type Channel } from '../../configuration/index.js';
 import { AcceptOrder } from '../commands/accept-order/accept-order.js';
 import { CancelOrder } from '../commands/cancel-order/cancel-order.js';
 import { CreateOrderDto } from './order.dto.js';
@@ -34,7 +36,7 @@ type Outcome = 'created' | 'cancelled' | 'cancel-requested' | 'duplicate' | 'sta
 export class ShopifyWebhooksController {
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
-    private readonly channels: ChannelDirectory,
+    private readonly queries: QueryBus,
     private readonly inbox: Inbox,
     private readonly acceptOrder: AcceptOrder,
     private readonly cancelOrder: CancelOrder,
@@ -50,7 +52,7 @@ export class ShopifyWebhooksController {
     @Headers() headers: Record<string, string | string[] | undefined>,
     @Req() request: RawBodyRequest<FastifyRequest>,
   ): Promise<{ outcome: Outcome; orderId?: string; errors?: unknown }> {
-    const channel = await this.channels.find(channelId);
+    const channel = await this.queries.execute(new ChannelQuery(channelId));
     if (!channel || channel.kind !== 'shopify') throw problems.notFound(`Shopify channel ${channelId}`);
     const config = channel.config as unknown as ShopifyConfig;
     const delivery = shopifyDelivery(headers);
@@ -63,7 +65,7 @@ export class ShopifyWebhooksController {
     const source = `shopify:${channelId}`;
     const result = await inTransaction(this.pool, async (tx) => {
       if (!(await this.inbox.accept(tx, source, delivery.eventId!))) return { outcome: 'duplicate' as const };
-      const outcome = await this.apply(tx, channel.id, delivery.topic!, payload, delivery.triggeredAt, config);
+      const outcome = await this.apply(tx, channel, delivery.topic!, payload, delivery.triggeredAt, config);
       await recordTrace(tx, [{ correlationId: currentCorrelationId() ?? delivery.eventId!, step: 'received', detail: { source, topic: delivery.topic, eventId: delivery.eventId, ...outcome } }]);
       return outcome;
     });
@@ -71,11 +73,11 @@ export class ShopifyWebhooksController {
     return result;
   }
 
-  private async apply(tx: Tx, channelId: string, topic: string, payload: Record<string, any>, triggeredAt: Date | undefined, config: ShopifyConfig) {
+  private async apply(tx: Tx, channel: Channel, topic: string, payload: Record<string, any>, triggeredAt: Date | undefined, config: ShopifyConfig) {
+    const channelId = channel.id;
     if (topic === 'orders/create') {
       const { value, errors } = validatePlain(CreateOrderDto, toOrderRequest(payload as never, config.customerAccount ?? DEFAULT_ACCOUNT_SOURCE));
       if (errors.length > 0) return { outcome: 'refused' as const, errors };
-      const channel = await this.channels.get(channelId, tx);
       try {
         // A savepoint: a refusal must not undo the inbox record, or every retry would be refused again.
         await tx.query('savepoint intake');

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Sql } from '../../../platform/database/transaction.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
-import { ChannelDirectory } from '../../configuration/index.js';
-import { StockReservations } from '../../inventory/index.js';
+import { ChannelQuery } from '../../configuration/index.js';
+import { ConfirmStockReservationCommand, EndStockReservationCommand } from '../../inventory/index.js';
 import { statusesBefore, type OrderStatus } from '../domain/order-status.js';
 import { ORDER_STATUS_CHANGED, type OrderStatusChanged } from '../events/order-status-changed.js';
 
@@ -23,8 +24,8 @@ export interface StatusChange {
 export class OrderStatusLog {
   constructor(
     private readonly outbox: Outbox,
-    private readonly channels: ChannelDirectory,
-    private readonly reservations: StockReservations,
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
   ) {}
 
   /** True when the order moved. */
@@ -41,11 +42,11 @@ export class OrderStatusLog {
       orderId, to, change.reason ?? null, change.at ?? null,
     ]);
     // The order's stock: free again when it will not ship; held until the ERP's figures include it when confirmed.
-    if (to === 'cancelled' || to === 'rejected') await this.reservations.release(sql, orderId, `order ${to}`);
-    if (to === 'confirmed') await this.reservations.confirm(sql, orderId);
-    const channel = await this.channels.get(order.channel_id, sql);
+    if (to === 'cancelled' || to === 'rejected') await this.commands.execute(new EndStockReservationCommand(sql, orderId, `order ${to}`));
+    if (to === 'confirmed') await this.commands.execute(new ConfirmStockReservationCommand(sql, orderId));
+    const channel = await this.queries.execute(new ChannelQuery(order.channel_id, sql));
     // Webhook channels hear of it; an API channel reads the order, and a Shopify order's status stays in Shopify.
-    if (channel.kind === 'webhook') {
+    if (channel?.kind === 'webhook') {
       const event: OrderStatusChanged = {
         orderId,
         channelOrderId: order.channel_order_id,

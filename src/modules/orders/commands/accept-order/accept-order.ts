@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Sql } from '../../../../platform/database/transaction.js';
 import { ProblemException, problems } from '../../../../platform/http/problem.js';
 import { currentCorrelationId } from '../../../../platform/observability/correlation.js';
-import type { ChannelEntity } from '../../../configuration/index.js';
-import { CustomerDirectory } from '../../../customers/index.js';
-import { StockReservations } from '../../../inventory/index.js';
+import type { Channel } from '../../../configuration/index.js';
+import { CustomerStandingQuery } from '../../../customers/index.js';
+import { ReserveStockCommand, SellableStockQuery } from '../../../inventory/index.js';
 import { allocateLines, orderTotal } from '../../domain/allocation.js';
 import { checkCustomer } from '../../domain/customer-check.js';
 import type { OrderStatus } from '../../domain/order-status.js';
@@ -32,23 +33,25 @@ export interface AcceptOptions {
 @Injectable()
 export class AcceptOrder {
   constructor(
-    private readonly customers: CustomerDirectory,
     private readonly submission: ErpSubmission,
-    private readonly reservations: StockReservations,
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
   ) {}
 
-  async accept(sql: Sql, channel: ChannelEntity, request: CreateOrderDto, options: AcceptOptions): Promise<AcceptedOrder> {
+  async accept(sql: Sql, channel: Channel, request: CreateOrderDto, options: AcceptOptions): Promise<AcceptedOrder> {
     const orderId = randomUUID();
     const correlationId = currentCorrelationId() ?? orderId;
     const destinations = await this.submission.destinations(sql);
     const backend = destinations[0]!.slice('erp:'.length);
     const accountNumber = request.customer.accountNumber;
     const total = orderTotal(request.lines);
-    const verdict = checkCustomer(accountNumber, await this.customers.find(sql, backend, accountNumber), total);
+    const standing = await this.queries.execute(new CustomerStandingQuery(backend, accountNumber, sql));
+    const verdict = checkCustomer(accountNumber, standing ?? undefined, total);
     if (verdict.verdict === 'refuse') throw new ProblemException(422, 'customer-blocked', 'Customer blocked', verdict.reason, { accountNumber });
     // What the channel may sell, per warehouse; the SKUs stay locked until the reservations below commit.
-    const sellable = await this.reservations.sellable(sql, channel, request.lines.map((l) => l.sku));
-    const allocation = allocateLines(request.lines, { warehouses: channel.inventory.warehouses, oversell: channel.oversell }, sellable.lookup);
+    const { bySku } = await this.queries.execute(new SellableStockQuery(sql, channel.inventory, request.lines.map((l) => l.sku)));
+    const sellable = (sku: string, warehouse: string) => (bySku[sku] ? (bySku[sku][warehouse] ?? 0) : undefined);
+    const allocation = allocateLines(request.lines, { warehouses: channel.inventory.warehouses, oversell: channel.oversell }, sellable);
     if (!allocation.ok) {
       throw new ProblemException(422, 'insufficient-stock', 'Not enough stock', `Not enough stock for ${allocation.shortSkus.join(', ')} in the channel's warehouses`, { skus: allocation.shortSkus });
     }
@@ -82,7 +85,8 @@ export class AcceptOrder {
       const { rows: [existing] } = await sql.query<{ id: string }>('select id from sales_order where channel_id = $1 and channel_order_id = $2', [channel.id, request.channelOrderId]);
       throw problems.conflict(`Channel ${channel.id} already sent order ${request.channelOrderId}: it is order ${existing?.id}`, { orderId: existing?.id, channelOrderId: request.channelOrderId });
     }
-    await this.reservations.reserve(sql, orderId, allocation.lines.filter((l) => !l.backordered && l.warehouse !== null).map((l) => ({ sku: l.sku, warehouse: l.warehouse!, quantity: l.quantity })), sellable);
+    const reserved = allocation.lines.filter((l) => !l.backordered && l.warehouse !== null).map((l) => ({ sku: l.sku, warehouse: l.warehouse!, quantity: l.quantity }));
+    await this.commands.execute(new ReserveStockCommand(sql, orderId, reserved, Object.keys(bySku)));
     if (!held) {
       await this.submission.submit(sql, {
         id: orderId, reference: stored.reference, customerAccount: accountNumber, orderDate: stored.order_date, lines: allocation.lines,

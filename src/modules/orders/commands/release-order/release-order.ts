@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventsHandler, type IEventHandler } from '@nestjs/cqrs';
+import { EventsHandler, QueryBus, type IEventHandler } from '@nestjs/cqrs';
 import type pg from 'pg';
 import { PG_POOL } from '../../../../platform/database/pg-pool.js';
 import { inTransaction, type Tx } from '../../../../platform/database/transaction.js';
 import { problems } from '../../../../platform/http/problem.js';
 import { LOGGER } from '../../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../../platform/observability/logger.js';
-import { CustomerDirectory, CustomersSynced } from '../../../customers/index.js';
+import { CustomerStandingQuery, CustomersSynced } from '../../../customers/index.js';
 import { checkCustomer } from '../../domain/customer-check.js';
 import { OrderStatusLog } from '../order-status-log.js';
 import { ErpSubmission } from '../submit-to-erp/erp-submission.js';
@@ -18,7 +18,7 @@ export class ReleaseOrder {
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly statusLog: OrderStatusLog,
     private readonly submission: ErpSubmission,
-    private readonly customers: CustomerDirectory,
+    private readonly queries: QueryBus,
   ) {}
 
   async release(orderId: string, actor: string): Promise<void> {
@@ -37,7 +37,8 @@ export class ReleaseOrder {
           `select customer_account, total from sales_order where id = $1 and status = 'on_hold' for update`, [id],
         );
         if (!order) return false;
-        const verdict = checkCustomer(order.customer_account, await this.customers.find(tx, backendId, order.customer_account), Number(order.total));
+        const standing = await this.queries.execute(new CustomerStandingQuery(backendId, order.customer_account, tx));
+        const verdict = checkCustomer(order.customer_account, standing ?? undefined, Number(order.total));
         return verdict.verdict === 'accept' && (await this.releaseIn(tx, id, 'credit hold lifted by the ERP customer figures'));
       });
       if (went) released++;

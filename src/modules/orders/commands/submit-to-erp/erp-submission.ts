@@ -1,10 +1,11 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import type { Sql, Tx } from '../../../../platform/database/transaction.js';
 import { Destinations, type DeliveryOutcome } from '../../../../platform/delivery/destinations.js';
 import { ProblemException } from '../../../../platform/http/problem.js';
 import { Outbox } from '../../../../platform/outbox/outbox.js';
 import { ERP_MESSAGE_TYPES, type ErpCancelResult, type ErpCreateResult, type ErpSalesOrder } from '../../../../connectors/erp/erp-contract.js';
-import { routedErpBackends } from '../../../configuration/index.js';
+import { ErpRouteQuery } from '../../../migration-coexistence/index.js';
 import { OrderStatusLog } from '../order-status-log.js';
 
 /** What the ERP needs of an order. */
@@ -16,7 +17,6 @@ export interface OrderForErp {
   lines: Array<{ sku: string; quantity: number; unitPrice: number; warehouse: string | null }>;
 }
 
-const routedOrders = routedErpBackends('orders');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -30,6 +30,7 @@ export class ErpSubmission implements OnModuleInit {
     private readonly outbox: Outbox,
     private readonly deliveries: Destinations,
     private readonly statusLog: OrderStatusLog,
+    private readonly queries: QueryBus,
   ) {}
 
   onModuleInit(): void {
@@ -39,12 +40,10 @@ export class ErpSubmission implements OnModuleInit {
 
   /** The ERP backends orders go to now: the routed primary first, then its shadow. */
   async destinations(sql: Sql): Promise<string[]> {
-    try {
-      return await routedOrders(sql);
-    } catch {
-      throw new ProblemException(503, 'orders-not-routed', 'Orders are not routed',
-        'No ERP backend is routed for orders; an administrator must set PUT /v1/admin/routing/orders', { retryAfter: 60 });
-    }
+    const route = await this.queries.execute(new ErpRouteQuery('orders', sql));
+    if (route) return route.destinations;
+    throw new ProblemException(503, 'orders-not-routed', 'Orders are not routed',
+      'No ERP backend is routed for orders; an administrator must set PUT /v1/admin/routing/orders', { retryAfter: 60 });
   }
 
   /** In the caller's transaction, to the given backends (from `destinations`); the first must be the order's `erp_backend_id`. */

@@ -1,0 +1,41 @@
+import { Inject } from '@nestjs/common';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type pg from 'pg';
+import { PG_POOL } from '../../../../platform/database/pg-pool.js';
+
+/** An ERP backend as other modules need it: its kind and role, never its settings. */
+export interface ErpBackend {
+  id: string;
+  kind: string;
+  role: 'legacy' | 'cloud';
+}
+
+/** An ERP backend (null when there is none). */
+export class ErpBackendQuery extends Query<ErpBackend | null> {
+  constructor(readonly backendId: string) {
+    super();
+  }
+}
+
+/** Every ERP backend, by id. */
+export class ErpBackendsQuery extends Query<ErpBackend[]> {}
+
+@QueryHandler(ErpBackendQuery)
+export class ErpBackendHandler implements IQueryHandler<ErpBackendQuery, ErpBackend | null> {
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  async execute({ backendId }: ErpBackendQuery): Promise<ErpBackend | null> {
+    const { rows: [backend] } = await this.pool.query<ErpBackend>('select id, kind, role from erp_backend where id = $1', [backendId]);
+    return backend ?? null;
+  }
+}
+
+@QueryHandler(ErpBackendsQuery)
+export class ErpBackendsHandler implements IQueryHandler<ErpBackendsQuery, ErpBackend[]> {
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  async execute(): Promise<ErpBackend[]> {
+    const { rows } = await this.pool.query<ErpBackend>('select id, kind, role from erp_backend order by id');
+    return rows;
+  }
+}

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { Command, CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type { Sql } from '../../../../platform/database/transaction.js';
+import { availableToSell } from '../../domain/available-to-sell.js';
+import { SellableStockQuery, type SellableStock } from '../../queries/sellable-stock/sellable-stock.js';
+import { AvailabilityPublisher } from '../availability-publisher.js';
+import { lockSkus } from '../stock-locks.js';
+
+/** A line part an order takes from a warehouse. */
+export interface ReservedLine {
+  sku: string;
+  warehouse: string;
+  quantity: number;
+}
+
+/**
+ * An accepted order holds its lines' stock, in the intake's transaction; `knownSkus`: the SKUs the same
+ * transaction's SellableStockQuery found stock for (they are locked already).
+ */
+export class ReserveStockCommand extends Command<void> {
+  constructor(
+    readonly sql: Sql,
+    readonly orderId: string,
+    readonly lines: readonly ReservedLine[],
+    readonly knownSkus?: readonly string[],
+  ) {
+    super();
+  }
+}
+
+/** The order will not ship (cancelled or rejected): its stock is available again, in the caller's transaction. */
+export class EndStockReservationCommand extends Command<void> {
+  constructor(
+    readonly sql: Sql,
+    readonly orderId: string,
+    readonly reason: string,
+  ) {
+    super();
+  }
+}
+
+/** The ERP has the order: its reservation lasts until the ERP's own figures include it. */
+export class ConfirmStockReservationCommand extends Command<void> {
+  constructor(
+    readonly sql: Sql,
+    readonly orderId: string,
+  ) {
+    super();
+  }
+}
+
+/**
+ * Crossdock's own reservations: an accepted order holds its lines' stock at once, so that every channel's
+ * figure falls before the ERP has seen the order. Each ends exactly once: released when the order is
+ * cancelled or rejected, or covered when a level newer than the ERP's confirmation arrives (docs/INVENTORY.md).
+ */
+@Injectable()
+export class StockReservations {
+  constructor(private readonly availability: AvailabilityPublisher) {}
+
+  /** Takes the SKUs' locks, held until the caller's transaction ends. */
+  async sellable(sql: Sql, inventory: SellableStockQuery['inventory'], skus: readonly string[]): Promise<SellableStock> {
+    const locked = await lockSkus(sql, skus);
+    const picture = await this.availability.picture(sql, locked);
+    const bySku: Record<string, Record<string, number>> = {};
+    for (const [sku, positions] of picture.positions) bySku[sku] = availableToSell(inventory, positions, picture.openReservations.get(sku)).byWarehouse;
+    return { bySku };
+  }
+
+  /** `knownSkus`: what the same transaction read before (its SKUs are locked): skips reading it again. */
+  async reserve(sql: Sql, orderId: string, lines: readonly ReservedLine[], knownSkus?: readonly string[]): Promise<void> {
+    const parts = lines.filter((l) => l.quantity > 0);
+    if (parts.length === 0) return;
+    const skus = knownSkus ? [...new Set(parts.map((l) => l.sku))] : await lockSkus(sql, parts.map((l) => l.sku));
+    await sql.query(
+      `insert into stock_reservation (order_id, sku, warehouse, quantity) select $1, s, w, q from unnest($2::text[], $3::text[], $4::numeric[]) as x(s, w, q)`,
+      [orderId, parts.map((l) => l.sku), parts.map((l) => l.warehouse), parts.map((l) => l.quantity)],
+    );
+    await this.availability.recompute(sql, skus, knownSkus ? new Set(knownSkus) : undefined);
+  }
+
+  /** The order is cancelled or rejected: its stock is available again. */
+  async release(sql: Sql, orderId: string, reason: string): Promise<void> {
+    const { rows } = await sql.query<{ sku: string }>('select distinct sku from stock_reservation where order_id = $1 and ended_at is null', [orderId]);
+    if (rows.length === 0) return;
+    const skus = await lockSkus(sql, rows.map((r) => r.sku));
+    const ended = await sql.query('update stock_reservation set ended_at = clock_timestamp(), end_reason = $2 where order_id = $1 and ended_at is null', [orderId, reason]);
+    if ((ended.rowCount ?? 0) > 0) await this.availability.recompute(sql, skus);
+  }
+
+  /** The ERP has the order: its reservation lasts until the ERP's own figures include it. */
+  async confirm(sql: Sql, orderId: string): Promise<void> {
+    await sql.query('update stock_reservation set confirmed_at = clock_timestamp() where order_id = $1 and ended_at is null and confirmed_at is null', [orderId]);
+  }
+}
+
+@QueryHandler(SellableStockQuery)
+export class SellableStockHandler implements IQueryHandler<SellableStockQuery, SellableStock> {
+  constructor(private readonly reservations: StockReservations) {}
+
+  execute({ sql, inventory, skus }: SellableStockQuery): Promise<SellableStock> {
+    return this.reservations.sellable(sql, inventory, skus);
+  }
+}
+
+@CommandHandler(ReserveStockCommand)
+export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand, void> {
+  constructor(private readonly reservations: StockReservations) {}
+
+  execute({ sql, orderId, lines, knownSkus }: ReserveStockCommand): Promise<void> {
+    return this.reservations.reserve(sql, orderId, lines, knownSkus);
+  }
+}
+
+@CommandHandler(EndStockReservationCommand)
+export class EndStockReservationHandler implements ICommandHandler<EndStockReservationCommand, void> {
+  constructor(private readonly reservations: StockReservations) {}
+
+  execute({ sql, orderId, reason }: EndStockReservationCommand): Promise<void> {
+    return this.reservations.release(sql, orderId, reason);
+  }
+}
+
+@CommandHandler(ConfirmStockReservationCommand)
+export class ConfirmStockReservationHandler implements ICommandHandler<ConfirmStockReservationCommand, void> {
+  constructor(private readonly reservations: StockReservations) {}
+
+  execute({ sql, orderId }: ConfirmStockReservationCommand): Promise<void> {
+    return this.reservations.confirm(sql, orderId);
+  }
+}

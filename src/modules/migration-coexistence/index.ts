@@ -1,0 +1,4 @@
+export { SetRoutingCommand } from './commands/set-routing/set-routing.js';
+export { ErpRouteQuery, type ErpRoute } from './queries/erp-route/erp-route.js';
+export { BackendRoutesQuery } from './queries/backend-routes/backend-routes.js';
+export type { RoutingDomain, RoutingMode, RoutingRule } from './domain/routing.js';
