@@ -14,6 +14,7 @@ import { Housekeeping, RETENTION, type Retention } from './housekeeping.js';
 import { IdempotencyKeys } from './inbox/idempotency.js';
 import { Inbox } from './inbox/inbox.js';
 import { Governor, GOVERNOR_SETTINGS, type GovernorSettings } from './governor/governor.js';
+import { IntegrationEvents } from './outbox/integration-events.js';
 import { Outbox } from './outbox/outbox.js';
 import { OutboxSignals } from './outbox/outbox-signals.js';
 import { Relay } from './outbox/relay.js';
@@ -46,6 +47,7 @@ export class MessagingModule {
         Subscriptions,
         OutboxSignals,
         Outbox,
+        IntegrationEvents,
         Destinations,
         DeliveryQueues,
         Governor,
@@ -61,7 +63,7 @@ export class MessagingModule {
         IdempotencyKeys,
         Housekeeping,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, StateDispatcher, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping],
     };
   }
 }

@@ -1,21 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventBus } from '@nestjs/cqrs';
 import type pg from 'pg';
 import { PG_POOL } from '../../platform/database/pg-pool.js';
+import { inTransaction, type Tx } from '../../platform/database/transaction.js';
+import { IntegrationEvents } from '../../platform/outbox/integration-events.js';
 import type { ErpCustomer } from '../../connectors/erp/erp-contract.js';
 import { ErpDestination } from '../../connectors/erp/erp-destination.js';
 import { CustomersSynced } from './events/customers-synced.js';
 
 /**
  * The customer read model: what each ERP backend says of its customers, pulled from the ERP so that the order
- * intake never has to call it. Each pull replaces the backend's figures and announces CustomersSynced.
+ * intake never has to call it. Each pull replaces the backend's figures and announces CustomersSynced, in one
+ * transaction.
  */
 @Injectable()
 export class CustomerDirectory {
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly erp: ErpDestination,
-    private readonly events: EventBus,
+    private readonly events: IntegrationEvents,
   ) {}
 
   /** When the backend's customers were last pulled, by any instance. */
@@ -27,13 +29,16 @@ export class CustomerDirectory {
   /** Pulls every customer of the backend now (through its governor) and stores them. */
   async sync(backendId: string): Promise<{ backendId: string; customers: number; syncedAt: Date }> {
     const customers = await this.erp.customers(backendId);
-    const syncedAt = await this.store(backendId, customers);
-    this.events.publish(new CustomersSynced(backendId, customers.map((c) => c.number)));
+    const syncedAt = await inTransaction(this.pool, async (tx) => {
+      const at = await this.store(tx, backendId, customers);
+      await this.events.publish(tx, new CustomersSynced(backendId, customers.map((c) => c.number)), backendId);
+      return at;
+    });
     return { backendId, customers: customers.length, syncedAt };
   }
 
-  private async store(backendId: string, customers: ErpCustomer[]): Promise<Date> {
-    const { rows: [row] } = await this.pool.query<{ at: Date }>(
+  private async store(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<Date> {
+    const { rows: [row] } = await tx.query<{ at: Date }>(
       `with upserted as (
          insert into customer_account (erp_backend_id, number, erp_id, name, blocked, credit_limit, balance_due, synced_at)
          select $1, c.number, c."erpId", c.name, coalesce(c.blocked, ''), c."creditLimit", c."balanceDue", clock_timestamp()

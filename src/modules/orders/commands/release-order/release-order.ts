@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { EventsHandler, QueryBus, type IEventHandler } from '@nestjs/cqrs';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { IntegrationEvents } from '../../../../platform/outbox/integration-events.js';
 import type pg from 'pg';
 import { PG_POOL } from '../../../../platform/database/pg-pool.js';
 import { inTransaction, type Tx } from '../../../../platform/database/transaction.js';
@@ -64,19 +65,22 @@ export class ReleaseOrder {
   }
 }
 
-@EventsHandler(CustomersSynced)
-export class LiftCreditHolds implements IEventHandler<CustomersSynced> {
+/** Held orders are checked again whenever a backend's customer figures are refreshed (durably: see CustomersSynced). */
+@Injectable()
+export class LiftCreditHolds implements OnModuleInit {
   constructor(
+    private readonly events: IntegrationEvents,
     private readonly release: ReleaseOrder,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  onModuleInit(): void {
+    this.events.subscribe('orders', CustomersSynced, (event) => this.handle(event));
+  }
+
+  /** Idempotent: each held order is checked against the figures as they are now. A failure is retried. */
   async handle(event: CustomersSynced): Promise<void> {
-    try {
-      const released = await this.release.reviewHolds(event.backendId);
-      if (released > 0) this.logger.info({ backendId: event.backendId, released }, 'credit holds lifted after a customer update');
-    } catch (error) {
-      this.logger.warn({ err: error, backendId: event.backendId }, 'reviewing credit holds failed; the next customer pull tries again');
-    }
+    const released = await this.release.reviewHolds(event.backendId);
+    if (released > 0) this.logger.info({ backendId: event.backendId, released }, 'credit holds lifted after a customer update');
   }
 }
