@@ -60,8 +60,22 @@ export async function enqueue(tx: Tx, boss: PgBoss, rows: QueueRow[], startAfter
  * After command rows of these keys finish, queues the oldest waiting command of each, in the same
  * transaction. A key with a row still queued, being sent or dead gets nothing.
  */
+/**
+ * Serialises, until the transaction ends, whoever decides what comes next in these command chains: the relay
+ * placing a new row behind an unfinished one, and whoever finishes a row and queues its successor. Without it
+ * the two could each miss the other's uncommitted change (a row left waiting, unseen), and row locks taken to
+ * prevent that deadlocked the relay against a worker settling many rows at once. Taken in one order.
+ */
+export async function lockChains(tx: Tx, destination: string, keys: Iterable<string>): Promise<string[]> {
+  const sorted = [...new Set(keys)].sort();
+  if (sorted.length > 0) {
+    await tx.query(`select count(pg_advisory_xact_lock(hashtextextended('chain:' || $1 || '|' || k, 0))) from unnest($2::text[]) with ordinality as u(k, n)`, [destination, sorted]);
+  }
+  return sorted;
+}
+
 export async function queueNextInChains(tx: Tx, boss: PgBoss, destination: string, keys: string[]): Promise<void> {
-  const commandKeys = [...new Set(keys)];
+  const commandKeys = await lockChains(tx, destination, keys);
   if (commandKeys.length === 0) return;
   // Per key, the oldest unfinished row of the chain (one index probe each): when it is waiting, it goes next.
   const { rows } = await tx.query<{ id: string }>(

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { PG_POOL } from '../database/pg-pool.js';
 import { inTransaction, type Tx } from '../database/transaction.js';
 import { BossService } from '../delivery/boss.service.js';
-import { enqueue, type QueueRow } from '../delivery/chain.js';
+import { enqueue, lockChains, type QueueRow } from '../delivery/chain.js';
 import { DeliveryQueues } from '../delivery/delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from '../delivery/delivery-settings.js';
 import { LOGGER } from '../observability/observability.module.js';
@@ -134,19 +134,22 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
   }
 
   /**
-   * The command chains of the batch with an earlier row unfinished, in one statement. FOR SHARE waits for
-   * whoever is finishing that row, so that a chain's next row is never left waiting unseen.
+   * The command chains of the batch with an earlier row unfinished, in one statement, read under the chains'
+   * locks (lockChains): whoever is finishing an earlier row has committed, or will see this batch's rows.
    */
   private async busyCommandChains(tx: Tx, rows: UnrelayedRow[]): Promise<Set<string>> {
     const first = new Map<string, UnrelayedRow>();
     for (const row of rows) if (!first.has(chainOf(row))) first.set(chainOf(row), row);
     const heads = [...first.values()];
+    const byDestination = new Map<string, string[]>();
+    for (const head of heads) byDestination.set(head.destination, [...(byDestination.get(head.destination) ?? []), head.key]);
+    for (const destination of [...byDestination.keys()].sort()) await lockChains(tx, destination, byDestination.get(destination)!);
     const busy = await tx.query<{ destination: string; key: string }>(
       `select c.destination, c.key from unnest($1::text[], $2::text[], $3::bigint[]) as c(destination, key, first_id)
         cross join lateral (
           select 1 from outbox o where o.destination = c.destination and o.key = c.key and o.kind = 'command' and o.id < c.first_id
              and o.status in ('pending', 'waiting', 'queued', 'sending', 'dead')
-           limit 1 for share of o) earlier`,
+           limit 1) earlier`,
       [heads.map((r) => r.destination), heads.map((r) => r.key), heads.map((r) => r.id)],
     );
     return new Set(busy.rows.map((r) => chainOf(r)));

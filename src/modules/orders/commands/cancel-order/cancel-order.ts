@@ -81,7 +81,8 @@ export class CancelOrder {
   private async discard(tx: Tx, key: string, rows: Array<{ id: string; destination: string; kind: 'command' }>): Promise<void> {
     if (rows.length === 0) return;
     await tx.query(`update outbox set status = 'discarded', finished_at = clock_timestamp() where id = any($1::bigint[])`, [rows.map((r) => r.id)]);
-    for (const row of rows) await queueNextInChains(tx, this.boss.boss, row.destination, [key]);
+    // Destinations in one order, as the relay takes their chains' locks.
+    for (const destination of [...new Set(rows.map((r) => r.destination))].sort()) await queueNextInChains(tx, this.boss.boss, destination, [key]);
   }
 
   private async awaitErp(id: string): Promise<CancelResult> {
