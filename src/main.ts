@@ -9,7 +9,7 @@ import { loadConfigurationFile } from './config/config-file.js';
 import { ConfigError } from './config/config-error.js';
 import { readEnv, type Env } from './config/env.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './platform/database/embedded-postgres.js';
+import { DataDirError, startEmbeddedPostgres, type EmbeddedDatabase } from './platform/database/embedded-postgres.js';
 import { migrateDatabase } from './platform/database/migrate.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { demoSimulators, SIMULATORS_PREFIX } from './simulators/demo-simulators.js';
@@ -65,10 +65,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     printBanner(logger, env, demo, embedded, adminToken === env.adminToken);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    const problem = error instanceof ConfigError ? error : environmentProblem(error, env);
+    if (problem) {
       await app?.close().catch(() => undefined);
       await embedded?.stop().catch(() => undefined);
-      configExit(error);
+      configExit(problem);
     }
     logger.fatal({ err: error }, 'start failed');
     await app?.close().catch(() => undefined);
@@ -95,6 +96,21 @@ function configOrExit<T>(read: () => T): T {
 function configExit(error: ConfigError): never {
   process.stderr.write(`crossdock: configuration error: ${error.message}\n`);
   process.exit(EXIT_CONFIG);
+}
+
+/**
+ * What the environment got wrong at start, as a configuration error naming the setting: the data folder the
+ * database cannot use, a port already taken, a database that refuses the credentials. Anything else is a bug.
+ */
+function environmentProblem(error: unknown, env: Env): ConfigError | undefined {
+  if (error instanceof DataDirError) return new ConfigError(`CROSSDOCK_DATA_DIR (${error.dataDir})`, error.problem);
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === 'EADDRINUSE') return new ConfigError('PORT', `${env.port} is already in use on ${env.host}`);
+  if (code === 'EACCES' && /listen/.test(message ?? '')) return new ConfigError('PORT', `${env.port} may not be listened on by this user`);
+  // PostgreSQL's invalid_authorization_specification and invalid_password.
+  if (code === '28000' || code === '28P01') return new ConfigError('DATABASE_URL', `the database refused the credentials: ${message}`);
+  if (code === '3D000') return new ConfigError('DATABASE_URL', `the database does not exist: ${message}`);
+  return undefined;
 }
 
 /** Demo mode needs an admin token; it is generated once and kept (readable by its owner only) in the data dir. */

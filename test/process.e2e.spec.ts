@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/platform/database/embedded-postgres.js';
@@ -45,6 +46,48 @@ describe('a bad configuration stops the process with exit code 2 and one line', 
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(line);
     expect(service.stderr()).not.toMatch(/\s+at\s/);
+  });
+});
+
+describe('a bad environment at start stops the process with exit code 2 and one line', () => {
+  const expectOneLine = async (service: ServiceProcess, line: RegExp) => {
+    const { code } = await service.exited;
+    const lines = service.stderr().trim().split('\n');
+    expect({ code, lines }).toMatchObject({ code: 2, lines: [expect.stringMatching(line)] });
+    expect(service.stderr()).not.toMatch(/\s+at\s/);
+  };
+
+  it('a data folder the database user cannot reach', async () => {
+    // As root, PostgreSQL runs as user postgres, which cannot enter a folder of mode 0700; as anyone else,
+    // a folder of mode 0000 cannot be entered at all.
+    const parent = tempDir();
+    chmodSync(parent, process.getuid?.() === 0 ? 0o700 : 0o000);
+    try {
+      await expectOneLine(startService({ CROSSDOCK_DATA_DIR: join(parent, 'data') }), /^crossdock: configuration error: CROSSDOCK_DATA_DIR \(.*\/data\): /);
+    } finally {
+      chmodSync(parent, 0o755);
+    }
+    expect(existsSync(join(parent, 'data', 'postgres', 'PG_VERSION'))).toBe(false);
+  });
+
+  it('a port already taken', async () => {
+    const holder = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => holder.listen(port, '0.0.0.0', resolve));
+    try {
+      const service = startService({ PORT: String(port), DATABASE_URL: await freshDatabase(), CROSSDOCK_ADMIN_TOKEN: ADMIN_TOKEN, CROSSDOCK_DATA_DIR: tempDir() });
+      await expectOneLine(service, new RegExp(`^crossdock: configuration error: PORT: ${port} is already in use`));
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('a database that refuses the credentials', async () => {
+    const url = new URL(await freshDatabase());
+    url.username = 'crossdock_nobody';
+    url.password = 'wrong';
+    const service = startService({ DATABASE_URL: url.toString(), CROSSDOCK_ADMIN_TOKEN: ADMIN_TOKEN, CROSSDOCK_DATA_DIR: tempDir() });
+    await expectOneLine(service, /^crossdock: configuration error: DATABASE_URL: the database refused the credentials: .*crossdock_nobody/);
   });
 });
 

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -23,7 +23,16 @@ const DATABASE = 'crossdock';
  */
 export async function startEmbeddedPostgres(dataDir: string, log: Logger, options: { port?: number } = {}): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'postgres');
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw new DataDirError(dataDir, `cannot be created: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  if (process.getuid?.() === 0) {
+    // As root, PostgreSQL runs as the postgres user (initdb refuses root), which must be able to walk there.
+    const blocked = untraversableByOthers(dataDir);
+    if (blocked) throw new DataDirError(dataDir, `the database runs as user postgres, which cannot enter ${blocked} (mode ${modeOf(blocked)}); choose a folder it can reach or allow it in`);
+  }
   await stopOrphanedPostmaster(databaseDir, log);
 
   const EmbeddedPostgres = await importWithoutSignalHooks();
@@ -64,6 +73,38 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, option
     stop: () => server.stop(),
   };
 }
+
+/** The data folder cannot hold the embedded database: a problem of the environment, said in one line. */
+export class DataDirError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly problem: string,
+  ) {
+    super(`${dataDir}: ${problem}`);
+    this.name = 'DataDirError';
+  }
+}
+
+/** The first folder on the way to `dir` (itself included) that a user who owns none of it cannot enter. */
+function untraversableByOthers(dir: string): string | undefined {
+  const folders: string[] = [];
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    folders.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  return folders.find((folder) => (statSync(folder).mode & 0o001) === 0 && statSync(folder).uid !== postgresUid());
+}
+
+function postgresUid(): number | undefined {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    return line ? Number(line.split(':')[2]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(4, '0');
 
 /**
  * A process killed with SIGKILL leaves its PostgreSQL child running on the data directory, and a second
