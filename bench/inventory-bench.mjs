@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { availableToSell } from '../dist/modules/inventory/index.js';
+import { availableToSell } from '../dist/modules/inventory/domain/available-to-sell.js';
 import { startReceiver } from './inventory-receiver.mjs';
 import { adminCall, cpuMeter, createDatabase, issueApiKey, machineCpuMeter, machineLine, percentile, startService, stopService } from './support.mjs';
 
