@@ -16,6 +16,7 @@ import { ApiKeyEntity } from './platform/security/api-key.entity.js';
 import { ApiKeys } from './platform/security/api-keys.js';
 import { AuthGuard, SECURITY_SETTINGS, type SecuritySettings } from './platform/security/auth.guard.js';
 import { WhoAmIController } from './platform/security/whoami.controller.js';
+import { SecretBox } from './platform/security/secret-box.js';
 import { CONFIGURATION_ENTITIES, ConfigurationApiModule, ConfigurationModule } from './modules/configuration/configuration.module.js';
 import { MigrationCoexistenceModule, RoutingEntity } from './modules/migration-coexistence/migration-coexistence.module.js';
 import { ConnectorsModule } from './connectors/connectors.module.js';
@@ -25,6 +26,10 @@ import { OpsModule } from './modules/ops/ops.module.js';
 import { OrdersModule } from './modules/orders/orders.module.js';
 import type { Env, Role } from './config/env.js';
 
+/** The secret box every module seals and opens stored secrets with. */
+@Module({})
+class SecretsModule {}
+
 export interface AppModuleOptions {
   role: Role;
   databaseUrl: string;
@@ -32,6 +37,7 @@ export interface AppModuleOptions {
   logger: Logger;
   metrics: Metrics;
   security: SecuritySettings;
+  secretBox: SecretBox;
   shutdownTimeoutMs: number;
   delivery: Env['delivery'];
   retention: Env['retention'];
@@ -53,6 +59,7 @@ export class AppModule {
       global: true,
       imports: [
         ObservabilityModule.register(options.logger, options.metrics),
+        { module: SecretsModule, global: true, providers: [{ provide: SecretBox, useValue: options.secretBox }], exports: [SecretBox] },
         MikroOrmModule.forRoot({
           ...ormOptions({ databaseUrl: options.databaseUrl, migrations: options.migrations }),
           entities: ENTITIES,

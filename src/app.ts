@@ -8,6 +8,7 @@ import type { Env } from './config/env.js';
 import { installHttpStack } from './platform/http/http-stack.js';
 import { NestPinoLogger, type Logger } from './platform/observability/logger.js';
 import { Metrics } from './platform/observability/metrics.js';
+import { SecretBox } from './platform/security/secret-box.js';
 import { ConfigurationSeeder } from './modules/configuration/configuration.module.js';
 import type { ConfigurationDocument } from './modules/configuration/index.js';
 import { DeliveryWorker } from './platform/delivery/delivery-worker.js';
@@ -43,6 +44,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       logger,
       metrics,
       security: { adminToken: settings.adminToken, apiKeyRateLimit: env.apiKeyRateLimit },
+      secretBox: new SecretBox(env.secrets.key, env.secrets.previous),
       shutdownTimeoutMs: env.shutdownTimeoutMs,
       delivery: env.delivery,
       retention: env.retention,

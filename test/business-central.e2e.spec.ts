@@ -66,6 +66,16 @@ describe('Business Central connector against the simulator', () => {
     expect(blocked.message).toContain('is blocked');
   });
 
+  it('reads customers with their balances in the list, one request a page', async () => {
+    const before = sim.state.requests.length;
+    const { value } = await client.listCustomers();
+    const requests = sim.state.requests.slice(before).filter((r) => r.path.includes('/customers'));
+    // One page of customers and no request per customer for its balance.
+    expect(requests.map((r) => r.path.replace(/.*\/companies\([^)]*\)/, ''))).toEqual(['/customers']);
+    const limited = value.find((c) => c.number === '20000')!;
+    expect(limited.customerFinancialDetail).toMatchObject({ balance: expect.any(Number) });
+  });
+
   it('renews an expired token once and goes on', async () => {
     await client.listCustomers();
     await fetch(`${base}/_control/expire-tokens`, { method: 'POST' });
@@ -93,7 +103,7 @@ describe('Business Central connector against the simulator', () => {
     await client.deleteSalesOrder(order.id);
     expect(await client.findSalesOrder('CD-DEL')).toBeUndefined();
     const trey = (await client.listCustomers()).value.find((c) => c.number === '20000')!;
-    expect(await client.balanceDue(trey.id)).toBe(4900);
+    expect(trey.customerFinancialDetail?.balance).toBe(4900);
   });
 
   it('reads the message out of an OData error body', () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Controller, Get, Module } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TargetDirectory } from '../src/platform/delivery/target-directory.js';
 import { Access, CurrentPrincipal, type Principal } from '../src/platform/security/principal.js';
 import { sampleChannel, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -83,6 +84,26 @@ describe('API keys', () => {
     expect((await t.request('GET', '/v1/test-scoped', { token: fresh.key })).status).toBe(200);
   });
 
+  it('a key revoked on one instance is refused by every other within a second', async () => {
+    const other = await startTestApp({ databaseUrl: t.databaseUrl, additionalModules: [ScopedProbeModule], env: { LOG_LEVEL: 'warn', CROSSDOCK_ROLE: 'api' } });
+    try {
+      const key = await issueKey();
+      // The other instance has the key cached now.
+      expect((await other.request('GET', '/v1/test-scoped', { token: key.key })).status).toBe(200);
+      expect((await t.request('DELETE', `/v1/admin/channels/portal/api-keys/${key.id}`)).status).toBe(200);
+      const revokedAt = Date.now();
+      let status = 200;
+      while (status === 200 && Date.now() - revokedAt < 5_000) {
+        status = (await other.request('GET', '/v1/test-scoped', { token: key.key })).status;
+        if (status === 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(401);
+      expect(Date.now() - revokedAt).toBeLessThan(1_000);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuse a wrong key, a malformed key and a key of another secret with the same prefix', async () => {
     const { key } = await issueKey();
     const tampered = key.slice(0, -4) + (key.endsWith('AAAA') ? 'BBBB' : 'AAAA');
@@ -143,8 +164,11 @@ describe('secrets', () => {
     const audit = await t.request('GET', '/v1/admin/audit?resourceType=channel&resourceId=secretive');
     expect(audit.body.items[0].after.config.secret).toBe('********');
     expect(audit.text).not.toContain(secret);
+    // Sealed in the database (AES-256-GCM under CROSSDOCK_SECRET_KEY), opened for the connectors.
     const [stored] = await t.sql("select config->>'secret' as secret from channel where id = 'secretive'");
-    expect(stored.secret).toBe(secret);
+    expect(stored.secret).toMatch(/^enc:v1:/);
+    expect(stored.secret).not.toContain(secret.slice('whsec_'.length));
+    expect((await t.app.get(TargetDirectory).channel('secretive'))!.config.secret).toBe(secret);
     expect(t.logs.join('')).not.toContain(secret);
     expect(t.logs.join('')).not.toContain('test-admin-token');
   });
@@ -154,7 +178,9 @@ describe('secrets', () => {
     const { id: _id, createdAt: _c, updatedAt: _u, ...body } = read.body;
     const again = await t.request('PUT', '/v1/admin/channels/secretive', { body: { ...body, name: 'renamed' } });
     expect(again.status).toBe(200);
-    const [stored] = await t.sql("select name, config->>'secret' as secret from channel where id = 'secretive'");
-    expect(stored).toEqual({ name: 'renamed', secret: 'whsec_' + Buffer.from('a-very-private-signing-key').toString('base64') });
+    const [stored] = await t.sql("select name from channel where id = 'secretive'");
+    expect(stored).toEqual({ name: 'renamed' });
+    await new Promise((r) => setTimeout(r, 5_100)); // past the channel cache
+    expect((await t.app.get(TargetDirectory).channel('secretive'))!.config.secret).toBe('whsec_' + Buffer.from('a-very-private-signing-key').toString('base64'));
   });
 });

@@ -20,6 +20,8 @@ export interface Env {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   apiKeyRateLimit: { perSecond: number; burst: number };
+  /** The key connector secrets are sealed with (AES-256-GCM), and the ones a rotation still opens. */
+  secrets: { key?: Buffer; previous: Buffer[] };
   delivery: {
     maxAttempts: number;
     baseDelayMs: number;
@@ -62,6 +64,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     logFormat: oneOf({ LOG_FORMAT: logFormat }, 'LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     bodyLimitBytes: integer(env, 'CROSSDOCK_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownTimeoutMs: integer(env, 'CROSSDOCK_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    secrets: {
+      key: optional(env, 'CROSSDOCK_SECRET_KEY') === undefined ? undefined : secretKey('CROSSDOCK_SECRET_KEY', optional(env, 'CROSSDOCK_SECRET_KEY')!),
+      previous: (optional(env, 'CROSSDOCK_SECRET_KEY_PREVIOUS') ?? '').split(',').map((k) => k.trim()).filter(Boolean).map((k) => secretKey('CROSSDOCK_SECRET_KEY_PREVIOUS', k)),
+    },
     apiKeyRateLimit: {
       perSecond: integer(env, 'CROSSDOCK_API_KEY_RATE_PER_SECOND', 100, 1, 1_000_000),
       burst: integer(env, 'CROSSDOCK_API_KEY_RATE_BURST', 200, 1, 1_000_000),
@@ -92,6 +98,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
       jobDays: integer(env, 'CROSSDOCK_RETENTION_JOB_DAYS', 1, 1, 365),
     },
   };
+}
+
+/** 32 random bytes in base64 (`openssl rand -base64 32`). */
+function secretKey(name: string, value: string): Buffer {
+  if (!/^[A-Za-z0-9+/]{43}=?$/.test(value)) {
+    throw new ConfigError(name, 'must be 32 bytes in base64 (openssl rand -base64 32)');
+  }
+  return Buffer.from(value, 'base64');
 }
 
 function optional(env: NodeJS.ProcessEnv, key: string): string | undefined {

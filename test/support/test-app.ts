@@ -11,6 +11,8 @@ import { createLogger } from '../../src/platform/observability/logger.js';
 import { createDatabase } from './databases.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** Every test app seals connector secrets, as production should. */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestAppOptions {
   env?: Record<string, string>;
@@ -37,7 +39,7 @@ export interface RequestOptions {
 /** The whole service on a fresh database, listening on a free port, its logs kept in memory. */
 export async function startTestApp(options: TestAppOptions = {}) {
   const databaseUrl = options.databaseUrl ?? (await freshDatabase());
-  const env = readEnv({ PORT: '0', LOG_LEVEL: 'debug', LOG_FORMAT: 'json', CROSSDOCK_ADMIN_TOKEN: ADMIN_TOKEN, DATABASE_URL: databaseUrl, ...options.env });
+  const env = readEnv({ PORT: '0', LOG_LEVEL: 'debug', LOG_FORMAT: 'json', CROSSDOCK_ADMIN_TOKEN: ADMIN_TOKEN, CROSSDOCK_SECRET_KEY: TEST_SECRET_KEY, DATABASE_URL: databaseUrl, ...options.env });
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {

@@ -49,6 +49,12 @@ export interface ErpCustomer {
   balanceDue: number;
 }
 
+/** The customers a pull read, and those it could not read (their last figures stand). */
+export interface CustomerPull {
+  customers: ErpCustomer[];
+  rejected: Array<{ number: string; problem: string }>;
+}
+
 /** Runs one call to the backend, admitted by its governor and bounded in time. */
 export type GovernedCall = <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 
@@ -62,7 +68,7 @@ export interface StockChanges {
 export interface ErpConnector {
   createSalesOrder(order: ErpSalesOrder, signal: AbortSignal): Promise<ErpCreateResult>;
   cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal): Promise<ErpCancelResult>;
-  customers(call: GovernedCall): Promise<ErpCustomer[]>;
+  customers(call: GovernedCall): Promise<CustomerPull>;
   /**
    * Positions changed since `since` (all when undefined). `lastReserved`: what the last reads found held by the
    * ERP's open orders, per SKU and warehouse, so that an order created, shipped or deleted is read again.

@@ -7,7 +7,7 @@ import { Governor } from '../../platform/governor/governor.js';
 import type { Delivery } from '../../platform/outbox/message.js';
 import { BusinessCentralErp } from './business-central/business-central.delivery.js';
 import type { BusinessCentralConfig } from './business-central/business-central.config.js';
-import { ERP_MESSAGE_TYPES, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpCustomer, type ErpSalesOrder, type GovernedCall, type StockChanges } from './erp-contract.js';
+import { ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpSalesOrder, type GovernedCall, type StockChanges } from './erp-contract.js';
 
 const CALL_TIMEOUT_MS = 15_000;
 const DEFAULT_ERP_LIMITS = { ratePerSecond: 5, burst: 10, concurrency: 2 };
@@ -50,7 +50,7 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
   }
 
   /** The backend's customers, read through its governor. */
-  async customers(backendId: string): Promise<ErpCustomer[]> {
+  async customers(backendId: string): Promise<CustomerPull> {
     const backend = await this.backend(backendId);
     return this.connector(backend).customers(await this.governed(backend));
   }

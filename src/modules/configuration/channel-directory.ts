@@ -2,7 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { PG_POOL } from '../../platform/database/pg-pool.js';
 import type { Sql } from '../../platform/database/transaction.js';
+import { SecretBox } from '../../platform/security/secret-box.js';
+import { transformSecrets } from './domain/secrets.js';
 import type { ChannelEntity } from './entities/channel.entity.js';
+import { connectorKind } from './resource-validation.js';
 
 const CACHE_MS = 5_000;
 const COLUMNS = 'id, name, kind, config, inventory, oversell, limits, created_at as "createdAt", updated_at as "updatedAt"';
@@ -20,7 +23,10 @@ export class ChannelDirectory {
   private readonly cache = new Map<string, { channel: Channel | null; until: number }>();
   private everyChannel?: { channels: Channel[]; until: number };
 
-  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly box: SecretBox,
+  ) {}
 
   async find(id: string, sql?: Sql): Promise<Channel | null> {
     const cached = this.cache.get(id);
@@ -44,7 +50,10 @@ export class ChannelDirectory {
     return rows;
   }
 
-  private query(sql: Sql | undefined, text: string, values: unknown[]): Promise<{ rows: Channel[] }> {
-    return sql ? sql.query<Channel>(text, values) : this.pool.query<Channel>(text, values);
+  /** Channels with their secrets opened: the connectors and the webhook checks need them in the clear. */
+  private async query(sql: Sql | undefined, text: string, values: unknown[]): Promise<{ rows: Channel[] }> {
+    const { rows } = await (sql ? sql.query<Channel>(text, values) : this.pool.query<Channel>(text, values));
+    const open = (value: string) => this.box.open(value);
+    return { rows: rows.map((channel) => ({ ...channel, config: transformSecrets(channel.config, connectorKind('channel', channel.kind)?.secretFields ?? [], open) })) };
   }
 }

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TargetDirectory } from '../../platform/delivery/target-directory.js';
 import { AuditController } from './api/audit.controller.js';
 import { RESOURCE_CONTROLLERS } from './api/resource.controller.js';
+import { SecretsController } from './api/secrets.controller.js';
 import { ConfigurationSeeder } from './configuration.seeder.js';
 import { ConfigurationService } from './configuration.service.js';
 import { ChannelDirectory } from './channel-directory.js';
@@ -31,6 +32,6 @@ export class ConfigurationModule {}
 /** The admin API over it: in the api and all roles. */
 @Module({
   imports: [ConfigurationModule],
-  controllers: [...RESOURCE_CONTROLLERS, AuditController],
+  controllers: [...RESOURCE_CONTROLLERS, AuditController, SecretsController],
 })
 export class ConfigurationApiModule {}

@@ -6,9 +6,10 @@ import { AuditLog } from '../../platform/audit/audit-log.js';
 import { problems } from '../../platform/http/problem.js';
 import type { PutResult } from '../../platform/http/resource-id.js';
 import { ApiKeys, type KeyPrincipal } from '../../platform/security/api-keys.js';
+import { SecretBox } from '../../platform/security/secret-box.js';
 import { BackendRoutesQuery } from '../migration-coexistence/index.js';
 import type { ChannelDto, ErpBackendDto, SourceDto } from './api/resources.dto.js';
-import { maskSecrets, restoreMaskedSecrets } from './domain/secrets.js';
+import { maskSecrets, restoreMaskedSecrets, transformSecrets } from './domain/secrets.js';
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ErpBackendEntity } from './entities/erp-backend.entity.js';
 import { SourceSystemEntity } from './entities/source-system.entity.js';
@@ -27,7 +28,7 @@ interface Resource<E extends Entity, D> {
   view(entity: E): Record<string, unknown>;
 }
 
-const secretsOf = (resource: 'erp-backend' | 'channel', kind: string) => connectorKind(resource, kind)?.secretFields ?? [];
+export const secretsOf = (resource: 'erp-backend' | 'channel', kind: string) => connectorKind(resource, kind)?.secretFields ?? [];
 
 function connectorContent(resource: 'erp-backend' | 'channel', id: string, dto: { kind: string; config: Record<string, unknown> }, stored: { kind: string; config: Record<string, unknown> } | null) {
   const secretFields = secretsOf(resource, dto.kind);
@@ -95,7 +96,38 @@ export class ConfigurationService {
     private readonly audit: AuditLog,
     private readonly apiKeys: ApiKeys,
     private readonly queries: QueryBus,
+    private readonly box: SecretBox,
   ) {}
+
+  /** A copy of a resource (or its new content) with its connector's secret fields passed through `transform`. */
+  private secrets<T extends object>(type: Resource<Entity, unknown>['type'], resource: T, transform: (value: string) => string): T {
+    const { kind, config } = resource as { kind?: string; config?: Record<string, unknown> };
+    if (type === 'source' || kind === undefined || config === undefined) return { ...resource };
+    return { ...resource, config: transformSecrets(config, secretsOf(type, kind), transform) };
+  }
+
+  /**
+   * Seals every stored connector secret under the current key: after a key rotation (every instance given the
+   * new key, the old one in CROSSDOCK_SECRET_KEY_PREVIOUS), or once a key is first set. Audited; counts answered.
+   */
+  async rotateSecrets(actor: string): Promise<{ resealed: number; resources: number }> {
+    if (!this.box.encrypting) throw problems.conflict('CROSSDOCK_SECRET_KEY is not set: there is no key to seal secrets with');
+    return this.transaction(async (em) => {
+      let resealed = 0;
+      let resources = 0;
+      for (const [type, entity] of [['erp-backend', ErpBackendEntity], ['channel', ChannelEntity]] as const) {
+        for (const stored of await em.find(entity as typeof ErpBackendEntity, {}, { lockMode: LockMode.PESSIMISTIC_WRITE })) {
+          const fields = secretsOf(type, stored.kind).filter((f) => typeof stored.config[f] === 'string' && !this.box.isCurrent(stored.config[f]));
+          if (fields.length === 0) continue;
+          stored.config = transformSecrets(stored.config, fields, (v) => this.box.seal(this.box.open(v)));
+          resealed += fields.length;
+          resources++;
+        }
+      }
+      this.audit.record(em, { actor, action: 'rotate-secrets', resourceType: 'secrets', resourceId: 'connector-config', before: null, after: { resealed, resources } });
+      return { resealed, resources };
+    });
+  }
 
   private store<E extends Entity, D>(resource: Resource<E, D>) {
     const principal = resource.type === 'erp-backend' ? undefined : (id: string): KeyPrincipal => ({ type: resource.type as 'channel' | 'source', id });
@@ -109,13 +141,15 @@ export class ConfigurationService {
       put: (id: string, dto: D, actor: string): Promise<PutResult> =>
         this.transaction(async (em) => {
           const stored = await em.findOne(resource.entity, { id } as never, { lockMode: LockMode.PESSIMISTIC_WRITE });
-          const content = resource.content(id, dto, stored);
+          // Compared and merged in the clear; stored sealed. The entity itself is never given a clear secret.
+          const current = stored ? this.secrets(resource.type, stored, (v) => this.box.open(v)) : null;
+          const content = resource.content(id, dto, current as E | null);
           const before = stored ? resource.view(stored) : null;
-          if (stored && isDeepStrictEqual(pick(stored, Object.keys(content)), content)) {
+          if (current && isDeepStrictEqual(pick(current, Object.keys(content)), content)) {
             return { created: false, changed: false, view: before! };
           }
           const entity = stored ?? em.create(resource.entity, { id, createdAt: new Date() } as never);
-          Object.assign(entity, content, { updatedAt: new Date() });
+          Object.assign(entity, this.secrets(resource.type, content as Partial<E>, (v) => this.box.seal(v)), { updatedAt: new Date() });
           em.persist(entity);
           const after = resource.view(entity);
           this.audit.record(em, { actor, action: stored ? 'update' : 'create', resourceType: resource.type, resourceId: id, before, after });

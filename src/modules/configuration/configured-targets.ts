@@ -3,7 +3,10 @@ import type pg from 'pg';
 import { PG_POOL } from '../../platform/database/pg-pool.js';
 import { TargetDirectory, type Target } from '../../platform/delivery/target-directory.js';
 import type { MaintenanceWindow } from '../../platform/governor/maintenance-window.js';
+import { SecretBox } from '../../platform/security/secret-box.js';
 import { ChannelDirectory } from './channel-directory.js';
+import { transformSecrets } from './domain/secrets.js';
+import { connectorKind } from './resource-validation.js';
 
 const CACHE_MS = 5_000;
 
@@ -15,6 +18,7 @@ export class ConfiguredTargets extends TargetDirectory {
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly channels: ChannelDirectory,
+    private readonly box: SecretBox,
   ) {
     super();
   }
@@ -25,7 +29,8 @@ export class ConfiguredTargets extends TargetDirectory {
     const { rows: [row] } = await this.pool.query<{ id: string; kind: string; config: Record<string, unknown>; limits: Target['limits']; maintenanceWindows: MaintenanceWindow[] }>(
       'select id, kind, config, limits, maintenance_windows as "maintenanceWindows" from erp_backend where id = $1', [id],
     );
-    const backend = row ? { ...row, maintenanceWindows: row.maintenanceWindows ?? [] } : null;
+    const secretFields = row ? (connectorKind('erp-backend', row.kind)?.secretFields ?? []) : [];
+    const backend = row ? { ...row, config: transformSecrets(row.config, secretFields, (v) => this.box.open(v)), maintenanceWindows: row.maintenanceWindows ?? [] } : null;
     this.backends.set(id, { backend, until: Date.now() + CACHE_MS });
     return backend;
   }

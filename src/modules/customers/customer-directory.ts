@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { PG_POOL } from '../../platform/database/pg-pool.js';
 import { inTransaction, type Tx } from '../../platform/database/transaction.js';
 import { IntegrationEvents } from '../../platform/outbox/integration-events.js';
-import type { ErpCustomer } from '../../connectors/erp/erp-contract.js';
+import type { CustomerPull, ErpCustomer } from '../../connectors/erp/erp-contract.js';
 import { ErpDestination } from '../../connectors/erp/erp-destination.js';
 import { CustomersSynced } from './events/customers-synced.js';
 
@@ -26,15 +26,18 @@ export class CustomerDirectory {
     return row?.at ?? null;
   }
 
-  /** Pulls every customer of the backend now (through its governor) and stores them. */
-  async sync(backendId: string): Promise<{ backendId: string; customers: number; syncedAt: Date }> {
-    const customers = await this.erp.customers(backendId);
+  /**
+   * Pulls every customer of the backend now (through its governor) and stores them. Customers the ERP's answer
+   * did not describe well enough keep their last figures, and are listed with the reason.
+   */
+  async sync(backendId: string): Promise<{ backendId: string; customers: number; rejected: CustomerPull['rejected']; syncedAt: Date }> {
+    const { customers, rejected } = await this.erp.customers(backendId);
     const syncedAt = await inTransaction(this.pool, async (tx) => {
       const at = await this.store(tx, backendId, customers);
       await this.events.publish(tx, new CustomersSynced(backendId, customers.map((c) => c.number)), backendId);
       return at;
     });
-    return { backendId, customers: customers.length, syncedAt };
+    return { backendId, customers: customers.length, rejected, syncedAt };
   }
 
   private async store(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<Date> {

@@ -53,7 +53,8 @@ export class CustomerSyncSchedule implements OnApplicationBootstrap, OnApplicati
         const last = await this.directory.lastSynced(backend.id);
         if (!atStart && last && Date.now() - last.getTime() < this.settings.intervalMs / 2) continue;
         const result = await this.directory.sync(backend.id);
-        this.logger.info(result, 'customers pulled from the ERP');
+        this.logger.info({ ...result, rejected: result.rejected.length }, 'customers pulled from the ERP');
+        if (result.rejected.length > 0) this.logger.warn({ backendId: backend.id, rejected: result.rejected.slice(0, 20) }, 'customers the ERP did not describe fully keep their last figures');
       } catch (error) {
         this.logger.warn({ err: error, backendId: backend.id }, 'customer pull failed; the read model keeps its last figures');
       }

@@ -1,30 +1,71 @@
 import { request } from 'undici';
+import { TargetError } from '../delivery/outcome.js';
 
 export interface HttpCall {
   method: string;
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
+  /**
+   * The most of the answer's body read (16 MiB by default). Beyond it, `fail` (the default) throws a
+   * retryable TargetError; `truncate` keeps what was read, for callers that need only the status and an excerpt.
+   */
+  maxBytes?: number;
+  overLimit?: 'fail' | 'truncate';
 }
 
 export interface HttpAnswer {
   status: number;
-  /** The whole body as text ('' when there is none). */
+  /** The body as text ('' when there is none), cut at maxBytes when the call said `truncate`. */
   text: string;
   header(name: string): string | undefined;
 }
 
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
 /**
  * The one client for calls out of the service. undici's `request` rather than `fetch`: a delivery is an HTTP
- * call, and `fetch` spends about three times the CPU per call (bench in BENCHMARKS.md). Redirects are not
- * followed: a 3xx comes back as an answer, for the caller to classify.
+ * call, and `fetch` spends about twice the CPU per call (bench:http-client in BENCHMARKS.md). Redirects are
+ * not followed: a 3xx comes back as an answer, for the caller to classify. A body is read up to a bound, so
+ * that a target answering gigabytes cannot take the process's memory.
  */
 export async function httpCall(url: string, call: HttpCall): Promise<HttpAnswer> {
+  try {
+    return await exchange(url, call);
+  } catch (error) {
+    // A timeout or an abort is said by the signal; a connection refused, reset or cut short is the path's fault.
+    if (error instanceof TargetError || call.signal?.aborted) throw error;
+    const { code, message } = error as { code?: string; message?: string };
+    throw new TargetError('retryable', `the call to ${new URL(url).host} failed: ${[code, message].filter(Boolean).join(' ')}`);
+  }
+}
+
+async function exchange(url: string, call: HttpCall): Promise<HttpAnswer> {
   const response = await request(url, { method: call.method as 'POST', headers: call.headers, body: call.body, signal: call.signal });
-  const text = await response.body.text();
+  const limit = call.maxBytes ?? DEFAULT_MAX_BYTES;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let cut = false;
+  for await (const chunk of response.body) {
+    const bytes = chunk as Buffer;
+    if (size + bytes.length > limit) {
+      cut = true;
+      chunks.push(bytes.subarray(0, limit - size));
+      size = limit;
+      break;
+    }
+    chunks.push(bytes);
+    size += bytes.length;
+  }
+  if (cut) {
+    response.body.destroy();
+    if (call.overLimit !== 'truncate') {
+      throw new TargetError('retryable', `the target answered ${response.statusCode} with a body larger than the ${limit} bytes read`, { status: response.statusCode });
+    }
+  }
   return {
     status: response.statusCode,
-    text,
+    text: Buffer.concat(chunks).toString('utf8'),
     header(name) {
       const value = response.headers[name.toLowerCase()];
       return Array.isArray(value) ? value[0] : value;

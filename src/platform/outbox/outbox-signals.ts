@@ -4,9 +4,9 @@ import { DATABASE_URL, PG_POOL } from '../database/pg-pool.js';
 import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 
-/** `outbox`: command rows to relay; `state`: last-value rows to dispatch. */
-export type SignalChannel = 'outbox' | 'state';
-const CHANNELS: Record<SignalChannel, string> = { outbox: 'crossdock_outbox', state: 'crossdock_state' };
+/** `outbox`: command rows to relay; `state`: last-value rows to dispatch; `keys`: API keys revoked. */
+export type SignalChannel = 'outbox' | 'state' | 'keys';
+const CHANNELS: Record<SignalChannel, string> = { outbox: 'crossdock_outbox', state: 'crossdock_state', keys: 'crossdock_keys' };
 // NOTIFY payloads are limited to 8,000 bytes; a longer list of destinations is sent as "any".
 const MAX_PAYLOAD = 7_000;
 // Commits within this window share one NOTIFY to the other instances.

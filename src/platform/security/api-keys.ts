@@ -1,5 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { OutboxSignals } from '../outbox/outbox-signals.js';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApiKeyEntity, type PrincipalType } from './api-key.entity.js';
@@ -32,8 +33,8 @@ interface CachedKey {
   principal?: AuthenticatedKey;
 }
 
-// Keys are looked up by prefix once per CACHE_TTL_MS per instance; a revocation on this instance applies at
-// once, on other instances within the TTL.
+// Keys are looked up by prefix once per CACHE_TTL_MS per instance; a revocation applies at once on this
+// instance, and on the others as soon as they hear its NOTIFY (within the TTL should a notification be lost).
 const CACHE_TTL_MS = 10_000;
 const CACHE_MAX_ENTRIES = 10_000;
 
@@ -41,7 +42,12 @@ const CACHE_MAX_ENTRIES = 10_000;
 export class ApiKeys {
   private readonly cache = new Map<string, CachedKey>();
 
-  constructor(private readonly orm: MikroORM) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly signals: OutboxSignals,
+  ) {
+    signals.on('keys', (prefixes) => (prefixes ? this.drop(prefixes) : this.cache.clear()));
+  }
 
   /** Creates a key for `principal`; the returned `key` is the only time the secret exists outside the caller. */
   issue(em: EntityManager, principal: KeyPrincipal, scopes: string[], name: string | null) {
@@ -91,6 +97,12 @@ export class ApiKeys {
 
   /** Drops cached lookups; callers call it again after the transaction that revoked the keys commits. */
   forget(prefixes: readonly string[]): void {
+    this.drop(prefixes);
+    // Every other instance drops them too.
+    if (prefixes.length > 0) this.signals.committed('keys', prefixes);
+  }
+
+  private drop(prefixes: readonly string[]): void {
     for (const prefix of prefixes) this.cache.delete(prefix.replace(/^cdk_/, ''));
   }
 

@@ -337,11 +337,15 @@ function route(state: State, settings: { pageSize: number }, request: FastifyReq
   if (api !== 'v2.0') {
     return entity === 'itemLedgerEntries' && request.method === 'GET' && !key ? list('itemLedgerEntry', state.ledger.map(analyticsEntryView), 'entryNo') : notFound();
   }
-  if (entity === 'customers' && request.method === 'GET' && !key) return list('customer', [...state.customers.values()].map(customerView), 'number');
-  if (entity === 'customers' && request.method === 'GET' && key && navigation === 'customerFinancialDetails') {
+  if (entity === 'customers' && request.method === 'GET' && !key) {
+    const withDetail = query.get('$expand') === 'customerFinancialDetail';
+    return list('customer', [...state.customers.values()].map((c) => ({ ...customerView(c), ...(withDetail ? { customerFinancialDetail: financialDetailView(c) } : {}) })), 'number');
+  }
+  // The customer's single financial detail, as API v2.0 documents it (one object, not a collection).
+  if (entity === 'customers' && request.method === 'GET' && key && navigation === 'customerFinancialDetail') {
     const customer = [...state.customers.values()].find((c) => c.id === key);
     if (!customer) return answer(404, odataError('Internal_RecordNotFound', 'The Customer does not exist.'));
-    return answer(200, { value: [{ id: customer.id, number: customer.number, balance: customer.balanceDue, totalSalesExcludingTax: 0, overdueAmount: 0 }] });
+    return answer(200, financialDetailView(customer));
   }
   if (request.method === 'GET' && !key) {
     if (entity === 'items') return list('item', [...state.items.values()].map(itemView), 'number');
@@ -505,6 +509,10 @@ function orderView(order: SimSalesOrder, withLines: boolean) {
 function customerView(customer: SimCustomer) {
   const { balanceDue: _b, ...rest } = customer;
   return rest;
+}
+
+function financialDetailView(customer: SimCustomer) {
+  return { id: customer.id, number: customer.number, balance: customer.balanceDue, totalSalesExcludingTax: 0, overdueAmount: 0 };
 }
 
 function itemView(item: SimItem) {

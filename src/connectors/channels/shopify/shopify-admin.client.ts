@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
 import { httpCall } from '../../../platform/http/http-client.js';
+import { expectShape } from '../../answer-shape.js';
 import type { ShopifyConfig } from './shopify.config.js';
 
 /** Shopify refuses input arrays longer than this (https://shopify.dev/docs/api/usage/limits). */
@@ -280,8 +281,10 @@ export class ShopifyAdminClient {
       const data = await this.graphql<Record<string, AnsweredItem | null>>(query, variables, items.length + 2 * batch.length, signal);
       items.forEach(([itemId, locations], n) => {
         const item = data[`item${n}`];
+        if (item !== null && item !== undefined) expectShape('Shopify', 'an inventory item', item, { id: 'string' });
         locations.forEach((locationId, m) => {
           const level = item?.[`level${m}`] as AnsweredLevel | null | undefined;
+          if (level) expectShape('Shopify', 'an inventory level', level, { quantities: 'array' });
           found.set(levelKey({ inventoryItemId: itemId, locationId }), level ? (level.quantities.find((q) => q.name === 'available')?.quantity ?? 0) : null);
         });
       });
@@ -294,6 +297,9 @@ export class ShopifyAdminClient {
     let after: string | null = null;
     do {
       const data: VariantsAnswer = await this.graphql<VariantsAnswer>(VARIANTS_BY_SKU, { first: skus.length, query: search, after }, 2 + 2 * skus.length, signal);
+      const variants = expectShape<VariantsAnswer['productVariants']>('Shopify', 'productVariants', data.productVariants, { nodes: 'array', pageInfo: 'object' });
+      expectShape('Shopify', 'pageInfo', variants.pageInfo, { hasNextPage: 'boolean', endCursor: 'string?' });
+      for (const variant of variants.nodes) expectShape('Shopify', 'a product variant', variant, { sku: 'string?', inventoryItem: 'object?' });
       // Shopify's search matches terms, not whole values: only an exact SKU counts. Where two variants share a
       // SKU, the first found wins.
       for (const variant of data.productVariants.nodes) {
@@ -360,7 +366,8 @@ export class ShopifyAdminClient {
     const input = { name: 'available', reason: 'correction', referenceDocumentUri, quantities };
     const key = changeFrom ? idempotencyKey({ input, attempt }) : undefined;
     const data = await this.graphql<{ inventorySetQuantities: { userErrors: UserError[] } | null }>(setQuantitiesMutation(key), { input }, MUTATION_COST, signal);
-    return data.inventorySetQuantities?.userErrors ?? [];
+    const payload = expectShape<{ userErrors: UserError[] }>('Shopify', 'inventorySetQuantities', data.inventorySetQuantities, { userErrors: 'array' });
+    return payload.userErrors;
   }
 
   private async graphql<T>(query: string, variables: Record<string, unknown>, estimatedCost: number, signal?: AbortSignal): Promise<T> {
@@ -388,6 +395,10 @@ export class ShopifyAdminClient {
       const failure = classifyHttpStatus(response.status, text, response.header('retry-after'));
       if (failure) throw new TargetError(failure.class, `Shopify answered ${response.status}`, { status: response.status, bodyExcerpt: failure.bodyExcerpt, retryAfterMs: failure.retryAfterMs });
       if (!answer) throw new TargetError('retryable', 'Shopify answered with a body that is not JSON', { status: response.status, bodyExcerpt: excerpt(text) });
+      if (!answer.errors?.length && (answer.data === null || typeof answer.data !== 'object' || Array.isArray(answer.data))) {
+        // Neither data nor errors: the store, or whatever answered for it, is not speaking GraphQL.
+        throw new TargetError('retryable', 'Shopify answered without data or errors', { status: response.status, bodyExcerpt: excerpt(text) });
+      }
       if (answer.errors?.length || !answer.data) {
         const codes = (answer.errors ?? []).map((e) => e.extensions?.code);
         const failureClass = codes.some((c) => c === 'INTERNAL_SERVER_ERROR' || c === 'SERVICE_UNAVAILABLE' || c === 'ACCESS_DENIED') ? 'retryable' : 'permanent';

@@ -67,6 +67,9 @@ async function post(config: WebhookConfig, id: string, correlationId: string, co
     },
     body,
     signal,
+    // Only the status matters, and an excerpt of a refusal: a subscriber's long answer is cut, not read.
+    maxBytes: 64 * 1024,
+    overLimit: 'truncate',
   });
   const failure = classifyHttpStatus(answer.status, answer.text, answer.header('retry-after'));
   if (failure) throw new TargetError(failure.class, failure.message, failure);

@@ -1,5 +1,6 @@
 import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
 import { httpCall } from '../../../platform/http/http-client.js';
+import { expectShape, parseJsonAnswer, type Shape } from '../../answer-shape.js';
 import type { BusinessCentralConfig } from './business-central.config.js';
 
 const SCOPE = 'https://api.businesscentral.dynamics.com/.default';
@@ -61,9 +62,15 @@ export interface BcCustomer {
   id: string;
   number: string;
   displayName: string;
-  blocked: string;
-  creditLimit: number;
+  blocked?: string;
+  creditLimit?: number;
+  /** With `$expand=customerFinancialDetail`: the customer's balance among its figures (checked by the caller). */
+  customerFinancialDetail?: { balance?: unknown } | null;
 }
+
+const SYSTEM = 'Business Central';
+const SALES_ORDER: Shape = { id: 'string', number: 'string', externalDocumentNumber: 'string?', '@odata.etag': 'string?' };
+const CUSTOMER: Shape = { id: 'string', number: 'string', displayName: 'string?', blocked: 'string?', creditLimit: 'number?', customerFinancialDetail: 'object?' };
 
 /**
  * Business Central API v2.0, as a service-to-service client: OAuth2 client credentials with the token cached
@@ -89,13 +96,13 @@ export class BusinessCentralClient {
   /** The order whose externalDocumentNumber is `reference`, if Business Central has one. */
   async findSalesOrder(reference: string, signal?: AbortSignal): Promise<BcSalesOrder | undefined> {
     const query = odataQuery({ $filter: `externalDocumentNumber eq ${odataString(reference)}` });
-    const found = await this.request<{ value: BcSalesOrder[] }>('GET', `/salesOrders?${query}`, undefined, signal);
-    return found.value[0];
+    const found = expectShape<{ value: unknown[] }>(SYSTEM, 'a salesOrders page', await this.request('GET', `/salesOrders?${query}`, undefined, signal), { value: 'array' });
+    return found.value.length === 0 ? undefined : expectShape<BcSalesOrder>(SYSTEM, 'a sales order', found.value[0], SALES_ORDER);
   }
 
   /** Creates the order with its lines in one request (deep insert). */
-  createSalesOrder(order: SalesOrderInput, signal?: AbortSignal): Promise<BcSalesOrder> {
-    return this.request<BcSalesOrder>('POST', '/salesOrders', {
+  async createSalesOrder(order: SalesOrderInput, signal?: AbortSignal): Promise<BcSalesOrder> {
+    return expectShape<BcSalesOrder>(SYSTEM, 'the created sales order', await this.request<unknown>('POST', '/salesOrders', {
       externalDocumentNumber: order.externalDocumentNumber,
       customerNumber: order.customerNumber,
       ...(order.orderDate ? { orderDate: order.orderDate } : {}),
@@ -106,7 +113,7 @@ export class BusinessCentralClient {
         unitPrice: line.unitPrice,
         ...(line.locationId ? { locationId: line.locationId } : {}),
       })),
-    }, signal);
+    }, signal), SALES_ORDER);
   }
 
   /**
@@ -123,8 +130,9 @@ export class BusinessCentralClient {
     await this.request('DELETE', `/salesOrders(${id})`, undefined, signal, { 'if-match': etag });
   }
 
+  /** Every customer, each with its financial detail (the balance) in the same pages: one request a page. */
   async listCustomers(signal?: AbortSignal): Promise<{ value: BcCustomer[] }> {
-    return { value: await this.allPages<BcCustomer>(this.companyUrl('/customers'), signal) };
+    return { value: await this.allPages<BcCustomer>(this.companyUrl(`/customers?${odataQuery({ $expand: 'customerFinancialDetail' })}`), 'a customer', CUSTOMER, signal) };
   }
 
   /**
@@ -133,7 +141,7 @@ export class BusinessCentralClient {
    */
   async itemsChangedSince(since: Date | undefined, signal?: AbortSignal): Promise<BcItem[]> {
     const query = odataQuery({ $select: 'id,number,lastModifiedDateTime,inventory', ...(since ? { $filter: `lastModifiedDateTime gt ${since.toISOString()}` } : {}) });
-    const items = await this.allPages<BcItem>(this.companyUrl(`/items?${query}`), signal);
+    const items = await this.allPages<BcItem>(this.companyUrl(`/items?${query}`), 'an item', { id: 'string', number: 'string', lastModifiedDateTime: 'string', inventory: 'number?' }, signal);
     return items.map(({ id, number, lastModifiedDateTime, inventory }) => ({ id, number, lastModifiedDateTime, inventory }));
   }
 
@@ -144,7 +152,7 @@ export class BusinessCentralClient {
    */
   async itemsPostedSince(since: Date, signal?: AbortSignal): Promise<Map<string, string>> {
     const query = odataQuery({ $filter: `lastModifiedDateTime gt ${since.toISOString()}`, $select: 'itemNumber,lastModifiedDateTime' });
-    const entries = await this.allPages<{ itemNumber: string; lastModifiedDateTime: string }>(this.companyUrl(`/itemLedgerEntries?${query}`), signal);
+    const entries = await this.allPages<{ itemNumber: string; lastModifiedDateTime: string }>(this.companyUrl(`/itemLedgerEntries?${query}`), 'an item ledger entry', { itemNumber: 'string', lastModifiedDateTime: 'string' }, signal);
     const newest = new Map<string, string>();
     for (const entry of entries) {
       const seen = newest.get(entry.itemNumber);
@@ -165,7 +173,7 @@ export class BusinessCentralClient {
     for (let i = 0; i < numbers.length; i += ITEMS_PER_QUERY) {
       const batch = numbers.slice(i, i + ITEMS_PER_QUERY);
       const query = odataQuery({ $filter: batch.map((number) => `itemNo eq ${odataString(number)}`).join(' or '), $select: 'itemNo,locationCode,quantity' });
-      const entries = await this.allPages<{ itemNo: string; locationCode: string; quantity: number }>(this.analyticsUrl(`/itemLedgerEntries?${query}`), signal);
+      const entries = await this.allPages<{ itemNo: string; locationCode: string; quantity: number }>(this.analyticsUrl(`/itemLedgerEntries?${query}`), 'an item ledger entry', { itemNo: 'string', locationCode: 'string', quantity: 'number' }, signal);
       for (const entry of entries) {
         const locations = onHand.get(entry.itemNo);
         // Quantities are decimals of up to 5 places: keep binary fractions from showing in the sums.
@@ -183,13 +191,14 @@ export class BusinessCentralClient {
   async openOrderQuantities(signal?: AbortSignal): Promise<{ quantities: Map<string, Map<string, number>>; newestChange: string | undefined }> {
     const query = odataQuery({ $filter: 'fullyShipped eq false', $expand: 'salesOrderLines' });
     const orders = await this.allPages<{ lastModifiedDateTime?: string; salesOrderLines?: Array<{ lineType: string; lineObjectNumber: string; locationId?: string | null; quantity: number; shippedQuantity?: number }> }>(
-      this.companyUrl(`/salesOrders?${query}`), signal,
+      this.companyUrl(`/salesOrders?${query}`), 'a sales order', { lastModifiedDateTime: 'string?', salesOrderLines: 'array?' }, signal,
     );
     const quantities = new Map<string, Map<string, number>>();
     let newestChange: string | undefined;
     for (const order of orders) {
       if (order.lastModifiedDateTime && (!newestChange || Date.parse(order.lastModifiedDateTime) > Date.parse(newestChange))) newestChange = order.lastModifiedDateTime;
       for (const line of order.salesOrderLines ?? []) {
+        expectShape(SYSTEM, 'a sales order line', line, { lineType: 'string', lineObjectNumber: 'string?', quantity: 'number', shippedQuantity: 'number?', locationId: 'string?' });
         if (line.lineType !== 'Item') continue;
         const open = line.quantity - (line.shippedQuantity ?? 0);
         if (open <= 0) continue;
@@ -203,21 +212,17 @@ export class BusinessCentralClient {
   }
 
   async listLocations(signal?: AbortSignal): Promise<BcLocation[]> {
-    const locations = await this.allPages<BcLocation>(this.companyUrl(`/locations?${odataQuery({ $select: 'id,code,displayName' })}`), signal);
+    const locations = await this.allPages<BcLocation>(this.companyUrl(`/locations?${odataQuery({ $select: 'id,code,displayName' })}`), 'a location', { id: 'string', code: 'string', displayName: 'string?' }, signal);
     return locations.map(({ id, code, displayName }) => ({ id, code, displayName }));
   }
 
-  async balanceDue(customerId: string, signal?: AbortSignal): Promise<number | undefined> {
-    const details = await this.request<{ value: Array<{ balance: number }> }>('GET', `/customers(${customerId})/customerFinancialDetails`, undefined, signal);
-    return details.value[0]?.balance;
-  }
 
   /** A collection with every page Business Central splits it into, following `@odata.nextLink` to the last. */
-  private async allPages<T>(url: string, signal?: AbortSignal): Promise<T[]> {
+  private async allPages<T>(url: string, what: string, shape: Shape, signal?: AbortSignal): Promise<T[]> {
     const all: T[] = [];
     for (let next: string | undefined = url; next !== undefined; ) {
-      const page: ODataPage<T> = await this.request<ODataPage<T>>('GET', next, undefined, signal);
-      all.push(...page.value);
+      const page: ODataPage<T> = expectShape<ODataPage<T>>(SYSTEM, `a page of ${what}s`, await this.request<unknown>('GET', next, undefined, signal), { value: 'array', '@odata.nextLink': 'string?' });
+      for (const record of page.value) all.push(expectShape<T>(SYSTEM, what, record, shape));
       const link = page['@odata.nextLink'];
       next = link === undefined ? undefined : new URL(link, url).href;
       // The access token goes only where the API is.
@@ -261,7 +266,7 @@ export class BusinessCentralClient {
           retryAfterMs: failure.retryAfterMs,
         });
       }
-      return (text ? JSON.parse(text) : undefined) as T;
+      return (text ? parseJsonAnswer(SYSTEM, response.status, text) : undefined) as T;
     }
   }
 
@@ -279,7 +284,7 @@ export class BusinessCentralClient {
       // Wrong credentials are a configuration problem that every message would hit: wait for a fix, do not dead-letter.
       throw new TargetError(failure?.class === 'throttled' ? 'throttled' : 'retryable', `token endpoint answered ${response.status}`, { status: response.status, bodyExcerpt: excerpt(text) });
     }
-    const body = JSON.parse(text) as { access_token: string; expires_in: number };
+    const body = expectShape<{ access_token: string; expires_in: number }>(SYSTEM, 'the token', parseJsonAnswer(`${SYSTEM}'s token endpoint`, response.status, text), { access_token: 'string', expires_in: 'number' });
     this.token = { value: body.access_token, expiresAt: this.now() + body.expires_in * 1000 };
     return this.token.value;
   }

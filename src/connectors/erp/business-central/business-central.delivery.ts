@@ -1,4 +1,4 @@
-import type { ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpSalesOrder, GovernedCall, StockChanges } from '../erp-contract.js';
+import type { CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpSalesOrder, GovernedCall, StockChanges } from '../erp-contract.js';
 import { BusinessCentralClient, type SalesOrderInput } from './business-central.client.js';
 import type { BusinessCentralConfig } from './business-central.config.js';
 
@@ -22,15 +22,23 @@ export class BusinessCentralErp implements ErpConnector {
     return { deleted: true, erpOrderRef: order.number };
   }
 
-  /** Every customer, with the balance due fetched for those with a credit limit (the only ones it matters for). */
-  async customers(call: GovernedCall): Promise<ErpCustomer[]> {
+  /**
+   * Every customer with its balance, read with the list (`$expand=customerFinancialDetail`), one request a page.
+   * A customer with a credit limit whose balance cannot be read is left out, its last figures kept, and said.
+   */
+  async customers(call: GovernedCall): Promise<CustomerPull> {
     const { value } = await call((signal) => this.client.listCustomers(signal));
-    const customers: ErpCustomer[] = [];
+    const pull: CustomerPull = { customers: [], rejected: [] };
     for (const customer of value) {
-      const balanceDue = customer.creditLimit > 0 ? await call((signal) => this.client.balanceDue(customer.id, signal)) : undefined;
-      customers.push({ erpId: customer.id, number: customer.number, name: customer.displayName, blocked: customer.blocked ?? '', creditLimit: customer.creditLimit ?? 0, balanceDue: balanceDue ?? 0 });
+      const creditLimit = customer.creditLimit ?? 0;
+      const balance = customer.customerFinancialDetail?.balance;
+      if (creditLimit > 0 && typeof balance !== 'number') {
+        pull.rejected.push({ number: customer.number, problem: `its credit limit needs a balance, and customerFinancialDetail had ${balance === undefined ? 'none' : JSON.stringify(balance)}` });
+        continue;
+      }
+      pull.customers.push({ erpId: customer.id, number: customer.number, name: customer.displayName ?? customer.number, blocked: customer.blocked ?? '', creditLimit, balanceDue: typeof balance === 'number' ? balance : 0 });
     }
-    return customers;
+    return pull;
   }
 
   /**

@@ -30,3 +30,13 @@ export function restoreMaskedSecrets(
   }
   return { config, unresolved };
 }
+
+/** A copy of `config` with each secret field that holds a string passed through `transform` (seal or open). */
+export function transformSecrets(config: Config, secretFields: readonly string[], transform: (value: string) => string): Config {
+  const result: Config = { ...config };
+  for (const field of secretFields) {
+    const value = result[field];
+    if (typeof value === 'string' && value !== MASK) result[field] = transform(value);
+  }
+  return result;
+}
