@@ -17,6 +17,7 @@ import { ApiKeys } from './platform/security/api-keys.js';
 import { AuthGuard, SECURITY_SETTINGS, type SecuritySettings } from './platform/security/auth.guard.js';
 import { WhoAmIController } from './platform/security/whoami.controller.js';
 import { SecretBox } from './platform/security/secret-box.js';
+import { Instances, SERVES_API } from './platform/security/instances.js';
 import { CONFIGURATION_ENTITIES, ConfigurationApiModule, ConfigurationModule } from './modules/configuration/configuration.module.js';
 import { MigrationCoexistenceModule, RoutingEntity } from './modules/migration-coexistence/migration-coexistence.module.js';
 import { ConnectorsModule } from './connectors/connectors.module.js';
@@ -101,6 +102,8 @@ export class AppModule {
       providers: [
         { provide: SECURITY_SETTINGS, useValue: options.security },
         ApiKeys,
+        Instances,
+        { provide: SERVES_API, useValue: serveApi },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
       exports: [ApiKeys],

@@ -84,26 +84,6 @@ describe('API keys', () => {
     expect((await t.request('GET', '/v1/test-scoped', { token: fresh.key })).status).toBe(200);
   });
 
-  it('a key revoked on one instance is refused by every other within a second', async () => {
-    const other = await startTestApp({ databaseUrl: t.databaseUrl, additionalModules: [ScopedProbeModule], env: { LOG_LEVEL: 'warn', CROSSDOCK_ROLE: 'api' } });
-    try {
-      const key = await issueKey();
-      // The other instance has the key cached now.
-      expect((await other.request('GET', '/v1/test-scoped', { token: key.key })).status).toBe(200);
-      expect((await t.request('DELETE', `/v1/admin/channels/portal/api-keys/${key.id}`)).status).toBe(200);
-      const revokedAt = Date.now();
-      let status = 200;
-      while (status === 200 && Date.now() - revokedAt < 5_000) {
-        status = (await other.request('GET', '/v1/test-scoped', { token: key.key })).status;
-        if (status === 200) await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(status).toBe(401);
-      expect(Date.now() - revokedAt).toBeLessThan(1_000);
-    } finally {
-      await other.close();
-    }
-  });
-
   it('refuse a wrong key, a malformed key and a key of another secret with the same prefix', async () => {
     const { key } = await issueKey();
     const tampered = key.slice(0, -4) + (key.endsWith('AAAA') ? 'BBBB' : 'AAAA');

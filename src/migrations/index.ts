@@ -4,6 +4,7 @@ import { Migration20261127020000Orders } from './Migration20261127020000Orders.j
 import { Migration20261127030000Inventory } from './Migration20261127030000Inventory.js';
 import { Migration20261201000000StateQueue } from './Migration20261201000000StateQueue.js';
 import { Migration20261202000000DeliveredStates } from './Migration20261202000000DeliveredStates.js';
+import { Migration20261202010000Instances } from './Migration20261202010000Instances.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261127030000Inventory', class: Migration20261127030000Inventory },
   { name: 'Migration20261201000000StateQueue', class: Migration20261201000000StateQueue },
   { name: 'Migration20261202000000DeliveredStates', class: Migration20261202000000DeliveredStates },
+  { name: 'Migration20261202010000Instances', class: Migration20261202010000Instances },
 ];

@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { problems } from '../http/problem.js';
 import { ApiKeys, type AuthenticatedKey } from './api-keys.js';
 import { ACCESS_METADATA, type AccessRule } from './principal.js';
+import { Instances } from './instances.js';
 import { TokenBucketLimiter } from './rate-limiter.js';
 
 export const SECURITY_SETTINGS = Symbol('SECURITY_SETTINGS');
@@ -28,9 +29,10 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeys,
     @Inject(SECURITY_SETTINGS) settings: SecuritySettings,
+    instances: Instances,
   ) {
     this.adminTokenHash = sha256(settings.adminToken);
-    this.limiter = new TokenBucketLimiter(settings.apiKeyRateLimit.perSecond, settings.apiKeyRateLimit.burst);
+    this.limiter = new TokenBucketLimiter(settings.apiKeyRateLimit.perSecond, settings.apiKeyRateLimit.burst, undefined, () => instances.apiShare());
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {

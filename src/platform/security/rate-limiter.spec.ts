@@ -33,3 +33,14 @@ describe('TokenBucketLimiter', () => {
     expect(limiter.take('k')).toBe(10);
   });
 });
+
+describe('TokenBucketLimiter shared between instances', () => {
+  it('admits this instance its share of the rate and the burst', () => {
+    let now = 0;
+    const limiter = new TokenBucketLimiter(10, 10, () => now, () => 0.5);
+    const admitted = Array.from({ length: 10 }, () => limiter.take('k')).filter((wait) => wait === 0).length;
+    expect(admitted).toBe(5);
+    now = 1000;
+    expect(Array.from({ length: 10 }, () => limiter.take('k')).filter((wait) => wait === 0).length).toBe(5);
+  });
+});
