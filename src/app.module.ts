@@ -78,6 +78,7 @@ export class AppModule {
             concurrencyPerQueue: options.delivery.concurrencyPerQueue,
             heartbeatSeconds: options.delivery.heartbeatSeconds,
             superviseIntervalSeconds: options.delivery.superviseIntervalSeconds,
+            jobRetryMaxSeconds: options.delivery.jobRetryMaxSeconds,
             jobRetentionSeconds: options.retention.jobDays * 24 * 3600,
           },
           governor: {

@@ -11,7 +11,8 @@ import { startTestApp, type TestApp } from './support/test-app.js';
 
 // This file runs its own PostgreSQL and restarts it (fast shutdown: every session cut) under a running service
 // while a careful client (retrying 503s with the same Idempotency-Key) sends a burst of orders and the workers
-// deliver them to the ERP. TEST_DB_RESTARTS and TEST_DB_RESTART_ORDERS scale it.
+// deliver them to the ERP. TEST_DB_RESTARTS and TEST_DB_RESTART_ORDERS scale it. A delivery job in flight when the
+// database went away cannot be marked failed; it is taken again after its heartbeat lapses (10 s here, 30 s by default).
 const RESTARTS = Number(process.env.TEST_DB_RESTARTS ?? 3);
 const ORDERS = Number(process.env.TEST_DB_RESTART_ORDERS ?? 120);
 const CLIENTS = 6;
@@ -28,7 +29,7 @@ beforeAll(async () => {
   port = await freePort();
   database = await startEmbeddedPostgres(dataDir, quiet, { port });
   await migrateDatabase(database.url, MIGRATIONS);
-  t = await startTestApp({ databaseUrl: database.url, env: { LOG_LEVEL: 'fatal', CROSSDOCK_DELIVERY_BASE_DELAY_MS: '200', CROSSDOCK_CIRCUIT_OPEN_MS: '1000' } });
+  t = await startTestApp({ databaseUrl: database.url, env: { LOG_LEVEL: 'fatal', CROSSDOCK_DELIVERY_BASE_DELAY_MS: '100', CROSSDOCK_DELIVERY_MAX_DELAY_MS: '1000', CROSSDOCK_CIRCUIT_OPEN_MS: '1000', CROSSDOCK_JOB_SUPERVISE_SECONDS: '1', CROSSDOCK_JOB_RETRY_MAX_SECONDS: '2', CROSSDOCK_JOB_HEARTBEAT_SECONDS: '10' } });
   w = await ordersWorld(t);
 });
 

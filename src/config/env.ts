@@ -30,6 +30,7 @@ export interface Env {
     concurrencyPerQueue: number;
     heartbeatSeconds: number;
     superviseIntervalSeconds: number;
+    jobRetryMaxSeconds: number;
     circuitFailures: number;
     circuitOpenMs: number;
   };
@@ -80,6 +81,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
       concurrencyPerQueue: integer(env, 'CROSSDOCK_WORKER_CONCURRENCY', 8, 1, 1000),
       heartbeatSeconds: integer(env, 'CROSSDOCK_JOB_HEARTBEAT_SECONDS', 30, 10, 3600),
       superviseIntervalSeconds: integer(env, 'CROSSDOCK_JOB_SUPERVISE_SECONDS', 10, 1, 3600),
+      jobRetryMaxSeconds: integer(env, 'CROSSDOCK_JOB_RETRY_MAX_SECONDS', 30, 1, 3600),
       circuitFailures: integer(env, 'CROSSDOCK_CIRCUIT_FAILURES', 5, 1, 1000),
       circuitOpenMs: integer(env, 'CROSSDOCK_CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     },

@@ -39,7 +39,7 @@ export class DeliveryQueues {
         retryLimit: 100_000,
         retryDelay: 1,
         retryBackoff: true,
-        retryDelayMax: 30,
+        retryDelayMax: this.settings.jobRetryMaxSeconds,
         heartbeatSeconds: this.settings.heartbeatSeconds,
         expireInSeconds: Math.ceil(this.settings.callTimeoutMs / 1000) * 4 + 60,
         deleteAfterSeconds: this.settings.jobRetentionSeconds,

@@ -21,6 +21,11 @@ export interface DeliverySettings {
   heartbeatSeconds: number;
   /** pg-boss supervision interval: how soon a lost job is noticed. */
   superviseIntervalSeconds: number;
+  /**
+   * pg-boss retries a job our own logic could not settle (a lost database, a killed worker) after 1, 2, 4 ... s,
+   * at most this long apart. Set when a destination's queue is created.
+   */
+  jobRetryMaxSeconds: number;
   /** How often workers look for destination queues created by other instances. */
   queueDiscoveryMs: number;
   /** How long pg-boss keeps completed delivery jobs (set when a destination's queue is created). */
@@ -37,6 +42,7 @@ export const DEFAULT_DELIVERY_SETTINGS: Omit<DeliverySettings, 'work'> = {
   stateLeaseMs: 70_000,
   heartbeatSeconds: 30,
   superviseIntervalSeconds: 10,
+  jobRetryMaxSeconds: 30,
   queueDiscoveryMs: 2_000,
   jobRetentionSeconds: 24 * 3600,
 };
