@@ -11,8 +11,9 @@ import { startTestApp, type TestApp } from './support/test-app.js';
 
 // This file runs its own PostgreSQL and restarts it (fast shutdown: every session cut) under a running service
 // while a careful client (retrying 503s with the same Idempotency-Key) sends a burst of orders and the workers
-// deliver them to the ERP. TEST_DB_RESTARTS and TEST_DB_RESTART_ORDERS scale it. A delivery job in flight when the
-// database went away cannot be marked failed; it is taken again after its heartbeat lapses (10 s here, 30 s by default).
+// deliver them to the ERP. TEST_DB_RESTARTS and TEST_DB_RESTART_ORDERS scale it. A call that returned while the
+// database was away could not be settled: its governor lease is freed once the database answers, instead of holding
+// the ERP's concurrency until it expires (twice the call timeout, a minute by default).
 const RESTARTS = Number(process.env.TEST_DB_RESTARTS ?? 3);
 const ORDERS = Number(process.env.TEST_DB_RESTART_ORDERS ?? 120);
 const CLIENTS = 6;
@@ -98,5 +99,7 @@ describe('PostgreSQL restarted under load', () => {
     expect(references.filter((ref) => inErp.get(ref) !== 1)).toEqual([]);
     // And every message of theirs (the ERP's, the channel's status events) delivered, none dead.
     await waitUntil('every message delivered', async () => (await t.sql(`select 1 from outbox where status <> 'delivered' limit 1`)).length === 0, 60_000);
+    // No lease of a call cut off by a restart is left to expire: each was freed when the database was back.
+    expect(await t.sql(`select count(*)::int as n from governor_lease`)).toEqual([{ n: 0 }]);
   });
 });

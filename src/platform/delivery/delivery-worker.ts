@@ -174,7 +174,12 @@ export class DeliveryWorker implements OnApplicationShutdown {
       if (round.calls.length > 0) {
         const calls = round.calls;
         const outcomes = await Promise.all(calls.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler!, probe))));
-        await inTransaction(this.pool, (tx) => this.settle(tx, destination, calls, outcomes), ASYNC_COMMIT);
+        try {
+          await inTransaction(this.pool, (tx) => this.settle(tx, destination, calls, outcomes), ASYNC_COMMIT);
+        } catch (error) {
+          this.governor.releaseWhenPossible(calls.map((c) => c.leaseId));
+          throw error;
+        }
       }
       if (round.held.length === 0) return;
       // Slots freed by our own calls are taken at once; otherwise wait for the time the governor named.

@@ -245,7 +245,13 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     }, ASYNC_COMMIT);
     if (claimed.calls.length === 0) return claimed.count;
     const outcomes = await Promise.all(claimed.calls.map(({ rows, probe }) => withCorrelationId(rows[0]!.correlation_id, () => this.call(rows, handler, probe))));
-    await inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT);
+    try {
+      await inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT);
+    } catch (error) {
+      // The calls are over: their leases must not hold the target's concurrency until they expire.
+      this.governor.releaseWhenPossible(claimed.calls.map((c) => c.leaseId));
+      throw error;
+    }
     return claimed.count;
   }
 

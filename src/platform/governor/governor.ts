@@ -69,12 +69,39 @@ const COUNT_LEASES = `
  */
 @Injectable()
 export class Governor {
+  // Leases of calls that returned but could not be settled (the database went away): freed once it answers.
+  private readonly orphaned = new Set<string>();
+  private orphanTimer?: NodeJS.Timeout;
+
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(GOVERNOR_SETTINGS) private readonly settings: GovernorSettings,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {}
+
+  /**
+   * The calls holding these leases are over, but the transaction that would have released them failed. Left
+   * alone they would count against the target's concurrency until they expire (twice the call timeout); they
+   * are freed as soon as the database answers again, retried every second.
+   */
+  releaseWhenPossible(leaseIds: readonly string[]): void {
+    for (const id of leaseIds) this.orphaned.add(id);
+    this.orphanTimer ??= setTimeout(() => void this.freeOrphans(), 1_000);
+    this.orphanTimer.unref?.();
+  }
+
+  private async freeOrphans(): Promise<void> {
+    this.orphanTimer = undefined;
+    const ids = [...this.orphaned];
+    if (ids.length === 0) return;
+    try {
+      await this.pool.query('delete from governor_lease where id = any($1::uuid[])', [ids]);
+      for (const id of ids) this.orphaned.delete(id);
+    } catch {
+      this.releaseWhenPossible([]);
+    }
+  }
 
   /**
    * Asks, in the caller's transaction, whether `count` calls may start (a worker's batch: the target's lock
