@@ -49,6 +49,14 @@ describe('availableToSell', () => {
   // One position per warehouse, as stored.
   const positions = fc.uniqueArray(position, { selector: (p) => p.warehouse, maxLength: 4 });
 
+  it('sells no unit that no warehouse holds whole (0.999 in two warehouses is not one unit)', () => {
+    const rules = { warehouses: ['A', 'D'], safetyStock: 0, allocationPercent: 50.06 };
+    const positions = [{ warehouse: 'D', onHand: 21.678, reserved: 8.158 }, { warehouse: 'A', onHand: 33.263, reserved: 5.385 }];
+    expect(availableToSell(rules, positions, { D: 12.521, A: 26.879 })).toEqual({ available: 0, byWarehouse: { A: 0, D: 0 } });
+    expect(availableToSell({ ...rules, allocationPercent: 100 }, [{ warehouse: 'A', onHand: 1.5, reserved: 0 }, { warehouse: 'D', onHand: 0.9, reserved: 0 }]))
+      .toEqual({ available: 1, byWarehouse: { A: 1, D: 0 } });
+  });
+
   it('is never negative, never above the eligible on-hand, and its parts add up (property)', () => {
     fc.assert(fc.property(channel, positions, reservations, (c, ps, open) => {
       const { available, byWarehouse } = availableToSell(c, ps, open);
@@ -58,7 +66,7 @@ describe('availableToSell', () => {
       expect(available).toBeLessThanOrEqual(Math.floor(eligibleOnHand + 1e-9));
       expect(Object.values(byWarehouse).reduce((s, n) => s + n, 0)).toBe(available);
       for (const p of ps) if (c.warehouses.includes(p.warehouse)) expect(byWarehouse[p.warehouse]).toBeLessThanOrEqual(Math.max(0, Math.floor(p.onHand + 1e-9)));
-    }));
+    }), { numRuns: 2_000 });
   });
 
   it('gives the same figure for the same final positions whatever the order the events came in (property)', () => {

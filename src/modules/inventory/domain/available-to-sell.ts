@@ -26,7 +26,8 @@ const SCALE = 1000; // quantities carry at most 3 decimals
 /**
  * Available-to-sell of one SKU for one channel:
  * floor((Σ over eligible warehouses of max(0, onHand − reserved − open reservations) − safetyStock) × allocation%),
- * never below 0. Warehouses without a position count as empty.
+ * never below 0, and never above the whole units the warehouses hold between them (0.999 here and 0.999 there
+ * make no unit to sell: no warehouse could ship it). Warehouses without a position count as empty.
  */
 export function availableToSell(rules: ChannelStockRules, positions: readonly StockPosition[], openReservations: Readonly<Record<string, number>> = {}): AvailableToSell {
   const eligible = new Set(rules.warehouses);
@@ -39,7 +40,8 @@ export function availableToSell(rules: ChannelStockRules, positions: readonly St
   const total = [...free.values()].reduce((sum, f) => sum + f, 0);
   const afterSafety = Math.max(0, total - Math.round(rules.safetyStock * SCALE));
   // Percent as an integer of hundredths, so that the product stays exact.
-  const available = Math.floor((afterSafety * Math.round(rules.allocationPercent * 100)) / (100 * 100 * SCALE));
+  const wholeUnits = [...free.values()].reduce((sum, f) => sum + Math.floor(f / SCALE), 0);
+  const available = Math.min(wholeUnits, Math.floor((afterSafety * Math.round(rules.allocationPercent * 100)) / (100 * 100 * SCALE)));
   return { available, byWarehouse: spread(available, rules.warehouses, free) };
 }
 
