@@ -61,11 +61,6 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
     return this.connector(backend).stockSince(await this.governed(backend), since, lastReserved);
   }
 
-  /** Whether the backend's kind has a connector that can do this in this version. */
-  static supports(kind: string): boolean {
-    return kind in CONNECTORS;
-  }
-
   private async governed(backend: Target): Promise<GovernedCall> {
     const limits = await this.limits(backend.id);
     return (work) => this.governor.call(`erp:${backend.id}`, limits, () => work(AbortSignal.timeout(CALL_TIMEOUT_MS)));

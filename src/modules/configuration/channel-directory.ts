@@ -5,7 +5,7 @@ import type { Sql } from '../../platform/database/transaction.js';
 import { SecretBox } from '../../platform/security/secret-box.js';
 import { transformSecrets } from './domain/secrets.js';
 import type { ChannelEntity } from './entities/channel.entity.js';
-import { connectorKind } from './resource-validation.js';
+import { secretsOf } from './resource-validation.js';
 
 const CACHE_MS = 5_000;
 const COLUMNS = 'id, name, kind, config, inventory, oversell, limits, created_at as "createdAt", updated_at as "updatedAt"';
@@ -54,6 +54,6 @@ export class ChannelDirectory {
   private async query(sql: Sql | undefined, text: string, values: unknown[]): Promise<{ rows: Channel[] }> {
     const { rows } = await (sql ? sql.query<Channel>(text, values) : this.pool.query<Channel>(text, values));
     const open = (value: string) => this.box.open(value);
-    return { rows: rows.map((channel) => ({ ...channel, config: transformSecrets(channel.config, connectorKind('channel', channel.kind)?.secretFields ?? [], open) })) };
+    return { rows: rows.map((channel) => ({ ...channel, config: transformSecrets(channel.config, secretsOf('channel', channel.kind), open) })) };
   }
 }

@@ -13,7 +13,7 @@ import { maskSecrets, restoreMaskedSecrets, transformSecrets } from './domain/se
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ErpBackendEntity } from './entities/erp-backend.entity.js';
 import { SourceSystemEntity } from './entities/source-system.entity.js';
-import { connectorConfigErrors, connectorKind } from './resource-validation.js';
+import { connectorConfigErrors, secretsOf } from './resource-validation.js';
 
 type Entity = ErpBackendEntity | ChannelEntity | SourceSystemEntity;
 type Constructor<E> = new () => E;
@@ -28,7 +28,6 @@ interface Resource<E extends Entity, D> {
   view(entity: E): Record<string, unknown>;
 }
 
-export const secretsOf = (resource: 'erp-backend' | 'channel', kind: string) => connectorKind(resource, kind)?.secretFields ?? [];
 
 function connectorContent(resource: 'erp-backend' | 'channel', id: string, dto: { kind: string; config: Record<string, unknown> }, stored: { kind: string; config: Record<string, unknown> } | null) {
   const secretFields = secretsOf(resource, dto.kind);

@@ -6,7 +6,7 @@ import type { MaintenanceWindow } from '../../platform/governor/maintenance-wind
 import { SecretBox } from '../../platform/security/secret-box.js';
 import { ChannelDirectory } from './channel-directory.js';
 import { transformSecrets } from './domain/secrets.js';
-import { connectorKind } from './resource-validation.js';
+import { secretsOf } from './resource-validation.js';
 
 const CACHE_MS = 5_000;
 
@@ -29,7 +29,7 @@ export class ConfiguredTargets extends TargetDirectory {
     const { rows: [row] } = await this.pool.query<{ id: string; kind: string; config: Record<string, unknown>; limits: Target['limits']; maintenanceWindows: MaintenanceWindow[] }>(
       'select id, kind, config, limits, maintenance_windows as "maintenanceWindows" from erp_backend where id = $1', [id],
     );
-    const secretFields = row ? (connectorKind('erp-backend', row.kind)?.secretFields ?? []) : [];
+    const secretFields = row ? secretsOf('erp-backend', row.kind) : [];
     const backend = row ? { ...row, config: transformSecrets(row.config, secretFields, (v) => this.box.open(v)), maintenanceWindows: row.maintenanceWindows ?? [] } : null;
     this.backends.set(id, { backend, until: Date.now() + CACHE_MS });
     return backend;

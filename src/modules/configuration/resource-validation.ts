@@ -13,6 +13,11 @@ export function connectorKind(resource: 'erp-backend' | 'channel', kind: string)
   return CONNECTORS[resource].find((k) => k.kind === kind);
 }
 
+/** The secret fields of a connector kind's config (none for an unknown kind). */
+export function secretsOf(resource: 'erp-backend' | 'channel', kind: string): readonly string[] {
+  return connectorKind(resource, kind)?.secretFields ?? [];
+}
+
 /** Checks `config` against the connector that `kind` names; an unknown kind is an error on `kind`. */
 export function connectorConfigErrors(resource: 'erp-backend' | 'channel', kind: string, config: unknown, prefix = ''): FieldError[] {
   const connector = connectorKind(resource, kind);

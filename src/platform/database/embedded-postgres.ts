@@ -92,7 +92,11 @@ function untraversableByOthers(dir: string): string | undefined {
     folders.unshift(at);
     if (dirname(at) === at) break;
   }
-  return folders.find((folder) => (statSync(folder).mode & 0o001) === 0 && statSync(folder).uid !== postgresUid());
+  const postgres = postgresUid();
+  return folders.find((folder) => {
+    const { mode, uid } = statSync(folder);
+    return (mode & 0o001) === 0 && uid !== postgres;
+  });
 }
 
 function postgresUid(): number | undefined {
