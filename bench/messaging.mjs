@@ -7,24 +7,19 @@
 // Usage: npm run bench:messaging   (DATABASE_URL to use a server; BENCH_MESSAGES 3000, BENCH_KEYS 200,
 // BENCH_CONCURRENCY 16 jobs in flight, the same for pg-boss alone and for Crossdock)
 import 'reflect-metadata';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { createApp } from '../dist/app.js';
 import { readEnv } from '../dist/config/env.js';
 import { MIGRATIONS } from '../dist/migrations/index.js';
-import { startEmbeddedPostgres } from '../dist/platform/database/embedded-postgres.js';
-import { migrateDatabase } from '../dist/platform/database/migrate.js';
 import { PG_POOL } from '../dist/platform/database/pg-pool.js';
 import { inTransaction } from '../dist/platform/database/transaction.js';
 import { Destinations } from '../dist/platform/delivery/destinations.js';
 import { Outbox } from '../dist/platform/outbox/outbox.js';
 import { Subscriptions } from '../dist/platform/outbox/subscriptions.js';
 import { createLogger } from '../dist/platform/observability/logger.js';
-import { createDatabase, machineLine, percentile } from './support.mjs';
+import { benchDatabase, machineLine, percentile } from './support.mjs';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 3000);
 const KEYS = Number(process.env.BENCH_KEYS ?? 200);
@@ -32,17 +27,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cpuMs = ({ user, system }) => (user + system) / 1000;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-bench-msg-'));
-chmodSync(dataDir, 0o755);
-let embedded;
-let serverUrl = process.env.DATABASE_URL;
-if (!serverUrl) {
-  embedded = await startEmbeddedPostgres(dataDir, { info() {}, warn: console.warn });
-  serverUrl = embedded.url;
-}
-const database = await createDatabase(serverUrl, `crossdock_bench_${process.pid}`);
+const database = await benchDatabase(`crossdock_bench_${process.pid}`);
 const databaseUrl = database.url;
-await migrateDatabase(databaseUrl, MIGRATIONS);
 
 // 1. pg-boss alone.
 const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', useListenNotify: true, max: 10 });
@@ -131,7 +117,7 @@ const plain = await timeTransactions(false);
 const withAdd = await timeTransactions(true);
 
 const rate = (s) => Math.round(N / s);
-console.log(`${machineLine()}; PostgreSQL ${embedded ? 'embedded 18' : 'server'}`);
+console.log(`${machineLine()}; PostgreSQL ${database.server}`);
 console.log(`${N} messages over ${KEYS} keys, ${CONCURRENCY} jobs in flight per process, no-op target, one process.`);
 console.log('');
 console.log('| measure | result |');
@@ -144,7 +130,5 @@ console.log(`| the same with outbox.add of one message | ${withAdd.toFixed(2)} m
 
 await pool.end();
 await apiApp.close();
-await database.drop();
-await embedded?.stop();
-rmSync(dataDir, { recursive: true, force: true });
+await database.close();
 process.exit(0);

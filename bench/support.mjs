@@ -88,6 +88,39 @@ export async function createDatabase(serverUrl, name) {
   };
 }
 
+/**
+ * A migrated throwaway database named `name` for an in-process bench: on DATABASE_URL's server, else on an
+ * embedded PostgreSQL started for it; `close()` drops it and stops what was started.
+ */
+export async function benchDatabase(name) {
+  const { mkdtempSync, chmodSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { startEmbeddedPostgres } = await import('../dist/platform/database/embedded-postgres.js');
+  const { migrateDatabase } = await import('../dist/platform/database/migrate.js');
+  const { MIGRATIONS } = await import('../dist/migrations/index.js');
+  let embedded;
+  let dataDir;
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    dataDir = mkdtempSync(join(tmpdir(), 'crossdock-bench-pg-'));
+    chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user when the bench runs as root
+    embedded = await startEmbeddedPostgres(dataDir, { info() {}, warn: console.warn });
+    serverUrl = embedded.url;
+  }
+  const database = await createDatabase(serverUrl, name);
+  await migrateDatabase(database.url, MIGRATIONS);
+  return {
+    url: database.url,
+    server: embedded ? 'embedded 18' : 'server',
+    async close() {
+      await database.drop();
+      await embedded?.stop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** The value at percentile `p` (0-100) of numbers sorted ascending. */
 export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

@@ -1,12 +1,16 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type pg from 'pg';
+import { prepareStatements } from './prepared-statements.js';
 
 export const PG_POOL = Symbol('PG_POOL');
 export const DATABASE_URL = Symbol('DATABASE_URL');
 
-/** The platform machinery's SQL goes through MikroORM's own pool: one pool per process. */
+/**
+ * The platform machinery's SQL goes through MikroORM's own pool: one pool per process, its parameterised
+ * queries sent as prepared statements.
+ */
 export const pgPoolProvider = {
   provide: PG_POOL,
   inject: [MikroORM],
-  useFactory: async (orm: MikroORM): Promise<pg.Pool> => (await orm.em.getConnection().getNativeClient()) as pg.Pool,
+  useFactory: async (orm: MikroORM): Promise<pg.Pool> => prepareStatements((await orm.em.getConnection().getNativeClient()) as pg.Pool),
 };

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { isStalePlan } from './prepared-statements.js';
 
 /** A transaction on one pooled connection; `boss` lets pg-boss write its jobs inside it. */
 export interface Tx {
@@ -21,6 +22,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<
   const client = await pool.connect();
   const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => client.query<R>(text, values);
   const effects: Array<() => void> = [];
+  let failure: unknown;
   const tx: Tx = { query, boss: { executeSql: (text, values) => client.query(text, values) }, afterCommit: (effect) => void effects.push(effect) };
   try {
     await client.query(options.synchronousCommit === false ? 'begin; set local synchronous_commit to off' : 'begin');
@@ -36,9 +38,11 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<
     return result;
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
+    failure = error;
     throw error;
   } finally {
-    client.release();
+    // A connection whose prepared statement went stale is dropped; the pool opens a new one.
+    client.release(isStalePlan(failure) ? (failure as Error) : undefined);
   }
 }
 

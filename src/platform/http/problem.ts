@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { ConnectionException } from '@mikro-orm/core';
+import { isStalePlan } from '../database/prepared-statements.js';
 import type { FieldError } from './field-errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -119,9 +120,12 @@ const UNAVAILABLE_CODES = new Set([
 // What node-postgres says, without a code, of a connection that has gone.
 const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)/;
 
-/** The database cannot be used for now (as opposed to a statement that is wrong): answer 503, retry later. */
+/**
+ * The database cannot be used for now (as opposed to a statement that is wrong): answer 503, retry later. A
+ * prepared statement that a migration made stale counts: its connection is dropped, and a retry prepares it anew.
+ */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (error instanceof ConnectionException) return true;
+  if (error instanceof ConnectionException || isStalePlan(error)) return true;
   const code = (error as { code?: unknown })?.code;
   const message = (error as { message?: unknown })?.message;
   return (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message));

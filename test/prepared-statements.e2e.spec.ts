@@ -1,0 +1,65 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { isDatabaseUnavailable } from '../src/platform/http/problem.js';
+import { MAX_NAMED, prepareStatements, statementName } from '../src/platform/database/prepared-statements.js';
+import { inTransaction } from '../src/platform/database/transaction.js';
+import { createDatabase } from './support/databases.js';
+
+describe('prepared statements', () => {
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    const url = await createDatabase(inject('serverUrl'), inject('runPrefix'));
+    pool = prepareStatements(new pg.Pool({ connectionString: url, max: 1 }));
+    await pool.query('create table prepared_probe (id int primary key, name text)');
+    await pool.query("insert into prepared_probe values (1, 'one'), (2, 'two')");
+  });
+
+  afterAll(async () => {
+    await pool.end();
+  });
+
+  const prepared = async (client: pg.PoolClient | pg.Pool) =>
+    (await client.query<{ statement: string }>('select statement from pg_prepared_statements')).rows.map((r) => r.statement);
+
+  it('sends a parameterised query as a named statement, prepared once per connection', async () => {
+    const text = 'select name from prepared_probe where id = $1';
+    expect((await pool.query(text, [1])).rows).toEqual([{ name: 'one' }]);
+    expect((await pool.query(text, [2])).rows).toEqual([{ name: 'two' }]);
+    const client = await pool.connect();
+    try {
+      expect((await client.query(text, [1])).rows).toEqual([{ name: 'one' }]);
+      const statements = await prepared(client);
+      expect(statements.filter((s) => s === text)).toHaveLength(1);
+      // A query without parameters runs as before, unnamed.
+      expect(statements).not.toContain('select statement from pg_prepared_statements');
+    } finally {
+      client.release();
+    }
+  });
+
+  it('a statement a migration made stale is a retry on a new connection, not a failure', async () => {
+    const text = 'select * from prepared_probe where id = $1';
+    await inTransaction(pool, (tx) => tx.query(text, [1]));
+    // Another instance's migration adds a column: the plan this connection holds no longer fits.
+    const other = new pg.Client({ connectionString: (pool as unknown as { options: { connectionString: string } }).options.connectionString });
+    await other.connect();
+    await other.query('alter table prepared_probe add column note text');
+    await other.end();
+    const stale = await inTransaction(pool, (tx) => tx.query(text, [1])).then(() => undefined, (error: unknown) => error);
+    expect(stale).toBeDefined();
+    expect(isDatabaseUnavailable(stale)).toBe(true); // answered 503 with Retry-After, retried by the workers
+    // The connection was dropped, so the retry prepares the statement afresh.
+    const { rows } = await inTransaction(pool, (tx) => tx.query(text, [1]));
+    expect(rows).toEqual([{ id: 1, name: 'one', note: null }]);
+  });
+
+  // Last: it fills the process's set of names.
+  it('names each text once for the process, and stops naming past its bound', () => {
+    expect(statementName('select 1 where $1::int = 1')).toBe(statementName('select 1 where $1::int = 1'));
+    expect(statementName('select 2 where $1::int = 1')).not.toBe(statementName('select 1 where $1::int = 1'));
+    for (let i = 0; i < MAX_NAMED; i++) statementName(`select ${i} + $1::int as bound_probe`);
+    expect(statementName('select $1::text as past_the_bound')).toBeUndefined();
+  });
+});
