@@ -40,6 +40,7 @@ export interface AppModuleOptions {
   security: SecuritySettings;
   secretBox: SecretBox;
   shutdownTimeoutMs: number;
+  databaseQueryTimeoutMs: number;
   delivery: Env['delivery'];
   retention: Env['retention'];
   orders: Env['orders'];
@@ -62,13 +63,14 @@ export class AppModule {
         ObservabilityModule.register(options.logger, options.metrics),
         { module: SecretsModule, global: true, providers: [{ provide: SecretBox, useValue: options.secretBox }], exports: [SecretBox] },
         MikroOrmModule.forRoot({
-          ...ormOptions({ databaseUrl: options.databaseUrl, migrations: options.migrations }),
+          ...ormOptions({ databaseUrl: options.databaseUrl, migrations: options.migrations, queryTimeoutMs: options.databaseQueryTimeoutMs }),
           entities: ENTITIES,
           registerRequestContext: false,
         }),
         MessagingModule.register({
           databaseUrl: options.databaseUrl,
-          boss: { databaseUrl: options.databaseUrl, work: options.role !== 'api', shutdownTimeoutMs: options.shutdownTimeoutMs, superviseIntervalSeconds: options.delivery.superviseIntervalSeconds },
+          queryTimeoutMs: options.databaseQueryTimeoutMs,
+          boss: { databaseUrl: options.databaseUrl, queryTimeoutMs: options.databaseQueryTimeoutMs, work: options.role !== 'api', shutdownTimeoutMs: options.shutdownTimeoutMs, superviseIntervalSeconds: options.delivery.superviseIntervalSeconds },
           delivery: {
             ...DEFAULT_DELIVERY_SETTINGS,
             work: options.role !== 'api',

@@ -46,6 +46,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       security: { adminToken: settings.adminToken, apiKeyRateLimit: env.apiKeyRateLimit },
       secretBox: new SecretBox(env.secrets.key, env.secrets.previous),
       shutdownTimeoutMs: env.shutdownTimeoutMs,
+      databaseQueryTimeoutMs: env.databaseQueryTimeoutMs,
       delivery: env.delivery,
       retention: env.retention,
       orders: env.orders,

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../src/migrations/index.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/platform/database/embedded-postgres.js';
 import { migrateDatabase } from '../src/platform/database/migrate.js';
-import { waitUntil } from './support/messaging.js';
-import { orderBody, ordersWorld, submitOrder, type OrdersWorld } from './support/orders.js';
+import { carefulBurst, expectBurstLandedOnce, ordersWorld, type OrdersWorld } from './support/orders.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 // This file runs its own PostgreSQL and restarts it (fast shutdown: every session cut) under a running service
@@ -45,29 +44,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('PostgreSQL restarted under load', () => {
   it(`${RESTARTS} restarts during a burst of ${ORDERS} orders and their deliveries: nothing lost or doubled, no 500, ready again by itself`, { timeout: 240_000 }, async () => {
-    const answers = new Map<number, number>();
-    const orderIdOf = new Map<string, string>();
-    let next = 0;
     let restarting = true;
-    const client = async () => {
-      while (next < ORDERS) {
-        const n = next++;
-        const key = `restart-${n}`;
-        const body = orderBody();
-        for (;;) {
-          const answer = await submitOrder(t, w.portalKey, body, key);
-          answers.set(answer.status, (answers.get(answer.status) ?? 0) + 1);
-          if (answer.status === 202 || answer.status === 200) {
-            orderIdOf.set(key, answer.body.orderId);
-            break;
-          }
-          if (answer.status !== 503) throw new Error(`order ${n}: ${answer.status} ${answer.text}`);
-          await sleep(Math.min(1000, Number(answer.headers.get('retry-after') ?? 1) * 100));
-        }
-        // A careful client paces itself while the database is being restarted, so the burst spans the restarts.
-        if (restarting) await sleep(40);
-      }
-    };
     const chaos = (async () => {
       for (let r = 0; r < RESTARTS; r++) {
         await sleep(800);
@@ -77,29 +54,12 @@ describe('PostgreSQL restarted under load', () => {
       }
       restarting = false;
     })();
-    await Promise.all([chaos, ...Array.from({ length: CLIENTS }, client)]);
+    const [burst] = await Promise.all([carefulBurst(t, w.portalKey, { orders: ORDERS, clients: CLIENTS, prefix: 'restart', paced: () => restarting }), chaos]);
 
-    // Every order was answered, and never with a 500: only 202 and, while the database was away, 503.
-    expect([...answers.keys()].filter((status) => status !== 202 && status !== 503)).toEqual([]);
-    expect(answers.get(503) ?? 0).toBeGreaterThan(0);
-    expect(orderIdOf.size).toBe(ORDERS);
-    expect(new Set(orderIdOf.values()).size).toBe(ORDERS);
-
-    // Ready again with no restart of the service, and every order in the ERP exactly once.
-    await waitUntil('ready', async () => (await t.request('GET', '/health/ready', { token: null })).status === 200, 30_000);
-    const [{ n: stored }] = await t.sql<{ n: number }>('select count(*)::int as n from sales_order');
-    expect(stored).toBe(ORDERS);
-    const references = (await t.sql<{ reference: string }>('select reference from sales_order')).map((r) => r.reference);
-    await waitUntil('every order confirmed', async () => {
-      const [{ n }] = await t.sql<{ n: number }>(`select count(*)::int as n from sales_order where status = 'confirmed'`);
-      return n === ORDERS;
-    }, 120_000);
-    const inErp = new Map<string, number>();
-    for (const order of w.sim.state.orders.values()) inErp.set(order.externalDocumentNumber, (inErp.get(order.externalDocumentNumber) ?? 0) + 1);
-    expect(references.filter((ref) => inErp.get(ref) !== 1)).toEqual([]);
-    // And every message of theirs (the ERP's, the channel's status events) delivered, none dead.
-    await waitUntil('every message delivered', async () => (await t.sql(`select 1 from outbox where status <> 'delivered' limit 1`)).length === 0, 60_000);
-    // No lease of a call cut off by a restart is left to expire: each was freed when the database was back.
-    expect(await t.sql(`select count(*)::int as n from governor_lease`)).toEqual([{ n: 0 }]);
+    // Answered 202, or 503 while the database was away (never 500); ready again with no restart of the service;
+    // every order in the ERP exactly once, every message delivered, and no lease of a call cut off by a restart
+    // left to expire: each was freed when the database was back.
+    expect(burst.answers.get(503) ?? 0).toBeGreaterThan(0);
+    await expectBurstLandedOnce(t, w, burst, ORDERS);
   });
 });

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { isDatabaseUnavailable } from '../src/platform/http/problem.js';
+import { isDatabaseUnavailable } from '../src/platform/database/database-errors.js';
 import { MAX_NAMED, prepareStatements, statementName } from '../src/platform/database/prepared-statements.js';
 import { inTransaction } from '../src/platform/database/transaction.js';
 import { createDatabase } from './support/databases.js';

@@ -19,6 +19,8 @@ export interface Env {
   logFormat: 'json' | 'pretty';
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** How long a database query may go unanswered before its connection is dropped (a failover's vanished primary). */
+  databaseQueryTimeoutMs: number;
   apiKeyRateLimit: { perSecond: number; burst: number };
   /** The key connector secrets are sealed with (AES-256-GCM), and the ones a rotation still opens. */
   secrets: { key?: Buffer; previous: Buffer[] };
@@ -65,6 +67,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     logFormat: oneOf({ LOG_FORMAT: logFormat }, 'LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     bodyLimitBytes: integer(env, 'CROSSDOCK_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownTimeoutMs: integer(env, 'CROSSDOCK_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    databaseQueryTimeoutMs: integer(env, 'CROSSDOCK_DB_QUERY_TIMEOUT_MS', 30_000, 100, 3_600_000),
     secrets: {
       key: optional(env, 'CROSSDOCK_SECRET_KEY') === undefined ? undefined : secretKey('CROSSDOCK_SECRET_KEY', optional(env, 'CROSSDOCK_SECRET_KEY')!),
       previous: (optional(env, 'CROSSDOCK_SECRET_KEY_PREVIOUS') ?? '').split(',').map((k) => k.trim()).filter(Boolean).map((k) => secretKey('CROSSDOCK_SECRET_KEY_PREVIOUS', k)),

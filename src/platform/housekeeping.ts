@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import type pg from 'pg';
 import { PG_POOL } from './database/pg-pool.js';
+import { withSessionLock } from './database/session-lock.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery/delivery-settings.js';
 import { LOGGER } from './observability/observability.module.js';
 import type { Logger } from './observability/logger.js';
@@ -15,7 +16,7 @@ export interface Retention {
 }
 
 const BATCH = 1_000;
-const HOUSEKEEPING_LOCK = 0x43444b48; // "CDKH": one instance prunes at a time
+const HOUSEKEEPING_LOCK = 'crossdock:housekeeping'; // one instance prunes at a time
 
 /**
  * Prunes what has served its time, in batches of short transactions so that no table is locked for long:
@@ -37,26 +38,17 @@ export class Housekeeping {
   }
 
   async prune(): Promise<Record<string, number> | undefined> {
-    const client = await this.pool.connect();
-    try {
-      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [HOUSEKEEPING_LOCK]);
-      if (!rows[0]!.locked) return undefined;
-      try {
-        const pruned = {
-          outbox: await this.batches(`delete from outbox where id in (select id from outbox where status in ('delivered', 'discarded', 'superseded') and finished_at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.outboxDays),
-          trace: await this.batches(`delete from trace_event where id in (select id from trace_event where at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.traceDays),
-          inbox: await this.batches(`delete from inbox where ctid in (select ctid from inbox where received_at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.inboxDays),
-          idempotency: await this.batches(`delete from idempotency_record where ctid in (select ctid from idempotency_record where created_at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.idempotencyDays),
-          leases: (await this.pool.query(`delete from governor_lease where expires_at < clock_timestamp() - interval '1 minute'`)).rowCount ?? 0,
-        };
-        if (Object.values(pruned).some((n) => n > 0)) this.logger.info({ pruned }, 'housekeeping pruned old rows');
-        return pruned;
-      } finally {
-        await client.query('select pg_advisory_unlock($1)', [HOUSEKEEPING_LOCK]);
-      }
-    } finally {
-      client.release();
-    }
+    return withSessionLock(this.pool, HOUSEKEEPING_LOCK, async () => {
+      const pruned = {
+        outbox: await this.batches(`delete from outbox where id in (select id from outbox where status in ('delivered', 'discarded', 'superseded') and finished_at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.outboxDays),
+        trace: await this.batches(`delete from trace_event where id in (select id from trace_event where at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.traceDays),
+        inbox: await this.batches(`delete from inbox where ctid in (select ctid from inbox where received_at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.inboxDays),
+        idempotency: await this.batches(`delete from idempotency_record where ctid in (select ctid from idempotency_record where created_at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.idempotencyDays),
+        leases: (await this.pool.query(`delete from governor_lease where expires_at < clock_timestamp() - interval '1 minute'`)).rowCount ?? 0,
+      };
+      if (Object.values(pruned).some((n) => n > 0)) this.logger.info({ pruned }, 'housekeeping pruned old rows');
+      return pruned;
+    });
   }
 
   private async batches(sql: string, days: number): Promise<number> {

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { DATABASE_URL, pgPoolProvider, PG_POOL } from './database/pg-pool.js';
+import { DATABASE_QUERY_TIMEOUT_MS, DATABASE_URL, pgPoolProvider, PG_POOL } from './database/pg-pool.js';
 import { BOSS_SETTINGS, BossService, type BossSettings } from './delivery/boss.service.js';
 import { DeliveryQueues } from './delivery/delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery/delivery-settings.js';
@@ -11,6 +11,7 @@ import { FlowStats } from './delivery/flow-stats.js';
 import { AuditLog } from './audit/audit-log.js';
 import { TraceQuery } from './observability/trace-query.js';
 import { Housekeeping, RETENTION, type Retention } from './housekeeping.js';
+import { TableCare } from './table-care.js';
 import { IdempotencyKeys } from './inbox/idempotency.js';
 import { Inbox } from './inbox/inbox.js';
 import { Governor, GOVERNOR_SETTINGS, type GovernorSettings } from './governor/governor.js';
@@ -23,6 +24,8 @@ import { Subscriptions } from './outbox/subscriptions.js';
 
 export interface MessagingOptions {
   databaseUrl: string;
+  /** CROSSDOCK_DB_QUERY_TIMEOUT_MS: also the bound of the signal listener's heartbeat. */
+  queryTimeoutMs: number;
   boss: BossSettings;
   delivery: DeliverySettings;
   governor: GovernorSettings;
@@ -38,6 +41,7 @@ export class MessagingModule {
       global: true,
       providers: [
         { provide: DATABASE_URL, useValue: options.databaseUrl },
+        { provide: DATABASE_QUERY_TIMEOUT_MS, useValue: options.queryTimeoutMs },
         { provide: BOSS_SETTINGS, useValue: options.boss },
         { provide: DELIVERY_SETTINGS, useValue: options.delivery },
         { provide: GOVERNOR_SETTINGS, useValue: options.governor },
@@ -62,8 +66,9 @@ export class MessagingModule {
         Inbox,
         IdempotencyKeys,
         Housekeeping,
+        TableCare,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare],
     };
   }
 }

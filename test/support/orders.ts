@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { createBusinessCentralSimulator, type BusinessCentralSimulator, type BusinessCentralSimulatorOptions } from '../../src/simulators/business-central/bc-simulator.js';
 import { FaultTarget, TARGET_SECRET } from './fault-target.js';
 import { waitUntil } from './messaging.js';
@@ -92,3 +93,66 @@ export async function waitForStatus(t: TestApp, orderId: string, status: string,
 export function erpOrdersWithReference(sim: BusinessCentralSimulator, reference: string) {
   return [...sim.state.orders.values()].filter((o) => o.externalDocumentNumber === reference);
 }
+
+export interface BurstResult {
+  /** How many answers of each status the clients saw. */
+  answers: Map<number, number>;
+  /** Each order's Idempotency-Key and the order id it was answered with. */
+  orderIdOf: Map<string, string>;
+}
+
+/**
+ * A careful channel's burst through database faults: `clients` at once send `orders` orders between them, each
+ * sent again after a 503 with the same Idempotency-Key (any other answer but 202 fails the test); while
+ * `paced()` holds, each client waits 40 ms between orders, so that the burst spans the faults.
+ */
+export async function carefulBurst(t: TestApp, key: string, options: { orders: number; clients: number; prefix: string; paced: () => boolean }): Promise<BurstResult> {
+  const answers = new Map<number, number>();
+  const orderIdOf = new Map<string, string>();
+  let next = 0;
+  const client = async () => {
+    while (next < options.orders) {
+      const n = next++;
+      const idempotencyKey = `${options.prefix}-${n}`;
+      const body = orderBody();
+      for (;;) {
+        const answer = await submitOrder(t, key, body, idempotencyKey);
+        answers.set(answer.status, (answers.get(answer.status) ?? 0) + 1);
+        if (answer.status === 202 || answer.status === 200) {
+          orderIdOf.set(idempotencyKey, answer.body.orderId);
+          break;
+        }
+        if (answer.status !== 503) throw new Error(`order ${n}: ${answer.status} ${answer.text}`);
+        await sleep(Math.min(1000, Number(answer.headers.get('retry-after') ?? 1) * 100));
+      }
+      if (options.paced()) await sleep(40);
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, client));
+  return { answers, orderIdOf };
+}
+
+/**
+ * After a burst: only 202s and 503s were answered, every order is stored once and confirmed, it is in the ERP
+ * exactly once, every message of theirs is delivered, and no governor lease is left to expire.
+ */
+export async function expectBurstLandedOnce(t: TestApp, w: OrdersWorld, { answers, orderIdOf }: BurstResult, orders: number): Promise<void> {
+  expect([...answers.keys()].filter((status) => status !== 202 && status !== 503)).toEqual([]);
+  expect(orderIdOf.size).toBe(orders);
+  expect(new Set(orderIdOf.values()).size).toBe(orders);
+  await waitUntil('ready', async () => (await t.request('GET', '/health/ready', { token: null })).status === 200, 30_000);
+  const [{ n: stored }] = await t.sql<{ n: number }>('select count(*)::int as n from sales_order');
+  expect(stored).toBe(orders);
+  await waitUntil('every order confirmed', async () => {
+    const [{ n }] = await t.sql<{ n: number }>(`select count(*)::int as n from sales_order where status = 'confirmed'`);
+    return n === orders;
+  }, 120_000);
+  const references = (await t.sql<{ reference: string }>('select reference from sales_order')).map((r) => r.reference);
+  const inErp = new Map<string, number>();
+  for (const order of w.sim.state.orders.values()) inErp.set(order.externalDocumentNumber, (inErp.get(order.externalDocumentNumber) ?? 0) + 1);
+  expect(references.filter((ref) => inErp.get(ref) !== 1)).toEqual([]);
+  await waitUntil('every message delivered', async () => (await t.sql(`select 1 from outbox where status <> 'delivered' limit 1`)).length === 0, 60_000);
+  expect(await t.sql(`select count(*)::int as n from governor_lease`)).toEqual([{ n: 0 }]);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,6 +4,8 @@ import { prepareStatements } from './prepared-statements.js';
 
 export const PG_POOL = Symbol('PG_POOL');
 export const DATABASE_URL = Symbol('DATABASE_URL');
+/** CROSSDOCK_DB_QUERY_TIMEOUT_MS, for connections the service opens outside the pool. */
+export const DATABASE_QUERY_TIMEOUT_MS = Symbol('DATABASE_QUERY_TIMEOUT_MS');
 
 /**
  * The platform machinery's SQL goes through MikroORM's own pool: one pool per process, its parameterised

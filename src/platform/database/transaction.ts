@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { isStalePlan } from './prepared-statements.js';
+import { isDatabaseUnavailable } from './database-errors.js';
 
 /** A transaction on one pooled connection; `boss` lets pg-boss write its jobs inside it. */
 export interface Tx {
@@ -37,12 +37,13 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<
     }
     return result;
   } catch (error) {
-    await client.query('rollback').catch(() => undefined);
     failure = error;
+    // A connection that is gone, stopped answering or holds a stale prepared statement is dropped rather than
+    // asked to roll back (which would wait as long again); the server rolls back what it had of it.
+    if (!isDatabaseUnavailable(error)) await client.query('rollback').catch(() => undefined);
     throw error;
   } finally {
-    // A connection whose prepared statement went stale is dropped; the pool opens a new one.
-    client.release(isStalePlan(failure) ? (failure as Error) : undefined);
+    client.release(isDatabaseUnavailable(failure) ? (failure as Error) : undefined);
   }
 }
 

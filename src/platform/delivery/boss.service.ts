@@ -9,6 +9,8 @@ export interface BossSettings {
   /** Workers consume jobs only in the worker and all roles; every role can send. */
   work: boolean;
   shutdownTimeoutMs: number;
+  /** As the service's own pool: a query unanswered this long drops its connection. */
+  queryTimeoutMs?: number;
   /** How often pg-boss looks for jobs whose worker stopped heartbeating. */
   superviseIntervalSeconds: number;
 }
@@ -25,7 +27,10 @@ export class BossService implements OnModuleInit, OnApplicationShutdown {
     @Inject(BOSS_SETTINGS) private readonly settings: BossSettings,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
+    // pg-boss hands its options to pg.Pool as they are: the pool's own settings ride along.
+    const pool = { keepAlive: true, ...(settings.queryTimeoutMs === undefined ? {} : { query_timeout: settings.queryTimeoutMs }) };
     this.boss = new PgBoss({
+      ...pool,
       connectionString: settings.databaseUrl,
       schema: BOSS_SCHEMA,
       application_name: 'crossdock-queue',

@@ -1,7 +1,8 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { ConnectionException } from '@mikro-orm/core';
-import { isStalePlan } from '../database/prepared-statements.js';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
 import type { FieldError } from './field-errors.js';
+
+export { isDatabaseUnavailable };
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'urn:crossdock:problem:';
@@ -109,26 +110,6 @@ export function toProblem(error: unknown): { problem: Problem; internal: boolean
     problem: { type: TYPE_BASE + 'internal', title: 'Internal error', status: 500, detail: 'The request could not be completed; quote the correlation id when reporting it' },
     internal: true,
   };
-}
-
-// Connection refused, reset or lost, the server shutting down or starting up, too many connections, a
-// connection that failed (class 08), and a primary that became a read-only standby in a failover.
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
-  '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '25006',
-]);
-// What node-postgres says, without a code, of a connection that has gone.
-const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)/;
-
-/**
- * The database cannot be used for now (as opposed to a statement that is wrong): answer 503, retry later. A
- * prepared statement that a migration made stale counts: its connection is dropped, and a retry prepares it anew.
- */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (error instanceof ConnectionException || isStalePlan(error)) return true;
-  const code = (error as { code?: unknown })?.code;
-  const message = (error as { message?: unknown })?.message;
-  return (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message));
 }
 
 function reasonPhrase(status: number): string {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
-import { DATABASE_URL, PG_POOL } from '../database/pg-pool.js';
+import { DATABASE_QUERY_TIMEOUT_MS, DATABASE_URL, PG_POOL } from '../database/pg-pool.js';
 import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -11,6 +11,9 @@ const CHANNELS: Record<SignalChannel, string> = { outbox: 'crossdock_outbox', st
 const MAX_PAYLOAD = 7_000;
 // Commits within this window share one NOTIFY to the other instances.
 const DEBOUNCE_MS = 5;
+// The listening connection is asked to answer this often: one that went silent (a failover's vanished
+// primary) is replaced instead of waiting, deaf, for notifications that never come.
+const HEARTBEAT_MS = 5_000;
 
 /**
  * Wake-ups after a producer's commit. This process's consumers are woken at once; other instances hear one
@@ -28,6 +31,7 @@ export class OutboxSignals implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
+    @Inject(DATABASE_QUERY_TIMEOUT_MS) private readonly queryTimeoutMs: number,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -79,9 +83,11 @@ export class OutboxSignals implements OnApplicationBootstrap, OnApplicationShutd
   /** A dedicated connection LISTENs; when it drops, polling carries on until it is back. */
   private async listen(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'crossdock-signals' });
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'crossdock-signals', keepAlive: true, query_timeout: Math.min(this.queryTimeoutMs, HEARTBEAT_MS) });
+    let heartbeat: NodeJS.Timeout | undefined;
     const reconnect = () => {
       if (this.listener !== client) return;
+      clearInterval(heartbeat);
       this.listener = undefined;
       client.end().catch(() => undefined);
       if (!this.stopped) setTimeout(() => void this.listen(), 1_000).unref();
@@ -96,6 +102,10 @@ export class OutboxSignals implements OnApplicationBootstrap, OnApplicationShutd
       await client.connect();
       for (const channel of this.handlers.keys()) await client.query(`listen ${CHANNELS[channel]}`);
       this.listener = client;
+      heartbeat = setInterval(() => {
+        if (this.listener === client) void client.query('select 1').catch(reconnect);
+        else clearInterval(heartbeat);
+      }, HEARTBEAT_MS).unref();
       // What was committed while nobody listened is found now.
       for (const channel of this.handlers.keys()) this.emit(channel, undefined);
     } catch (error) {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type pg from 'pg';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
+import { withSessionLock } from '../../../platform/database/session-lock.js';
 import { inTransaction } from '../../../platform/database/transaction.js';
 import { LOGGER } from '../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../platform/observability/logger.js';
@@ -61,39 +62,30 @@ export class ErpStockPoller implements OnApplicationBootstrap, OnApplicationShut
 
   /** One poll of one backend now; undefined when another instance is polling it. */
   async poll(backendId: string): Promise<(IntakeCounts & { through: Date | undefined }) | undefined> {
-    const client = await this.pool.connect();
-    try {
-      const { rows: [lock] } = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(hashtextextended($1, 0)) as locked`, [POLL_LOCK + backendId]);
-      if (!lock?.locked) return undefined;
-      try {
-        const { rows: [state] } = await client.query<{ through: Date | null }>('select polled_through as through from stock_poll where erp_backend_id = $1', [backendId]);
-        const since = state?.through ? new Date(state.through) : undefined;
-        const source = `erp:${backendId}`;
-        const { rows: held } = await client.query<{ sku: string; warehouse: string; reserved: number }>(
-          'select sku, warehouse, reserved::float8 as reserved from stock_position where source = $1 and reserved > 0', [source],
+    return withSessionLock(this.pool, POLL_LOCK + backendId, async (client) => {
+      const { rows: [state] } = await client.query<{ through: Date | null }>('select polled_through as through from stock_poll where erp_backend_id = $1', [backendId]);
+      const since = state?.through ? new Date(state.through) : undefined;
+      const source = `erp:${backendId}`;
+      const { rows: held } = await client.query<{ sku: string; warehouse: string; reserved: number }>(
+        'select sku, warehouse, reserved::float8 as reserved from stock_position where source = $1 and reserved > 0', [source],
+      );
+      const lastReserved = new Map<string, Record<string, number>>();
+      for (const row of held) lastReserved.set(row.sku, { ...lastReserved.get(row.sku), [row.warehouse]: row.reserved });
+      // The figures are as of the start of the read: an order confirmed before it is in them.
+      const { rows: [{ now }] } = (await client.query<{ now: string }>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`)) as { rows: Array<{ now: string }> };
+      const { levels, through } = await this.erp.stockSince(backendId, since, lastReserved);
+      const counts: IntakeCounts = { accepted: 0, duplicate: 0, stale: 0, errors: [] };
+      const items = levels.map((level, index) => ({ ...level, occurredAt: now, index, eventId: `${level.sku}|${level.warehouse}|${now}` }));
+      await inTransaction(this.pool, async (tx) => {
+        for (let i = 0; i < items.length; i += 1000) await this.intake.applyLevels(tx, source, items.slice(i, i + 1000), counts);
+        await tx.query(
+          `insert into stock_poll (erp_backend_id, polled_through, polled_at) values ($1, $2, clock_timestamp())
+           on conflict (erp_backend_id) do update set polled_through = coalesce(excluded.polled_through, stock_poll.polled_through), polled_at = excluded.polled_at`,
+          [backendId, through ?? null],
         );
-        const lastReserved = new Map<string, Record<string, number>>();
-        for (const row of held) lastReserved.set(row.sku, { ...lastReserved.get(row.sku), [row.warehouse]: row.reserved });
-        // The figures are as of the start of the read: an order confirmed before it is in them.
-        const { rows: [{ now }] } = (await client.query<{ now: string }>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`)) as { rows: Array<{ now: string }> };
-        const { levels, through } = await this.erp.stockSince(backendId, since, lastReserved);
-        const counts: IntakeCounts = { accepted: 0, duplicate: 0, stale: 0, errors: [] };
-        const items = levels.map((level, index) => ({ ...level, occurredAt: now, index, eventId: `${level.sku}|${level.warehouse}|${now}` }));
-        await inTransaction(this.pool, async (tx) => {
-          for (let i = 0; i < items.length; i += 1000) await this.intake.applyLevels(tx, source, items.slice(i, i + 1000), counts);
-          await tx.query(
-            `insert into stock_poll (erp_backend_id, polled_through, polled_at) values ($1, $2, clock_timestamp())
-             on conflict (erp_backend_id) do update set polled_through = coalesce(excluded.polled_through, stock_poll.polled_through), polled_at = excluded.polled_at`,
-            [backendId, through ?? null],
-          );
-        });
-        if (counts.accepted > 0) this.logger.info({ backendId, accepted: counts.accepted, stale: counts.stale }, 'stock polled from the ERP');
-        return { ...counts, through };
-      } finally {
-        await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [POLL_LOCK + backendId]);
-      }
-    } finally {
-      client.release();
-    }
+      });
+      if (counts.accepted > 0) this.logger.info({ backendId, accepted: counts.accepted, stale: counts.stale }, 'stock polled from the ERP');
+      return { ...counts, through };
+    });
   }
 }
