@@ -3,13 +3,15 @@ import { Interval } from '@nestjs/schedule';
 import type pg from 'pg';
 import { PG_POOL } from './database/pg-pool.js';
 import { withSessionLock } from './database/session-lock.js';
+import { BOSS_SCHEMA } from './delivery/boss.service.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery/delivery-settings.js';
 import { LOGGER } from './observability/observability.module.js';
 import type { Logger } from './observability/logger.js';
 
 /**
- * The tables the queues rewrite all the time: every delivery updates its outbox row several times, takes and
- * frees a governor lease, and state rows are overwritten many times a second. Their dead rows are what the
+ * The tables the queues rewrite all the time (and pg-boss's, whose jobs are created, fetched and completed):
+ * every delivery updates its outbox row several times, takes and frees a governor lease, and state rows are
+ * overwritten many times a second. Their dead rows are what the
  * next claim, lease count and chain probe must step over, so they are vacuumed as soon as they pile up.
  */
 export const QUEUE_TABLES = [
@@ -56,10 +58,11 @@ export class TableCare implements OnApplicationBootstrap {
   async care(): Promise<Record<string, number> | undefined> {
     return withSessionLock(this.pool, LOCK, async (client) => {
       const { rows } = await client.query<{ table: string }>(
-        `select relname as table from pg_stat_user_tables
-          where schemaname = current_schema() and relname = any($1::text[]) and n_dead_tup > greatest($2::bigint, $3::float8 * n_live_tup)
+        `select format('%I.%I', schemaname, relname) as table from pg_stat_user_tables
+          where ((schemaname = current_schema() and relname = any($1::text[])) or schemaname = $4)
+            and n_dead_tup > greatest($2::bigint, $3::float8 * n_live_tup)
           order by n_dead_tup desc`,
-        [QUEUE_TABLES, DEAD_ROWS, DEAD_SHARE],
+        [QUEUE_TABLES, DEAD_ROWS, DEAD_SHARE, BOSS_SCHEMA],
       );
       const vacuumed: Record<string, number> = {};
       for (const { table } of rows) {
