@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ let regular: ServiceProcess;
 let demoUrl: string;
 let regularUrl: string;
 let configuration: ConfigurationDocument;
+let demoDir: string;
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'crossdock-demo-'));
@@ -35,7 +36,8 @@ beforeAll(async () => {
   regularUrl = `http://127.0.0.1:${regularPort}`;
   // What the demo process loads, so that the test uses the same credentials and secret without repeating them.
   configuration = loadConfigurationFile(fileURLToPath(new URL('../src/config/demo.yaml', import.meta.url)), { PORT: String(demoPort) });
-  demo = startService({ PORT: String(demoPort), CROSSDOCK_DATA_DIR: tempDir() });
+  demoDir = tempDir();
+  demo = startService({ PORT: String(demoPort), CROSSDOCK_DATA_DIR: demoDir });
   regular = startService({ PORT: String(regularPort), CROSSDOCK_DATA_DIR: tempDir(), DATABASE_URL: await freshDatabase(), CROSSDOCK_ADMIN_TOKEN: ADMIN_TOKEN });
   await Promise.all([waitForStatus(`${demoUrl}/health/ready`, 200, demo, 60_000), waitForStatus(`${regularUrl}/health/ready`, 200, regular)]);
 });
@@ -122,6 +124,43 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
       expect.objectContaining({ webhookId: forged, valid: false }),
     ]);
     expect((await fetch(`${demoUrl}/simulators/webhook-receiver/nobody`)).status).toBe(404);
+  });
+
+  it('routes orders to the SAP Business One simulator of sap-legacy at runtime: customers pulled, an order placed there once', async () => {
+    const admin = readFileSync(join(demoDir, 'admin-token'), 'utf8').trim();
+    const call = async (method: string, path: string, body?: unknown, token = admin) => {
+      const response = await fetch(demoUrl + path, {
+        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json().catch(() => undefined)) as any };
+    };
+    expect((await call('PUT', '/v1/admin/routing/orders', { mode: 'legacy', primary: 'sap-legacy' })).status).toBe(200);
+    try {
+      expect((await call('POST', '/v1/admin/erp-backends/sap-legacy/sync/customers')).status).toBe(200);
+      const { body: { key } } = await call('POST', '/v1/admin/channels/demo-portal/api-keys', { scopes: ['orders:write', 'orders:read'] });
+      const order = {
+        channelOrderId: `SAP-DEMO-${Date.now()}`, customer: { accountNumber: '10000' }, currency: 'EUR',
+        lines: [{ lineId: '1', sku: '1896-S', quantity: 1, unitPrice: 100 }],
+        shipTo: { name: 'Adatum Corporation', line1: 'Hauptstraße 12', city: 'Berlin', postalCode: '10115', country: 'DE' },
+      };
+      const response = await fetch(`${demoUrl}/v1/orders`, {
+        method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': order.channelOrderId }, body: JSON.stringify(order),
+      });
+      expect(response.status).toBe(202);
+      const { orderId } = (await response.json()) as { orderId: string };
+      let placed: any;
+      for (let i = 0; i < 150 && placed?.status !== 'confirmed'; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        placed = (await call('GET', `/v1/orders/${orderId}`)).body;
+      }
+      expect(placed.status).toBe('confirmed');
+      const sap = (await (await fetch(`${demoUrl}/simulators/sap-b1/_control/state`)).json()) as { orders: Array<{ NumAtCard: string; DocNum: number }> };
+      const inSap = sap.orders.filter((o) => o.NumAtCard === placed.reference);
+      expect(inSap).toHaveLength(1);
+      expect(placed.erpOrderRef).toBe(String(inSap[0]!.DocNum));
+    } finally {
+      expect((await call('PUT', '/v1/admin/routing/orders', { mode: 'cloud', primary: 'bc-cloud' })).status).toBe(200);
+    }
   });
 
   it('keeps the simulators out of the API document, and out of a service that is not in demo mode', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ConfigurationDocument } from '../modules/configuration/index.js';
-import { createBusinessCentralSimulator } from './business-central/bc-simulator.js';
+import { createBusinessCentralSimulator, defaultSimulatorData } from './business-central/bc-simulator.js';
+import { createSapB1Simulator, sapB1Company, type SapB1SimulatorData } from './sap-b1/sap-b1-simulator.js';
 import { createShopifySimulator } from './shopify/shopify-simulator.js';
 import { createWebhookReceiver } from './webhook-receiver/webhook-receiver.js';
 
@@ -12,34 +13,58 @@ export const SIMULATORS_PREFIX = '/simulators';
  * credentials and secrets that configuration gives Crossdock's connectors, so nothing is written down twice.
  */
 export function demoSimulators(configuration: ConfigurationDocument): FastifyPluginAsync {
-  const backend = Object.values(configuration.erpBackends).find(
-    (b) => b.kind === 'business-central' && String(b.config.baseUrl).includes(`${SIMULATORS_PREFIX}/business-central/`),
-  );
+  const backend = simulated(Object.values(configuration.erpBackends), 'business-central', 'baseUrl');
   const businessCentral = createBusinessCentralSimulator({
     latencyMs: [20, 120],
     // Twice what the governor can let through in any second (its burst plus a second's refill), so that
     // Crossdock's own limits pace the calls rather than 429s.
     ratePerSecond: backend ? 2 * (backend.limits.burst + backend.limits.ratePerSecond) : undefined,
-    clientId: backend?.config.clientId as string | undefined,
-    clientSecret: backend?.config.clientSecret as string | undefined,
+    ...settingsOf(backend, { clientId: 'clientId', clientSecret: 'clientSecret' }),
     keepRequests: 1000,
   });
-  const shop = Object.values(configuration.channels).find(
-    (c) => c.kind === 'shopify' && String(c.config.adminApiBaseUrl ?? '').includes(`${SIMULATORS_PREFIX}/shopify/`),
-  );
-  const shopify = createShopifySimulator({
-    latencyMs: [20, 80],
-    accessToken: shop?.config.accessToken as string | undefined,
-    shopDomain: shop?.config.shopDomain as string | undefined,
-    apiVersion: shop?.config.apiVersion as string | undefined,
-    keepRequests: 1000,
+  const shop = simulated(Object.values(configuration.channels), 'shopify', 'adminApiBaseUrl');
+  const shopify = createShopifySimulator({ latencyMs: [20, 80], ...settingsOf(shop, { accessToken: 'accessToken', shopDomain: 'shopDomain', apiVersion: 'apiVersion' }), keepRequests: 1000 });
+  const sap = simulated(Object.values(configuration.erpBackends), 'sap-b1', 'baseUrl');
+  const sapB1 = createSapB1Simulator({
+    latencyMs: [20, 120], ...settingsOf(sap, { companyDb: 'companyDb', userName: 'username', password: 'password' }), keepRequests: 1000, data: legacyCompany(),
   });
   const receiver = createWebhookReceiver({ secrets: webhookReceiverSecrets(configuration) });
   return async (instance) => {
     await instance.register(businessCentral.plugin, { prefix: '/business-central' });
     await instance.register(shopify.plugin, { prefix: '/shopify' });
+    await instance.register(sapB1.plugin, { prefix: '/sap-b1' });
     await instance.register(receiver.plugin, { prefix: '/webhook-receiver' });
   };
+}
+
+/** The first target of `kind` whose `urlField` points at its simulator here (under /simulators/<kind>/). */
+function simulated<T extends { kind: string; config: Record<string, unknown> }>(targets: T[], kind: string, urlField: string): T | undefined {
+  return targets.find((t) => t.kind === kind && String(t.config[urlField] ?? '').includes(`${SIMULATORS_PREFIX}/${kind}/`));
+}
+
+/** A simulator's option named in `fields` takes the target's setting of the name it maps to, so the two agree. */
+function settingsOf<K extends string>(target: { config: Record<string, unknown> } | undefined, fields: Record<K, string>): Record<K, string | undefined> {
+  return Object.fromEntries(Object.entries<string>(fields).map(([option, field]) => [option, target?.config[field] as string | undefined])) as Record<K, string | undefined>;
+}
+
+/**
+ * The legacy ERP of a distributor migrating to Business Central holds the same customers and items: the SAP
+ * Business One company of the demo is the Business Central simulator's seed (customers 10000-40000 as CardCodes,
+ * its items, and its EAST, WEST and CENTRAL stock in warehouses 01, 02 and 03), so that any domain can be routed
+ * to either ERP.
+ */
+export function legacyCompany(): SapB1SimulatorData {
+  const bc = defaultSimulatorData();
+  const warehouseOf: Record<string, string> = { EAST: '01', WEST: '02', CENTRAL: '03' };
+  const stock = (itemNumber: string) =>
+    Object.fromEntries(bc.openingStock.filter((s) => s.itemNumber === itemNumber).map((s) => [warehouseOf[s.locationCode]!, s.quantity]));
+  return sapB1Company({
+    warehouses: bc.locations.map((l) => ({ WarehouseCode: warehouseOf[l.code]!, WarehouseName: l.displayName })),
+    customers: bc.customers.map((c) => ({
+      CardCode: c.number, CardName: c.displayName, Frozen: c.blocked.trim() ? 'tYES' : 'tNO', CreditLimit: c.creditLimit, CurrentAccountBalance: c.balanceDue, Currency: '$',
+    })),
+    items: bc.items.map((i) => ({ code: i.number, name: i.displayName, price: i.unitPrice, inStock: stock(i.number) })),
+  });
 }
 
 /** Receiver name to secret, for each webhook channel whose URL is one of the simulated receivers. */

@@ -74,4 +74,6 @@ export interface ErpConnector {
    * ERP's open orders, per SKU and warehouse, so that an order created, shipped or deleted is read again.
    */
   stockSince(call: GovernedCall, since: Date | undefined, lastReserved: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<StockChanges>;
+  /** Ends what the connector holds open with the ERP (SAP Business One's session), when it is replaced or at shutdown. */
+  close?(): Promise<void>;
 }

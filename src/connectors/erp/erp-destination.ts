@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Destinations, type DestinationHandler } from '../../platform/delivery/destinations.js';
 import { TargetError } from '../../platform/delivery/outcome.js';
 import { TargetDirectory, type Target } from '../../platform/delivery/target-directory.js';
@@ -7,6 +7,8 @@ import { Governor } from '../../platform/governor/governor.js';
 import type { Delivery } from '../../platform/outbox/message.js';
 import { BusinessCentralErp } from './business-central/business-central.delivery.js';
 import type { BusinessCentralConfig } from './business-central/business-central.config.js';
+import { SapB1Erp } from './sap-b1/sap-b1.delivery.js';
+import type { SapB1Config } from './sap-b1/sap-b1.config.js';
 import { ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpSalesOrder, type GovernedCall, type StockChanges } from './erp-contract.js';
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -15,15 +17,17 @@ const DEFAULT_ERP_LIMITS = { ratePerSecond: 5, burst: 10, concurrency: 2 };
 /** The connector of each ERP kind that has one in this version. */
 const CONNECTORS: Record<string, (config: Record<string, unknown>) => ErpConnector> = {
   'business-central': (config) => new BusinessCentralErp(config as unknown as BusinessCentralConfig),
+  'sap-b1': (config) => new SapB1Erp(config as unknown as SapB1Config),
 };
 
 /**
  * The `erp:<backend>` destinations: each message goes to the connector of the backend's kind, governed by the
  * backend's limits and maintenance windows. A connector is kept per backend while its settings are unchanged,
- * so that its session or token is reused. Reads outside the queues (customers, stock) go through here too.
+ * so that its session or token is reused, and closed when its settings change and at shutdown (a SAP Business
+ * One session is logged out). Reads outside the queues (customers, stock) go through here too.
  */
 @Injectable()
-export class ErpDestination implements DestinationHandler, OnModuleInit {
+export class ErpDestination implements DestinationHandler, OnModuleInit, OnApplicationShutdown {
   private readonly connectors = new Map<string, { config: string; connector: ErpConnector }>();
 
   constructor(
@@ -34,6 +38,12 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
 
   onModuleInit(): void {
     this.destinations.register('erp', this);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const open = [...this.connectors.values()];
+    this.connectors.clear();
+    await Promise.all(open.map(({ connector }) => connector.close?.().catch(() => undefined)));
   }
 
   async limits(backendId: string): Promise<TargetLimits> {
@@ -74,6 +84,7 @@ export class ErpDestination implements DestinationHandler, OnModuleInit {
     if (kept && kept.config === config) return kept.connector;
     const connector = create(backend.config);
     this.connectors.set(backend.id, { config, connector });
+    void kept?.connector.close?.().catch(() => undefined);
     return connector;
   }
 

@@ -18,7 +18,10 @@ export interface HttpAnswer {
   status: number;
   /** The body as text ('' when there is none), cut at maxBytes when the call said `truncate`. */
   text: string;
+  /** The header's first value. */
   header(name: string): string | undefined;
+  /** Every value of a header sent more than once (Set-Cookie). */
+  headerValues(name: string): string[];
 }
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -69,6 +72,10 @@ async function exchange(url: string, call: HttpCall): Promise<HttpAnswer> {
     header(name) {
       const value = response.headers[name.toLowerCase()];
       return Array.isArray(value) ? value[0] : value;
+    },
+    headerValues(name) {
+      const value = response.headers[name.toLowerCase()];
+      return value === undefined ? [] : Array.isArray(value) ? value : [value];
     },
   };
 }

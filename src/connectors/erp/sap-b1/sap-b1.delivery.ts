@@ -1,0 +1,176 @@
+import { TargetError } from '../../../platform/delivery/outcome.js';
+import { expectShape, type Shape } from '../../answer-shape.js';
+import type { CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpSalesOrder, GovernedCall, StockChanges } from '../erp-contract.js';
+import { SapB1Client, type SapItemStock, type SapOrderInput } from './sap-b1.client.js';
+import { SAP_STOCK_DOCUMENTS, type SapB1Config } from './sap-b1.config.js';
+import { isoCurrency, sapCurrency } from './sap-b1.currencies.js';
+
+const SYSTEM = 'SAP Business One';
+const BUSINESS_PARTNER: Shape = {
+  CardCode: 'string', CardName: 'string?', Frozen: 'string?', CreditLimit: 'number?', CurrentAccountBalance: 'number?',
+  Currency: 'string?', EmailAddress: 'string?', Phone1: 'string?', FederalTaxID: 'string?', PriceListNum: 'number?',
+};
+const YES_NO = new Set(['tYES', 'tNO']);
+
+interface SapBusinessPartner {
+  CardCode: string;
+  CardName?: string | null;
+  Frozen?: string | null;
+  CreditLimit?: number | null;
+  CurrentAccountBalance?: number | null;
+  Currency?: string | null;
+  EmailAddress?: string | null;
+  Phone1?: string | null;
+  FederalTaxID?: string | null;
+  PriceListNum?: number | null;
+}
+
+/**
+ * A customer as SAP keeps it: Crossdock's fields, and what SAP adds. The contract's ErpCustomer has no place for
+ * the extras yet; they ride along (the customer directory stores the contract's fields only).
+ */
+export interface SapB1Customer extends ErpCustomer {
+  /** ISO 4217 through the backend's currency table; absent for SAP's "all currencies" (`##`) or a code it cannot name. */
+  currency?: string;
+  email?: string;
+  phone?: string;
+  taxId?: string;
+  priceList?: number;
+}
+
+/** Crossdock's ERP contract on the SAP Business One Service Layer: the delivery adapter of kind `sap-b1`. */
+export class SapB1Erp implements ErpConnector {
+  private readonly client: SapB1Client;
+
+  constructor(private readonly config: SapB1Config, now: () => number = Date.now) {
+    this.client = new SapB1Client(config, now);
+  }
+
+  /** Looks the order up by NumAtCard before creating it: a retry after a lost answer finds the first one. */
+  async createSalesOrder(order: ErpSalesOrder, signal: AbortSignal): Promise<ErpCreateResult> {
+    const { order: stored, created } = await this.client.ensureOrder(this.toOrder(order), signal);
+    return { erpOrderRef: String(stored.DocNum), erpOrderId: String(stored.DocEntry), created };
+  }
+
+  /** SAP keeps an order once made: cancelling it (`Orders(n)/Cancel`) is its delete. One already cancelled counts as done. */
+  async cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal): Promise<ErpCancelResult> {
+    const order = await this.client.findOrder(externalDocumentNumber, signal);
+    if (!order) return { deleted: false };
+    const alreadyCancelled = order.Cancelled === 'tYES';
+    if (!alreadyCancelled) await this.client.cancelOrder(order.DocEntry, signal);
+    return { deleted: true, erpOrderRef: String(order.DocNum), ...(alreadyCancelled ? { alreadyCancelled } : {}) };
+  }
+
+  /** Every customer business partner, one request a page; a record of the wrong shape is rejected with the reason. */
+  async customers(call: GovernedCall): Promise<CustomerPull> {
+    const records = await call((signal) => this.client.customers(signal));
+    const pull: CustomerPull = { customers: [], rejected: [] };
+    for (const record of records) {
+      const partner = readBusinessPartner(record);
+      if (typeof partner === 'string') {
+        const code = (record as { CardCode?: unknown } | null)?.CardCode;
+        pull.rejected.push({ number: typeof code === 'string' ? code : String(code ?? '(no CardCode)'), problem: partner });
+      } else {
+        pull.customers.push(this.toCustomer(partner));
+      }
+    }
+    return pull;
+  }
+
+  /**
+   * For the warehouses `warehouseCodes` maps: `InStock` as on-hand and `Committed` (what SAP's open orders hold)
+   * as reserved, straight from the item's ItemWarehouseInfoCollection. An item is read when its record changed,
+   * or when a document of `stockDocuments` that names it changed (creating, cancelling or delivering an order
+   * moves `Committed`, a receipt or delivery moves `InStock`, and neither touches the item's UpdateDate): every
+   * such change stamps the document, so `lastReserved` is not needed to find them.
+   */
+  async stockSince(call: GovernedCall, since: Date | undefined, _lastReserved?: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<StockChanges> {
+    const mapped = Object.entries(this.config.warehouseCodes ?? {});
+    if (mapped.length === 0) return { levels: [], through: since };
+    const documents = this.config.stockDocuments ?? SAP_STOCK_DOCUMENTS;
+    let through = since?.getTime();
+    const seen = (stamp: number | undefined) => {
+      if (stamp !== undefined) through = Math.max(through ?? stamp, stamp);
+    };
+    const stock = new Map<string, SapItemStock>();
+    for (const item of await call((signal) => this.client.itemsChangedSince(since, signal))) {
+      stock.set(item.ItemCode, item);
+      seen(item.stamp);
+    }
+    if (since) {
+      const touched = new Set<string>();
+      for (const collection of documents) {
+        const { itemCodes, newest } = await call((signal) => this.client.documentItemsChangedSince(collection, since, signal));
+        for (const code of itemCodes) touched.add(code);
+        seen(newest);
+      }
+      const unread = [...touched].filter((code) => !stock.has(code));
+      if (unread.length > 0) for (const item of await call((signal) => this.client.itemStock(unread, signal))) stock.set(item.ItemCode, item);
+    } else {
+      // Every item was just read: the next read starts from the newest change of any kind, not the newest item record.
+      for (const collection of documents) seen(await call((signal) => this.client.newestDocumentChange(collection, signal)));
+    }
+    const levels = [...stock.values()].flatMap((item) => mapped.map(([warehouse, code]) => {
+      const row = item.warehouses.find((w) => w.WarehouseCode === code);
+      return { sku: item.ItemCode, warehouse, onHand: row?.InStock ?? 0, reserved: row?.Committed ?? 0 };
+    }));
+    return { levels, through: through === undefined ? undefined : new Date(through) };
+  }
+
+  /** Ends the connector's session with the Service Layer. */
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
+  private toOrder(order: ErpSalesOrder): SapOrderInput {
+    const warehouses = this.config.warehouseCodes ?? {};
+    // The contract's order has no currency yet; one sent along goes through the backend's table.
+    const currency = (order as { currency?: unknown }).currency;
+    const day = order.orderDate ?? new Date().toISOString().slice(0, 10);
+    return {
+      CardCode: order.customerNumber,
+      NumAtCard: order.externalDocumentNumber,
+      DocDate: day,
+      // SAP requires a delivery date; Crossdock's order has none of its own, so the order's day.
+      DocDueDate: day,
+      ...(typeof currency === 'string' ? { DocCurrency: sapCurrency(this.config.currencies ?? {}, currency) } : {}),
+      DocumentLines: order.lines.map((line) => {
+        if (!line.warehouse) return { ItemCode: line.lineObjectNumber, Quantity: line.quantity, UnitPrice: line.unitPrice };
+        const code = warehouses[line.warehouse];
+        // A setting every order for that warehouse would meet: wait for it to be fixed rather than reject the order.
+        if (code === undefined) throw new TargetError('retryable', `warehouse ${line.warehouse} of item ${line.lineObjectNumber} has no SAP warehouse code in warehouseCodes`);
+        return { ItemCode: line.lineObjectNumber, Quantity: line.quantity, UnitPrice: line.unitPrice, WarehouseCode: code };
+      }),
+    };
+  }
+
+  private toCustomer(partner: SapBusinessPartner): SapB1Customer {
+    const currency = isoCurrency(this.config.currencies ?? {}, partner.Currency);
+    return {
+      erpId: partner.CardCode,
+      number: partner.CardCode,
+      name: partner.CardName ?? partner.CardCode,
+      blocked: partner.Frozen === 'tYES' ? 'Frozen' : '',
+      creditLimit: partner.CreditLimit ?? 0,
+      balanceDue: partner.CurrentAccountBalance ?? 0,
+      ...(currency ? { currency } : {}),
+      ...(partner.EmailAddress ? { email: partner.EmailAddress } : {}),
+      ...(partner.Phone1 ? { phone: partner.Phone1 } : {}),
+      ...(partner.FederalTaxID ? { taxId: partner.FederalTaxID } : {}),
+      ...(partner.PriceListNum != null ? { priceList: partner.PriceListNum } : {}),
+    };
+  }
+}
+
+/** A business partner record as the customers pull reads it, or what is wrong with it. */
+function readBusinessPartner(record: unknown): SapBusinessPartner | string {
+  let partner: SapBusinessPartner;
+  try {
+    partner = expectShape<SapBusinessPartner>(SYSTEM, 'a business partner', record, BUSINESS_PARTNER);
+  } catch (error) {
+    if (error instanceof TargetError) return error.message;
+    throw error;
+  }
+  if (partner.Frozen != null && !YES_NO.has(partner.Frozen)) return `${SYSTEM} answered a business partner whose Frozen is ${JSON.stringify(partner.Frozen)}, neither tYES nor tNO`;
+  return partner;
+}

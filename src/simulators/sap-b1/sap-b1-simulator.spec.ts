@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSapB1Simulator, defaultSapB1Data, type SapB1Simulator } from './sap-b1-simulator.js';
+
+// The simulator as a client other than Crossdock's sees it: plain HTTP, checked against SAP's published payloads.
+const sapFixture = (name: string) => JSON.parse(readFileSync(new URL(`../../../test/fixtures/sap_b1/${name}`, import.meta.url), 'utf8'));
+
+let sim: SapB1Simulator;
+let base: string;
+
+beforeAll(async () => {
+  sim = createSapB1Simulator({ data: { items: Array.from({ length: 45 }, (_, i) => ({ ...defaultSapB1Data().items[i % 10]!, ItemCode: `A${String(i + 1).padStart(5, '0')}` })) } });
+  base = await sim.listen();
+});
+afterAll(() => sim.close());
+
+async function login(version: 'v1' | 'v2' = 'v1', url = base): Promise<{ cookie: string; response: Response; body: Record<string, unknown> }> {
+  const response = await fetch(`${url}/b1s/${version}/Login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ CompanyDB: 'SBODEMOUS', UserName: 'manager', Password: '1234' }) });
+  const cookie = response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return { cookie, response, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function sl(path: string, cookie: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { cookie, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('SAP Business One simulator', () => {
+  it('logs in as the manual shows: B1SESSION and ROUTEID cookies, the session\'s id, version and timeout; Logout ends it', async () => {
+    const { response, body, cookie } = await login();
+    expect(response.status).toBe(200);
+    const documented = sapFixture('login_response.json');
+    expect(Object.keys(body).sort()).toEqual(Object.keys(documented).sort());
+    expect(body).toMatchObject({ SessionTimeout: 30, SessionId: expect.any(String) });
+    const cookies = response.headers.getSetCookie();
+    expect(cookies).toEqual([`B1SESSION=${body.SessionId};HttpOnly;`, 'ROUTEID=.node1; path=/b1s']);
+    expect((await sl('/b1s/v1/Items?$top=1', cookie)).status).toBe(200);
+    expect(sim.state.requests.at(-1)).toMatchObject({ session: body.SessionId, routeId: '.node1' });
+    expect((await sl('/b1s/v1/Logout', cookie, { method: 'POST' })).status).toBe(204);
+    expect((await sl('/b1s/v1/Items?$top=1', cookie)).status).toBe(401);
+  });
+
+  it('answers an unknown or expired session with 401 and code 301, in each version\'s envelope', async () => {
+    const v1 = await sl('/b1s/v1/Orders', 'B1SESSION=nope');
+    expect(v1).toMatchObject({ status: 401 });
+    expect(v1.body).toEqual(sapFixture('error_invalid_session_401.json'));
+    const v2 = await sl('/b1s/v2/Orders', 'B1SESSION=nope');
+    expect(v2.body).toEqual({ error: { code: '301', message: 'Invalid session or session already timeout.' } });
+    // A session idle for longer than the setting has ended.
+    const { cookie } = await login();
+    await fetch(`${base}/_control/settings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessionIdleSeconds: 0.05 }) });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await sl('/b1s/v1/Orders', cookie)).status).toBe(401);
+    } finally {
+      await fetch(`${base}/_control/settings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessionIdleSeconds: 1800 }) });
+    }
+  });
+
+  it('refuses credentials other than the ones it was given, with SAP\'s login error', async () => {
+    const strict = createSapB1Simulator({ password: 'right' });
+    const url = await strict.listen();
+    try {
+      const { response, body } = await login('v1', url);
+      expect(response.status).toBe(401);
+      expect(body).toEqual(sapFixture('error_login_failed.json'));
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('pages collections by 20 unless the client asks (Preference-Applied), with v1\'s and v2\'s next links', async () => {
+    const { cookie } = await login();
+    const first = await sl('/b1s/v1/Items?$select=ItemCode', cookie);
+    expect(first.body.value).toHaveLength(20);
+    expect(first.body['odata.nextLink']).toBe('/b1s/v1/Items?$select=ItemCode&$skip=20');
+    const second = await sl(first.body['odata.nextLink'], cookie);
+    expect(second.body.value[0]).toEqual({ ItemCode: 'A00021' });
+    const last = await sl(`/b1s/v1/Items?$select=ItemCode&$skip=40`, cookie);
+    expect(last.body.value).toHaveLength(5);
+    expect(last.body).not.toHaveProperty('odata.nextLink');
+    const asked = await sl('/b1s/v1/Items?$select=ItemCode', cookie, { headers: { prefer: 'odata.maxpagesize=50' } });
+    expect(asked.body.value).toHaveLength(45);
+    expect(asked.headers.get('preference-applied')).toBe('odata.maxpagesize=50');
+    expect((await sl('/b1s/v1/Items?$select=ItemCode', cookie, { headers: { 'B1S-PageSize': '0' } })).body.value).toHaveLength(45);
+    const v2 = await sl('/b1s/v2/Items?$select=ItemCode', cookie, { headers: { prefer: 'odata.maxpagesize=30' } });
+    expect(v2.body['@odata.nextLink']).toBe('Items?$select=ItemCode&$skip=30');
+    expect(v2.body['@odata.context']).toBe('$metadata#Items');
+    // The manual's page has the same keys.
+    expect(Object.keys(sapFixture('orders_list_page_v1.json'))).toEqual(['value', 'odata.nextLink']);
+  });
+
+  it('filters (eq, ge, gt, and, or, parentheses), selects, orders and refuses an unknown property', async () => {
+    const { cookie } = await login();
+    const filter = encodeURIComponent("ItemCode eq 'A00001' or (ItemCode ge 'A00044' and ItemCode gt 'A00043')");
+    const found = await sl(`/b1s/v1/Items?$filter=${filter}&$select=ItemCode&$orderby=ItemCode desc`, cookie);
+    expect(found.body.value).toEqual([{ ItemCode: 'A00045' }, { ItemCode: 'A00044' }, { ItemCode: 'A00001' }]);
+    const customers = await sl(`/b1s/v1/BusinessPartners?$filter=${encodeURIComponent("CardType eq 'cCustomer'")}&$select=CardCode`, cookie);
+    expect(customers.body.value.map((p: { CardCode: string }) => p.CardCode)).toEqual(['c00001', 'c00002', 'c00003', 'c00004']);
+    const unknown = await sl(`/b1s/v1/Items?$filter=${encodeURIComponent("Colour eq 'red'")}`, cookie);
+    expect(unknown).toMatchObject({ status: 400, body: { error: { code: -1000, message: { value: "Property 'Colour' of 'Item' is invalid" } } } });
+    expect((await sl(`/b1s/v1/Items?$filter=${encodeURIComponent('ItemCode eq')}`, cookie)).status).toBe(400);
+  });
+
+  it('takes SAP\'s example order (numbers as strings), commits its stock, and cancels it once; refuses what SAP refuses', async () => {
+    const { cookie } = await login();
+    const committed = () => sim.state.items.get('A00001')!.ItemWarehouseInfoCollection.find((w) => w.WarehouseCode === '01')!.Committed;
+    const documented = sapFixture('orders_create_request_postman.json');
+    const unknownCustomer = await sl('/b1s/v1/Orders', cookie, { method: 'POST', body: documented });
+    expect(unknownCustomer).toMatchObject({ status: 400, body: { error: { code: -10, message: { lang: 'en-us', value: "Invalid BP code 'C20000'" } } } });
+    const before = committed();
+    const created = await sl('/b1s/v1/Orders', cookie, { method: 'POST', body: { ...documented, CardCode: 'c00001', NumAtCard: 'PO-1' } });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toBe(`Orders(${created.body.DocEntry})`);
+    expect(created.body).toMatchObject({ CardCode: 'c00001', NumAtCard: 'PO-1', DocumentStatus: 'bost_Open', Cancelled: 'tNO', DocCurrency: '$', DocumentLines: [{ ItemCode: 'A00001', Quantity: 100, UnitPrice: 30, WarehouseCode: '01' }] });
+    expect(committed()).toBe(before + 100);
+    const byReference = await sl(`/b1s/v1/Orders?$filter=${encodeURIComponent("NumAtCard eq 'PO-1'")}&$select=DocEntry,DocNum`, cookie);
+    expect(byReference.body.value).toEqual([{ DocEntry: created.body.DocEntry, DocNum: created.body.DocNum }]);
+    expect((await sl(`/b1s/v1/Orders(${created.body.DocEntry})/Cancel`, cookie, { method: 'POST' })).status).toBe(204);
+    expect(committed()).toBe(before);
+    expect((await sl(`/b1s/v1/Orders(${created.body.DocEntry})/Cancel`, cookie, { method: 'POST' })).status).toBe(400);
+    for (const [body, message] of [
+      [{ CardCode: 'c00001', DocDueDate: '2026-12-01', DocumentLines: [] }, 'at least one row'],
+      [{ CardCode: 'c00001', DocDueDate: '2026-12-01', DocumentLines: [{ ItemCode: 'X1', Quantity: 1 }] }, "Invalid item code 'X1'"],
+      [{ CardCode: 'c00001', DocDueDate: '2026-12-01', DocumentLines: [{ ItemCode: 'A00001', Quantity: 1, WarehouseCode: '09' }] }, "Invalid warehouse code '09'"],
+      [{ CardCode: 'c00001', DocumentLines: [{ ItemCode: 'A00001', Quantity: 1 }] }, 'delivery date'],
+      [{ CardCode: 'c00002', DocDueDate: '2026-12-01', DocumentLines: [{ ItemCode: 'A00001', Quantity: 1 }] }, 'inactive'],
+    ] as const) {
+      const refused = await sl('/b1s/v2/Orders', cookie, { method: 'POST', body });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toContain(message);
+    }
+  });
+
+  it('a delivery based on an order takes its stock and its commitment, and closes the order', async () => {
+    const { cookie } = await login();
+    const row = () => sim.state.items.get('A00002')!.ItemWarehouseInfoCollection.find((w) => w.WarehouseCode === '02')!;
+    const { InStock, Committed } = row();
+    const order = await sl('/b1s/v1/Orders', cookie, { method: 'POST', body: { CardCode: 'c00001', DocDueDate: '2026-12-01', DocumentLines: [{ ItemCode: 'A00002', Quantity: 3, WarehouseCode: '02' }] } });
+    expect(row()).toMatchObject({ InStock, Committed: Committed + 3 });
+    const delivery = await sl('/b1s/v1/DeliveryNotes', cookie, { method: 'POST', body: { CardCode: 'c00001', DocumentLines: [{ BaseType: 17, BaseEntry: order.body.DocEntry, BaseLine: 0, Quantity: 3 }] } });
+    expect(delivery.status).toBe(201);
+    expect(delivery.body.DocumentLines[0]).toMatchObject({ ItemCode: 'A00002', WarehouseCode: '02', BaseType: 17, BaseEntry: order.body.DocEntry, BaseLine: 0 });
+    expect(row()).toMatchObject({ InStock: InStock - 3, Committed });
+    expect(sim.state.documents.Orders.get(order.body.DocEntry)).toMatchObject({ DocumentStatus: 'bost_Close', Cancelled: 'tNO' });
+    const listed = await sl('/b1s/v1/DeliveryNotes?$select=DocEntry,CardCode', cookie);
+    expect(listed.body.value).toContainEqual({ DocEntry: delivery.body.DocEntry, CardCode: 'c00001' });
+    // An invoice of the delivery moves no stock again.
+    await sl('/b1s/v1/Invoices', cookie, { method: 'POST', body: { CardCode: 'c00001', DocumentLines: [{ BaseType: 15, BaseEntry: delivery.body.DocEntry, BaseLine: 0, Quantity: 3 }] } });
+    expect(row().InStock).toBe(InStock - 3);
+  });
+
+  it('keeps special prices per item and business partner', async () => {
+    const { cookie } = await login();
+    const created = await sl('/b1s/v1/SpecialPrices', cookie, { method: 'POST', body: { ItemCode: 'A00003', CardCode: 'c00001', Price: 88.5, Currency: '$' } });
+    expect(created).toMatchObject({ status: 201, body: { ItemCode: 'A00003', CardCode: 'c00001', Price: 88.5, PriceListNum: 1, Valid: 'tYES' } });
+    const one = await sl("/b1s/v1/SpecialPrices(ItemCode='A00003',CardCode='c00001')", cookie);
+    expect(one.body).toMatchObject({ Price: 88.5 });
+    const again = await sl('/b1s/v1/SpecialPrices', cookie, { method: 'POST', body: { ItemCode: 'A00003', CardCode: 'c00001', Price: 1 } });
+    expect(again).toMatchObject({ status: 400, body: { error: { code: -2035 } } });
+    expect((await sl('/b1s/v1/SpecialPrices', cookie)).body.value).toHaveLength(1);
+  });
+
+  it('loses the answer of a create it committed, answers a fault, and is down in maintenance (HTML 503, Retry-After)', async () => {
+    const { cookie } = await login();
+    const post = (control: string, body: unknown) => fetch(`${base}/_control/${control}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await post('lose-next-create', {});
+    const orders = sim.state.documents.Orders.size;
+    await expect(sl('/b1s/v1/Orders', cookie, { method: 'POST', body: { CardCode: 'c00001', NumAtCard: 'PO-LOST', DocDueDate: '2026-12-01', DocumentLines: [{ ItemCode: 'A00001', Quantity: 1 }] } })).rejects.toThrow();
+    expect(sim.state.documents.Orders.size).toBe(orders + 1);
+    await post('fault', { status: 502, body: '<html>Bad Gateway</html>', contentType: 'text/html' });
+    const fault = await fetch(`${base}/b1s/v1/Items`, { headers: { cookie } });
+    expect([fault.status, await fault.text()]).toEqual([502, '<html>Bad Gateway</html>']);
+    await post('maintenance', { on: true, retryAfterSeconds: 60 });
+    try {
+      const down = await fetch(`${base}/b1s/v1/Login`, { method: 'POST' });
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).toBe('60');
+      expect(await down.text()).toContain('Service Unavailable');
+    } finally {
+      await post('maintenance', { on: false });
+    }
+  });
+
+  it('mounted under a prefix, sets its cookie path and writes its next links under it', async () => {
+    const mounted = createSapB1Simulator();
+    const host = Fastify();
+    await host.register(mounted.plugin, { prefix: '/simulators/sap-b1' });
+    await host.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const url = `http://127.0.0.1:${(host.server.address() as { port: number }).port}/simulators/sap-b1`;
+      const { response, cookie } = await login('v1', url);
+      expect(response.headers.getSetCookie()[1]).toBe('ROUTEID=.node1; path=/simulators/sap-b1/b1s');
+      const page = await fetch(`${url}/b1s/v1/Items?$select=ItemCode`, { headers: { cookie, prefer: 'odata.maxpagesize=4' } }).then((r) => r.json() as Promise<Record<string, unknown>>);
+      expect(page['odata.nextLink']).toBe('/simulators/sap-b1/b1s/v1/Items?$select=ItemCode&$skip=4');
+    } finally {
+      await host.close();
+    }
+  });
+});

@@ -1,0 +1,926 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { parseJsonBodies, standaloneServer } from '../standalone.js';
+
+/**
+ * An SAP Business One Service Layer look-alike for the demo, the tests and the benchmarks, under `/b1s/v1`
+ * (OData v3 answers) and `/b1s/v2` (OData v4): Login and Logout with the B1SESSION and ROUTEID cookies and
+ * sessions that end after an idle time (401, code 301); BusinessPartners, Items with their stock per warehouse
+ * (ItemWarehouseInfoCollection), Warehouses, SpecialPrices, sales orders (create, Cancel, Close) and the other
+ * documents that move stock (DeliveryNotes, Returns, Invoices, CreditNotes, purchase deliveries and returns,
+ * goods receipts and issues, StockTransfers), each with its effect on `InStock` and `Committed`. Collections take
+ * the `$filter` (comparisons, `and`, `or`, parentheses), `$select`, `$orderby`, `$top` and `$skip` an integration
+ * uses, in pages of 20 unless `Prefer: odata.maxpagesize` (or `B1S-PageSize`) asks otherwise, joined by SAP's
+ * next link of each version. Errors come in SAP's envelope of each version. It behaves like the real service where
+ * it matters to an integration: latency, 503 in maintenance, sessions that time out; a control API under
+ * `/_control` sets all of that, loses the answer of a create it committed, answers what no documentation
+ * promises, and posts stock. It runs on its own (`listen`, `src/simulators/sap-b1/main.ts`) or mounted in another
+ * Fastify instance under a prefix (`plugin`, the demo).
+ */
+export interface SapB1SimulatorOptions {
+  latencyMs?: [number, number];
+  /** Idle time after which a session ends (the real default: 30 minutes). */
+  sessionIdleSeconds?: number;
+  /** SessionTimeout the Login answer reports, in minutes; by default the idle time, rounded up. */
+  sessionTimeoutMinutes?: number;
+  /** Accepted as sent unless set. */
+  companyDb?: string;
+  userName?: string;
+  password?: string;
+  /** Records per page when the client asks for no size (the real default: 20). */
+  pageSize?: number;
+  /** Requests kept in `state.requests`, the oldest dropped first (all of them unless set). */
+  keepRequests?: number;
+  /** The company's data in place of the seed (defaultSapB1Data). */
+  data?: Partial<SapB1SimulatorData>;
+}
+
+type YesNo = 'tYES' | 'tNO';
+
+export interface SimBusinessPartner {
+  CardCode: string;
+  CardName: string;
+  CardType: 'cCustomer' | 'cSupplier' | 'cLid';
+  Frozen: YesNo;
+  CreditLimit: number;
+  CurrentAccountBalance: number;
+  /** The company's currency code, or `##` for all currencies. */
+  Currency: string;
+  EmailAddress: string | null;
+  Phone1: string | null;
+  FederalTaxID: string | null;
+  PriceListNum: number;
+  UpdateDate: string;
+  UpdateTime: string;
+}
+
+export interface SimWarehouseInfo {
+  WarehouseCode: string;
+  InStock: number;
+  Committed: number;
+  Ordered: number;
+  Locked: YesNo;
+}
+
+export interface SimItem {
+  ItemCode: string;
+  ItemName: string;
+  ItemType: 'itItems';
+  InventoryItem: YesNo;
+  SalesItem: YesNo;
+  Frozen: YesNo;
+  ItemPrices: Array<{ PriceList: number; Price: number; Currency: string }>;
+  CreateDate: string;
+  CreateTime: string;
+  UpdateDate: string;
+  UpdateTime: string;
+  ItemWarehouseInfoCollection: SimWarehouseInfo[];
+}
+
+export interface SimWarehouse {
+  WarehouseCode: string;
+  WarehouseName: string;
+}
+
+export interface SimDocumentLine {
+  LineNum: number;
+  ItemCode: string;
+  ItemDescription: string;
+  Quantity: number;
+  UnitPrice: number;
+  Price: number;
+  Currency: string;
+  WarehouseCode: string;
+  /** Set on StockTransfers' lines only: where the quantity leaves from. */
+  FromWarehouseCode?: string;
+  LineTotal: number;
+  LineStatus: 'bost_Open' | 'bost_Close';
+  /** Of an order line: what no delivery has taken yet. */
+  RemainingOpenQuantity: number;
+  /** -1 for none; 17 an order, 15 a delivery, and so on (SAP's object types). */
+  BaseType: number;
+  BaseEntry: number | null;
+  BaseLine: number | null;
+}
+
+export interface SimDocument {
+  DocEntry: number;
+  DocNum: number;
+  DocType: 'dDocument_Items';
+  DocObjectCode: string;
+  DocDate: string;
+  DocDueDate: string;
+  CardCode: string | null;
+  CardName: string | null;
+  NumAtCard: string | null;
+  DocCurrency: string;
+  DocTotal: number;
+  Comments: string | null;
+  DocumentStatus: 'bost_Open' | 'bost_Close';
+  Cancelled: YesNo;
+  CancelStatus: 'csNo' | 'csCancellation';
+  CreationDate: string;
+  UpdateDate: string;
+  UpdateTime: string;
+  /** StockTransfers only. */
+  FromWarehouse?: string;
+  ToWarehouse?: string;
+  DocumentLines: SimDocumentLine[];
+}
+
+export interface SimSpecialPrice {
+  ItemCode: string;
+  CardCode: string;
+  PriceListNum: number;
+  Price: number;
+  Currency: string;
+  DiscountPercent: number;
+  AutoUpdate: YesNo;
+  SourcePrice: 'spp_PriceList';
+  Valid: YesNo;
+  ValidFrom: string | null;
+  ValidTo: string | null;
+  SpecialPriceDataAreas: unknown[];
+}
+
+export interface SapB1SimulatorData {
+  warehouses: SimWarehouse[];
+  /** The company's currency codes; the first is its local currency. */
+  currencies: string[];
+  businessPartners: SimBusinessPartner[];
+  items: SimItem[];
+}
+
+/**
+ * What each document does to stock, by its collection: `stock` moves InStock of a line's warehouse by its sign
+ * times the quantity, `commits` moves Committed instead (an order); `partner` is the kind of business partner
+ * it is made out to. A line based on an order takes its quantity off the order line and its commitment; a line
+ * based on a document that moved stock the same way moves none again (an invoice of a delivery).
+ */
+const DOCUMENTS = {
+  Orders: { objectType: 17, objectCode: 'oOrders', stock: 0, commits: true, partner: 'cCustomer' },
+  DeliveryNotes: { objectType: 15, objectCode: 'oDeliveryNotes', stock: -1, partner: 'cCustomer' },
+  Returns: { objectType: 16, objectCode: 'oReturns', stock: 1, partner: 'cCustomer' },
+  Invoices: { objectType: 13, objectCode: 'oInvoices', stock: -1, partner: 'cCustomer' },
+  CreditNotes: { objectType: 14, objectCode: 'oCreditNotes', stock: 1, partner: 'cCustomer' },
+  PurchaseDeliveryNotes: { objectType: 20, objectCode: 'oPurchaseDeliveryNotes', stock: 1, partner: 'cSupplier' },
+  PurchaseReturns: { objectType: 21, objectCode: 'oPurchaseReturns', stock: -1, partner: 'cSupplier' },
+  InventoryGenEntries: { objectType: 59, objectCode: 'oInventoryGenEntry', stock: 1 },
+  InventoryGenExits: { objectType: 60, objectCode: 'oInventoryGenExit', stock: -1 },
+  StockTransfers: { objectType: 67, objectCode: 'oStockTransfer', stock: 0, transfers: true },
+} as const satisfies Record<string, { objectType: number; objectCode: string; stock: number; commits?: boolean; transfers?: boolean; partner?: SimBusinessPartner['CardType'] }>;
+
+export type SimDocumentCollection = keyof typeof DOCUMENTS;
+const COLLECTIONS = Object.keys(DOCUMENTS) as SimDocumentCollection[];
+const COLLECTION_OF_TYPE = new Map(COLLECTIONS.map((c) => [DOCUMENTS[c].objectType as number, c]));
+
+type Version = 'v1' | 'v2';
+
+interface Session {
+  companyDb: string;
+  userName: string;
+  lastUsedAt: number;
+}
+
+/** How the next calls are answered instead of by the service: a status and raw body, or a reset connection. */
+interface Fault {
+  status: number;
+  body: string;
+  contentType: string;
+  reset: boolean;
+}
+
+interface State {
+  warehouses: Map<string, SimWarehouse>;
+  currencies: string[];
+  businessPartners: Map<string, SimBusinessPartner>;
+  items: Map<string, SimItem>;
+  documents: Record<SimDocumentCollection, Map<number, SimDocument>>;
+  specialPrices: Map<string, SimSpecialPrice>;
+  sessions: Map<string, Session>;
+  maintenance: { on: boolean; retryAfterSeconds?: number };
+  /** Sessions end once this many more calls (other than Login) have passed. */
+  expireSessionsAfter?: number;
+  /** The answers of the next this-many creates are dropped after the create is committed. */
+  loseNextCreates: number;
+  faults: Fault[];
+  /** Per collection: the next DocEntry and the next DocNum of its series. */
+  numbering: Record<SimDocumentCollection, { entry: number; num: number }>;
+  /** Every request, for tests that count calls, read what was sent, and check the cookies. */
+  requests: Array<{ at: number; method: string; path: string; query: string; status: number; session?: string; routeId?: string; prefer?: string; lost?: boolean; body?: unknown }>;
+}
+
+const CONTENT_TYPE: Record<Version, string> = {
+  v1: 'application/json;odata=minimalmetadata;charset=utf-8',
+  v2: 'application/json;odata.metadata=minimal;charset=utf-8',
+};
+const ROUTE_ID = '.node1';
+const EXPIRED = 'Invalid session or session already timeout.';
+/** The date and time of the seed records: long before any test runs. */
+const SEEDED = { date: '2026-01-05', time: '09:00:00' };
+
+export function defaultSapB1Data(): SapB1SimulatorData {
+  const warehouses = [{ WarehouseCode: '01', WarehouseName: 'General Warehouse' }, { WarehouseCode: '02', WarehouseName: 'West Coast Warehouse' }];
+  const partner = (fields: Partial<SimBusinessPartner> & Pick<SimBusinessPartner, 'CardCode' | 'CardName'>) => newBusinessPartner(fields.CardCode, SEEDED, fields);
+  const businessPartners = [
+    partner({ CardCode: 'c00001', CardName: 'Earthshaker Corporation', CreditLimit: 50_000, CurrentAccountBalance: 12_500.5, EmailAddress: 'orders@earthshaker.example', Phone1: '+1 212 555 0101', FederalTaxID: '12-3456789' }),
+    partner({ CardCode: 'c00002', CardName: 'Mashina Corporation', Frozen: 'tYES', CreditLimit: 10_000, CurrentAccountBalance: 9_800 }),
+    partner({ CardCode: 'c00003', CardName: 'Aquent Systems', Currency: '##', PriceListNum: 2 }),
+    partner({ CardCode: 'c00004', CardName: 'Microchips Ltd', Currency: 'EUR', CreditLimit: 20_000, CurrentAccountBalance: 1_000 }),
+    partner({ CardCode: 'v00001', CardName: 'Acme Components', CardType: 'cSupplier' }),
+  ];
+  const names = ['J.B. Officeprint 1420', 'Rainbow Color Printer 7.5', 'Rainbow 1200 Laser Series', 'Rainbow Nuance Ink Jet', 'Rainbow Laser Jet Cartridges',
+    'Rainbow Toner Cartridge', 'Rainbow Ink Ribbon', 'J.B. Laser Toner', 'J.B. Color Ink Cartridge', 'J.B. Paper Tray'];
+  const items = names.map((name, i) => newItem(`A${String(i + 1).padStart(5, '0')}`, name, warehouses, SEEDED, 100 + i * 25, { '01': 40 + 2 * i, '02': 20 + i }));
+  return { warehouses, currencies: ['$', 'EUR', 'GBP', 'CAN'], businessPartners, items };
+}
+
+/** A company's data from plain lists, for a simulator that must hold the same customers and items as another ERP. */
+export function sapB1Company(spec: {
+  warehouses: SimWarehouse[];
+  customers: Array<Pick<SimBusinessPartner, 'CardCode' | 'CardName'> & Partial<SimBusinessPartner>>;
+  items: Array<{ code: string; name: string; price: number; inStock: Record<string, number> }>;
+  currencies?: string[];
+}): SapB1SimulatorData {
+  return {
+    warehouses: spec.warehouses,
+    currencies: spec.currencies ?? ['$', 'EUR', 'GBP', 'CAN'],
+    businessPartners: spec.customers.map((c) => newBusinessPartner(c.CardCode, SEEDED, c)),
+    items: spec.items.map((i) => newItem(i.code, i.name, spec.warehouses, SEEDED, i.price, i.inStock)),
+  };
+}
+
+export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
+  const settings = {
+    latencyMs: options.latencyMs ?? [0, 0],
+    sessionIdleSeconds: options.sessionIdleSeconds ?? 30 * 60,
+    sessionTimeoutMinutes: options.sessionTimeoutMinutes,
+    companyDb: options.companyDb,
+    userName: options.userName,
+    password: options.password,
+    pageSize: options.pageSize ?? 20,
+    keepRequests: options.keepRequests ?? Number.POSITIVE_INFINITY,
+  };
+  const data = { ...defaultSapB1Data(), ...options.data };
+  const state: State = {
+    warehouses: new Map(data.warehouses.map((w) => [w.WarehouseCode, { ...w }])),
+    currencies: [...data.currencies],
+    businessPartners: new Map(data.businessPartners.map((p) => [p.CardCode, { ...p }])),
+    items: new Map(data.items.map((i) => [i.ItemCode, structuredClone(i)])),
+    documents: Object.fromEntries(COLLECTIONS.map((c) => [c, new Map()])) as State['documents'],
+    specialPrices: new Map(),
+    sessions: new Map(),
+    maintenance: { on: false },
+    loseNextCreates: 0,
+    faults: [],
+    numbering: Object.fromEntries(COLLECTIONS.map((c, i) => [c, { entry: 1, num: 1000 * (i + 1) + 1 }])) as State['numbering'],
+    requests: [],
+  };
+
+  /** The simulator's routes, for any Fastify instance: at its root (`listen`), or under a prefix of a host's. */
+  const plugin: FastifyPluginAsync = async (instance) => {
+    // Its own parsers and errors, so that it answers alike whatever the host has set up.
+    parseJsonBodies(instance);
+    instance.setErrorHandler((error: FastifyError, request, reply) => {
+      const status = error.statusCode ?? 500;
+      const version: Version = request.url.includes('/b1s/v2/') ? 'v2' : 'v1';
+      return reply.status(status).headers({ 'content-type': CONTENT_TYPE[version] }).send(JSON.stringify(sapError(version, status >= 500 ? -1 : -1000, error.message)));
+    });
+
+    // Control API for tests and the demo: not part of the Service Layer.
+    instance.get('/_control/state', async () => ({
+      maintenance: state.maintenance,
+      sessions: state.sessions.size,
+      orders: [...state.documents.Orders.values()],
+      deliveryNotes: [...state.documents.DeliveryNotes.values()],
+      requests: state.requests.length,
+    }));
+    instance.get('/_control/requests', async () => state.requests);
+    instance.post('/_control/settings', async (request) => {
+      const body = (request.body ?? {}) as Partial<typeof settings>;
+      for (const key of Object.keys(settings) as Array<keyof typeof settings>) if (key in body) Object.assign(settings, { [key]: body[key] });
+      return settings;
+    });
+    instance.post('/_control/maintenance', async (request) => {
+      const body = request.body as { on?: boolean; retryAfterSeconds?: number } | undefined;
+      state.maintenance = { on: Boolean(body?.on), ...(body?.retryAfterSeconds ? { retryAfterSeconds: body.retryAfterSeconds } : {}) };
+      return state.maintenance;
+    });
+    // Ends every session now, or once `afterRequests` more calls (other than Login) have passed.
+    instance.post('/_control/expire-sessions', async (request) => {
+      const after = (request.body as { afterRequests?: number } | undefined)?.afterRequests;
+      if (after !== undefined) {
+        state.expireSessionsAfter = after;
+        return { expireSessionsAfter: after };
+      }
+      const expired = state.sessions.size;
+      state.sessions.clear();
+      return { expired };
+    });
+    instance.post('/_control/lose-next-create', async (request) => {
+      state.loseNextCreates = Number((request.body as { count?: number } | undefined)?.count ?? 1);
+      return { loseNextCreates: state.loseNextCreates };
+    });
+    // The next `count` calls after Login (which still works) answer this instead of the service.
+    instance.post('/_control/fault', async (request) => {
+      const body = (request.body ?? {}) as { status?: number; body?: string; contentType?: string; reset?: boolean; count?: number };
+      const fault = { status: body.status ?? 200, body: body.body ?? '', contentType: body.contentType ?? CONTENT_TYPE.v1, reset: Boolean(body.reset) };
+      state.faults = Array.from({ length: body.count ?? 1 }, () => fault);
+      return { faults: state.faults.length };
+    });
+    // An item as given, with stock set per warehouse: an item master change, so it stamps the item.
+    instance.put('/_control/items/:code', async (request) => {
+      const code = (request.params as { code: string }).code;
+      const { warehouses, ...fields } = (request.body ?? {}) as Partial<SimItem> & { warehouses?: Record<string, Partial<SimWarehouseInfo>> };
+      const now = stampNow();
+      const item = state.items.get(code) ?? newItem(code, code, [...state.warehouses.values()], now, 0, {});
+      Object.assign(item, { UpdateDate: now.date, UpdateTime: now.time }, fields, { ItemCode: code });
+      for (const [warehouse, figures] of Object.entries(warehouses ?? {})) Object.assign(warehouseRow(state, item, warehouse), figures);
+      state.items.set(code, item);
+      return item;
+    });
+    instance.put('/_control/business-partners/:code', async (request) => {
+      const code = (request.params as { code: string }).code;
+      const now = stampNow();
+      const partner = { ...(state.businessPartners.get(code) ?? newBusinessPartner(code, now)), UpdateDate: now.date, UpdateTime: now.time, ...(request.body as Partial<SimBusinessPartner>), CardCode: code };
+      state.businessPartners.set(code, partner);
+      return partner;
+    });
+    // Stock in or out of a warehouse, as SAP posts it: a goods receipt or a goods issue, which leaves the item's UpdateDate alone.
+    instance.post('/_control/stock', async (request, reply) => {
+      const { ItemCode, WarehouseCode, Quantity } = (request.body ?? {}) as { ItemCode?: string; WarehouseCode?: string; Quantity?: number };
+      if (typeof Quantity !== 'number' || !Number.isFinite(Quantity) || Quantity === 0) return reply.status(400).send({ error: 'Quantity must be a number other than 0' });
+      const made = createDocument(state, Quantity > 0 ? 'InventoryGenEntries' : 'InventoryGenExits', { DocumentLines: [{ ItemCode, WarehouseCode, Quantity: Math.abs(Quantity) }] });
+      return typeof made === 'string' ? reply.status(400).send({ error: made }) : made;
+    });
+    // Delivers every open line of an order (a delivery note based on it), as a warehouse clerk would.
+    instance.post('/_control/orders/:docEntry/deliver', async (request, reply) => {
+      const order = state.documents.Orders.get(Number((request.params as { docEntry: string }).docEntry));
+      if (!order) return reply.status(404).send({ error: 'no such order' });
+      const lines = order.DocumentLines.filter((l) => l.RemainingOpenQuantity > 0).map((l) => ({ BaseType: 17, BaseEntry: order.DocEntry, BaseLine: l.LineNum, Quantity: l.RemainingOpenQuantity }));
+      const made = createDocument(state, 'DeliveryNotes', { CardCode: order.CardCode, DocumentLines: lines });
+      return typeof made === 'string' ? reply.status(400).send({ error: made }) : made;
+    });
+
+    instance.all('/*', async (request, reply) => {
+      const started = Date.now();
+      const [rawPath = '', query = ''] = request.url.slice(instance.prefix.length).split('?');
+      const path = safeDecode(rawPath);
+      const version: Version = /^\/b1s\/v2(\/|$)/.test(path) ? 'v2' : 'v1';
+      const cookies = parseCookies(request.headers.cookie);
+      const record = (status: number, extra: { lost?: boolean } = {}) => {
+        state.requests.push({
+          at: started, method: request.method, path, query: safeDecode(query), status,
+          ...(cookies.B1SESSION ? { session: cookies.B1SESSION } : {}), ...(cookies.ROUTEID ? { routeId: cookies.ROUTEID } : {}),
+          ...(request.headers.prefer ? { prefer: String(request.headers.prefer) } : {}),
+          ...(request.method === 'POST' || request.method === 'PATCH' ? { body: request.body } : {}), ...extra,
+        });
+        if (state.requests.length > settings.keepRequests) state.requests.splice(0, state.requests.length - settings.keepRequests);
+      };
+      const answer: Answer = (status, body, headers = {}) => {
+        record(status);
+        void reply.status(status).headers({ ...(body === undefined ? {} : { 'content-type': CONTENT_TYPE[version] }), ...headers });
+        return body === undefined ? reply.send() : reply.send(JSON.stringify(body));
+      };
+      const [min, max] = settings.latencyMs;
+      if (max > 0) await sleep(min + Math.random() * (max - min));
+      if (state.maintenance.on) {
+        record(503);
+        const retryAfter = state.maintenance.retryAfterSeconds ? { 'retry-after': String(state.maintenance.retryAfterSeconds) } : {};
+        return reply.status(503).headers({ 'content-type': 'text/html; charset=iso-8859-1', ...retryAfter }).send(UNAVAILABLE_PAGE);
+      }
+      const match = /^\/b1s\/(v[12])\/(.*)$/.exec(path);
+      if (!match) return answer(404, sapError(version, -1000, `Resource not found for the segment '${path}'`));
+      const resource = match[2]!;
+      if (resource === 'Login' && request.method === 'POST') return login(state, settings, version, request, instance.prefix, answer);
+      if (state.expireSessionsAfter !== undefined && state.expireSessionsAfter-- <= 0) {
+        state.sessions.clear();
+        state.expireSessionsAfter = undefined;
+      }
+      const session = cookies.B1SESSION ? state.sessions.get(cookies.B1SESSION) : undefined;
+      if (!session || Date.now() - session.lastUsedAt > settings.sessionIdleSeconds * 1000) {
+        if (cookies.B1SESSION) state.sessions.delete(cookies.B1SESSION);
+        return answer(401, sapError(version, 301, EXPIRED));
+      }
+      session.lastUsedAt = Date.now();
+      if (resource === 'Logout' && request.method === 'POST') {
+        state.sessions.delete(cookies.B1SESSION!);
+        return answer(204);
+      }
+      const fault = state.faults.shift();
+      if (fault) {
+        record(fault.status);
+        if (fault.reset) {
+          reply.hijack();
+          return void request.raw.socket.destroy();
+        }
+        return reply.status(fault.status).headers({ 'content-type': fault.contentType }).send(fault.body);
+      }
+      const context: Context = { state, settings, version, request, root: `${instance.prefix}/b1s/${version}`, query: new URLSearchParams(query), answer };
+      const created = (status: number, body: unknown, headers: Record<string, string>) => {
+        if (state.loseNextCreates <= 0) return answer(status, body, headers);
+        // Committed, and the answer never arrives: the connection drops as a gateway's timeout would drop it.
+        state.loseNextCreates--;
+        record(status, { lost: true });
+        reply.hijack();
+        return void request.raw.socket.destroy();
+      };
+      return route(context, resource, created);
+    });
+  };
+
+  const server = standaloneServer(plugin);
+  /** `listen` serves the simulator on its own. */
+  return { plugin, state, settings, listen: server.listen, close: server.close };
+}
+
+export type SapB1Simulator = ReturnType<typeof createSapB1Simulator>;
+
+type Answer = (status: number, body?: unknown, headers?: Record<string, string | string[]>) => FastifyReply;
+type Settings = SapB1Simulator['settings'];
+
+interface Context {
+  state: State;
+  settings: Settings;
+  version: Version;
+  request: FastifyRequest;
+  /** The version root as the client sees it (with the host's prefix): where next links point. */
+  root: string;
+  query: URLSearchParams;
+  answer: Answer;
+}
+
+function login(state: State, settings: Settings, version: Version, request: FastifyRequest, prefix: string, answer: Answer): FastifyReply {
+  const body = (request.body ?? {}) as { CompanyDB?: unknown; UserName?: unknown; Password?: unknown };
+  if (typeof body.CompanyDB !== 'string' || typeof body.UserName !== 'string' || typeof body.Password !== 'string') {
+    return answer(400, sapError(version, -1000, 'CompanyDB, UserName and Password are required.'));
+  }
+  const refused = (settings.companyDb && body.CompanyDB !== settings.companyDb) || (settings.userName && body.UserName !== settings.userName) || (settings.password && body.Password !== settings.password);
+  if (refused) return answer(401, sapError(version, 100000027, 'Login failed'));
+  const id = randomUUID();
+  state.sessions.set(id, { companyDb: body.CompanyDB, userName: body.UserName, lastUsedAt: Date.now() });
+  const timeout = settings.sessionTimeoutMinutes ?? Math.ceil(settings.sessionIdleSeconds / 60);
+  return answer(200, { ...metadata(version, request, `${prefix}/b1s/${version}`, 'B1Sessions', true), SessionId: id, Version: '1000190', SessionTimeout: timeout }, {
+    'set-cookie': [`B1SESSION=${id};HttpOnly;`, `ROUTEID=${ROUTE_ID}; path=${prefix}/b1s`],
+  });
+}
+
+const ENTITY = /^(\w+)(?:\((.*)\))?(?:\/(\w+))?$/;
+
+function route(c: Context, resource: string, created: (status: number, body: unknown, headers: Record<string, string>) => FastifyReply | void): FastifyReply | void {
+  const { state, request, answer, version } = c;
+  const match = ENTITY.exec(resource);
+  const notFound = () => answer(404, sapError(version, -2028, 'No matching records found (ODBC -2028)'));
+  if (!match) return answer(404, sapError(version, -1000, `Resource not found for the segment '${resource}'`));
+  const [, entity = '', rawKey, action] = match;
+  const key = rawKey === undefined ? undefined : parseKey(rawKey);
+  const method = request.method;
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const one = (type: string, row: object | undefined) => (row ? answer(200, { ...metadata(version, request, c.root, type, true), ...selected(c, row) }) : notFound());
+
+  if (entity === 'BusinessPartners') {
+    const code = typeof key === 'string' ? key : undefined;
+    if (method === 'GET' && key === undefined) return list(c, 'BusinessPartners', 'BusinessPartner', [...state.businessPartners.values()], 'CardCode');
+    if (method === 'GET' && code !== undefined) return one('BusinessPartners', state.businessPartners.get(code));
+    if (method === 'POST' && key === undefined) {
+      const made = createBusinessPartner(state, body);
+      return typeof made === 'string' ? answer(400, sapError(version, -10, made)) : created(201, entityView(c, 'BusinessPartners', made), { location: `BusinessPartners('${made.CardCode}')` });
+    }
+    if (method === 'PATCH' && code !== undefined) {
+      const partner = state.businessPartners.get(code);
+      if (!partner) return notFound();
+      Object.assign(partner, pick(body, ['CardName', 'Frozen', 'CreditLimit', 'Currency', 'EmailAddress', 'Phone1', 'FederalTaxID', 'PriceListNum']), stampNowFields());
+      return answer(204);
+    }
+  }
+  if (entity === 'Items') {
+    const code = typeof key === 'string' ? key : undefined;
+    if (method === 'GET' && key === undefined) return list(c, 'Items', 'Item', [...state.items.values()].map(itemView), 'ItemCode');
+    if (method === 'GET' && code !== undefined) return one('Items', state.items.has(code) ? itemView(state.items.get(code)!) : undefined);
+    if (method === 'POST' && key === undefined) {
+      const itemCode = String(body.ItemCode ?? '');
+      if (!itemCode) return answer(400, sapError(version, -10, 'Item code is required'));
+      if (state.items.has(itemCode)) return answer(400, sapError(version, -10, `Item code '${itemCode}' already exists`));
+      const item = newItem(itemCode, String(body.ItemName ?? itemCode), [...state.warehouses.values()], stampNow(), 0, {});
+      state.items.set(itemCode, item);
+      return created(201, entityView(c, 'Items', itemView(item)), { location: `Items('${itemCode}')` });
+    }
+    if (method === 'PATCH' && code !== undefined) {
+      const item = state.items.get(code);
+      if (!item) return notFound();
+      Object.assign(item, pick(body, ['ItemName', 'Frozen', 'SalesItem']), stampNowFields());
+      return answer(204);
+    }
+  }
+  if (entity === 'Warehouses' && method === 'GET') {
+    if (key === undefined) return list(c, 'Warehouses', 'Warehouse', [...state.warehouses.values()], 'WarehouseCode');
+    return one('Warehouses', typeof key === 'string' ? state.warehouses.get(key) : undefined);
+  }
+  if (entity === 'SpecialPrices') {
+    if (method === 'GET' && key === undefined) return list(c, 'SpecialPrices', 'SpecialPrice', [...state.specialPrices.values()], 'ItemCode');
+    if (method === 'GET' && typeof key === 'object') return one('SpecialPrices', state.specialPrices.get(`${key.ItemCode}|${key.CardCode}`));
+    if (method === 'POST' && key === undefined) {
+      const made = createSpecialPrice(state, body);
+      return typeof made === 'string' ? answer(400, sapError(version, made.startsWith('This entry') ? -2035 : -10, made))
+        : created(201, entityView(c, 'SpecialPrices', made), { location: `SpecialPrices(ItemCode='${made.ItemCode}',CardCode='${made.CardCode}')` });
+    }
+  }
+  if (entity in DOCUMENTS) {
+    const collection = entity as SimDocumentCollection;
+    const documents = state.documents[collection];
+    const docEntry = typeof key === 'number' ? key : undefined;
+    if (method === 'GET' && key === undefined) return list(c, collection, 'Document', [...documents.values()].map((d) => documentView(collection, d)), 'DocEntry');
+    if (method === 'GET' && docEntry !== undefined && !action) return one(collection, documents.has(docEntry) ? documentView(collection, documents.get(docEntry)!) : undefined);
+    if (method === 'POST' && key === undefined) {
+      const made = createDocument(state, collection, body);
+      return typeof made === 'string' ? answer(400, sapError(version, -10, made)) : created(201, entityView(c, collection, documentView(collection, made)), { location: `${collection}(${made.DocEntry})` });
+    }
+    if (method === 'POST' && docEntry !== undefined && (action === 'Cancel' || action === 'Close') && collection === 'Orders') {
+      const order = documents.get(docEntry);
+      if (!order) return notFound();
+      const refused = endOrder(state, order, action);
+      return refused ? answer(400, sapError(version, -10, refused)) : answer(204);
+    }
+  }
+  return answer(entity in DOCUMENTS || ['BusinessPartners', 'Items', 'Warehouses', 'SpecialPrices'].includes(entity) ? 405 : 404,
+    sapError(version, -1000, `Resource not found for the segment '${resource}'${method === 'GET' ? '' : ` (method ${method})`}`));
+}
+
+/**
+ * One page of a collection: `$filter`, `$orderby` (else the key), `$skip`, `$top`, then at most a page (the
+ * client's `Prefer: odata.maxpagesize` or `B1S-PageSize`, 0 for all, else the simulator's), then `$select`, with
+ * the next link of the version when more follow.
+ */
+function list(c: Context, collection: string, type: string, rows: Array<object>, key: string): FastifyReply {
+  const { query, request, answer, version } = c;
+  const records = rows as Array<Record<string, unknown>>;
+  const problem = (message: string) => answer(400, sapError(version, -1000, message));
+  const known = (field: string) => records.length === 0 || field in records[0]!;
+  const filterText = query.get('$filter');
+  let matching = records;
+  if (filterText) {
+    const filter = parseFilter(filterText);
+    if (typeof filter === 'string') return problem(filter);
+    const unknown = fieldsOf(filter).find((f) => !known(f));
+    if (unknown) return problem(`Property '${unknown}' of '${type}' is invalid`);
+    matching = records.filter((row) => holds(row, filter));
+  }
+  const order = (query.get('$orderby') ?? key).split(',').map((term) => term.trim().split(/\s+/)).map(([field = '', direction]) => ({ field, descending: direction === 'desc' }));
+  const unordered = order.find((o) => !known(o.field));
+  if (unordered) return problem(`Property '${unordered.field}' of '${type}' is invalid`);
+  matching = matching.toSorted((a, b) => {
+    for (const { field, descending } of order) {
+      const by = compare(a[field], b[field]);
+      if (by !== 0) return descending ? -by : by;
+    }
+    return 0;
+  });
+  const select = query.get('$select')?.split(',').map((f) => f.trim()).filter(Boolean);
+  const unselectable = select?.find((f) => !known(f));
+  if (unselectable) return problem(`Property '${unselectable}' of '${type}' is invalid`);
+  const skip = Number(query.get('$skip') ?? 0);
+  const top = query.has('$top') ? Number(query.get('$top')) : Number.POSITIVE_INFINITY;
+  if (!Number.isInteger(skip) || skip < 0 || !(top >= 0)) return problem('$skip and $top must be whole numbers of 0 or more');
+  const asked = pageSizeAsked(request);
+  const pageSize = asked === undefined ? c.settings.pageSize : asked === 0 ? Number.POSITIVE_INFINITY : asked;
+  const within = matching.slice(skip, skip + top);
+  const page = within.slice(0, pageSize);
+  const value = select ? page.map((row) => Object.fromEntries(select.map((f) => [f, row[f]]))) : page;
+  const headers: Record<string, string> = asked === undefined || request.headers.prefer === undefined ? {} : { 'preference-applied': `odata.maxpagesize=${asked}` };
+  const body: Record<string, unknown> = { ...metadata(version, request, c.root, collection, false), value };
+  if (within.length > page.length) {
+    const next = new URLSearchParams(query);
+    next.set('$skip', String(skip + page.length));
+    if (Number.isFinite(top)) next.set('$top', String(top - page.length));
+    const nextQuery = [...next].map(([name, v]) => `${name}=${encodeURIComponent(v)}`).join('&');
+    // v1 (OData v3) links from the host's root, v2 (OData v4) relative to the version root.
+    if (version === 'v1') body['odata.nextLink'] = `${c.root}/${collection}?${nextQuery}`;
+    else body['@odata.nextLink'] = `${collection}?${nextQuery}`;
+  }
+  return answer(200, body, headers);
+}
+
+function pageSizeAsked(request: FastifyRequest): number | undefined {
+  const prefer = /odata\.maxpagesize=(\d+)/.exec(String(request.headers.prefer ?? ''));
+  const header = request.headers['b1s-pagesize'];
+  const asked = prefer?.[1] ?? (typeof header === 'string' ? header : undefined);
+  return asked === undefined || !/^\d+$/.test(asked) ? undefined : Number(asked);
+}
+
+function createBusinessPartner(state: State, body: Record<string, unknown>): SimBusinessPartner | string {
+  const code = String(body.CardCode ?? '');
+  if (!code) return 'Enter a business partner code';
+  if (state.businessPartners.has(code)) return `Business partner code '${code}' already exists`;
+  const type = ({ C: 'cCustomer', S: 'cSupplier', L: 'cLid' } as Record<string, SimBusinessPartner['CardType']>)[String(body.CardType)] ?? body.CardType;
+  if (type !== 'cCustomer' && type !== 'cSupplier' && type !== 'cLid') return `Invalid CardType '${String(body.CardType)}'`;
+  const partner = newBusinessPartner(code, stampNow(), { ...pick(body, ['CardName', 'Frozen', 'CreditLimit', 'Currency', 'EmailAddress', 'Phone1', 'FederalTaxID', 'PriceListNum']), CardType: type });
+  state.businessPartners.set(code, partner);
+  return partner;
+}
+
+function createSpecialPrice(state: State, body: Record<string, unknown>): SimSpecialPrice | string {
+  const itemCode = String(body.ItemCode ?? '');
+  const cardCode = String(body.CardCode ?? '');
+  if (!state.items.has(itemCode)) return `Invalid item code '${itemCode}'`;
+  if (!state.businessPartners.has(cardCode)) return `Invalid BP code '${cardCode}'`;
+  if (state.specialPrices.has(`${itemCode}|${cardCode}`)) return 'This entry already exists in the following tables (ODBC -2035)';
+  const price = Number(body.Price ?? 0);
+  if (!Number.isFinite(price) || price < 0) return 'Price must be a number of 0 or more';
+  const special: SimSpecialPrice = {
+    ItemCode: itemCode, CardCode: cardCode, PriceListNum: Number(body.PriceListNum ?? state.businessPartners.get(cardCode)!.PriceListNum), Price: price,
+    Currency: String(body.Currency ?? state.currencies[0]), DiscountPercent: Number(body.DiscountPercent ?? 0), AutoUpdate: body.AutoUpdate === 'tYES' ? 'tYES' : 'tNO',
+    SourcePrice: 'spp_PriceList', Valid: body.Valid === 'tNO' ? 'tNO' : 'tYES', ValidFrom: (body.ValidFrom as string | undefined) ?? null, ValidTo: (body.ValidTo as string | undefined) ?? null,
+    SpecialPriceDataAreas: Array.isArray(body.SpecialPriceDataAreas) ? body.SpecialPriceDataAreas : [],
+  };
+  state.specialPrices.set(`${itemCode}|${cardCode}`, special);
+  return special;
+}
+
+/**
+ * A document made as the Service Layer makes it, or the reason it refuses it; its lines' effects on stock (see
+ * DOCUMENTS) are applied with it. Quantities and prices may come as strings, as SAP takes them.
+ */
+function createDocument(state: State, collection: SimDocumentCollection, body: Record<string, unknown>): SimDocument | string {
+  const kind: { stock: number; commits?: boolean; transfers?: boolean; partner?: string; objectCode: string } = DOCUMENTS[collection];
+  const partner = typeof body.CardCode === 'string' ? state.businessPartners.get(body.CardCode) : undefined;
+  if (kind.partner) {
+    if (!partner || partner.CardType !== kind.partner) return `Invalid BP code '${String(body.CardCode ?? '')}'`;
+    if (partner.Frozen === 'tYES') return `Business partner '${partner.CardCode}' is inactive`;
+  }
+  const today = stampNow();
+  if (kind.commits && typeof body.DocDueDate !== 'string') return 'Specify the delivery date (DocDueDate)';
+  const numAtCard = body.NumAtCard === undefined || body.NumAtCard === null ? null : String(body.NumAtCard);
+  if (numAtCard !== null && numAtCard.length > 100) return 'NumAtCard is longer than 100 characters';
+  const currency = String(body.DocCurrency ?? (partner && partner.Currency !== '##' ? partner.Currency : state.currencies[0]));
+  if (!state.currencies.includes(currency)) return `Currency '${currency}' is not defined`;
+  const rawLines = body.DocumentLines ?? body.StockTransferLines;
+  if (!Array.isArray(rawLines) || rawLines.length === 0) return 'To generate this document, first add at least one row (DocumentLines)';
+  const lines: SimDocumentLine[] = [];
+  const bases: Array<{ order?: SimDocumentLine; quantity: number; movesStock: boolean }> = [];
+  for (const [index, raw] of (rawLines as Array<Record<string, unknown>>).entries()) {
+    const based = baseLine(state, raw);
+    if (typeof based === 'string') return based;
+    const itemCode = String(raw.ItemCode ?? based?.line.ItemCode ?? '');
+    const item = state.items.get(itemCode);
+    if (!item) return `Invalid item code '${itemCode}' in line ${index + 1}`;
+    const quantity = Number(raw.Quantity);
+    if (!(quantity > 0)) return `Quantity must be greater than zero in line ${index + 1}`;
+    const warehouse = String(raw.WarehouseCode ?? based?.line.WarehouseCode ?? body.ToWarehouse ?? state.warehouses.keys().next().value);
+    if (!state.warehouses.has(warehouse)) return `Invalid warehouse code '${warehouse}' in line ${index + 1}`;
+    const from = kind.transfers ? String(raw.FromWarehouseCode ?? body.FromWarehouse ?? '') : undefined;
+    if (from !== undefined && (!state.warehouses.has(from) || from === warehouse)) return `Invalid source warehouse '${from}' in line ${index + 1}`;
+    if (based?.order && quantity > based.order.RemainingOpenQuantity) return `Quantity exceeds the open quantity of the base document in line ${index + 1}`;
+    const unitPrice = Number(raw.UnitPrice ?? raw.Price ?? based?.line.UnitPrice ?? item.ItemPrices[0]?.Price ?? 0);
+    if (!Number.isFinite(unitPrice)) return `Invalid price in line ${index + 1}`;
+    lines.push({
+      LineNum: index, ItemCode: itemCode, ItemDescription: item.ItemName, Quantity: quantity, UnitPrice: unitPrice, Price: unitPrice, Currency: currency,
+      WarehouseCode: warehouse, ...(from !== undefined ? { FromWarehouseCode: from } : {}), LineTotal: round(quantity * unitPrice),
+      LineStatus: kind.commits ? 'bost_Open' : 'bost_Close', RemainingOpenQuantity: kind.commits ? quantity : 0,
+      BaseType: based ? based.type : -1, BaseEntry: based ? based.document.DocEntry : null, BaseLine: based ? based.line.LineNum : null,
+    });
+    bases.push({ order: based?.order, quantity, movesStock: !based || Math.sign(DOCUMENTS[based.collection].stock) !== Math.sign(kind.stock) });
+  }
+  const numbering = state.numbering[collection];
+  const document: SimDocument = {
+    DocEntry: numbering.entry++, DocNum: numbering.num++, DocType: 'dDocument_Items', DocObjectCode: kind.objectCode,
+    DocDate: String(body.DocDate ?? today.date), DocDueDate: String(body.DocDueDate ?? body.DocDate ?? today.date),
+    CardCode: partner?.CardCode ?? null, CardName: partner?.CardName ?? null, NumAtCard: numAtCard, DocCurrency: currency,
+    DocTotal: round(lines.reduce((sum, l) => sum + l.LineTotal, 0)), Comments: (body.Comments as string | undefined) ?? null,
+    DocumentStatus: kind.commits ? 'bost_Open' : 'bost_Close', Cancelled: 'tNO', CancelStatus: 'csNo', CreationDate: today.date, UpdateDate: today.date, UpdateTime: today.time,
+    ...(kind.transfers ? { FromWarehouse: lines[0]!.FromWarehouseCode, ToWarehouse: lines[0]!.WarehouseCode } : {}),
+    DocumentLines: lines,
+  };
+  for (const [i, line] of lines.entries()) {
+    const item = state.items.get(line.ItemCode)!;
+    const { order, quantity, movesStock } = bases[i]!;
+    if (kind.commits) warehouseRow(state, item, line.WarehouseCode).Committed += quantity;
+    if (kind.transfers) {
+      warehouseRow(state, item, line.FromWarehouseCode!).InStock -= quantity;
+      warehouseRow(state, item, line.WarehouseCode).InStock += quantity;
+    } else if (movesStock) {
+      warehouseRow(state, item, line.WarehouseCode).InStock += kind.stock * quantity;
+    }
+    if (order) takeFromOrderLine(state, line, order, quantity);
+  }
+  state.documents[collection].set(document.DocEntry, document);
+  return document;
+}
+
+/** The base a line names (BaseType, BaseEntry, BaseLine), or why it cannot be used; undefined for none. */
+function baseLine(state: State, raw: Record<string, unknown>) {
+  if (raw.BaseType === undefined || raw.BaseType === null || Number(raw.BaseType) === -1) return undefined;
+  const type = Number(raw.BaseType);
+  const collection = COLLECTION_OF_TYPE.get(type);
+  const document = collection ? state.documents[collection].get(Number(raw.BaseEntry)) : undefined;
+  const line = document?.DocumentLines.find((l) => l.LineNum === Number(raw.BaseLine));
+  if (!collection || !document || !line) return `Base document line not found (BaseType ${String(raw.BaseType)}, BaseEntry ${String(raw.BaseEntry)}, BaseLine ${String(raw.BaseLine)})`;
+  if (document.Cancelled === 'tYES' || (collection === 'Orders' && line.LineStatus === 'bost_Close')) return `The base document line ${line.LineNum} of ${collection}(${document.DocEntry}) is closed`;
+  return { type, collection, document, line, order: collection === 'Orders' ? line : undefined };
+}
+
+/** A delivery (or an invoice or a purchase) of an order line: its open quantity and its commitment fall; the order closes when nothing stays open. */
+function takeFromOrderLine(state: State, line: SimDocumentLine, orderLine: SimDocumentLine, quantity: number): void {
+  const order = state.documents.Orders.get(line.BaseEntry!)!;
+  orderLine.RemainingOpenQuantity = round(orderLine.RemainingOpenQuantity - quantity);
+  warehouseRow(state, state.items.get(orderLine.ItemCode)!, orderLine.WarehouseCode).Committed -= quantity;
+  if (orderLine.RemainingOpenQuantity <= 0) orderLine.LineStatus = 'bost_Close';
+  if (order.DocumentLines.every((l) => l.LineStatus === 'bost_Close')) order.DocumentStatus = 'bost_Close';
+  Object.assign(order, stampNowFields());
+}
+
+/** Orders(n)/Cancel or /Close: what stays open is no longer committed. A string is SAP's refusal. */
+function endOrder(state: State, order: SimDocument, action: 'Cancel' | 'Close'): string | undefined {
+  if (order.DocumentStatus === 'bost_Close') return `Document is already closed or cancelled (${order.DocNum})`;
+  if (action === 'Cancel' && order.DocumentLines.some((l) => l.RemainingOpenQuantity < l.Quantity)) return `Cannot cancel document ${order.DocNum}: a target document is based on it`;
+  for (const line of order.DocumentLines) {
+    warehouseRow(state, state.items.get(line.ItemCode)!, line.WarehouseCode).Committed -= line.RemainingOpenQuantity;
+    line.LineStatus = 'bost_Close';
+  }
+  Object.assign(order, { DocumentStatus: 'bost_Close' }, action === 'Cancel' ? { Cancelled: 'tYES', CancelStatus: 'csCancellation' } : {}, stampNowFields());
+  return undefined;
+}
+
+function newBusinessPartner(code: string, at: { date: string; time: string }, fields: Partial<SimBusinessPartner> = {}): SimBusinessPartner {
+  return {
+    CardCode: code, CardName: code, CardType: 'cCustomer', Frozen: 'tNO', CreditLimit: 0, CurrentAccountBalance: 0, Currency: '$', EmailAddress: null, Phone1: null,
+    FederalTaxID: null, PriceListNum: 1, UpdateDate: at.date, UpdateTime: at.time, ...fields,
+  };
+}
+
+function newItem(code: string, name: string, warehouses: SimWarehouse[], at: { date: string; time: string }, price: number, inStock: Record<string, number>): SimItem {
+  return {
+    ItemCode: code, ItemName: name, ItemType: 'itItems', InventoryItem: 'tYES', SalesItem: 'tYES', Frozen: 'tNO', ItemPrices: [{ PriceList: 1, Price: price, Currency: '$' }],
+    CreateDate: at.date, CreateTime: at.time, UpdateDate: at.date, UpdateTime: at.time,
+    ItemWarehouseInfoCollection: warehouses.map((w) => ({ WarehouseCode: w.WarehouseCode, InStock: inStock[w.WarehouseCode] ?? 0, Committed: 0, Ordered: 0, Locked: 'tNO' })),
+  };
+}
+
+/** The item's row for a warehouse, made when the item has none yet (SAP adds one for every warehouse). */
+function warehouseRow(state: State, item: SimItem, code: string): SimWarehouseInfo {
+  let row = item.ItemWarehouseInfoCollection.find((w) => w.WarehouseCode === code);
+  if (!row) {
+    if (!state.warehouses.has(code)) state.warehouses.set(code, { WarehouseCode: code, WarehouseName: code });
+    row = { WarehouseCode: code, InStock: 0, Committed: 0, Ordered: 0, Locked: 'tNO' };
+    item.ItemWarehouseInfoCollection.push(row);
+  }
+  return row;
+}
+
+/** With the item-level totals SAP computes from its warehouses. */
+function itemView(item: SimItem) {
+  const sum = (field: 'InStock' | 'Committed') => round(item.ItemWarehouseInfoCollection.reduce((total, w) => total + w[field], 0));
+  return { ...item, QuantityOnStock: sum('InStock'), QuantityOrderedByCustomers: sum('Committed'), ManageStockByWarehouse: 'tYES' };
+}
+
+/** StockTransfers call their lines StockTransferLines and carry no partner or NumAtCard. */
+function documentView(collection: SimDocumentCollection, document: SimDocument): Record<string, unknown> {
+  if (collection !== 'StockTransfers') return { ...document };
+  const { DocumentLines, NumAtCard: _n, CardName: _c, DocDueDate: _d, ...rest } = document;
+  return { ...rest, StockTransferLines: DocumentLines.map(({ ItemCode, ItemDescription, Quantity, FromWarehouseCode, WarehouseCode, LineNum }) => ({ LineNum, ItemCode, ItemDescription, Quantity, FromWarehouseCode, WarehouseCode })) };
+}
+
+function entityView(c: Context, type: string, row: object) {
+  return { ...metadata(c.version, c.request, c.root, type, true), ...row };
+}
+
+/** An entity with `$select` applied, when asked. */
+function selected(c: Context, row: object): object {
+  const select = c.query.get('$select')?.split(',').map((f) => f.trim()).filter(Boolean);
+  return select ? Object.fromEntries(select.map((f) => [f, (row as Record<string, unknown>)[f]])) : row;
+}
+
+/** The metadata annotation each version puts on an answer. */
+function metadata(version: Version, request: FastifyRequest, root: string, type: string, entity: boolean) {
+  if (version === 'v1') return { 'odata.metadata': `${request.protocol}://${request.headers.host}${root}/$metadata#${type}${entity ? '/@Element' : ''}` };
+  return { '@odata.context': `$metadata#${type}${entity ? '/$entity' : ''}` };
+}
+
+/** SAP's error envelope: v1 with a numeric code and `{lang, value}`, v2 with the code as text and the message plain. */
+function sapError(version: Version, code: number, message: string) {
+  return version === 'v1' ? { error: { code, message: { lang: 'en-us', value: message } } } : { error: { code: String(code), message } };
+}
+
+/** A key as the URL writes it: `12`, `'A00001'`, or `ItemCode='A00001',CardCode='c00001'`. */
+function parseKey(raw: string): number | string | Record<string, string> {
+  if (/^-?\d+$/.test(raw)) return Number(raw);
+  const quoted = /^'((?:[^']|'')*)'$/.exec(raw);
+  if (quoted) return quoted[1]!.replaceAll("''", "'");
+  return Object.fromEntries([...raw.matchAll(/(\w+)='((?:[^']|'')*)'/g)].map(([, name, value]) => [name!, value!.replaceAll("''", "'")]));
+}
+
+// `$filter`: comparisons of a field with a literal, `and`, `or`, `not`-free, with parentheses.
+type Filter = { op: 'and' | 'or'; left: Filter; right: Filter } | { field: string; operator: 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le'; value: string | number | boolean | null };
+const TOKEN = /\s*(?:(\()|(\))|'((?:[^']|'')*)'|(\d{4}-\d{2}-\d{2}(?:T[\d:.]+Z?)?)|(-?\d+(?:\.\d+)?)\b|([A-Za-z_]\w*))/y;
+
+/** A parse of SAP's `$filter` subset, or the error to answer with. */
+function parseFilter(text: string): Filter | string {
+  const tokens: Array<{ kind: 'open' | 'close' | 'literal' | 'word'; value: string | number | boolean | null }> = [];
+  for (let at = 0; at < text.length; ) {
+    TOKEN.lastIndex = at;
+    const match = TOKEN.exec(text);
+    if (!match) {
+      if (text.slice(at).trim() === '') break;
+      return `Syntax error at position ${at} in '$filter=${text}'`;
+    }
+    at = TOKEN.lastIndex;
+    const [, open, close, quoted, date, number, word] = match;
+    if (open) tokens.push({ kind: 'open', value: '(' });
+    else if (close) tokens.push({ kind: 'close', value: ')' });
+    else if (quoted !== undefined) tokens.push({ kind: 'literal', value: quoted.replaceAll("''", "'") });
+    else if (date !== undefined) tokens.push({ kind: 'literal', value: date });
+    else if (number !== undefined) tokens.push({ kind: 'literal', value: Number(number) });
+    else if (word === 'true' || word === 'false') tokens.push({ kind: 'literal', value: word === 'true' });
+    else if (word === 'null') tokens.push({ kind: 'literal', value: null });
+    else tokens.push({ kind: 'word', value: word! });
+  }
+  let position = 0;
+  const fail = () => `Syntax error in '$filter=${text}' near token ${position + 1}`;
+  // `or` binds looser than `and`: each is a run of its operands joined by the word.
+  const joined = (op: 'and' | 'or', operand: () => Filter | string) => (): Filter | string => {
+    let left = operand();
+    while (typeof left !== 'string' && tokens[position]?.value === op) {
+      position++;
+      const right = operand();
+      if (typeof right === 'string') return right;
+      left = { op, left, right };
+    }
+    return left;
+  };
+  const expression: () => Filter | string = joined('or', () => conjunction());
+  const conjunction: () => Filter | string = joined('and', () => term());
+  const term = (): Filter | string => {
+    const token = tokens[position];
+    if (token?.kind === 'open') {
+      position++;
+      const inner = expression();
+      if (typeof inner === 'string' || tokens[position]?.kind !== 'close') return typeof inner === 'string' ? inner : fail();
+      position++;
+      return inner;
+    }
+    const [field, operator, literal] = tokens.slice(position, position + 3);
+    if (field?.kind !== 'word' || operator?.kind !== 'word' || !['eq', 'ne', 'gt', 'ge', 'lt', 'le'].includes(String(operator.value)) || literal?.kind !== 'literal') return fail();
+    position += 3;
+    return { field: String(field.value), operator: operator.value as 'eq', value: literal.value };
+  };
+  const filter = expression();
+  return typeof filter === 'string' || position === tokens.length ? filter : fail();
+}
+
+function fieldsOf(filter: Filter): string[] {
+  return 'op' in filter ? [...fieldsOf(filter.left), ...fieldsOf(filter.right)] : [filter.field];
+}
+
+function holds(row: Record<string, unknown>, filter: Filter): boolean {
+  if ('op' in filter) return filter.op === 'and' ? holds(row, filter.left) && holds(row, filter.right) : holds(row, filter.left) || holds(row, filter.right);
+  const value = row[filter.field];
+  if (value === null || value === undefined || filter.value === null) {
+    const same = (value ?? null) === filter.value;
+    return filter.operator === 'eq' ? same : filter.operator === 'ne' ? !same : false;
+  }
+  const order = compare(value, filter.value);
+  return { eq: order === 0, ne: order !== 0, gt: order > 0, ge: order >= 0, lt: order < 0, le: order <= 0 }[filter.operator];
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const [x, y] = [String(a ?? ''), String(b ?? '')];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  return Object.fromEntries((header ?? '').split(';').map((part) => part.trim().split('=')).filter(([name, value]) => name && value !== undefined).map(([name, ...value]) => [name!, value.join('=')]));
+}
+
+function pick(body: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+  return Object.fromEntries(fields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
+}
+
+/** The simulator's clock as SAP stamps a record: the date and the time of day, to the second. */
+function stampNow(): { date: string; time: string } {
+  const iso = new Date().toISOString();
+  return { date: iso.slice(0, 10), time: iso.slice(11, 19) };
+}
+
+function stampNowFields(): { UpdateDate: string; UpdateTime: string } {
+  const { date, time } = stampNow();
+  return { UpdateDate: date, UpdateTime: time };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Quantities and amounts of up to 6 places, without binary fractions showing. */
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+/** What Apache's load balancer in front of the Service Layer answers while no node is up. */
+const UNAVAILABLE_PAGE = '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>503 Service Unavailable</title>\n</head><body>\n<h1>Service Unavailable</h1>\n' +
+  '<p>The server is temporarily unable to service your\nrequest due to maintenance downtime or capacity\nproblems. Please try again later.</p>\n</body></html>\n';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
