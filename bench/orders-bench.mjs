@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createBusinessCentralSimulator } from '../dist/simulators/business-central/bc-simulator.js';
+import { legacyCompany } from '../dist/simulators/demo-simulators.js';
+import { createSapB1Simulator } from '../dist/simulators/sap-b1/sap-b1-simulator.js';
 import { openCeiling } from './orders-pg-ceiling.mjs';
 import {
   adminCall, backendsOf, cpuMeter, createDatabase, issueApiKey, machineCpuMeter, machineLine, numberOption, percentile, serverUrlOption, startService, stopService,
@@ -48,11 +50,15 @@ const workDir = mkdtempSync(join(tmpdir(), 'crossdock-bench-orders-'));
 const logPath = join(workDir, 'service.log');
 const sim = createBusinessCentralSimulator({ clientId: 'crossdock', clientSecret: 'secret-1', latencyMs: ERP_LATENCY_MS, concurrency: 10 });
 const simUrl = await sim.listen();
+// SAP Business One beside it, holding the same customers and items, with the same latency.
+const sap = createSapB1Simulator({ data: legacyCompany(), latencyMs: ERP_LATENCY_MS, companyDb: 'SBODEMOUS', userName: 'manager', password: 'secret-1' });
+const sapUrl = await sap.listen();
 const serviceEnv = {
   PORT: String(port),
   CROSSDOCK_ADMIN_TOKEN: adminToken,
   CROSSDOCK_CONFIG: new URL('./orders-config.yaml', import.meta.url).pathname,
   BENCH_BC_URL: simUrl,
+  BENCH_SAP_URL: sapUrl,
   CROSSDOCK_API_KEY_RATE_PER_SECOND: '1000000',
   CROSSDOCK_API_KEY_RATE_BURST: '1000000',
   LOG_FORMAT: 'json',
@@ -63,10 +69,11 @@ let service;
 
 /** Routes orders to `backend`, fills its customer read model, sets the ERP's limit from its rate; its limits. */
 async function routeOrdersTo(backend) {
-  await adminCall(base, adminToken, 'PUT', '/v1/admin/routing/orders', { mode: 'cloud', primary: backend });
+  const { limits, role, kind } = await adminCall(base, adminToken, 'GET', `/v1/admin/erp-backends/${backend}`);
+  await adminCall(base, adminToken, 'PUT', '/v1/admin/routing/orders', { mode: role, primary: backend });
   await adminCall(base, adminToken, 'POST', `/v1/admin/erp-backends/${backend}/sync/customers`);
-  const { limits } = await adminCall(base, adminToken, 'GET', `/v1/admin/erp-backends/${backend}`);
-  sim.settings.ratePerSecond = SIM_RATE_FACTOR * limits.ratePerSecond;
+  // SAP publishes no rate limit, and its simulator has none; Business Central's is set above the backend's.
+  if (kind === 'business-central') sim.settings.ratePerSecond = SIM_RATE_FACTOR * limits.ratePerSecond;
   return limits;
 }
 
@@ -213,6 +220,22 @@ const cannon = (key, duration, clients = connections) =>
     autocannon({ url: base, connections: clients, duration, pipelining: 1, idReplacement: true, requests: orderRequests(key) }, (error, result) => (error ? reject(error) : resolve(result)));
   });
 
+/** `steadyRate` orders a second for `seconds`, on their way to whichever ERP orders are routed to: accepted to confirmed. */
+async function steadyRun(key, databaseUrl, prefix, limits) {
+  const ids = [];
+  const started = performance.now();
+  const sends = [];
+  for (let i = 0; i < steadyRate * seconds; i++) {
+    const due = started + (i * 1000) / steadyRate;
+    if (due > performance.now()) await sleep(due - performance.now());
+    sends.push(submit(key, `${prefix}-${i}`, i).then((id) => ids.push(id)));
+  }
+  await Promise.all(sends);
+  const counts = await settled(databaseUrl, ids, 60_000);
+  const times = (await histories(ids)).map((t) => t.confirmed - t.accepted).filter(Number.isFinite).sort((a, b) => a - b);
+  return { limits, counts, n: ids.length, p50: percentile(times, 50), p99: percentile(times, 99), max: times.at(-1), steps: await stepTimes(databaseUrl, ids) };
+}
+
 const results = {};
 try {
   // 1. Intake.
@@ -254,19 +277,14 @@ try {
   const warm = await Promise.all([1, 2, 3].map((i) => submit(steady.key, `WARM-${i}`, i)));
   await settled(erpDb.url, warm, 30_000);
   let requestsBefore = sim.state.requests.length;
-  const steadyIds = [];
-  const started = performance.now();
-  const sends = [];
-  for (let i = 0; i < steadyRate * seconds; i++) {
-    const due = started + (i * 1000) / steadyRate;
-    if (due > performance.now()) await sleep(due - performance.now());
-    sends.push(submit(steady.key, `STEADY-${i}`, i).then((id) => steadyIds.push(id)));
-  }
-  await Promise.all(sends);
-  const steadyCounts = await settled(erpDb.url, steadyIds, 60_000);
-  const steadyTimes = (await histories(steadyIds)).map((t) => t.confirmed - t.accepted).filter(Number.isFinite).sort((a, b) => a - b);
-  results.steps = await stepTimes(erpDb.url, steadyIds);
-  results.steady = { limits: steady.limits, counts: steadyCounts, n: steadyIds.length, p50: percentile(steadyTimes, 50), p99: percentile(steadyTimes, 99), max: steadyTimes.at(-1), throttled: simAnswers(requestsBefore, 429) };
+  results.steady = await steadyRun(steady.key, erpDb.url, 'STEADY', steady.limits);
+  results.steady.throttled = simAnswers(requestsBefore, 429);
+  results.steps = results.steady.steps;
+  // 3b. The same against SAP Business One.
+  const sapLimits = await routeOrdersTo('sap-steady');
+  results.sapSteady = await steadyRun(steady.key, erpDb.url, 'STEADY-SAP', sapLimits);
+  results.sapSteady.inErp = new Set([...sap.state.documents.Orders.values()].filter((o) => String(o.NumAtCard).length > 0).map((o) => o.NumAtCard)).size;
+  results.sapSteady.erpOrdersTotal = sap.state.documents.Orders.size;
 
   // 4. A backlog built up while the ERP is in maintenance, drained when it is back.
   const limits = await routeOrdersTo('bc-drain');
@@ -295,9 +313,10 @@ try {
   if (service) await stopService(service);
   for (const db of databases) await db.drop();
   await sim.close();
+  await sap.close();
 }
 
-const { intake, few, ceiling, ceilingConnections, steady, drain, cpu, postgres } = results;
+const { intake, few, ceiling, ceilingConnections, steady, sapSteady, drain, cpu, postgres } = results;
 const pct = (x) => `${Math.round(x * 100)}%`;
 const countsOf = (counts) => Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ');
 console.log(`${machineLine()}; PostgreSQL ${postgres} (${new URL(serverUrl).host}); client on the same machine.`);
@@ -308,6 +327,7 @@ console.log(`| intake: POST /v1/orders (api role), 2-3 lines, autocannon ${conne
 console.log(`| the same with ${fewConnections} connections, ${seconds / 2} s | ${Math.round(few.rps)} orders/s; p50 ${few.p50} ms, p99 ${few.p99} ms; ${few.failed} not 202 | |`);
 console.log(`| the same rows with plain pg (one transaction per order, ${ceilingConnections} connections, ${seconds} s) | ${Math.round(ceiling.ordersPerSecond)} orders/s; transaction p50 ${ceiling.p50.toFixed(1)} ms, p99 ${ceiling.p99.toFixed(1)} ms; intake = ${pct(intake.rps / ceiling.ordersPerSecond)} of it | |`);
 console.log(`| accepted to confirmed: ${steady.n} orders at ${steadyRate}/s, backend ${steady.limits.ratePerSecond}/s (burst ${steady.limits.burst}, ${steady.limits.concurrency} at once), ERP ${ERP_LATENCY_MS.join('-')} ms per request | p50 ${Math.round(steady.p50)} ms, p99 ${Math.round(steady.p99)} ms, slowest ${Math.round(steady.max)} ms; ${countsOf(steady.counts)}; ERP 429s: ${steady.throttled} | p99 < 500 ms |`);
+console.log(`| the same against SAP Business One (Service Layer simulator, same latency), backend ${sapSteady.limits.ratePerSecond}/s (burst ${sapSteady.limits.burst}, ${sapSteady.limits.concurrency} at once) | p50 ${Math.round(sapSteady.p50)} ms, p99 ${Math.round(sapSteady.p99)} ms, slowest ${Math.round(sapSteady.max)} ms; ${countsOf(sapSteady.counts)}; SAP orders: ${sapSteady.erpOrdersTotal} for ${sapSteady.n} sent, ${sapSteady.inErp} distinct NumAtCard | p99 < 500 ms |`);
 console.log(`| backlog drain: ${drain.n} orders taken during ERP maintenance, backend ${drain.limits.ratePerSecond}/s (burst ${drain.limits.burst}), ERP limit ${SIM_RATE_FACTOR * drain.limits.ratePerSecond} requests/s | ${drain.rate.toFixed(1)} orders/s confirmed = ${pct(drain.rate / drain.limits.ratePerSecond)} of the backend's rate; first ${drain.firstAfter.toFixed(1)} s, last ${drain.allAfter.toFixed(1)} s after the ERP was back; ${countsOf(drain.counts)}; ERP 429s: ${drain.throttled} (503s in maintenance: ${drain.unavailable}) | ≥ 95% of the backend's rate, no 429 |`);
 console.log('');
 const cores = (x, rate) => `${x.toFixed(2)}${rate ? ` (${((x * 1000) / rate).toFixed(2)} ms per order)` : ''}`;

@@ -26,6 +26,8 @@ export interface BusinessCentralSimulatorOptions {
   keepRequests?: number;
   /** Entities per page of a collection before `@odata.nextLink` (the real service: 20,000). */
   pageSize?: number;
+  /** The company's data in place of the seed (defaultSimulatorData), e.g. thousands of customers for a benchmark. */
+  data?: Partial<ReturnType<typeof defaultSimulatorData>>;
 }
 
 export interface SimCustomer {
@@ -178,7 +180,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     keepRequests: options.keepRequests ?? Number.POSITIVE_INFINITY,
     pageSize: options.pageSize ?? 100,
   };
-  const data = defaultSimulatorData();
+  const data = { ...defaultSimulatorData(), ...options.data };
   const state: State = {
     customers: new Map(data.customers.map((c) => [c.number, c])),
     items: new Map(),
