@@ -25,6 +25,7 @@ import { CustomersModule } from './modules/customers/customers.module.js';
 import { InventoryModule } from './modules/inventory/inventory.module.js';
 import { OpsModule } from './modules/ops/ops.module.js';
 import { OrdersModule } from './modules/orders/orders.module.js';
+import { ShipmentsModule } from './modules/shipments/shipments.module.js';
 import type { Env, Role } from './config/env.js';
 
 /** The secret box every module seals and opens stored secrets with. */
@@ -98,6 +99,7 @@ export class AppModule {
         CustomersModule.register({ intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi }),
         InventoryModule.register({ serveApi, poll: { intervalMs: options.inventory.stockPollSeconds * 1000, enabled: options.role !== 'api' } }),
         OrdersModule.register({ cancelWaitMs: options.orders.cancelWaitMs, serveApi }),
+        ShipmentsModule.register({ serveApi, retryParked: options.role !== 'api' }),
         ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),
         ...(options.additionalModules ?? []),
       ],

@@ -75,7 +75,7 @@ describe('failover to a new primary', () => {
       primary = await startEmbeddedPostgres(newDir, quiet, { port: await freePort() });
       silentAtSwitch = proxy.silentConnections();
       proxy.switchTo(Number(new URL(primary.url).port));
-      await sleep(3000);
+      await sleep(1500);
       failingOver = false;
     })();
     const [burst] = await Promise.all([carefulBurst(t, w.portalKey, { orders: ORDERS, clients: CLIENTS, prefix: 'failover', paced: () => failingOver }), failover]);

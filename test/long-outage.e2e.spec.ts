@@ -6,10 +6,10 @@ import { startTestApp, type TestApp } from './support/test-app.js';
 
 // A long outage, scaled down from bench/backlog.mjs (a million commands): the target answers 503 while a
 // backlog builds, stays down a while longer, then comes back with a limit the drain must keep to.
-const MESSAGES = Number(process.env.TEST_BACKLOG_MESSAGES ?? 2_000);
+const MESSAGES = Number(process.env.TEST_BACKLOG_MESSAGES ?? 1_500);
 const KEYS = 100;
 const LIMITS = { ratePerSecond: 500, burst: 50, concurrency: 8 };
-const OUTAGE_MS = Number(process.env.TEST_BACKLOG_OUTAGE_MS ?? 3_000);
+const OUTAGE_MS = Number(process.env.TEST_BACKLOG_OUTAGE_MS ?? 2_000);
 
 let t: TestApp;
 let target: FaultTarget;

@@ -198,3 +198,15 @@ describe('order intake to Business Central', () => {
     expect(erpOrdersWithReference(w.sim, confirmed.reference)).toHaveLength(1);
   });
 });
+
+describe('a channel that took orders', () => {
+  it('cannot be deleted: 409 with the reason, and the channel and its orders stay', async () => {
+    const answer = await submitOrder(t, w.otherKey, orderBody());
+    expect(answer.status).toBe(202);
+    const refused = await t.request('DELETE', '/v1/admin/channels/other');
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain('is still referred to by its orders');
+    expect((await t.request('GET', '/v1/admin/channels/other')).status).toBe(200);
+    expect((await t.request('GET', `/v1/orders/${answer.body.orderId}`)).status).toBe(200);
+  });
+});

@@ -5,6 +5,7 @@ import { Migration20261127030000Inventory } from './Migration20261127030000Inven
 import { Migration20261201000000StateQueue } from './Migration20261201000000StateQueue.js';
 import { Migration20261202000000DeliveredStates } from './Migration20261202000000DeliveredStates.js';
 import { Migration20261202010000Instances } from './Migration20261202010000Instances.js';
+import { Migration20261202020000Shipments } from './Migration20261202020000Shipments.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201000000StateQueue', class: Migration20261201000000StateQueue },
   { name: 'Migration20261202000000DeliveredStates', class: Migration20261202000000DeliveredStates },
   { name: 'Migration20261202010000Instances', class: Migration20261202010000Instances },
+  { name: 'Migration20261202020000Shipments', class: Migration20261202020000Shipments },
 ];

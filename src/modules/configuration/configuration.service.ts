@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { LockMode, MikroORM, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { ForeignKeyConstraintViolationException, LockMode, MikroORM, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { AuditLog } from '../../platform/audit/audit-log.js';
 import { problems } from '../../platform/http/problem.js';
 import type { PutResult } from '../../platform/http/resource-id.js';
@@ -166,6 +166,10 @@ export class ConfigurationService {
           em.remove(stored);
           this.audit.record(em, { actor, action: 'delete', resourceType: resource.type, resourceId: id, before: resource.view(stored), after: null });
           return prefixes;
+        }).catch((error: unknown) => {
+          // A channel that took orders, or a backend they went to, stays: those records name it.
+          if (error instanceof ForeignKeyConstraintViolationException) throw problems.conflict(`${resource.label} "${id}" is still referred to by its orders or other records, so it cannot be deleted`);
+          throw error;
         });
         this.apiKeys.forget(revoked);
       },

@@ -7,6 +7,8 @@ import { OrderStatusLog } from './commands/order-status-log.js';
 import { LiftCreditHolds, ReleaseOrder } from './commands/release-order/release-order.js';
 import { ErpSubmission } from './commands/submit-to-erp/erp-submission.js';
 import { OrderQuery } from './queries/order-query.js';
+import { OrderForShipmentHandler } from './queries/order-for-shipment/order-for-shipment.js';
+import { RecordShippingHandler } from './commands/record-shipping/record-shipping.js';
 
 /** Orders from the channels to the ERP: intake, customer check, warehouse split, submission, status, cancel. */
 @Module({})
@@ -16,7 +18,7 @@ export class OrdersModule {
       module: OrdersModule,
       providers: [
         { provide: ORDERS_SETTINGS, useValue: settings },
-        OrderStatusLog, ErpSubmission, AcceptOrder, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery,
+        OrderStatusLog, ErpSubmission, AcceptOrder, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery, OrderForShipmentHandler, RecordShippingHandler,
       ],
       controllers: settings.serveApi ? [OrdersController, ShopifyWebhooksController] : [],
       exports: [AcceptOrder, CancelOrder, OrderQuery],

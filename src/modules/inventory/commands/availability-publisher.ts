@@ -70,7 +70,9 @@ export class AvailabilityPublisher {
     const { rows: stored } = await sql.query<{ i: number; version: string; previous: string | null; now: string }>(
       `with v as (select * from unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[]) with ordinality as v(c, s, a, w, i)),
             changed as (
-              select v.*, ca.available as previous from v left join channel_availability ca on ca.channel_id = v.c and ca.sku = v.s
+              select v.*, ca.available as previous from v
+                join channel ch on ch.id = v.c -- a channel deleted since the list of channels was read is left out
+                left join channel_availability ca on ca.channel_id = v.c and ca.sku = v.s
                where ca.available is distinct from v.a),
             up as (
               insert into channel_availability (channel_id, sku, available, by_warehouse, version, computed_at)

@@ -6,6 +6,7 @@ import { IdempotencyKeys } from '../../../platform/inbox/idempotency.js';
 import { Access, actorOf, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
 import { QueryBus } from '@nestjs/cqrs';
 import { ChannelQuery } from '../../configuration/index.js';
+import { ShipmentsOfOrderQuery } from '../../shipments/index.js';
 import { AcceptOrder } from '../commands/accept-order/accept-order.js';
 import { CancelOrder } from '../commands/cancel-order/cancel-order.js';
 import { ReleaseOrder } from '../commands/release-order/release-order.js';
@@ -63,11 +64,11 @@ export class OrdersController {
 
   @Get(':orderId')
   @Access({ scopes: ['orders:read'], orAdmin: true })
-  @ApiOperation({ summary: 'An order: status and its history, ERP reference, lines with their warehouse' })
+  @ApiOperation({ summary: 'An order: status and its history, ERP reference, lines with their warehouse, shipments' })
   async get(@Param('orderId', uuid) orderId: string, @CurrentPrincipal() principal: Principal) {
     const order = await this.orders.byId(orderId, principal.type === 'admin' ? undefined : channelOf(principal));
     if (!order) throw problems.notFound(`Order ${orderId}`);
-    return order;
+    return { ...order, shipments: await this.queries.execute(new ShipmentsOfOrderQuery(orderId)) };
   }
 
   @Post(':orderId/cancel')

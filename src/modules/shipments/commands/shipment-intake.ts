@@ -1,0 +1,150 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type pg from 'pg';
+import { PG_POOL } from '../../../platform/database/pg-pool.js';
+import { inTransaction, type Sql } from '../../../platform/database/transaction.js';
+import { Inbox } from '../../../platform/inbox/inbox.js';
+import { currentCorrelationId } from '../../../platform/observability/correlation.js';
+import { Outbox } from '../../../platform/outbox/outbox.js';
+import { ChannelQuery } from '../../configuration/index.js';
+import { OrderForShipmentQuery, RecordShippingCommand, type OrderForShipment } from '../../orders/index.js';
+import { matchLines, shippingStatus } from '../domain/matching.js';
+import { SHIPMENT_CREATED, SHIPMENT_UPDATED, type ShipmentChanged } from '../events/shipment-changed.js';
+
+/** A shipment event as the warehouse or the ERP reports it (the contract's fields). */
+export interface ShipmentEvent {
+  eventId: string;
+  orderId?: string;
+  channelOrderId?: string;
+  erpOrderRef?: string;
+  shipmentId: string;
+  status: 'shipped' | 'in_transit' | 'delivered' | 'cancelled';
+  carrier?: string;
+  trackingNumber?: string;
+  trackingUrl?: string;
+  lines: Array<{ sku: string; quantity: number; lineId?: string }>;
+  occurredAt: string;
+}
+
+/** `parked`: kept, and applied when it can: its order arrives, or an operator retries it after a fix (`reason`). */
+export type ShipmentOutcome = { outcome: 'applied' | 'duplicate' | 'stale' } | { outcome: 'parked'; reason: string; exception: boolean };
+
+/**
+ * Shipments in: each event once (the inbox, by source and event id), in the order it happened per shipment (an
+ * older `occurredAt` is stale), matched to its order's lines. The shipment, the order's status and the
+ * `shipment.created` / `shipment.updated` event to the order's channel are written in one transaction. An
+ * event whose order is not known yet is parked and applied when it is; one that can never apply as it is (a
+ * line the order does not have, more than is left to ship) is held as an exception with its reason.
+ */
+@Injectable()
+export class ShipmentIntake {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly inbox: Inbox,
+    private readonly outbox: Outbox,
+    private readonly queries: QueryBus,
+    private readonly commands: CommandBus,
+  ) {}
+
+  receive(source: string, event: ShipmentEvent): Promise<ShipmentOutcome> {
+    return inTransaction(this.pool, async (tx) => {
+      if (!(await this.inbox.accept(tx, source, event.eventId))) return { outcome: 'duplicate' };
+      const outcome = await this.apply(tx, source, event);
+      if (outcome.outcome === 'parked') await this.hold(tx, source, event, outcome);
+      return outcome;
+    });
+  }
+
+  /** Applies a held event again; answers what became of it (a parked one stays held, its attempt counted). */
+  async retry(holdId: string): Promise<ShipmentOutcome | undefined> {
+    return inTransaction(this.pool, async (tx) => {
+      const { rows: [held] } = await tx.query<{ source: string; event: ShipmentEvent }>(
+        'select source, event from shipment_hold where id = $1 and resolved_at is null for update skip locked', [holdId],
+      );
+      if (!held) return undefined;
+      const outcome = await this.apply(tx, held.source, held.event);
+      if (outcome.outcome === 'parked') {
+        await tx.query(`update shipment_hold set kind = $2, reason = $3, attempts = attempts + 1, last_tried_at = clock_timestamp() where id = $1`, [
+          holdId, outcome.exception ? 'exception' : 'parked', outcome.reason,
+        ]);
+      } else {
+        await tx.query(`update shipment_hold set resolved_at = clock_timestamp(), resolution = $2, attempts = attempts + 1, last_tried_at = clock_timestamp() where id = $1`, [holdId, outcome.outcome]);
+      }
+      return outcome;
+    });
+  }
+
+  private async apply(tx: Sql, source: string, event: ShipmentEvent): Promise<ShipmentOutcome> {
+    const { order, ambiguous } = await this.queries.execute(new OrderForShipmentQuery(tx, event));
+    const named = event.orderId ?? event.channelOrderId ?? event.erpOrderRef;
+    if (ambiguous) return { outcome: 'parked', exception: true, reason: `channelOrderId ${named} is used by ${ambiguous} orders of different channels; name the order by orderId or erpOrderRef` };
+    if (!order) return { outcome: 'parked', exception: false, reason: `order ${named} is not known yet` };
+    const occurredAt = new Date(event.occurredAt);
+    const { rows: [existing] } = await tx.query<{ order_id: string; stale: boolean }>(
+      'select order_id, $2::timestamptz < occurred_at as stale from shipment where id = $1 for update', [event.shipmentId, occurredAt],
+    );
+    if (existing && existing.order_id !== order.orderId) {
+      return { outcome: 'parked', exception: true, reason: `shipment ${event.shipmentId} belongs to order ${existing.order_id}, not to ${order.orderId}` };
+    }
+    if (existing?.stale) return { outcome: 'stale' };
+    const shippedBefore = await this.shippedByOthers(tx, order.orderId, event.shipmentId);
+    const match = event.status === 'cancelled' ? { ok: true as const, lines: await this.linesOf(tx, event.shipmentId, event.lines) } : matchLines(order.lines, shippedBefore, event.lines);
+    if (!match.ok) return { outcome: 'parked', exception: true, reason: match.reason };
+
+    const correlationId = currentCorrelationId() ?? `shipment:${event.shipmentId}`;
+    await tx.query(
+      `insert into shipment (id, source, order_id, status, carrier, tracking_number, tracking_url, occurred_at, correlation_id)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       on conflict (id) do update set status = excluded.status, carrier = coalesce(excluded.carrier, shipment.carrier),
+         tracking_number = coalesce(excluded.tracking_number, shipment.tracking_number), tracking_url = coalesce(excluded.tracking_url, shipment.tracking_url),
+         occurred_at = excluded.occurred_at, version = shipment.version + 1, updated_at = clock_timestamp()`,
+      [event.shipmentId, source, order.orderId, event.status, event.carrier ?? null, event.trackingNumber ?? null, event.trackingUrl ?? null, occurredAt, correlationId],
+    );
+    await tx.query('delete from shipment_line where shipment_id = $1', [event.shipmentId]);
+    await tx.query(
+      `insert into shipment_line (shipment_id, position, line_id, sku, quantity) select $1, n - 1, l, s, q from unnest($2::text[], $3::text[], $4::numeric[]) with ordinality as x(l, s, q, n)`,
+      [event.shipmentId, match.lines.map((l) => l.lineId), match.lines.map((l) => l.sku), match.lines.map((l) => l.quantity)],
+    );
+
+    const shipped = new Map(shippedBefore);
+    if (event.status !== 'cancelled') for (const line of match.lines) shipped.set(line.lineId, (shipped.get(line.lineId) ?? 0) + line.quantity);
+    const status = shippingStatus(order.lines, shipped);
+    if (status !== 'unshipped') await this.commands.execute(new RecordShippingCommand(tx, order.orderId, status, `shipment ${event.shipmentId} ${event.status}`));
+    await this.announce(tx, order, event, match.lines, status !== 'shipped', existing === undefined, correlationId);
+    return { outcome: 'applied' };
+  }
+
+  /** The order's channel hears of the shipment when it takes webhooks (a Shopify order is fulfilled in Shopify). */
+  private async announce(tx: Sql, order: OrderForShipment, event: ShipmentEvent, lines: ShipmentChanged['lines'], partial: boolean, created: boolean, correlationId: string): Promise<void> {
+    const channel = await this.queries.execute(new ChannelQuery(order.channelId, tx));
+    if (channel?.kind !== 'webhook') return;
+    const payload: ShipmentChanged = {
+      orderId: order.orderId, channelOrderId: order.channelOrderId, shipmentId: event.shipmentId, status: event.status,
+      carrier: event.carrier ?? null, trackingNumber: event.trackingNumber ?? null, trackingUrl: event.trackingUrl ?? null, lines, partial,
+    };
+    await this.outbox.add(tx, { type: created ? SHIPMENT_CREATED : SHIPMENT_UPDATED, kind: 'command', key: event.shipmentId, payload: { ...payload }, correlationId }, [`channel:${order.channelId}`]);
+  }
+
+  /** Per order line, what the order's other shipments (not cancelled) shipped. */
+  private async shippedByOthers(tx: Sql, orderId: string, shipmentId: string): Promise<Map<string, number>> {
+    const { rows } = await tx.query<{ line_id: string; quantity: number }>(
+      `select l.line_id, sum(l.quantity)::float8 as quantity from shipment s join shipment_line l on l.shipment_id = s.id
+        where s.order_id = $1 and s.id <> $2 and s.status <> 'cancelled' group by l.line_id`,
+      [orderId, shipmentId],
+    );
+    return new Map(rows.map((r) => [r.line_id, r.quantity]));
+  }
+
+  /** A cancelled shipment keeps the lines it had (or, never seen before, none). */
+  private async linesOf(tx: Sql, shipmentId: string, fallback: ShipmentEvent['lines']): Promise<ShipmentChanged['lines']> {
+    const { rows } = await tx.query<{ line_id: string; sku: string; quantity: number }>('select line_id, sku, quantity::float8 as quantity from shipment_line where shipment_id = $1 order by position', [shipmentId]);
+    return rows.length > 0 ? rows.map((r) => ({ lineId: r.line_id, sku: r.sku, quantity: r.quantity })) : fallback.filter((l) => l.lineId !== undefined).map((l) => ({ lineId: l.lineId!, sku: l.sku, quantity: l.quantity }));
+  }
+
+  private async hold(tx: Sql, source: string, event: ShipmentEvent, outcome: Extract<ShipmentOutcome, { outcome: 'parked' }>): Promise<void> {
+    await tx.query(
+      `insert into shipment_hold (source, event_id, shipment_id, kind, reason, event, correlation_id) values ($1, $2, $3, $4, $5, $6::jsonb, $7)`,
+      [source, event.eventId, event.shipmentId, outcome.exception ? 'exception' : 'parked', outcome.reason, JSON.stringify(event), currentCorrelationId() ?? `shipment:${event.shipmentId}`],
+    );
+  }
+}

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ParkedShipments } from '../src/modules/shipments/commands/parked-shipments.js';
+import { waitUntil } from './support/messaging.js';
+import { orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+// Shipments from the warehouse (a source system) to the orders they ship, and on to the order's webhook channel.
+let t: TestApp;
+let w: OrdersWorld;
+let wmsKey: string;
+
+beforeAll(async () => {
+  t = await startTestApp({ env: { LOG_LEVEL: 'warn' } });
+  w = await ordersWorld(t);
+  expect((await t.request('PUT', '/v1/admin/sources/wms', { body: { name: 'Warehouse system' } })).status).toBe(201);
+  wmsKey = (await t.request('POST', '/v1/admin/sources/wms/api-keys', { body: { scopes: ['shipments:write', 'shipments:read'] } })).body.key;
+});
+afterAll(async () => {
+  await t.close();
+  await w.close();
+});
+
+let sequence = 0;
+/** A shipment event of the order (lines 1896-S x2 on line 1, 1900-S x1.5 on line 2), `at` seconds after a fixed time. */
+const shipmentEvent = (orderId: string, shipmentId: string, over: Record<string, unknown> = {}, at = 0) => ({
+  eventId: `evt-${process.pid}-${++sequence}`, orderId, shipmentId, status: 'shipped', carrier: 'DHL', trackingNumber: `TRK-${shipmentId}`,
+  lines: [{ sku: '1896-S', quantity: 2, lineId: '1' }, { sku: '1900-S', quantity: 1.5, lineId: '2' }],
+  occurredAt: new Date(Date.UTC(2026, 11, 2, 10, 0, at)).toISOString(), ...over,
+});
+const send = (event: unknown) => t.request('POST', '/v1/shipments/events', { token: wmsKey, body: event });
+
+async function confirmedOrder(over: Record<string, unknown> = {}): Promise<string> {
+  const answer = await submitOrder(t, w.portalKey, orderBody(over));
+  expect(answer.status).toBe(202);
+  await waitForStatus(t, answer.body.orderId, 'confirmed');
+  return answer.body.orderId;
+}
+
+const portalEvents = (shipmentId: string) => w.portal.effects.filter((e) => e.type.startsWith('shipment.') && e.data.shipmentId === shipmentId);
+
+describe('shipments in', () => {
+  it('applies an event once, however often and in whatever order it comes; an older one is stale', async () => {
+    const orderId = await confirmedOrder();
+    const first = shipmentEvent(orderId, `S-${orderId}-1`, {}, 0);
+    const later = shipmentEvent(orderId, `S-${orderId}-1`, { status: 'delivered' }, 60);
+    const answers = [await send(first), await send(first), await send(later), await send(first), await send({ ...first, eventId: `${first.eventId}-again` })];
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
+    expect(answers.map((a) => a.body.outcome)).toEqual(['applied', 'duplicate', 'applied', 'duplicate', 'stale']);
+    expect((await t.request('GET', `/v1/orders/${orderId}`)).body.status).toBe('shipped');
+    const shipment = (await t.request('GET', `/v1/shipments/S-${orderId}-1`, { token: wmsKey })).body;
+    expect(shipment).toMatchObject({ orderId, status: 'delivered', trackingNumber: `TRK-S-${orderId}-1`, version: 2 });
+    await waitUntil('the portal heard both', () => portalEvents(`S-${orderId}-1`).length === 2);
+    expect(portalEvents(`S-${orderId}-1`).map((e) => [e.type, e.data.status])).toEqual([['shipment.created', 'shipped'], ['shipment.updated', 'delivered']]);
+  });
+
+  it('ships an order in two parts: partially shipped, then shipped, the channel told each time; a tracking number changed later', async () => {
+    const orderId = await confirmedOrder();
+    const part1 = await send(shipmentEvent(orderId, `S-${orderId}-a`, { lines: [{ sku: '1896-S', quantity: 1 }] }));
+    expect(part1.body.outcome).toBe('applied');
+    expect((await t.request('GET', `/v1/orders/${orderId}`)).body.status).toBe('partially_shipped');
+    const part2 = await send(shipmentEvent(orderId, `S-${orderId}-b`, { lines: [{ sku: '1896-S', quantity: 1 }, { sku: '1900-S', quantity: 1.5 }] }, 10));
+    expect(part2.body.outcome).toBe('applied');
+    const shipped = (await t.request('GET', `/v1/orders/${orderId}`)).body;
+    expect(shipped.status).toBe('shipped');
+    expect(shipped.shipments.map((x: any) => [x.shipmentId, x.lines.length])).toEqual([[`S-${orderId}-a`, 1], [`S-${orderId}-b`, 2]]);
+    const retracked = await send(shipmentEvent(orderId, `S-${orderId}-a`, { lines: [{ sku: '1896-S', quantity: 1 }], trackingNumber: 'TRK-NEW' }, 20));
+    expect(retracked.body.outcome).toBe('applied');
+    await waitUntil('the portal heard all three', () => portalEvents(`S-${orderId}-a`).length + portalEvents(`S-${orderId}-b`).length === 3);
+    expect(portalEvents(`S-${orderId}-a`).map((e) => [e.type, e.data.partial, e.data.trackingNumber])).toEqual([['shipment.created', true, `TRK-S-${orderId}-a`], ['shipment.updated', false, 'TRK-NEW']]);
+    expect(portalEvents(`S-${orderId}-b`)[0]!.data).toMatchObject({ orderId, partial: false, lines: [{ lineId: '1', sku: '1896-S', quantity: 1 }, { lineId: '2', sku: '1900-S', quantity: 1.5 }] });
+    const statuses = w.portal.effects.filter((e) => e.type === 'order.status.changed' && e.data.orderId === orderId).map((e) => e.data.status);
+    expect(statuses.slice(-2)).toEqual(['partially_shipped', 'shipped']);
+  });
+
+  it('parks a shipment that comes before its order, and applies it once the order is there', async () => {
+    const body = orderBody();
+    const early = await send({ ...shipmentEvent('', 'S-early'), orderId: undefined, channelOrderId: body.channelOrderId });
+    expect(early.body).toMatchObject({ shipmentId: 'S-early', outcome: 'parked', exception: false });
+    const answer = await submitOrder(t, w.portalKey, body);
+    expect(answer.status).toBe(202);
+    await t.app.get(ParkedShipments).retryParked();
+    await waitForStatus(t, answer.body.orderId, 'shipped');
+    expect((await t.request('GET', '/v1/shipments/S-early', { token: wmsKey })).body.orderId).toBe(answer.body.orderId);
+  });
+
+  it('holds an over-shipment or an unknown line as an exception an operator sees, retries or discards', async () => {
+    const orderId = await confirmedOrder();
+    const over = await send(shipmentEvent(orderId, `S-${orderId}-over`, { lines: [{ sku: '1896-S', quantity: 5, lineId: '1' }] }));
+    expect(over.body).toMatchObject({ outcome: 'parked', exception: true, reason: 'ships 5 of line 1 (1896-S), and 2 of it is left to ship' });
+    const unknown = await send(shipmentEvent(orderId, `S-${orderId}-odd`, { lines: [{ sku: 'NOPE', quantity: 1 }] }));
+    expect(unknown.body.reason).toBe('NOPE is not on the order');
+    const listed = (await t.request('GET', '/v1/ops/exceptions')).body.exceptions.filter((e: any) => e.event.orderId === orderId);
+    expect(listed.map((e: any) => e.reason).sort()).toEqual(['NOPE is not on the order', 'ships 5 of line 1 (1896-S), and 2 of it is left to ship']);
+    // Nothing was applied: the order is not shipping, its channel heard nothing of these.
+    expect((await t.request('GET', `/v1/orders/${orderId}`)).body.status).toBe('confirmed');
+    const retried = await t.request('POST', `/v1/ops/exceptions/${listed[0].id}/retry`);
+    expect(retried.body).toMatchObject({ outcome: 'parked', exception: true });
+    const discarded = await t.request('POST', `/v1/ops/exceptions/${listed[1].id}/discard`);
+    expect(discarded.body).toEqual({ id: listed[1].id, resolution: 'discarded' });
+    const still = (await t.request('GET', '/v1/ops/exceptions')).body.exceptions.filter((e: any) => e.event.orderId === orderId);
+    expect(still.map((e: any) => e.id)).toEqual([listed[0].id]);
+    expect((await t.sql(`select action from audit_entry where resource_type = 'exception' and resource_id = any($1::text[]) order by id`, [[listed[0].id, listed[1].id]])).map((r) => r.action)).toEqual(['retry', 'discard']);
+  });
+
+  it('refuses what is not a shipment: no order named, two named, a channel key, a bad body; nothing recorded', async () => {
+    const orderId = await confirmedOrder();
+    const event = shipmentEvent(orderId, `S-${orderId}-bad`);
+    expect((await send({ ...event, orderId: undefined })).status).toBe(400);
+    expect((await send({ ...event, channelOrderId: 'x' })).status).toBe(400);
+    expect((await send({ ...event, lines: [] })).status).toBe(400);
+    expect((await send({ ...event, status: 'lost' })).status).toBe(400);
+    expect((await t.request('POST', '/v1/shipments/events', { token: w.portalKey, body: event })).status).toBe(403);
+    expect(await t.sql('select id from shipment where id = $1', [`S-${orderId}-bad`])).toEqual([]);
+  });
+});
