@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaultTarget, TARGET_SECRET } from './support/fault-target.js';
 import { ParkedShipments } from '../src/modules/shipments/commands/parked-shipments.js';
 import { waitUntil } from './support/messaging.js';
 import { orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
@@ -8,16 +9,24 @@ import { startTestApp, type TestApp } from './support/test-app.js';
 let t: TestApp;
 let w: OrdersWorld;
 let wmsKey: string;
+// A CRM that takes every order's new shipments, and nothing else.
+const crm = new FaultTarget();
 
 beforeAll(async () => {
   t = await startTestApp({ env: { LOG_LEVEL: 'warn' } });
   w = await ordersWorld(t);
   expect((await t.request('PUT', '/v1/admin/sources/wms', { body: { name: 'Warehouse system' } })).status).toBe(201);
   wmsKey = (await t.request('POST', '/v1/admin/sources/wms/api-keys', { body: { scopes: ['shipments:write', 'shipments:read'] } })).body.key;
+  await crm.start();
+  const subscriber = await t.request('PUT', '/v1/admin/channels/crm', {
+    body: { kind: 'webhook', config: { url: crm.url, secret: TARGET_SECRET, subscribe: ['shipment.created'] }, inventory: { warehouses: [], safetyStock: 0, allocationPercent: 100 }, oversell: 'reject' },
+  });
+  expect(subscriber.status).toBe(201);
 });
 afterAll(async () => {
   await t.close();
   await w.close();
+  await crm.stop();
 });
 
 let sequence = 0;
@@ -51,6 +60,10 @@ describe('shipments in', () => {
     expect(shipment).toMatchObject({ orderId, status: 'delivered', trackingNumber: `TRK-S-${orderId}-1`, version: 2 });
     await waitUntil('the portal heard both', () => portalEvents(`S-${orderId}-1`).length === 2);
     expect(portalEvents(`S-${orderId}-1`).map((e) => [e.type, e.data.status])).toEqual([['shipment.created', 'shipped'], ['shipment.updated', 'delivered']]);
+    // The CRM asked for new shipments of every order: it has the created one, once, and not the update.
+    await waitUntil('the CRM heard of it', () => crm.effects.some((e) => e.data.shipmentId === `S-${orderId}-1`));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(crm.effects.filter((e) => e.data.shipmentId === `S-${orderId}-1`).map((e) => e.type)).toEqual(['shipment.created']);
   });
 
   it('ships an order in two parts: partially shipped, then shipped, the channel told each time; a tracking number changed later', async () => {

@@ -1,5 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsOptional, IsUrl, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsUrl, Matches, Max, Min } from 'class-validator';
+
+/** Events a webhook subscriber may take for every order, not only its own: a CRM, a notification service. */
+export const SUBSCRIBABLE_EVENTS = ['shipment.created', 'shipment.updated'] as const;
 
 /** Any subscriber that receives signed CloudEvents (Standard Webhooks) at one URL. */
 export class WebhookConfig {
@@ -20,4 +23,11 @@ export class WebhookConfig {
   @ApiPropertyOptional({ description: 'With batch: the most events in one request (default 100)', minimum: 1, maximum: 1000 })
   @IsOptional() @IsInt() @Min(1) @Max(1000)
   batchMaxEvents?: number;
+
+  @ApiPropertyOptional({
+    enum: SUBSCRIBABLE_EVENTS, isArray: true,
+    description: "Event types this subscriber takes for every channel's orders (a CRM, a notification service); without it, only its own orders' events",
+  })
+  @IsOptional() @IsArray() @ArrayMaxSize(SUBSCRIBABLE_EVENTS.length) @IsIn(SUBSCRIBABLE_EVENTS, { each: true })
+  subscribe?: Array<(typeof SUBSCRIBABLE_EVENTS)[number]>;
 }

@@ -6,7 +6,7 @@ import { inTransaction, type Sql } from '../../../platform/database/transaction.
 import { Inbox } from '../../../platform/inbox/inbox.js';
 import { currentCorrelationId } from '../../../platform/observability/correlation.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
-import { ChannelQuery } from '../../configuration/index.js';
+import { ChannelsQuery } from '../../configuration/index.js';
 import { OrderForShipmentQuery, RecordShippingCommand, type OrderForShipment } from '../../orders/index.js';
 import { matchLines, shippingStatus } from '../domain/matching.js';
 import { SHIPMENT_CREATED, SHIPMENT_UPDATED, type ShipmentChanged } from '../events/shipment-changed.js';
@@ -114,15 +114,22 @@ export class ShipmentIntake {
     return { outcome: 'applied' };
   }
 
-  /** The order's channel hears of the shipment when it takes webhooks (a Shopify order is fulfilled in Shopify). */
+  /**
+   * The order's channel hears of the shipment when it takes webhooks (a Shopify order is fulfilled in Shopify),
+   * and so does every webhook subscriber that asked for the event type for all orders (`config.subscribe`).
+   */
   private async announce(tx: Sql, order: OrderForShipment, event: ShipmentEvent, lines: ShipmentChanged['lines'], partial: boolean, created: boolean, correlationId: string): Promise<void> {
-    const channel = await this.queries.execute(new ChannelQuery(order.channelId, tx));
-    if (channel?.kind !== 'webhook') return;
+    const type = created ? SHIPMENT_CREATED : SHIPMENT_UPDATED;
+    const channels = await this.queries.execute(new ChannelsQuery(tx));
+    const destinations = channels
+      .filter((c) => c.kind === 'webhook' && (c.id === order.channelId || ((c.config.subscribe as string[] | undefined) ?? []).includes(type)))
+      .map((c) => `channel:${c.id}`);
+    if (destinations.length === 0) return;
     const payload: ShipmentChanged = {
       orderId: order.orderId, channelOrderId: order.channelOrderId, shipmentId: event.shipmentId, status: event.status,
       carrier: event.carrier ?? null, trackingNumber: event.trackingNumber ?? null, trackingUrl: event.trackingUrl ?? null, lines, partial,
     };
-    await this.outbox.add(tx, { type: created ? SHIPMENT_CREATED : SHIPMENT_UPDATED, kind: 'command', key: event.shipmentId, payload: { ...payload }, correlationId }, [`channel:${order.channelId}`]);
+    await this.outbox.add(tx, { type, kind: 'command', key: event.shipmentId, payload: { ...payload }, correlationId }, destinations);
   }
 
   /** Per order line, what the order's other shipments (not cancelled) shipped. */
