@@ -1,5 +1,6 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import type { PrincipalType } from './api-key.entity.js';
+import { problems } from '../http/problem.js';
 import type { Scope } from './scopes.js';
 
 /** Who made the request: the admin, or a channel or source system through one of its API keys. */
@@ -29,4 +30,13 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
 /** Who did it, for the audit log: the admin's name, or the key's principal. */
 export function actorOf(principal: Principal): string {
   return principal.type === 'admin' ? principal.actor : `${principal.type}:${principal.id}`;
+}
+
+/**
+ * The source system a request speaks for, as inboxes and its records name it (`source:<id>`); any other
+ * principal is refused with `refusal`.
+ */
+export function sourceOf(principal: Principal, refusal: string): string {
+  if (principal.type !== 'source') throw problems.forbidden(refusal);
+  return actorOf(principal);
 }

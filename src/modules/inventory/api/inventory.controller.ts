@@ -5,7 +5,7 @@ import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction } from '../../../platform/database/transaction.js';
 import { validatePlain } from '../../../platform/http/field-errors.js';
 import { problems } from '../../../platform/http/problem.js';
-import { Access, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
+import { Access, CurrentPrincipal, sourceOf, type Principal } from '../../../platform/security/principal.js';
 import { ErpStockPoller } from '../commands/erp-stock-poller.js';
 import { StockIntake, type IntakeCounts } from '../commands/stock-intake.js';
 import { QueryBus } from '@nestjs/cqrs';
@@ -15,6 +15,7 @@ import { InventoryQuery } from '../queries/inventory-query.js';
 import { BatchDto, StockLevelDto, StockMovementDto } from './inventory.dto.js';
 
 const MAX_SKUS = 100;
+const STOCK_FROM_SOURCES = 'Stock is reported with a source system API key';
 
 @ApiTags('inventory')
 @ApiBearerAuth('apiKey')
@@ -33,7 +34,7 @@ export class InventoryController {
   @Access({ scopes: ['inventory:write'] })
   @ApiOperation({ summary: 'Absolute stock positions (up to 1,000): duplicates and stale reports are counted and skipped' })
   async levels(@Body() body: BatchDto, @CurrentPrincipal() principal: Principal): Promise<IntakeCounts> {
-    const source = sourceOf(principal);
+    const source = sourceOf(principal, STOCK_FROM_SOURCES);
     const { valid, counts } = validateItems(StockLevelDto, body.items);
     for (const item of [...valid]) {
       if ((item.sequence === undefined) === (item.occurredAt === undefined)) {
@@ -50,7 +51,7 @@ export class InventoryController {
   @Access({ scopes: ['inventory:write'] })
   @ApiOperation({ summary: 'Stock movements as deltas (up to 1,000), each applied exactly once' })
   async movements(@Body() body: BatchDto, @CurrentPrincipal() principal: Principal): Promise<IntakeCounts> {
-    const source = sourceOf(principal);
+    const source = sourceOf(principal, STOCK_FROM_SOURCES);
     const { valid, counts } = validateItems(StockMovementDto, body.items);
     await inTransaction(this.pool, (tx) => this.intake.applyMovements(tx, source, valid, counts));
     return sorted(counts);
@@ -89,11 +90,6 @@ export class InventoryController {
     if (skus.some((s) => s.length > 64)) throw problems.validation([{ field: 'sku', message: 'a sku has at most 64 characters' }]);
     return { channelId: principal.id, items: await this.query.availability(principal.id, skus) };
   }
-}
-
-function sourceOf(principal: Principal): string {
-  if (principal.type !== 'source') throw problems.forbidden('Stock is reported with a source system API key');
-  return `source:${principal.id}`;
 }
 
 function validateItems<T extends object>(dto: new () => T, items: unknown[]): { valid: Array<T & { index: number }>; counts: IntakeCounts } {

@@ -47,9 +47,9 @@ export class ExceptionsController {
   @Access('admin')
   @ApiOperation({ summary: 'Apply the event again, after a fix: applied (or stale) closes the exception; otherwise its new reason' })
   async retry(@Param('id', id) holdId: number, @CurrentPrincipal() principal: Principal) {
-    const outcome = await this.intake.retry(String(holdId));
+    const outcome = await this.intake.retry(String(holdId), (tx, after) =>
+      this.audit.recordInTransaction(tx, { actor: actorOf(principal), action: 'retry', resourceType: 'exception', resourceId: String(holdId), before: null, after }));
     if (!outcome) throw problems.notFound(`Open exception ${holdId}`);
-    await inTransaction(this.pool, (tx) => this.audit.recordInTransaction(tx, { actor: actorOf(principal), action: 'retry', resourceType: 'exception', resourceId: String(holdId), before: null, after: outcome }));
     return { id: String(holdId), ...outcome };
   }
 

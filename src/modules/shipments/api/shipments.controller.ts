@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { problems } from '../../../platform/http/problem.js';
-import { Access, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
+import { Access, actorOf, CurrentPrincipal, sourceOf, type Principal } from '../../../platform/security/principal.js';
 import { ShipmentIntake, type ShipmentOutcome } from '../commands/shipment-intake.js';
 import { Shipments } from '../queries/shipments.js';
 import { ShipmentEventDto } from './shipment.dto.js';
@@ -20,19 +20,19 @@ export class ShipmentsController {
   @Access({ scopes: ['shipments:write'] })
   @ApiOperation({ summary: 'A shipment event from the warehouse or the ERP: applied once, in the order it happened, parked until its order is known' })
   async event(@Body() body: ShipmentEventDto, @CurrentPrincipal() principal: Principal): Promise<{ shipmentId: string } & ShipmentOutcome> {
-    if (principal.type !== 'source') throw problems.forbidden('Shipments are reported with a source system API key');
+    const source = sourceOf(principal, 'Shipments are reported with a source system API key');
     const named = [body.orderId, body.channelOrderId, body.erpOrderRef].filter((r) => r !== undefined);
     if (named.length !== 1) throw problems.validation([{ field: 'orderId', message: 'name the order by exactly one of orderId, channelOrderId and erpOrderRef' }]);
     const at = Date.parse(body.occurredAt);
     if (!(at >= Date.UTC(1970, 0, 1) && at < Date.UTC(10000, 0, 1))) throw problems.validation([{ field: 'occurredAt', message: 'occurredAt must be a time between 1970 and 9999' }]);
-    return { shipmentId: body.shipmentId, ...(await this.intake.receive(`source:${principal.id}`, body)) };
+    return { shipmentId: body.shipmentId, ...(await this.intake.receive(source, body)) };
   }
 
   @Get('shipments/:shipmentId')
   @Access({ scopes: ['shipments:read'], orAdmin: true })
   @ApiOperation({ summary: 'A shipment: its order, status, carrier and tracking, and its lines' })
   async get(@Param('shipmentId') shipmentId: string, @CurrentPrincipal() principal: Principal) {
-    const owner = principal.type === 'channel' ? { channelId: principal.id } : principal.type === 'source' ? { source: `source:${principal.id}` } : undefined;
+    const owner = principal.type === 'channel' ? { channelId: principal.id } : principal.type === 'source' ? { source: actorOf(principal) } : undefined;
     const shipment = await this.shipments.byId(shipmentId, owner);
     if (!shipment) throw problems.notFound(`Shipment ${shipmentId}`);
     return shipment;

@@ -9,8 +9,10 @@ import { ShipmentIntake } from './shipment-intake.js';
 export const PARKED_SHIPMENTS_SETTINGS = Symbol('PARKED_SHIPMENTS_SETTINGS');
 
 /**
- * Shipments parked because their order was not known yet are tried again every few seconds (oldest first, a
- * hundred a round, any instance: each is taken with SKIP LOCKED), so one is applied soon after its order arrives.
+ * Shipments parked because their order was not known yet are tried again (oldest first, a hundred a round, any
+ * instance: each is taken with SKIP LOCKED): at once at first, then less often the longer one waits (2 s more
+ * per attempt, at most a minute apart), so that events whose order never comes do not cost a transaction each
+ * every round.
  */
 @Injectable()
 export class ParkedShipments {
@@ -29,7 +31,12 @@ export class ParkedShipments {
 
   /** Tries every parked shipment once; answers how many applied. */
   async retryParked(): Promise<number> {
-    const { rows } = await this.pool.query<{ id: string }>(`select id::text from shipment_hold where kind = 'parked' and resolved_at is null order by id limit 100`);
+    const { rows } = await this.pool.query<{ id: string }>(
+      `select id::text from shipment_hold
+        where kind = 'parked' and resolved_at is null
+          and coalesce(last_tried_at, received_at) <= clock_timestamp() - make_interval(secs => least(60, 2 * attempts))
+        order by id limit 100`,
+    );
     let applied = 0;
     for (const { id } of rows) if ((await this.intake.retry(id))?.outcome === 'applied') applied++;
     return applied;

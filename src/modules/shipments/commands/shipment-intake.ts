@@ -55,8 +55,11 @@ export class ShipmentIntake {
     });
   }
 
-  /** Applies a held event again; answers what became of it (a parked one stays held, its attempt counted). */
-  async retry(holdId: string): Promise<ShipmentOutcome | undefined> {
+  /**
+   * Applies a held event again; answers what became of it (a parked one stays held, its attempt counted).
+   * `record`: what the caller writes with the outcome, in the same transaction (an operator's retry is audited).
+   */
+  async retry(holdId: string, record?: (tx: Sql, outcome: ShipmentOutcome) => Promise<void>): Promise<ShipmentOutcome | undefined> {
     return inTransaction(this.pool, async (tx) => {
       const { rows: [held] } = await tx.query<{ source: string; event: ShipmentEvent }>(
         'select source, event from shipment_hold where id = $1 and resolved_at is null for update skip locked', [holdId],
@@ -70,6 +73,7 @@ export class ShipmentIntake {
       } else {
         await tx.query(`update shipment_hold set resolved_at = clock_timestamp(), resolution = $2, attempts = attempts + 1, last_tried_at = clock_timestamp() where id = $1`, [holdId, outcome.outcome]);
       }
+      await record?.(tx, outcome);
       return outcome;
     });
   }
