@@ -260,7 +260,7 @@ try {
   await stopService(service);
 
   // 2. The same rows with plain pg, on the same schema, from empty tables as the intake had.
-  await pool.query('truncate sales_order, sales_order_line, sales_order_status, outbox, trace_event, idempotency_record');
+  await pool.query('truncate sales_order, sales_order_line, sales_order_status, outbox, trace_event, idempotency_record cascade');
   // As many connections as the intake had, unless the server is shared and that would leave others fewer than 20.
   const { rows: [{ free }] } = await pool.query("select current_setting('max_connections')::int - (select count(*) from pg_stat_activity)::int as free");
   results.ceilingConnections = Math.max(1, Math.min(connections, free - 20));

@@ -98,7 +98,7 @@ export class AppModule {
         MigrationCoexistenceModule.register({ serveApi }),
         CustomersModule.register({ intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi }),
         InventoryModule.register({ serveApi, poll: { intervalMs: options.inventory.stockPollSeconds * 1000, enabled: options.role !== 'api' } }),
-        OrdersModule.register({ cancelWaitMs: options.orders.cancelWaitMs, serveApi }),
+        OrdersModule.register({ ...options.orders, serveApi }),
         ShipmentsModule.register({ serveApi, retryParked: options.role !== 'api' }),
         ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),
         ...(options.additionalModules ?? []),

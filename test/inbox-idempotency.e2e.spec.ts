@@ -5,7 +5,8 @@ import type pg from 'pg';
 import { PG_POOL } from '../src/platform/database/pg-pool.js';
 import { inTransaction } from '../src/platform/database/transaction.js';
 import { Housekeeping } from '../src/platform/housekeeping.js';
-import { IdempotencyKeys } from '../src/platform/inbox/idempotency.js';
+import { GroupCommit } from '../src/platform/database/group-commit.js';
+import { IdempotencyKeys, type KeyedRequest, type KeyedResponse } from '../src/platform/inbox/idempotency.js';
 import { Inbox } from '../src/platform/inbox/inbox.js';
 import { Outbox } from '../src/platform/outbox/outbox.js';
 import { Access, CurrentPrincipal, type Principal } from '../src/platform/security/principal.js';
@@ -18,21 +19,25 @@ const principalOf = (p: Principal) => (p.type === 'admin' ? 'admin' : `${p.type}
 /** A command endpoint and an event endpoint built the way the domain modules build theirs. */
 @Controller('v1/test-messaging')
 class TestMessagingController {
+  private readonly commands: GroupCommit<KeyedRequest & { ref: string }, KeyedResponse>;
+
   constructor(
     private readonly idempotency: IdempotencyKeys,
     private readonly outbox: Outbox,
     private readonly inbox: Inbox,
     @Inject(PG_POOL) private readonly pool: pg.Pool,
-  ) {}
+  ) {
+    this.commands = new GroupCommit(pool, (tx, requests) => this.idempotency.executeMany(tx, requests, async (inner, claimed) => {
+      const added = await this.outbox.addMany(inner, claimed.map((c) => ({ message: { type: 'test.command', kind: 'command' as const, key: c.ref, payload: { seq: 0 } }, destinations: ['channel:sink'] })));
+      await new Promise((r) => setTimeout(r, 50)); // widen the window for concurrent duplicates
+      return added.map((a) => ({ ok: true as const, value: { status: 202, body: { messageId: a.messageId } } }));
+    }), { maxBatch: 16, lanes: 2, keyOf: (r) => `${r.principal}\u0000${r.key}` });
+  }
 
   @Post('commands')
   @Access({ scopes: ['orders:write'] })
   async command(@Body() body: { ref: string }, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply) {
-    const result = await this.idempotency.execute(principalOf(principal), key, body, async (em) => {
-      const added = await this.outbox.add(em, { type: 'test.command', kind: 'command', key: body.ref, payload: { seq: 0 } }, ['channel:sink']);
-      await new Promise((r) => setTimeout(r, 50)); // widen the window for concurrent duplicates
-      return { status: 202, body: { messageId: added.messageId } };
-    });
+    const result = await this.commands.submit({ ...this.idempotency.request(principalOf(principal), key, body), ref: body.ref });
     void reply.status(result.status).header('idempotent-replayed', String(result.replayed));
     return result.body;
   }

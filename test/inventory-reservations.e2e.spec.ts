@@ -118,4 +118,49 @@ describe('reservations', () => {
     expect(refused.body.skus).toEqual(['1908-S']);
     await waitUntil('figures published', async () => (await portalFigure('1908-S')) === 0);
   });
+
+  it('take a burst of orders together, each placed against what the ones before it left: refused ones write nothing and keep no key', async () => {
+    // The portal refuses to oversell since the test before.
+    await level('1928-S', 'WH-EAST', 5, new Date());
+    await level('1928-S', 'WH-WEST', 0, new Date());
+    const bodies = Array.from({ length: 12 }, () => order('1928-S', 1));
+    const keys = bodies.map((_, i) => `burst-${process.pid}-${i}`);
+    const duplicate = { ...order('1928-S', 1), channelOrderId: bodies[0]!.channelOrderId };
+    const blocked = order('1928-S', 1, { customer: { accountNumber: '30000' } });
+    const answers = await Promise.all([
+      ...bodies.map((body, i) => submitOrder(t, w.portalKey, body, keys[i])),
+      submitOrder(t, w.portalKey, duplicate, `burst-${process.pid}-duplicate`),
+      submitOrder(t, w.portalKey, blocked, `burst-${process.pid}-blocked`),
+    ]);
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.at(-1)).toBe(422);
+    expect(answers.at(-1)!.body.type).toMatch(/customer-blocked$/);
+    // The same channel order id twice: one order, the other answer names it.
+    const accepted = answers.filter((a) => a.status === 202);
+    const ids = accepted.map((a) => a.body.orderId);
+    const pair = [answers[0]!, answers[12]!];
+    expect(pair.filter((a) => a.status === 202).length).toBeLessThanOrEqual(1);
+    for (const conflict of pair.filter((a) => a.status === 409)) expect(ids).toContain(conflict.body.orderId);
+    const short = answers.filter((a) => a.status === 422 && /insufficient-stock$/.test(a.body.type));
+    expect(accepted).toHaveLength(5);
+    expect(short.length + accepted.length + 1 + pair.filter((a) => a.status === 409).length).toBe(answers.length);
+    const [{ reserved }] = await t.sql<{ reserved: number }>("select coalesce(sum(quantity), 0)::float8 as reserved from stock_reservation where sku = '1928-S' and ended_at is null");
+    expect(reserved).toBe(5);
+    expect(await portalFigure('1928-S')).toBe(0);
+    // Orders answered together were written by one transaction.
+    const writers = await t.sql<{ n: number }>('select count(*)::int as n from sales_order where id = any($1::uuid[]) group by xmin::text', [ids]);
+    expect(Math.max(...writers.map((w) => w.n))).toBeGreaterThan(1);
+    // Nothing of a refused order stays behind: no order row, and its key is free for a corrected retry.
+    const refusedKeys = answers.map((a, i) => (a.status === 422 && i < 12 ? keys[i]! : null)).filter((k): k is string => k !== null);
+    expect(refusedKeys.length).toBeGreaterThan(0);
+    expect((await t.sql('select key from idempotency_record where key = any($1::text[])', [refusedKeys]))).toEqual([]);
+    const refusedOrderIds = refusedKeys.map((k) => bodies[keys.indexOf(k)]!.channelOrderId);
+    expect(await t.sql('select id from sales_order where channel_order_id = any($1::text[])', [refusedOrderIds])).toEqual([]);
+    await level('1928-S', 'WH-EAST', 10, new Date());
+    const retry = await submitOrder(t, w.portalKey, bodies[keys.indexOf(refusedKeys[0]!)], refusedKeys[0]);
+    expect(retry.status).toBe(202);
+    const again = await submitOrder(t, w.portalKey, bodies[keys.indexOf(refusedKeys[0]!)], refusedKeys[0]);
+    expect(again.body).toEqual(retry.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+  });
 });

@@ -37,8 +37,11 @@ export interface Env {
     circuitOpenMs: number;
   };
   retention: { outboxDays: number; traceDays: number; inboxDays: number; idempotencyDays: number; jobDays: number };
-  /** Customer read model pulls from the ERP; how long a cancel waits for the ERP's answer. */
-  orders: { customerSyncSeconds: number; cancelWaitMs: number };
+  /**
+   * Customer read model pulls from the ERP; how long a cancel waits for the ERP's answer; the intake's group
+   * commit: at most `intakeBatch` orders a transaction, `intakeLanes` transactions at once.
+   */
+  orders: { customerSyncSeconds: number; cancelWaitMs: number; intakeBatch: number; intakeLanes: number; intakeGatherMs: number };
   /** How often stock is polled from ERP backends that cannot push it. */
   inventory: { stockPollSeconds: number };
 }
@@ -91,6 +94,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     orders: {
       customerSyncSeconds: integer(env, 'CROSSDOCK_CUSTOMER_SYNC_SECONDS', 300, 1, 86_400),
       cancelWaitMs: integer(env, 'CROSSDOCK_CANCEL_WAIT_MS', 10_000, 0, 120_000),
+      intakeBatch: integer(env, 'CROSSDOCK_INTAKE_BATCH', 64, 1, 1000),
+      intakeLanes: integer(env, 'CROSSDOCK_INTAKE_LANES', 1, 1, 100),
+      intakeGatherMs: integer(env, 'CROSSDOCK_INTAKE_GATHER_MS', 2, 0, 1000),
     },
     inventory: {
       stockPollSeconds: integer(env, 'CROSSDOCK_STOCK_POLL_SECONDS', 60, 1, 86_400),

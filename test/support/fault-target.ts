@@ -141,6 +141,16 @@ export class FaultTarget {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Largest number of requests in any window of `windowMs`. */
+/**
+ * The most calls a token bucket of `limits` lets arrive at a target within `windowMs`: it admits at most
+ * burst + rate x window in any window, but what it admitted `jitterMs` apart may arrive closer together (the
+ * time from admission to arrival varies a little under load), so a window of arrivals can hold the admissions
+ * of a window `jitterMs` longer.
+ */
+export function mostAdmitted(limits: { ratePerSecond: number; burst: number }, windowMs: number, jitterMs: number): number {
+  return limits.burst + Math.ceil((limits.ratePerSecond * (windowMs + jitterMs)) / 1000);
+}
+
 export function maxInWindow(times: number[], windowMs: number): number {
   const sorted = [...times].sort((a, b) => a - b);
   let max = 0;

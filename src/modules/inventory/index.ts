@@ -1,5 +1,5 @@
 export {
-  ConfirmStockReservationCommand, EndStockReservationCommand, ReserveStockCommand, type ReservedLine,
+  ConfirmStockReservationCommand, EndStockReservationCommand, ReserveStockCommand, type OrderReservation,
 } from './commands/reserve-stock/stock-reservations.js';
-export { SellableStockQuery, type SellableStock } from './queries/sellable-stock/sellable-stock.js';
+export { SellableStockQuery, type ReservedLine, type SellableStock } from './queries/sellable-stock/sellable-stock.js';
 export { AVAILABILITY_CHANGED, type AvailabilityChanged } from './events/availability-changed.js';

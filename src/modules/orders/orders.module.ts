@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { OrdersController } from './api/orders.controller.js';
 import { ShopifyWebhooksController } from './api/shopify-webhooks.controller.js';
 import { AcceptOrder } from './commands/accept-order/accept-order.js';
+import { ApiOrderIntake } from './commands/accept-order/api-order-intake.js';
 import { CancelOrder, ORDERS_SETTINGS, type OrdersSettings } from './commands/cancel-order/cancel-order.js';
 import { OrderStatusLog } from './commands/order-status-log.js';
 import { LiftCreditHolds, ReleaseOrder } from './commands/release-order/release-order.js';
@@ -18,7 +19,7 @@ export class OrdersModule {
       module: OrdersModule,
       providers: [
         { provide: ORDERS_SETTINGS, useValue: settings },
-        OrderStatusLog, ErpSubmission, AcceptOrder, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery, OrderForShipmentHandler, RecordShippingHandler,
+        OrderStatusLog, ErpSubmission, AcceptOrder, ApiOrderIntake, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery, OrderForShipmentHandler, RecordShippingHandler,
       ],
       controllers: settings.serveApi ? [OrdersController, ShopifyWebhooksController] : [],
       exports: [AcceptOrder, CancelOrder, OrderQuery],

@@ -1,13 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { problems } from '../../../platform/http/problem.js';
 import { IdempotencyKeys } from '../../../platform/inbox/idempotency.js';
+import { currentCorrelationId } from '../../../platform/observability/correlation.js';
 import { Access, actorOf, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
 import { QueryBus } from '@nestjs/cqrs';
-import { ChannelQuery } from '../../configuration/index.js';
 import { ShipmentsOfOrderQuery } from '../../shipments/index.js';
-import { AcceptOrder } from '../commands/accept-order/accept-order.js';
+import { ApiOrderIntake } from '../commands/accept-order/api-order-intake.js';
 import { CancelOrder } from '../commands/cancel-order/cancel-order.js';
 import { ReleaseOrder } from '../commands/release-order/release-order.js';
 import { OrderQuery } from '../queries/order-query.js';
@@ -22,7 +23,7 @@ export class OrdersController {
   constructor(
     private readonly idempotency: IdempotencyKeys,
     private readonly queries: QueryBus,
-    private readonly acceptOrder: AcceptOrder,
+    private readonly intake: ApiOrderIntake,
     private readonly cancelOrder: CancelOrder,
     private readonly releaseOrder: ReleaseOrder,
     private readonly orders: OrderQuery,
@@ -41,11 +42,8 @@ export class OrdersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const channelId = channelOf(principal);
-    const result = await this.idempotency.execute(actorOf(principal), key, body, async (tx) => {
-      const channel = await this.queries.execute(new ChannelQuery(channelId, tx));
-      if (!channel) throw problems.forbidden(`Channel ${channelId} no longer exists`);
-      return { status: 202, body: await this.acceptOrder.accept(tx, channel, body, { source: 'api' }) };
-    });
+    const keyed = this.idempotency.request(actorOf(principal), key, body);
+    const result = await this.intake.submit({ ...keyed, channelId, request: body, correlationId: currentCorrelationId() ?? randomUUID() });
     void reply.status(result.status).header('idempotent-replayed', String(result.replayed));
     return result.body;
   }

@@ -11,11 +11,11 @@ export interface CustomerStanding {
   syncedAt: Date;
 }
 
-/** A customer of an ERP backend, from the read model, in the caller's transaction; null when not known. */
-export class CustomerStandingQuery extends Query<CustomerStanding | null> {
+/** Customers of an ERP backend, from the read model, in the caller's transaction; by account number, the known ones. */
+export class CustomerStandingQuery extends Query<Map<string, CustomerStanding>> {
   constructor(
     readonly backendId: string,
-    readonly accountNumber: string,
+    readonly accountNumbers: readonly string[],
     readonly sql: Sql,
   ) {
     super();
@@ -23,13 +23,13 @@ export class CustomerStandingQuery extends Query<CustomerStanding | null> {
 }
 
 @QueryHandler(CustomerStandingQuery)
-export class CustomerStandingHandler implements IQueryHandler<CustomerStandingQuery, CustomerStanding | null> {
-  async execute({ backendId, accountNumber, sql }: CustomerStandingQuery): Promise<CustomerStanding | null> {
-    const { rows: [row] } = await sql.query<CustomerStanding>(
+export class CustomerStandingHandler implements IQueryHandler<CustomerStandingQuery, Map<string, CustomerStanding>> {
+  async execute({ backendId, accountNumbers, sql }: CustomerStandingQuery): Promise<Map<string, CustomerStanding>> {
+    const { rows } = await sql.query<CustomerStanding>(
       `select number, name, blocked, credit_limit::float8 as "creditLimit", balance_due::float8 as "balanceDue", synced_at as "syncedAt"
-         from customer_account where erp_backend_id = $1 and number = $2`,
-      [backendId, accountNumber],
+         from customer_account where erp_backend_id = $1 and number = any($2::text[])`,
+      [backendId, [...new Set(accountNumbers)]],
     );
-    return row ?? null;
+    return new Map(rows.map((row) => [row.number, row]));
   }
 }

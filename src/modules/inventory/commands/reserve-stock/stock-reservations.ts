@@ -2,26 +2,24 @@ import { Injectable } from '@nestjs/common';
 import { Command, CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Sql } from '../../../../platform/database/transaction.js';
 import { availableToSell } from '../../domain/available-to-sell.js';
-import { SellableStockQuery, type SellableStock } from '../../queries/sellable-stock/sellable-stock.js';
+import { SellableStockQuery, type ReservedLine, type SellableStock } from '../../queries/sellable-stock/sellable-stock.js';
 import { AvailabilityPublisher } from '../availability-publisher.js';
 import { lockSkus } from '../stock-locks.js';
 
-/** A line part an order takes from a warehouse. */
-export interface ReservedLine {
-  sku: string;
-  warehouse: string;
-  quantity: number;
+/** An accepted order's line parts, held at once. */
+export interface OrderReservation {
+  orderId: string;
+  lines: readonly ReservedLine[];
 }
 
 /**
- * An accepted order holds its lines' stock, in the intake's transaction; `knownSkus`: the SKUs the same
+ * Accepted orders hold their lines' stock, in the intake's transaction; `knownSkus`: the SKUs the same
  * transaction's SellableStockQuery found stock for (they are locked already).
  */
 export class ReserveStockCommand extends Command<void> {
   constructor(
     readonly sql: Sql,
-    readonly orderId: string,
-    readonly lines: readonly ReservedLine[],
+    readonly orders: readonly OrderReservation[],
     readonly knownSkus?: readonly string[],
   ) {
     super();
@@ -59,22 +57,37 @@ export class StockReservations {
   constructor(private readonly availability: AvailabilityPublisher) {}
 
   /** Takes the SKUs' locks, held until the caller's transaction ends. */
-  async sellable(sql: Sql, inventory: SellableStockQuery['inventory'], skus: readonly string[]): Promise<SellableStock> {
+  async sellable(sql: Sql, skus: readonly string[]): Promise<SellableStock> {
     const locked = await lockSkus(sql, skus);
-    const picture = await this.availability.picture(sql, locked);
-    const bySku: Record<string, Record<string, number>> = {};
-    for (const [sku, positions] of picture.positions) bySku[sku] = availableToSell(inventory, positions, picture.openReservations.get(sku)).byWarehouse;
-    return { bySku };
+    const { positions, openReservations } = await this.availability.picture(sql, locked);
+    const taken = new Map<string, Record<string, number>>();
+    return {
+      knownSkus: [...positions.keys()],
+      forChannel: (rules, sku) => {
+        const held = positions.get(sku);
+        if (!held) return undefined;
+        const open = { ...openReservations.get(sku) };
+        for (const [warehouse, quantity] of Object.entries(taken.get(sku) ?? {})) open[warehouse] = (open[warehouse] ?? 0) + quantity;
+        return availableToSell(rules, held, open).byWarehouse;
+      },
+      take: (lines) => {
+        for (const line of lines) {
+          const bySku = taken.get(line.sku) ?? {};
+          bySku[line.warehouse] = (bySku[line.warehouse] ?? 0) + line.quantity;
+          taken.set(line.sku, bySku);
+        }
+      },
+    };
   }
 
   /** `knownSkus`: what the same transaction read before (its SKUs are locked): skips reading it again. */
-  async reserve(sql: Sql, orderId: string, lines: readonly ReservedLine[], knownSkus?: readonly string[]): Promise<void> {
-    const parts = lines.filter((l) => l.quantity > 0);
+  async reserve(sql: Sql, orders: readonly OrderReservation[], knownSkus?: readonly string[]): Promise<void> {
+    const parts = orders.flatMap((o) => o.lines.filter((l) => l.quantity > 0).map((l) => ({ ...l, orderId: o.orderId })));
     if (parts.length === 0) return;
     const skus = knownSkus ? [...new Set(parts.map((l) => l.sku))] : await lockSkus(sql, parts.map((l) => l.sku));
     await sql.query(
-      `insert into stock_reservation (order_id, sku, warehouse, quantity) select $1, s, w, q from unnest($2::text[], $3::text[], $4::numeric[]) as x(s, w, q)`,
-      [orderId, parts.map((l) => l.sku), parts.map((l) => l.warehouse), parts.map((l) => l.quantity)],
+      `insert into stock_reservation (order_id, sku, warehouse, quantity) select o, s, w, q from unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[]) as x(o, s, w, q)`,
+      [parts.map((l) => l.orderId), parts.map((l) => l.sku), parts.map((l) => l.warehouse), parts.map((l) => l.quantity)],
     );
     await this.availability.recompute(sql, skus, knownSkus ? new Set(knownSkus) : undefined);
   }
@@ -98,8 +111,8 @@ export class StockReservations {
 export class SellableStockHandler implements IQueryHandler<SellableStockQuery, SellableStock> {
   constructor(private readonly reservations: StockReservations) {}
 
-  execute({ sql, inventory, skus }: SellableStockQuery): Promise<SellableStock> {
-    return this.reservations.sellable(sql, inventory, skus);
+  execute({ sql, skus }: SellableStockQuery): Promise<SellableStock> {
+    return this.reservations.sellable(sql, skus);
   }
 }
 
@@ -107,8 +120,8 @@ export class SellableStockHandler implements IQueryHandler<SellableStockQuery, S
 export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand, void> {
   constructor(private readonly reservations: StockReservations) {}
 
-  execute({ sql, orderId, lines, knownSkus }: ReserveStockCommand): Promise<void> {
-    return this.reservations.reserve(sql, orderId, lines, knownSkus);
+  execute({ sql, orders, knownSkus }: ReserveStockCommand): Promise<void> {
+    return this.reservations.reserve(sql, orders, knownSkus);
   }
 }
 

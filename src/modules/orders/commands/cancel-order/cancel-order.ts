@@ -14,6 +14,11 @@ export const ORDERS_SETTINGS = Symbol('ORDERS_SETTINGS');
 export interface OrdersSettings {
   /** How long a cancel request waits for the ERP's answer before it answers 202. */
   cancelWaitMs: number;
+  /** The intake's group commit: at most this many orders a transaction, and this many transactions at once. */
+  intakeBatch: number;
+  intakeLanes: number;
+  /** How long a free lane waits for more orders after a busy batch (ms). */
+  intakeGatherMs: number;
 }
 
 export type CancelResult = { outcome: 'cancelled' } | { outcome: 'pending' };

@@ -38,8 +38,8 @@ export class ReleaseOrder {
           `select customer_account, total from sales_order where id = $1 and status = 'on_hold' for update`, [id],
         );
         if (!order) return false;
-        const standing = await this.queries.execute(new CustomerStandingQuery(backendId, order.customer_account, tx));
-        const verdict = checkCustomer(order.customer_account, standing ?? undefined, Number(order.total));
+        const standing = (await this.queries.execute(new CustomerStandingQuery(backendId, [order.customer_account], tx))).get(order.customer_account);
+        const verdict = checkCustomer(order.customer_account, standing, Number(order.total));
         return verdict.verdict === 'accept' && (await this.releaseIn(tx, id, 'credit hold lifted by the ERP customer figures'));
       });
       if (went) released++;
@@ -60,7 +60,7 @@ export class ReleaseOrder {
     const destinations = await this.submission.destinations(tx);
     // Routing may have moved since the intake: the order now belongs to the backend it is sent to.
     await tx.query('update sales_order set erp_backend_id = $2 where id = $1', [orderId, destinations[0]!.slice('erp:'.length)]);
-    await this.submission.submit(tx, { id: orderId, reference: order.reference, customerAccount: order.customer_account, orderDate: order.order_date, lines }, destinations);
+    await this.submission.submit(tx, [{ id: orderId, reference: order.reference, customerAccount: order.customer_account, orderDate: order.order_date, lines }], destinations);
     return true;
   }
 }

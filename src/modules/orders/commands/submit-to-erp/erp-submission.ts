@@ -11,6 +11,8 @@ import { OrderStatusLog } from '../order-status-log.js';
 /** What the ERP needs of an order. */
 export interface OrderForErp {
   id: string;
+  /** The order's correlation id (else the work in progress's). */
+  correlationId?: string;
   reference: string;
   customerAccount: string;
   orderDate: string;
@@ -46,15 +48,20 @@ export class ErpSubmission implements OnModuleInit {
       'No ERP backend is routed for orders; an administrator must set PUT /v1/admin/routing/orders', { retryAfter: 60 });
   }
 
-  /** In the caller's transaction, to the given backends (from `destinations`); the first must be the order's `erp_backend_id`. */
-  async submit(sql: Sql, order: OrderForErp, destinations: string[]): Promise<void> {
-    const payload: ErpSalesOrder = {
-      externalDocumentNumber: order.reference,
-      customerNumber: order.customerAccount,
-      orderDate: order.orderDate,
-      lines: order.lines.map((line) => ({ lineObjectNumber: line.sku, quantity: line.quantity, unitPrice: line.unitPrice, warehouse: line.warehouse })),
-    };
-    await this.outbox.add(sql, { type: ERP_MESSAGE_TYPES.createSalesOrder, kind: 'command', key: order.id, payload: { ...payload } }, destinations);
+  /** In the caller's transaction, to the given backends (from `destinations`); the first must be each order's `erp_backend_id`. */
+  async submit(sql: Sql, orders: readonly OrderForErp[], destinations: string[]): Promise<void> {
+    await this.outbox.addMany(sql, orders.map((order) => {
+      const payload: ErpSalesOrder = {
+        externalDocumentNumber: order.reference,
+        customerNumber: order.customerAccount,
+        orderDate: order.orderDate,
+        lines: order.lines.map((line) => ({ lineObjectNumber: line.sku, quantity: line.quantity, unitPrice: line.unitPrice, warehouse: line.warehouse })),
+      };
+      return {
+        message: { type: ERP_MESSAGE_TYPES.createSalesOrder, kind: 'command' as const, key: order.id, payload: { ...payload }, correlationId: order.correlationId },
+        destinations,
+      };
+    }));
   }
 
   /** Asks the ERP backends that were sent the order to delete it; runs after the create, in key order. */
