@@ -163,4 +163,20 @@ describe('reservations', () => {
     expect(again.body).toEqual(retry.body);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
   });
+
+  it("keep each position's reserved total equal to its open reservations through every way a reservation starts and ends", async () => {
+    // The tests above reserved, cancelled, rejected, confirmed and covered by a newer level; one more ends by deletion.
+    const [{ id }] = await t.sql<{ id: string }>("select id::text from stock_reservation where ended_at is null order by id limit 1");
+    await t.sql('delete from stock_reservation where id = $1', [id]);
+    const drift = await t.sql(
+      `select coalesce(r.sku, o.sku) as sku, coalesce(r.warehouse, o.warehouse) as warehouse, r.quantity::float8 as total, o.quantity::float8 as open
+         from stock_reserved r
+         full join (select sku, warehouse, sum(quantity) as quantity from stock_reservation where ended_at is null group by 1, 2) o
+           on o.sku = r.sku and o.warehouse = r.warehouse
+        where coalesce(r.quantity, 0) <> coalesce(o.quantity, 0)`,
+    );
+    expect(drift).toEqual([]);
+    const [{ n }] = await t.sql<{ n: number }>('select count(*)::int as n from stock_reserved where quantity > 0');
+    expect(n).toBeGreaterThan(0);
+  });
 });

@@ -6,6 +6,7 @@ import { Migration20261201000000StateQueue } from './Migration20261201000000Stat
 import { Migration20261202000000DeliveredStates } from './Migration20261202000000DeliveredStates.js';
 import { Migration20261202010000Instances } from './Migration20261202010000Instances.js';
 import { Migration20261202020000Shipments } from './Migration20261202020000Shipments.js';
+import { Migration20261205000000ReservedTotals } from './Migration20261205000000ReservedTotals.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261202000000DeliveredStates', class: Migration20261202000000DeliveredStates },
   { name: 'Migration20261202010000Instances', class: Migration20261202010000Instances },
   { name: 'Migration20261202020000Shipments', class: Migration20261202020000Shipments },
+  { name: 'Migration20261205000000ReservedTotals', class: Migration20261205000000ReservedTotals },
 ];

@@ -15,7 +15,7 @@ import type { Logger } from './observability/logger.js';
  * next claim, lease count and chain probe must step over, so they are vacuumed as soon as they pile up.
  */
 export const QUEUE_TABLES = [
-  'outbox', 'state_outbox', 'state_inflight', 'delivered_version', 'channel_availability', 'governor_state', 'governor_lease', 'trace_event', 'idempotency_record', 'inbox',
+  'outbox', 'state_outbox', 'state_inflight', 'delivered_version', 'channel_availability', 'stock_reserved', 'governor_state', 'governor_lease', 'trace_event', 'idempotency_record', 'inbox',
 ] as const;
 
 const LOCK = 'crossdock:table-care';

@@ -32,11 +32,11 @@ export class AvailabilityPublisher {
     const positions = new Map<string, StockPosition[]>();
     const openReservations = new Map<string, Record<string, number>>();
     if (skus.length === 0) return { positions, openReservations };
-    // One round trip: positions, then open reservations summed per warehouse.
+    // One round trip: positions, then open reservations per warehouse (their total, kept by the database).
     const { rows } = await sql.query<{ kind: 'position' | 'reservation'; sku: string; warehouse: string; on_hand: number; reserved: number }>(
       `select 'position' as kind, sku, warehouse, on_hand::float8 as on_hand, reserved::float8 as reserved from stock_position where sku = any($1::text[])
        union all
-       select 'reservation', sku, warehouse, sum(quantity)::float8, 0 from stock_reservation where ended_at is null and sku = any($1::text[]) group by sku, warehouse`,
+       select 'reservation', sku, warehouse, quantity::float8, 0 from stock_reserved where sku = any($1::text[]) and quantity <> 0`,
       [skus],
     );
     for (const row of rows) {
