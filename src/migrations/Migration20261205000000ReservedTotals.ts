@@ -31,8 +31,8 @@ export class Migration20261205000000ReservedTotals extends Migration {
       begin
         update stock_reserved t set quantity = t.quantity - e.quantity
           from (select o.sku, o.warehouse, sum(o.quantity) as quantity
-                  from old_rows o left join new_rows n on n.id = o.id
-                 where o.ended_at is null and (n.id is null or n.ended_at is not null)
+                  from old_rows o join new_rows n on n.id = o.id
+                 where o.ended_at is null and n.ended_at is not null
                  group by o.sku, o.warehouse) e
          where t.sku = e.sku and t.warehouse = e.warehouse;
         return null;
