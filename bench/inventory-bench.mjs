@@ -368,9 +368,12 @@ try {
  * from the batch's 202 to the first receipt by that channel of that SKU at that version or a later one.
  */
 async function freshness(pool, batches, received) {
+  // A batch's stored step per channel names every key it changed, with its version.
   const { rows } = await pool.query(
-    `select correlation_id, destination, detail ->> 'key' as key, (detail ->> 'version')::bigint as version from trace_event
-      where correlation_id = any($1::text[]) and step = 'stored' and detail ->> 'type' = 'inventory.availability.changed'`,
+    `select t.correlation_id, t.destination, s.key, v.version::bigint as version
+       from trace_event t, jsonb_array_elements_text(t.detail -> 'keys') with ordinality as s(key, n)
+       cross join lateral (select t.detail -> 'versions' ->> (s.n::int - 1) as version) v(version)
+      where t.correlation_id = any($1::text[]) and t.step = 'stored' and t.detail ->> 'type' = 'inventory.availability.changed'`,
     [batches.map((b) => b.correlationId)],
   );
   const versionOf = new Map(rows.map((r) => [`${r.correlation_id}|${r.destination}|${r.key}`, Number(r.version)]));
@@ -387,8 +390,10 @@ async function freshness(pool, batches, received) {
   // Inside the service, from its trace: a figure's stored step (written in the intake's transaction, before its
   // commit) to its delivered step (written when the batch of calls it was in settled), and the call itself.
   const { rows: inside } = await pool.query(
-    `select extract(epoch from d.at - s.at) * 1000 as stored_to_settled, d.latency_ms as call from trace_event s
-       join trace_event d on d.delivery_id = s.delivery_id and d.step = 'delivered'
+    `select extract(epoch from d.at - s.at) * 1000 as stored_to_settled, d.latency_ms as call
+       from trace_event s cross join lateral jsonb_array_elements_text(s.detail -> 'keys') with ordinality as k(key, n)
+       join trace_event d on d.correlation_id = s.correlation_id and d.destination = s.destination and d.step = 'delivered'
+                         and d.detail ->> 'key' = k.key and d.detail ->> 'version' = s.detail -> 'versions' ->> (k.n::int - 1)
       where s.correlation_id = any($1::text[]) and s.step = 'stored' and s.destination = any($2::text[])`,
     [batches.map((b) => b.correlationId), FAST_CHANNELS.map((id) => `channel:${id}`)],
   );
@@ -426,7 +431,8 @@ function latencyOf(channels, batches, versionOf, receipts) {
  */
 async function outboxOutcomes(pool, correlationIds) {
   const { rows } = await pool.query(
-    "select step, count(*)::int as n from trace_event where correlation_id = any($1::text[]) and step in ('stored', 'delivered', 'unchanged', 'superseded', 'dead-lettered') and destination like 'channel:%' group by step",
+    `select step, sum(case when step = 'stored' then (detail ->> 'states')::int else 1 end)::int as n from trace_event
+      where correlation_id = any($1::text[]) and step in ('stored', 'delivered', 'unchanged', 'superseded', 'dead-lettered') and destination like 'channel:%' group by step`,
     [correlationIds],
   );
   const outcomes = Object.fromEntries(rows.map((r) => [r.step, r.n]));

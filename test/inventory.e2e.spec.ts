@@ -100,6 +100,30 @@ describe('stock levels intake', () => {
   });
 });
 
+describe('the trace of a stock batch', () => {
+  it('names, per channel, every figure the batch stored with its version, and each delivery its key and version', async () => {
+    const answer = await t.request('POST', '/v1/inventory/levels', {
+      token: sourceKey, headers: { 'x-correlation-id': 'stock-batch-trace-1' },
+      body: { items: [level('TRACE-1', 'A', 5, 1), level('TRACE-2', 'B', 7, 1), level('TRACE-3', 'C', 9, 1)] },
+    });
+    expect(answer.status).toBe(202);
+    await waitUntil('the portal has the three figures', () => ['TRACE-1', 'TRACE-2', 'TRACE-3'].every((sku) => portalFigures(sku).length > 0));
+    const { timeline } = (await t.request('GET', '/v1/ops/trace/stock-batch-trace-1')).body;
+    const stored = timeline.filter((s: { step: string }) => s.step === 'stored');
+    // The portal (webhook) is sent figures; the outlet is an API channel: nothing to send.
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ destination: 'channel:portal', detail: { type: 'inventory.availability.changed', states: 3, keys: ['TRACE-1', 'TRACE-2', 'TRACE-3'] } });
+    const versions = Object.fromEntries(stored[0].detail.keys.map((k: string, i: number) => [k, stored[0].detail.versions[i]]));
+    await waitUntil('three delivered steps', async () =>
+      (await t.request('GET', '/v1/ops/trace/stock-batch-trace-1')).body.timeline.filter((s: { step: string }) => s.step === 'delivered').length === 3);
+    const delivered = (await t.request('GET', '/v1/ops/trace/stock-batch-trace-1')).body.timeline.filter((s: { step: string }) => s.step === 'delivered');
+    for (const step of delivered) {
+      expect(Number(step.detail.version)).toBe(versions[step.detail.key]);
+      expect(portalFigures(step.detail.key).map((f) => f.version)).toContain(Number(step.detail.version));
+    }
+  });
+});
+
 describe('freshness under shuffled, repeated events', () => {
   it('ends every channel at the figure of the final positions, never sends a lower version after a higher, and sends far fewer updates than events', async () => {
     const SKUS = Number(process.env.TEST_INVENTORY_SKUS ?? 200);

@@ -352,8 +352,9 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   }
 }
 
+/** A step of one state version: its key and version named, as its `stored` step (one for many versions) names them. */
 function stepOf(row: StateRow, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs'>): TraceStep {
-  return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step };
+  return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step, detail: { key: row.key, version: row.version, ...step.detail } };
 }
 
 /**

@@ -63,8 +63,12 @@ export class Outbox {
     if (rows.length === 0) return added.map((a) => ({ messageId: a.messageId, deliveries: a.deliveries }));
     const c = <T>(pick: (row: (typeof rows)[number]) => T) => commands.map(pick);
     const u = <T>(pick: (row: (typeof rows)[number]) => T) => upserts.map(pick);
-    const t = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
-    // One round trip: the commands, the states and every message's trace step.
+    const traced = [
+      ...commands.map((r) => ({ correlationId: r.correlationId, messageId: r.messageId, deliveryId: r.deliveryId, destination: r.destination, detail: { type: r.message.type, key: r.message.key } })),
+      ...storedStates(states),
+    ];
+    const t = <T>(pick: (row: (typeof traced)[number]) => T) => traced.map(pick);
+    // One round trip: the commands, the states and their trace steps.
     await sql.query(
       `with commands as (
          insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, version, correlation_id, causation_id, priority, state_value)
@@ -74,8 +78,7 @@ export class Outbox {
          select * from unnest($13::text[], $14::text[], $15::text[], $16::uuid[], $17::uuid[], $18::bigint[], $19::jsonb[], $20::text[], $21::text[], $22::text[], $23::int[])
          ${STORE_NEWER_STATE})
        insert into trace_event (correlation_id, message_id, delivery_id, destination, step, detail)
-       select c, m, d, dest, 'stored', jsonb_strip_nulls(jsonb_build_object('type', t, 'key', k, 'version', v))
-         from unnest($24::text[], $25::uuid[], $26::uuid[], $27::text[], $28::text[], $29::text[], $30::bigint[]) as v(c, m, d, dest, t, k, v)`,
+       select c, m, d, dest, 'stored', detail from unnest($24::text[], $25::uuid[], $26::uuid[], $27::text[], $28::jsonb[]) as v(c, m, d, dest, detail)`,
       [
         c((r) => r.messageId), c((r) => r.deliveryId), c((r) => r.message.type), c((r) => r.message.kind), c((r) => r.message.key),
         c((r) => r.destination), c((r) => JSON.stringify(r.message.payload)), c((r) => r.message.version ?? null), c((r) => r.correlationId),
@@ -83,11 +86,30 @@ export class Outbox {
         u((r) => r.destination), u((r) => r.message.key), u((r) => r.message.type), u((r) => r.messageId), u((r) => r.deliveryId),
         u((r) => r.message.version!), u((r) => JSON.stringify(r.message.payload)), u((r) => r.message.stateValue ?? null),
         u((r) => r.correlationId), u((r) => r.message.causationId ?? null), u((r) => r.message.priority ?? 0),
-        t((r) => r.correlationId), t((r) => r.messageId), t((r) => r.deliveryId), t((r) => r.destination), t((r) => r.message.type), t((r) => r.message.key), t((r) => r.message.version ?? null),
+        t((r) => r.correlationId), t((r) => r.messageId), t((r) => r.deliveryId), t((r) => r.destination), t((r) => JSON.stringify(r.detail)),
       ],
     );
     if (commands.length > 0) sql.afterCommit(() => this.signals.committed('outbox', commands.map((r) => r.destination)));
     if (upserts.length > 0) sql.afterCommit(() => this.signals.committed('state', upserts.map((r) => r.destination)));
     return added.map((a) => ({ messageId: a.messageId, deliveries: a.deliveries }));
   }
+}
+
+/**
+ * The `stored` steps of state versions: one per correlation id, destination and type, naming its keys and
+ * versions. A stock batch stores thousands of figures; a row each was as many inserts into the trace as into the
+ * queue itself. A version's later steps (delivered, unchanged, superseded...) name its key and version too.
+ */
+function storedStates(states: ReadonlyArray<{ correlationId: string; destination: string; message: OutboxMessage }>) {
+  const groups = new Map<string, { correlationId: string; destination: string; type: string; keys: string[]; versions: number[] }>();
+  for (const { correlationId, destination, message } of states) {
+    const id = `${correlationId}\u0000${destination}\u0000${message.type}`;
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { correlationId, destination, type: message.type, keys: [], versions: [] }));
+    group.keys.push(message.key);
+    group.versions.push(message.version!);
+  }
+  return [...groups.values()].map(({ correlationId, destination, type, keys, versions }) => ({
+    correlationId, messageId: null, deliveryId: null, destination, detail: { type, states: keys.length, keys, versions },
+  }));
 }
