@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min, ValidateBy, type ValidationOptions } from 'class-validator';
+import { ALL_CURRENCIES } from './sap-b1.currencies.js';
 
 /** SAP's warehouse code (OWHS.WhsCode) holds up to 8 characters, its currency code (OCRN.CurrCode) up to 3. */
 const WAREHOUSE_CODE_LENGTH = 8;
@@ -77,8 +78,8 @@ export class SapB1Config {
   })
   @IsOptional()
   @IsCodeTable(
-    (k, v) => k.length > 0 && k.length <= CURRENCY_CODE_LENGTH && typeof v === 'string' && /^[A-Z]{3}$/.test(v),
-    `must map SAP currency codes of 1 to ${CURRENCY_CODE_LENGTH} characters to distinct ISO 4217 codes`,
+    (k, v) => k.length > 0 && k.length <= CURRENCY_CODE_LENGTH && k !== ALL_CURRENCIES && typeof v === 'string' && /^[A-Z]{3}$/.test(v),
+    `must map SAP currency codes of 1 to ${CURRENCY_CODE_LENGTH} characters (not ${ALL_CURRENCIES}, SAP's "all currencies") to distinct ISO 4217 codes`,
     true,
   )
   currencies?: Record<string, string>;

@@ -7,7 +7,7 @@ export type CurrencyTable = Readonly<Record<string, string>>;
 
 const ISO_CODE = /^[A-Z]{3}$/;
 /** SAP's "all currencies" on a business partner: no one currency. */
-const ALL_CURRENCIES = '##';
+export const ALL_CURRENCIES = '##';
 
 /** The ISO code of a SAP currency code; undefined when there is none (blank, `##`, or a code neither mapped nor ISO-shaped). */
 export function isoCurrency(table: CurrencyTable, sapCode: string | null | undefined): string | undefined {
