@@ -125,4 +125,53 @@ describe('shipments in', () => {
     expect((await t.request('POST', '/v1/shipments/events', { token: w.portalKey, body: event })).status).toBe(403);
     expect(await t.sql('select id from shipment where id = $1', [`S-${orderId}-bad`])).toEqual([]);
   });
+
+  it("keeps the shipped quantities reserved until the warehouse's next level counts them gone: the figure never rises in between", async () => {
+    expect((await t.request('PUT', '/v1/admin/sources/erp-stock', { body: { name: 'ERP stock' } })).status).toBe(201);
+    const stockKey = (await t.request('POST', '/v1/admin/sources/erp-stock/api-keys', { body: { scopes: ['inventory:write'] } })).body.key;
+    let n = 0;
+    const level = async (onHand: number, at: Date) => {
+      const answer = await t.request('POST', '/v1/inventory/levels', { token: stockKey, body: { items: [{ eventId: `ship-level-${process.pid}-${++n}`, sku: '1936-S', warehouse: 'WH-EAST', onHand, occurredAt: at.toISOString() }] } });
+      expect(answer.body.accepted).toBe(1);
+    };
+    const figure = async () => (await t.request('GET', '/v1/inventory/1936-S')).body.channels.find((c: { channelId: string }) => c.channelId === 'portal').available;
+    const open = async () => (await t.sql<{ reserved: number; shipped: number }>(
+      `select coalesce(sum(quantity) filter (where shipment_id is null), 0)::float8 as reserved, coalesce(sum(quantity) filter (where shipment_id is not null), 0)::float8 as shipped
+         from stock_reservation where sku = '1936-S' and ended_at is null`))[0]!;
+    const start = Date.now();
+    await level(10, new Date(start - 60_000));
+    // The ERP in maintenance: the order is not confirmed, so only the shipment can end its reservation.
+    await fetch(`${w.simUrl}/_control/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ on: true }) });
+    try {
+      const answer = await submitOrder(t, w.portalKey, orderBody({ lines: [{ lineId: '1', sku: '1936-S', quantity: 4, unitPrice: 10 }] }));
+      expect(answer.status).toBe(202);
+      const orderId = answer.body.orderId;
+      expect(await figure()).toBe(6);
+      const shippedAt = new Date(start - 30_000);
+      const event = { eventId: `ship-res-${process.pid}-1`, orderId, shipmentId: `S-${orderId}-res`, status: 'shipped', carrier: 'DHL', trackingNumber: 'TRK-R',
+        lines: [{ sku: '1936-S', quantity: 1, lineId: '1' }], occurredAt: shippedAt.toISOString() };
+      expect((await send(event)).body.outcome).toBe('applied');
+      expect(await open()).toEqual({ reserved: 3, shipped: 1 });
+      expect(await figure()).toBe(6);
+      // A level from before the shipment still has the goods: the shipped part stays reserved (not counted zero times).
+      await level(10, new Date(shippedAt.getTime() - 1_000));
+      expect(await open()).toEqual({ reserved: 3, shipped: 1 });
+      expect(await figure()).toBe(6);
+      // The same shipment again, later (in transit): it marks the same part, from the same time.
+      expect((await send({ ...event, eventId: `ship-res-${process.pid}-2`, status: 'in_transit', occurredAt: new Date(start - 10_000).toISOString() })).body.outcome).toBe('applied');
+      expect(await open()).toEqual({ reserved: 3, shipped: 1 });
+      const [{ at }] = await t.sql<{ at: Date }>("select shipped_at as at from stock_reservation where sku = '1936-S' and shipment_id is not null and ended_at is null");
+      expect(new Date(at).getTime()).toBe(shippedAt.getTime());
+      // The warehouse's level from after the shipment counts the unit gone: the shipped part ends once (not counted twice).
+      await level(9, new Date(shippedAt.getTime() + 1_000));
+      expect(await open()).toEqual({ reserved: 3, shipped: 0 });
+      expect(await figure()).toBe(6);
+      const [{ ended }] = await t.sql<{ ended: number }>("select count(*)::int as ended from stock_reservation where sku = '1936-S' and shipment_id is not null and ended_at is not null");
+      expect(ended).toBe(1);
+      const [{ total }] = await t.sql<{ total: number }>("select coalesce(sum(quantity), 0)::float8 as total from stock_reserved where sku = '1936-S'");
+      expect(total).toBe(3);
+    } finally {
+      await fetch(`${w.simUrl}/_control/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ on: false }) });
+    }
+  });
 });

@@ -1,5 +1,5 @@
 export {
-  ConfirmStockReservationCommand, EndStockReservationCommand, ReserveStockCommand, type OrderReservation,
+  ConfirmStockReservationCommand, EndStockReservationCommand, ReserveStockCommand, ShipStockReservationCommand, type OrderReservation,
 } from './commands/reserve-stock/stock-reservations.js';
 export { SellableStockQuery, type ReservedLine, type SellableStock } from './queries/sellable-stock/sellable-stock.js';
 export { AVAILABILITY_CHANGED, type AvailabilityChanged } from './events/availability-changed.js';

@@ -3,7 +3,7 @@ import { InventoryController } from './api/inventory.controller.js';
 import { AvailabilityPublisher } from './commands/availability-publisher.js';
 import { ErpStockPoller, STOCK_POLL_SETTINGS, type StockPollSettings } from './commands/erp-stock-poller.js';
 import {
-  ConfirmStockReservationHandler, EndStockReservationHandler, ReserveStockHandler, SellableStockHandler, StockReservations,
+  ConfirmStockReservationHandler, EndStockReservationHandler, ReserveStockHandler, SellableStockHandler, ShipStockReservationHandler, StockReservations,
 } from './commands/reserve-stock/stock-reservations.js';
 import { StockIntake } from './commands/stock-intake.js';
 import { InventoryQuery } from './queries/inventory-query.js';
@@ -16,7 +16,7 @@ export class InventoryModule {
       module: InventoryModule,
       providers: [
         AvailabilityPublisher, StockIntake, StockReservations, InventoryQuery, ErpStockPoller, { provide: STOCK_POLL_SETTINGS, useValue: settings.poll },
-        SellableStockHandler, ReserveStockHandler, EndStockReservationHandler, ConfirmStockReservationHandler,
+        SellableStockHandler, ReserveStockHandler, EndStockReservationHandler, ConfirmStockReservationHandler, ShipStockReservationHandler,
       ],
       controllers: settings.serveApi ? [InventoryController] : [],
     };

@@ -95,11 +95,11 @@ export class StockIntake {
     counts.accepted += applied.length;
     counts.stale += applicable.length - applied.length;
     if (applied.length === 0) return;
-    // A confirmed order's reservation ends once a figure from after the confirmation includes it.
+    // A confirmed order's reservation, or a shipped part, ends once a figure from after the confirmation or the shipment includes it.
     await sql.query(
       `update stock_reservation r set ended_at = clock_timestamp(), end_reason = 'included in the source''s figure'
          from unnest($1::text[], $2::text[], $3::timestamptz[]) as v(sku, warehouse, at)
-        where r.ended_at is null and r.confirmed_at is not null and r.sku = v.sku and r.warehouse = v.warehouse and r.confirmed_at < v.at`,
+        where r.ended_at is null and r.sku = v.sku and r.warehouse = v.warehouse and (r.confirmed_at < v.at or r.shipped_at < v.at)`,
       [applied.map((a) => a.sku), applied.map((a) => a.warehouse), applied.map((a) => a.at)],
     );
     await this.availability.recompute(sql, [...new Set(applied.map((a) => a.sku))]);

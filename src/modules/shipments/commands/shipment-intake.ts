@@ -7,6 +7,7 @@ import { Inbox } from '../../../platform/inbox/inbox.js';
 import { currentCorrelationId } from '../../../platform/observability/correlation.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
 import { ChannelsQuery } from '../../configuration/index.js';
+import { ShipStockReservationCommand } from '../../inventory/index.js';
 import { OrderForShipmentQuery, RecordShippingCommand, type OrderForShipment } from '../../orders/index.js';
 import { matchLines, shippingStatus } from '../domain/matching.js';
 import { SHIPMENT_CREATED, SHIPMENT_UPDATED, type ShipmentChanged } from '../events/shipment-changed.js';
@@ -110,6 +111,9 @@ export class ShipmentIntake {
       [event.shipmentId, match.lines.map((l) => l.lineId), match.lines.map((l) => l.sku), match.lines.map((l) => l.quantity)],
     );
 
+    // The shipped quantities stay reserved until the warehouse's next level counts them as gone.
+    const cancelled = event.status === 'cancelled';
+    await this.commands.execute(new ShipStockReservationCommand(tx, order.orderId, event.shipmentId, cancelled ? [] : match.lines, cancelled ? null : occurredAt));
     const shipped = new Map(shippedBefore);
     if (event.status !== 'cancelled') for (const line of match.lines) shipped.set(line.lineId, (shipped.get(line.lineId) ?? 0) + line.quantity);
     const status = shippingStatus(order.lines, shipped);

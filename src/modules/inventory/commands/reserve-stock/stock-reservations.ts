@@ -37,6 +37,23 @@ export class EndStockReservationCommand extends Command<void> {
   }
 }
 
+/**
+ * A shipment took these quantities of the order's SKUs (`shippedAt` null: the shipment was cancelled), in the
+ * shipment's transaction. The parts it took stay reserved until the warehouse's first level from after
+ * `shippedAt` counts the goods as gone; the same shipment again replaces what it marked before.
+ */
+export class ShipStockReservationCommand extends Command<void> {
+  constructor(
+    readonly sql: Sql,
+    readonly orderId: string,
+    readonly shipmentId: string,
+    readonly lines: ReadonlyArray<{ sku: string; quantity: number }>,
+    readonly shippedAt: Date | null,
+  ) {
+    super();
+  }
+}
+
 /** The ERP has the order: its reservation lasts until the ERP's own figures include it. */
 export class ConfirmStockReservationCommand extends Command<void> {
   constructor(
@@ -101,6 +118,47 @@ export class StockReservations {
     if ((ended.rowCount ?? 0) > 0) await this.availability.recompute(sql, skus);
   }
 
+  /** Marks the shipped parts of the order's open reservations, splitting a reservation a shipment took part of. */
+  async ship(sql: Sql, orderId: string, shipmentId: string, lines: ReadonlyArray<{ sku: string; quantity: number }>, shippedAt: Date | null): Promise<void> {
+    // The goods left when the shipment was first seen shipping; a later update (in transit, a new tracking number) does not move that.
+    const { rows: [{ at }] } = await sql.query<{ at: Date | string }>(
+      `with prior as (select min(shipped_at) as first from stock_reservation where order_id = $1 and shipment_id = $2 and ended_at is null),
+            unmarked as (update stock_reservation set shipped_at = null, shipment_id = null where order_id = $1 and shipment_id = $2 and ended_at is null)
+       select least(first, $3::timestamptz) as at from prior`,
+      [orderId, shipmentId, shippedAt],
+    );
+    if (shippedAt === null || lines.length === 0) return;
+    await lockSkus(sql, lines.map((l) => l.sku));
+    const { rows: open } = await sql.query<{ id: string; sku: string; quantity: number }>(
+      `select id::text, sku, quantity::float8 as quantity from stock_reservation
+        where order_id = $1 and ended_at is null and shipment_id is null and sku = any($2::text[]) order by id for update`,
+      [orderId, [...new Set(lines.map((l) => l.sku))]],
+    );
+    const whole: string[] = [];
+    const split: Array<{ id: string; taken: number }> = [];
+    const left = new Map<string, number>();
+    for (const line of lines) left.set(line.sku, Math.round(((left.get(line.sku) ?? 0) + line.quantity) * 1000));
+    for (const row of open) {
+      const wanted = left.get(row.sku) ?? 0;
+      if (wanted <= 0) continue;
+      const quantity = Math.round(row.quantity * 1000);
+      if (quantity <= wanted) whole.push(row.id);
+      else split.push({ id: row.id, taken: wanted / 1000 });
+      left.set(row.sku, wanted - Math.min(quantity, wanted));
+    }
+    // One statement: whole reservations marked; a reservation shipped in part keeps the rest, and its shipped part becomes a row of its own.
+    await sql.query(
+      `with marked as (
+         update stock_reservation set shipped_at = $1, shipment_id = $2 where id = any($3::bigint[])),
+       parts as (
+         update stock_reservation r set quantity = r.quantity - x.taken from unnest($4::bigint[], $5::numeric[]) as x(id, taken) where r.id = x.id
+         returning r.order_id, r.sku, r.warehouse, x.taken, r.confirmed_at)
+       insert into stock_reservation (order_id, sku, warehouse, quantity, confirmed_at, shipped_at, shipment_id)
+       select order_id, sku, warehouse, taken, confirmed_at, $1, $2 from parts`,
+      [at, shipmentId, whole, split.map((s) => s.id), split.map((s) => s.taken)],
+    );
+  }
+
   /** The ERP has the order: its reservation lasts until the ERP's own figures include it. */
   async confirm(sql: Sql, orderId: string): Promise<void> {
     await sql.query('update stock_reservation set confirmed_at = clock_timestamp() where order_id = $1 and ended_at is null and confirmed_at is null', [orderId]);
@@ -131,6 +189,15 @@ export class EndStockReservationHandler implements ICommandHandler<EndStockReser
 
   execute({ sql, orderId, reason }: EndStockReservationCommand): Promise<void> {
     return this.reservations.release(sql, orderId, reason);
+  }
+}
+
+@CommandHandler(ShipStockReservationCommand)
+export class ShipStockReservationHandler implements ICommandHandler<ShipStockReservationCommand, void> {
+  constructor(private readonly reservations: StockReservations) {}
+
+  execute({ sql, orderId, shipmentId, lines, shippedAt }: ShipStockReservationCommand): Promise<void> {
+    return this.reservations.ship(sql, orderId, shipmentId, lines, shippedAt);
   }
 }
 
