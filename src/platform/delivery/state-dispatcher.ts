@@ -53,6 +53,14 @@ const UNTRACED_WAITS = new Set(['rate-limit', 'concurrency']);
 
 type Call = { rows: StateRow[]; leaseId: string; probe: boolean };
 
+/** A destination's sending loops: how many run, whether a wake-up came in meanwhile, and until when the target asked them to wait. */
+interface Loop {
+  running: number;
+  again: boolean;
+  timer?: NodeJS.Timeout;
+  pausedUntil?: number;
+}
+
 type Finished = { row: StateRow; how: 'delivered' | 'unchanged' | 'superseded' | 'dead'; failure?: FailureDetail; result?: Record<string, unknown> };
 type Rescheduled = { row: StateRow; delayMs: number; charge: boolean; failure?: FailureDetail };
 
@@ -65,7 +73,7 @@ type Rescheduled = { row: StateRow; delayMs: number; charge: boolean; failure?: 
  */
 @Injectable()
 export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly loops = new Map<string, { running: number; again: boolean; timer?: NodeJS.Timeout }>();
+  private readonly loops = new Map<string, Loop>();
   private pollTimer?: NodeJS.Timeout;
   private stopped = false;
   private started = false;
@@ -150,6 +158,8 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   wake(destination: string): void {
     if (this.stopped || !this.started) return;
     const loop = this.loopOf(destination);
+    // The target's rate or concurrency refused the last batch: its timer wakes the loops when it can take more.
+    if (loop.pausedUntil !== undefined && Date.now() < loop.pausedUntil) return;
     loop.again = true;
     while (loop.running < LOOPS) {
       loop.running++;
@@ -174,13 +184,21 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     return loop;
   }
 
-  /** Sends batches while there are due keys, or a wake-up came in meanwhile. */
-  private async run(destination: string, loop: { running: number; again: boolean }): Promise<void> {
+  /**
+   * Sends batches while there are due keys, or a wake-up came in meanwhile. When the target's limits refused
+   * some of a batch, the loops wait until it can take them instead of claiming keys only to put them back.
+   */
+  private async run(destination: string, loop: Loop): Promise<void> {
     try {
       for (;;) {
         if (this.stopped) return;
         loop.again = false;
-        const claimed = await this.dispatch(destination);
+        const { claimed, pauseMs } = await this.dispatch(destination);
+        if (pauseMs > 0) {
+          loop.pausedUntil = Date.now() + pauseMs;
+          this.wakeIn(destination, pauseMs);
+          return;
+        }
         if (claimed === 0 && !loop.again) return;
       }
     } catch (error) {
@@ -192,11 +210,14 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     }
   }
 
-  /** One batch for one destination; answers how many keys it claimed. */
-  async dispatch(destination: string): Promise<number> {
+  /**
+   * One batch for one destination; answers how many keys it claimed, and how long the target's rate or
+   * concurrency asks to wait before the keys it refused can go (0 when it took the batch).
+   */
+  async dispatch(destination: string): Promise<{ claimed: number; pauseMs: number }> {
     const { type, id } = parseDestination(destination);
     const handler = this.destinations.handlerOf(type);
-    if (!handler) return 0; // another process, with the handler, sends these
+    if (!handler) return { claimed: 0, pauseMs: 0 }; // another process, with the handler, sends these
     const { limits, unusable } = await limitsOf(handler, id);
     // A target that takes batches gets up to that many keys a call; the governor counts calls.
     const perCall = handler.batchSize && handler.deliverBatch && limits ? Math.max(1, await handler.batchSize(id)) : 1;
@@ -218,6 +239,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
       const groups: StateRow[][] = [];
       for (let i = 0; i < callable.length; i += perCall) groups.push(callable.slice(i, i + perCall));
       const calls: Call[] = [];
+      let pauseMs = 0;
       if (groups.length > 0) {
         const admissions = await this.governor.acquire(tx, destination, limits!, groups.length);
         let refused = 0;
@@ -229,6 +251,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
           }
           // Spread the refused keys over the time the target's rate will admit them, so they are not all retried at once.
           const spread = admission.reason === 'rate-limit' ? (refused++ * 1000) / limits!.ratePerSecond : Math.random() * Math.min(1_000, admission.waitMs * 0.1);
+          if (UNTRACED_WAITS.has(admission.reason)) pauseMs = Math.max(pauseMs, admission.waitMs + spread);
           const traced = UNTRACED_WAITS.has(admission.reason) ? undefined : { step: 'deferred' as const, detail: { reason: admission.reason, waitMs: admission.waitMs } };
           for (const row of rows) settlement.reschedule({ row, delayMs: admission.waitMs + spread, charge: false }, traced);
         }
@@ -241,9 +264,10 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
           [destination, calls.flatMap((c) => c.rows.map((r) => r.key)), this.settings.stateLeaseMs],
         );
       }
-      return { count: rows.length, calls };
+      return { count: rows.length, calls, pauseMs };
     }, ASYNC_COMMIT);
-    if (claimed.calls.length === 0) return claimed.count;
+    const answer = { claimed: claimed.count, pauseMs: claimed.pauseMs };
+    if (claimed.calls.length === 0) return answer;
     const outcomes = await Promise.all(claimed.calls.map(({ rows, probe }) => withCorrelationId(rows[0]!.correlation_id, () => this.call(rows, handler, probe))));
     try {
       await inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT);
@@ -252,7 +276,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
       this.governor.releaseWhenPossible(claimed.calls.map((c) => c.leaseId));
       throw error;
     }
-    return claimed.count;
+    return answer;
   }
 
   /**
