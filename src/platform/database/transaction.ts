@@ -7,6 +7,11 @@ export interface Tx {
   readonly boss: { executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
   /** Runs `effect` once the transaction has committed (never after a rollback); an effect's error is ignored. */
   afterCommit(effect: () => void): void;
+  /**
+   * Runs `effect` when the transaction did not commit, or cannot be known to have (a connection lost during the
+   * commit): for undoing what may have been written, idempotently.
+   */
+  afterFailure(effect: () => void): void;
 }
 
 export interface TransactionOptions {
@@ -22,8 +27,12 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<
   const client = await pool.connect();
   const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => client.query<R>(text, values);
   const effects: Array<() => void> = [];
+  const failureEffects: Array<() => void> = [];
   let failure: unknown;
-  const tx: Tx = { query, boss: { executeSql: (text, values) => client.query(text, values) }, afterCommit: (effect) => void effects.push(effect) };
+  const tx: Tx = {
+    query, boss: { executeSql: (text, values) => client.query(text, values) },
+    afterCommit: (effect) => void effects.push(effect), afterFailure: (effect) => void failureEffects.push(effect),
+  };
   try {
     await client.query(options.synchronousCommit === false ? 'begin; set local synchronous_commit to off' : 'begin');
     const result = await work(tx);
@@ -41,6 +50,13 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<
     // A connection that is gone, stopped answering or holds a stale prepared statement is dropped rather than
     // asked to roll back (which would wait as long again); the server rolls back what it had of it.
     if (!isDatabaseUnavailable(error)) await client.query('rollback').catch(() => undefined);
+    for (const effect of failureEffects) {
+      try {
+        effect();
+      } catch {
+        // what an effect would undo is also undone by its own expiry
+      }
+    }
     throw error;
   } finally {
     client.release(isDatabaseUnavailable(failure) ? (failure as Error) : undefined);

@@ -129,6 +129,8 @@ export class Governor {
     }
     if (state.circuit !== row.circuit) this.circuitChanged(target, row.circuit, state.circuit);
     await this.saveState(tx, target, state, { outbox: row.failure_streak, keys: row.failure_streak_keys }, leases);
+    // A commit whose answer was lost may have stored the leases after all: no call runs under them, so they go.
+    if (leases.length > 0) tx.afterFailure(() => this.releaseWhenPossible(leases.map((l) => l.id)));
     return admissions;
   }
 
