@@ -174,4 +174,22 @@ describe('shipments in', () => {
       await fetch(`${w.simUrl}/_control/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ on: false }) });
     }
   });
+
+  it("marks a shipment of two lines of one SKU against that SKU's reservations together", async () => {
+    await fetch(`${w.simUrl}/_control/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ on: true }) });
+    try {
+      const answer = await submitOrder(t, w.portalKey, orderBody({ lines: [{ lineId: '1', sku: '1953-W', quantity: 2, unitPrice: 10 }, { lineId: '2', sku: '1953-W', quantity: 3, unitPrice: 10 }] }));
+      expect(answer.status).toBe(202);
+      const orderId = answer.body.orderId;
+      const event = { eventId: `ship-two-${process.pid}`, orderId, shipmentId: `S-${orderId}-two`, status: 'shipped', carrier: 'DHL', trackingNumber: 'TRK-2',
+        lines: [{ sku: '1953-W', quantity: 1, lineId: '1' }, { sku: '1953-W', quantity: 2, lineId: '2' }], occurredAt: new Date().toISOString() };
+      expect((await send(event)).body.outcome).toBe('applied');
+      const [marks] = await t.sql<{ shipped: number; reserved: number }>(
+        `select coalesce(sum(quantity) filter (where shipment_id is not null), 0)::float8 as shipped, coalesce(sum(quantity) filter (where shipment_id is null), 0)::float8 as reserved
+           from stock_reservation where order_id = $1 and ended_at is null`, [orderId]);
+      expect(marks).toEqual({ shipped: 3, reserved: 2 });
+    } finally {
+      await fetch(`${w.simUrl}/_control/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ on: false }) });
+    }
+  });
 });

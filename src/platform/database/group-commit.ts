@@ -59,11 +59,6 @@ export class GroupCommit<I, R> {
     });
   }
 
-  /** Items queued or in a transaction now. */
-  get pending(): number {
-    return this.waiting.length;
-  }
-
   private next(): void {
     while (this.running < this.options.lanes && this.waiting.length > 0) {
       if (this.waiting.length < this.lastBatch / 2 && this.options.gatherMs) {

@@ -137,7 +137,7 @@ export class StockReservations {
     const whole: string[] = [];
     const split: Array<{ id: string; taken: number }> = [];
     const left = new Map<string, number>();
-    for (const line of lines) left.set(line.sku, Math.round(((left.get(line.sku) ?? 0) + line.quantity) * 1000));
+    for (const line of lines) left.set(line.sku, (left.get(line.sku) ?? 0) + Math.round(line.quantity * 1000));
     for (const row of open) {
       const wanted = left.get(row.sku) ?? 0;
       if (wanted <= 0) continue;

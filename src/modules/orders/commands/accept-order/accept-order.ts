@@ -75,6 +75,7 @@ export class AcceptOrder {
    * insert could see (another transaction took its channel order id meanwhile): run each alone then.
    */
   async acceptMany(sql: Sql, intakes: readonly OrderIntake[]): Promise<Array<ItemResult<AcceptedOrder>>> {
+    if (intakes.length === 0) return [];
     const destinations = await this.submission.destinations(sql);
     const backend = destinations[0]!.slice('erp:'.length);
     const standings = await this.queries.execute(new CustomerStandingQuery(backend, intakes.map((i) => i.request.customer.accountNumber), sql));
