@@ -57,10 +57,6 @@ export async function enqueue(tx: Tx, boss: PgBoss, rows: QueueRow[], startAfter
 }
 
 /**
- * After command rows of these keys finish, queues the oldest waiting command of each, in the same
- * transaction. A key with a row still queued, being sent or dead gets nothing.
- */
-/**
  * Serialises, until the transaction ends, whoever decides what comes next in these command chains: the relay
  * placing a new row behind an unfinished one, and whoever finishes a row and queues its successor. Without it
  * the two could each miss the other's uncommitted change (a row left waiting, unseen), and row locks taken to
@@ -74,9 +70,13 @@ export async function lockChains(tx: Tx, destination: string, keys: Iterable<str
   return sorted;
 }
 
-export async function queueNextInChains(tx: Tx, boss: PgBoss, destination: string, keys: string[]): Promise<void> {
+/**
+ * After command rows of these keys finish, the oldest waiting command of each, locked, under the chains' locks.
+ * A key with a row still queued, being sent or dead has none.
+ */
+export async function nextInChains(tx: Tx, destination: string, keys: string[]): Promise<string[]> {
   const commandKeys = await lockChains(tx, destination, keys);
-  if (commandKeys.length === 0) return;
+  if (commandKeys.length === 0) return [];
   // Per key, the oldest unfinished row of the chain (one index probe each): when it is waiting, it goes next.
   const { rows } = await tx.query<{ id: string }>(
     `select n.id from unnest($2::text[]) as k(key)
@@ -89,5 +89,11 @@ export async function queueNextInChains(tx: Tx, boss: PgBoss, destination: strin
       for update of n`,
     [destination, commandKeys],
   );
-  await enqueue(tx, boss, rows.map((r) => ({ id: r.id, destination })));
+  return rows.map((r) => String(r.id));
+}
+
+/** After command rows of these keys finish, queues the oldest waiting command of each, in the same transaction. */
+export async function queueNextInChains(tx: Tx, boss: PgBoss, destination: string, keys: string[]): Promise<void> {
+  const ids = await nextInChains(tx, destination, keys);
+  await enqueue(tx, boss, ids.map((id) => ({ id, destination })));
 }

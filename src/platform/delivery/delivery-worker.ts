@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
 import { BossService } from './boss.service.js';
-import { enqueue, queueNextInChains, type DeliveryJobData } from './chain.js';
+import { enqueue, nextInChains, queueNextInChains, type DeliveryJobData } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
 import { Destinations, limitsOf, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
@@ -170,30 +170,50 @@ export class DeliveryWorker implements OnApplicationShutdown {
       await settlement.apply(tx, this.boss.boss);
       return admitted;
     }, ASYNC_COMMIT);
+    // Two halves of the batch go round on their own, so that one calls its target while the other settles.
+    const halves = [0, 1].map((half): Round => ({ calls: round.calls.filter((_, i) => i % 2 === half), held: round.held.filter((_, i) => i % 2 === half), waitMs: round.waitMs }));
+    await Promise.all(halves.map((half) => this.goRound(half, jobs[0]!.id, destination, handler, limits, startedAt)));
+  }
+
+  /**
+   * Calls the admitted rows, settles them, and goes on with the rows held back and the next rows of the settled
+   * rows' chains: those are taken on under the carrier job, not queued under a new one (the settling transaction
+   * claims and admits them), so a busy key moves one transaction a message.
+   */
+  private async goRound(first: Round, carrier: string, destination: string, handler: DestinationHandler | undefined, limits: TargetLimits | undefined, startedAt: number): Promise<void> {
+    let round = first;
     for (;;) {
       if (round.calls.length > 0) {
-        const calls = round.calls;
+        const { calls, held } = round;
         const outcomes = await Promise.all(calls.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler!, probe))));
         try {
-          await inTransaction(this.pool, (tx) => this.settle(tx, destination, calls, outcomes), ASYNC_COMMIT);
+          round = await inTransaction(this.pool, async (tx) => {
+            const carriedOn = this.stopped || Date.now() - startedAt >= MAX_JOB_MS ? undefined : carrier;
+            const next = await this.settle(tx, destination, calls, outcomes, carriedOn);
+            // Slots freed by these calls are taken at once, by the rows held back and the chains' next rows.
+            return this.admitAgain(tx, destination, limits!, [...held, ...next], startedAt);
+          }, ASYNC_COMMIT);
         } catch (error) {
           this.governor.releaseWhenPossible(calls.map((c) => c.leaseId));
           throw error;
         }
+        continue;
       }
       if (round.held.length === 0) return;
-      // Slots freed by our own calls are taken at once; otherwise wait for the time the governor named.
-      if (round.calls.length === 0) await new Promise((r) => setTimeout(r, round.waitMs));
-      const held = round.held;
-      round = await inTransaction(this.pool, async (tx) => {
-        const settlement = new Settlement(destination, this.destinations);
-        const admitted = this.stopped
-          ? (held.forEach((row) => settlement.reschedule(row, 0, { step: 'deferred', detail: { reason: 'shutdown' } })), { calls: [], held: [], waitMs: 0 })
-          : await this.admit(tx, settlement, destination, limits!, held, startedAt);
-        await settlement.apply(tx, this.boss.boss);
-        return admitted;
-      }, ASYNC_COMMIT);
+      await new Promise((r) => setTimeout(r, round.waitMs));
+      const { held } = round;
+      round = await inTransaction(this.pool, (tx) => this.admitAgain(tx, destination, limits!, held, startedAt), ASYNC_COMMIT);
     }
+  }
+
+  /** Admits rows this job holds; when the process is stopping, they go back to the queue for another worker. */
+  private async admitAgain(tx: Tx, destination: string, limits: TargetLimits, rows: ClaimedRow[], startedAt: number): Promise<Round> {
+    const settlement = new Settlement(destination, this.destinations);
+    let admitted: Round = { calls: [], held: [], waitMs: 0 };
+    if (this.stopped) for (const row of rows) settlement.reschedule(row, 0, { step: 'deferred', detail: { reason: 'shutdown' } });
+    else admitted = await this.admit(tx, settlement, destination, limits, rows, startedAt);
+    await settlement.apply(tx, this.boss.boss);
+    return admitted;
   }
 
   /** Asks the governor for the rows; those it refuses wait with the job, or are rescheduled when the wait is long. */
@@ -237,9 +257,10 @@ export class DeliveryWorker implements OnApplicationShutdown {
 
   /**
    * Records the outcomes of a batch's calls in one transaction. Failures (rare) take the governor's lock one
-   * by one; the successes only free their leases, last, so the target's row is never held for long.
+   * by one; the successes only free their leases, last, so the target's row is never held for long. With a
+   * carrier job, the next rows of the finished rows' chains are claimed under it and returned, not queued.
    */
-  private async settle(tx: Tx, target: string, calls: Array<{ row: ClaimedRow; leaseId: string }>, outcomes: CallOutcome[]): Promise<void> {
+  private async settle(tx: Tx, target: string, calls: Array<{ row: ClaimedRow; leaseId: string }>, outcomes: CallOutcome[], carrier?: string): Promise<ClaimedRow[]> {
     const settlement = new Settlement(target, this.destinations);
     const healthyLeases: string[] = [];
     for (const [i, { row, leaseId }] of calls.entries()) {
@@ -269,11 +290,12 @@ export class DeliveryWorker implements OnApplicationShutdown {
         }
       }
     }
-    await settlement.apply(tx, this.boss.boss);
+    const next = await settlement.apply(tx, this.boss.boss, carrier);
     if (healthyLeases.length > 0) {
       const transition = await this.governor.releaseHealthy(tx, target, healthyLeases);
       if (transition) await recordTrace(tx, [stepOf(calls[0]!.row, { step: 'circuit', detail: { target, ...transition } })]);
     }
+    return next;
   }
 
   private deadLetter(settlement: Settlement, row: ClaimedRow, failure: FailureDetail, before: TraceStep[] = []): void {
@@ -330,7 +352,7 @@ class Settlement {
     this.traces.push(step);
   }
 
-  async apply(tx: Tx, boss: PgBoss): Promise<void> {
+  async apply(tx: Tx, boss: PgBoss, carrier?: string): Promise<ClaimedRow[]> {
     for (const { row, failure } of [...this.finished, ...this.rescheduled]) if (failure) await recordFailure(tx, row.id, failure);
     if (this.finished.length > 0) {
       await tx.query(
@@ -345,23 +367,59 @@ class Settlement {
       const now = Date.now();
       await enqueue(tx, boss, this.rescheduled.map(({ row, delayMs }) => ({ id: row.id, destination: row.destination, startAfter: new Date(now + delayMs) })));
     }
-    if (this.finished.length > 0) await queueNextInChains(tx, boss, this.destination, this.finished.map((f) => f.row.key));
+    let next: ClaimedRow[] = [];
+    if (this.finished.length > 0) {
+      const keys = this.finished.map((f) => f.row.key);
+      if (carrier === undefined) await queueNextInChains(tx, boss, this.destination, keys);
+      else next = await carryOn(tx, await nextInChains(tx, this.destination, keys), carrier);
+    }
     await this.destinations.notifyAll(tx, this.outcomes);
     await recordTrace(tx, this.traces);
+    return next;
   }
 }
 
-/** Rows whose current job is one of these (others were superseded, discarded or rescheduled meanwhile). */
+const CLAIMED_COLUMNS = `o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
+                o.correlation_id, o.causation_id, o.attempts, o.created_at`;
+
+/**
+ * Rows whose current job is one of these (others were superseded, discarded or rescheduled meanwhile). A job
+ * fetched again (its worker was killed, or the database failed under it) may have carried its chains on: the
+ * rows it took on are the heads of its rows' chains that name it.
+ */
 async function claim(tx: Tx, jobs: Array<Job<DeliveryJobData>>): Promise<ClaimedRow[]> {
   const pairs = jobs.flatMap((job) => (job.data.ids ?? []).map((id) => ({ id, jobId: job.id })));
+  const retried = jobs.some((job) => job.retryCount > 0);
+  const carried = `union
+       select h.id, j.job_id from unnest($1::bigint[], $2::uuid[]) as j(id, job_id)
+         join outbox r on r.id = j.id
+        cross join lateral (
+          select w.id from outbox w
+           where w.destination = r.destination and w.key = r.key and w.kind = 'command'
+             and w.status in ('pending', 'waiting', 'queued', 'sending', 'dead')
+           order by w.id limit 1) h`;
   const { rows } = await tx.query<ClaimedRow>(
     `update outbox o set status = 'sending'
-       from unnest($1::bigint[], $2::uuid[]) as j(id, job_id)
+       from (select id, job_id from unnest($1::bigint[], $2::uuid[]) as j(id, job_id) ${retried ? carried : ''}) as j
       where o.id = j.id and o.job_id = j.job_id and o.status in ('queued', 'sending')
-      returning o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
-                o.correlation_id, o.causation_id, o.attempts, o.created_at`,
+      returning ${CLAIMED_COLUMNS}`,
     [pairs.map((p) => p.id), pairs.map((p) => p.jobId)],
   );
+  return byId(rows);
+}
+
+/** Claims rows that come next in their chains under a job being worked (see `claim` for a job fetched again). */
+async function carryOn(tx: Tx, ids: string[], carrier: string): Promise<ClaimedRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await tx.query<ClaimedRow>(
+    `update outbox o set status = 'sending', job_id = $2, next_attempt_at = null where o.id = any($1::bigint[])
+      returning ${CLAIMED_COLUMNS}`,
+    [ids, carrier],
+  );
+  return byId(rows);
+}
+
+function byId(rows: ClaimedRow[]): ClaimedRow[] {
   return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
 }
 
