@@ -46,6 +46,7 @@ export interface AppModuleOptions {
   retention: Env['retention'];
   orders: Env['orders'];
   inventory: Env['inventory'];
+  shipments: Env['shipments'];
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -99,7 +100,7 @@ export class AppModule {
         CustomersModule.register({ intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi }),
         InventoryModule.register({ serveApi, poll: { intervalMs: options.inventory.stockPollSeconds * 1000, enabled: options.role !== 'api' } }),
         OrdersModule.register({ ...options.orders, serveApi }),
-        ShipmentsModule.register({ serveApi, retryParked: options.role !== 'api' }),
+        ShipmentsModule.register({ serveApi, retryParked: options.role !== 'api', poll: { intervalMs: options.shipments.pollSeconds * 1000, enabled: options.role !== 'api' } }),
         ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),
         ...(options.additionalModules ?? []),
       ],

@@ -51,6 +51,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       retention: env.retention,
       orders: env.orders,
       inventory: env.inventory,
+      shipments: env.shipments,
       additionalModules: settings.additionalModules,
     }),
     adapter,

@@ -44,6 +44,8 @@ export interface Env {
   orders: { customerSyncSeconds: number; cancelWaitMs: number; intakeBatch: number; intakeLanes: number; intakeGatherMs: number };
   /** How often stock is polled from ERP backends that cannot push it. */
   inventory: { stockPollSeconds: number };
+  /** How often shipment documents are polled from the ERP routed for `shipments`. */
+  shipments: { pollSeconds: number };
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -100,6 +102,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     },
     inventory: {
       stockPollSeconds: integer(env, 'CROSSDOCK_STOCK_POLL_SECONDS', 60, 1, 86_400),
+    },
+    shipments: {
+      pollSeconds: integer(env, 'CROSSDOCK_SHIPMENT_POLL_SECONDS', 60, 1, 86_400),
     },
     retention: {
       outboxDays: integer(env, 'CROSSDOCK_RETENTION_OUTBOX_DAYS', 7, 1, 3650),

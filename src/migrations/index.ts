@@ -8,6 +8,7 @@ import { Migration20261202010000Instances } from './Migration20261202010000Insta
 import { Migration20261202020000Shipments } from './Migration20261202020000Shipments.js';
 import { Migration20261205000000ReservedTotals } from './Migration20261205000000ReservedTotals.js';
 import { Migration20261205010000ShippedReservations } from './Migration20261205010000ShippedReservations.js';
+import { Migration20261205020000ShipmentSync } from './Migration20261205020000ShipmentSync.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261202020000Shipments', class: Migration20261202020000Shipments },
   { name: 'Migration20261205000000ReservedTotals', class: Migration20261205000000ReservedTotals },
   { name: 'Migration20261205010000ShippedReservations', class: Migration20261205010000ShippedReservations },
+  { name: 'Migration20261205020000ShipmentSync', class: Migration20261205020000ShipmentSync },
 ];

@@ -2,7 +2,7 @@
  * What Crossdock asks of any ERP, in its own words: the message types an ERP destination takes and what they
  * carry, and the reads made outside the queues. Each connector maps these to its system's calls.
  */
-export const ERP_MESSAGE_TYPES = { createSalesOrder: 'erp.sales-order.create', cancelSalesOrder: 'erp.sales-order.cancel' } as const;
+export const ERP_MESSAGE_TYPES = { createSalesOrder: 'erp.sales-order.create', cancelSalesOrder: 'erp.sales-order.cancel', postShipment: 'erp.shipment.post' } as const;
 
 /** A sales order as Crossdock sends it to any ERP: lines name Crossdock's warehouse, mapped per backend. */
 export interface ErpSalesOrder {
@@ -26,6 +26,62 @@ export interface ErpCancelResult {
   /** false when the ERP had no such order. */
   deleted: boolean;
   [key: string]: unknown;
+}
+
+/**
+ * A shipment the warehouse made, to be posted in the ERP against the sales order it ships (a backend with
+ * `erpPosting: ship`). Posting is idempotent by quantities: the connector ships, per item, only what
+ * `shippedTotals` exceeds what the ERP already holds as shipped on the order, so the same shipment posted again
+ * (a retry after a lost answer, a redelivery after a crash) posts nothing.
+ */
+export interface ErpShipment {
+  /** Crossdock's shipment id (carried on the ERP's document where the ERP has room for it). */
+  shipmentId: string;
+  /** The order as the ERP knows it: Crossdock's reference (externalDocumentNumber / NumAtCard) and the ERP's own number. */
+  externalDocumentNumber: string;
+  erpOrderRef: string | null;
+  carrier: string | null;
+  trackingNumber: string | null;
+  shippedAt: string;
+  /** This shipment's quantities, per item (`sku` is the ERP's item number) and Crossdock warehouse. */
+  lines: Array<{ sku: string; quantity: number; warehouse?: string | null }>;
+  /** Per item, what every shipment of the order that is not cancelled has shipped, this one included. */
+  shippedTotals: Array<{ sku: string; quantity: number }>;
+}
+
+export interface ErpShipmentResult {
+  /** The ERP's document for the shipment (Business Central's posted shipment number, SAP's DeliveryNote DocNum). */
+  erpShipmentRef: string | null;
+  /** false when the ERP already held these quantities as shipped (nothing posted). */
+  posted: boolean;
+  [key: string]: unknown;
+}
+
+/** A shipment the ERP recorded (a Business Central posted sales shipment, a SAP Business One delivery note). */
+export interface ErpShipmentRecord {
+  /** The ERP's id of the document, stable across its changes. */
+  documentId: string;
+  /** The ERP's document number. */
+  number: string;
+  /** The order it ships: the ERP's order number, and Crossdock's reference where the ERP carries it. */
+  erpOrderRef: string | null;
+  externalDocumentNumber: string | null;
+  carrier: string | null;
+  trackingNumber: string | null;
+  /** The document was cancelled in the ERP. */
+  cancelled: boolean;
+  shippedAt: string;
+  /** When the document last changed in the ERP: the poll's cursor. */
+  changedAt: string;
+  lines: Array<{ sku: string; quantity: number; warehouse?: string | null }>;
+  /** The Crossdock shipment it was posted for, when the document carries it. */
+  crossdockShipmentId: string | null;
+}
+
+/** Shipment documents changed since a time, and the newest change seen (where the next read starts). */
+export interface ShipmentChanges {
+  shipments: ErpShipmentRecord[];
+  through: Date | undefined;
 }
 
 /** Stock of one SKU in one Crossdock warehouse, as the ERP reports it. */
@@ -74,6 +130,10 @@ export interface ErpConnector {
    * ERP's open orders, per SKU and warehouse, so that an order created, shipped or deleted is read again.
    */
   stockSince(call: GovernedCall, since: Date | undefined, lastReserved: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<StockChanges>;
+  /** Posts a shipment against its sales order (see ErpShipment: idempotent by quantities); absent where the connector cannot. */
+  postShipment?(shipment: ErpShipment, signal: AbortSignal): Promise<ErpShipmentResult>;
+  /** Shipment documents changed since `since` (all when undefined), oldest change first. */
+  shipmentsSince?(call: GovernedCall, since: Date | undefined): Promise<ShipmentChanges>;
   /** Ends what the connector holds open with the ERP (SAP Business One's session), when it is replaced or at shutdown. */
   close?(): Promise<void>;
 }

@@ -9,7 +9,9 @@ import { BusinessCentralErp } from './business-central/business-central.delivery
 import type { BusinessCentralConfig } from './business-central/business-central.config.js';
 import { SapB1Erp } from './sap-b1/sap-b1.delivery.js';
 import type { SapB1Config } from './sap-b1/sap-b1.config.js';
-import { ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpSalesOrder, type GovernedCall, type StockChanges } from './erp-contract.js';
+import {
+  ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type ShipmentChanges, type StockChanges,
+} from './erp-contract.js';
 
 const CALL_TIMEOUT_MS = 15_000;
 const DEFAULT_ERP_LIMITS = { ratePerSecond: 5, burst: 10, concurrency: 2 };
@@ -51,11 +53,12 @@ export class ErpDestination implements DestinationHandler, OnModuleInit, OnAppli
     return { ...(backend.limits ?? DEFAULT_ERP_LIMITS), maintenanceWindows: backend.maintenanceWindows };
   }
 
-  async deliver(delivery: Delivery, signal: AbortSignal): Promise<ErpCreateResult | ErpCancelResult> {
+  async deliver(delivery: Delivery, signal: AbortSignal): Promise<ErpCreateResult | ErpCancelResult | ErpShipmentResult> {
     const backendId = delivery.destination.slice('erp:'.length);
     const connector = this.connector(await this.backend(backendId));
     if (delivery.type === ERP_MESSAGE_TYPES.createSalesOrder) return connector.createSalesOrder(delivery.payload as unknown as ErpSalesOrder, signal);
     if (delivery.type === ERP_MESSAGE_TYPES.cancelSalesOrder) return connector.cancelSalesOrder(String(delivery.payload.externalDocumentNumber), signal);
+    if (delivery.type === ERP_MESSAGE_TYPES.postShipment && connector.postShipment) return connector.postShipment(delivery.payload as unknown as ErpShipment, signal);
     throw new TargetError('permanent', `ERP backend ${backendId} does not take ${delivery.type} messages`);
   }
 
@@ -69,6 +72,14 @@ export class ErpDestination implements DestinationHandler, OnModuleInit, OnAppli
   async stockSince(backendId: string, since: Date | undefined, lastReserved: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<StockChanges> {
     const backend = await this.backend(backendId);
     return this.connector(backend).stockSince(await this.governed(backend), since, lastReserved);
+  }
+
+  /** Shipment documents that changed in the backend since `since` (all when undefined), read through its governor. */
+  async shipmentsSince(backendId: string, since: Date | undefined): Promise<ShipmentChanges> {
+    const backend = await this.backend(backendId);
+    const connector = this.connector(backend);
+    if (!connector.shipmentsSince) throw new TargetError('permanent', `ERP backend ${backendId} of kind ${backend.kind} has no shipment documents to read in this version`);
+    return connector.shipmentsSince(await this.governed(backend), since);
   }
 
   private async governed(backend: Target): Promise<GovernedCall> {

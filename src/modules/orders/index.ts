@@ -1,3 +1,4 @@
+export { ChannelFulfillmentReported } from './events/channel-fulfillment-reported.js';
 export { ORDER_STATUS_CHANGED, type OrderStatusChanged } from './events/order-status-changed.js';
 export type { OrderStatus } from './domain/order-status.js';
 export { RecordShippingCommand } from './commands/record-shipping/record-shipping.js';

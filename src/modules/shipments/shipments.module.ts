@@ -1,4 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ChannelFulfillments } from './commands/channel-fulfillments.js';
+import { ErpShipments, SHIPMENT_POLL_SETTINGS, type ShipmentPollSettings } from './commands/erp-shipments.js';
 import { ExceptionsController } from './api/exceptions.controller.js';
 import { ShipmentsController } from './api/shipments.controller.js';
 import { PARKED_SHIPMENTS_SETTINGS, ParkedShipments } from './commands/parked-shipments.js';
@@ -8,10 +10,10 @@ import { Shipments, ShipmentsOfOrderHandler } from './queries/shipments.js';
 /** Shipments from the warehouse or the ERP: matched to their orders, the order's status moved, the channel told (SHIPMENTS.md). */
 @Module({})
 export class ShipmentsModule {
-  static register(settings: { serveApi: boolean; retryParked: boolean }): DynamicModule {
+  static register(settings: { serveApi: boolean; retryParked: boolean; poll: ShipmentPollSettings }): DynamicModule {
     return {
       module: ShipmentsModule,
-      providers: [ShipmentIntake, ParkedShipments, Shipments, ShipmentsOfOrderHandler, { provide: PARKED_SHIPMENTS_SETTINGS, useValue: { enabled: settings.retryParked } }],
+      providers: [ShipmentIntake, ChannelFulfillments, ErpShipments, { provide: SHIPMENT_POLL_SETTINGS, useValue: settings.poll }, ParkedShipments, Shipments, ShipmentsOfOrderHandler, { provide: PARKED_SHIPMENTS_SETTINGS, useValue: { enabled: settings.retryParked } }],
       controllers: settings.serveApi ? [ShipmentsController, ExceptionsController] : [],
     };
   }

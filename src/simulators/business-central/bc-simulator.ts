@@ -4,14 +4,17 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
 
 /**
  * A Dynamics 365 Business Central API v2.0 look-alike for the demo, the tests and the benchmarks: the OAuth2
- * token endpoint, customers, items, locations, itemLedgerEntries and salesOrders (with lines, deep insert,
- * DELETE), and the analytics API's itemLedgerEntries (the ones that carry a location). Collections take
- * `$filter` (comparisons, `or` over one field, `and`), `$select`, and are split into pages joined by
+ * token endpoint, customers, items, locations, itemLedgerEntries, salesOrders (with lines, deep insert, DELETE,
+ * a line's `shipQuantity` patched with its etag, and the bound action `Microsoft.NAV.shipAndInvoice`), the
+ * posted salesShipments with their salesShipmentLines, the analytics API's itemLedgerEntries (the ones that
+ * carry a location), and, when set, a custom API page of shipment tracking. Collections take `$filter`
+ * (comparisons, `or` over one field, `and`), `$select`, `$expand` of lines, and are split into pages joined by
  * `@odata.nextLink` with a `$skiptoken`. It behaves like the real service where it matters to an integration:
  * latency, 429 with Retry-After past a rate limit, 5 requests processed at once, 503 in maintenance, OData
  * validation errors, tokens that expire. A control API under `/_control` lets tests change all of that, post
- * stock, ship orders and read what was created. It runs on its own (`listen`, `npm run sim:bc`) or mounted in
- * another Fastify instance under a prefix (`plugin`, the demo).
+ * stock, ship orders as a user of Business Central would, lose the answer of a posting, and read what was
+ * created. It runs on its own (`listen`, `npm run sim:bc`) or mounted in another Fastify instance under a prefix
+ * (`plugin`, the demo).
  */
 export interface BusinessCentralSimulatorOptions {
   latencyMs?: [number, number];
@@ -28,6 +31,14 @@ export interface BusinessCentralSimulatorOptions {
   pageSize?: number;
   /** The company's data in place of the seed (defaultSimulatorData), e.g. thousands of customers for a benchmark. */
   data?: Partial<ReturnType<typeof defaultSimulatorData>>;
+  /**
+   * A custom API page of the posted shipments' tracking (`number`, `packageTrackingNo`, `shippingAgentCode`), as a
+   * company publishes one: its entity set under the company of API v2.0 (`salesShipmentTracking`), or under an API
+   * route of its own (`contoso/shipping/v1.0/salesShipmentTracking`). None unless set, as in a plain company.
+   */
+  shipmentTrackingPage?: string;
+  /** A custom bound action of salesOrders that ships without invoicing (`ship`), as a company may publish; none unless set. */
+  shipAction?: string;
 }
 
 export interface SimCustomer {
@@ -98,8 +109,46 @@ export interface SimSalesOrderLine {
   quantity: number;
   unitPrice: number;
   locationId?: string;
+  /** Business Central's "Qty. to Ship": the remainder unless set, and the remainder again after each posting. */
+  shipQuantity: number;
   /** Business Central's shippedQuantity: posted by a shipment. */
-  shippedQuantity?: number;
+  shippedQuantity: number;
+  invoicedQuantity: number;
+  etag: string;
+}
+
+export interface SimSalesShipmentLine {
+  id: string;
+  documentId: string;
+  documentNo: string;
+  sequence: number;
+  lineType: 'Item';
+  lineObjectNumber: string;
+  description: string;
+  unitOfMeasureCode: string;
+  unitPrice: number;
+  quantity: number;
+  discountPercent: number;
+  taxPercent: number;
+  shipmentDate: string;
+  /** Not in the v2.0 entity (the table has it): where the quantity left from, for the ledger. */
+  locationCode: string;
+}
+
+/** A posted sales shipment. Package tracking and shipping agent are the table's, not API v2.0's: the custom page shows them. */
+export interface SimSalesShipment {
+  id: string;
+  number: string;
+  externalDocumentNumber: string;
+  orderNumber: string;
+  customerId: string;
+  customerNumber: string;
+  customerName: string;
+  postingDate: string;
+  lastModifiedDateTime: string;
+  packageTrackingNo: string;
+  shippingAgentCode: string;
+  salesShipmentLines: SimSalesShipmentLine[];
 }
 
 export interface SimSalesOrder {
@@ -125,6 +174,8 @@ interface State {
   /** Item ledger entries in the order they were posted. */
   ledger: SimItemLedgerEntry[];
   orders: Map<string, SimSalesOrder>;
+  /** Posted sales shipments by id, in the order they were posted. */
+  shipments: Map<string, SimSalesShipment>;
   tokens: Map<string, number>;
   maintenance: boolean;
   nextOrderNumber: number;
@@ -139,6 +190,8 @@ interface State {
   /** The next this-many requests are answered 429, once `throttleAfter` more have passed. */
   throttleNext: number;
   throttleAfter: number;
+  /** The next this-many posting actions are applied, and their answers lost (the connection drops). */
+  loseNextActions: number;
 }
 
 const ODATA = 'application/json; odata.metadata=minimal';
@@ -179,6 +232,8 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     clientSecret: options.clientSecret,
     keepRequests: options.keepRequests ?? Number.POSITIVE_INFINITY,
     pageSize: options.pageSize ?? 100,
+    shipmentTrackingPage: options.shipmentTrackingPage,
+    shipAction: options.shipAction,
   };
   const data = { ...defaultSimulatorData(), ...options.data };
   const state: State = {
@@ -187,6 +242,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     locations: new Map(),
     ledger: [],
     orders: new Map(),
+    shipments: new Map(),
     tokens: new Map(),
     maintenance: false,
     nextOrderNumber: 101001,
@@ -198,6 +254,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     windowCount: 0,
     throttleNext: 0,
     throttleAfter: 0,
+    loseNextActions: 0,
   };
   const started = stamp(state);
   for (const item of data.items) state.items.set(item.number, { ...item, inventory: 0, lastModifiedDateTime: started });
@@ -228,7 +285,9 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     });
 
     // Control API for tests and the demo: not part of Business Central.
-    instance.get('/_control/state', async () => ({ maintenance: state.maintenance, orders: [...state.orders.values()], ledgerEntries: state.ledger.length, requests: state.requests.length }));
+    instance.get('/_control/state', async () => ({
+      maintenance: state.maintenance, orders: [...state.orders.values()], shipments: [...state.shipments.values()], ledgerEntries: state.ledger.length, requests: state.requests.length,
+    }));
     instance.get('/_control/requests', async () => state.requests);
     instance.post('/_control/maintenance', async (request) => {
       state.maintenance = Boolean((request.body as { on?: boolean } | undefined)?.on);
@@ -270,15 +329,45 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
       if (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity === 0) return reply.status(400).send({ error: 'quantity must be a number other than 0' });
       return postAdjustment(state, itemNumber, locationCode, quantity, 'ADJ');
     });
-    // Posts the shipment of every line, as Business Central does: a sale entry taking the quantity out of the
-    // line's location. Creating the order posts nothing; shipping it twice posts once.
+    // Ships the order as a user of Business Central posts "Ship": what every line has left, or the quantities
+    // given per item (`lines`), with a package tracking number and shipping agent when given. A posted sales
+    // shipment, its item ledger entries (a sale taking the quantity out of the line's location) and the lines'
+    // shippedQuantity, without invoicing. Creating the order posts nothing; shipping it twice posts once.
     instance.post('/_control/orders/:id/ship', async (request, reply) => {
       const order = state.orders.get((request.params as { id: string }).id);
       if (!order) return reply.status(404).send({ error: 'no such order' });
-      if (!order.fullyShipped) postShipment(state, order);
-      order.fullyShipped = true;
-      touch(order);
-      return order;
+      const body = (request.body ?? {}) as { lines?: Array<{ lineObjectNumber?: string; quantity?: number }>; packageTrackingNo?: string; shippingAgentCode?: string };
+      const quantities = new Map(order.salesOrderLines.map((line) => [line.id, round(line.quantity - line.shippedQuantity)]));
+      if (body.lines) {
+        for (const line of order.salesOrderLines) quantities.set(line.id, 0);
+        for (const wanted of body.lines) {
+          let left = Number(wanted.quantity ?? 0);
+          for (const line of order.salesOrderLines.filter((l) => l.lineObjectNumber === wanted.lineObjectNumber)) {
+            const take = Math.min(left, round(line.quantity - line.shippedQuantity - quantities.get(line.id)!));
+            quantities.set(line.id, round(quantities.get(line.id)! + take));
+            left = round(left - take);
+          }
+          if (left > 0) return reply.status(400).send({ error: `order ${order.number} has not ${wanted.quantity} of ${wanted.lineObjectNumber} left to ship` });
+        }
+      }
+      const shipment = [...quantities.values()].some((q) => q > 0)
+        ? postSalesShipment(state, order, quantities, { invoice: false, packageTrackingNo: body.packageTrackingNo, shippingAgentCode: body.shippingAgentCode })
+        : undefined;
+      if (typeof shipment === 'string') return reply.status(400).send({ error: shipment });
+      return { ...order, salesShipment: shipment ?? null };
+    });
+    // Package tracking filled in on a posted shipment afterwards ("Update Document"): the shipment changes.
+    instance.patch('/_control/shipments/:number', async (request, reply) => {
+      const shipment = [...state.shipments.values()].find((s) => s.number === (request.params as { number: string }).number);
+      if (!shipment) return reply.status(404).send({ error: 'no such shipment' });
+      const body = (request.body ?? {}) as { packageTrackingNo?: string; shippingAgentCode?: string };
+      Object.assign(shipment, pick(body, ['packageTrackingNo', 'shippingAgentCode']), { lastModifiedDateTime: stamp(state) });
+      return shipment;
+    });
+    // The next `count` posting actions are applied and their answers never arrive, as a gateway's timeout would drop them.
+    instance.post('/_control/lose-next-action', async (request) => {
+      state.loseNextActions = Number((request.body as { count?: number } | undefined)?.count ?? 1);
+      return { loseNextActions: state.loseNextActions };
     });
     instance.put('/_control/customers/:number', async (request) => {
       const number = (request.params as { number: string }).number;
@@ -307,7 +396,12 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
         const auth = request.headers.authorization?.replace(/^Bearer /, '');
         const expiresAt = auth ? state.tokens.get(auth) : undefined;
         if (!expiresAt || expiresAt < Date.now()) return answer(401, odataError('Authentication_InvalidCredentials', 'The credentials provided are incorrect'));
-        return route(state, settings, request, path, answer);
+        const drop = () => {
+          state.requests.push({ at: started, method: request.method, path, status: 0 });
+          reply.hijack();
+          request.raw.socket.destroy();
+        };
+        return route(state, settings, request, path, answer, drop);
       } finally {
         state.inFlight--;
       }
@@ -323,21 +417,39 @@ export type BusinessCentralSimulator = ReturnType<typeof createBusinessCentralSi
 
 type Answer = (status: number, body?: unknown, headers?: Record<string, string>) => FastifyReply;
 
-// The standard API (`api/v2.0`) and the analytics API (`api/microsoft/analytics/v1.0`), under one company.
-const COMPANY_PATH = /^\/v2\.0\/[^/]+\/[^/]+\/api\/(v2\.0|microsoft\/analytics\/v1\.0)\/companies\(([^)]+)\)\/(\w+)(?:\(([^)]+)\))?(?:\/(\w+))?$/;
+// The standard API (`api/v2.0`), the analytics API (`api/microsoft/analytics/v1.0`) and custom API routes
+// (`api/<publisher>/<group>/<version>`), under one company: an entity set, its key, a navigation or a bound
+// action (`Microsoft.NAV.shipAndInvoice`), and the key of a navigation's entity.
+const COMPANY_PATH = /^\/v2\.0\/[^/]+\/[^/]+\/api\/(v2\.0|[\w-]+\/[\w-]+\/v\d+\.\d+)\/companies\(([^)]+)\)\/(\w+)(?:\(([^)]+)\))?(?:\/([\w.]+)(?:\(([^)]+)\))?)?$/;
+const BOUND_ACTION = /^Microsoft\.NAV\.(\w+)$/;
 
-function route(state: State, settings: { pageSize: number }, request: FastifyRequest, path: string, answer: Answer): FastifyReply {
+type Settings = { pageSize: number; shipmentTrackingPage?: string; shipAction?: string };
+
+function route(state: State, settings: Settings, request: FastifyRequest, path: string, answer: Answer, drop: () => void): FastifyReply | void {
   const match = COMPANY_PATH.exec(decodeURIComponent(path));
   const notFound = () => answer(404, odataError('BadRequest_ResourceNotFound', `Resource not found for the segment '${path}'.`));
   if (!match) return notFound();
-  const [, api, , entity, key, navigation] = match;
+  const [, api, , entity, key, navigation, navigationKey] = match;
   const query = new URLSearchParams(request.url.split('?')[1] ?? '');
   const list = (type: string, rows: Array<Record<string, unknown>>, sortKey: string) => {
     const page = collectionPage(request, query, rows, sortKey, settings.pageSize);
     return typeof page === 'string' ? answer(400, odataError('BadRequest', page.replace('{type}', `Microsoft.NAV.${type}`))) : answer(200, page);
   };
-  if (api !== 'v2.0') {
+  const tracking = trackingPageAt(settings.shipmentTrackingPage);
+  if (tracking && api === tracking.api && entity === tracking.entitySet && request.method === 'GET' && !key) {
+    return list('salesShipmentTracking', [...state.shipments.values()].map(trackingView), 'number');
+  }
+  if (api === 'microsoft/analytics/v1.0') {
     return entity === 'itemLedgerEntries' && request.method === 'GET' && !key ? list('itemLedgerEntry', state.ledger.map(analyticsEntryView), 'entryNo') : notFound();
+  }
+  if (api !== 'v2.0') return notFound();
+  if (entity === 'salesShipments' && request.method === 'GET') {
+    const expand = query.get('$expand') === 'salesShipmentLines';
+    if (!key) return list('salesShipment', [...state.shipments.values()].map((s) => shipmentView(s, expand)), 'lastModifiedDateTime');
+    const shipment = state.shipments.get(key);
+    if (!shipment) return answer(404, odataError('Internal_RecordNotFound', 'The Sales Shipment Header does not exist.'));
+    if (navigation === 'salesShipmentLines' && !navigationKey) return list('salesShipmentLine', shipment.salesShipmentLines.map(shipmentLineView), 'sequence');
+    if (!navigation) return answer(200, shipmentView(shipment, expand));
   }
   if (entity === 'customers' && request.method === 'GET' && !key) {
     const withDetail = query.get('$expand') === 'customerFinancialDetail';
@@ -373,14 +485,39 @@ function route(state: State, settings: { pageSize: number }, request: FastifyReq
       state.orders.delete(key);
       return answer(204);
     }
-    if (request.method === 'POST' && key && navigation === 'salesOrderLines') {
+    if (request.method === 'POST' && key && navigation === 'salesOrderLines' && !navigationKey) {
       const order = state.orders.get(key);
       if (!order) return answer(404, odataError('Internal_RecordNotFound', 'The Sales Header does not exist.'));
       const line = toLine(state, order, request.body as Record<string, unknown>, order.salesOrderLines.length);
       if (typeof line === 'string') return answer(400, odataError('Internal_RecordNotFound', line));
       order.salesOrderLines.push(line);
       touch(order);
-      return answer(201, line);
+      return answer(201, lineView(line));
+    }
+    if (key && navigation === 'salesOrderLines') {
+      const order = state.orders.get(key);
+      if (!order) return answer(404, odataError('Internal_RecordNotFound', 'The Sales Header does not exist.'));
+      if (request.method === 'GET' && !navigationKey) return list('salesOrderLine', order.salesOrderLines.map(lineView), 'sequence');
+      const line = order.salesOrderLines.find((l) => l.id === navigationKey);
+      if (navigationKey && !line) return answer(404, odataError('Internal_RecordNotFound', 'The Sales Line does not exist.'));
+      if (request.method === 'GET' && line) return answer(200, lineView(line));
+      if (request.method === 'PATCH' && line) return patchLine(order, line, request, answer);
+    }
+    const action = navigation ? BOUND_ACTION.exec(navigation)?.[1] : undefined;
+    if (request.method === 'POST' && key && action && !navigationKey) {
+      const order = state.orders.get(key);
+      if (!order) return answer(404, odataError('Internal_RecordNotFound', 'The Sales Header does not exist.'));
+      // shipAndInvoice is API v2.0's only posting action of salesOrders; a company may publish one that only ships.
+      if (action !== 'shipAndInvoice' && action !== settings.shipAction) return answer(400, odataError('BadRequest_NotFound', `The action '${action}' is not bound to 'Microsoft.NAV.salesOrder'.`));
+      const quantities = new Map(order.salesOrderLines.map((line) => [line.id, line.shipQuantity]));
+      if (![...quantities.values()].some((q) => q > 0)) return answer(400, odataError('Internal_ApplicationError', 'There is nothing to post.'));
+      const posted = postSalesShipment(state, order, quantities, { invoice: action === 'shipAndInvoice' });
+      if (typeof posted === 'string') return answer(400, odataError('Internal_ValidationError', posted));
+      if (state.loseNextActions > 0) {
+        state.loseNextActions--;
+        return drop();
+      }
+      return answer(204);
     }
   }
   return answer(405, odataError('BadRequest_MethodNotAllowed', `'${request.method}' requests for '${entity}' are not allowed.`));
@@ -435,7 +572,30 @@ function toLine(state: State, order: SimSalesOrder, raw: Record<string, unknown>
     quantity,
     unitPrice: raw.unitPrice === undefined ? item.unitPrice : Number(raw.unitPrice),
     ...(raw.locationId ? { locationId: String(raw.locationId) } : {}),
+    // Sales & Receivables' "Default Quantity to Ship" of Remainder: a new line ships all of itself unless told otherwise.
+    shipQuantity: quantity,
+    shippedQuantity: 0,
+    invoicedQuantity: 0,
+    etag: newEtag(),
   };
+}
+
+/** PATCH of an order line: its "Qty. to Ship", checked as Business Central validates it, with the line's etag. */
+function patchLine(order: SimSalesOrder, line: SimSalesOrderLine, request: FastifyRequest, answer: Answer): FastifyReply {
+  const ifMatch = request.headers['if-match'];
+  if (!ifMatch) return answer(400, odataError('Internal_ValidationError', 'A PATCH request requires the If-Match header.'));
+  if (ifMatch !== '*' && ifMatch !== line.etag) return answer(412, odataError('Request_EntityChanged', 'Could not update, the record was changed by another user.'));
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const unsupported = Object.keys(body).find((field) => field !== 'shipQuantity');
+  if (unsupported) return answer(400, odataError('BadRequest', `The simulator patches shipQuantity only, not '${unsupported}'.`));
+  const shipQuantity = Number(body.shipQuantity);
+  const outstanding = round(line.quantity - line.shippedQuantity);
+  if (!Number.isFinite(shipQuantity) || shipQuantity < 0) return answer(400, odataError('Internal_ValidationError', `Qty. to Ship must not be negative in Sales Line Document Type='Order',Document No.='${order.number}',Line No.='${line.sequence}'`));
+  if (shipQuantity > outstanding) return answer(400, odataError('Internal_ValidationError', `You cannot ship more than ${outstanding} units.`));
+  line.shipQuantity = shipQuantity;
+  line.etag = newEtag();
+  touch(order);
+  return answer(200, lineView(line));
 }
 
 /** A time stamp later than every one before it, so that `lastModifiedDateTime gt` tells changes apart. */
@@ -480,32 +640,105 @@ function postAdjustment(state: State, itemNumber: string, locationCode: string, 
   return post(state, { itemNumber, locationCode, quantity, entryType, sourceType: '_x0020_', sourceNumber: '', documentType: '_x0020_', documentNumber });
 }
 
-function postShipment(state: State, order: SimSalesOrder): void {
-  const documentNumber = `S-SHP${state.nextShipmentNumber++}`;
-  const codeOf = (locationId?: string) => [...state.locations.values()].find((l) => l.id === locationId)?.code ?? '';
+/**
+ * Posts the shipment of `quantities` (order line id to quantity), as Business Central's sales posting does: a
+ * posted sales shipment with a line per line shipped, a sale entry in the item ledger taking the quantity out of
+ * the line's location, the lines' shippedQuantity up (and invoicedQuantity with `invoice`), "Qty. to Ship" back
+ * to what is left. An order shipped and invoiced in full is deleted, as posting deletes it. A string is the
+ * refusal.
+ */
+function postSalesShipment(state: State, order: SimSalesOrder, quantities: ReadonlyMap<string, number>, options: { invoice: boolean; packageTrackingNo?: string; shippingAgentCode?: string }): SimSalesShipment | string {
   for (const line of order.salesOrderLines) {
-    post(state, {
-      itemNumber: line.lineObjectNumber,
-      locationCode: codeOf(line.locationId),
-      quantity: -line.quantity,
-      entryType: 'Sale',
-      sourceType: 'Customer',
-      sourceNumber: order.customerNumber,
-      documentType: 'Sales_x0020_Shipment',
-      documentNumber,
-    });
+    if ((quantities.get(line.id) ?? 0) > round(line.quantity - line.shippedQuantity)) return `You cannot ship more than ${round(line.quantity - line.shippedQuantity)} units.`;
   }
+  const customer = state.customers.get(order.customerNumber);
+  const number = `S-SHP${state.nextShipmentNumber++}`;
+  const codeOf = (locationId?: string) => [...state.locations.values()].find((l) => l.id === locationId)?.code ?? '';
+  const shipment: SimSalesShipment = {
+    id: randomUUID(), number, externalDocumentNumber: order.externalDocumentNumber, orderNumber: order.number, customerId: order.customerId, customerNumber: order.customerNumber,
+    customerName: customer?.displayName ?? '', postingDate: new Date().toISOString().slice(0, 10), lastModifiedDateTime: '',
+    packageTrackingNo: options.packageTrackingNo ?? '', shippingAgentCode: options.shippingAgentCode ?? '', salesShipmentLines: [],
+  };
+  for (const line of order.salesOrderLines) {
+    const quantity = quantities.get(line.id) ?? 0;
+    if (quantity <= 0) continue;
+    const locationCode = codeOf(line.locationId);
+    post(state, {
+      itemNumber: line.lineObjectNumber, locationCode, quantity: -quantity, entryType: 'Sale', sourceType: 'Customer', sourceNumber: order.customerNumber,
+      documentType: 'Sales_x0020_Shipment', documentNumber: number,
+    });
+    shipment.salesShipmentLines.push({
+      id: randomUUID(), documentId: shipment.id, documentNo: number, sequence: line.sequence, lineType: 'Item', lineObjectNumber: line.lineObjectNumber,
+      description: line.description, unitOfMeasureCode: 'PCS', unitPrice: line.unitPrice, quantity, discountPercent: 0, taxPercent: 0, shipmentDate: shipment.postingDate, locationCode,
+    });
+    line.shippedQuantity = round(line.shippedQuantity + quantity);
+    if (options.invoice) line.invoicedQuantity = line.shippedQuantity;
+  }
+  for (const line of order.salesOrderLines) {
+    line.shipQuantity = round(line.quantity - line.shippedQuantity);
+    line.etag = newEtag();
+  }
+  shipment.lastModifiedDateTime = stamp(state);
+  state.shipments.set(shipment.id, shipment);
+  order.fullyShipped = order.salesOrderLines.every((line) => line.shippedQuantity >= line.quantity);
+  touch(order);
+  if (order.fullyShipped && order.salesOrderLines.every((line) => line.invoicedQuantity >= line.quantity)) state.orders.delete(order.id);
+  return shipment;
 }
 
 function touch(order: SimSalesOrder): void {
   order.totalAmountExcludingTax = Math.round(order.salesOrderLines.reduce((sum, l) => sum + l.quantity * l.unitPrice, 0) * 100) / 100;
   order.lastModifiedDateTime = new Date().toISOString();
-  order.etag = `W/"JzQ0OzE${Math.random().toString(36).slice(2, 12)}Ow=="`;
+  order.etag = newEtag();
+}
+
+function newEtag(): string {
+  return `W/"JzQ0OzE${Math.random().toString(36).slice(2, 12)}Ow=="`;
 }
 
 function orderView(order: SimSalesOrder, withLines: boolean) {
   const { etag, salesOrderLines, ...rest } = order;
-  return { '@odata.etag': etag, ...rest, ...(withLines ? { salesOrderLines } : {}) };
+  return { '@odata.etag': etag, ...rest, ...(withLines ? { salesOrderLines: salesOrderLines.map(lineView) } : {}) };
+}
+
+function lineView(line: SimSalesOrderLine) {
+  const { etag, ...rest } = line;
+  return { '@odata.etag': etag, ...rest };
+}
+
+/** The v2.0 entity: no package tracking or shipping agent, and its lines without their location. */
+function shipmentView(shipment: SimSalesShipment, withLines: boolean) {
+  const { packageTrackingNo: _p, shippingAgentCode: _s, salesShipmentLines, ...rest } = shipment;
+  return {
+    ...rest, invoiceDate: rest.postingDate, dueDate: rest.postingDate, customerPurchaseOrderReference: '', currencyCode: 'USD', pricesIncludeTax: false,
+    ...(withLines ? { salesShipmentLines: salesShipmentLines.map(shipmentLineView) } : {}),
+  };
+}
+
+function shipmentLineView(line: SimSalesShipmentLine) {
+  const { locationCode: _l, ...rest } = line;
+  return rest;
+}
+
+/** A row of the custom tracking page: the fields of the Sales Shipment Header that API v2.0 leaves out. */
+function trackingView(shipment: SimSalesShipment) {
+  return { id: shipment.id, number: shipment.number, packageTrackingNo: shipment.packageTrackingNo, shippingAgentCode: shipment.shippingAgentCode, lastModifiedDateTime: shipment.lastModifiedDateTime };
+}
+
+/** Where the custom tracking page is served: its API route (`v2.0` for a bare entity set) and entity set. */
+function trackingPageAt(page: string | undefined): { api: string; entitySet: string } | undefined {
+  if (!page) return undefined;
+  const at = page.lastIndexOf('/');
+  return at < 0 ? { api: 'v2.0', entitySet: page } : { api: page.slice(0, at), entitySet: page.slice(at + 1) };
+}
+
+function pick(body: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+  return Object.fromEntries(fields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
+}
+
+/** Quantities are decimals of up to 5 places: keep binary fractions from showing. */
+function round(value: number): number {
+  return Math.round(value * 1e5) / 1e5;
 }
 
 function customerView(customer: SimCustomer) {

@@ -118,7 +118,10 @@ export interface SimDocument {
   Comments: string | null;
   DocumentStatus: 'bost_Open' | 'bost_Close';
   Cancelled: YesNo;
-  CancelStatus: 'csNo' | 'csCancellation';
+  /** SAP's CancelStatusEnum: csYes a cancelled document, csCancellation the document that cancels another. */
+  CancelStatus: 'csYes' | 'csNo' | 'csCancellation';
+  /** The carrier's tracking number (ODLN.TrackNo), set on the document or patched later. */
+  TrackingNumber: string | null;
   CreationDate: string;
   UpdateDate: string;
   UpdateTime: string;
@@ -353,12 +356,15 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
       const made = createDocument(state, Quantity > 0 ? 'InventoryGenEntries' : 'InventoryGenExits', { DocumentLines: [{ ItemCode, WarehouseCode, Quantity: Math.abs(Quantity) }] });
       return typeof made === 'string' ? reply.status(400).send({ error: made }) : made;
     });
-    // Delivers every open line of an order (a delivery note based on it), as a warehouse clerk would.
+    // Delivers an order (a delivery note based on it), as a warehouse clerk would: every open line, or the
+    // quantities given per line (`DocumentLines: [{BaseLine, Quantity}]`), with a TrackingNumber and Comments when given.
     instance.post('/_control/orders/:docEntry/deliver', async (request, reply) => {
       const order = state.documents.Orders.get(Number((request.params as { docEntry: string }).docEntry));
       if (!order) return reply.status(404).send({ error: 'no such order' });
-      const lines = order.DocumentLines.filter((l) => l.RemainingOpenQuantity > 0).map((l) => ({ BaseType: 17, BaseEntry: order.DocEntry, BaseLine: l.LineNum, Quantity: l.RemainingOpenQuantity }));
-      const made = createDocument(state, 'DeliveryNotes', { CardCode: order.CardCode, DocumentLines: lines });
+      const body = (request.body ?? {}) as { DocumentLines?: Array<{ BaseLine?: number; Quantity?: number }>; TrackingNumber?: string; Comments?: string };
+      const lines = (body.DocumentLines ?? order.DocumentLines.filter((l) => l.LineStatus === 'bost_Open' && l.RemainingOpenQuantity > 0).map((l) => ({ BaseLine: l.LineNum, Quantity: l.RemainingOpenQuantity })))
+        .map((l) => ({ BaseType: 17, BaseEntry: order.DocEntry, BaseLine: l.BaseLine, Quantity: l.Quantity }));
+      const made = createDocument(state, 'DeliveryNotes', { CardCode: order.CardCode, DocumentLines: lines, ...pick(body, ['TrackingNumber', 'Comments']) });
       return typeof made === 'string' ? reply.status(400).send({ error: made }) : made;
     });
 
@@ -541,6 +547,21 @@ function route(c: Context, resource: string, created: (status: number, body: unk
       const refused = endOrder(state, order, action);
       return refused ? answer(400, sapError(version, -10, refused)) : answer(204);
     }
+    if (method === 'POST' && docEntry !== undefined && action === 'Cancel' && collection === 'DeliveryNotes') {
+      const note = documents.get(docEntry);
+      if (!note) return notFound();
+      const refused = cancelDelivery(state, note);
+      return typeof refused === 'string' ? answer(400, sapError(version, -10, refused)) : answer(204);
+    }
+    // The header fields a user may change on a document once it is added; the change stamps it.
+    if (method === 'PATCH' && docEntry !== undefined && !action && collection !== 'StockTransfers') {
+      const document = documents.get(docEntry);
+      if (!document) return notFound();
+      const unsupported = Object.keys(body).find((field) => !PATCHABLE_DOCUMENT_FIELDS.includes(field));
+      if (unsupported) return answer(400, sapError(version, -1000, `The simulator updates ${PATCHABLE_DOCUMENT_FIELDS.join(', ')} of a document, not '${unsupported}'`));
+      Object.assign(document, pick(body, PATCHABLE_DOCUMENT_FIELDS), stampNowFields());
+      return answer(204);
+    }
   }
   return answer(entity in DOCUMENTS || ['BusinessPartners', 'Items', 'Warehouses', 'SpecialPrices'].includes(entity) ? 405 : 404,
     sapError(version, -1000, `Resource not found for the segment '${resource}'${method === 'GET' ? '' : ` (method ${method})`}`));
@@ -686,6 +707,7 @@ function createDocument(state: State, collection: SimDocumentCollection, body: R
     DocDate: String(body.DocDate ?? today.date), DocDueDate: String(body.DocDueDate ?? body.DocDate ?? today.date),
     CardCode: partner?.CardCode ?? null, CardName: partner?.CardName ?? null, NumAtCard: numAtCard, DocCurrency: currency,
     DocTotal: round(lines.reduce((sum, l) => sum + l.LineTotal, 0)), Comments: (body.Comments as string | undefined) ?? null,
+    TrackingNumber: body.TrackingNumber === undefined || body.TrackingNumber === null ? null : String(body.TrackingNumber),
     DocumentStatus: kind.commits ? 'bost_Open' : 'bost_Close', Cancelled: 'tNO', CancelStatus: 'csNo', CreationDate: today.date, UpdateDate: today.date, UpdateTime: today.time,
     ...(kind.transfers ? { FromWarehouse: lines[0]!.FromWarehouseCode, ToWarehouse: lines[0]!.WarehouseCode } : {}),
     DocumentLines: lines,
@@ -728,6 +750,39 @@ function takeFromOrderLine(state: State, line: SimDocumentLine, orderLine: SimDo
   Object.assign(order, stampNowFields());
 }
 
+const PATCHABLE_DOCUMENT_FIELDS = ['Comments', 'NumAtCard', 'TrackingNumber'];
+
+/**
+ * DeliveryNotes(n)/Cancel, as SAP cancels a delivery: a cancellation document (CancelStatus csCancellation) of
+ * the same lines, the goods back in their warehouses, and what the delivery took from its orders open and
+ * committed again; the delivery itself cancelled (tYES, csYes). A string is SAP's refusal.
+ */
+function cancelDelivery(state: State, note: SimDocument): SimDocument | string {
+  if (note.CancelStatus !== 'csNo') return `Document is already cancelled or is a cancellation document (${note.DocNum})`;
+  for (const line of note.DocumentLines) {
+    const item = state.items.get(line.ItemCode)!;
+    const base = line.BaseType === -1 ? undefined : COLLECTION_OF_TYPE.get(line.BaseType);
+    const movedStock = !base || Math.sign(DOCUMENTS[base].stock) !== Math.sign(DOCUMENTS.DeliveryNotes.stock);
+    if (movedStock) warehouseRow(state, item, line.WarehouseCode).InStock += line.Quantity;
+    const order = base === 'Orders' ? state.documents.Orders.get(line.BaseEntry!) : undefined;
+    const orderLine = order?.DocumentLines.find((l) => l.LineNum === line.BaseLine);
+    if (order && orderLine && order.Cancelled === 'tNO') {
+      orderLine.RemainingOpenQuantity = round(orderLine.RemainingOpenQuantity + line.Quantity);
+      orderLine.LineStatus = 'bost_Open';
+      warehouseRow(state, state.items.get(orderLine.ItemCode)!, orderLine.WarehouseCode).Committed += line.Quantity;
+      Object.assign(order, { DocumentStatus: 'bost_Open' }, stampNowFields());
+    }
+  }
+  const numbering = state.numbering.DeliveryNotes;
+  const now = stampNow();
+  const cancellation: SimDocument = {
+    ...structuredClone(note), DocEntry: numbering.entry++, DocNum: numbering.num++, Cancelled: 'tNO', CancelStatus: 'csCancellation', CreationDate: now.date, UpdateDate: now.date, UpdateTime: now.time,
+  };
+  state.documents.DeliveryNotes.set(cancellation.DocEntry, cancellation);
+  Object.assign(note, { Cancelled: 'tYES', CancelStatus: 'csYes' }, stampNowFields());
+  return cancellation;
+}
+
 /** Orders(n)/Cancel or /Close: what stays open is no longer committed. A string is SAP's refusal. */
 function endOrder(state: State, order: SimDocument, action: 'Cancel' | 'Close'): string | undefined {
   if (order.DocumentStatus === 'bost_Close') return `Document is already closed or cancelled (${order.DocNum})`;
@@ -736,7 +791,7 @@ function endOrder(state: State, order: SimDocument, action: 'Cancel' | 'Close'):
     warehouseRow(state, state.items.get(line.ItemCode)!, line.WarehouseCode).Committed -= line.RemainingOpenQuantity;
     line.LineStatus = 'bost_Close';
   }
-  Object.assign(order, { DocumentStatus: 'bost_Close' }, action === 'Cancel' ? { Cancelled: 'tYES', CancelStatus: 'csCancellation' } : {}, stampNowFields());
+  Object.assign(order, { DocumentStatus: 'bost_Close' }, action === 'Cancel' ? { Cancelled: 'tYES', CancelStatus: 'csYes' } : {}, stampNowFields());
   return undefined;
 }
 

@@ -101,6 +101,31 @@ interface State {
   requests: RecordedRequest[];
   idempotency: Map<string, { fingerprint: string; payload: GqlObject }>;
   nextId: number;
+  orders: Map<string, SimOrder>;
+  /** Until this time every Admin API call is answered 503 (a store that is down); 0 when up. */
+  downUntil: number;
+  /** The next this many mutations are applied, then their connection is dropped before the answer. */
+  loseAnswers: number;
+  /** When set, fulfillmentCreate answers this userError and creates nothing. */
+  refuseFulfillments?: string;
+}
+
+/** An order with its fulfillment orders (one per location its lines were assigned to) and fulfillments. */
+export interface SimOrder {
+  id: string;
+  legacyId: string;
+  lineItems: Array<{ id: string; sku: string; quantity: number; fulfilled: number }>;
+  fulfillmentOrders: Array<{ id: string; locationId: string; lineItems: Array<{ id: string; lineItemId: string; totalQuantity: number; remaining: number }> }>;
+  fulfillments: SimFulfillment[];
+}
+
+export interface SimFulfillment {
+  id: string;
+  createdAt: string;
+  notifyCustomer: boolean;
+  locationId: string;
+  trackingInfo: Array<{ number: string | null; company: string | null; url: string | null }>;
+  lineItems: Array<{ lineItemId: string; sku: string; quantity: number }>;
 }
 
 /** A GraphQL object: fields are values or resolvers of the field's arguments. */
@@ -167,6 +192,9 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     requests: [],
     idempotency: new Map(),
     nextId: 1,
+    orders: new Map(),
+    downUntil: 0,
+    loseAnswers: 0,
   };
   for (const seed of options.variants ?? defaultSimulatorData().items.map((item) => ({ sku: item.number, title: item.displayName }))) addVariant(state, seed);
 
@@ -186,6 +214,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       };
       const [min, max] = state.latencyMs;
       if (max > 0) await sleep(min + Math.random() * (max - min));
+      if (Date.now() < state.downUntil) return answer(503, { errors: 'Service Unavailable' });
       const token = request.headers['x-shopify-access-token'];
       if (!token || (settings.accessToken !== undefined && token !== settings.accessToken)) return answer(401, { errors: INVALID_TOKEN });
       const body = (request.body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
@@ -229,6 +258,12 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
         const actual = operation.type === 'mutation' ? requested : actualCost(operation.selections, data);
         bucket.available = Math.min(bucket.maximumAvailable, bucket.available + requested - actual);
         record.actualCost = actual;
+        if (operation.type === 'mutation' && state.loseAnswers > 0) {
+          // Applied, but the answer never reaches the caller: a connection lost at the worst moment.
+          state.loseAnswers--;
+          request.raw.socket.destroy();
+          return reply;
+        }
         return answer(200, { data, extensions: { cost: cost(actual) } });
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
@@ -279,6 +314,25 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       Object.assign(level, { onHand: level.onHand + available - level.available, available, updatedAt: new Date().toISOString() });
       item.levels.set(body.locationId, level);
       return { inventoryItemId: item.id, locationId: body.locationId, ...level };
+    });
+    // An order as a storefront took it: its lines go to one fulfillment order per location (the first by default).
+    instance.post('/_control/orders', async (request, reply) => {
+      const body = (request.body ?? {}) as { id?: string | number; lineItems?: Array<{ id?: string | number; sku?: string; quantity?: number; locationId?: string }> };
+      const lines = body.lineItems ?? [];
+      if (lines.length === 0 || lines.some((l) => typeof l.sku !== 'string' || !(Number(l.quantity) > 0))) return reply.status(400).send({ errors: 'lineItems with sku and quantity are required' });
+      return reply.status(201).send(orderView(addOrder(state, body.id === undefined ? undefined : String(body.id), lines.map((l) => ({ ...l, id: l.id === undefined ? undefined : String(l.id), quantity: Number(l.quantity) })))));
+    });
+    instance.get<{ Params: { id: string } }>('/_control/orders/:id', async (request, reply) => {
+      const order = state.orders.get(`gid://shopify/Order/${request.params.id}`);
+      return order ? orderView(order) : reply.status(404).send({ errors: 'no such order' });
+    });
+    // The store is down for `forMs` (503 to every Admin API call); `loseAnswers`: the next mutations apply, unanswered.
+    instance.post('/_control/faults', async (request) => {
+      const body = (request.body ?? {}) as { downForMs?: number; loseAnswers?: number; refuseFulfillments?: string | null };
+      if (body.refuseFulfillments !== undefined) state.refuseFulfillments = body.refuseFulfillments ?? undefined;
+      if (body.downForMs !== undefined) state.downUntil = Number(body.downForMs) > 0 ? Date.now() + Number(body.downForMs) : 0;
+      if (body.loseAnswers !== undefined) state.loseAnswers = Number(body.loseAnswers);
+      return { downUntil: state.downUntil, loseAnswers: state.loseAnswers };
     });
     instance.post('/_control/webhooks/send', async (request, reply) => {
       const body = (request.body ?? {}) as WebhookSendRequest;
@@ -385,6 +439,10 @@ function queryRoot(state: State): GqlObject {
     inventoryItem: (args: Args) => itemNodeById(state, String(args.id)),
     location: (args: Args) => locationNode(state, String(args.id)),
     locations: (args: Args) => connection([...state.locations.keys()].map((id) => locationNode(state, id)!), args),
+    order: (args: Args) => {
+      const order = state.orders.get(String(args.id));
+      return order ? orderNode(state, order) : null;
+    },
     node: (args: Args) => nodeById(state, String(args.id)),
     nodes: (args: Args) => (Array.isArray(args.ids) ? args.ids.map((id) => nodeById(state, String(id))) : []),
   };
@@ -483,7 +541,147 @@ function mutationRoot(state: State, apiVersion: string): GqlObject {
   return {
     __typename: 'Mutation',
     inventorySetQuantities: (args: Args, field: GqlField) => setQuantities(state, apiVersion, (args.input ?? {}) as SetQuantitiesInput, field),
+    fulfillmentCreate: (args: Args) => createFulfillment(state, (args.fulfillment ?? {}) as FulfillmentInput),
+    fulfillmentTrackingInfoUpdate: (args: Args) => updateTracking(state, String(args.fulfillmentId), (args.trackingInfoInput ?? {}) as TrackingInput),
   };
+}
+
+// ---- Orders, fulfillment orders and fulfillments ----
+
+function addOrder(state: State, legacyId: string | undefined, lines: Array<{ id?: string; sku?: string; quantity: number; locationId?: string }>): SimOrder {
+  const n = state.nextId++;
+  const id = legacyId ?? String(5_000_000_000 + n);
+  const order: SimOrder = { id: `gid://shopify/Order/${id}`, legacyId: id, lineItems: [], fulfillmentOrders: [], fulfillments: [] };
+  const firstLocation = [...state.locations.keys()][0]!;
+  for (const [i, line] of lines.entries()) {
+    const lineItemId = `gid://shopify/LineItem/${line.id ?? String(13_000_000_000 + n * 100 + i)}`;
+    order.lineItems.push({ id: lineItemId, sku: line.sku!, quantity: line.quantity, fulfilled: 0 });
+    const locationId = line.locationId ?? firstLocation;
+    let fulfillmentOrder = order.fulfillmentOrders.find((f) => f.locationId === locationId);
+    if (!fulfillmentOrder) order.fulfillmentOrders.push((fulfillmentOrder = { id: `gid://shopify/FulfillmentOrder/${6_000_000_000 + n * 10 + order.fulfillmentOrders.length}`, locationId, lineItems: [] }));
+    fulfillmentOrder.lineItems.push({ id: `gid://shopify/FulfillmentOrderLineItem/${16_000_000_000 + n * 100 + i}`, lineItemId, totalQuantity: line.quantity, remaining: line.quantity });
+  }
+  state.orders.set(order.id, order);
+  return order;
+}
+
+function orderView(order: SimOrder) {
+  return { ...order, fulfillmentOrders: order.fulfillmentOrders.map((f) => ({ ...f, status: fulfillmentOrderStatus(f) })) };
+}
+
+function fulfillmentOrderStatus(fulfillmentOrder: SimOrder['fulfillmentOrders'][number]): string {
+  const remaining = fulfillmentOrder.lineItems.reduce((sum, l) => sum + l.remaining, 0);
+  if (remaining === 0) return 'CLOSED';
+  return fulfillmentOrder.lineItems.some((l) => l.remaining < l.totalQuantity) ? 'IN_PROGRESS' : 'OPEN';
+}
+
+function orderNode(state: State, order: SimOrder): GqlObject {
+  const list = <T>(items: T[], args: Args) => items.slice(0, args.first === undefined ? items.length : Number(args.first));
+  return {
+    __typename: 'Order',
+    id: order.id,
+    legacyResourceId: order.legacyId,
+    displayFulfillmentStatus: order.lineItems.every((l) => l.fulfilled >= l.quantity) ? 'FULFILLED' : order.lineItems.some((l) => l.fulfilled > 0) ? 'PARTIALLY_FULFILLED' : 'UNFULFILLED',
+    lineItems: (args: Args) => connection(order.lineItems.map((l) => ({ __typename: 'LineItem', id: l.id, sku: l.sku, quantity: l.quantity, unfulfilledQuantity: l.quantity - l.fulfilled })), args),
+    fulfillmentOrders: (args: Args) => connection(order.fulfillmentOrders.map((f) => ({
+      __typename: 'FulfillmentOrder',
+      id: f.id,
+      status: fulfillmentOrderStatus(f),
+      assignedLocation: { __typename: 'FulfillmentOrderAssignedLocation', location: () => locationNode(state, f.locationId) },
+      lineItems: (inner: Args) => connection(f.lineItems.map((l) => ({
+        __typename: 'FulfillmentOrderLineItem', id: l.id, totalQuantity: l.totalQuantity, remainingQuantity: l.remaining,
+        lineItem: { __typename: 'LineItem', id: l.lineItemId, sku: order.lineItems.find((i) => i.id === l.lineItemId)?.sku ?? null },
+      })), inner),
+    })), args),
+    fulfillments: (args: Args) => list(order.fulfillments, args).map((f) => fulfillmentNode(order, f)),
+  };
+}
+
+function fulfillmentNode(order: SimOrder, fulfillment: SimFulfillment): GqlObject {
+  return {
+    __typename: 'Fulfillment',
+    id: fulfillment.id,
+    status: 'SUCCESS',
+    createdAt: fulfillment.createdAt,
+    trackingInfo: () => fulfillment.trackingInfo.map((t) => ({ __typename: 'FulfillmentTrackingInfo', ...t })),
+    fulfillmentLineItems: (args: Args) => connection(fulfillment.lineItems.map((l) => ({
+      __typename: 'FulfillmentLineItem', quantity: l.quantity, lineItem: { __typename: 'LineItem', id: l.lineItemId, sku: l.sku },
+    })), args),
+    order: { __typename: 'Order', id: order.id },
+  };
+}
+
+interface TrackingInput {
+  number?: string | null;
+  company?: string | null;
+  url?: string | null;
+}
+
+interface FulfillmentInput {
+  notifyCustomer?: boolean;
+  trackingInfo?: TrackingInput;
+  lineItemsByFulfillmentOrder?: Array<{ fulfillmentOrderId?: string; fulfillmentOrderLineItems?: Array<{ id?: string; quantity?: number }> }>;
+}
+
+/** As Shopify: the fulfillment orders must belong to one order and one location, and each quantity be left to fulfil. */
+function createFulfillment(state: State, input: FulfillmentInput): GqlObject {
+  const payload = (fulfillment: GqlObject | null, errors: Array<{ field: string[]; message: string }>) => ({
+    __typename: 'FulfillmentCreatePayload', fulfillment, userErrors: errors.map((e) => ({ __typename: 'UserError', ...e })),
+  });
+  if (state.refuseFulfillments) return payload(null, [{ field: ['fulfillment'], message: state.refuseFulfillments }]);
+  const groups = input.lineItemsByFulfillmentOrder ?? [];
+  if (groups.length === 0) return payload(null, [{ field: ['fulfillment', 'lineItemsByFulfillmentOrder'], message: 'Line items by fulfillment order must not be empty' }]);
+  const found = groups.map((g) => {
+    for (const order of state.orders.values()) {
+      const fulfillmentOrder = order.fulfillmentOrders.find((f) => f.id === g.fulfillmentOrderId);
+      if (fulfillmentOrder) return { order, fulfillmentOrder, group: g };
+    }
+    return undefined;
+  });
+  if (found.some((f) => !f)) return payload(null, [{ field: ['fulfillment'], message: 'Fulfillment order does not exist.' }]);
+  const all = found as Array<NonNullable<(typeof found)[number]>>;
+  const order = all[0]!.order;
+  if (all.some((f) => f.order !== order)) return payload(null, [{ field: ['fulfillment'], message: 'All fulfillment orders must belong to the same order.' }]);
+  if (new Set(all.map((f) => f.fulfillmentOrder.locationId)).size > 1) return payload(null, [{ field: ['fulfillment'], message: 'All fulfillment orders must be assigned to the same location.' }]);
+  const planned: Array<{ line: SimOrder['fulfillmentOrders'][number]['lineItems'][number]; quantity: number }> = [];
+  for (const { fulfillmentOrder, group } of all) {
+    const items = group.fulfillmentOrderLineItems?.length ? group.fulfillmentOrderLineItems : fulfillmentOrder.lineItems.map((l) => ({ id: l.id, quantity: l.remaining }));
+    for (const item of items) {
+      const line = fulfillmentOrder.lineItems.find((l) => l.id === item.id);
+      const quantity = Number(item.quantity);
+      if (!line) return payload(null, [{ field: ['fulfillment'], message: `Fulfillment order line item ${item.id} does not exist.` }]);
+      if (!Number.isInteger(quantity) || quantity <= 0 || quantity > line.remaining) {
+        return payload(null, [{ field: ['fulfillment'], message: `Invalid fulfillment order line item quantity requested: ${quantity} of ${line.remaining} remaining.` }]);
+      }
+      if (quantity > 0) planned.push({ line, quantity });
+    }
+  }
+  const fulfillment: SimFulfillment = {
+    id: `gid://shopify/Fulfillment/${7_000_000_000 + state.nextId++}`,
+    createdAt: new Date().toISOString(),
+    notifyCustomer: input.notifyCustomer ?? false,
+    locationId: all[0]!.fulfillmentOrder.locationId,
+    trackingInfo: input.trackingInfo && (input.trackingInfo.number || input.trackingInfo.url) ? [{ number: input.trackingInfo.number ?? null, company: input.trackingInfo.company ?? null, url: input.trackingInfo.url ?? null }] : [],
+    lineItems: [],
+  };
+  for (const { line, quantity } of planned) {
+    line.remaining -= quantity;
+    const lineItem = order.lineItems.find((l) => l.id === line.lineItemId)!;
+    lineItem.fulfilled += quantity;
+    fulfillment.lineItems.push({ lineItemId: lineItem.id, sku: lineItem.sku, quantity });
+  }
+  order.fulfillments.push(fulfillment);
+  return payload(fulfillmentNode(order, fulfillment), []);
+}
+
+function updateTracking(state: State, fulfillmentId: string, input: TrackingInput): GqlObject {
+  for (const order of state.orders.values()) {
+    const fulfillment = order.fulfillments.find((f) => f.id === fulfillmentId);
+    if (!fulfillment) continue;
+    fulfillment.trackingInfo = [{ number: input.number ?? null, company: input.company ?? null, url: input.url ?? null }];
+    return { __typename: 'FulfillmentTrackingInfoUpdatePayload', fulfillment: fulfillmentNode(order, fulfillment), userErrors: [] };
+  }
+  return { __typename: 'FulfillmentTrackingInfoUpdatePayload', fulfillment: null, userErrors: [{ __typename: 'UserError', field: ['fulfillmentId'], message: 'Fulfillment does not exist.' }] };
 }
 
 interface SetQuantitiesInput {

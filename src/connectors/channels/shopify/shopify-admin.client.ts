@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
 import { httpCall } from '../../../platform/http/http-client.js';
 import { expectShape } from '../../answer-shape.js';
+import type { FulfillmentCreate, ShopifyOrderFulfillment } from './shopify-fulfillment.js';
 import type { ShopifyConfig } from './shopify.config.js';
 
 /** Shopify refuses input arrays longer than this (https://shopify.dev/docs/api/usage/limits). */
@@ -292,6 +293,37 @@ export class ShopifyAdminClient {
     return found;
   }
 
+  /** The order's line items, fulfillment orders and fulfillments; null when the store has no such order. */
+  async fulfillmentState(orderId: string, signal?: AbortSignal): Promise<ShopifyOrderFulfillment | null> {
+    const data = await this.graphql<{ order: AnsweredOrder | null }>(FULFILLMENT_STATE, { id: orderId }, FULFILLMENT_STATE_COST, signal);
+    if (data.order === null || data.order === undefined) return null;
+    const order = expectShape<AnsweredOrder>('Shopify', 'an order', data.order, { id: 'string', lineItems: 'object', fulfillmentOrders: 'object', fulfillments: 'array' });
+    return {
+      orderId: order.id,
+      lineItems: order.lineItems.nodes.map((l) => ({ id: l.id, sku: l.sku, quantity: l.quantity, unfulfilledQuantity: l.unfulfilledQuantity })),
+      fulfillmentOrders: order.fulfillmentOrders.nodes.map((f) => ({
+        id: f.id, status: f.status, locationId: f.assignedLocation?.location?.id ?? null,
+        lineItems: f.lineItems.nodes.map((l) => ({ id: l.id, lineItemId: l.lineItem.id, remainingQuantity: l.remainingQuantity })),
+      })),
+      fulfillments: order.fulfillments.map((f) => ({
+        id: f.id, createdAt: f.createdAt, trackingNumbers: f.trackingInfo.map((t) => t.number).filter((n): n is string => !!n),
+        lineItemIds: f.fulfillmentLineItems.nodes.map((l) => l.lineItem.id),
+      })),
+    };
+  }
+
+  /** One `fulfillmentCreate`; its userErrors are the shipment's fault, not the store's: permanent, with Shopify's message. */
+  async createFulfillment(create: FulfillmentCreate, tracking: Tracking, notifyCustomer: boolean, signal?: AbortSignal): Promise<string> {
+    const fulfillment = { notifyCustomer, lineItemsByFulfillmentOrder: create.lineItemsByFulfillmentOrder, ...(tracking.number || tracking.url ? { trackingInfo: tracking } : {}) };
+    const data = await this.graphql<{ fulfillmentCreate: MutationPayload }>(FULFILLMENT_CREATE, { fulfillment }, MUTATION_COST, signal);
+    return fulfillmentOf('fulfillmentCreate', data.fulfillmentCreate);
+  }
+
+  async updateTracking(fulfillmentId: string, tracking: Tracking, notifyCustomer: boolean, signal?: AbortSignal): Promise<string> {
+    const data = await this.graphql<{ fulfillmentTrackingInfoUpdate: MutationPayload }>(TRACKING_UPDATE, { fulfillmentId, trackingInfoInput: tracking, notifyCustomer }, MUTATION_COST, signal);
+    return fulfillmentOf('fulfillmentTrackingInfoUpdate', data.fulfillmentTrackingInfoUpdate);
+  }
+
   private async lookUp(skus: string[], signal?: AbortSignal): Promise<void> {
     const search = skus.map((sku) => `sku:"${sku.replace(/["\\]/g, '\\$&')}"`).join(' OR ');
     let after: string | null = null;
@@ -417,6 +449,47 @@ type VariantsAnswer = {
 };
 type AnsweredLevel = { quantities: Array<{ name: string; quantity: number }> };
 type AnsweredItem = Record<string, unknown>;
+
+export interface Tracking {
+  number: string | null;
+  company: string | null;
+  url: string | null;
+}
+
+type MutationPayload = { fulfillment: { id: string } | null; userErrors: Array<{ field?: string[] | null; message: string }> } | null;
+
+function fulfillmentOf(mutation: string, payload: MutationPayload): string {
+  const answer = expectShape<NonNullable<MutationPayload>>('Shopify', mutation, payload, { userErrors: 'array', fulfillment: 'object?' });
+  if (answer.userErrors.length > 0) throw new TargetError('permanent', `Shopify refused ${mutation}: ${answer.userErrors.map((e) => e.message).join('; ')}`);
+  if (!answer.fulfillment) throw new TargetError('retryable', `Shopify answered ${mutation} without a fulfillment or an error`);
+  return answer.fulfillment.id;
+}
+
+type AnsweredOrder = {
+  id: string;
+  lineItems: { nodes: Array<{ id: string; sku: string | null; quantity: number; unfulfilledQuantity: number }> };
+  fulfillmentOrders: { nodes: Array<{ id: string; status: string; assignedLocation: { location: { id: string } | null } | null; lineItems: { nodes: Array<{ id: string; remainingQuantity: number; lineItem: { id: string } }> } }> };
+  fulfillments: Array<{ id: string; createdAt: string; trackingInfo: Array<{ number: string | null }>; fulfillmentLineItems: { nodes: Array<{ lineItem: { id: string } }> } }>;
+};
+
+// Up to 100 lines, 5 locations of 50 lines, 20 fulfillments: about 640 points, within one call's 1,000.
+const FULFILLMENT_STATE_COST = 640;
+const FULFILLMENT_STATE = `query CrossdockFulfillmentState($id: ID!) {
+  order(id: $id) {
+    id
+    lineItems(first: 100) { nodes { id sku quantity unfulfilledQuantity } }
+    fulfillmentOrders(first: 5) { nodes { id status assignedLocation { location { id } } lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } } } }
+    fulfillments(first: 20) { id createdAt trackingInfo(first: 5) { number } fulfillmentLineItems(first: 50) { nodes { lineItem { id } } } }
+  }
+}`;
+
+const FULFILLMENT_CREATE = `mutation CrossdockFulfill($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) { fulfillment { id } userErrors { field message } }
+}`;
+
+const TRACKING_UPDATE = `mutation CrossdockTracking($fulfillmentId: ID!, $trackingInfoInput: FulfillmentTrackingInput!, $notifyCustomer: Boolean) {
+  fulfillmentTrackingInfoUpdate(fulfillmentId: $fulfillmentId, trackingInfoInput: $trackingInfoInput, notifyCustomer: $notifyCustomer) { fulfillment { id } userErrors { field message } }
+}`;
 
 const VARIANTS_BY_SKU = `query CrossdockVariantsBySku($first: Int!, $query: String!, $after: String) {
   productVariants(first: $first, query: $query, after: $after) {

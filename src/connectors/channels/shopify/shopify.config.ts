@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
 
 /** Where the store keeps each customer's ERP account number. */
 export class AccountNumberSourceDto {
@@ -50,6 +50,10 @@ export class ShopifyConfig {
   @ApiPropertyOptional({ description: 'Crossdock warehouse code to Shopify location id', example: { 'WH-EAST': 'gid://shopify/Location/1' } })
   @IsOptional() @IsObject()
   locations?: Record<string, string>;
+
+  @ApiPropertyOptional({ default: true, description: "Shopify emails the customer when Crossdock fulfils a shipment or changes its tracking" })
+  @IsOptional() @IsBoolean()
+  notifyCustomer?: boolean;
 
   @ApiPropertyOptional({ type: () => AccountNumberSourceDto, description: 'Defaults to a customer tag erp:<number>' })
   @IsOptional() @ValidateNested() @Type(() => AccountNumberSourceDto) @IsObject()

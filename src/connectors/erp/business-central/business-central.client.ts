@@ -58,6 +58,46 @@ interface ODataPage<T> {
   '@odata.nextLink'?: string;
 }
 
+/** An order line as posting a shipment reads it; `shipQuantity` is Business Central's "Qty. to Ship". */
+export interface BcSalesOrderLine {
+  id: string;
+  sequence?: number;
+  lineType: string;
+  lineObjectNumber?: string;
+  quantity: number;
+  shippedQuantity?: number;
+  shipQuantity?: number;
+  locationId?: string | null;
+  '@odata.etag'?: string;
+}
+
+/** A posted sales shipment with its lines (`$expand=salesShipmentLines`). API v2.0 gives neither its location nor its tracking. */
+export interface BcSalesShipment {
+  id: string;
+  number: string;
+  externalDocumentNumber?: string | null;
+  orderNumber?: string | null;
+  postingDate?: string | null;
+  lastModifiedDateTime: string;
+  salesShipmentLines?: BcSalesShipmentLine[];
+}
+
+export interface BcSalesShipmentLine {
+  lineType?: string;
+  lineObjectNumber?: string;
+  quantity: number;
+  /** Not in API v2.0; read when a backend's page carries one. */
+  locationId?: string | null;
+  locationCode?: string | null;
+}
+
+/** A row of a company's custom page of shipment tracking (the Sales Shipment Header's fields API v2.0 leaves out). */
+export interface BcShipmentTracking {
+  number: string;
+  packageTrackingNo?: string | null;
+  shippingAgentCode?: string | null;
+}
+
 export interface BcCustomer {
   id: string;
   number: string;
@@ -70,6 +110,15 @@ export interface BcCustomer {
 
 const SYSTEM = 'Business Central';
 const SALES_ORDER: Shape = { id: 'string', number: 'string', externalDocumentNumber: 'string?', '@odata.etag': 'string?' };
+const SALES_ORDER_LINE: Shape = {
+  id: 'string', sequence: 'number?', lineType: 'string', lineObjectNumber: 'string?', quantity: 'number', shippedQuantity: 'number?', shipQuantity: 'number?',
+  locationId: 'string?', '@odata.etag': 'string?',
+};
+const SALES_SHIPMENT: Shape = {
+  id: 'string', number: 'string', externalDocumentNumber: 'string?', orderNumber: 'string?', postingDate: 'string?', lastModifiedDateTime: 'string', salesShipmentLines: 'array?',
+};
+const SALES_SHIPMENT_LINE: Shape = { lineType: 'string?', lineObjectNumber: 'string?', quantity: 'number', locationId: 'string?', locationCode: 'string?' };
+const SHIPMENT_TRACKING: Shape = { number: 'string', packageTrackingNo: 'string?', shippingAgentCode: 'string?' };
 const CUSTOMER: Shape = { id: 'string', number: 'string', displayName: 'string?', blocked: 'string?', creditLimit: 'number?', customerFinancialDetail: 'object?' };
 
 /**
@@ -98,6 +147,62 @@ export class BusinessCentralClient {
     const query = odataQuery({ $filter: `externalDocumentNumber eq ${odataString(reference)}` });
     const found = expectShape<{ value: unknown[] }>(SYSTEM, 'a salesOrders page', await this.request('GET', `/salesOrders?${query}`, undefined, signal), { value: 'array' });
     return found.value.length === 0 ? undefined : expectShape<BcSalesOrder>(SYSTEM, 'a sales order', found.value[0], SALES_ORDER);
+  }
+
+  /** The order whose number (Business Central's own) is `number`, if there is one. */
+  async findSalesOrderByNumber(number: string, signal?: AbortSignal): Promise<BcSalesOrder | undefined> {
+    const query = odataQuery({ $filter: `number eq ${odataString(number)}` });
+    const found = expectShape<{ value: unknown[] }>(SYSTEM, 'a salesOrders page', await this.request('GET', `/salesOrders?${query}`, undefined, signal), { value: 'array' });
+    return found.value.length === 0 ? undefined : expectShape<BcSalesOrder>(SYSTEM, 'a sales order', found.value[0], SALES_ORDER);
+  }
+
+  /** The order's lines, each with its etag, in their order. */
+  async salesOrderLines(orderId: string, signal?: AbortSignal): Promise<BcSalesOrderLine[]> {
+    const lines = await this.allPages<BcSalesOrderLine>(this.companyUrl(`/salesOrders(${orderId})/salesOrderLines`), 'a sales order line', SALES_ORDER_LINE, signal);
+    return lines.toSorted((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0));
+  }
+
+  /**
+   * Sets a line's "Qty. to Ship" (`shipQuantity`), with the line's etag. A 412 (the line changed since it was
+   * read) is retryable: the next attempt reads the order again.
+   */
+  async setShipQuantity(orderId: string, line: BcSalesOrderLine, quantity: number, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.request('PATCH', `/salesOrders(${orderId})/salesOrderLines(${line.id})`, { shipQuantity: quantity }, signal, { 'if-match': line['@odata.etag'] ?? '*' });
+    } catch (error) {
+      if (error instanceof TargetError && error.details.status === 412) throw new TargetError('retryable', error.message, error.details);
+      throw error;
+    }
+  }
+
+  /** Calls a bound action of the order (`Microsoft.NAV.shipAndInvoice`), which posts what its lines' shipQuantity say. */
+  async postSalesOrderAction(orderId: string, action: string, signal?: AbortSignal): Promise<void> {
+    await this.request('POST', `/salesOrders(${orderId})/Microsoft.NAV.${action}`, undefined, signal);
+  }
+
+  /** The posted shipments of an order, with their lines: by the order's number, or by its externalDocumentNumber (copied onto them). */
+  async salesShipmentsOf(order: { orderNumber: string } | { externalDocumentNumber: string }, signal?: AbortSignal): Promise<BcSalesShipment[]> {
+    const filter = 'orderNumber' in order ? `orderNumber eq ${odataString(order.orderNumber)}` : `externalDocumentNumber eq ${odataString(order.externalDocumentNumber)}`;
+    return this.salesShipments(odataQuery({ $filter: filter, $expand: 'salesShipmentLines' }), signal);
+  }
+
+  /** The posted shipments changed after `since` (all when undefined), with their lines, oldest change first. */
+  async salesShipmentsChangedSince(since: Date | undefined, signal?: AbortSignal): Promise<BcSalesShipment[]> {
+    const query = odataQuery({ ...(since ? { $filter: `lastModifiedDateTime gt ${since.toISOString()}` } : {}), $expand: 'salesShipmentLines', $orderby: 'lastModifiedDateTime' });
+    return (await this.salesShipments(query, signal)).toSorted((a, b) => Date.parse(a.lastModifiedDateTime) - Date.parse(b.lastModifiedDateTime));
+  }
+
+  /**
+   * The tracking of the shipments numbered, from the company's custom page (`page`: an entity set under the
+   * company of this API, or `publisher/group/version/entitySet`), `ITEMS_PER_QUERY` numbers a request.
+   */
+  async shipmentTracking(page: string, numbers: readonly string[], signal?: AbortSignal): Promise<Map<string, BcShipmentTracking>> {
+    const tracking = new Map<string, BcShipmentTracking>();
+    for (let i = 0; i < numbers.length; i += ITEMS_PER_QUERY) {
+      const query = odataQuery({ $filter: numbers.slice(i, i + ITEMS_PER_QUERY).map((number) => `number eq ${odataString(number)}`).join(' or ') });
+      for (const row of await this.allPages<BcShipmentTracking>(`${this.customPageUrl(page)}?${query}`, 'a shipment tracking row', SHIPMENT_TRACKING, signal)) tracking.set(row.number, row);
+    }
+    return tracking;
   }
 
   /** Creates the order with its lines in one request (deep insert). */
@@ -216,6 +321,24 @@ export class BusinessCentralClient {
     return locations.map(({ id, code, displayName }) => ({ id, code, displayName }));
   }
 
+
+  private async salesShipments(query: string, signal?: AbortSignal): Promise<BcSalesShipment[]> {
+    const shipments = await this.allPages<BcSalesShipment>(this.companyUrl(`/salesShipments?${query}`), 'a sales shipment', SALES_SHIPMENT, signal);
+    for (const shipment of shipments) {
+      if (Number.isNaN(Date.parse(shipment.lastModifiedDateTime))) throw new TargetError('retryable', `${SYSTEM} answered sales shipment ${shipment.number} with a lastModifiedDateTime that is not a time: ${excerpt(shipment.lastModifiedDateTime)}`);
+      for (const line of shipment.salesShipmentLines ?? []) expectShape(SYSTEM, `a line of sales shipment ${shipment.number}`, line, SALES_SHIPMENT_LINE);
+    }
+    return shipments;
+  }
+
+  /** A custom API page's entity set: under this API's company, or under its own API route beside `/api/v2.0`. */
+  private customPageUrl(page: string): string {
+    const at = page.lastIndexOf('/');
+    if (at < 0) return this.companyUrl(`/${page}`);
+    // A setting every poll would fail on: wait for the configuration to be fixed rather than give up.
+    if (!API_PATH.test(this.baseUrl)) throw new TargetError('retryable', `the custom page ${page} names an API route, and baseUrl does not end with /api/v2.0 to put it beside`);
+    return `${this.baseUrl.replace(API_PATH, `/api/${page.slice(0, at)}`)}/companies(${this.config.companyId})/${page.slice(at + 1)}`;
+  }
 
   /** A collection with every page Business Central splits it into, following `@odata.nextLink` to the last. */
   private async allPages<T>(url: string, what: string, shape: Shape, signal?: AbortSignal): Promise<T[]> {

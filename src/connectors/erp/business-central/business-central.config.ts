@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import { IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
 
 /** Business Central's location Code field holds up to 10 characters; blank is its "no location". */
 const LOCATION_CODE_LENGTH = 10;
@@ -65,4 +65,24 @@ export class BusinessCentralConfig {
   @ApiPropertyOptional({ description: 'Business Central\'s analytics API, where item ledger entries carry their location. Defaults to baseUrl with /api/v2.0 replaced by /api/microsoft/analytics/v1.0' })
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   analyticsBaseUrl?: string;
+
+  @ApiPropertyOptional({
+    description: 'The bound action of salesOrders that posts a shipment, called as `salesOrders({id})/Microsoft.NAV.{action}` once the lines\' ' +
+      '`shipQuantity` are set. API v2.0 has one, `shipAndInvoice`, which invoices what it ships; a company may publish its own that only ships',
+    default: 'shipAndInvoice',
+    example: 'ship',
+  })
+  @IsOptional() @IsString() @Matches(/^[A-Za-z_]\w{0,99}$/, { message: 'shipmentPostingAction must be the name of a bound action, such as shipAndInvoice' })
+  shipmentPostingAction?: string;
+
+  @ApiPropertyOptional({
+    description: 'A custom API page that shows the posted sales shipments\' tracking, which API v2.0 leaves out: rows with `number`, ' +
+      '`packageTrackingNo` and `shippingAgentCode` (the Sales Shipment Header\'s fields), read for the shipments each poll finds. Its entity set under the ' +
+      'company of baseUrl\'s API (`salesShipmentTracking`), or with its own API route (`contoso/shipping/v1.0/salesShipmentTracking`, read under ' +
+      'baseUrl with /api/v2.0 replaced by /api/contoso/shipping/v1.0). Without it, polled shipments carry no tracking number or carrier',
+    example: 'contoso/shipping/v1.0/salesShipmentTracking',
+  })
+  @IsOptional() @IsString()
+  @Matches(/^(?:[\w-]+\/[\w-]+\/v\d+\.\d+\/)?[A-Za-z_]\w{0,99}$/, { message: 'shipmentTrackingPage must be an entity set name, optionally after its API route (publisher/group/version/)' })
+  shipmentTrackingPage?: string;
 }

@@ -1,6 +1,13 @@
-import type { CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpSalesOrder, GovernedCall, StockChanges } from '../erp-contract.js';
-import { BusinessCentralClient, type SalesOrderInput } from './business-central.client.js';
+import { TargetError } from '../../../platform/delivery/outcome.js';
+import type {
+  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, ShipmentChanges, StockChanges,
+} from '../erp-contract.js';
+import { planErpShipment } from '../erp-shipment-plan.js';
+import { BusinessCentralClient, type BcSalesOrder, type BcSalesShipment, type BcShipmentTracking, type SalesOrderInput } from './business-central.client.js';
 import type { BusinessCentralConfig } from './business-central.config.js';
+
+/** API v2.0's only posting action of salesOrders. */
+const DEFAULT_POSTING_ACTION = 'shipAndInvoice';
 
 /** Crossdock's ERP contract on Business Central API v2.0: the delivery adapter of kind `business-central`. */
 export class BusinessCentralErp implements ErpConnector {
@@ -80,6 +87,110 @@ export class BusinessCentralErp implements ErpConnector {
       sku: number, warehouse, onHand: onHand.get(number)?.get(code) ?? 0, reserved: reserved.get(number)?.[warehouse] ?? 0,
     })));
     return { levels, through: through > 0 ? new Date(through) : undefined };
+  }
+
+  /**
+   * Posts what the shipment's totals exceed what the order's lines show as shipped: each line's "Qty. to Ship"
+   * set (0 on the lines this shipment does not ship), then the backend's posting action. The same shipment again
+   * finds its quantities shipped and posts nothing. An order posted in full is gone from salesOrders (posting
+   * deletes an order shipped and invoiced in full): its posted shipments then say whether the totals are there.
+   */
+  async postShipment(shipment: ErpShipment, signal: AbortSignal): Promise<ErpShipmentResult> {
+    const order = await this.orderToShip(shipment, signal);
+    if (!order) return this.shippedWithoutOrder(shipment, signal);
+    const lines = await this.client.salesOrderLines(order.id, signal);
+    const items = lines.filter((line) => line.lineType === 'Item' && line.lineObjectNumber);
+    const plan = planErpShipment(
+      shipment,
+      items.map((line) => ({ key: line.id, sku: line.lineObjectNumber!, shipped: line.shippedQuantity ?? 0, open: line.quantity - (line.shippedQuantity ?? 0), place: line.locationId ?? '' })),
+      (warehouse) => this.config.locations?.[warehouse],
+      `Business Central order ${order.number}`,
+    );
+    if (!plan.ok) throw new TargetError('permanent', plan.reason);
+    if (plan.lines.length === 0) return { erpShipmentRef: null, posted: false, erpOrderRef: order.number };
+    const toShip = new Map(plan.lines.map((line) => [line.key, line.quantity]));
+    for (const line of lines) {
+      const quantity = toShip.get(line.id) ?? 0;
+      if ((line.shipQuantity ?? 0) !== quantity) await this.client.setShipQuantity(order.id, line, quantity, signal);
+    }
+    await this.client.postSalesOrderAction(order.id, this.config.shipmentPostingAction ?? DEFAULT_POSTING_ACTION, signal);
+    return { erpShipmentRef: await this.newestShipmentNumber(order.number, signal), posted: true, erpOrderRef: order.number };
+  }
+
+  /**
+   * The posted shipments changed since `since`, oldest change first, with their tracking from the custom page
+   * when the backend names one. Lines net per item (an undone shipment carries its correction lines); a document
+   * whose lines net to nothing was undone, and counts as cancelled.
+   */
+  async shipmentsSince(call: GovernedCall, since: Date | undefined): Promise<ShipmentChanges> {
+    const documents = await call((signal) => this.client.salesShipmentsChangedSince(since, signal));
+    const page = this.config.shipmentTrackingPage;
+    const tracking = page && documents.length > 0 ? await call((signal) => this.client.shipmentTracking(page, documents.map((d) => d.number), signal)) : new Map<string, BcShipmentTracking>();
+    let through = since?.getTime();
+    for (const document of documents) through = Math.max(through ?? 0, Date.parse(document.lastModifiedDateTime));
+    return { shipments: documents.map((document) => this.toShipmentRecord(document, tracking.get(document.number))), through: through === undefined ? undefined : new Date(through) };
+  }
+
+  /** A posted sales shipment in Crossdock's words; locations map back through `locations` or `locationCodes` where a line carries one. */
+  toShipmentRecord(document: BcSalesShipment, tracking?: BcShipmentTracking): ErpShipmentRecord {
+    const byLocationId = new Map(Object.entries(this.config.locations ?? {}).map(([warehouse, id]) => [id, warehouse]));
+    const byLocationCode = new Map(Object.entries(this.config.locationCodes ?? {}).map(([warehouse, code]) => [code, warehouse]));
+    const net = new Map<string, { sku: string; quantity: number; warehouse: string | null }>();
+    const items = (document.salesShipmentLines ?? []).filter((line) => line.lineType === 'Item' && line.lineObjectNumber);
+    for (const line of items) {
+      const warehouse = (line.locationId ? byLocationId.get(line.locationId) : undefined) ?? (line.locationCode != null ? byLocationCode.get(line.locationCode) : undefined) ?? null;
+      const key = `${line.lineObjectNumber}\u0000${warehouse ?? ''}`;
+      const sum = net.get(key) ?? { sku: line.lineObjectNumber!, quantity: 0, warehouse };
+      sum.quantity = Math.round((sum.quantity + line.quantity) * 1e5) / 1e5;
+      net.set(key, sum);
+    }
+    const lines = [...net.values()].filter((line) => line.quantity !== 0);
+    return {
+      documentId: document.id,
+      number: document.number,
+      erpOrderRef: document.orderNumber || null,
+      externalDocumentNumber: document.externalDocumentNumber || null,
+      carrier: tracking?.shippingAgentCode || null,
+      trackingNumber: tracking?.packageTrackingNo || null,
+      cancelled: items.length > 0 && lines.length === 0,
+      shippedAt: document.postingDate || document.lastModifiedDateTime,
+      changedAt: new Date(Date.parse(document.lastModifiedDateTime)).toISOString(),
+      lines,
+      crossdockShipmentId: null,
+    };
+  }
+
+  /** The order by Business Central's number when Crossdock has it, else by Crossdock's reference. */
+  private async orderToShip(shipment: ErpShipment, signal: AbortSignal): Promise<BcSalesOrder | undefined> {
+    const byNumber = shipment.erpOrderRef ? await this.client.findSalesOrderByNumber(shipment.erpOrderRef, signal) : undefined;
+    return byNumber ?? this.client.findSalesOrder(shipment.externalDocumentNumber, signal);
+  }
+
+  /**
+   * No open order: either it is not created yet (retryable), or it was posted in full and deleted, and its
+   * posted shipments hold the totals (nothing to post) or cannot (permanent: nothing is left to ship against).
+   */
+  private async shippedWithoutOrder(shipment: ErpShipment, signal: AbortSignal): Promise<ErpShipmentResult> {
+    const reference = shipment.erpOrderRef ?? shipment.externalDocumentNumber;
+    const posted = await this.client.salesShipmentsOf(shipment.erpOrderRef ? { orderNumber: shipment.erpOrderRef } : { externalDocumentNumber: shipment.externalDocumentNumber }, signal);
+    if (posted.length === 0) throw new TargetError('retryable', `Business Central has no sales order ${reference} (not created yet?)`);
+    const shipped = new Map<string, number>();
+    for (const line of posted.flatMap((document) => this.toShipmentRecord(document).lines)) shipped.set(line.sku, (shipped.get(line.sku) ?? 0) + line.quantity);
+    const missing = shipment.shippedTotals.find((total) => total.quantity > (shipped.get(total.sku) ?? 0) + 1e-9);
+    if (missing) {
+      throw new TargetError('permanent', `Business Central's order ${reference} is posted in full and gone from its sales orders; its shipments hold ${shipped.get(missing.sku) ?? 0} of item ${missing.sku}, the shipments need ${missing.quantity}`);
+    }
+    return { erpShipmentRef: null, posted: false, erpOrderRef: posted[0]!.orderNumber || null };
+  }
+
+  /** The number of the order's newest posted shipment; null when it cannot be read (the posting stands). */
+  private async newestShipmentNumber(orderNumber: string, signal: AbortSignal): Promise<string | null> {
+    try {
+      const posted = await this.client.salesShipmentsOf({ orderNumber }, signal);
+      return posted.toSorted((a, b) => Date.parse(b.lastModifiedDateTime) - Date.parse(a.lastModifiedDateTime) || b.number.localeCompare(a.number))[0]?.number ?? null;
+    } catch {
+      return null;
+    }
   }
 
   private toSalesOrder(order: ErpSalesOrder): SalesOrderInput {

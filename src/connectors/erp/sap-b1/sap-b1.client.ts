@@ -42,6 +42,43 @@ export interface SapOrder {
   Cancelled?: string;
 }
 
+/** An order line as shipping reads it: delivered is `Quantity` less `RemainingOpenQuantity`. */
+export interface SapOrderLine {
+  LineNum: number;
+  ItemCode: string;
+  Quantity: number;
+  RemainingOpenQuantity: number;
+  LineStatus?: string;
+  WarehouseCode?: string | null;
+}
+
+export interface SapOrderWithLines extends SapOrder {
+  DocumentLines: SapOrderLine[];
+}
+
+/** A delivery note as Crossdock posts one: every line based on an order line (BaseType 17). */
+export interface SapDeliveryNoteInput {
+  CardCode: string;
+  DocDate?: string;
+  Comments?: string;
+  TrackingNumber?: string;
+  DocumentLines: Array<{ BaseType: 17; BaseEntry: number; BaseLine: number; Quantity: number; WarehouseCode?: string }>;
+}
+
+export interface SapDeliveryNote {
+  DocEntry: number;
+  DocNum: number;
+  DocDate?: string | null;
+  NumAtCard?: string | null;
+  Comments?: string | null;
+  TrackingNumber?: string | null;
+  Cancelled?: string | null;
+  CancelStatus?: string | null;
+  /** UpdateDate and UpdateTime as one number (see sapStamp). */
+  stamp?: number;
+  DocumentLines: Array<{ ItemCode: string; Quantity: number; WarehouseCode?: string | null; BaseType?: number | null; BaseEntry?: number | null }>;
+}
+
 export interface SapWarehouseStock {
   WarehouseCode: string;
   InStock: number;
@@ -60,6 +97,14 @@ export const BUSINESS_PARTNER_FIELDS = ['CardCode', 'CardName', 'CardType', 'Fro
 
 const ORDER: Shape = { DocEntry: 'number', DocNum: 'number', NumAtCard: 'string?', CardCode: 'string?', DocumentStatus: 'string?', Cancelled: 'string?' };
 const ORDER_FIELDS = Object.keys(ORDER).join(',');
+const ORDER_LINE: Shape = { LineNum: 'number', ItemCode: 'string', Quantity: 'number', RemainingOpenQuantity: 'number', LineStatus: 'string?', WarehouseCode: 'string?' };
+const DELIVERY_NOTE: Shape = {
+  DocEntry: 'number', DocNum: 'number', DocDate: 'string?', NumAtCard: 'string?', Comments: 'string?', TrackingNumber: 'string?', Cancelled: 'string?', CancelStatus: 'string?',
+  UpdateDate: 'string?', UpdateTime: 'string?', DocumentLines: 'array',
+};
+const DELIVERY_NOTE_LINE: Shape = { ItemCode: 'string', Quantity: 'number', WarehouseCode: 'string?', BaseType: 'number?', BaseEntry: 'number?' };
+// Orders named per query: 20 `DocEntry eq n` terms keep the URL short.
+const ORDERS_PER_QUERY = 20;
 const ITEM_STOCK: Shape = { ItemCode: 'string', UpdateDate: 'string?', UpdateTime: 'string?', ItemWarehouseInfoCollection: 'array' };
 const WAREHOUSE_STOCK: Shape = { WarehouseCode: 'string', InStock: 'number', Committed: 'number' };
 const PAGE: Shape = { value: 'array', 'odata.nextLink': 'string?', '@odata.nextLink': 'string?' };
@@ -102,6 +147,49 @@ export class SapB1Client {
   async findOrder(reference: string, signal?: AbortSignal): Promise<SapOrder | undefined> {
     const orders = await this.findOrders(reference, signal);
     return orders.find((order) => order.Cancelled !== 'tYES') ?? orders.at(-1);
+  }
+
+  /**
+   * The order to ship, with its lines: by SAP's DocNum when Crossdock has it, else by NumAtCard; the one not
+   * cancelled first, else the newest cancelled one.
+   */
+  async findOrderToShip(docNum: string | null, reference: string, signal?: AbortSignal): Promise<SapOrderWithLines | undefined> {
+    const byNumber = docNum !== null && /^\d+$/.test(docNum) ? await this.ordersWithLines(`DocNum eq ${docNum}`, signal) : [];
+    const orders = byNumber.length > 0 ? byNumber : await this.ordersWithLines(`NumAtCard eq ${odataString(reference)}`, signal);
+    return orders.find((order) => order.Cancelled !== 'tYES') ?? orders.at(-1);
+  }
+
+  async createDeliveryNote(note: SapDeliveryNoteInput, signal?: AbortSignal): Promise<SapDeliveryNote> {
+    return deliveryNote(await this.request('POST', 'DeliveryNotes', note, signal));
+  }
+
+  /** The delivery notes whose Comments are `comments` exactly (how a posting finds the note Crossdock made for a shipment). */
+  async deliveryNotesCommented(comments: string, signal?: AbortSignal): Promise<SapDeliveryNote[]> {
+    const query = odataQuery({ $filter: `Comments eq ${odataString(comments)}`, $select: DELIVERY_NOTE_FIELDS, $orderby: 'DocEntry' });
+    return (await this.allPages(`DeliveryNotes?${query}`, 'a delivery note', signal)).map(deliveryNote);
+  }
+
+  /**
+   * The delivery notes changed at or after `since` (all when undefined), with their lines. SAP filters by day;
+   * the time of day is compared here, the same second counting as changed.
+   */
+  async deliveryNotesChangedSince(since: Date | undefined, signal?: AbortSignal): Promise<SapDeliveryNote[]> {
+    const query = odataQuery({ ...(since ? { $filter: `UpdateDate ge ${dateLiteral(since)}` } : {}), $select: DELIVERY_NOTE_FIELDS, $orderby: 'DocEntry' });
+    const notes = (await this.allPages(`DeliveryNotes?${query}`, 'a delivery note', signal)).map(deliveryNote);
+    return since ? notes.filter((note) => changedSince(note.stamp, since)) : notes;
+  }
+
+  /** DocNum and NumAtCard of the orders named by DocEntry (those SAP has). */
+  async ordersByDocEntry(docEntries: readonly number[], signal?: AbortSignal): Promise<Map<number, SapOrder>> {
+    const orders = new Map<number, SapOrder>();
+    for (let i = 0; i < docEntries.length; i += ORDERS_PER_QUERY) {
+      const query = odataQuery({ $filter: docEntries.slice(i, i + ORDERS_PER_QUERY).map((entry) => `DocEntry eq ${entry}`).join(' or '), $select: 'DocEntry,DocNum,NumAtCard', $orderby: 'DocEntry' });
+      for (const record of await this.allPages(`Orders?${query}`, 'an order', signal)) {
+        const order = expectShape<SapOrder>(SYSTEM, 'an order', record, { DocEntry: 'number', DocNum: 'number', NumAtCard: 'string?' });
+        orders.set(order.DocEntry, order);
+      }
+    }
+    return orders;
   }
 
   async createOrder(order: SapOrderInput, signal?: AbortSignal): Promise<SapOrder> {
@@ -192,6 +280,15 @@ export class SapB1Client {
     if (!session) return;
     // A session that cannot be closed times out on its own: nothing to report to whoever is shutting down.
     await httpCall(`${this.baseUrl}/Logout`, { method: 'POST', headers: { cookie: session.cookie }, signal }).catch(() => undefined);
+  }
+
+  private async ordersWithLines(filter: string, signal?: AbortSignal): Promise<SapOrderWithLines[]> {
+    const query = odataQuery({ $filter: filter, $select: `${ORDER_FIELDS},DocumentLines`, $orderby: 'DocEntry' });
+    return (await this.allPages(`Orders?${query}`, 'an order', signal)).map((record) => {
+      const order = expectShape<SapOrderWithLines>(SYSTEM, 'an order', record, { ...ORDER, DocumentLines: 'array' });
+      for (const line of order.DocumentLines) expectShape(SYSTEM, `a line of order ${order.DocNum}`, line, ORDER_LINE);
+      return order;
+    });
   }
 
   /** A collection with every page SAP splits it into, `pageSize` records a page, following the next link to the last. */
@@ -336,6 +433,15 @@ function itemStock(record: unknown): SapItemStock {
       return { WarehouseCode, InStock, Committed };
     }),
   };
+}
+
+const DELIVERY_NOTE_FIELDS = Object.keys(DELIVERY_NOTE).join(',');
+
+function deliveryNote(record: unknown): SapDeliveryNote {
+  const note = expectShape<SapDeliveryNote & { UpdateDate?: string; UpdateTime?: string }>(SYSTEM, 'a delivery note', record, DELIVERY_NOTE);
+  for (const line of note.DocumentLines) expectShape(SYSTEM, `a line of delivery note ${note.DocNum}`, line, DELIVERY_NOTE_LINE);
+  const { UpdateDate, UpdateTime, ...rest } = note;
+  return { ...rest, stamp: sapStamp(UpdateDate, UpdateTime) };
 }
 
 function linesOf(collection: SapStockDocument): string {

@@ -1,7 +1,10 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import { expectShape, type Shape } from '../../answer-shape.js';
-import type { CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpSalesOrder, GovernedCall, StockChanges } from '../erp-contract.js';
-import { SapB1Client, type SapItemStock, type SapOrderInput } from './sap-b1.client.js';
+import type {
+  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, ShipmentChanges, StockChanges,
+} from '../erp-contract.js';
+import { planErpShipment } from '../erp-shipment-plan.js';
+import { SapB1Client, type SapDeliveryNote, type SapItemStock, type SapOrder, type SapOrderInput } from './sap-b1.client.js';
 import { SAP_STOCK_DOCUMENTS, type SapB1Config } from './sap-b1.config.js';
 import { isoCurrency, sapCurrency } from './sap-b1.currencies.js';
 
@@ -11,6 +14,11 @@ const BUSINESS_PARTNER: Shape = {
   Currency: 'string?', EmailAddress: 'string?', Phone1: 'string?', FederalTaxID: 'string?', PriceListNum: 'number?',
 };
 const YES_NO = new Set(['tYES', 'tNO']);
+/** SAP's object type of a sales order, the base of the delivery lines Crossdock posts. */
+const ORDER_OBJECT_TYPE = 17;
+// What a delivery note's Comments say of the shipment it was posted for, and how the poll reads it back.
+const SHIPMENT_COMMENT = 'Crossdock shipment';
+const SHIPMENT_IN_COMMENT = /Crossdock shipment (\S+)/;
 
 interface SapBusinessPartner {
   CardCode: string;
@@ -117,6 +125,63 @@ export class SapB1Erp implements ErpConnector {
     return { levels, through: through === undefined ? undefined : new Date(through) };
   }
 
+  /**
+   * A delivery note based on the order (`BaseType 17`, `BaseEntry`, `BaseLine`) for what the shipment's totals
+   * exceed what the order's lines show as delivered (`Quantity` less `RemainingOpenQuantity`), carrying the
+   * TrackingNumber and `Crossdock shipment <id>` in Comments. The same shipment again finds its quantities
+   * delivered and posts nothing; it answers the note it made, when its Comments find one.
+   */
+  async postShipment(shipment: ErpShipment, signal: AbortSignal): Promise<ErpShipmentResult> {
+    const order = await this.client.findOrderToShip(shipment.erpOrderRef, shipment.externalDocumentNumber, signal);
+    if (!order) throw new TargetError('retryable', `${SYSTEM} has no order ${shipment.erpOrderRef ?? shipment.externalDocumentNumber} (not created yet?)`);
+    const cancelled = order.Cancelled === 'tYES';
+    const warehouses = this.config.warehouseCodes ?? {};
+    const plan = planErpShipment(
+      shipment,
+      order.DocumentLines.map((line) => ({
+        key: String(line.LineNum), sku: line.ItemCode, shipped: line.Quantity - line.RemainingOpenQuantity,
+        open: cancelled || line.LineStatus === 'bost_Close' ? 0 : line.RemainingOpenQuantity, place: line.WarehouseCode ?? '',
+      })),
+      (warehouse) => warehouses[warehouse],
+      `${SYSTEM} order ${order.DocNum}${cancelled ? ' (cancelled)' : ''}`,
+    );
+    if (!plan.ok) throw new TargetError('permanent', plan.reason);
+    const comments = `${SHIPMENT_COMMENT} ${shipment.shipmentId}`;
+    if (plan.lines.length === 0) {
+      const [ours] = await this.client.deliveryNotesCommented(comments, signal);
+      return { erpShipmentRef: ours ? String(ours.DocNum) : null, posted: false, erpOrderRef: String(order.DocNum) };
+    }
+    const note = await this.client.createDeliveryNote({
+      // No DocDate: SAP posts on its own day, which a warehouse's clock in another time zone could put in the future.
+      CardCode: order.CardCode ?? '',
+      Comments: comments,
+      ...(shipment.trackingNumber ? { TrackingNumber: shipment.trackingNumber } : {}),
+      DocumentLines: plan.lines.map((line) => ({
+        BaseType: ORDER_OBJECT_TYPE, BaseEntry: order.DocEntry, BaseLine: Number(line.key), Quantity: line.quantity, ...(line.from ? { WarehouseCode: line.from } : {}),
+      })),
+    }, signal);
+    return { erpShipmentRef: String(note.DocNum), posted: true, erpOrderRef: String(order.DocNum), erpShipmentId: String(note.DocEntry) };
+  }
+
+  /**
+   * The delivery notes changed since `since` (the same second counting, as stock reads them), oldest change
+   * first, each read back to its order through its lines' `BaseType 17` / `BaseEntry`: the order's DocNum and
+   * NumAtCard. A cancellation document (CancelStatus csCancellation) is not a shipment: the note it cancels comes
+   * as cancelled. `through` is the newest stamp seen.
+   */
+  async shipmentsSince(call: GovernedCall, since: Date | undefined): Promise<ShipmentChanges> {
+    const notes = await call((signal) => this.client.deliveryNotesChangedSince(since, signal));
+    let through = since?.getTime();
+    for (const note of notes) if (note.stamp !== undefined) through = Math.max(through ?? note.stamp, note.stamp);
+    const shipments = notes.filter((note) => note.CancelStatus !== 'csCancellation');
+    const entries = [...new Set(shipments.map(baseOrderOf).filter((entry): entry is number => entry !== undefined))];
+    const orders = entries.length > 0 ? await call((signal) => this.client.ordersByDocEntry(entries, signal)) : new Map<number, SapOrder>();
+    const records = shipments
+      .toSorted((a, b) => (a.stamp ?? 0) - (b.stamp ?? 0) || a.DocEntry - b.DocEntry)
+      .map((note) => this.toShipmentRecord(note, orders.get(baseOrderOf(note) ?? -1)));
+    return { shipments: records, through: through === undefined ? undefined : new Date(through) };
+  }
+
   /** Ends the connector's session with the Service Layer. */
   close(): Promise<void> {
     return this.client.close();
@@ -144,6 +209,25 @@ export class SapB1Erp implements ErpConnector {
     };
   }
 
+  private toShipmentRecord(note: SapDeliveryNote, order: SapOrder | undefined): ErpShipmentRecord {
+    const warehouseOf = new Map(Object.entries(this.config.warehouseCodes ?? {}).map(([warehouse, code]) => [code, warehouse]));
+    const changedAt = note.stamp === undefined ? undefined : new Date(note.stamp).toISOString();
+    return {
+      documentId: String(note.DocEntry),
+      number: String(note.DocNum),
+      erpOrderRef: order ? String(order.DocNum) : null,
+      externalDocumentNumber: order?.NumAtCard || null,
+      // SAP's delivery has no carrier name (TransportationCode is a shipping type's number).
+      carrier: null,
+      trackingNumber: note.TrackingNumber || null,
+      cancelled: note.Cancelled === 'tYES',
+      shippedAt: note.DocDate?.slice(0, 10) ?? changedAt ?? '',
+      changedAt: changedAt ?? note.DocDate ?? '',
+      lines: note.DocumentLines.map((line) => ({ sku: line.ItemCode, quantity: line.Quantity, warehouse: (line.WarehouseCode ? warehouseOf.get(line.WarehouseCode) : undefined) ?? null })),
+      crossdockShipmentId: SHIPMENT_IN_COMMENT.exec(note.Comments ?? '')?.[1] ?? null,
+    };
+  }
+
   private toCustomer(partner: SapBusinessPartner): SapB1Customer {
     const currency = isoCurrency(this.config.currencies ?? {}, partner.Currency);
     return {
@@ -160,6 +244,12 @@ export class SapB1Erp implements ErpConnector {
       ...(partner.PriceListNum != null ? { priceList: partner.PriceListNum } : {}),
     };
   }
+}
+
+/** The order a delivery note ships: the base of its first line based on an order. */
+function baseOrderOf(note: SapDeliveryNote): number | undefined {
+  const line = note.DocumentLines.find((l) => l.BaseType === ORDER_OBJECT_TYPE && typeof l.BaseEntry === 'number');
+  return line?.BaseEntry ?? undefined;
 }
 
 /** A business partner record as the customers pull reads it, or what is wrong with it. */

@@ -21,9 +21,11 @@ import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
 import { ChannelQuery, type Channel } from '../../configuration/index.js';
 import { AcceptOrder } from '../commands/accept-order/accept-order.js';
 import { CancelOrder } from '../commands/cancel-order/cancel-order.js';
+import { ChannelFulfillmentReported } from '../events/channel-fulfillment-reported.js';
+import { IntegrationEvents } from '../../../platform/outbox/integration-events.js';
 import { CreateOrderDto } from './order.dto.js';
 
-type Outcome = 'created' | 'cancelled' | 'cancel-requested' | 'duplicate' | 'stale' | 'ignored' | 'refused' | 'unknown-order';
+type Outcome = 'created' | 'cancelled' | 'cancel-requested' | 'duplicate' | 'stale' | 'ignored' | 'refused' | 'unknown-order' | 'recorded';
 
 /**
  * Shopify's webhooks for a channel of kind `shopify`. The signature is checked over the raw bytes before
@@ -40,13 +42,14 @@ export class ShopifyWebhooksController {
     private readonly inbox: Inbox,
     private readonly acceptOrder: AcceptOrder,
     private readonly cancelOrder: CancelOrder,
+    private readonly events: IntegrationEvents,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @Post(':channelId')
   @HttpCode(200)
   @Access('public')
-  @ApiOperation({ summary: "Shopify's webhooks (orders/create, orders/cancelled), verified by X-Shopify-Hmac-Sha256" })
+  @ApiOperation({ summary: "Shopify's webhooks (orders/create, orders/cancelled, fulfillments/create, fulfillments/update), verified by X-Shopify-Hmac-Sha256" })
   async receive(
     @Param('channelId', ResourceIdPipe) channelId: string,
     @Headers() headers: Record<string, string | string[] | undefined>,
@@ -102,6 +105,31 @@ export class ShopifyWebhooksController {
       const done = await this.cancelOrder.requestIn(tx, order.id, channelId, `shopify:${channelId}`);
       return { outcome: done === 'cancelled' ? ('cancelled' as const) : ('cancel-requested' as const), orderId: order.id };
     }
+    if (topic === 'fulfillments/create' || topic === 'fulfillments/update') {
+      // Ours coming back, or a merchant's: the shipments module tells them apart, once the event is stored.
+      const f = payload as ShopifyFulfillment;
+      const lines = (f.line_items ?? []).map((l) => ({ lineId: String(l.id), sku: l.sku ?? '', quantity: Number(l.quantity) }));
+      const reported = new ChannelFulfillmentReported(
+        channelId, String(f.order_id), String(f.admin_graphql_api_id ?? `gid://shopify/Fulfillment/${f.id}`), String(f.status ?? 'success'),
+        f.tracking_company ?? null, f.tracking_number ?? null, f.tracking_url ?? null, lines, (triggeredAt ?? new Date(f.updated_at ?? f.created_at ?? Date.now())).toISOString(),
+      );
+      await this.events.publish(tx, reported, `${channelId}|${reported.channelOrderId}`);
+      return { outcome: 'recorded' as const };
+    }
     return { outcome: 'ignored' as const };
   }
+}
+
+/** The fields of Shopify's fulfillment webhook body that a shipment needs. */
+interface ShopifyFulfillment {
+  id: string;
+  admin_graphql_api_id?: string;
+  order_id: string;
+  status?: string;
+  tracking_company?: string | null;
+  tracking_number?: string | null;
+  tracking_url?: string | null;
+  created_at?: string;
+  updated_at?: string;
+  line_items?: Array<{ id: string; sku?: string | null; quantity: number }>;
 }

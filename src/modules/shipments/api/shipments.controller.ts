@@ -2,6 +2,10 @@ import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { problems } from '../../../platform/http/problem.js';
 import { Access, actorOf, CurrentPrincipal, sourceOf, type Principal } from '../../../platform/security/principal.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
+import { ErpBackendQuery } from '../../configuration/index.js';
+import { ErpShipments } from '../commands/erp-shipments.js';
 import { ShipmentIntake, type ShipmentOutcome } from '../commands/shipment-intake.js';
 import { Shipments } from '../queries/shipments.js';
 import { ShipmentEventDto } from './shipment.dto.js';
@@ -13,7 +17,20 @@ export class ShipmentsController {
   constructor(
     private readonly intake: ShipmentIntake,
     private readonly shipments: Shipments,
+    private readonly erpShipments: ErpShipments,
+    private readonly queries: QueryBus,
   ) {}
+
+  @Post('admin/erp-backends/:id/sync/shipments')
+  @HttpCode(200)
+  @Access('admin')
+  @ApiOperation({ summary: 'Poll the backend for shipment documents changed since its last poll, now' })
+  async pollShipments(@Param('id', ResourceIdPipe) id: string) {
+    if (!(await this.queries.execute(new ErpBackendQuery(id)))) throw problems.notFound(`ERP backend ${id}`);
+    const result = await this.erpShipments.poll(id);
+    if (!result) throw problems.conflict(`Shipments of ${id} are being polled right now; retry shortly`);
+    return { backendId: id, ...result };
+  }
 
   @Post('shipments/events')
   @HttpCode(202)

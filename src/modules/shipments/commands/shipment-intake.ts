@@ -6,11 +6,12 @@ import { inTransaction, type Sql } from '../../../platform/database/transaction.
 import { Inbox } from '../../../platform/inbox/inbox.js';
 import { currentCorrelationId } from '../../../platform/observability/correlation.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
-import { ChannelsQuery } from '../../configuration/index.js';
+import { ChannelsQuery, ErpBackendQuery } from '../../configuration/index.js';
+import { ERP_MESSAGE_TYPES, type ErpShipment } from '../../../connectors/erp/erp-contract.js';
 import { ShipStockReservationCommand } from '../../inventory/index.js';
 import { OrderForShipmentQuery, RecordShippingCommand, type OrderForShipment } from '../../orders/index.js';
 import { matchLines, shippingStatus } from '../domain/matching.js';
-import { SHIPMENT_CREATED, SHIPMENT_UPDATED, type ShipmentChanged } from '../events/shipment-changed.js';
+import { SHIPMENT_CREATED, SHIPMENT_UPDATED, type ShipmentChanged, type ShipmentForStore } from '../events/shipment-changed.js';
 
 /** A shipment event as the warehouse or the ERP reports it (the contract's fields). */
 export interface ShipmentEvent {
@@ -25,6 +26,17 @@ export interface ShipmentEvent {
   trackingUrl?: string;
   lines: Array<{ sku: string; quantity: number; lineId?: string }>;
   occurredAt: string;
+}
+
+/** What the intake decided of an applied event, as the channels hear it. */
+interface Announced {
+  source: string;
+  lines: ShipmentChanged['lines'];
+  partial: boolean;
+  created: boolean;
+  previousTrackingNumber: string | null;
+  /** Per order line, what every shipment of the order that is not cancelled has shipped, this one included. */
+  shipped: Map<string, number>;
 }
 
 /** `parked`: kept, and applied when it can: its order arrives, or an operator retries it after a fix (`reason`). */
@@ -85,8 +97,8 @@ export class ShipmentIntake {
     if (ambiguous) return { outcome: 'parked', exception: true, reason: `channelOrderId ${named} is used by ${ambiguous} orders of different channels; name the order by orderId or erpOrderRef` };
     if (!order) return { outcome: 'parked', exception: false, reason: `order ${named} is not known yet` };
     const occurredAt = new Date(event.occurredAt);
-    const { rows: [existing] } = await tx.query<{ order_id: string; stale: boolean }>(
-      'select order_id, $2::timestamptz < occurred_at as stale from shipment where id = $1 for update', [event.shipmentId, occurredAt],
+    const { rows: [existing] } = await tx.query<{ order_id: string; stale: boolean; tracking_number: string | null }>(
+      'select order_id, $2::timestamptz < occurred_at as stale, tracking_number from shipment where id = $1 for update', [event.shipmentId, occurredAt],
     );
     if (existing && existing.order_id !== order.orderId) {
       return { outcome: 'parked', exception: true, reason: `shipment ${event.shipmentId} belongs to order ${existing.order_id}, not to ${order.orderId}` };
@@ -118,26 +130,63 @@ export class ShipmentIntake {
     if (event.status !== 'cancelled') for (const line of match.lines) shipped.set(line.lineId, (shipped.get(line.lineId) ?? 0) + line.quantity);
     const status = shippingStatus(order.lines, shipped);
     if (status !== 'unshipped') await this.commands.execute(new RecordShippingCommand(tx, order.orderId, status, `shipment ${event.shipmentId} ${event.status}`));
-    await this.announce(tx, order, event, match.lines, status !== 'shipped', existing === undefined, correlationId);
+    const shipment = { source, lines: match.lines, partial: status !== 'shipped', created: existing === undefined, previousTrackingNumber: existing?.tracking_number ?? null, shipped };
+    await this.announce(tx, order, event, shipment, correlationId);
+    await this.postToErp(tx, order, event, shipment, correlationId);
     return { outcome: 'applied' };
   }
 
   /**
-   * The order's channel hears of the shipment when it takes webhooks (a Shopify order is fulfilled in Shopify),
-   * and so does every webhook subscriber that asked for the event type for all orders (`config.subscribe`).
+   * The order's channel hears of the shipment: a webhook channel as a `shipment.created` / `shipment.updated`
+   * event, a Shopify store as fulfillments (in order per order, so that each reads what the one before fulfilled;
+   * never back to the store it came from). So does every webhook subscriber that asked for the event type for all
+   * orders (`config.subscribe`).
    */
-  private async announce(tx: Sql, order: OrderForShipment, event: ShipmentEvent, lines: ShipmentChanged['lines'], partial: boolean, created: boolean, correlationId: string): Promise<void> {
-    const type = created ? SHIPMENT_CREATED : SHIPMENT_UPDATED;
+  private async announce(tx: Sql, order: OrderForShipment, event: ShipmentEvent, shipment: Announced, correlationId: string): Promise<void> {
+    const type = shipment.created ? SHIPMENT_CREATED : SHIPMENT_UPDATED;
     const channels = await this.queries.execute(new ChannelsQuery(tx));
-    const destinations = channels
-      .filter((c) => c.kind === 'webhook' && (c.id === order.channelId || ((c.config.subscribe as string[] | undefined) ?? []).includes(type)))
-      .map((c) => `channel:${c.id}`);
-    if (destinations.length === 0) return;
     const payload: ShipmentChanged = {
       orderId: order.orderId, channelOrderId: order.channelOrderId, shipmentId: event.shipmentId, status: event.status,
-      carrier: event.carrier ?? null, trackingNumber: event.trackingNumber ?? null, trackingUrl: event.trackingUrl ?? null, lines, partial,
+      carrier: event.carrier ?? null, trackingNumber: event.trackingNumber ?? null, trackingUrl: event.trackingUrl ?? null, lines: shipment.lines, partial: shipment.partial,
     };
-    await this.outbox.add(tx, { type, kind: 'command', key: event.shipmentId, payload: { ...payload }, correlationId }, destinations);
+    const webhooks = channels
+      .filter((c) => c.kind === 'webhook' && (c.id === order.channelId || ((c.config.subscribe as string[] | undefined) ?? []).includes(type)))
+      .map((c) => `channel:${c.id}`);
+    if (webhooks.length > 0) await this.outbox.add(tx, { type, kind: 'command', key: event.shipmentId, payload: { ...payload }, correlationId }, webhooks);
+    const store = channels.find((c) => c.kind === 'shopify' && c.id === order.channelId && shipment.source !== `shopify:${c.id}`);
+    if (!store) return;
+    const skuOf = new Map(order.lines.map((l) => [l.lineId, l.sku]));
+    const forStore: ShipmentForStore = {
+      ...payload, previousTrackingNumber: shipment.previousTrackingNumber,
+      shippedTotals: [...shipment.shipped].filter(([, quantity]) => quantity > 0).map(([lineId, quantity]) => ({ lineId, sku: skuOf.get(lineId) ?? '', quantity })),
+    };
+    await this.outbox.add(tx, { type, kind: 'command', key: order.orderId, payload: { ...forStore }, correlationId }, [`channel:${store.id}`]);
+  }
+
+  /**
+   * The ERP hears of a shipment that comes from elsewhere (the warehouse, a store) when the order's backend says
+   * `erpPosting: ship`: a command in the order's own chain, so after its create. The connector posts only what the
+   * ERP does not hold as shipped yet (`shippedTotals`), so the same shipment again posts nothing. A cancelled
+   * shipment is not posted: reversing a posted shipment is a person's decision in the ERP.
+   */
+  private async postToErp(tx: Sql, order: OrderForShipment, event: ShipmentEvent, shipment: Announced, correlationId: string): Promise<void> {
+    if (!order.erpBackendId || shipment.source === `erp:${order.erpBackendId}` || event.status === 'cancelled') return;
+    const backend = await this.queries.execute(new ErpBackendQuery(order.erpBackendId));
+    if (backend?.erpPosting !== 'ship') return;
+    const bySku = new Map<string, number>();
+    const skuOf = new Map(order.lines.map((l) => [l.lineId, l.sku]));
+    for (const [lineId, quantity] of shipment.shipped) {
+      const sku = skuOf.get(lineId);
+      if (sku !== undefined) bySku.set(sku, (bySku.get(sku) ?? 0) + quantity);
+    }
+    const posting: ErpShipment = {
+      shipmentId: event.shipmentId, externalDocumentNumber: order.reference, erpOrderRef: order.erpOrderRef,
+      carrier: event.carrier ?? null, trackingNumber: event.trackingNumber ?? null, shippedAt: event.occurredAt,
+      lines: shipment.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+      shippedTotals: [...bySku].map(([sku, quantity]) => ({ sku, quantity })),
+    };
+    await this.outbox.add(tx, { type: ERP_MESSAGE_TYPES.postShipment, kind: 'command', key: order.orderId, payload: { ...posting }, correlationId }, [`erp:${order.erpBackendId}`]);
+    await tx.query(`update shipment set erp_posting = 'pending' where id = $1`, [event.shipmentId]);
   }
 
   /** Per order line, what the order's other shipments (not cancelled) shipped. */

@@ -15,3 +15,11 @@ export interface ShipmentChanged {
   /** Some of the order is still to ship. */
   partial: boolean;
 }
+
+/** What a store (Shopify) is sent besides: enough to fulfil exactly what is shipped, whatever it already holds. */
+export interface ShipmentForStore extends ShipmentChanged {
+  /** The tracking number the shipment had before this event: the fulfillment that carries it gets the new one. */
+  previousTrackingNumber: string | null;
+  /** Per order line, what every shipment of the order that is not cancelled has shipped, this one included. */
+  shippedTotals: Array<{ lineId: string; sku: string; quantity: number }>;
+}

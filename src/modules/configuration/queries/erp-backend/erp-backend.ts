@@ -8,7 +8,11 @@ export interface ErpBackend {
   id: string;
   kind: string;
   role: 'legacy' | 'cloud';
+  /** `ship`: shipments from elsewhere (a warehouse) are posted in this ERP against their orders. */
+  erpPosting: 'none' | 'ship';
 }
+
+const COLUMNS = `id, kind, role, case when config->>'erpPosting' = 'ship' then 'ship' else 'none' end as "erpPosting"`;
 
 /** An ERP backend (null when there is none). */
 export class ErpBackendQuery extends Query<ErpBackend | null> {
@@ -25,7 +29,7 @@ export class ErpBackendHandler implements IQueryHandler<ErpBackendQuery, ErpBack
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
   async execute({ backendId }: ErpBackendQuery): Promise<ErpBackend | null> {
-    const { rows: [backend] } = await this.pool.query<ErpBackend>('select id, kind, role from erp_backend where id = $1', [backendId]);
+    const { rows: [backend] } = await this.pool.query<ErpBackend>(`select ${COLUMNS} from erp_backend where id = $1`, [backendId]);
     return backend ?? null;
   }
 }
@@ -35,7 +39,7 @@ export class ErpBackendsHandler implements IQueryHandler<ErpBackendsQuery, ErpBa
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
   async execute(): Promise<ErpBackend[]> {
-    const { rows } = await this.pool.query<ErpBackend>('select id, kind, role from erp_backend order by id');
+    const { rows } = await this.pool.query<ErpBackend>(`select ${COLUMNS} from erp_backend order by id`);
     return rows;
   }
 }

@@ -14,6 +14,11 @@ export interface OrderForShipment {
   channelId: string;
   channelOrderId: string;
   status: string;
+  /** Crossdock's reference, which the ERP keeps as the order's external document number. */
+  reference: string;
+  /** The ERP backend the order went to, and the ERP's number for it once confirmed. */
+  erpBackendId: string | null;
+  erpOrderRef: string | null;
   lines: Array<{ lineId: string; sku: string; quantity: number }>;
 }
 
@@ -39,8 +44,8 @@ export class OrderForShipmentHandler implements IQueryHandler<OrderForShipmentQu
       ? ['id', UUID.test(reference.orderId) ? reference.orderId : null]
       : reference.channelOrderId !== undefined ? ['channel_order_id', reference.channelOrderId] : ['erp_order_ref', reference.erpOrderRef ?? null];
     if (value === null) return {};
-    const { rows } = await sql.query<{ id: string; channel_id: string; channel_order_id: string; status: string }>(
-      `select id, channel_id, channel_order_id, status from sales_order where ${column} = $1 order by id limit 3 for update`,
+    const { rows } = await sql.query<{ id: string; channel_id: string; channel_order_id: string; status: string; reference: string; erp_backend_id: string | null; erp_order_ref: string | null }>(
+      `select id, channel_id, channel_order_id, status, reference, erp_backend_id, erp_order_ref from sales_order where ${column} = $1 order by id limit 3 for update`,
       [value],
     );
     if (rows.length === 0) return {};
@@ -51,7 +56,10 @@ export class OrderForShipmentHandler implements IQueryHandler<OrderForShipmentQu
       [order.id],
     );
     return {
-      order: { orderId: order.id, channelId: order.channel_id, channelOrderId: order.channel_order_id, status: order.status, lines: lines.map((l) => ({ lineId: l.line_id, sku: l.sku, quantity: l.quantity })) },
+      order: {
+        orderId: order.id, channelId: order.channel_id, channelOrderId: order.channel_order_id, status: order.status,
+        reference: order.reference, erpBackendId: order.erp_backend_id, erpOrderRef: order.erp_order_ref, lines: lines.map((l) => ({ lineId: l.line_id, sku: l.sku, quantity: l.quantity })),
+      },
     };
   }
 }
