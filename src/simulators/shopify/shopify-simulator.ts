@@ -108,6 +108,8 @@ interface State {
   loseAnswers: number;
   /** When set, fulfillmentCreate answers this userError and creates nothing. */
   refuseFulfillments?: string;
+  /** Each mutation is applied at once and answered this much later (a caller may die in between). */
+  mutationAnswerDelayMs: number;
 }
 
 /** An order with its fulfillment orders (one per location its lines were assigned to) and fulfillments. */
@@ -195,6 +197,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     orders: new Map(),
     downUntil: 0,
     loseAnswers: 0,
+    mutationAnswerDelayMs: 0,
   };
   for (const seed of options.variants ?? defaultSimulatorData().items.map((item) => ({ sku: item.number, title: item.displayName }))) addVariant(state, seed);
 
@@ -258,6 +261,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
         const actual = operation.type === 'mutation' ? requested : actualCost(operation.selections, data);
         bucket.available = Math.min(bucket.maximumAvailable, bucket.available + requested - actual);
         record.actualCost = actual;
+        if (operation.type === 'mutation' && state.mutationAnswerDelayMs > 0) await sleep(state.mutationAnswerDelayMs);
         if (operation.type === 'mutation' && state.loseAnswers > 0) {
           // Applied, but the answer never reaches the caller: a connection lost at the worst moment.
           state.loseAnswers--;
@@ -326,13 +330,15 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       const order = state.orders.get(`gid://shopify/Order/${request.params.id}`);
       return order ? orderView(order) : reply.status(404).send({ errors: 'no such order' });
     });
-    // The store is down for `forMs` (503 to every Admin API call); `loseAnswers`: the next mutations apply, unanswered.
+    // The store is down for `downForMs` (503 to every Admin API call); `loseAnswers`: the next mutations apply,
+    // unanswered; `refuseFulfillments`: a userError to every fulfillmentCreate; `mutationAnswerDelayMs`: applied, answered late.
     instance.post('/_control/faults', async (request) => {
-      const body = (request.body ?? {}) as { downForMs?: number; loseAnswers?: number; refuseFulfillments?: string | null };
+      const body = (request.body ?? {}) as { downForMs?: number; loseAnswers?: number; refuseFulfillments?: string | null; mutationAnswerDelayMs?: number };
+      if (body.mutationAnswerDelayMs !== undefined) state.mutationAnswerDelayMs = Number(body.mutationAnswerDelayMs);
       if (body.refuseFulfillments !== undefined) state.refuseFulfillments = body.refuseFulfillments ?? undefined;
       if (body.downForMs !== undefined) state.downUntil = Number(body.downForMs) > 0 ? Date.now() + Number(body.downForMs) : 0;
       if (body.loseAnswers !== undefined) state.loseAnswers = Number(body.loseAnswers);
-      return { downUntil: state.downUntil, loseAnswers: state.loseAnswers };
+      return { downUntil: state.downUntil, loseAnswers: state.loseAnswers, refuseFulfillments: state.refuseFulfillments ?? null, mutationAnswerDelayMs: state.mutationAnswerDelayMs };
     });
     instance.post('/_control/webhooks/send', async (request, reply) => {
       const body = (request.body ?? {}) as WebhookSendRequest;
