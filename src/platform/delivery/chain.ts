@@ -74,7 +74,7 @@ export async function lockChains(tx: Tx, destination: string, keys: Iterable<str
  * After command rows of these keys finish, the oldest waiting command of each, locked, under the chains' locks.
  * A key with a row still queued, being sent or dead has none.
  */
-export async function nextInChains(tx: Tx, destination: string, keys: string[]): Promise<string[]> {
+async function nextInChains(tx: Tx, destination: string, keys: string[]): Promise<string[]> {
   const commandKeys = await lockChains(tx, destination, keys);
   if (commandKeys.length === 0) return [];
   // Per key, the oldest unfinished row of the chain (one index probe each): when it is waiting, it goes next.

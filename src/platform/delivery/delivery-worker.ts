@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
 import { BossService } from './boss.service.js';
-import { enqueue, nextInChains, queueNextInChains, type DeliveryJobData } from './chain.js';
+import { enqueue, lockChains, queueNextInChains, type DeliveryJobData } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
 import { Destinations, limitsOf, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
@@ -172,15 +172,15 @@ export class DeliveryWorker implements OnApplicationShutdown {
     }, ASYNC_COMMIT);
     // Two halves of the batch go round on their own, so that one calls its target while the other settles.
     const halves = [0, 1].map((half): Round => ({ calls: round.calls.filter((_, i) => i % 2 === half), held: round.held.filter((_, i) => i % 2 === half), waitMs: round.waitMs }));
-    await Promise.all(halves.map((half) => this.goRound(half, jobs[0]!.id, destination, handler, limits, startedAt)));
+    await Promise.all(halves.map((half) => this.goRound(half, destination, handler, limits, startedAt)));
   }
 
   /**
    * Calls the admitted rows, settles them, and goes on with the rows held back and the next rows of the settled
-   * rows' chains: those are taken on under the carrier job, not queued under a new one (the settling transaction
-   * claims and admits them), so a busy key moves one transaction a message.
+   * rows' chains: those are taken on under the job of the row before them, not queued under a new one (the
+   * settling transaction claims and admits them), so a busy key moves one transaction a message.
    */
-  private async goRound(first: Round, carrier: string, destination: string, handler: DestinationHandler | undefined, limits: TargetLimits | undefined, startedAt: number): Promise<void> {
+  private async goRound(first: Round, destination: string, handler: DestinationHandler | undefined, limits: TargetLimits | undefined, startedAt: number): Promise<void> {
     let round = first;
     for (;;) {
       if (round.calls.length > 0) {
@@ -188,8 +188,8 @@ export class DeliveryWorker implements OnApplicationShutdown {
         const outcomes = await Promise.all(calls.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler!, probe))));
         try {
           round = await inTransaction(this.pool, async (tx) => {
-            const carriedOn = this.stopped || Date.now() - startedAt >= MAX_JOB_MS ? undefined : carrier;
-            const next = await this.settle(tx, destination, calls, outcomes, carriedOn);
+            const carryOn = !this.stopped && Date.now() - startedAt < MAX_JOB_MS;
+            const next = await this.settle(tx, destination, calls, outcomes, carryOn);
             // Slots freed by these calls are taken at once, by the rows held back and the chains' next rows.
             return this.admitAgain(tx, destination, limits!, [...held, ...next], startedAt);
           }, ASYNC_COMMIT);
@@ -257,10 +257,10 @@ export class DeliveryWorker implements OnApplicationShutdown {
 
   /**
    * Records the outcomes of a batch's calls in one transaction. Failures (rare) take the governor's lock one
-   * by one; the successes only free their leases, last, so the target's row is never held for long. With a
-   * carrier job, the next rows of the finished rows' chains are claimed under it and returned, not queued.
+   * by one; the successes only free their leases, last, so the target's row is never held for long. With
+   * `carryOn`, the next rows of the finished rows' chains are claimed and returned, not queued under new jobs.
    */
-  private async settle(tx: Tx, target: string, calls: Array<{ row: ClaimedRow; leaseId: string }>, outcomes: CallOutcome[], carrier?: string): Promise<ClaimedRow[]> {
+  private async settle(tx: Tx, target: string, calls: Array<{ row: ClaimedRow; leaseId: string }>, outcomes: CallOutcome[], carryOn = false): Promise<ClaimedRow[]> {
     const settlement = new Settlement(target, this.destinations);
     const healthyLeases: string[] = [];
     for (const [i, { row, leaseId }] of calls.entries()) {
@@ -290,7 +290,7 @@ export class DeliveryWorker implements OnApplicationShutdown {
         }
       }
     }
-    const next = await settlement.apply(tx, this.boss.boss, carrier);
+    const next = await settlement.apply(tx, this.boss.boss, carryOn);
     if (healthyLeases.length > 0) {
       const transition = await this.governor.releaseHealthy(tx, target, healthyLeases);
       if (transition) await recordTrace(tx, [stepOf(calls[0]!.row, { step: 'circuit', detail: { target, ...transition } })]);
@@ -352,32 +352,33 @@ class Settlement {
     this.traces.push(step);
   }
 
-  async apply(tx: Tx, boss: PgBoss, carrier?: string): Promise<ClaimedRow[]> {
+  async apply(tx: Tx, boss: PgBoss, carryOn = false): Promise<ClaimedRow[]> {
     for (const { row, failure } of [...this.finished, ...this.rescheduled]) if (failure) await recordFailure(tx, row.id, failure);
-    if (this.finished.length > 0) {
-      await tx.query(
-        `update outbox o set status = v.status, finished_at = clock_timestamp(),
-                delivered_at = case when v.status = 'delivered' then clock_timestamp() end,
-                error_class = coalesce(v.error_class, o.error_class), next_attempt_at = null
-           from unnest($1::bigint[], $2::text[], $3::text[]) as v(id, status, error_class) where o.id = v.id`,
-        [this.finished.map((f) => f.row.id), this.finished.map((f) => f.status), this.finished.map((f) => f.failure?.class ?? null)],
-      );
+    const finished = this.finished.map((f) => ({ id: f.row.id, status: f.status, errorClass: f.failure?.class ?? null }));
+    let next: ClaimedRow[] = [];
+    if (finished.length > 0 && carryOn) {
+      // The chains' locks first, then the rows finished and the next rows taken on in one statement.
+      await lockChains(tx, this.destination, this.finished.map((f) => f.row.key));
+      next = await finishAndCarryOn(tx, this.destination, finished);
+    } else if (finished.length > 0) {
+      await tx.query(`update outbox o set ${FINISHED} from unnest($1::bigint[], $2::text[], $3::text[]) as v(id, status, error_class) where o.id = v.id`, [
+        finished.map((f) => f.id), finished.map((f) => f.status), finished.map((f) => f.errorClass),
+      ]);
+      await queueNextInChains(tx, boss, this.destination, this.finished.map((f) => f.row.key));
     }
     if (this.rescheduled.length > 0) {
       const now = Date.now();
       await enqueue(tx, boss, this.rescheduled.map(({ row, delayMs }) => ({ id: row.id, destination: row.destination, startAfter: new Date(now + delayMs) })));
-    }
-    let next: ClaimedRow[] = [];
-    if (this.finished.length > 0) {
-      const keys = this.finished.map((f) => f.row.key);
-      if (carrier === undefined) await queueNextInChains(tx, boss, this.destination, keys);
-      else next = await carryOn(tx, await nextInChains(tx, this.destination, keys), carrier);
     }
     await this.destinations.notifyAll(tx, this.outcomes);
     await recordTrace(tx, this.traces);
     return next;
   }
 }
+
+// A row's end: delivered, dead or superseded.
+const FINISHED = `status = v.status, finished_at = clock_timestamp(), delivered_at = case when v.status = 'delivered' then clock_timestamp() end,
+                  error_class = coalesce(v.error_class, o.error_class), next_attempt_at = null`;
 
 const CLAIMED_COLUMNS = `o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
                 o.correlation_id, o.causation_id, o.attempts, o.created_at`;
@@ -408,13 +409,28 @@ async function claim(tx: Tx, jobs: Array<Job<DeliveryJobData>>): Promise<Claimed
   return byId(rows);
 }
 
-/** Claims rows that come next in their chains under a job being worked (see `claim` for a job fetched again). */
-async function carryOn(tx: Tx, ids: string[], carrier: string): Promise<ClaimedRow[]> {
-  if (ids.length === 0) return [];
+/**
+ * Finishes rows and, in the same statement, claims the next command of each one's chain (its oldest unfinished row
+ * other than the one finished, when that is waiting) under the job the finished row was claimed under: a job
+ * fetched again finds it as the head of its own row's chain. The statement reads the chains as they were before
+ * it: the caller holds their locks (lockChains), so nothing else changed them meanwhile.
+ */
+async function finishAndCarryOn(tx: Tx, destination: string, finished: Array<{ id: string; status: string; errorClass: string | null }>): Promise<ClaimedRow[]> {
   const { rows } = await tx.query<ClaimedRow>(
-    `update outbox o set status = 'sending', job_id = $2, next_attempt_at = null where o.id = any($1::bigint[])
-      returning ${CLAIMED_COLUMNS}`,
-    [ids, carrier],
+    `with finished as (
+       update outbox o set ${FINISHED} from unnest($1::bigint[], $2::text[], $3::text[]) as v(id, status, error_class) where o.id = v.id
+       returning o.id, o.key, o.job_id),
+     next as (
+       select head.id, f.job_id from finished f
+        cross join lateral (
+          select w.id, w.status from outbox w
+           where w.destination = $4 and w.key = f.key and w.kind = 'command' and w.id <> f.id
+             and w.status in ('pending', 'waiting', 'queued', 'sending', 'dead')
+           order by w.id limit 1) head
+        where head.status = 'waiting')
+     update outbox o set status = 'sending', job_id = next.job_id, next_attempt_at = null from next where o.id = next.id
+     returning ${CLAIMED_COLUMNS}`,
+    [finished.map((f) => f.id), finished.map((f) => f.status), finished.map((f) => f.errorClass), destination],
   );
   return byId(rows);
 }

@@ -471,12 +471,12 @@ function route(state: State, settings: Settings, request: FastifyRequest, path: 
       const expand = query.get('$expand') === 'salesOrderLines';
       return list('salesOrder', [...state.orders.values()].map((o) => orderView(o, expand)), 'number');
     }
-    if (request.method === 'GET' && key) {
+    if (request.method === 'GET' && key && !navigation) {
       const order = state.orders.get(key);
       return order ? answer(200, orderView(order, query.get('$expand') === 'salesOrderLines')) : answer(404, odataError('Internal_RecordNotFound', 'The Sales Header does not exist.'));
     }
     if (request.method === 'POST' && !key) return createOrder(state, request.body as Record<string, unknown>, answer);
-    if (request.method === 'DELETE' && key) {
+    if (request.method === 'DELETE' && key && !navigation) {
       const order = state.orders.get(key);
       if (!order) return answer(404, odataError('Internal_RecordNotFound', 'The Sales Header does not exist.'));
       const ifMatch = request.headers['if-match'];
@@ -709,8 +709,11 @@ function lineView(line: SimSalesOrderLine) {
 /** The v2.0 entity: no package tracking or shipping agent, and its lines without their location. */
 function shipmentView(shipment: SimSalesShipment, withLines: boolean) {
   const { packageTrackingNo: _p, shippingAgentCode: _s, salesShipmentLines, ...rest } = shipment;
+  const address = Object.fromEntries(['sellTo', 'billTo', 'shipTo'].flatMap((party) => ['AddressLine1', 'AddressLine2', 'City', 'Country', 'State', 'PostCode'].map((field) => [`${party}${field}`, ''])));
   return {
-    ...rest, invoiceDate: rest.postingDate, dueDate: rest.postingDate, customerPurchaseOrderReference: '', currencyCode: 'USD', pricesIncludeTax: false,
+    ...rest, invoiceDate: rest.postingDate, dueDate: rest.postingDate, customerPurchaseOrderReference: '', billToCustomerId: rest.customerId, billToName: rest.customerName,
+    billToCustomerNumber: rest.customerNumber, shipToName: rest.customerName, shipToContact: '', ...address, currencyCode: 'USD', paymentTermsCode: '', shipmentMethodCode: '',
+    salesperson: '', pricesIncludeTax: false, phoneNumber: '', email: '',
     ...(withLines ? { salesShipmentLines: salesShipmentLines.map(shipmentLineView) } : {}),
   };
 }

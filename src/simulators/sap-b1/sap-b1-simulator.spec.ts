@@ -156,6 +156,55 @@ describe('SAP Business One simulator', () => {
     expect(row().InStock).toBe(InStock - 3);
   });
 
+  it('a delivery carries TrackingNumber and Comments, may be patched later, is found by UpdateDate, and cancelled gives its order back', async () => {
+    const { cookie } = await login();
+    const row = () => sim.state.items.get('A00004')!.ItemWarehouseInfoCollection.find((w) => w.WarehouseCode === '01')!;
+    const { InStock, Committed } = row();
+    const order = await sl('/b1s/v1/Orders', cookie, { method: 'POST', body: { CardCode: 'c00001', NumAtCard: 'PO-TRACK', DocDueDate: '2026-12-01', DocumentLines: [{ ItemCode: 'A00004', Quantity: 5, WarehouseCode: '01' }] } });
+    const delivery = await sl('/b1s/v1/DeliveryNotes', cookie, {
+      method: 'POST',
+      body: { CardCode: 'c00001', TrackingNumber: '1Z999AA10123456784', Comments: 'Crossdock shipment s-1', DocumentLines: [{ BaseType: 17, BaseEntry: order.body.DocEntry, BaseLine: 0, Quantity: 2 }] },
+    });
+    expect(delivery.body).toMatchObject({ TrackingNumber: '1Z999AA10123456784', Comments: 'Crossdock shipment s-1', Cancelled: 'tNO', CancelStatus: 'csNo' });
+    expect(sim.state.documents.Orders.get(order.body.DocEntry)!.DocumentLines[0]).toMatchObject({ Quantity: 5, RemainingOpenQuantity: 3, LineStatus: 'bost_Open' });
+    // More than the order line has open is refused.
+    const over = await sl('/b1s/v1/DeliveryNotes', cookie, { method: 'POST', body: { CardCode: 'c00001', DocumentLines: [{ BaseType: 17, BaseEntry: order.body.DocEntry, BaseLine: 0, Quantity: 4 }] } });
+    expect(over.status).toBe(400);
+    expect(over.body.error.message.value).toContain('exceeds the open quantity');
+
+    const today = delivery.body.UpdateDate;
+    const byDay = await sl(`/b1s/v1/DeliveryNotes?$filter=${encodeURIComponent(`UpdateDate ge '${today}' and Comments eq 'Crossdock shipment s-1'`)}&$select=DocEntry,TrackingNumber`, cookie);
+    expect(byDay.body.value).toEqual([{ DocEntry: delivery.body.DocEntry, TrackingNumber: '1Z999AA10123456784' }]);
+    const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    expect((await sl(`/b1s/v1/DeliveryNotes?$filter=${encodeURIComponent(`UpdateDate ge '${tomorrow}'`)}`, cookie)).body.value).toEqual([]);
+
+    expect((await sl(`/b1s/v2/DeliveryNotes(${delivery.body.DocEntry})`, cookie, { method: 'PATCH', body: { TrackingNumber: '1Z-NEW' } })).status).toBe(204);
+    expect(sim.state.documents.DeliveryNotes.get(delivery.body.DocEntry)!.TrackingNumber).toBe('1Z-NEW');
+    expect((await sl(`/b1s/v2/DeliveryNotes(${delivery.body.DocEntry})`, cookie, { method: 'PATCH', body: { DocTotal: 0 } })).status).toBe(400);
+
+    expect((await sl(`/b1s/v1/DeliveryNotes(${delivery.body.DocEntry})/Cancel`, cookie, { method: 'POST' })).status).toBe(204);
+    const notes = [...sim.state.documents.DeliveryNotes.values()].filter((d) => d.DocumentLines[0]!.BaseEntry === order.body.DocEntry);
+    expect(notes.map((d) => [d.DocEntry === delivery.body.DocEntry, d.Cancelled, d.CancelStatus])).toEqual([[true, 'tYES', 'csYes'], [false, 'tNO', 'csCancellation']]);
+    expect(sim.state.documents.Orders.get(order.body.DocEntry)!.DocumentLines[0]).toMatchObject({ RemainingOpenQuantity: 5, LineStatus: 'bost_Open' });
+    expect(row()).toMatchObject({ InStock, Committed: Committed + 5 });
+    expect((await sl(`/b1s/v1/DeliveryNotes(${delivery.body.DocEntry})/Cancel`, cookie, { method: 'POST' })).status).toBe(400);
+    // Nothing is based on the order any more: it can be cancelled, as SAP's cancelled document (csYes).
+    expect((await sl(`/b1s/v1/Orders(${order.body.DocEntry})/Cancel`, cookie, { method: 'POST' })).status).toBe(204);
+    expect(sim.state.documents.Orders.get(order.body.DocEntry)).toMatchObject({ Cancelled: 'tYES', CancelStatus: 'csYes' });
+    expect(row()).toMatchObject({ InStock, Committed });
+  });
+
+  it('a clerk delivers part of an order through the control API, with a tracking number', async () => {
+    const { cookie } = await login();
+    const order = await sl('/b1s/v1/Orders', cookie, { method: 'POST', body: { CardCode: 'c00001', DocDueDate: '2026-12-01', DocumentLines: [{ ItemCode: 'A00005', Quantity: 3 }, { ItemCode: 'A00006', Quantity: 1 }] } });
+    const deliver = (body: unknown) => fetch(`${base}/_control/orders/${order.body.DocEntry}/deliver`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const part = await deliver({ DocumentLines: [{ BaseLine: 0, Quantity: 1 }], TrackingNumber: 'T-1' });
+    expect(await part.json()).toMatchObject({ TrackingNumber: 'T-1', DocumentLines: [{ ItemCode: 'A00005', Quantity: 1, BaseType: 17, BaseEntry: order.body.DocEntry, BaseLine: 0 }] });
+    const rest = await (await deliver({})).json() as { DocumentLines: Array<{ ItemCode: string; Quantity: number }> };
+    expect(rest.DocumentLines.map((l) => [l.ItemCode, l.Quantity])).toEqual([['A00005', 2], ['A00006', 1]]);
+    expect(sim.state.documents.Orders.get(order.body.DocEntry)!.DocumentStatus).toBe('bost_Close');
+  });
+
   it('keeps special prices per item and business partner', async () => {
     const { cookie } = await login();
     const created = await sl('/b1s/v1/SpecialPrices', cookie, { method: 'POST', body: { ItemCode: 'A00003', CardCode: 'c00001', Price: 88.5, Currency: '$' } });

@@ -183,11 +183,14 @@ export class BusinessCentralErp implements ErpConnector {
     return { erpShipmentRef: null, posted: false, erpOrderRef: posted[0]!.orderNumber || null };
   }
 
-  /** The number of the order's newest posted shipment; null when it cannot be read (the posting stands). */
+  /**
+   * The number of the order's newest posted shipment, the highest of its number series (a later change of an
+   * older one, its tracking filled in, moves its lastModifiedDateTime); null when it cannot be read (the posting stands).
+   */
   private async newestShipmentNumber(orderNumber: string, signal: AbortSignal): Promise<string | null> {
     try {
       const posted = await this.client.salesShipmentsOf({ orderNumber }, signal);
-      return posted.toSorted((a, b) => Date.parse(b.lastModifiedDateTime) - Date.parse(a.lastModifiedDateTime) || b.number.localeCompare(a.number))[0]?.number ?? null;
+      return posted.map((s) => s.number).toSorted((a, b) => b.localeCompare(a, 'en', { numeric: true }))[0] ?? null;
     } catch {
       return null;
     }
