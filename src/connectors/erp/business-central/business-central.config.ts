@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
 
 /** Business Central's location Code field holds up to 10 characters; blank is its "no location". */
 const LOCATION_CODE_LENGTH = 10;
@@ -65,6 +65,14 @@ export class BusinessCentralConfig {
   @ApiPropertyOptional({ description: 'Business Central\'s analytics API, where item ledger entries carry their location. Defaults to baseUrl with /api/v2.0 replaced by /api/microsoft/analytics/v1.0' })
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   analyticsBaseUrl?: string;
+
+  @ApiPropertyOptional({
+    enum: ['none', 'ship'], default: 'none',
+    description: '`ship`: a shipment reported by another system (the warehouse, a store) is posted in this ERP against its sales order; ' +
+      '`none`: the ERP is not told (it ships by itself, or another system posts there)',
+  })
+  @IsOptional() @IsIn(['none', 'ship'])
+  erpPosting?: 'none' | 'ship';
 
   @ApiPropertyOptional({
     description: 'The bound action of salesOrders that posts a shipment, called as `salesOrders({id})/Microsoft.NAV.{action}` once the lines\' ' +

@@ -45,6 +45,14 @@ export class SapB1Config {
   @Matches(/\/b1s\/v[12]\/?$/, { message: 'baseUrl must end with the Service Layer version path, /b1s/v1 or /b1s/v2' })
   baseUrl: string;
 
+  @ApiPropertyOptional({
+    enum: ['none', 'ship'], default: 'none',
+    description: '`ship`: a shipment reported by another system (the warehouse, a store) is posted in this ERP against its sales order; ' +
+      '`none`: the ERP is not told (it ships by itself, or another system posts there)',
+  })
+  @IsOptional() @IsIn(['none', 'ship'])
+  erpPosting?: 'none' | 'ship';
+
   @ApiProperty({ example: 'SBODEMOUS' })
   @IsString() @IsNotEmpty() @MaxLength(100)
   companyDb: string;
