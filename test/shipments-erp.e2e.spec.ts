@@ -57,6 +57,15 @@ async function confirmedOrder(): Promise<{ orderId: string; erpOrderRef: string;
   return { orderId: answer.body.orderId, erpOrderRef: row!.erp_order_ref, erpOrderId: row!.erp_order_id, reference: row!.reference };
 }
 
+describe('erpPosting', () => {
+  it('is none or ship, refused otherwise with the field named', async () => {
+    const bc = bcBackend(w.simUrl);
+    const answer = await t.request('PUT', '/v1/admin/erp-backends/bc', { body: { ...bc, config: { ...bc.config, erpPosting: 'always' } } });
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.body.errors)).toContain('config.erpPosting');
+  });
+});
+
 describe('shipments and Business Central', () => {
   beforeAll(async () => {
     expect([200, 201]).toContain((await t.request('PUT', '/v1/admin/routing/shipments', { body: { mode: 'cloud', primary: 'bc' } })).status);

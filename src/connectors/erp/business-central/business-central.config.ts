@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import { IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import { ErpPostingField, type ErpPosting } from '../erp-config.js';
 
 /** Business Central's location Code field holds up to 10 characters; blank is its "no location". */
 const LOCATION_CODE_LENGTH = 10;
@@ -66,13 +67,8 @@ export class BusinessCentralConfig {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   analyticsBaseUrl?: string;
 
-  @ApiPropertyOptional({
-    enum: ['none', 'ship'], default: 'none',
-    description: '`ship`: a shipment reported by another system (the warehouse, a store) is posted in this ERP against its sales order; ' +
-      '`none`: the ERP is not told (it ships by itself, or another system posts there)',
-  })
-  @IsOptional() @IsIn(['none', 'ship'])
-  erpPosting?: 'none' | 'ship';
+  @ErpPostingField()
+  erpPosting?: ErpPosting;
 
   @ApiPropertyOptional({
     description: 'The bound action of salesOrders that posts a shipment, called as `salesOrders({id})/Microsoft.NAV.{action}` once the lines\' ' +

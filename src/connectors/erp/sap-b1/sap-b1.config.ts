@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min, ValidateBy, type ValidationOptions } from 'class-validator';
 import { ALL_CURRENCIES } from './sap-b1.currencies.js';
+import { ErpPostingField, type ErpPosting } from '../erp-config.js';
 
 /** SAP's warehouse code (OWHS.WhsCode) holds up to 8 characters, its currency code (OCRN.CurrCode) up to 3. */
 const WAREHOUSE_CODE_LENGTH = 8;
@@ -45,13 +46,8 @@ export class SapB1Config {
   @Matches(/\/b1s\/v[12]\/?$/, { message: 'baseUrl must end with the Service Layer version path, /b1s/v1 or /b1s/v2' })
   baseUrl: string;
 
-  @ApiPropertyOptional({
-    enum: ['none', 'ship'], default: 'none',
-    description: '`ship`: a shipment reported by another system (the warehouse, a store) is posted in this ERP against its sales order; ' +
-      '`none`: the ERP is not told (it ships by itself, or another system posts there)',
-  })
-  @IsOptional() @IsIn(['none', 'ship'])
-  erpPosting?: 'none' | 'ship';
+  @ErpPostingField()
+  erpPosting?: ErpPosting;
 
   @ApiProperty({ example: 'SBODEMOUS' })
   @IsString() @IsNotEmpty() @MaxLength(100)
