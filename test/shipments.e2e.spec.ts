@@ -85,6 +85,17 @@ describe('shipments in', () => {
     expect(statuses.slice(-2)).toEqual(['partially_shipped', 'shipped']);
   });
 
+  it('takes three times as many shipments at once as the service has connections, each applied, none refused', async () => {
+    const orderIds: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const answer = await submitOrder(t, w.portalKey, orderBody());
+      expect(answer.status).toBe(202);
+      orderIds.push(answer.body.orderId);
+    }
+    const answers = await Promise.all(orderIds.map((orderId) => send(shipmentEvent(orderId, `S-${orderId}-many`))));
+    expect(answers.map((a) => `${a.status} ${a.body.outcome}`)).toEqual(orderIds.map(() => '202 applied'));
+  });
+
   it('parks a shipment that comes before its order, and applies it once the order is there', async () => {
     const body = orderBody();
     const early = await send({ ...shipmentEvent('', 'S-early'), orderId: undefined, channelOrderId: body.channelOrderId });

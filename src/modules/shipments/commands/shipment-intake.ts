@@ -171,7 +171,7 @@ export class ShipmentIntake {
    */
   private async postToErp(tx: Sql, order: OrderForShipment, event: ShipmentEvent, shipment: Announced, correlationId: string): Promise<void> {
     if (!order.erpBackendId || shipment.source === `erp:${order.erpBackendId}` || event.status === 'cancelled') return;
-    const backend = await this.queries.execute(new ErpBackendQuery(order.erpBackendId));
+    const backend = await this.queries.execute(new ErpBackendQuery(order.erpBackendId, tx));
     if (backend?.erpPosting !== 'ship') return;
     const bySku = new Map<string, number>();
     const skuOf = new Map(order.lines.map((l) => [l.lineId, l.sku]));

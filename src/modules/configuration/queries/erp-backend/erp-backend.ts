@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type pg from 'pg';
 import { PG_POOL } from '../../../../platform/database/pg-pool.js';
+import type { Sql } from '../../../../platform/database/transaction.js';
 
 /** An ERP backend as other modules need it: its kind and role, never its settings. */
 export interface ErpBackend {
@@ -14,9 +15,12 @@ export interface ErpBackend {
 
 const COLUMNS = `id, kind, role, case when config->>'erpPosting' = 'ship' then 'ship' else 'none' end as "erpPosting"`;
 
-/** An ERP backend (null when there is none). */
+/** An ERP backend (null when there is none); `sql`: read in the caller's transaction, not on a connection of its own. */
 export class ErpBackendQuery extends Query<ErpBackend | null> {
-  constructor(readonly backendId: string) {
+  constructor(
+    readonly backendId: string,
+    readonly sql?: Sql,
+  ) {
     super();
   }
 }
@@ -28,8 +32,9 @@ export class ErpBackendsQuery extends Query<ErpBackend[]> {}
 export class ErpBackendHandler implements IQueryHandler<ErpBackendQuery, ErpBackend | null> {
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
-  async execute({ backendId }: ErpBackendQuery): Promise<ErpBackend | null> {
-    const { rows: [backend] } = await this.pool.query<ErpBackend>(`select ${COLUMNS} from erp_backend where id = $1`, [backendId]);
+  async execute({ backendId, sql }: ErpBackendQuery): Promise<ErpBackend | null> {
+    const text = `select ${COLUMNS} from erp_backend where id = $1`;
+    const { rows: [backend] } = sql ? await sql.query<ErpBackend>(text, [backendId]) : await this.pool.query<ErpBackend>(text, [backendId]);
     return backend ?? null;
   }
 }
