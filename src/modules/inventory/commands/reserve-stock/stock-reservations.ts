@@ -128,7 +128,6 @@ export class StockReservations {
       [orderId, shipmentId, shippedAt],
     );
     if (shippedAt === null || lines.length === 0) return;
-    await lockSkus(sql, lines.map((l) => l.sku));
     const { rows: open } = await sql.query<{ id: string; sku: string; quantity: number }>(
       `select id::text, sku, quantity::float8 as quantity from stock_reservation
         where order_id = $1 and ended_at is null and shipment_id is null and sku = any($2::text[]) order by id for update`,
@@ -146,6 +145,10 @@ export class StockReservations {
       else split.push({ id: row.id, taken: wanted / 1000 });
       left.set(row.sku, wanted - Math.min(quantity, wanted));
     }
+    // Marking whole reservations leaves every SKU's reserved total as it is: shipments of one SKU do not wait for
+    // each other. Splitting one moves the totals (a row's quantity down, a new row's up), so it takes the SKUs'
+    // locks, in their order, as every other writer of the totals does.
+    if (split.length > 0) await lockSkus(sql, open.filter((row) => split.some((s) => s.id === row.id)).map((row) => row.sku));
     // One statement: whole reservations marked; a reservation shipped in part keeps the rest, and its shipped part becomes a row of its own.
     await sql.query(
       `with marked as (
