@@ -411,7 +411,8 @@ async function claim(tx: Tx, jobs: Array<Job<DeliveryJobData>>): Promise<Claimed
 
 /**
  * Finishes rows and, in the same statement, claims the next command of each one's chain (its oldest unfinished row
- * other than the one finished, when that is waiting) under the job the finished row was claimed under: a job
+ * other than the one finished, when that is waiting; a dead row holds its chain) under the job the finished row
+ * was claimed under: a job
  * fetched again finds it as the head of its own row's chain. The statement reads the chains as they were before
  * it: the caller holds their locks (lockChains), so nothing else changed them meanwhile.
  */
@@ -419,7 +420,7 @@ async function finishAndCarryOn(tx: Tx, destination: string, finished: Array<{ i
   const { rows } = await tx.query<ClaimedRow>(
     `with finished as (
        update outbox o set ${FINISHED} from unnest($1::bigint[], $2::text[], $3::text[]) as v(id, status, error_class) where o.id = v.id
-       returning o.id, o.key, o.job_id),
+       returning o.id, o.key, o.job_id, o.status),
      next as (
        select head.id, f.job_id from finished f
         cross join lateral (
@@ -427,7 +428,7 @@ async function finishAndCarryOn(tx: Tx, destination: string, finished: Array<{ i
            where w.destination = $4 and w.key = f.key and w.kind = 'command' and w.id <> f.id
              and w.status in ('pending', 'waiting', 'queued', 'sending', 'dead')
            order by w.id limit 1) head
-        where head.status = 'waiting')
+        where head.status = 'waiting' and f.status <> 'dead')
      update outbox o set status = 'sending', job_id = next.job_id, next_attempt_at = null from next where o.id = next.id
      returning ${CLAIMED_COLUMNS}`,
     [finished.map((f) => f.id), finished.map((f) => f.status), finished.map((f) => f.errorClass), destination],
