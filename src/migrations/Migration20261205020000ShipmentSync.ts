@@ -2,9 +2,9 @@ import { Migration } from '@mikro-orm/migrations';
 
 /**
  * What the ERP and the storefronts hold of each shipment. `shipment.erp_*`: the ERP's document once a posting
- * settled; `shipment_poll`: where each backend's poll of its shipment documents stands. What a storefront holds: `shipment_channel_sync` once a shipment's delivery to a store has
- * settled, `shipment_channel_fulfillment` the store's fulfillments that are the shipment's, so that their webhooks
- * coming back are recognised and not applied as shipments of their own.
+ * settled; `shipment_poll`: where each backend's poll of its shipment documents stands; `shipment_channel_sync`:
+ * a shipment's delivery to a store has settled; `shipment_channel_fulfillment`: the store's fulfillments that are
+ * the shipment's, so that their webhooks coming back are recognised and not applied as shipments of their own.
  */
 export class Migration20261205020000ShipmentSync extends Migration {
   override up(): void {

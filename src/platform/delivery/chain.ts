@@ -62,6 +62,9 @@ export async function enqueue(tx: Tx, boss: PgBoss, rows: QueueRow[], startAfter
  * the two could each miss the other's uncommitted change (a row left waiting, unseen), and row locks taken to
  * prevent that deadlocked the relay against a worker settling many rows at once. Taken in one order.
  */
+/** A command row not finished yet: it holds its chain (the predicate of the index `outbox_chain_idx`). */
+export const UNFINISHED = `('pending', 'waiting', 'queued', 'sending', 'dead')`;
+
 export async function lockChains(tx: Tx, destination: string, keys: Iterable<string>): Promise<string[]> {
   const sorted = [...new Set(keys)].sort();
   if (sorted.length > 0) {
@@ -82,7 +85,7 @@ async function nextInChains(tx: Tx, destination: string, keys: string[]): Promis
     `select n.id from unnest($2::text[]) as k(key)
        cross join lateral (
          select w.id, w.status from outbox w
-          where w.destination = $1 and w.key = k.key and w.kind = 'command' and w.status in ('pending', 'waiting', 'queued', 'sending', 'dead')
+          where w.destination = $1 and w.key = k.key and w.kind = 'command' and w.status in ${UNFINISHED}
           order by w.id limit 1) head
        join outbox n on n.id = head.id and n.status = 'waiting'
       where head.status = 'waiting'

@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
 import { BossService } from './boss.service.js';
-import { enqueue, lockChains, queueNextInChains, type DeliveryJobData } from './chain.js';
+import { enqueue, lockChains, queueNextInChains, UNFINISHED, type DeliveryJobData } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
 import { Destinations, limitsOf, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
@@ -397,7 +397,7 @@ async function claim(tx: Tx, jobs: Array<Job<DeliveryJobData>>): Promise<Claimed
         cross join lateral (
           select w.id from outbox w
            where w.destination = r.destination and w.key = r.key and w.kind = 'command'
-             and w.status in ('pending', 'waiting', 'queued', 'sending', 'dead')
+             and w.status in ${UNFINISHED}
            order by w.id limit 1) h`;
   const { rows } = await tx.query<ClaimedRow>(
     `update outbox o set status = 'sending'
@@ -412,9 +412,8 @@ async function claim(tx: Tx, jobs: Array<Job<DeliveryJobData>>): Promise<Claimed
 /**
  * Finishes rows and, in the same statement, claims the next command of each one's chain (its oldest unfinished row
  * other than the one finished, when that is waiting; a dead row holds its chain) under the job the finished row
- * was claimed under: a job
- * fetched again finds it as the head of its own row's chain. The statement reads the chains as they were before
- * it: the caller holds their locks (lockChains), so nothing else changed them meanwhile.
+ * was claimed under: a job fetched again finds it as the head of its own row's chain. The statement reads the
+ * chains as they were before it: the caller holds their locks (lockChains), so nothing else changed them meanwhile.
  */
 async function finishAndCarryOn(tx: Tx, destination: string, finished: Array<{ id: string; status: string; errorClass: string | null }>): Promise<ClaimedRow[]> {
   const { rows } = await tx.query<ClaimedRow>(
@@ -426,7 +425,7 @@ async function finishAndCarryOn(tx: Tx, destination: string, finished: Array<{ i
         cross join lateral (
           select w.id, w.status from outbox w
            where w.destination = $4 and w.key = f.key and w.kind = 'command' and w.id <> f.id
-             and w.status in ('pending', 'waiting', 'queued', 'sending', 'dead')
+             and w.status in ${UNFINISHED}
            order by w.id limit 1) head
         where head.status = 'waiting' and f.status <> 'dead')
      update outbox o set status = 'sending', job_id = next.job_id, next_attempt_at = null from next where o.id = next.id
