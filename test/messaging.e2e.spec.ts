@@ -70,6 +70,26 @@ describe('delivery', () => {
     expect(target.badSignatures).toBe(0);
   });
 
+  it('leaves the rows of a chain a worker is settling for the next pass, then delivers them in order', async () => {
+    const pool = t.app.get(PG_POOL);
+    const settling = await pool.connect();
+    try {
+      // A worker settling the chain holds its lock until it commits.
+      await settling.query('begin');
+      await settling.query(`select pg_advisory_xact_lock(hashtextextended('chain:' || $1 || '|' || $2, 0))`, ['channel:sink', 'held-0']);
+      await addMessages(t.app, commands(2, 3, 'held'));
+      await waitUntil('the free chain relayed', async () => Number((await t.sql("select count(*)::int as n from outbox where key = 'held-1' and relayed_at is not null"))[0].n) === 3);
+      expect(await t.sql("select id from outbox where key = 'held-0' and relayed_at is not null")).toEqual([]);
+      await settling.query('commit');
+    } finally {
+      settling.release();
+    }
+    await waitUntil('the held chain delivered', async () => target.effects.filter((e) => e.subject === 'held-0').length === 3);
+    const effects = target.effects.filter((e) => e.subject.startsWith('held-'));
+    expect(effects).toHaveLength(6);
+    expect(orderViolations(effects)).toEqual([]);
+  });
+
   it('sends the newest state per key and never a lower version after a higher one (10,000 shuffled updates, 100 keys)', { timeout: 180_000 }, async () => {
     const keys = 100;
     const perKey = Number(process.env.TEST_STATE_UPDATES_PER_KEY ?? 100);

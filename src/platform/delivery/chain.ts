@@ -74,6 +74,19 @@ export async function lockChains(tx: Tx, destination: string, keys: Iterable<str
 }
 
 /**
+ * lockChains without waiting: takes the locks of these chains that nobody holds and returns their keys. The relay
+ * uses it so that it never waits for a worker settling a chain (the worker would then wait for the relay's commit
+ * in turn); the rows of a chain it could not lock stay unrelayed for its next pass.
+ */
+export async function tryLockChains(tx: Tx, destination: string, keys: Iterable<string>): Promise<Set<string>> {
+  const { rows } = await tx.query<{ k: string }>(
+    `select k from unnest($2::text[]) as u(k) where pg_try_advisory_xact_lock(hashtextextended('chain:' || $1 || '|' || k, 0))`,
+    [destination, [...new Set(keys)]],
+  );
+  return new Set(rows.map((r) => r.k));
+}
+
+/**
  * After command rows of these keys finish, the oldest waiting command of each, locked, under the chains' locks.
  * A key with a row still queued, being sent or dead has none.
  */

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { PG_POOL } from '../database/pg-pool.js';
 import { inTransaction, type Tx } from '../database/transaction.js';
 import { BossService } from '../delivery/boss.service.js';
-import { enqueue, lockChains, UNFINISHED, type QueueRow } from '../delivery/chain.js';
+import { enqueue, tryLockChains, UNFINISHED, type QueueRow } from '../delivery/chain.js';
 import { DeliveryQueues } from '../delivery/delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from '../delivery/delivery-settings.js';
 import { LOGGER } from '../observability/observability.module.js';
@@ -71,7 +71,13 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
       try {
         do {
           this.again = false;
-          while (!this.stopped && (await this.relayBatch()) === this.settings.relayBatchSize);
+          let pass: RelayPass;
+          do {
+            pass = await this.relayBatch();
+            if (pass.deferred > 0) this.again = true;
+          } while (!this.stopped && pass.claimed === this.settings.relayBatchSize);
+          // Rows deferred behind a worker settling their chain: that worker commits within milliseconds.
+          if (pass.deferred > 0 && pass.claimed === pass.deferred) await sleep(DEFERRED_RETRY_MS);
         } while (this.again && !this.stopped);
       } catch (error) {
         // Two relays, or a relay and a worker finishing a chain, can deadlock on one chain's rows; PostgreSQL
@@ -90,19 +96,22 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
     })();
   }
 
-  /** Relays one batch; returns how many rows it claimed. */
-  async relayBatch(): Promise<number> {
+  /** Relays one batch; returns how many rows it claimed and how many of them it left for the next pass. */
+  async relayBatch(): Promise<RelayPass> {
     return inTransaction(this.pool, async (tx) => {
-      const { rows } = await tx.query<UnrelayedRow>(
+      let { rows } = await tx.query<UnrelayedRow>(
         `select id, message_id, delivery_id, destination, key, correlation_id,
                 extract(epoch from clock_timestamp() - created_at) * 1000 as age_ms
            from outbox where relayed_at is null order by id limit $1 for update skip locked`,
         [this.settings.relayBatchSize],
       );
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return { claimed: 0, deferred: 0 };
       for (const destination of new Set(rows.map((r) => r.destination))) await this.queues.ensureFor(destination);
 
-      const busy = await this.busyCommandChains(tx, rows);
+      const claimed = rows.length;
+      const { busy, locked } = await this.busyCommandChains(tx, rows);
+      rows = rows.filter((r) => locked.has(chainOf(r)));
+      if (rows.length === 0) return { claimed, deferred: claimed };
       const placements = new Map<string, Placement>();
       for (const row of rows) {
         const chain = chainOf(row);
@@ -129,21 +138,25 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
       }));
       await recordTrace(tx, steps);
       for (const row of rows) this.metrics.relayLag.observe(Number(row.age_ms) / 1000);
-      return rows.length;
+      return { claimed, deferred: claimed - rows.length };
     }, { synchronousCommit: false }); // lost in a database crash, the rows are simply relayed again
   }
 
   /**
-   * The command chains of the batch with an earlier row unfinished, in one statement, read under the chains'
-   * locks (lockChains): whoever is finishing an earlier row has committed, or will see this batch's rows.
+   * The chains of the batch this pass may place (their locks taken without waiting: tryLockChains) and, of those,
+   * the command chains with an earlier row unfinished, read under the locks: whoever is finishing an earlier row
+   * has committed, or will see this batch's rows.
    */
-  private async busyCommandChains(tx: Tx, rows: UnrelayedRow[]): Promise<Set<string>> {
+  private async busyCommandChains(tx: Tx, rows: UnrelayedRow[]): Promise<{ busy: Set<string>; locked: Set<string> }> {
     const first = new Map<string, UnrelayedRow>();
     for (const row of rows) if (!first.has(chainOf(row))) first.set(chainOf(row), row);
-    const heads = [...first.values()];
     const byDestination = new Map<string, string[]>();
-    for (const head of heads) byDestination.set(head.destination, [...(byDestination.get(head.destination) ?? []), head.key]);
-    for (const destination of [...byDestination.keys()].sort()) await lockChains(tx, destination, byDestination.get(destination)!);
+    for (const head of first.values()) byDestination.set(head.destination, [...(byDestination.get(head.destination) ?? []), head.key]);
+    const locked = new Set<string>();
+    for (const [destination, keys] of byDestination) {
+      for (const key of await tryLockChains(tx, destination, keys)) locked.add(chainOf({ destination, key }));
+    }
+    const heads = [...first.values()].filter((r) => locked.has(chainOf(r)));
     const busy = await tx.query<{ destination: string; key: string }>(
       `select c.destination, c.key from unnest($1::text[], $2::text[], $3::bigint[]) as c(destination, key, first_id)
         cross join lateral (
@@ -152,9 +165,17 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
            limit 1) earlier`,
       [heads.map((r) => r.destination), heads.map((r) => r.key), heads.map((r) => r.id)],
     );
-    return new Set(busy.rows.map((r) => chainOf(r)));
+    return { busy: new Set(busy.rows.map((r) => chainOf(r))), locked };
   }
 }
+
+interface RelayPass {
+  claimed: number;
+  deferred: number;
+}
+
+const DEFERRED_RETRY_MS = 2;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Placement = 'queued' | 'waiting';
 
