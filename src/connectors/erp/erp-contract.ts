@@ -111,6 +111,36 @@ export interface CustomerPull {
   rejected: Array<{ number: string; problem: string }>;
 }
 
+/** The price list of an item's base price (Business Central's item unit price; SAP Business One's base list). */
+export const BASE_PRICE_LIST = 'base';
+
+/**
+ * A price the ERP holds, in Crossdock's words: what `POST /v1/prices` takes, without the event id and ordering
+ * (a pull is a snapshot, dated by its start).
+ */
+export interface ErpPrice {
+  /** The list the price belongs to (BASE_PRICE_LIST for the item's base price; else the ERP's list name or code). */
+  priceList: string;
+  sku: string;
+  /** ISO 4217. */
+  currency: string;
+  /** Per unit, not negative. */
+  unitPrice: number;
+  /** The quantity break: the price applies from this quantity up (0: any quantity). */
+  minQuantity: number;
+  /** The ERP's customer number (SAP CardCode) for a customer-specific price; null for a list price. */
+  customer: string | null;
+  /** ISO dates or date-times; null when open-ended. validTo is exclusive. */
+  validFrom: string | null;
+  validTo: string | null;
+}
+
+/** Every price the backend holds (a snapshot), and what it could not read or map. */
+export interface PricePull {
+  prices: ErpPrice[];
+  rejected: Array<{ sku: string; problem: string }>;
+}
+
 /** Runs one call to the backend, admitted by its governor and bounded in time. */
 export type GovernedCall = <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 
@@ -134,6 +164,8 @@ export interface ErpConnector {
   postShipment?(shipment: ErpShipment, signal: AbortSignal): Promise<ErpShipmentResult>;
   /** Shipment documents changed since `since` (all when undefined), oldest change first. */
   shipmentsSince?(call: GovernedCall, since: Date | undefined): Promise<ShipmentChanges>;
+  /** Every price the backend holds: base prices, price lists, customer-specific prices (see ErpPrice). */
+  prices?(call: GovernedCall): Promise<PricePull>;
   /** Ends what the connector holds open with the ERP (SAP Business One's session), when it is replaced or at shutdown. */
   close?(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import type { BusinessCentralConfig } from './business-central/business-central.
 import { SapB1Erp } from './sap-b1/sap-b1.delivery.js';
 import type { SapB1Config } from './sap-b1/sap-b1.config.js';
 import {
-  ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type ShipmentChanges, type StockChanges,
+  ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type PricePull, type ShipmentChanges, type StockChanges,
 } from './erp-contract.js';
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -80,6 +80,14 @@ export class ErpDestination implements DestinationHandler, OnModuleInit, OnAppli
     const connector = this.connector(backend);
     if (!connector.shipmentsSince) throw new TargetError('permanent', `ERP backend ${backendId} of kind ${backend.kind} has no shipment documents to read in this version`);
     return connector.shipmentsSince(await this.governed(backend), since);
+  }
+
+  /** Every price the backend holds, read through its governor. */
+  async prices(backendId: string): Promise<PricePull> {
+    const backend = await this.backend(backendId);
+    const connector = this.connector(backend);
+    if (!connector.prices) throw new TargetError('permanent', `ERP backend ${backendId} of kind ${backend.kind} has no prices to read in this version`);
+    return connector.prices(await this.governed(backend));
   }
 
   private async governed(backend: Target): Promise<GovernedCall> {
