@@ -15,14 +15,22 @@ export interface DestinationHandler {
   /** The target's limits and maintenance windows, as configured now. */
   limits(destinationId: string): Promise<TargetLimits>;
   /**
-   * A target that takes several state deliveries in one call: how many at most (1 or absent: one a call).
-   * `deliverBatch` then delivers them all or none; the governor counts the batch as one call.
+   * A target that takes several state deliveries of one type in one call: how many at most (1 or absent: one a
+   * call). `deliverBatch` then delivers them all, or throws for all; or it answers the ones the target refused
+   * one by one (dead-lettered with the target's reason) and the rest are delivered. The governor counts the
+   * batch as one call.
    */
-  batchSize?(destinationId: string): Promise<number>;
-  deliverBatch?(deliveries: Delivery[], signal: AbortSignal): Promise<void>;
+  batchSize?(destinationId: string, type: string): Promise<number>;
+  deliverBatch?(deliveries: Delivery[], signal: AbortSignal): Promise<BatchDeliveryResult | void>;
 }
 
 export type DeliveryResult = Record<string, unknown>;
+
+/** What a batch call answered: the deliveries refused one by one, with the target's reason; anything else is traced. */
+export interface BatchDeliveryResult {
+  rejected?: Array<{ deliveryId: string; message: string }>;
+  [key: string]: unknown;
+}
 
 /**
  * The destination's limits, or why it cannot be used: one that no longer exists fails its messages (replayable
