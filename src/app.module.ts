@@ -25,6 +25,7 @@ import { CustomersModule } from './modules/customers/customers.module.js';
 import { InventoryModule } from './modules/inventory/inventory.module.js';
 import { OpsModule } from './modules/ops/ops.module.js';
 import { OrdersModule } from './modules/orders/orders.module.js';
+import { PricingModule } from './modules/pricing/pricing.module.js';
 import { ShipmentsModule } from './modules/shipments/shipments.module.js';
 import type { Env, Role } from './config/env.js';
 
@@ -47,6 +48,7 @@ export interface AppModuleOptions {
   orders: Env['orders'];
   inventory: Env['inventory'];
   shipments: Env['shipments'];
+  pricing: Env['pricing'];
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -101,6 +103,7 @@ export class AppModule {
         InventoryModule.register({ serveApi, poll: { intervalMs: options.inventory.stockPollSeconds * 1000, enabled: options.role !== 'api' } }),
         OrdersModule.register({ ...options.orders, serveApi }),
         ShipmentsModule.register({ serveApi, retryParked: options.role !== 'api', poll: { intervalMs: options.shipments.pollSeconds * 1000, enabled: options.role !== 'api' } }),
+        PricingModule.register({ serveApi, pollMs: options.pricing.pollSeconds * 1000, clockMs: options.pricing.clockMs, enabled: options.role !== 'api' }),
         ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),
         ...(options.additionalModules ?? []),
       ],

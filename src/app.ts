@@ -52,6 +52,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       orders: env.orders,
       inventory: env.inventory,
       shipments: env.shipments,
+      pricing: env.pricing,
       additionalModules: settings.additionalModules,
     }),
     adapter,

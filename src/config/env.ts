@@ -46,6 +46,8 @@ export interface Env {
   inventory: { stockPollSeconds: number };
   /** How often shipment documents are polled from the ERP routed for `shipments`. */
   shipments: { pollSeconds: number };
+  /** How often prices are pulled from the ERP routed for `pricing`; how often dated prices are checked for a start or an end. */
+  pricing: { pollSeconds: number; clockMs: number };
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -105,6 +107,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     },
     shipments: {
       pollSeconds: integer(env, 'CROSSDOCK_SHIPMENT_POLL_SECONDS', 60, 1, 86_400),
+    },
+    pricing: {
+      pollSeconds: integer(env, 'CROSSDOCK_PRICE_POLL_SECONDS', 300, 1, 86_400),
+      clockMs: integer(env, 'CROSSDOCK_PRICE_CLOCK_MS', 5_000, 50, 3_600_000),
     },
     retention: {
       outboxDays: integer(env, 'CROSSDOCK_RETENTION_OUTBOX_DAYS', 7, 1, 3650),

@@ -67,11 +67,12 @@ const CHANNEL: Resource<ChannelEntity, ChannelDto> = {
     config: connectorContent('channel', id, dto, stored),
     inventory: { ...dto.inventory },
     oversell: dto.oversell,
+    pricing: dto.pricing ? { ...dto.pricing } : null,
     limits: dto.limits ? { ...dto.limits } : null,
   }),
   view: (e) => ({
     id: e.id, name: e.name, kind: e.kind, config: maskSecrets(e.config, secretsOf('channel', e.kind)),
-    inventory: e.inventory, oversell: e.oversell, limits: e.limits, createdAt: e.createdAt, updatedAt: e.updatedAt,
+    inventory: e.inventory, oversell: e.oversell, pricing: e.pricing, limits: e.limits, createdAt: e.createdAt, updatedAt: e.updatedAt,
   }),
 };
 

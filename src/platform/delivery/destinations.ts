@@ -16,11 +16,11 @@ export interface DestinationHandler {
   limits(destinationId: string): Promise<TargetLimits>;
   /**
    * A target that takes several state deliveries of one type in one call: how many at most (1 or absent: one a
-   * call). `deliverBatch` then delivers them all, or throws for all; or it answers the ones the target refused
+   * call; without a type, the most it takes of any type). `deliverBatch` then delivers them all, or throws for all; or it answers the ones the target refused
    * one by one (dead-lettered with the target's reason) and the rest are delivered. The governor counts the
    * batch as one call.
    */
-  batchSize?(destinationId: string, type: string): Promise<number>;
+  batchSize?(destinationId: string, type?: string): Promise<number>;
   deliverBatch?(deliveries: Delivery[], signal: AbortSignal): Promise<BatchDeliveryResult | void>;
 }
 

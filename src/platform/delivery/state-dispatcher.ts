@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
-import { Destinations, limitsOf, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
+import { Destinations, limitsOf, type BatchDeliveryResult, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
 import type { FailureDetail } from './outcome.js';
 import { backoffDelay } from './retry-policy.js';
 import { callTarget, type CallOutcome } from './target-call.js';
@@ -219,10 +219,11 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     const handler = this.destinations.handlerOf(type);
     if (!handler) return { claimed: 0, pauseMs: 0 }; // another process, with the handler, sends these
     const { limits, unusable } = await limitsOf(handler, id);
-    // A target that takes batches gets up to that many keys a call; the governor counts calls.
-    const perCall = handler.batchSize && handler.deliverBatch && limits ? Math.max(1, await handler.batchSize(id)) : 1;
+    // A target that takes batches gets up to that many keys of one type a call; the governor counts calls.
+    const batches = handler.batchSize && handler.deliverBatch && limits ? (type?: string) => handler.batchSize!(id, type) : undefined;
+    const largest = batches ? Math.max(1, await batches()) : 1;
     const callsAtOnce = Math.max(1, Math.ceil((limits?.concurrency ?? MAX_BATCH) / LOOPS));
-    const claimSize = perCall === 1 ? Math.min(MAX_BATCH, callsAtOnce) : Math.min(MAX_BATCHED_CLAIM, callsAtOnce * perCall);
+    const claimSize = largest === 1 ? Math.min(MAX_BATCH, callsAtOnce) : Math.min(MAX_BATCHED_CLAIM, callsAtOnce * largest);
     const claimed = await inTransaction(this.pool, async (tx) => {
       const rows = await this.claim(tx, destination, claimSize);
       const settlement = new StateSettlement(destination, 'state_outbox');
@@ -237,7 +238,10 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
         } else callable.push(row);
       }
       const groups: StateRow[][] = [];
-      for (let i = 0; i < callable.length; i += perCall) groups.push(callable.slice(i, i + perCall));
+      for (const [messageType, rowsOfType] of Map.groupBy(callable, (row) => row.type)) {
+        const perCall = batches ? Math.max(1, await batches(messageType)) : 1;
+        for (let i = 0; i < rowsOfType.length; i += perCall) groups.push(rowsOfType.slice(i, i + perCall));
+      }
       const calls: Call[] = [];
       let pauseMs = 0;
       if (groups.length > 0) {
@@ -330,10 +334,16 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
       const attempts = rows.map((row) => ({ ...attempt, ...stepOf(row, { step: 'attempt', detail: { ...attempt.detail, attempt: row.attempts + 1, ...(rows.length > 1 ? { batch: rows.length } : {}) } }), latencyMs: attempt.latencyMs }));
       const batch = rows.length > 1 ? { batch: rows.length } : {};
       if (!failure) {
-        // One step for a successful try: the call's latency and attempt number ride on it (half the trace rows).
-        for (const row of rows) {
-          settlement.finish({ row, how: 'delivered', result }, { step: 'delivered', latencyMs: attempt.latencyMs, detail: { attempt: row.attempts + 1, ...batch, ...(result ? { result } : {}) } });
-        }
+        // A batch's target may refuse some of its deliveries one by one: those are dead letters with its reason.
+        const { rejected, ...rest } = (result ?? {}) as BatchDeliveryResult;
+        const refused = new Map((rejected ?? []).map((r) => [r.deliveryId, r.message]));
+        const answer = rejected ? rest : result;
+        rows.forEach((row, r) => {
+          const reason = refused.get(row.delivery_id);
+          if (reason !== undefined) this.deadLetter(settlement, row, { class: 'permanent', message: reason }, [{ ...attempts[r]!, detail: { ...attempts[r]!.detail, outcome: 'permanent', message: reason } }]);
+          // One step for a successful try: the call's latency and attempt number ride on it (half the trace rows).
+          else settlement.finish({ row, how: 'delivered', result: answer }, { step: 'delivered', latencyMs: attempt.latencyMs, detail: { attempt: row.attempts + 1, ...batch, ...(answer ? { result: answer } : {}) } });
+        });
         healthyLeases.push(leaseId);
       } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;

@@ -35,4 +35,11 @@ export class Inbox {
     );
     return new Set(rows.map((r) => r.event_id));
   }
+
+  /** The items whose event ids are new, first occurrence only, and how many of them were seen before. */
+  async freshItems<T extends { eventId: string }>(sql: Sql, source: string, items: readonly T[]): Promise<{ fresh: T[]; duplicate: number }> {
+    const isNew = await this.acceptMany(sql, source, items.map((i) => i.eventId));
+    const fresh = items.filter((item) => isNew.delete(item.eventId));
+    return { fresh, duplicate: items.length - fresh.length };
+  }
 }

@@ -3,7 +3,7 @@ export const SCOPES = [
   'orders:write', 'orders:read',
   'inventory:write', 'inventory:read',
   'shipments:write', 'shipments:read',
-  'pricing:read', 'pricing:write',
+  'prices:read', 'prices:write',
   'customers:read', 'customers:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];

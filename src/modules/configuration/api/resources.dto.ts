@@ -108,6 +108,39 @@ export class ChannelInventoryDto {
   lowStockThreshold?: number;
 }
 
+export class ChannelPricingDto {
+  @ApiProperty({ example: 'RETAIL', description: "The price list the channel sells from (its prices beat the items' base prices)" })
+  @IsString() @IsNotEmpty() @MaxLength(100)
+  priceList: string;
+
+  @ApiProperty({ example: 'USD', description: 'ISO 4217: the currency the channel sells in; prices in other currencies are not its prices' })
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code such as USD' })
+  currency: string;
+
+  @ApiPropertyOptional({ example: 0.01, default: 0.005, description: "Order intake: a line's unit price may differ from the effective price by this much per unit" })
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0)
+  tolerance?: number;
+
+  @ApiPropertyOptional({ example: 1, default: 0, description: 'Order intake: or by this share of the effective price, in percent, where that is more' })
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(100)
+  tolerancePercent?: number;
+
+  @ApiPropertyOptional({
+    enum: ['ignore', 'flag', 'hold', 'refuse'], default: 'ignore',
+    description: 'Order intake, when a line differs from the effective price beyond the tolerance: `flag` accepts the order and records the lines; ' +
+      '`hold` keeps it from the ERP (on hold, `price-mismatch`) until an operator releases it; `refuse` answers 422 naming the lines',
+  })
+  @IsOptional() @IsIn(['ignore', 'flag', 'hold', 'refuse'])
+  onMismatch?: 'ignore' | 'flag' | 'hold' | 'refuse';
+
+  @ApiPropertyOptional({
+    example: { WHOLESALE: 'gid://shopify/PriceList/1' },
+    description: "Shopify: Crossdock price list to the store's B2B price list; each list's prices go to it as fixed prices",
+  })
+  @IsOptional() @IsObject()
+  shopifyPriceLists?: Record<string, string>;
+}
+
 export class ChannelDto {
   @ApiProperty({ enum: ['shopify', 'webhook', 'api'] })
   @IsIn(['shopify', 'webhook', 'api'])
@@ -128,6 +161,10 @@ export class ChannelDto {
   @ApiProperty({ enum: ['reject', 'backorder'] })
   @IsIn(['reject', 'backorder'])
   oversell: 'reject' | 'backorder';
+
+  @ApiPropertyOptional({ type: () => ChannelPricingDto, description: 'The prices this channel sells at; without it the channel is given no prices' })
+  @IsOptional() @ValidateNested() @Type(() => ChannelPricingDto) @IsObject()
+  pricing?: ChannelPricingDto;
 
   @ApiPropertyOptional({ type: () => TargetLimitsDto, description: 'Limits for calls to this channel (shopify, webhook)' })
   @IsOptional() @ValidateNested() @Type(() => TargetLimitsDto) @IsObject()

@@ -21,6 +21,9 @@ export class ChannelEntity {
   oversell: 'reject' | 'backorder';
 
   @Property({ type: 'json', nullable: true })
+  pricing: ChannelPricing | null = null;
+
+  @Property({ type: 'json', nullable: true })
   limits: { ratePerSecond: number; burst: number; concurrency: number } | null = null;
 
   @Property({ type: 'timestamptz' })
@@ -28,4 +31,15 @@ export class ChannelEntity {
 
   @Property({ type: 'timestamptz' })
   updatedAt: Date = new Date();
+}
+
+/** The list and currency a channel sells at, and what its order intake does when a line's price differs. */
+export interface ChannelPricing {
+  priceList: string;
+  currency: string;
+  tolerance?: number;
+  tolerancePercent?: number;
+  onMismatch?: 'ignore' | 'flag' | 'hold' | 'refuse';
+  /** Shopify: Crossdock price list to the store's PriceList id (fixed prices of B2B catalogs). */
+  shopifyPriceLists?: Record<string, string>;
 }

@@ -3,16 +3,16 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type pg from 'pg';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction } from '../../../platform/database/transaction.js';
-import { validatePlain } from '../../../platform/http/field-errors.js';
+import { BatchDto, sortedCounts, validateItems, type IntakeCounts } from '../../../platform/http/batch-items.js';
 import { problems } from '../../../platform/http/problem.js';
 import { Access, CurrentPrincipal, sourceOf, type Principal } from '../../../platform/security/principal.js';
 import { ErpStockPoller } from '../commands/erp-stock-poller.js';
-import { StockIntake, type IntakeCounts } from '../commands/stock-intake.js';
+import { StockIntake } from '../commands/stock-intake.js';
 import { QueryBus } from '@nestjs/cqrs';
 import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
 import { ErpBackendQuery } from '../../configuration/index.js';
 import { InventoryQuery } from '../queries/inventory-query.js';
-import { BatchDto, StockLevelDto, StockMovementDto } from './inventory.dto.js';
+import { StockLevelDto, StockMovementDto } from './inventory.dto.js';
 
 const MAX_SKUS = 100;
 const STOCK_FROM_SOURCES = 'Stock is reported with a source system API key';
@@ -43,7 +43,7 @@ export class InventoryController {
       }
     }
     await inTransaction(this.pool, (tx) => this.intake.applyLevels(tx, source, valid, counts));
-    return sorted(counts);
+    return sortedCounts(counts);
   }
 
   @Post('inventory/movements')
@@ -54,7 +54,7 @@ export class InventoryController {
     const source = sourceOf(principal, STOCK_FROM_SOURCES);
     const { valid, counts } = validateItems(StockMovementDto, body.items);
     await inTransaction(this.pool, (tx) => this.intake.applyMovements(tx, source, valid, counts));
-    return sorted(counts);
+    return sortedCounts(counts);
   }
 
   @Post('admin/erp-backends/:id/sync/stock')
@@ -65,7 +65,7 @@ export class InventoryController {
     if (!(await this.queries.execute(new ErpBackendQuery(id)))) throw problems.notFound(`ERP backend ${id}`);
     const result = await this.poller.poll(id);
     if (!result) throw problems.conflict(`Stock of ${id} is being polled right now; retry shortly`);
-    return { backendId: id, ...sorted(result) };
+    return { backendId: id, ...sortedCounts(result) };
   }
 
   @Get('inventory/:sku')
@@ -90,20 +90,4 @@ export class InventoryController {
     if (skus.some((s) => s.length > 64)) throw problems.validation([{ field: 'sku', message: 'a sku has at most 64 characters' }]);
     return { channelId: principal.id, items: await this.query.availability(principal.id, skus) };
   }
-}
-
-function validateItems<T extends object>(dto: new () => T, items: unknown[]): { valid: Array<T & { index: number }>; counts: IntakeCounts } {
-  const counts: IntakeCounts = { accepted: 0, duplicate: 0, stale: 0, errors: [] };
-  const valid: Array<T & { index: number }> = [];
-  items.forEach((item, index) => {
-    const { value, errors } = validatePlain(dto, item, `items[${index}]`);
-    const eventId = typeof (item as { eventId?: unknown })?.eventId === 'string' ? (item as { eventId: string }).eventId : undefined;
-    if (errors.length > 0) counts.errors.push(...errors.map((e) => ({ ...e, index, ...(eventId ? { eventId } : {}) })));
-    else valid.push(Object.assign(value, { index }));
-  });
-  return { valid, counts };
-}
-
-function sorted<T extends IntakeCounts>(counts: T): T {
-  return { ...counts, errors: counts.errors.sort((a, b) => a.index - b.index) };
 }

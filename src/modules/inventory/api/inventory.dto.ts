@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsISO8601, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsISO8601, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -50,13 +50,6 @@ export class StockMovementDto {
 
   @ApiProperty() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
   sequence: number;
-}
-
-/** The items are validated one by one: an invalid one gets an error, the others still apply. */
-export class BatchDto {
-  @ApiProperty({ type: 'array', items: { type: 'object' }, minItems: 1, maxItems: 1000 })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(1000)
-  items: unknown[];
 }
 
 export class AvailabilityQueryDto {

@@ -9,7 +9,8 @@ import { startRecurring } from '../../../platform/recurring.js';
 import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
 import { QueryBus } from '@nestjs/cqrs';
 import { ErpRouteQuery } from '../../migration-coexistence/index.js';
-import { StockIntake, type IntakeCounts } from './stock-intake.js';
+import type { IntakeCounts } from '../../../platform/http/batch-items.js';
+import { StockIntake } from './stock-intake.js';
 
 export const STOCK_POLL_SETTINGS = Symbol('STOCK_POLL_SETTINGS');
 export interface StockPollSettings {

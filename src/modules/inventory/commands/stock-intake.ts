@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Sql } from '../../../platform/database/transaction.js';
-import type { FieldError } from '../../../platform/http/field-errors.js';
+import type { Indexed, IntakeCounts } from '../../../platform/http/batch-items.js';
 import { Inbox } from '../../../platform/inbox/inbox.js';
 import { AvailabilityPublisher } from './availability-publisher.js';
 import { lockSkus } from './stock-locks.js';
@@ -23,14 +23,7 @@ export interface MovementItem {
   sequence: number;
 }
 
-export interface IntakeCounts {
-  accepted: number;
-  duplicate: number;
-  stale: number;
-  errors: Array<FieldError & { index: number; eventId?: string }>;
-}
 
-type Indexed<T> = T & { index: number };
 
 /**
  * Stock reports from a source, a batch in one transaction and a few set-based statements: deduplicated by
@@ -46,7 +39,8 @@ export class StockIntake {
   async applyLevels(sql: Sql, source: string, items: ReadonlyArray<Indexed<LevelItem>>, counts: IntakeCounts): Promise<void> {
     if (items.length === 0) return;
     await lockSkus(sql, items.map((i) => i.sku));
-    const fresh = await this.fresh(sql, source, items, counts);
+    const { fresh, duplicate } = await this.inbox.freshItems(sql, source, items);
+    counts.duplicate += duplicate;
     // Newest report per position within the batch; the older ones are stale already.
     const newest = new Map<string, Indexed<LevelItem>>();
     for (const item of fresh) {
@@ -108,7 +102,8 @@ export class StockIntake {
   async applyMovements(sql: Sql, source: string, items: ReadonlyArray<Indexed<MovementItem>>, counts: IntakeCounts): Promise<void> {
     if (items.length === 0) return;
     const skus = await lockSkus(sql, items.map((i) => i.sku));
-    const fresh = await this.fresh(sql, source, items, counts);
+    const { fresh, duplicate } = await this.inbox.freshItems(sql, source, items);
+    counts.duplicate += duplicate;
     const totals = new Map<string, { sku: string; warehouse: string; delta: number }>();
     for (const item of fresh) {
       const key = `${item.sku}\u0000${item.warehouse}`;
@@ -128,16 +123,6 @@ export class StockIntake {
     await this.availability.recompute(sql, skus);
   }
 
-  /** The items whose event ids are new, first occurrence only; the rest are counted duplicate. */
-  private async fresh<T extends { eventId: string; index: number }>(sql: Sql, source: string, items: readonly T[], counts: IntakeCounts): Promise<T[]> {
-    const isNew = await this.inbox.acceptMany(sql, source, items.map((i) => i.eventId));
-    const fresh: T[] = [];
-    for (const item of items) {
-      if (isNew.delete(item.eventId)) fresh.push(item);
-      else counts.duplicate++;
-    }
-    return fresh;
-  }
 }
 
 function orderingOf(item: LevelItem): 'sequence' | 'time' {

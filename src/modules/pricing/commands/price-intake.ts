@@ -1,0 +1,152 @@
+import { Injectable } from '@nestjs/common';
+import type { Sql } from '../../../platform/database/transaction.js';
+import type { Indexed, IntakeCounts } from '../../../platform/http/batch-items.js';
+import { Inbox } from '../../../platform/inbox/inbox.js';
+import { PricePublisher } from './price-publisher.js';
+import { lockPrices } from './price-locks.js';
+
+/** A price as a source reports it (POST /v1/prices, or a pull from the ERP). */
+export interface PriceItem {
+  eventId: string;
+  priceList: string;
+  sku: string;
+  currency: string;
+  unitPrice: number;
+  minQuantity?: number;
+  customer?: string | null;
+  validFrom?: string | null;
+  validTo?: string | null;
+  sequence?: number;
+  occurredAt?: string;
+}
+
+/**
+ * Prices from a source, a batch in one transaction and a few set-based statements: deduplicated by event id,
+ * applied where newer than what is held for the same identity (list, SKU, currency, customer, quantity break and
+ * start), then the affected SKUs' channel prices recomputed and the changed ones published.
+ */
+@Injectable()
+export class PriceIntake {
+  constructor(
+    private readonly inbox: Inbox,
+    private readonly publisher: PricePublisher,
+  ) {}
+
+  async apply(sql: Sql, source: string, items: ReadonlyArray<Indexed<PriceItem>>, counts: IntakeCounts, options: { dedupe: boolean } = { dedupe: true }): Promise<string[]> {
+    if (items.length === 0) return [];
+    items = items.flatMap((item) => {
+      const dated = { ...item, validFrom: utc(item.validFrom), validTo: utc(item.validTo) };
+      const problem = problemOf(dated);
+      if (problem) counts.errors.push({ index: item.index, eventId: item.eventId, field: `items[${item.index}].${problem.field}`, message: problem.message });
+      return problem ? [] : [dated];
+    });
+    if (items.length === 0) return [];
+    const skus = await lockPrices(sql, items.map((i) => i.sku));
+    const { fresh, duplicate } = options.dedupe ? await this.inbox.freshItems(sql, source, items) : { fresh: items, duplicate: 0 };
+    counts.duplicate += duplicate;
+    const newest = new Map<string, Indexed<PriceItem>>();
+    for (const item of fresh) {
+      const key = identityOf(item);
+      const other = newest.get(key);
+      if (!other) newest.set(key, item);
+      else if (orderingOf(other) !== orderingOf(item)) counts.errors.push(mixedOrdering(item));
+      else {
+        if (isNewer(item, other)) newest.set(key, item);
+        counts.stale++;
+      }
+    }
+    const candidates = [...newest.values()];
+    if (candidates.length === 0) return [];
+    const { rows } = await sql.query<{ i: number; outcome: 'applied' | 'unchanged' | 'stale' | 'ordering'; ordering: string | null; sku: string }>(
+      `with v as (
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::timestamptz[], $7::timestamptz[], $8::numeric[],
+                              $9::text[], $10::numeric[], $11::timestamptz[]) with ordinality
+                as v(price_list, sku, currency, customer, min_quantity, valid_from, valid_to, unit_price, ordering, sequence, occurred_at, i)),
+       held as (
+         select v.i, p.ordering, p.sequence, p.occurred_at, p.unit_price, p.valid_to from v
+           join price_entry p on p.sku = v.sku and p.currency = v.currency and p.price_list = v.price_list and p.customer = v.customer
+                              and p.min_quantity = v.min_quantity and p.valid_from = v.valid_from
+            for update of p),
+       judged as (
+         select v.*, case
+                  when h.i is null then 'applied'
+                  when h.ordering <> v.ordering then 'ordering'
+                  when (v.ordering = 'sequence' and v.sequence <= h.sequence) or (v.ordering = 'time' and v.occurred_at <= h.occurred_at) then 'stale'
+                  when h.unit_price = v.unit_price and h.valid_to = v.valid_to then 'unchanged'
+                  else 'applied' end as outcome, h.ordering as held_ordering
+           from v left join held h on h.i = v.i),
+       written as (
+         insert into price_entry (price_list, sku, currency, customer, min_quantity, valid_from, valid_to, unit_price, ordering, sequence, occurred_at, source)
+         select price_list, sku, currency, customer, min_quantity, valid_from, valid_to, unit_price, ordering, sequence, occurred_at, $12
+           from judged where outcome in ('applied', 'unchanged')
+         on conflict (sku, currency, price_list, customer, min_quantity, valid_from) do update
+           set valid_to = excluded.valid_to, unit_price = excluded.unit_price, sequence = excluded.sequence, occurred_at = excluded.occurred_at,
+               source = excluded.source, updated_at = clock_timestamp())
+       select i::int, outcome, held_ordering as ordering, sku from judged order by i`,
+      [
+        candidates.map((c) => c.priceList), candidates.map((c) => c.sku), candidates.map((c) => c.currency), candidates.map((c) => c.customer ?? ''),
+        candidates.map((c) => c.minQuantity ?? 0), candidates.map((c) => c.validFrom ?? '-infinity'), candidates.map((c) => c.validTo ?? 'infinity'),
+        candidates.map((c) => c.unitPrice), candidates.map(orderingOf), candidates.map((c) => c.sequence ?? null), candidates.map((c) => c.occurredAt ?? null), source,
+      ],
+    );
+    const changed = new Set<string>();
+    for (const row of rows) {
+      const item = candidates[row.i - 1]!;
+      if (row.outcome === 'stale') counts.stale++;
+      else if (row.outcome === 'ordering') {
+        counts.errors.push({ index: item.index, eventId: item.eventId, field: row.ordering!, message: `this price is ordered by ${row.ordering}; send ${row.ordering}` });
+      } else {
+        counts.accepted++;
+        if (row.outcome === 'applied') changed.add(row.sku);
+      }
+    }
+    await this.publisher.recompute(sql, [...changed]);
+    return skus;
+  }
+
+  /**
+   * Ends what a source no longer holds (a pull is a snapshot): its prices not written since `since` are deleted,
+   * and the SKUs they priced recomputed. Answers how many were deleted.
+   */
+  async withdrawUnseen(sql: Sql, source: string, since: string): Promise<number> {
+    const { rows } = await sql.query<{ sku: string }>('select distinct sku from price_entry where source = $1 and updated_at < $2', [source, since]);
+    if (rows.length === 0) return 0;
+    await lockPrices(sql, rows.map((r) => r.sku));
+    const { rowCount } = await sql.query('delete from price_entry where source = $1 and updated_at < $2', [source, since]);
+    await this.publisher.recompute(sql, rows.map((r) => r.sku));
+    return rowCount ?? 0;
+  }
+
+}
+
+function identityOf(item: PriceItem): string {
+  return [item.priceList, item.sku, item.currency, item.customer ?? '', item.minQuantity ?? 0, item.validFrom ? Date.parse(item.validFrom) : '-'].join('\u0000');
+}
+
+/** A date alone means its start in UTC, whatever the database session's time zone. */
+function utc(instant: string | null | undefined): string | null {
+  if (!instant) return null;
+  return /^\d{4}-\d{2}-\d{2}$/.test(instant) ? `${instant}T00:00:00Z` : instant;
+}
+
+/** What the database would refuse for the whole batch, refused for the item alone. */
+function problemOf(item: PriceItem): { field: string; message: string } | undefined {
+  if (!(item.unitPrice >= 0)) return { field: 'unitPrice', message: 'unitPrice must not be negative' };
+  if (item.validFrom && Number.isNaN(Date.parse(item.validFrom))) return { field: 'validFrom', message: 'validFrom must be a date or date-time' };
+  if (item.validTo && Number.isNaN(Date.parse(item.validTo))) return { field: 'validTo', message: 'validTo must be a date or date-time' };
+  if (item.validFrom && item.validTo && Date.parse(item.validFrom) >= Date.parse(item.validTo)) return { field: 'validTo', message: 'validTo must be after validFrom' };
+  if (item.sequence === undefined && !item.occurredAt) return { field: 'sequence', message: 'send exactly one of sequence and occurredAt' };
+  return undefined;
+}
+
+function orderingOf(item: PriceItem): 'sequence' | 'time' {
+  return item.sequence !== undefined ? 'sequence' : 'time';
+}
+
+function isNewer(a: PriceItem, b: PriceItem): boolean {
+  return a.sequence !== undefined ? a.sequence > b.sequence! : Date.parse(a.occurredAt!) > Date.parse(b.occurredAt!);
+}
+
+function mixedOrdering(item: Indexed<PriceItem>) {
+  return { index: item.index, eventId: item.eventId, field: 'sequence', message: 'reports of one price must all carry sequence, or all occurredAt' };
+}

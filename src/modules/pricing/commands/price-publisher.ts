@@ -1,0 +1,113 @@
+import { Injectable } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import type { Sql } from '../../../platform/database/transaction.js';
+import { Outbox } from '../../../platform/outbox/outbox.js';
+import { ChannelsQuery, type Channel } from '../../configuration/index.js';
+import { effectivePrice, type PriceEntry } from '../domain/effective-price.js';
+import { PRICE_CHANGED, type PriceChanged } from '../events/price-changed.js';
+import { instant, priceEntries } from '../queries/price-entries.js';
+
+/** What a channel is given of one SKU: its own price (key ''), or a B2B list's fixed price (key: the list). */
+interface Figure {
+  channel: Channel;
+  priceKey: string;
+  sku: string;
+  unitPrice: number | null;
+  priceList: string | null;
+  source: 'list' | 'base' | null;
+  validTo: string | null;
+  shopifyPriceListId?: string;
+}
+
+/**
+ * Recomputes the prices channels sell at for SKUs whose prices changed (or started, or ended), in the caller's
+ * transaction (which holds the SKUs' price locks), and publishes each changed one as a `price.changed` state
+ * message: the newest version per (channel, key) is delivered, never an older one after it, and one equal to the
+ * last delivered is skipped. A channel's own price is the effective price of one unit at its list and currency,
+ * without a customer; a Shopify channel's mapped B2B lists get each list's own price of one unit.
+ */
+@Injectable()
+export class PricePublisher {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly queries: QueryBus,
+  ) {}
+
+  async recompute(sql: Sql, skus: readonly string[]): Promise<number> {
+    const channels = (await this.queries.execute(new ChannelsQuery(sql))).filter((c) => c.pricing);
+    if (channels.length === 0 || skus.length === 0) return 0;
+    const { bySku, now } = await priceEntries(sql, skus, [...new Set(channels.map((c) => c.pricing!.currency))]);
+    const figures: Figure[] = [];
+    for (const sku of skus) {
+      const entries = bySku.get(sku) ?? [];
+      for (const channel of channels) {
+        const { priceList, currency, shopifyPriceLists } = channel.pricing!;
+        figures.push(figureOf(channel, '', sku, entries, { quantity: 1, at: now, currency, channelList: priceList }));
+        if (channel.kind !== 'shopify') continue;
+        for (const [list, shopifyPriceListId] of Object.entries(shopifyPriceLists ?? {})) {
+          const own = entries.filter((e) => e.priceList === list && e.customer === null);
+          figures.push({ ...figureOf(channel, list, sku, own, { quantity: 1, at: now, currency, channelList: list }), shopifyPriceListId });
+        }
+      }
+    }
+    // One statement: compares every figure with the stored one, and stores, under a new version, those that
+    // changed. A SKU never priced for a channel is not "withdrawn": nothing is stored or sent for it.
+    const { rows: stored } = await sql.query<{ i: number; version: string; now: string }>(
+      `with v as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[]) with ordinality as v(c, k, s, cur, p, l, i)),
+            changed as (
+              select v.* from v
+                join channel ch on ch.id = v.c
+                left join channel_price cp on cp.channel_id = v.c and cp.price_key = v.k and cp.sku = v.s
+               where (cp.sku is null and v.p is not null)
+                  or (cp.sku is not null and (cp.unit_price is distinct from v.p or cp.price_list is distinct from v.l or cp.currency <> v.cur))),
+            up as (
+              insert into channel_price (channel_id, price_key, sku, currency, unit_price, price_list, version, computed_at)
+              select c, k, s, cur, p, l, nextval('price_version_seq'), clock_timestamp() from changed order by i
+              on conflict (channel_id, price_key, sku) do update
+                set currency = excluded.currency, unit_price = excluded.unit_price, price_list = excluded.price_list, version = excluded.version,
+                    computed_at = excluded.computed_at
+              returning channel_id, price_key, sku, version)
+       select changed.i::int as i, up.version, to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now
+         from up join changed on changed.c = up.channel_id and changed.k = up.price_key and changed.s = up.sku order by changed.i`,
+      [
+        figures.map((f) => f.channel.id), figures.map((f) => f.priceKey), figures.map((f) => f.sku), figures.map((f) => f.channel.pricing!.currency),
+        figures.map((f) => f.unitPrice), figures.map((f) => f.priceList),
+      ],
+    );
+    if (stored.length === 0) return 0;
+    const asOf = stored[0]!.now;
+    const messages = stored.flatMap((row) => {
+      const figure = figures[row.i - 1]!;
+      // API channels read their prices; there is nothing to push to them.
+      if (figure.channel.kind === 'api') return [];
+      const version = Number(row.version);
+      const payload: PriceChanged = {
+        channelId: figure.channel.id, sku: figure.sku, currency: figure.channel.pricing!.currency, unitPrice: figure.unitPrice, priceList: figure.priceList,
+        source: figure.source, validTo: figure.validTo, version, asOf, ...(figure.shopifyPriceListId ? { shopifyPriceListId: figure.shopifyPriceListId } : {}),
+      };
+      return [{
+        message: {
+          type: PRICE_CHANGED, kind: 'state' as const, key: priceKeyOf(figure.priceKey, figure.sku), version, payload: { ...payload },
+          stateValue: JSON.stringify([payload.currency, payload.unitPrice, payload.priceList]),
+        },
+        destinations: [`channel:${figure.channel.id}`],
+      }];
+    });
+    await this.outbox.addMany(sql, messages);
+    return stored.length;
+  }
+}
+
+function figureOf(channel: Channel, priceKey: string, sku: string, entries: readonly PriceEntry[], question: Parameters<typeof effectivePrice>[1]): Figure {
+  const found = effectivePrice(entries, question);
+  if (!found) return { channel, priceKey, sku, unitPrice: null, priceList: null, source: null, validTo: null };
+  return { channel, priceKey, sku, unitPrice: found.entry.unitPrice, priceList: found.entry.priceList, source: found.source === 'base' ? 'base' : 'list', validTo: instant(found.entry.validTo) };
+}
+
+/**
+ * The state key of a channel's price of a SKU: distinct from its stock's key (the SKU) on the same channel. A B2B
+ * list's price carries the list, escaped so that no list and SKU can make another's key.
+ */
+export function priceKeyOf(priceList: string, sku: string): string {
+  return priceList === '' ? `price:${sku}` : `price@${encodeURIComponent(priceList)}:${sku}`;
+}

@@ -1,0 +1,139 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import type pg from 'pg';
+import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
+import { PG_POOL } from '../../../platform/database/pg-pool.js';
+import { withSessionLock } from '../../../platform/database/session-lock.js';
+import { inTransaction } from '../../../platform/database/transaction.js';
+import type { IntakeCounts } from '../../../platform/http/batch-items.js';
+import { LOGGER } from '../../../platform/observability/observability.module.js';
+import type { Logger } from '../../../platform/observability/logger.js';
+import { startRecurring } from '../../../platform/recurring.js';
+import { ErpRouteQuery } from '../../migration-coexistence/index.js';
+import { lockPrices } from './price-locks.js';
+import { PriceIntake } from './price-intake.js';
+import { PricePublisher } from './price-publisher.js';
+
+export const PRICE_SETTINGS = Symbol('PRICE_SETTINGS');
+export interface PriceSettings {
+  pollMs: number;
+  clockMs: number;
+  /** Pull and keep the clock on this instance (the worker and all roles). */
+  enabled: boolean;
+}
+
+// After the configuration file has been applied at start.
+const FIRST_PULL_AFTER_MS = 2_000;
+// One at a time across instances: session locks held for the length of a turn.
+const CLOCK_LOCK = 'price-clock';
+const PULL_LOCK = 'price-pull:';
+const CHUNK = 1000;
+
+export interface PricePullResult extends IntakeCounts {
+  backendId: string;
+  read: number;
+  withdrawn: number;
+  rejected: Array<{ sku: string; problem: string }>;
+}
+
+/**
+ * The schedules of pricing: the clock that publishes a dated price when it starts and withdraws it when it ends
+ * (what has started or ended since the last turn, by the database's clock; the last turn is stored, so a restart
+ * or a turn missed while no instance ran catches up), and the pull of every price from the ERP routed for
+ * `pricing`. Each runs on one instance at a time.
+ */
+@Injectable()
+export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShutdown {
+  private clock?: ReturnType<typeof startRecurring>;
+  private pulls?: ReturnType<typeof startRecurring>;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly erp: ErpDestination,
+    private readonly intake: PriceIntake,
+    private readonly publisher: PricePublisher,
+    private readonly queries: QueryBus,
+    @Inject(PRICE_SETTINGS) private readonly settings: PriceSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.settings.enabled) return;
+    this.clock = startRecurring(async () => void (await this.tick()), {
+      firstAfterMs: Math.min(FIRST_PULL_AFTER_MS, this.settings.clockMs),
+      everyMs: this.settings.clockMs,
+      onError: (error) => this.logger.warn({ err: error }, 'price clock turn failed; the next one catches up'),
+    });
+    this.pulls = startRecurring(() => this.pullRouted(), {
+      firstAfterMs: FIRST_PULL_AFTER_MS,
+      everyMs: this.settings.pollMs,
+      onError: (error) => this.logger.warn({ err: error }, 'price pull failed; the next one retries'),
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([this.clock?.stop(), this.pulls?.stop()]);
+  }
+
+  /**
+   * One turn of the clock: recomputes the SKUs with a price that started or ended since the last turn. Answers
+   * how many SKUs it recomputed; undefined when another instance holds the clock.
+   */
+  async tick(): Promise<number | undefined> {
+    return withSessionLock(this.pool, CLOCK_LOCK, () =>
+      inTransaction(this.pool, async (tx) => {
+        const { rows: [turn] } = await tx.query<{ through: Date | null; now: Date }>(
+          'select (select checked_through from price_clock) as through, clock_timestamp() as now',
+        );
+        const through = turn!.through ?? turn!.now;
+        const { rows } = await tx.query<{ sku: string }>(
+          `select sku from price_entry where valid_from > $1 and valid_from <= $2
+           union select sku from price_entry where valid_to > $1 and valid_to <= $2`,
+          [through, turn!.now],
+        );
+        if (rows.length > 0) {
+          const skus = await lockPrices(tx, rows.map((r) => r.sku));
+          await this.publisher.recompute(tx, skus);
+          this.logger.info({ skus: skus.length }, 'dated prices started or ended');
+        }
+        await tx.query(
+          `insert into price_clock (id, checked_through) values (1, $1) on conflict (id) do update set checked_through = excluded.checked_through`,
+          [turn!.now],
+        );
+        return rows.length;
+      }),
+    );
+  }
+
+  private async pullRouted(): Promise<void> {
+    const route = await inTransaction(this.pool, (tx) => this.queries.execute(new ErpRouteQuery('pricing', tx)));
+    if (route) await this.pull(route.primary);
+  }
+
+  /**
+   * Every price the backend holds, applied as prices of source `erp:<backend>` dated by the start of the read; its
+   * prices the read no longer found are withdrawn. Undefined when another instance is pulling it.
+   */
+  async pull(backendId: string): Promise<PricePullResult | undefined> {
+    return withSessionLock(this.pool, PULL_LOCK + backendId, async (client) => {
+      const { rows: [{ now }] } = (await client.query<{ now: string }>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`)) as { rows: Array<{ now: string }> };
+      const { prices, rejected } = await this.erp.prices(backendId);
+      const source = `erp:${backendId}`;
+      const counts: IntakeCounts = { accepted: 0, duplicate: 0, stale: 0, errors: [] };
+      const items = prices.map((price, index) => ({ ...price, eventId: `pull:${now}:${index}`, occurredAt: now, index }));
+      const withdrawn = await inTransaction(this.pool, async (tx) => {
+        for (let i = 0; i < items.length; i += CHUNK) await this.intake.apply(tx, source, items.slice(i, i + CHUNK), counts, { dedupe: false });
+        const ended = await this.intake.withdrawUnseen(tx, source, now);
+        await tx.query(
+          `insert into price_poll (erp_backend_id, polled_at, prices) values ($1, clock_timestamp(), $2)
+           on conflict (erp_backend_id) do update set polled_at = excluded.polled_at, prices = excluded.prices`,
+          [backendId, prices.length],
+        );
+        return ended;
+      });
+      if (rejected.length > 0) this.logger.warn({ backendId, rejected: rejected.slice(0, 20), count: rejected.length }, 'prices the ERP holds that could not be read');
+      this.logger.info({ backendId, read: prices.length, accepted: counts.accepted, withdrawn }, 'prices pulled from the ERP');
+      return { backendId, read: prices.length, ...counts, withdrawn, rejected };
+    });
+  }
+}

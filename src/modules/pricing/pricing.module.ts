@@ -1,0 +1,19 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { PricingController } from './api/pricing.controller.js';
+import { PriceIntake } from './commands/price-intake.js';
+import { PricePublisher } from './commands/price-publisher.js';
+import { PRICE_SETTINGS, PriceSchedules, type PriceSettings } from './commands/price-schedules.js';
+import { EffectivePricesHandler, PriceLookup } from './queries/price-lookup.js';
+
+/** Prices from the ERP and source systems; one effective price per channel and customer; changes published newest-first. */
+@Module({})
+export class PricingModule {
+  static register(settings: { serveApi: boolean } & PriceSettings): DynamicModule {
+    const { serveApi, ...schedules } = settings;
+    return {
+      module: PricingModule,
+      providers: [PriceIntake, PricePublisher, PriceSchedules, PriceLookup, EffectivePricesHandler, { provide: PRICE_SETTINGS, useValue: schedules }],
+      controllers: serveApi ? [PricingController] : [],
+    };
+  }
+}
