@@ -14,6 +14,7 @@ import { ChannelEntity } from './entities/channel.entity.js';
 import { ErpBackendEntity } from './entities/erp-backend.entity.js';
 import { SourceSystemEntity } from './entities/source-system.entity.js';
 import { connectorConfigErrors, secretsOf } from './resource-validation.js';
+import { ChannelDirectory } from './channel-directory.js';
 
 type Entity = ErpBackendEntity | ChannelEntity | SourceSystemEntity;
 type Constructor<E> = new () => E;
@@ -97,6 +98,7 @@ export class ConfigurationService {
     private readonly apiKeys: ApiKeys,
     private readonly queries: QueryBus,
     private readonly box: SecretBox,
+    private readonly channelDirectory: ChannelDirectory,
   ) {}
 
   /** A copy of a resource (or its new content) with its connector's secret fields passed through `transform`. */
@@ -154,7 +156,7 @@ export class ConfigurationService {
           const after = resource.view(entity);
           this.audit.record(em, { actor, action: stored ? 'update' : 'create', resourceType: resource.type, resourceId: id, before, after });
           return { created: !stored, changed: true, view: after };
-        }),
+        }).finally(() => this.forget(resource.type, id)),
       delete: async (id: string, actor: string): Promise<void> => {
         const revoked = await this.transaction(async (em) => {
           const stored = await em.findOne(resource.entity, { id } as never, { lockMode: LockMode.PESSIMISTIC_WRITE });
@@ -173,8 +175,14 @@ export class ConfigurationService {
           throw error;
         });
         this.apiKeys.forget(revoked);
+        this.forget(resource.type, id);
       },
     };
+  }
+
+  /** A change takes effect at once in this instance: its cached copy goes. */
+  private forget(type: Resource<Entity, unknown>['type'], id: string): void {
+    if (type === 'channel') this.channelDirectory.forget(id);
   }
 
   async issueApiKey(principal: KeyPrincipal, scopes: string[], name: string | null, actor: string) {

@@ -3,7 +3,7 @@ import { PricingController } from './api/pricing.controller.js';
 import { PriceIntake } from './commands/price-intake.js';
 import { PricePublisher } from './commands/price-publisher.js';
 import { PRICE_SETTINGS, PriceSchedules, type PriceSettings } from './commands/price-schedules.js';
-import { EffectivePricesHandler, PriceLookup } from './queries/price-lookup.js';
+import { EffectivePricesHandler, PriceLookup, PriceMismatchesHandler } from './queries/price-lookup.js';
 
 /** Prices from the ERP and source systems; one effective price per channel and customer; changes published newest-first. */
 @Module({})
@@ -12,7 +12,7 @@ export class PricingModule {
     const { serveApi, ...schedules } = settings;
     return {
       module: PricingModule,
-      providers: [PriceIntake, PricePublisher, PriceSchedules, PriceLookup, EffectivePricesHandler, { provide: PRICE_SETTINGS, useValue: schedules }],
+      providers: [PriceIntake, PricePublisher, PriceSchedules, PriceLookup, EffectivePricesHandler, PriceMismatchesHandler, { provide: PRICE_SETTINGS, useValue: schedules }],
       controllers: serveApi ? [PricingController] : [],
     };
   }

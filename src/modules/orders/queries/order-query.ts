@@ -9,6 +9,10 @@ export interface OrderView {
   reference: string;
   status: string;
   statusReason: string | null;
+  /** Why the order is on hold: `credit-limit` or `price-mismatch`. */
+  holdReason: string | null;
+  /** The lines whose unit price differed from the effective price when the order came in (flagged or held). */
+  priceMismatch: unknown[] | null;
   customer: { accountNumber: string; verified: boolean };
   currency: string;
   total: number;
@@ -28,7 +32,7 @@ export interface OrderView {
 
 const VIEW = `
   select o.id as "orderId", o.channel_id as "channelId", o.channel_order_id as "channelOrderId", o.reference, o.status,
-         o.status_reason as "statusReason", jsonb_build_object('accountNumber', o.customer_account, 'verified', o.customer_verified) as customer,
+         o.status_reason as "statusReason", o.hold_reason as "holdReason", o.price_mismatch as "priceMismatch", jsonb_build_object('accountNumber', o.customer_account, 'verified', o.customer_verified) as customer,
          o.currency, o.total::float8 as total, o.ship_to as "shipTo", to_char(o.requested_ship_date, 'YYYY-MM-DD') as "requestedShipDate", o.notes,
          o.erp_backend_id as "erpBackendId", o.erp_order_ref as "erpOrderRef",
          (select coalesce(jsonb_agg(jsonb_build_object('lineId', l.line_id, 'sku', l.sku, 'quantity', l.quantity, 'unitPrice', l.unit_price,

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import type { Sql } from '../../../platform/database/transaction.js';
 import type { ChannelPricing } from '../../configuration/index.js';
-import { effectivePrice, type PriceSource } from '../domain/effective-price.js';
+import { effectivePrice, priceDiffers, type PriceSource } from '../domain/effective-price.js';
 import { instant, priceEntries, type Reader } from './price-entries.js';
 
 export interface PriceAnswer {
@@ -28,19 +28,92 @@ export interface PriceAnswer {
 export class PriceLookup {
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
-  async prices(pricing: ChannelPricing, questions: ReadonlyArray<{ sku: string; quantity: number; customer?: string }>, sql: Reader = this.pool): Promise<PriceAnswer[]> {
-    if (questions.length === 0) return [];
+  async prices(pricing: ChannelPricing, questions: readonly Question[], sql: Reader = this.pool): Promise<PriceAnswer[]> {
+    return (await this.pricesOfMany([{ pricing, questions }], sql))[0]!;
+  }
+
+  /** The same for several channels' questions at once, in one round trip. */
+  async pricesOfMany(asks: ReadonlyArray<{ pricing: ChannelPricing; questions: readonly Question[] }>, sql: Reader = this.pool): Promise<PriceAnswer[][]> {
+    const questions = asks.flatMap((a) => a.questions);
+    if (questions.length === 0) return asks.map(() => []);
     const customers = [...new Set(questions.flatMap((q) => (q.customer ? [q.customer] : [])))];
-    const { bySku, now, customerLists } = await priceEntries(sql, [...new Set(questions.map((q) => q.sku))], [pricing.currency], customers);
-    return questions.map(({ sku, quantity, customer }) => {
-      const found = effectivePrice(bySku.get(sku) ?? [], {
-        quantity, at: now, currency: pricing.currency, channelList: pricing.priceList,
-        ...(customer ? { customer: { number: customer, priceList: customerLists.get(customer) ?? null } } : {}),
-      });
-      if (!found) return { sku, quantity, unitPrice: null, currency: pricing.currency, priceList: null, source: null, minQuantity: null, validFrom: null, validTo: null };
-      const { entry, source } = found;
-      return { sku, quantity, unitPrice: entry.unitPrice, currency: entry.currency, priceList: entry.priceList, source, minQuantity: entry.minQuantity, validFrom: instant(entry.validFrom), validTo: instant(entry.validTo) };
+    const currencies = [...new Set(asks.map((a) => a.pricing.currency))];
+    const found = await priceEntries(sql, [...new Set(questions.map((q) => q.sku))], currencies, customers);
+    return asks.map(({ pricing, questions }) => answer(pricing, questions, found));
+  }
+}
+
+type Question = { sku: string; quantity: number; customer?: string };
+
+function answer(pricing: ChannelPricing, questions: readonly Question[], { bySku, now, customerLists }: Awaited<ReturnType<typeof priceEntries>>): PriceAnswer[] {
+  return questions.map(({ sku, quantity, customer }) => {
+    const found = effectivePrice(bySku.get(sku) ?? [], {
+      quantity, at: now, currency: pricing.currency, channelList: pricing.priceList,
+      ...(customer ? { customer: { number: customer, priceList: customerLists.get(customer) ?? null } } : {}),
     });
+    if (!found) return { sku, quantity, unitPrice: null, currency: pricing.currency, priceList: null, source: null, minQuantity: null, validFrom: null, validTo: null };
+    const { entry, source } = found;
+    return { sku, quantity, unitPrice: entry.unitPrice, currency: entry.currency, priceList: entry.priceList, source, minQuantity: entry.minQuantity, validFrom: instant(entry.validFrom), validTo: instant(entry.validTo) };
+  });
+}
+
+/** An order line whose unit price differs from the effective price beyond the channel's tolerance. */
+export interface PriceMismatch {
+  lineId: string;
+  sku: string;
+  quantity: number;
+  unitPrice: number;
+  effectivePrice: number;
+  priceList: string;
+  source: PriceSource;
+}
+
+/** An order as the price check sees it. */
+export interface PricedOrder {
+  pricing: ChannelPricing;
+  customer: string;
+  currency: string;
+  lines: ReadonlyArray<{ lineId: string; sku: string; quantity: number; unitPrice: number }>;
+}
+
+/**
+ * Per order, its lines whose unit price differs from the effective price for its channel and customer by more
+ * than the channel's tolerance. A line without an effective price, or an order in another currency than the
+ * channel's prices, is not judged. One round trip for all the orders.
+ */
+export async function priceMismatches(lookup: PriceLookup, orders: readonly PricedOrder[], sql?: Reader): Promise<PriceMismatch[][]> {
+  const judged = orders.map((order, i) => ({ order, i })).filter(({ order }) => order.currency === order.pricing.currency);
+  const answers = await lookup.pricesOfMany(judged.map(({ order }) => ({ pricing: order.pricing, questions: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, customer: order.customer })) })), sql);
+  const result: PriceMismatch[][] = orders.map(() => []);
+  judged.forEach(({ order, i }, n) => {
+    const tolerance = { amount: order.pricing.tolerance ?? DEFAULT_TOLERANCE, percent: order.pricing.tolerancePercent ?? 0 };
+    order.lines.forEach((line, l) => {
+      const answer = answers[n]![l]!;
+      if (answer.unitPrice === null || !priceDiffers(line.unitPrice, answer.unitPrice, tolerance)) return;
+      result[i]!.push({ ...line, effectivePrice: answer.unitPrice, priceList: answer.priceList!, source: answer.source! });
+    });
+  });
+  return result;
+}
+
+// Half a cent: a price rounded differently is not a different price.
+const DEFAULT_TOLERANCE = 0.005;
+
+export class PriceMismatchesQuery extends Query<PriceMismatch[][]> {
+  constructor(
+    readonly orders: readonly PricedOrder[],
+    readonly sql?: Sql,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(PriceMismatchesQuery)
+export class PriceMismatchesHandler implements IQueryHandler<PriceMismatchesQuery, PriceMismatch[][]> {
+  constructor(private readonly lookup: PriceLookup) {}
+
+  execute({ orders, sql }: PriceMismatchesQuery): Promise<PriceMismatch[][]> {
+    return priceMismatches(this.lookup, orders, sql);
   }
 }
 

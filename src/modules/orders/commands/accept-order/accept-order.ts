@@ -8,6 +8,7 @@ import { currentCorrelationId } from '../../../../platform/observability/correla
 import type { Channel } from '../../../configuration/index.js';
 import { CustomerStandingQuery } from '../../../customers/index.js';
 import { ReserveStockCommand, SellableStockQuery, type ReservedLine } from '../../../inventory/index.js';
+import { PriceMismatchesQuery, type PriceMismatch } from '../../../pricing/index.js';
 import { allocateLines, orderTotal, type AllocatedLine } from '../../domain/allocation.js';
 import { checkCustomer } from '../../domain/customer-check.js';
 import type { OrderStatus } from '../../domain/order-status.js';
@@ -41,7 +42,8 @@ interface PlacedOrder {
   intake: OrderIntake;
   status: OrderStatus;
   verified: boolean;
-  holdReason: string | null;
+  hold: { kind: 'credit-limit' | 'price-mismatch'; reason: string } | null;
+  priceMismatch: PriceMismatch[] | null;
   total: number;
   lines: AllocatedLine[];
   reserved: ReservedLine[];
@@ -80,6 +82,7 @@ export class AcceptOrder {
     const backend = destinations[0]!.slice('erp:'.length);
     const standings = await this.queries.execute(new CustomerStandingQuery(backend, intakes.map((i) => i.request.customer.accountNumber), sql));
     const taken = await this.takenChannelOrders(sql, intakes);
+    const mismatches = await this.priceMismatches(sql, intakes);
     // What the channels may sell; the SKUs stay locked until the reservations below commit.
     const stock = await this.queries.execute(new SellableStockQuery(sql, intakes.flatMap((i) => i.request.lines.map((l) => l.sku))));
     const results: Array<ItemResult<AcceptedOrder>> = new Array(intakes.length);
@@ -99,6 +102,12 @@ export class AcceptOrder {
         results[index] = { ok: false, error: new ProblemException(422, 'customer-blocked', 'Customer blocked', verdict.reason, { accountNumber }) };
         return;
       }
+      const mismatch = mismatches[index]!;
+      const onMismatch = mismatch.length > 0 ? channel.pricing!.onMismatch : undefined;
+      if (onMismatch === 'refuse') {
+        results[index] = { ok: false, error: new ProblemException(422, 'price-mismatch', 'Prices differ', mismatchReason(mismatch), { lines: mismatch }) };
+        return;
+      }
       const figures = new Map<string, Record<string, number> | undefined>();
       const sellable = (sku: string, warehouse: string) => {
         if (!figures.has(sku)) figures.set(sku, stock.forChannel(channel.inventory, sku));
@@ -114,11 +123,14 @@ export class AcceptOrder {
       stock.take(reserved);
       const orderId = randomUUID();
       taken.set(orderKey, orderId);
-      const held = verdict.verdict === 'hold';
-      const history = [{ status: 'accepted', reason: verdict.verified ? null : `customer ${accountNumber} is not in the read model; left for the ERP to verify` }];
-      if (held) history.push({ status: 'on_hold', reason: verdict.reason });
+      // A credit hold first: releasing it is the ERP's figures' doing, a price hold an operator's.
+      const hold = verdict.verdict === 'hold' ? { kind: 'credit-limit' as const, reason: verdict.reason }
+        : onMismatch === 'hold' ? { kind: 'price-mismatch' as const, reason: mismatchReason(mismatch) } : null;
+      const notes = [verdict.verified ? null : `customer ${accountNumber} is not in the read model; left for the ERP to verify`, onMismatch === 'flag' ? `flagged: ${mismatchReason(mismatch)}` : null].filter(Boolean);
+      const history = [{ status: 'accepted', reason: notes.length > 0 ? notes.join('; ') : null }];
+      if (hold) history.push({ status: 'on_hold', reason: hold.reason });
       placed.push({
-        index, orderId, intake, status: held ? 'on_hold' : 'accepted', verified: verdict.verified, holdReason: held ? verdict.reason : null,
+        index, orderId, intake, status: hold ? 'on_hold' : 'accepted', verified: verdict.verified, hold, priceMismatch: mismatch.length > 0 && onMismatch ? mismatch : null,
         total, lines: allocation.lines, reserved, history,
       });
     });
@@ -143,6 +155,17 @@ export class AcceptOrder {
     return results;
   }
 
+  /** Per intake, its lines priced differently from the effective price, where its channel checks prices (none elsewhere). */
+  private async priceMismatches(sql: Sql, intakes: readonly OrderIntake[]): Promise<PriceMismatch[][]> {
+    const checked = intakes.map((intake, i) => ({ intake, i })).filter(({ intake }) => (intake.channel.pricing?.onMismatch ?? 'ignore') !== 'ignore');
+    const found: PriceMismatch[][] = intakes.map(() => []);
+    if (checked.length === 0) return found;
+    const orders = checked.map(({ intake: { channel, request } }) => ({ pricing: channel.pricing!, customer: request.customer.accountNumber, currency: request.currency, lines: request.lines }));
+    const answers = await this.queries.execute(new PriceMismatchesQuery(orders, sql));
+    checked.forEach(({ i }, n) => (found[i] = answers[n]!));
+    return found;
+  }
+
   /** Orders the channels sent before under these channel order ids: by channel and channel order id, the order id. */
   private async takenChannelOrders(sql: Sql, intakes: readonly OrderIntake[]): Promise<Map<string, string>> {
     const { rows } = await sql.query<{ channel_id: string; channel_order_id: string; id: string }>(
@@ -160,8 +183,8 @@ export class AcceptOrder {
       return {
         n, id: o.orderId, channel_id: channel.id, channel_order_id: request.channelOrderId, source: options.source, customer_account: request.customer.accountNumber,
         customer_verified: o.verified, erp_backend_id: backend, currency: request.currency, total: o.total, ship_to: request.shipTo,
-        requested_ship_date: request.requestedShipDate ?? null, notes: request.notes ?? null, status: o.status, status_reason: o.holdReason,
-        hold_reason: o.holdReason ? 'credit-limit' : null, channel_event_at: options.channelEventAt ?? null, correlation_id: correlationId,
+        requested_ship_date: request.requestedShipDate ?? null, notes: request.notes ?? null, status: o.status, status_reason: o.hold?.reason ?? null,
+        hold_reason: o.hold?.kind ?? null, price_mismatch: o.priceMismatch, channel_event_at: options.channelEventAt ?? null, correlation_id: correlationId,
       };
     });
     const lines = placed.flatMap((o) => o.lines.map((line, position) => ({
@@ -172,12 +195,12 @@ export class AcceptOrder {
     const { rows } = await sql.query<{ id: string; reference: string; order_date: string }>(
       `with o as (
          insert into sales_order (id, channel_id, channel_order_id, source, customer_account, customer_verified, erp_backend_id, currency, total,
-                                  ship_to, requested_ship_date, notes, status, status_reason, hold_reason, channel_event_at, correlation_id)
+                                  ship_to, requested_ship_date, notes, status, status_reason, hold_reason, price_mismatch, channel_event_at, correlation_id)
          select id, channel_id, channel_order_id, source, customer_account, customer_verified, erp_backend_id, currency, total,
-                ship_to, requested_ship_date, notes, status, status_reason, hold_reason, channel_event_at, correlation_id
+                ship_to, requested_ship_date, notes, status, status_reason, hold_reason, price_mismatch, channel_event_at, correlation_id
            from jsonb_to_recordset($1::jsonb) as x(n int, id uuid, channel_id text, channel_order_id text, source text, customer_account text,
                 customer_verified boolean, erp_backend_id text, currency text, total numeric, ship_to jsonb, requested_ship_date date, notes text,
-                status text, status_reason text, hold_reason text, channel_event_at timestamptz, correlation_id text)
+                status text, status_reason text, hold_reason text, price_mismatch jsonb, channel_event_at timestamptz, correlation_id text)
           order by n
          on conflict (channel_id, channel_order_id) do nothing
          returning id, reference, created_at::date::text as order_date),
@@ -197,4 +220,8 @@ export class AcceptOrder {
     );
     return new Map(rows.map((r) => [r.id, { reference: r.reference, orderDate: r.order_date }]));
   }
+}
+
+function mismatchReason(lines: readonly PriceMismatch[]): string {
+  return `price differs from the effective price on line${lines.length > 1 ? 's' : ''} ${lines.map((l) => `${l.lineId} (${l.sku}: ${l.unitPrice}, effective ${l.effectivePrice} from ${l.priceList})`).join(', ')}`;
 }

@@ -30,7 +30,7 @@ export class ReleaseOrder {
 
   /** Re-checks every held order of the backend against the refreshed read model; returns how many went. */
   async reviewHolds(backendId: string): Promise<number> {
-    const { rows } = await this.pool.query<{ id: string }>(`select id from sales_order where erp_backend_id = $1 and status = 'on_hold' order by created_at`, [backendId]);
+    const { rows } = await this.pool.query<{ id: string }>(`select id from sales_order where erp_backend_id = $1 and status = 'on_hold' and hold_reason = 'credit-limit' order by created_at`, [backendId]);
     let released = 0;
     for (const { id } of rows) {
       const went = await inTransaction(this.pool, async (tx) => {
