@@ -103,6 +103,8 @@ export interface ErpCustomer {
   blocked: string;
   creditLimit: number;
   balanceDue: number;
+  /** The price list the ERP gives the customer (as ErpPrice names lists), where it has one. */
+  priceList?: string | null;
 }
 
 /** The customers a pull read, and those it could not read (their last figures stand). */

@@ -43,12 +43,12 @@ export class CustomerDirectory {
   private async store(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<Date> {
     const { rows: [row] } = await tx.query<{ at: Date }>(
       `with upserted as (
-         insert into customer_account (erp_backend_id, number, erp_id, name, blocked, credit_limit, balance_due, synced_at)
-         select $1, c.number, c."erpId", c.name, coalesce(c.blocked, ''), c."creditLimit", c."balanceDue", clock_timestamp()
-           from jsonb_to_recordset($2::jsonb) as c(number text, "erpId" text, name text, blocked text, "creditLimit" numeric, "balanceDue" numeric)
+         insert into customer_account (erp_backend_id, number, erp_id, name, blocked, credit_limit, balance_due, price_list, synced_at)
+         select $1, c.number, c."erpId", c.name, coalesce(c.blocked, ''), c."creditLimit", c."balanceDue", c."priceList", clock_timestamp()
+           from jsonb_to_recordset($2::jsonb) as c(number text, "erpId" text, name text, blocked text, "creditLimit" numeric, "balanceDue" numeric, "priceList" text)
          on conflict (erp_backend_id, number) do update
            set erp_id = excluded.erp_id, name = excluded.name, blocked = excluded.blocked, credit_limit = excluded.credit_limit,
-               balance_due = excluded.balance_due, synced_at = excluded.synced_at
+               balance_due = excluded.balance_due, price_list = excluded.price_list, synced_at = excluded.synced_at
          returning synced_at)
        select coalesce(max(synced_at), clock_timestamp()) as at from upserted`,
       [backendId, JSON.stringify(customers)],
