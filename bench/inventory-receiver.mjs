@@ -1,4 +1,4 @@
-// The channels' side of the inventory benchmark: one plain HTTP server that takes the webhooks of several
+// The channels' side of the inventory and pricing benchmarks: one plain HTTP server that takes the webhooks of several
 // channels (one path each), verifies each Standard Webhooks signature with the channel's secret, and records
 // every figure it receives (one event a request, or CloudEvents batches) with the time it was received.
 import { createServer } from 'node:http';
@@ -6,10 +6,13 @@ import { verifyWebhook } from '../dist/connectors/channels/webhook/standard-webh
 
 const AVAILABILITY_CHANGED = 'inventory.availability.changed';
 
-/** `secrets`: channel id to its `whsec_` secret; the channel's webhooks go to `urlOf(channelId)`. */
-export async function startReceiver(secrets) {
+/**
+ * `secrets`: channel id to its `whsec_` secret; the channel's webhooks go to `urlOf(channelId)`. `type`: the event
+ * type recorded (others are counted).
+ */
+export async function startReceiver(secrets, { type = AVAILABILITY_CHANGED } = {}) {
   const state = {
-    /** Per channel, in the order received: {sku, version, available, asOf, at, correlationId}. */
+    /** Per channel, in the order received: {sku, version, available, unitPrice, asOf, at, correlationId}. */
     received: new Map(Object.keys(secrets).map((id) => [id, []])),
     ids: new Set(),
     duplicates: 0,
@@ -32,12 +35,12 @@ export async function startReceiver(secrets) {
     // One event, or a CloudEvents batch (a channel in batch mode): each event counts on its own.
     const parsed = JSON.parse(body);
     for (const event of String(req.headers['content-type']).startsWith('application/cloudevents-batch+json') ? parsed : [parsed]) {
-      if (event.type !== AVAILABILITY_CHANGED) state.otherTypes++;
+      if (event.type !== type) state.otherTypes++;
       else if (state.ids.has(`${channelId}/${event.id}`)) state.duplicates++;
       else {
         state.ids.add(`${channelId}/${event.id}`);
-        const { sku, version, available, asOf } = event.data;
-        state.received.get(channelId).push({ sku, version, available, asOf, at, correlationId: event.correlationid });
+        const { sku, version, available, unitPrice, asOf } = event.data;
+        state.received.get(channelId).push({ sku, version, available, unitPrice, asOf, at, correlationId: event.correlationid });
       }
     }
     state.requests = (state.requests ?? 0) + 1;

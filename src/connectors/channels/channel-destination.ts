@@ -1,9 +1,10 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { Destinations, type DeliveryResult, type DestinationHandler } from '../../platform/delivery/destinations.js';
+import { Destinations, type BatchDeliveryResult, type DeliveryResult, type DestinationHandler } from '../../platform/delivery/destinations.js';
 import { TargetError } from '../../platform/delivery/outcome.js';
 import { TargetDirectory, type Target } from '../../platform/delivery/target-directory.js';
 import type { TargetLimits } from '../../platform/governor/decide.js';
 import type { Delivery } from '../../platform/outbox/message.js';
+import { PRICE_CHANGED } from './shopify/shopify-prices.js';
 import { ShopifyDelivery } from './shopify/shopify.delivery.js';
 import type { ShopifyConfig } from './shopify/shopify.config.js';
 import { WebhookDelivery } from './webhook/webhook.delivery.js';
@@ -36,17 +37,20 @@ export class ChannelDestination implements DestinationHandler, OnModuleInit {
     return { ...(channel.limits ?? DEFAULT_CHANNEL_LIMITS), maintenanceWindows: [] };
   }
 
-  /** Webhook channels that opted in take state events in batches. */
-  async batchSize(channelId: string): Promise<number> {
+  /** Webhook channels that opted in take state events in batches, of any type; stores take prices in batches. */
+  async batchSize(channelId: string, type?: string): Promise<number> {
     const adapter = this.adapter(await this.channel(channelId));
-    return adapter?.kind === 'webhook' ? adapter.delivery.batchSize : 1;
+    if (adapter?.kind === 'webhook') return adapter.delivery.batchSize;
+    if (adapter?.kind === 'shopify') return adapter.delivery.batchSize(type);
+    return 1;
   }
 
-  async deliverBatch(deliveries: Delivery[], signal: AbortSignal): Promise<void> {
+  async deliverBatch(deliveries: Delivery[], signal: AbortSignal): Promise<BatchDeliveryResult | void> {
     const channel = await this.channel(deliveries[0]!.destination.slice('channel:'.length));
     const adapter = this.adapter(channel);
-    if (adapter?.kind !== 'webhook') throw new TargetError('permanent', `channel ${channel.id} of kind ${channel.kind} does not take batches`);
-    await adapter.delivery.deliverBatch(deliveries, signal);
+    if (adapter?.kind === 'webhook') return adapter.delivery.deliverBatch(deliveries, signal);
+    if (adapter?.kind === 'shopify' && deliveries.every((d) => d.type === PRICE_CHANGED)) return adapter.delivery.deliverPrices(deliveries, signal);
+    throw new TargetError('permanent', `channel ${channel.id} of kind ${channel.kind} does not take batches of ${deliveries[0]!.type}`);
   }
 
   async deliver(delivery: Delivery, signal: AbortSignal): Promise<DeliveryResult | void> {

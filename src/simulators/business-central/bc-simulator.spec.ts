@@ -116,3 +116,31 @@ describe('Business Central simulator: shipping sales orders', () => {
     expect((await api('/salesShipmentTracking', {}, 'contoso/shipping/v1.0')).status).toBe(404);
   });
 });
+
+describe('Business Central simulator: the custom prices page', () => {
+  it('serves no prices page unless asked; when asked, the seeded price list lines, filtered and changed through the control API', async () => {
+    expect((await api('/customerPrices')).status).toBe(405);
+    const priced = createBusinessCentralSimulator({ ratePerSecond: 1000, customerPricesApi: 'contoso/pricing/v1.0/customerPrices' });
+    const url = await priced.listen();
+    try {
+      const answer = await fetch(`${url}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=a&client_secret=b' });
+      const bearer = { authorization: `Bearer ${((await answer.json()) as { access_token: string }).access_token}` };
+      const page = async (query = '') => (await (await fetch(`${url}/v2.0/tenant/production/api/contoso/pricing/v1.0/companies(${COMPANY})/customerPrices${query}`, { headers: bearer })).json()) as { value: Array<Record<string, unknown>> };
+      const year = new Date().getUTCFullYear();
+      expect((await page()).value.map(({ id: _id, ...line }) => line)).toEqual([
+        { lineNo: 10000, priceListCode: 'S00001', itemNo: '1896-S', customerNo: '', currencyCode: '', unitPrice: 95, minimumQuantity: 0, startingDate: '0001-01-01', endingDate: '0001-01-01' },
+        { lineNo: 20000, priceListCode: 'S00002', itemNo: '1896-S', customerNo: '10000', currencyCode: '', unitPrice: 90, minimumQuantity: 0, startingDate: `${year}-01-01`, endingDate: `${year}-12-31` },
+        { lineNo: 30000, priceListCode: 'S00002', itemNo: '1896-S', customerNo: '10000', currencyCode: '', unitPrice: 85, minimumQuantity: 10, startingDate: `${year}-01-01`, endingDate: `${year}-12-31` },
+        { lineNo: 40000, priceListCode: 'S00003', itemNo: '1900-S', customerNo: '', currencyCode: 'EUR', unitPrice: 110, minimumQuantity: 0, startingDate: '0001-01-01', endingDate: '0001-01-01' },
+      ]);
+      expect((await page(`?$filter=${encodeURIComponent("customerNo eq '10000'")}`)).value.map((l) => l.lineNo)).toEqual([20000, 30000]);
+      const control = (lineNo: number, method: string, body?: unknown) =>
+        fetch(`${url}/_control/price-list-lines/${lineNo}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+      expect(await (await control(20000, 'PUT', { unitPrice: 88 })).json()).toMatchObject({ lineNo: 20000, customerNo: '10000', unitPrice: 88 });
+      expect(await (await control(40000, 'DELETE')).json()).toEqual({ deleted: true });
+      expect((await page()).value.map((l) => [l.lineNo, l.unitPrice])).toEqual([[10000, 95], [20000, 88], [30000, 85]]);
+    } finally {
+      await priced.close();
+    }
+  });
+});

@@ -7,13 +7,14 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
  * token endpoint, customers, items, locations, itemLedgerEntries, salesOrders (with lines, deep insert, DELETE,
  * a line's `shipQuantity` patched with its etag, and the bound action `Microsoft.NAV.shipAndInvoice`), the
  * posted salesShipments with their salesShipmentLines, the analytics API's itemLedgerEntries (the ones that
- * carry a location), and, when set, a custom API page of shipment tracking. Collections take `$filter`
+ * carry a location), and, when set, custom API pages of shipment tracking and of prices (the Price List Lines,
+ * which API v2.0 leaves out). Collections take `$filter`
  * (comparisons, `or` over one field, `and`), `$select`, `$expand` of lines, and are split into pages joined by
  * `@odata.nextLink` with a `$skiptoken`. It behaves like the real service where it matters to an integration:
  * latency, 429 with Retry-After past a rate limit, 5 requests processed at once, 503 in maintenance, OData
  * validation errors, tokens that expire. A control API under `/_control` lets tests change all of that, post
- * stock, ship orders as a user of Business Central would, lose the answer of a posting, and read what was
- * created. It runs on its own (`listen`, `npm run sim:bc`) or mounted in another Fastify instance under a prefix
+ * stock, ship orders as a user of Business Central would, lose the answer of a posting, set prices, and read what
+ * was created. It runs on its own (`listen`, `npm run sim:bc`) or mounted in another Fastify instance under a prefix
  * (`plugin`, the demo).
  */
 export interface BusinessCentralSimulatorOptions {
@@ -39,6 +40,11 @@ export interface BusinessCentralSimulatorOptions {
   shipmentTrackingPage?: string;
   /** A custom bound action of salesOrders that ships without invoicing (`ship`), as a company may publish; none unless set. */
   shipAction?: string;
+  /**
+   * A custom API page of the Price List Lines (see SimPriceListLine), named as `shipmentTrackingPage` is
+   * (`customerPrices`, or `contoso/pricing/v1.0/customerPrices`). None unless set, as in a plain company.
+   */
+  customerPricesApi?: string;
 }
 
 export interface SimCustomer {
@@ -58,6 +64,24 @@ export interface SimItem {
   /** On-hand over all locations: the sum of the item's ledger entries, as Business Central's flow field. */
   inventory: number;
   lastModifiedDateTime: string;
+}
+
+/**
+ * A Price List Line as a company's custom API page shows it: a list's price of an item, a customer's when
+ * `customerNo` is set, in `currencyCode` (blank: the local currency), from `minimumQuantity` up, from
+ * `startingDate` to `endingDate` included (blank dates are 0001-01-01).
+ */
+export interface SimPriceListLine {
+  id: string;
+  lineNo: number;
+  priceListCode: string;
+  itemNo: string;
+  customerNo: string;
+  currencyCode: string;
+  unitPrice: number;
+  minimumQuantity: number;
+  startingDate: string;
+  endingDate: string;
 }
 
 export interface SimLocation {
@@ -176,6 +200,7 @@ interface State {
   orders: Map<string, SimSalesOrder>;
   /** Posted sales shipments by id, in the order they were posted. */
   shipments: Map<string, SimSalesShipment>;
+  priceListLines: Map<number, SimPriceListLine>;
   tokens: Map<string, number>;
   maintenance: boolean;
   nextOrderNumber: number;
@@ -213,13 +238,22 @@ export function defaultSimulatorData() {
   const itemNumbers = ['1896-S', '1900-S', '1906-S', '1908-S', '1920-S', '1928-S', '1936-S', '1953-W', '1964-W', '1968-S'];
   const items = itemNumbers.map((number, i) => ({ id: randomUUID(), number, displayName: `Item ${number}`, unitPrice: 100 + i * 25 }));
   const locations = SEED_LOCATIONS.map(([code, id, displayName]) => ({ id, code, displayName }));
+  // Wholesale's price of 1896-S for everyone; Adatum's own over the current year (UTC), less from 10 units; 1900-S in euros.
+  const year = new Date().getUTCFullYear();
+  const thisYear = { startingDate: `${year}-01-01`, endingDate: `${year}-12-31` };
+  const priceListLines = [
+    priceListLine(10000, { priceListCode: 'S00001', itemNo: '1896-S', unitPrice: 95 }),
+    priceListLine(20000, { priceListCode: 'S00002', itemNo: '1896-S', customerNo: '10000', unitPrice: 90, ...thisYear }),
+    priceListLine(30000, { priceListCode: 'S00002', itemNo: '1896-S', customerNo: '10000', unitPrice: 85, minimumQuantity: 10, ...thisYear }),
+    priceListLine(40000, { priceListCode: 'S00003', itemNo: '1900-S', currencyCode: 'EUR', unitPrice: 110 }),
+  ];
   // Opening stock, posted as positive adjustments when the simulator starts.
   const openingStock = itemNumbers.flatMap((itemNumber, i) => [
     { itemNumber, locationCode: 'EAST', quantity: 40 + 2 * i },
     { itemNumber, locationCode: 'WEST', quantity: 20 + i },
     { itemNumber, locationCode: 'CENTRAL', quantity: 10 },
   ]);
-  return { customers, items, locations, openingStock };
+  return { customers, items, locations, openingStock, priceListLines };
 }
 
 export function createBusinessCentralSimulator(options: BusinessCentralSimulatorOptions = {}) {
@@ -234,6 +268,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     pageSize: options.pageSize ?? 100,
     shipmentTrackingPage: options.shipmentTrackingPage,
     shipAction: options.shipAction,
+    customerPricesApi: options.customerPricesApi,
   };
   const data = { ...defaultSimulatorData(), ...options.data };
   const state: State = {
@@ -243,6 +278,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     ledger: [],
     orders: new Map(),
     shipments: new Map(),
+    priceListLines: new Map(data.priceListLines.map((line) => [line.lineNo, { ...line }])),
     tokens: new Map(),
     maintenance: false,
     nextOrderNumber: 101001,
@@ -369,6 +405,15 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
       state.loseNextActions = Number((request.body as { count?: number } | undefined)?.count ?? 1);
       return { loseNextActions: state.loseNextActions };
     });
+    // A price list line as given, made or changed (fields as the custom prices page shows them, taken as sent).
+    instance.put('/_control/price-list-lines/:lineNo', async (request, reply) => {
+      const lineNo = Number((request.params as { lineNo: string }).lineNo);
+      if (!Number.isInteger(lineNo) || lineNo < 1) return reply.status(400).send({ error: 'a line number is a whole number of 1 or more' });
+      const line = { ...(state.priceListLines.get(lineNo) ?? priceListLine(lineNo, {})), ...(request.body as Partial<SimPriceListLine>), lineNo };
+      state.priceListLines.set(lineNo, line);
+      return line;
+    });
+    instance.delete('/_control/price-list-lines/:lineNo', async (request) => ({ deleted: state.priceListLines.delete(Number((request.params as { lineNo: string }).lineNo)) }));
     instance.put('/_control/customers/:number', async (request) => {
       const number = (request.params as { number: string }).number;
       const body = request.body as Partial<SimCustomer>;
@@ -423,7 +468,7 @@ type Answer = (status: number, body?: unknown, headers?: Record<string, string>)
 const COMPANY_PATH = /^\/v2\.0\/[^/]+\/[^/]+\/api\/(v2\.0|[\w-]+\/[\w-]+\/v\d+\.\d+)\/companies\(([^)]+)\)\/(\w+)(?:\(([^)]+)\))?(?:\/([\w.]+)(?:\(([^)]+)\))?)?$/;
 const BOUND_ACTION = /^Microsoft\.NAV\.(\w+)$/;
 
-type Settings = { pageSize: number; shipmentTrackingPage?: string; shipAction?: string };
+type Settings = { pageSize: number; shipmentTrackingPage?: string; shipAction?: string; customerPricesApi?: string };
 
 function route(state: State, settings: Settings, request: FastifyRequest, path: string, answer: Answer, drop: () => void): FastifyReply | void {
   const match = COMPANY_PATH.exec(decodeURIComponent(path));
@@ -435,9 +480,13 @@ function route(state: State, settings: Settings, request: FastifyRequest, path: 
     const page = collectionPage(request, query, rows, sortKey, settings.pageSize);
     return typeof page === 'string' ? answer(400, odataError('BadRequest', page.replace('{type}', `Microsoft.NAV.${type}`))) : answer(200, page);
   };
-  const tracking = trackingPageAt(settings.shipmentTrackingPage);
+  const tracking = customPageAt(settings.shipmentTrackingPage);
   if (tracking && api === tracking.api && entity === tracking.entitySet && request.method === 'GET' && !key) {
     return list('salesShipmentTracking', [...state.shipments.values()].map(trackingView), 'number');
+  }
+  const prices = customPageAt(settings.customerPricesApi);
+  if (prices && api === prices.api && entity === prices.entitySet && request.method === 'GET' && !key) {
+    return list('customerPrice', [...state.priceListLines.values()].map((line) => ({ ...line })), 'lineNo');
   }
   if (api === 'microsoft/analytics/v1.0') {
     return entity === 'itemLedgerEntries' && request.method === 'GET' && !key ? list('itemLedgerEntry', state.ledger.map(analyticsEntryView), 'entryNo') : notFound();
@@ -728,11 +777,19 @@ function trackingView(shipment: SimSalesShipment) {
   return { id: shipment.id, number: shipment.number, packageTrackingNo: shipment.packageTrackingNo, shippingAgentCode: shipment.shippingAgentCode, lastModifiedDateTime: shipment.lastModifiedDateTime };
 }
 
-/** Where the custom tracking page is served: its API route (`v2.0` for a bare entity set) and entity set. */
-function trackingPageAt(page: string | undefined): { api: string; entitySet: string } | undefined {
+/** Where a custom page is served: its API route (`v2.0` for a bare entity set) and entity set. */
+function customPageAt(page: string | undefined): { api: string; entitySet: string } | undefined {
   if (!page) return undefined;
   const at = page.lastIndexOf('/');
   return at < 0 ? { api: 'v2.0', entitySet: page } : { api: page.slice(0, at), entitySet: page.slice(at + 1) };
+}
+
+/** A price list line with blank fields (a blank date is 0001-01-01) where `fields` gives none. */
+function priceListLine(lineNo: number, fields: Partial<SimPriceListLine>): SimPriceListLine {
+  return {
+    id: randomUUID(), lineNo, priceListCode: '', itemNo: '', customerNo: '', currencyCode: '', unitPrice: 0, minimumQuantity: 0, startingDate: '0001-01-01', endingDate: '0001-01-01',
+    ...fields,
+  };
 }
 
 function pick(body: Record<string, unknown>, fields: string[]): Record<string, unknown> {

@@ -1,13 +1,15 @@
 import { createBusinessCentralSimulator } from './bc-simulator.js';
 
 // `npm run sim:bc`: the Business Central simulator on its own (PORT, default 4010). Client id and secret are
-// accepted as sent unless BC_SIM_CLIENT_ID / BC_SIM_CLIENT_SECRET are set; BC_SIM_PAGE_SIZE sets entities per page.
+// accepted as sent unless BC_SIM_CLIENT_ID / BC_SIM_CLIENT_SECRET are set; BC_SIM_PAGE_SIZE sets entities per page;
+// BC_SIM_CUSTOMER_PRICES_API serves the custom prices page (`contoso/pricing/v1.0/customerPrices`).
 const simulator = createBusinessCentralSimulator({
   latencyMs: [Number(process.env.BC_SIM_LATENCY_MIN_MS ?? 20), Number(process.env.BC_SIM_LATENCY_MAX_MS ?? 120)],
   ratePerSecond: Number(process.env.BC_SIM_RATE_PER_SECOND ?? 20),
   clientId: process.env.BC_SIM_CLIENT_ID,
   clientSecret: process.env.BC_SIM_CLIENT_SECRET,
   pageSize: process.env.BC_SIM_PAGE_SIZE ? Number(process.env.BC_SIM_PAGE_SIZE) : undefined,
+  customerPricesApi: process.env.BC_SIM_CUSTOMER_PRICES_API,
 });
 const url = await simulator.listen(Number(process.env.PORT ?? 4010), process.env.HOST ?? '127.0.0.1');
 process.stdout.write(
@@ -16,7 +18,8 @@ process.stdout.write(
     `  analytics ${url}/v2.0/<tenant>/<environment>/api/microsoft/analytics/v1.0/companies(<id>)/itemLedgerEntries\n` +
     `  token     ${url}/oauth2/v2.0/token\n` +
     `  control   ${url}/_control/state, POST /_control/maintenance {"on": true}, /_control/throttle {"next": n, "after": k},\n` +
-    `            POST /_control/stock {"itemNumber", "locationCode", "quantity"}, POST /_control/orders/<id>/ship\n`,
+    `            POST /_control/stock {"itemNumber", "locationCode", "quantity"}, POST /_control/orders/<id>/ship,\n` +
+    `            PUT /_control/items/<number>, PUT and DELETE /_control/price-list-lines/<lineNo>\n`,
 );
 const stop = () => void simulator.close().then(() => process.exit(0));
 process.on('SIGINT', stop);

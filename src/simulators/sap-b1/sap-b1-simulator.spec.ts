@@ -205,7 +205,7 @@ describe('SAP Business One simulator', () => {
     expect(sim.state.documents.Orders.get(order.body.DocEntry)!.DocumentStatus).toBe('bost_Close');
   });
 
-  it('keeps special prices per item and business partner', async () => {
+  it('keeps special prices per item and business partner, with their periods and quantity breaks', async () => {
     const { cookie } = await login();
     const created = await sl('/b1s/v1/SpecialPrices', cookie, { method: 'POST', body: { ItemCode: 'A00003', CardCode: 'c00001', Price: 88.5, Currency: '$' } });
     expect(created).toMatchObject({ status: 201, body: { ItemCode: 'A00003', CardCode: 'c00001', Price: 88.5, PriceListNum: 1, Valid: 'tYES' } });
@@ -213,7 +213,32 @@ describe('SAP Business One simulator', () => {
     expect(one.body).toMatchObject({ Price: 88.5 });
     const again = await sl('/b1s/v1/SpecialPrices', cookie, { method: 'POST', body: { ItemCode: 'A00003', CardCode: 'c00001', Price: 1 } });
     expect(again).toMatchObject({ status: 400, body: { error: { code: -2035 } } });
-    expect((await sl('/b1s/v1/SpecialPrices', cookie)).body.value).toHaveLength(1);
+    // The seed's: c00001 pays 95 for A00001, 90 over this year, 85 from 10 units then.
+    const year = new Date().getUTCFullYear();
+    const all = (await sl('/b1s/v1/SpecialPrices', cookie)).body.value as Array<Record<string, unknown>>;
+    expect(all.map((p) => [p.ItemCode, p.CardCode])).toEqual([['A00001', 'c00001'], ['A00003', 'c00001']]);
+    expect(all[0]).toMatchObject({
+      Price: 95, Currency: '$',
+      SpecialPriceDataAreas: [{ RowNumber: 0, BPCode: 'c00001', ItemNo: 'A00001', DateFrom: `${year}-01-01`, Dateto: `${year}-12-31`, SpecialPrice: 90, PriceCurrency: '$',
+        SpecialPriceQuantityAreas: [{ SPDARowNumber: 0, Quantity: 10, SpecialPrice: 85, PriceCurrency: '$' }] }],
+    });
+  });
+
+  it('keeps price lists, and each item\'s row in every list (no price: 0 without a currency)', async () => {
+    const { cookie } = await login();
+    const lists = await sl('/b1s/v1/PriceLists?$select=PriceListNo,PriceListName,BasePriceList,Factor', cookie);
+    expect(lists.body.value).toEqual([
+      { PriceListNo: 1, PriceListName: 'Base Price', BasePriceList: 1, Factor: 1 },
+      { PriceListNo: 2, PriceListName: 'Wholesale', BasePriceList: 1, Factor: 0.8 },
+      { PriceListNo: 3, PriceListName: 'Purchase Price', BasePriceList: 3, Factor: 1 },
+    ]);
+    expect((await sl('/b1s/v1/PriceLists(2)', cookie)).body).toMatchObject({ PriceListName: 'Wholesale', Active: 'tYES' });
+    const item = await sl("/b1s/v1/Items('A00002')?$select=ItemCode,ItemPrices", cookie);
+    expect(item.body.ItemPrices).toEqual([
+      { PriceList: 1, Price: 125, Currency: '$', BasePriceList: 1, Factor: 1 },
+      { PriceList: 2, Price: 100, Currency: '$', BasePriceList: 1, Factor: 0.8 },
+      { PriceList: 3, Price: 0, Currency: null, BasePriceList: 3, Factor: 1 },
+    ]);
   });
 
   it('loses the answer of a create it committed, answers a fault, and is down in maintenance (HTML 503, Retry-After)', async () => {

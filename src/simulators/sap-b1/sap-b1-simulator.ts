@@ -6,16 +6,17 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
  * An SAP Business One Service Layer look-alike for the demo, the tests and the benchmarks, under `/b1s/v1`
  * (OData v3 answers) and `/b1s/v2` (OData v4): Login and Logout with the B1SESSION and ROUTEID cookies and
  * sessions that end after an idle time (401, code 301); BusinessPartners, Items with their stock per warehouse
- * (ItemWarehouseInfoCollection), Warehouses, SpecialPrices, sales orders (create, Cancel, Close) and the other
- * documents that move stock (DeliveryNotes, Returns, Invoices, CreditNotes, purchase deliveries and returns,
- * goods receipts and issues, StockTransfers), each with its effect on `InStock` and `Committed`. Collections take
- * the `$filter` (comparisons, `and`, `or`, parentheses), `$select`, `$orderby`, `$top` and `$skip` an integration
- * uses, in pages of 20 unless `Prefer: odata.maxpagesize` (or `B1S-PageSize`) asks otherwise, joined by SAP's
- * next link of each version. Errors come in SAP's envelope of each version. It behaves like the real service where
- * it matters to an integration: latency, 503 in maintenance, sessions that time out; a control API under
- * `/_control` sets all of that, loses the answer of a create it committed, answers what no documentation
- * promises, and posts stock. It runs on its own (`listen`, `src/simulators/sap-b1/main.ts`) or mounted in another
- * Fastify instance under a prefix (`plugin`, the demo).
+ * (ItemWarehouseInfoCollection) and their price in each list (ItemPrices), PriceLists, Warehouses, SpecialPrices
+ * with their periods and quantity breaks, sales orders (create, Cancel, Close) and the other documents that move
+ * stock (DeliveryNotes, Returns, Invoices, CreditNotes, purchase deliveries and returns, goods receipts and issues,
+ * StockTransfers), each with its effect on `InStock` and `Committed`. Collections take the `$filter` (comparisons,
+ * `and`, `or`, parentheses), `$select`, `$orderby`, `$top` and `$skip` an integration uses, in pages of 20 unless
+ * `Prefer: odata.maxpagesize` (or `B1S-PageSize`) asks otherwise, joined by SAP's next link of each version.
+ * Errors come in SAP's envelope of each version. It behaves like the real service where it matters to an
+ * integration: latency, 503 in maintenance, sessions that time out; a control API under `/_control` sets all of
+ * that, loses the answer of a create it committed, answers what no documentation promises, posts stock, and sets
+ * prices. It runs on its own (`listen`, `src/simulators/sap-b1/main.ts`) or mounted in another Fastify instance
+ * under a prefix (`plugin`, the demo).
  */
 export interface SapB1SimulatorOptions {
   latencyMs?: [number, number];
@@ -69,12 +70,34 @@ export interface SimItem {
   InventoryItem: YesNo;
   SalesItem: YesNo;
   Frozen: YesNo;
-  ItemPrices: Array<{ PriceList: number; Price: number; Currency: string }>;
+  ItemPrices: SimItemPrice[];
   CreateDate: string;
   CreateTime: string;
   UpdateDate: string;
   UpdateTime: string;
   ItemWarehouseInfoCollection: SimWarehouseInfo[];
+}
+
+/** The item's row in a price list: every list has one, 0 without a currency where the list holds no price for the item. */
+export interface SimItemPrice {
+  PriceList: number;
+  Price: number;
+  Currency: string | null;
+  BasePriceList: number;
+  Factor: number;
+}
+
+/** A price list: its prices are its base list's times its factor, unless set by hand. */
+export interface SimPriceList {
+  PriceListNo: number;
+  PriceListName: string;
+  BasePriceList: number;
+  Factor: number;
+  IsGrossPrice: YesNo;
+  Active: YesNo;
+  ValidFrom: string | null;
+  ValidTo: string | null;
+  DefaultPrimeCurrency: string;
 }
 
 export interface SimWarehouse {
@@ -131,6 +154,10 @@ export interface SimDocument {
   DocumentLines: SimDocumentLine[];
 }
 
+/**
+ * A special price of an item for a business partner (or, with CardCode `*<list>`, a list's period and volume
+ * discount for every partner): the header's price, and its periods, each with its quantity breaks.
+ */
 export interface SimSpecialPrice {
   ItemCode: string;
   CardCode: string;
@@ -143,7 +170,35 @@ export interface SimSpecialPrice {
   Valid: YesNo;
   ValidFrom: string | null;
   ValidTo: string | null;
-  SpecialPriceDataAreas: unknown[];
+  SpecialPriceDataAreas: SimSpecialPricePeriod[];
+}
+
+/** A period of a special price (SPP1), its last day (`Dateto`, so spelled) included. */
+export interface SimSpecialPricePeriod {
+  RowNumber: number;
+  ItemNo: string;
+  BPCode: string;
+  DateFrom: string | null;
+  Dateto: string | null;
+  PriceListNo: number;
+  Discount: number;
+  SpecialPrice: number;
+  PriceCurrency: string;
+  AutoUpdate: YesNo;
+  SpecialPriceQuantityAreas: SimSpecialPriceBreak[];
+}
+
+/** A quantity break within a period (SPP2): the price from `Quantity` up. */
+export interface SimSpecialPriceBreak {
+  RowNumber: number;
+  SPDARowNumber: number;
+  ItemNo: string;
+  BPCode: string;
+  Quantity: number;
+  SpecialPrice: number;
+  PriceCurrency: string;
+  Discountin: number;
+  UoMEntry: number;
 }
 
 export interface SapB1SimulatorData {
@@ -152,6 +207,8 @@ export interface SapB1SimulatorData {
   currencies: string[];
   businessPartners: SimBusinessPartner[];
   items: SimItem[];
+  priceLists: SimPriceList[];
+  specialPrices: SimSpecialPrice[];
 }
 
 /**
@@ -198,6 +255,7 @@ interface State {
   currencies: string[];
   businessPartners: Map<string, SimBusinessPartner>;
   items: Map<string, SimItem>;
+  priceLists: Map<number, SimPriceList>;
   documents: Record<SimDocumentCollection, Map<number, SimDocument>>;
   specialPrices: Map<string, SimSpecialPrice>;
   sessions: Map<string, Session>;
@@ -234,23 +292,47 @@ export function defaultSapB1Data(): SapB1SimulatorData {
   ];
   const names = ['J.B. Officeprint 1420', 'Rainbow Color Printer 7.5', 'Rainbow 1200 Laser Series', 'Rainbow Nuance Ink Jet', 'Rainbow Laser Jet Cartridges',
     'Rainbow Toner Cartridge', 'Rainbow Ink Ribbon', 'J.B. Laser Toner', 'J.B. Color Ink Cartridge', 'J.B. Paper Tray'];
-  const items = names.map((name, i) => newItem(`A${String(i + 1).padStart(5, '0')}`, name, warehouses, SEEDED, 100 + i * 25, { '01': 40 + 2 * i, '02': 20 + i }));
-  return { warehouses, currencies: ['$', 'EUR', 'GBP', 'CAN'], businessPartners, items };
+  const priceLists = seedPriceLists('$');
+  const items = names.map((name, i) => newItem(`A${String(i + 1).padStart(5, '0')}`, name, warehouses, SEEDED, itemPricesIn(priceLists, 100 + i * 25, '$'), { '01': 40 + 2 * i, '02': 20 + i }));
+  return { warehouses, currencies: ['$', 'EUR', 'GBP', 'CAN'], businessPartners, items, priceLists, specialPrices: [seedSpecialPrice('A00001', 'c00001', '$')] };
 }
 
-/** A company's data from plain lists, for a simulator that must hold the same customers and items as another ERP. */
+/**
+ * A company's data from plain lists, for a simulator that must hold the same customers and items as another ERP:
+ * each item's price in the base list, the seed's lists and the seed's special price for the first customer and item.
+ */
 export function sapB1Company(spec: {
   warehouses: SimWarehouse[];
   customers: Array<Pick<SimBusinessPartner, 'CardCode' | 'CardName'> & Partial<SimBusinessPartner>>;
   items: Array<{ code: string; name: string; price: number; inStock: Record<string, number> }>;
   currencies?: string[];
 }): SapB1SimulatorData {
+  const currencies = spec.currencies ?? ['$', 'EUR', 'GBP', 'CAN'];
+  const local = currencies[0] ?? '$';
+  const priceLists = seedPriceLists(local);
+  const [customer] = spec.customers;
+  const [item] = spec.items;
   return {
     warehouses: spec.warehouses,
-    currencies: spec.currencies ?? ['$', 'EUR', 'GBP', 'CAN'],
+    currencies,
     businessPartners: spec.customers.map((c) => newBusinessPartner(c.CardCode, SEEDED, c)),
-    items: spec.items.map((i) => newItem(i.code, i.name, spec.warehouses, SEEDED, i.price, i.inStock)),
+    items: spec.items.map((i) => newItem(i.code, i.name, spec.warehouses, SEEDED, itemPricesIn(priceLists, i.price, local), i.inStock)),
+    priceLists,
+    specialPrices: customer && item ? [seedSpecialPrice(item.code, customer.CardCode, local)] : [],
   };
+}
+
+/** The seed's price lists: SAP's "Base Price", "Wholesale" at 80 % of it, and "Purchase Price", which prices no item. */
+function seedPriceLists(currency: string): SimPriceList[] {
+  return [newPriceList(1, 'Base Price', currency), newPriceList(2, 'Wholesale', currency, { BasePriceList: 1, Factor: 0.8 }), newPriceList(3, 'Purchase Price', currency)];
+}
+
+/** The seed's special price: the partner pays 95 for the item, 90 over the current year (UTC), and 85 from 10 units then. */
+function seedSpecialPrice(itemCode: string, cardCode: string, currency: string): SimSpecialPrice {
+  const year = new Date().getUTCFullYear();
+  return newSpecialPrice(itemCode, cardCode, {
+    Price: 95, SpecialPriceDataAreas: [{ DateFrom: `${year}-01-01`, Dateto: `${year}-12-31`, SpecialPrice: 90, SpecialPriceQuantityAreas: [{ Quantity: 10, SpecialPrice: 85 }] }],
+  }, { PriceListNum: 1, Currency: currency });
 }
 
 export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
@@ -270,8 +352,9 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
     currencies: [...data.currencies],
     businessPartners: new Map(data.businessPartners.map((p) => [p.CardCode, { ...p }])),
     items: new Map(data.items.map((i) => [i.ItemCode, structuredClone(i)])),
+    priceLists: new Map(data.priceLists.map((l) => [l.PriceListNo, { ...l }])),
     documents: Object.fromEntries(COLLECTIONS.map((c) => [c, new Map()])) as State['documents'],
-    specialPrices: new Map(),
+    specialPrices: new Map(data.specialPrices.map((p) => [`${p.ItemCode}|${p.CardCode}`, structuredClone(p)])),
     sessions: new Map(),
     maintenance: { on: false },
     loseNextCreates: 0,
@@ -336,11 +419,33 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
       const code = (request.params as { code: string }).code;
       const { warehouses, ...fields } = (request.body ?? {}) as Partial<SimItem> & { warehouses?: Record<string, Partial<SimWarehouseInfo>> };
       const now = stampNow();
-      const item = state.items.get(code) ?? newItem(code, code, [...state.warehouses.values()], now, 0, {});
+      const item = state.items.get(code) ?? newItem(code, code, [...state.warehouses.values()], now, itemPricesIn([...state.priceLists.values()], 0, String(state.currencies[0])), {});
       Object.assign(item, { UpdateDate: now.date, UpdateTime: now.time }, fields, { ItemCode: code });
       for (const [warehouse, figures] of Object.entries(warehouses ?? {})) Object.assign(warehouseRow(state, item, warehouse), figures);
       state.items.set(code, item);
       return item;
+    });
+    // A price list as given, made or changed; a new one gets a row on every item, without a price, as SAP adds one.
+    instance.put('/_control/price-lists/:number', async (request, reply) => {
+      const number = Number((request.params as { number: string }).number);
+      if (!Number.isInteger(number) || number < 1) return reply.status(400).send({ error: 'a price list number is a whole number of 1 or more' });
+      const list = { ...(state.priceLists.get(number) ?? newPriceList(number, `Price List ${number}`, String(state.currencies[0]))), ...(request.body as Partial<SimPriceList>), PriceListNo: number };
+      state.priceLists.set(number, list);
+      for (const item of state.items.values()) {
+        if (!item.ItemPrices.some((row) => row.PriceList === number)) item.ItemPrices.push({ PriceList: number, Price: 0, Currency: null, BasePriceList: list.BasePriceList, Factor: list.Factor });
+      }
+      return list;
+    });
+    // A special price made or replaced, as `POST SpecialPrices` takes it (with its SpecialPriceDataAreas and their
+    // SpecialPriceQuantityAreas); CardCode `*<list>` for a list's period and volume discount.
+    instance.put('/_control/special-prices/:cardCode/:itemCode', async (request, reply) => {
+      const { cardCode, itemCode } = request.params as { cardCode: string; itemCode: string };
+      const made = createSpecialPrice(state, { ...(request.body as Record<string, unknown>), ItemCode: itemCode, CardCode: cardCode }, true);
+      return typeof made === 'string' ? reply.status(400).send({ error: made }) : made;
+    });
+    instance.delete('/_control/special-prices/:cardCode/:itemCode', async (request) => {
+      const { cardCode, itemCode } = request.params as { cardCode: string; itemCode: string };
+      return { deleted: state.specialPrices.delete(`${itemCode}|${cardCode}`) };
     });
     instance.put('/_control/business-partners/:code', async (request) => {
       const code = (request.params as { code: string }).code;
@@ -507,7 +612,7 @@ function route(c: Context, resource: string, created: (status: number, body: unk
       const itemCode = String(body.ItemCode ?? '');
       if (!itemCode) return answer(400, sapError(version, -10, 'Item code is required'));
       if (state.items.has(itemCode)) return answer(400, sapError(version, -10, `Item code '${itemCode}' already exists`));
-      const item = newItem(itemCode, String(body.ItemName ?? itemCode), [...state.warehouses.values()], stampNow(), 0, {});
+      const item = newItem(itemCode, String(body.ItemName ?? itemCode), [...state.warehouses.values()], stampNow(), itemPricesIn([...state.priceLists.values()], 0, String(state.currencies[0])), {});
       state.items.set(itemCode, item);
       return created(201, entityView(c, 'Items', itemView(item)), { location: `Items('${itemCode}')` });
     }
@@ -518,12 +623,16 @@ function route(c: Context, resource: string, created: (status: number, body: unk
       return answer(204);
     }
   }
+  if (entity === 'PriceLists' && method === 'GET') {
+    if (key === undefined) return list(c, 'PriceLists', 'PriceList', [...state.priceLists.values()], 'PriceListNo');
+    return one('PriceLists', typeof key === 'number' ? state.priceLists.get(key) : undefined);
+  }
   if (entity === 'Warehouses' && method === 'GET') {
     if (key === undefined) return list(c, 'Warehouses', 'Warehouse', [...state.warehouses.values()], 'WarehouseCode');
     return one('Warehouses', typeof key === 'string' ? state.warehouses.get(key) : undefined);
   }
   if (entity === 'SpecialPrices') {
-    if (method === 'GET' && key === undefined) return list(c, 'SpecialPrices', 'SpecialPrice', [...state.specialPrices.values()], 'ItemCode');
+    if (method === 'GET' && key === undefined) return list(c, 'SpecialPrices', 'SpecialPrice', [...state.specialPrices.values()], 'ItemCode,CardCode');
     if (method === 'GET' && typeof key === 'object') return one('SpecialPrices', state.specialPrices.get(`${key.ItemCode}|${key.CardCode}`));
     if (method === 'POST' && key === undefined) {
       const made = createSpecialPrice(state, body);
@@ -563,7 +672,7 @@ function route(c: Context, resource: string, created: (status: number, body: unk
       return answer(204);
     }
   }
-  return answer(entity in DOCUMENTS || ['BusinessPartners', 'Items', 'Warehouses', 'SpecialPrices'].includes(entity) ? 405 : 404,
+  return answer(entity in DOCUMENTS || ['BusinessPartners', 'Items', 'PriceLists', 'Warehouses', 'SpecialPrices'].includes(entity) ? 405 : 404,
     sapError(version, -1000, `Resource not found for the segment '${resource}'${method === 'GET' ? '' : ` (method ${method})`}`));
 }
 
@@ -639,22 +748,45 @@ function createBusinessPartner(state: State, body: Record<string, unknown>): Sim
   return partner;
 }
 
-function createSpecialPrice(state: State, body: Record<string, unknown>): SimSpecialPrice | string {
+/** A special price as `POST SpecialPrices` makes it (or, with `replace`, remakes it), or SAP's refusal. */
+function createSpecialPrice(state: State, body: Record<string, unknown>, replace = false): SimSpecialPrice | string {
   const itemCode = String(body.ItemCode ?? '');
   const cardCode = String(body.CardCode ?? '');
+  const everyPartner = /^\*(\d+)$/.exec(cardCode);
   if (!state.items.has(itemCode)) return `Invalid item code '${itemCode}'`;
-  if (!state.businessPartners.has(cardCode)) return `Invalid BP code '${cardCode}'`;
-  if (state.specialPrices.has(`${itemCode}|${cardCode}`)) return 'This entry already exists in the following tables (ODBC -2035)';
+  if (everyPartner ? !state.priceLists.has(Number(everyPartner[1])) : !state.businessPartners.has(cardCode)) return `Invalid BP code '${cardCode}'`;
+  if (!replace && state.specialPrices.has(`${itemCode}|${cardCode}`)) return 'This entry already exists in the following tables (ODBC -2035)';
   const price = Number(body.Price ?? 0);
   if (!Number.isFinite(price) || price < 0) return 'Price must be a number of 0 or more';
-  const special: SimSpecialPrice = {
-    ItemCode: itemCode, CardCode: cardCode, PriceListNum: Number(body.PriceListNum ?? state.businessPartners.get(cardCode)!.PriceListNum), Price: price,
-    Currency: String(body.Currency ?? state.currencies[0]), DiscountPercent: Number(body.DiscountPercent ?? 0), AutoUpdate: body.AutoUpdate === 'tYES' ? 'tYES' : 'tNO',
-    SourcePrice: 'spp_PriceList', Valid: body.Valid === 'tNO' ? 'tNO' : 'tYES', ValidFrom: (body.ValidFrom as string | undefined) ?? null, ValidTo: (body.ValidTo as string | undefined) ?? null,
-    SpecialPriceDataAreas: Array.isArray(body.SpecialPriceDataAreas) ? body.SpecialPriceDataAreas : [],
-  };
+  const special = newSpecialPrice(itemCode, cardCode, { ...body, Price: price }, {
+    PriceListNum: everyPartner ? Number(everyPartner[1]) : state.businessPartners.get(cardCode)!.PriceListNum, Currency: String(state.currencies[0]),
+  });
   state.specialPrices.set(`${itemCode}|${cardCode}`, special);
   return special;
+}
+
+/** A special price from what a client sent: its periods and their breaks numbered, and in the header's currency and list unless they name theirs. */
+function newSpecialPrice(itemCode: string, cardCode: string, body: Record<string, unknown>, defaults: { PriceListNum: number; Currency: string }): SimSpecialPrice {
+  const listed = (value: unknown) => (Array.isArray(value) ? value : []) as Array<Record<string, unknown>>;
+  const currency = String(body.Currency ?? defaults.Currency);
+  const priceList = Number(body.PriceListNum ?? defaults.PriceListNum);
+  return {
+    ItemCode: itemCode, CardCode: cardCode, PriceListNum: priceList, Price: Number(body.Price ?? 0), Currency: currency, DiscountPercent: Number(body.DiscountPercent ?? 0),
+    AutoUpdate: body.AutoUpdate === 'tYES' ? 'tYES' : 'tNO', SourcePrice: 'spp_PriceList', Valid: body.Valid === 'tNO' ? 'tNO' : 'tYES',
+    ValidFrom: (body.ValidFrom as string | undefined) ?? null, ValidTo: (body.ValidTo as string | undefined) ?? null,
+    SpecialPriceDataAreas: listed(body.SpecialPriceDataAreas).map((period, row) => {
+      const periodCurrency = String(period.PriceCurrency ?? currency);
+      return {
+        RowNumber: row, ItemNo: itemCode, BPCode: cardCode, DateFrom: (period.DateFrom as string | undefined) ?? null, Dateto: (period.Dateto as string | undefined) ?? null,
+        PriceListNo: Number(period.PriceListNo ?? priceList), Discount: Number(period.Discount ?? 0), SpecialPrice: Number(period.SpecialPrice ?? 0), PriceCurrency: periodCurrency,
+        AutoUpdate: 'tNO' as const,
+        SpecialPriceQuantityAreas: listed(period.SpecialPriceQuantityAreas).map((step, n) => ({
+          RowNumber: n, SPDARowNumber: row, ItemNo: itemCode, BPCode: cardCode, Quantity: Number(step.Quantity ?? 0), SpecialPrice: Number(step.SpecialPrice ?? 0),
+          PriceCurrency: String(step.PriceCurrency ?? periodCurrency), Discountin: Number(step.Discountin ?? 0), UoMEntry: -1,
+        })),
+      };
+    }),
+  };
 }
 
 /**
@@ -802,11 +934,30 @@ function newBusinessPartner(code: string, at: { date: string; time: string }, fi
   };
 }
 
-function newItem(code: string, name: string, warehouses: SimWarehouse[], at: { date: string; time: string }, price: number, inStock: Record<string, number>): SimItem {
+function newItem(code: string, name: string, warehouses: SimWarehouse[], at: { date: string; time: string }, prices: SimItemPrice[], inStock: Record<string, number>): SimItem {
   return {
-    ItemCode: code, ItemName: name, ItemType: 'itItems', InventoryItem: 'tYES', SalesItem: 'tYES', Frozen: 'tNO', ItemPrices: [{ PriceList: 1, Price: price, Currency: '$' }],
+    ItemCode: code, ItemName: name, ItemType: 'itItems', InventoryItem: 'tYES', SalesItem: 'tYES', Frozen: 'tNO', ItemPrices: prices,
     CreateDate: at.date, CreateTime: at.time, UpdateDate: at.date, UpdateTime: at.time,
     ItemWarehouseInfoCollection: warehouses.map((w) => ({ WarehouseCode: w.WarehouseCode, InStock: inStock[w.WarehouseCode] ?? 0, Committed: 0, Ordered: 0, Locked: 'tNO' })),
+  };
+}
+
+/**
+ * An item's row in every list: `price` in the first list, that times the factor in a list based on the first, and
+ * no price (0, no currency) in the others or when `price` is 0.
+ */
+function itemPricesIn(lists: SimPriceList[], price: number, currency: string): SimItemPrice[] {
+  const first = lists[0]?.PriceListNo;
+  return lists.map((list) => {
+    const amount = list.PriceListNo === first ? price : list.BasePriceList === first ? round(price * list.Factor) : 0;
+    return { PriceList: list.PriceListNo, Price: amount, Currency: amount === 0 ? null : currency, BasePriceList: list.BasePriceList, Factor: list.Factor };
+  });
+}
+
+function newPriceList(number: number, name: string, currency: string, fields: Partial<SimPriceList> = {}): SimPriceList {
+  return {
+    PriceListNo: number, PriceListName: name, BasePriceList: number, Factor: 1, IsGrossPrice: 'tNO', Active: 'tYES', ValidFrom: null, ValidTo: null,
+    DefaultPrimeCurrency: currency, ...fields,
   };
 }
 

@@ -4,6 +4,7 @@ import { createShopifySimulator } from './shopify-simulator.js';
 // accepted unless SHOPIFY_SIM_ACCESS_TOKEN is set.
 const simulator = createShopifySimulator({
   accessToken: process.env.SHOPIFY_SIM_ACCESS_TOKEN,
+  currency: process.env.SHOPIFY_SIM_CURRENCY,
   latencyMs: [Number(process.env.SHOPIFY_SIM_LATENCY_MIN_MS ?? 20), Number(process.env.SHOPIFY_SIM_LATENCY_MAX_MS ?? 80)],
   maximumAvailable: Number(process.env.SHOPIFY_SIM_BUCKET ?? 2000),
   restoreRate: Number(process.env.SHOPIFY_SIM_RESTORE_RATE ?? 100),
@@ -13,7 +14,8 @@ process.stdout.write(
   `Shopify simulator on ${url}\n` +
     `  GraphQL  ${url}/admin/api/<version>/graphql.json (X-Shopify-Access-Token)\n` +
     `  control  ${url}/_control/state, /_control/mutations, PUT /_control/inventory-levels {"sku", "locationId", "available"},\n` +
-    `           POST /_control/bucket {"currentlyAvailable": n}, POST /_control/webhooks/send {"url", "secret", "topic", "payload", "copies"}\n`,
+    `           POST /_control/bucket {"currentlyAvailable": n}, POST /_control/webhooks/send {"url", "secret", "topic", "payload", "copies"},\n` +
+    `           /_control/price-lists (POST {"currency", "id"?}), /_control/price-mutations\n`,
 );
 const stop = () => void simulator.close().then(() => process.exit(0));
 process.on('SIGINT', stop);

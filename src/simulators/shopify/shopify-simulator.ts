@@ -8,11 +8,13 @@ import { GraphQLSyntaxError, parseOperation, type GqlField, type GqlOperation, t
 /**
  * A Shopify Admin GraphQL API look-alike for the demo, the tests and the benchmarks: the inventory subset
  * (productVariants by SKU, inventory items and levels, locations, `inventorySetQuantities` validated as Shopify
- * does per API version: compareQuantity before 2026-01, changeFromQuantity and `@idempotent` after), behind
- * the calculated query cost limit (a leaky bucket, THROTTLED with `extensions.cost`), with latency. It also
- * sends signed webhooks as a store would, duplicates and stale retries included. A control API under
- * `/_control` lets tests change quantities as a merchant would, set the bucket, add variants and read every
- * request and mutation. It runs on its own (`listen`, `npm run sim:shopify`) or mounted under a prefix (the demo).
+ * does per API version: compareQuantity before 2026-01, changeFromQuantity and `@idempotent` after), prices
+ * (`productVariantsBulkUpdate` of a variant's price, fixed prices of B2B price lists), orders and
+ * fulfillments, behind the calculated query cost limit (a leaky bucket, THROTTLED with `extensions.cost`), with
+ * latency. It also sends signed webhooks as a store would, duplicates and stale retries included. A control API
+ * under `/_control` lets tests change quantities as a merchant would, set the bucket, add variants and price
+ * lists and read every request, mutation and price. It runs on its own (`listen`, `npm run sim:shopify`) or
+ * mounted under a prefix (the demo).
  */
 export interface ShopifySimulatorOptions {
   /** The only access token accepted; any non-empty token when unset. */
@@ -21,6 +23,10 @@ export interface ShopifySimulatorOptions {
   shopDomain?: string;
   /** The API version named in webhooks. */
   apiVersion?: string;
+  /** The store's currency, in which its variants are priced (USD by default). */
+  currency?: string;
+  /** The B2B price lists (by default gid://shopify/PriceList/1 in USD). */
+  priceLists?: Array<{ id: string; currency: string; name?: string }>;
   /** Bucket size in points (2,000 on the standard plan, as its answers report). */
   maximumAvailable?: number;
   /** Points restored per second (100 on the standard plan). */
@@ -36,6 +42,10 @@ export interface ShopifySimulatorOptions {
 export interface SeedVariant {
   sku: string;
   title?: string;
+  /** The product it is a variant of; a product of its own when absent. */
+  productId?: string;
+  /** Its price in the store's currency, a decimal string ("0.00" when absent). */
+  price?: string;
   /** `available` per location id; stocked at every location with 0 when absent. */
   available?: Record<string, number>;
 }
@@ -59,6 +69,28 @@ export interface SimVariant {
   sku: string;
   title: string;
   inventoryItemId: string;
+  price: string;
+}
+
+/** A B2B catalog's price list: fixed prices by variant id. */
+export interface SimPriceList {
+  id: string;
+  name: string;
+  currency: string;
+  fixedPrices: Map<string, { amount: string; currencyCode: string }>;
+}
+
+/** A price mutation as the store received it. */
+export interface RecordedPriceMutation {
+  at: string;
+  mutation: 'productVariantsBulkUpdate' | 'priceListFixedPricesAdd' | 'priceListFixedPricesDelete';
+  /** The product, or the price list. */
+  target: string;
+  /** Whether it changed anything: a call with userErrors changes nothing (unless allowPartialUpdates). */
+  applied: boolean;
+  userErrors: string[];
+  /** The entries as sent: amounts exactly as they came (a string, or a number where a client sent one). */
+  entries: Array<{ variantId: string; sku?: string; amount?: unknown; currencyCode?: unknown }>;
 }
 
 export interface RecordedMutation {
@@ -99,6 +131,10 @@ interface State {
   latencyMs: [number, number];
   mutations: RecordedMutation[];
   requests: RecordedRequest[];
+  priceLists: Map<string, SimPriceList>;
+  priceMutations: RecordedPriceMutation[];
+  /** Mutation fields run, by name (those of a throttled or unparsable request are not). */
+  mutationCounts: Record<string, number>;
   idempotency: Map<string, { fingerprint: string; payload: GqlObject }>;
   nextId: number;
   orders: Map<string, SimOrder>;
@@ -176,11 +212,26 @@ export const DEFAULT_LOCATIONS = [
   { id: 'gid://shopify/Location/2', name: 'West warehouse' },
 ];
 
+export const DEFAULT_PRICE_LISTS = [{ id: 'gid://shopify/PriceList/1', name: 'B2B USD', currency: 'USD' }];
+
+/** The messages of ProductVariantsBulkUpdateUserErrorCode and PriceListPriceUserErrorCode, as Shopify's reference gives them. */
+const PRICE_ERROR_MESSAGES: Record<string, string> = {
+  PRODUCT_DOES_NOT_EXIST: 'Product does not exist.',
+  PRODUCT_VARIANT_DOES_NOT_EXIST: 'Product variant does not exist.',
+  PRODUCT_VARIANT_ID_MISSING: 'Product variant is missing ID attribute.',
+  MUST_BE_FOR_THIS_PRODUCT: 'Input must be for this product.',
+  GREATER_THAN_OR_EQUAL_TO: 'The price of the variant must be greater than or equal to zero.',
+  PRICE_LIST_NOT_FOUND: "The price list doesn't exist.",
+  PRICE_LIST_CURRENCY_MISMATCH: "The specified currency doesn't match the price list's currency.",
+  VARIANT_NOT_FOUND: "A fixed price for the specified product variant doesn't exist.",
+};
+
 export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
   const settings = {
     accessToken: options.accessToken,
     shopDomain: options.shopDomain ?? 'crossdock-demo.myshopify.com',
     apiVersion: options.apiVersion ?? '2025-07',
+    currency: options.currency ?? 'USD',
     keepRequests: options.keepRequests ?? Number.POSITIVE_INFINITY,
   };
   const maximumAvailable = options.maximumAvailable ?? 2000;
@@ -192,6 +243,9 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     latencyMs: options.latencyMs ?? [0, 0],
     mutations: [],
     requests: [],
+    priceLists: new Map((options.priceLists ?? DEFAULT_PRICE_LISTS).map((l) => [l.id, { id: l.id, name: l.name ?? l.id, currency: l.currency, fixedPrices: new Map() }])),
+    priceMutations: [],
+    mutationCounts: {},
     idempotency: new Map(),
     nextId: 1,
     orders: new Map(),
@@ -212,7 +266,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       const answer = (status: number, body: unknown) => {
         record.status = status;
         state.requests.push(record);
-        for (const kept of [state.requests, state.mutations]) if (kept.length > settings.keepRequests) kept.splice(0, kept.length - settings.keepRequests);
+        for (const kept of [state.requests, state.mutations, state.priceMutations]) if (kept.length > settings.keepRequests) kept.splice(0, kept.length - settings.keepRequests);
         return reply.status(status).headers({ 'content-type': 'application/json; charset=utf-8', 'x-shopify-api-version': apiVersion }).send(JSON.stringify(body));
       };
       const [min, max] = state.latencyMs;
@@ -256,7 +310,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       }
       bucket.available -= requested;
       try {
-        const root = operation.type === 'mutation' ? mutationRoot(state, apiVersion) : queryRoot(state);
+        const root = operation.type === 'mutation' ? mutationRoot(state, apiVersion) : queryRoot(state, settings);
         const data = execute(operation.selections, root);
         const actual = operation.type === 'mutation' ? requested : actualCost(operation.selections, data);
         bucket.available = Math.min(bucket.maximumAvailable, bucket.available + requested - actual);
@@ -283,10 +337,20 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       locations: [...state.locations.values()],
       variants: [...state.variants.values()].map((v) => variantView(state, v)),
       mutations: state.mutations.length,
+      priceMutations: state.priceMutations.length,
+      mutationCounts: state.mutationCounts,
       requests: state.requests.length,
     }));
     instance.get('/_control/requests', async () => state.requests);
     instance.get('/_control/mutations', async () => state.mutations);
+    instance.get('/_control/price-mutations', async () => state.priceMutations);
+    instance.get('/_control/price-lists', async () => [...state.priceLists.values()].map((l) => priceListView(state, l)));
+    // A price list of a B2B catalog, as a merchant creates one.
+    instance.post('/_control/price-lists', async (request, reply) => {
+      const body = (request.body ?? {}) as { id?: string; currency?: string; name?: string };
+      if (typeof body.currency !== 'string' || !/^[A-Z]{3}$/.test(body.currency)) return reply.status(400).send({ errors: 'currency is required' });
+      return reply.status(201).send(priceListView(state, addPriceList(state, body as { id?: string; currency: string; name?: string })));
+    });
     instance.post('/_control/bucket', async (request) => {
       const body = (request.body ?? {}) as { maximumAvailable?: number; restoreRate?: number; currentlyAvailable?: number };
       const bucket = restore(state.bucket, Date.now());
@@ -304,7 +368,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     instance.post('/_control/variants', async (request, reply) => {
       const seeds = [request.body ?? {}].flat() as Array<Partial<SeedVariant>>;
       if (seeds.some((seed) => typeof seed.sku !== 'string' || seed.sku === '')) return reply.status(400).send({ errors: 'sku is required' });
-      const added = seeds.map((seed) => variantView(state, addVariant(state, { sku: seed.sku!, title: seed.title, available: seed.available })));
+      const added = seeds.map((seed) => variantView(state, addVariant(state, { sku: seed.sku!, title: seed.title, available: seed.available, productId: seed.productId, price: seed.price })));
       return reply.status(201).send(Array.isArray(request.body) ? added : added[0]);
     });
     // A merchant or another app changes a quantity in Shopify.
@@ -350,7 +414,16 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
   };
 
   const server = standaloneServer(plugin);
-  return { plugin, state, settings, listen: server.listen, close: server.close };
+  return {
+    plugin, state, settings, listen: server.listen, close: server.close,
+    /** The price of the SKU's variant; undefined when the store has no such SKU. */
+    variantPrice: (sku: string): string | undefined => variantBySku(state, sku)?.price,
+    /** The fixed prices of a price list by SKU; undefined when there is no such list. */
+    fixedPrices: (priceListId: string) => {
+      const list = state.priceLists.get(priceListId);
+      return list && priceListView(state, list).fixedPrices;
+    },
+  };
 }
 
 export type ShopifySimulator = ReturnType<typeof createShopifySimulator>;
@@ -408,10 +481,11 @@ function addVariant(state: State, seed: SeedVariant): SimVariant {
   const n = state.nextId++;
   const variant: SimVariant = {
     id: `gid://shopify/ProductVariant/${44_000_000_000 + n}`,
-    productId: `gid://shopify/Product/${8_000_000_000 + n}`,
+    productId: seed.productId ?? `gid://shopify/Product/${8_000_000_000 + n}`,
     sku: seed.sku,
     title: seed.title ?? seed.sku,
     inventoryItemId: `gid://shopify/InventoryItem/${46_000_000_000 + n}`,
+    price: seed.price ?? '0.00',
   };
   const now = new Date().toISOString();
   const stocked = seed.available ?? Object.fromEntries([...state.locations.keys()].map((id) => [id, 0]));
@@ -426,6 +500,22 @@ function variantView(state: State, variant: SimVariant) {
   return { ...variant, levels: Object.fromEntries([...levels].map(([locationId, level]) => [locationId, { available: level.available, onHand: level.onHand }])) };
 }
 
+function variantBySku(state: State, sku: string): SimVariant | undefined {
+  return [...state.variants.values()].find((v) => v.sku === sku);
+}
+
+function addPriceList(state: State, list: { id?: string; currency: string; name?: string }): SimPriceList {
+  const id = list.id ?? `gid://shopify/PriceList/${30_000_000_000 + state.nextId++}`;
+  const priceList: SimPriceList = { id, name: list.name ?? id, currency: list.currency, fixedPrices: state.priceLists.get(id)?.fixedPrices ?? new Map() };
+  state.priceLists.set(id, priceList);
+  return priceList;
+}
+
+function priceListView(state: State, list: SimPriceList) {
+  const bySku = [...list.fixedPrices].map(([variantId, price]) => [state.variants.get(variantId)?.sku ?? variantId, { variantId, ...price }] as const);
+  return { id: list.id, name: list.name, currency: list.currency, fixedPrices: Object.fromEntries(bySku) };
+}
+
 function restore(bucket: Bucket, now: number): Bucket {
   bucket.available = Math.min(bucket.maximumAvailable, bucket.available + (bucket.restoreRate * (now - bucket.at)) / 1000);
   bucket.at = now;
@@ -438,9 +528,10 @@ function bucketView(bucket: Bucket) {
 
 // ---- The schema subset, as objects whose fields resolve on demand ----
 
-function queryRoot(state: State): GqlObject {
+function queryRoot(state: State, settings: { shopDomain: string; currency: string }): GqlObject {
   return {
     __typename: 'QueryRoot',
+    shop: { __typename: 'Shop', name: settings.shopDomain.split('.')[0], myshopifyDomain: settings.shopDomain, currencyCode: settings.currency },
     productVariants: (args: Args) => connection(matchingVariants(state, args.query).map((v) => variantNode(state, v)), args),
     inventoryItem: (args: Args) => itemNodeById(state, String(args.id)),
     location: (args: Args) => locationNode(state, String(args.id)),
@@ -466,6 +557,7 @@ function variantNode(state: State, variant: SimVariant): GqlObject {
     sku: variant.sku,
     title: variant.title,
     displayName: variant.title,
+    price: variant.price,
     product: { __typename: 'Product', id: variant.productId, title: variant.title },
     inventoryItem: () => itemNodeById(state, variant.inventoryItemId),
   };
@@ -544,12 +636,149 @@ function connection(all: GqlObject[], args: Args): GqlObject {
 }
 
 function mutationRoot(state: State, apiVersion: string): GqlObject {
-  return {
-    __typename: 'Mutation',
-    inventorySetQuantities: (args: Args, field: GqlField) => setQuantities(state, apiVersion, (args.input ?? {}) as SetQuantitiesInput, field),
-    fulfillmentCreate: (args: Args) => createFulfillment(state, (args.fulfillment ?? {}) as FulfillmentInput),
-    fulfillmentTrackingInfoUpdate: (args: Args) => updateTracking(state, String(args.fulfillmentId), (args.trackingInfoInput ?? {}) as TrackingInput),
+  const resolvers: Record<string, (args: Args, field: GqlField) => GqlObject> = {
+    inventorySetQuantities: (args, field) => setQuantities(state, apiVersion, (args.input ?? {}) as SetQuantitiesInput, field),
+    fulfillmentCreate: (args) => createFulfillment(state, (args.fulfillment ?? {}) as FulfillmentInput),
+    fulfillmentTrackingInfoUpdate: (args) => updateTracking(state, String(args.fulfillmentId), (args.trackingInfoInput ?? {}) as TrackingInput),
+    productVariantsBulkUpdate: (args) => updateVariants(state, String(args.productId ?? ''), args.variants, args.allowPartialUpdates === true),
+    priceListFixedPricesAdd: (args) => addFixedPrices(state, String(args.priceListId ?? ''), args.prices),
+    priceListFixedPricesDelete: (args) => deleteFixedPrices(state, String(args.priceListId ?? ''), args.variantIds),
   };
+  const counted = Object.entries(resolvers).map(([name, resolve]) => [name, (args: Args, field: GqlField) => {
+    state.mutationCounts[name] = (state.mutationCounts[name] ?? 0) + 1;
+    return resolve(args, field);
+  }]);
+  return { __typename: 'Mutation', ...Object.fromEntries(counted) };
+}
+
+// ---- Prices: variants' own, and fixed prices of price lists ----
+
+interface VariantPriceInput {
+  id?: string;
+  price?: unknown;
+}
+
+interface FixedPriceInput {
+  variantId?: string;
+  price?: { amount?: unknown; currencyCode?: unknown };
+}
+
+/** As Shopify's Decimal and Money scalars read an amount: a decimal string or a number. */
+function isDecimal(value: unknown): boolean {
+  return (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function inputArray(value: unknown, variable: string): unknown[] {
+  const entries = Array.isArray(value) ? value : [];
+  if (entries.length > MAX_INPUT_ARRAY) {
+    throw new GraphQLError(`The input array size of ${entries.length} is greater than the maximum allowed of ${MAX_INPUT_ARRAY}.`, { code: 'MAX_INPUT_SIZE_EXCEEDED', argumentName: variable });
+  }
+  return entries;
+}
+
+function priceUserError(typename: string, code: string, field: string[], message = PRICE_ERROR_MESSAGES[code]!): GqlObject {
+  return { __typename: typename, code, field, message };
+}
+
+/** Sets the variants' prices; all or nothing unless `allowPartialUpdates`, as Shopify does. */
+function updateVariants(state: State, productId: string, input: unknown, allowPartialUpdates: boolean): GqlObject {
+  const variants = inputArray(input, 'variants') as VariantPriceInput[];
+  variants.forEach((v, i) => {
+    if (v.price !== undefined && v.price !== null && !isDecimal(v.price)) {
+      throw new GraphQLError(`Variable $variants of type [ProductVariantsBulkInput!]! was provided invalid value for ${i}.price (Could not coerce value ${JSON.stringify(v.price)} to Money)`, { code: 'INVALID_VARIABLE' });
+    }
+  });
+  const error = (code: string, field: string[]) => priceUserError('ProductVariantsBulkUpdateUserError', code, field);
+  const errors: GqlObject[] = [];
+  const planned: Array<{ variant: SimVariant; price?: string }> = [];
+  const productExists = [...state.variants.values()].some((v) => v.productId === productId);
+  if (!productExists) errors.push(error('PRODUCT_DOES_NOT_EXIST', ['productId']));
+  else {
+    variants.forEach((v, i) => {
+      const path = (last: string) => ['variants', String(i), last];
+      if (!v.id) return errors.push(error('PRODUCT_VARIANT_ID_MISSING', path('id')));
+      const variant = state.variants.get(String(v.id));
+      if (!variant) return errors.push(error('PRODUCT_VARIANT_DOES_NOT_EXIST', path('id')));
+      if (variant.productId !== productId) return errors.push(error('MUST_BE_FOR_THIS_PRODUCT', path('id')));
+      if (v.price !== undefined && v.price !== null && Number(v.price) < 0) return errors.push(error('GREATER_THAN_OR_EQUAL_TO', path('price')));
+      planned.push({ variant, ...(v.price !== undefined && v.price !== null ? { price: String(v.price) } : {}) });
+    });
+  }
+  const applied = planned.length > 0 && (errors.length === 0 || allowPartialUpdates);
+  if (applied) for (const p of planned) if (p.price !== undefined) p.variant.price = p.price;
+  recordPriceMutation(state, 'productVariantsBulkUpdate', productId, applied, errors, variants.map((v) => ({ variantId: String(v.id ?? ''), amount: v.price })));
+  return {
+    __typename: 'ProductVariantsBulkUpdatePayload',
+    product: productExists ? { __typename: 'Product', id: productId } : null,
+    productVariants: applied ? planned.map((p) => variantNode(state, p.variant)) : null,
+    userErrors: errors,
+  };
+}
+
+/** Creates or replaces fixed prices in a price list, in its currency; a call with any userError changes nothing. */
+function addFixedPrices(state: State, priceListId: string, input: unknown): GqlObject {
+  const prices = inputArray(input, 'prices') as FixedPriceInput[];
+  prices.forEach((p, i) => {
+    if (!isDecimal(p.price?.amount)) {
+      throw new GraphQLError(`Variable $prices of type [PriceListPriceInput!]! was provided invalid value for ${i}.price.amount (Could not coerce value ${JSON.stringify(p.price?.amount)} to Decimal)`, { code: 'INVALID_VARIABLE' });
+    }
+  });
+  const error = (code: string, field: string[], message?: string) => priceUserError('PriceListPriceUserError', code, field, message);
+  const list = state.priceLists.get(priceListId);
+  const errors: GqlObject[] = [];
+  const planned: Array<{ variant: SimVariant; amount: string; currencyCode: string }> = [];
+  if (!list) errors.push(error('PRICE_LIST_NOT_FOUND', ['priceListId']));
+  else {
+    prices.forEach((p, i) => {
+      const variant = state.variants.get(String(p.variantId));
+      // The reference gives no message for a variant that does not exist; this one says so.
+      if (!variant) return errors.push(error('VARIANT_NOT_FOUND', ['prices', String(i), 'variantId'], "The product variant doesn't exist."));
+      if (p.price?.currencyCode !== list.currency) return errors.push(error('PRICE_LIST_CURRENCY_MISMATCH', ['prices', String(i), 'price', 'currencyCode']));
+      planned.push({ variant, amount: String(p.price.amount), currencyCode: list.currency });
+    });
+  }
+  const applied = errors.length === 0;
+  if (applied) for (const p of planned) list!.fixedPrices.set(p.variant.id, { amount: p.amount, currencyCode: p.currencyCode });
+  recordPriceMutation(state, 'priceListFixedPricesAdd', priceListId, applied, errors, prices.map((p) => ({ variantId: String(p.variantId ?? ''), amount: p.price?.amount, currencyCode: p.price?.currencyCode })));
+  return {
+    __typename: 'PriceListFixedPricesAddPayload',
+    prices: applied ? planned.map((p) => fixedPriceNode(state, p.variant, p)) : null,
+    userErrors: errors,
+  };
+}
+
+/** Deletes fixed prices; a variant without one in the list is a userError, and a call with any changes nothing. */
+function deleteFixedPrices(state: State, priceListId: string, input: unknown): GqlObject {
+  const variantIds = (inputArray(input, 'variantIds') as unknown[]).map(String);
+  const list = state.priceLists.get(priceListId);
+  const errors: GqlObject[] = [];
+  if (!list) errors.push(priceUserError('PriceListPriceUserError', 'PRICE_LIST_NOT_FOUND', ['priceListId']));
+  else variantIds.forEach((id, i) => !list.fixedPrices.has(id) && errors.push(priceUserError('PriceListPriceUserError', 'VARIANT_NOT_FOUND', ['variantIds', String(i)])));
+  const applied = errors.length === 0;
+  if (applied) for (const id of variantIds) list!.fixedPrices.delete(id);
+  recordPriceMutation(state, 'priceListFixedPricesDelete', priceListId, applied, errors, variantIds.map((variantId) => ({ variantId })));
+  return { __typename: 'PriceListFixedPricesDeletePayload', deletedFixedPriceVariantIds: applied ? variantIds : null, userErrors: errors };
+}
+
+function fixedPriceNode(state: State, variant: SimVariant, price: { amount: string; currencyCode: string }): GqlObject {
+  return {
+    __typename: 'PriceListPrice',
+    price: { __typename: 'MoneyV2', amount: price.amount, currencyCode: price.currencyCode },
+    compareAtPrice: null,
+    originType: 'FIXED',
+    variant: () => variantNode(state, variant),
+  };
+}
+
+function recordPriceMutation(state: State, mutation: RecordedPriceMutation['mutation'], target: string, applied: boolean, errors: GqlObject[], entries: RecordedPriceMutation['entries']): void {
+  state.priceMutations.push({
+    at: new Date().toISOString(),
+    mutation,
+    target,
+    applied,
+    userErrors: errors.map((e) => String(e.code)),
+    entries: entries.map((e) => ({ ...e, sku: state.variants.get(e.variantId)?.sku })),
+  });
 }
 
 // ---- Orders, fulfillment orders and fulfillments ----

@@ -3,11 +3,12 @@ import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/deli
 import { httpCall } from '../../../platform/http/http-client.js';
 import { expectShape } from '../../answer-shape.js';
 import type { FulfillmentCreate, ShopifyOrderFulfillment } from './shopify-fulfillment.js';
+import { entryOfUserError, MAX_PRICES_PER_CALL } from './shopify-prices.js';
 import type { ShopifyConfig } from './shopify.config.js';
 
 /** Shopify refuses input arrays longer than this (https://shopify.dev/docs/api/usage/limits). */
 const MAX_QUANTITIES_PER_MUTATION = 250;
-/** SKUs per productVariants search: a short search string and a cheap query (2 + 2 per SKU). */
+/** SKUs per productVariants search: a short search string and a cheap query (2 + 2 per SKU, 3 with the product). */
 const SKUS_PER_LOOKUP = 50;
 /** Item-location pairs per read of current quantities (at most 3 points each). */
 const LEVELS_PER_READ = 100;
@@ -18,6 +19,10 @@ const DEFAULT_UNKNOWN_SKU_TTL_MS = 5 * 60_000;
 /** From this version `changeFromQuantity` replaces `compareQuantity`, with an `@idempotent` key (mandatory from 2026-04). */
 const CHANGE_FROM_VERSION = '2026-01';
 const STALE_CODES = new Set(['COMPARE_QUANTITY_STALE', 'CHANGE_FROM_QUANTITY_STALE']);
+/** Price userErrors that mean the cached variant is gone or moved in Shopify: it is looked up again next time. */
+const GONE_VARIANT_CODES = new Set(['PRODUCT_VARIANT_DOES_NOT_EXIST', 'PRODUCT_DOES_NOT_EXIST', 'MUST_BE_FOR_THIS_PRODUCT', 'VARIANT_NOT_FOUND']);
+/** priceListFixedPricesDelete: the variant has no fixed price in the list, which is what the withdrawal wants. */
+const NO_FIXED_PRICE_CODES = new Set(['VARIANT_NOT_FOUND', 'PRICE_NOT_FIXED']);
 
 export interface AvailableChange {
   sku: string;
@@ -54,6 +59,18 @@ export interface SetAvailableResult {
   notStocked: Array<{ sku: string; warehouse: string }>;
 }
 
+/** A SKU's variant, as price mutations name it. */
+export interface VariantIds {
+  variantId: string;
+  productId: string;
+}
+
+/** An entry of a price call that Shopify refused: its index in the input given, and Shopify's reason. */
+export interface PriceRefusal {
+  index: number;
+  message: string;
+}
+
 export interface ShopifyAdminClientOptions {
   /** The longest the client waits for the cost bucket to refill; a longer wait is the caller's (TargetError throttled). */
   maxWaitMs?: number;
@@ -84,6 +101,13 @@ interface UserError {
   code?: string | null;
   field?: string[] | null;
   message: string;
+}
+
+/** A SKU's variant as looked up; `productId` only once a lookup asked for it (price calls need it, quantities do not). */
+interface KnownVariant {
+  variantId: string;
+  inventoryItemId: string | null;
+  productId?: string;
 }
 
 /** One quantity to send, resolved to Shopify's ids. */
@@ -159,7 +183,8 @@ export class QueryCostPacer {
 
 /**
  * Shopify's Admin GraphQL API for one store: SKU to inventory item, and `available` quantities per location
- * through `inventorySetQuantities`, batched by 250.
+ * through `inventorySetQuantities`, batched by 250; SKU to variant and product, and prices: the variant's own
+ * (`productVariantsBulkUpdate`, a call per product) and fixed prices in B2B price lists (250 a call).
  *
  * Concurrent changes: the mutation is a compare-and-set. The caller passes, per quantity, the figure
  * Crossdock last set there (`previous`); the client sends it as `compareQuantity` (API versions before
@@ -177,16 +202,18 @@ export class QueryCostPacer {
  *
  * Failures are TargetErrors: THROTTLED and waits longer than `maxWaitMs` are `throttled` with
  * `retryAfterMs`; 401/403 (a bad or revoked token) and 5xx `retryable`; `userErrors` other than a stale
- * compare `permanent`, with Shopify's messages.
+ * compare `permanent`, with Shopify's messages. A price's userErrors refuse that price only: they are answered,
+ * entry by entry, for the caller to refuse the deliveries concerned.
  */
 export class ShopifyAdminClient {
   private readonly endpoint: string;
   private readonly now: () => number;
   private readonly unknownSkuTtlMs: number;
   private readonly pacer: QueryCostPacer;
-  private readonly itemIds = new Map<string, string>();
+  private readonly variants = new Map<string, KnownVariant>();
   private readonly unknownUntil = new Map<string, number>();
   private readonly lookups = new Map<string, Promise<void>>();
+  private currency?: string;
 
   constructor(
     private readonly config: ShopifyConfig,
@@ -201,21 +228,55 @@ export class ShopifyAdminClient {
 
   /** SKU to inventory item id, for the SKUs the store has; looked up by `productVariants` once per client. */
   async inventoryItemIds(skus: string[], signal?: AbortSignal): Promise<Map<string, string>> {
-    const wanted = [...new Set(skus)];
-    await Promise.all(wanted.map((sku) => this.lookups.get(sku)?.catch(() => undefined)));
-    const now = this.now();
-    const missing = wanted.filter((sku) => !this.itemIds.has(sku) && !((this.unknownUntil.get(sku) ?? 0) > now));
-    for (let i = 0; i < missing.length; i += SKUS_PER_LOOKUP) {
-      const batch = missing.slice(i, i + SKUS_PER_LOOKUP);
-      const lookup = this.lookUp(batch, signal);
-      for (const sku of batch) this.lookups.set(sku, lookup);
-      try {
-        await lookup;
-      } finally {
-        for (const sku of batch) if (this.lookups.get(sku) === lookup) this.lookups.delete(sku);
-      }
+    const known = await this.knownVariants(skus, false, signal);
+    return new Map([...known].flatMap(([sku, v]) => (v.inventoryItemId ? [[sku, v.inventoryItemId] as const] : [])));
+  }
+
+  /** SKU to its variant and product ids, for the SKUs the store has; shares the lookups and cache of {@link inventoryItemIds}. */
+  async variantIds(skus: string[], signal?: AbortSignal): Promise<Map<string, VariantIds>> {
+    const known = await this.knownVariants(skus, true, signal);
+    return new Map([...known].map(([sku, v]) => [sku, { variantId: v.variantId, productId: v.productId! }] as const));
+  }
+
+  /** The store's currency, in which its variants are priced; read once per client. */
+  async shopCurrency(signal?: AbortSignal): Promise<string> {
+    if (this.currency === undefined) {
+      const data = await this.graphql<{ shop: { currencyCode: string } }>(SHOP_CURRENCY, {}, 1, signal);
+      this.currency = expectShape<{ currencyCode: string }>('Shopify', 'the shop', data.shop, { currencyCode: 'string' }).currencyCode;
     }
-    return new Map(wanted.flatMap((sku) => (this.itemIds.has(sku) ? [[sku, this.itemIds.get(sku)!] as const] : [])));
+    return this.currency;
+  }
+
+  /**
+   * Sets the `price` of variants of one product (`productVariantsBulkUpdate`, amounts as decimal strings) and
+   * answers the entries Shopify refused; see {@link sendPrices}.
+   */
+  async setVariantPrices(productId: string, prices: Array<{ variantId: string; price: string }>, signal?: AbortSignal): Promise<PriceRefusal[]> {
+    return this.sendPrices('productVariantsBulkUpdate', prices.map((p) => p.variantId), 'variants', async (entries) => {
+      const variants = entries.map((i) => ({ id: prices[i]!.variantId, price: prices[i]!.price }));
+      const data = await this.graphql<{ productVariantsBulkUpdate: PricesPayload }>(VARIANT_PRICES, { productId, variants }, MUTATION_COST, signal);
+      return userErrorsOf('productVariantsBulkUpdate', data.productVariantsBulkUpdate);
+    });
+  }
+
+  /** Sets fixed prices in a price list (`priceListFixedPricesAdd`, 250 a call) and answers the entries Shopify refused. */
+  async setFixedPrices(priceListId: string, prices: Array<{ variantId: string; amount: string; currencyCode: string }>, signal?: AbortSignal): Promise<PriceRefusal[]> {
+    return this.sendPrices('priceListFixedPricesAdd', prices.map((p) => p.variantId), 'prices', async (entries) => {
+      const input = entries.map((i) => ({ variantId: prices[i]!.variantId, price: { amount: prices[i]!.amount, currencyCode: prices[i]!.currencyCode } }));
+      const data = await this.graphql<{ priceListFixedPricesAdd: PricesPayload }>(FIXED_PRICES_ADD, { priceListId, prices: input }, MUTATION_COST, signal);
+      return userErrorsOf('priceListFixedPricesAdd', data.priceListFixedPricesAdd);
+    });
+  }
+
+  /**
+   * Withdraws the variants' fixed prices from a price list (`priceListFixedPricesDelete`, 250 a call), so that the
+   * list's adjustment prices them again; a variant without a fixed price there is already as wanted.
+   */
+  async deleteFixedPrices(priceListId: string, variantIds: string[], signal?: AbortSignal): Promise<PriceRefusal[]> {
+    return this.sendPrices('priceListFixedPricesDelete', variantIds, 'variantIds', async (entries) => {
+      const data = await this.graphql<{ priceListFixedPricesDelete: PricesPayload }>(FIXED_PRICES_DELETE, { priceListId, variantIds: entries.map((i) => variantIds[i]!) }, MUTATION_COST, signal);
+      return userErrorsOf('priceListFixedPricesDelete', data.priceListFixedPricesDelete);
+    }, (error) => NO_FIXED_PRICE_CODES.has(error.code ?? ''));
   }
 
   /** Sets the `available` quantity of each SKU at its warehouse's location, compare-and-set (see the class). */
@@ -324,26 +385,99 @@ export class ShopifyAdminClient {
     return fulfillmentOf('fulfillmentTrackingInfoUpdate', data.fulfillmentTrackingInfoUpdate);
   }
 
-  private async lookUp(skus: string[], signal?: AbortSignal): Promise<void> {
+  /** The cached variants of the SKUs, looking up those missing (with their product when `withProduct`). */
+  private async knownVariants(skus: string[], withProduct: boolean, signal?: AbortSignal): Promise<Map<string, KnownVariant>> {
+    const wanted = [...new Set(skus)];
+    const cached = (sku: string) => this.variants.has(sku) && (!withProduct || this.variants.get(sku)!.productId !== undefined);
+    await Promise.all(wanted.map((sku) => this.lookups.get(sku)?.catch(() => undefined)));
+    const now = this.now();
+    const missing = wanted.filter((sku) => !cached(sku) && !((this.unknownUntil.get(sku) ?? 0) > now));
+    for (let i = 0; i < missing.length; i += SKUS_PER_LOOKUP) {
+      const batch = missing.slice(i, i + SKUS_PER_LOOKUP);
+      const lookup = this.lookUp(batch, withProduct, signal);
+      for (const sku of batch) this.lookups.set(sku, lookup);
+      try {
+        await lookup;
+      } finally {
+        for (const sku of batch) if (this.lookups.get(sku) === lookup) this.lookups.delete(sku);
+      }
+    }
+    return new Map(wanted.flatMap((sku) => (cached(sku) ? [[sku, this.variants.get(sku)!] as const] : [])));
+  }
+
+  private async lookUp(skus: string[], withProduct: boolean, signal?: AbortSignal): Promise<void> {
     const search = skus.map((sku) => `sku:"${sku.replace(/["\\]/g, '\\$&')}"`).join(' OR ');
+    const [query, cost] = withProduct ? [VARIANTS_WITH_PRODUCT_BY_SKU, 2 + 3 * skus.length] : [VARIANTS_BY_SKU, 2 + 2 * skus.length];
+    const found = new Set<string>();
     let after: string | null = null;
     do {
-      const data: VariantsAnswer = await this.graphql<VariantsAnswer>(VARIANTS_BY_SKU, { first: skus.length, query: search, after }, 2 + 2 * skus.length, signal);
+      const data: VariantsAnswer = await this.graphql<VariantsAnswer>(query, { first: skus.length, query: search, after }, cost, signal);
       const variants = expectShape<VariantsAnswer['productVariants']>('Shopify', 'productVariants', data.productVariants, { nodes: 'array', pageInfo: 'object' });
       expectShape('Shopify', 'pageInfo', variants.pageInfo, { hasNextPage: 'boolean', endCursor: 'string?' });
-      for (const variant of variants.nodes) expectShape('Shopify', 'a product variant', variant, { sku: 'string?', inventoryItem: 'object?' });
+      for (const variant of variants.nodes) expectShape('Shopify', 'a product variant', variant, { id: 'string', sku: 'string?', inventoryItem: 'object?', ...(withProduct ? { product: 'object' } : {}) });
       // Shopify's search matches terms, not whole values: only an exact SKU counts. Where two variants share a
       // SKU, the first found wins.
       for (const variant of data.productVariants.nodes) {
-        if (variant.inventoryItem && skus.includes(variant.sku ?? '') && !this.itemIds.has(variant.sku!)) this.itemIds.set(variant.sku!, variant.inventoryItem.id);
+        const sku = variant.sku ?? '';
+        if (!skus.includes(sku) || found.has(sku)) continue;
+        found.add(sku);
+        this.variants.set(sku, { variantId: variant.id, inventoryItemId: variant.inventoryItem?.id ?? null, ...(variant.product ? { productId: variant.product.id } : {}) });
       }
       after = data.productVariants.pageInfo.hasNextPage ? data.productVariants.pageInfo.endCursor : null;
     } while (after);
     const until = this.now() + this.unknownSkuTtlMs;
     for (const sku of skus) {
-      if (this.itemIds.has(sku)) this.unknownUntil.delete(sku);
-      else this.unknownUntil.set(sku, until);
+      if (found.has(sku)) this.unknownUntil.delete(sku);
+      else {
+        this.variants.delete(sku);
+        this.unknownUntil.set(sku, until);
+      }
     }
+  }
+
+  /**
+   * Sends a price mutation over the entries (by their variant ids), at most 250 a call, and answers the entries
+   * Shopify refused with its message. A call answered with userErrors is sent again without the entries they
+   * name: Shopify may have applied none of it (productVariantsBulkUpdate is all or nothing unless told
+   * otherwise), and setting a price twice is harmless. A userError that names no entry (the product, the
+   * price list) refuses every entry of its call. `done`: errors that leave the entry as wanted.
+   */
+  private async sendPrices(mutation: string, variantIds: string[], input: string, send: (entries: number[]) => Promise<UserError[]>, done: (error: UserError) => boolean = () => false): Promise<PriceRefusal[]> {
+    const refusals: PriceRefusal[] = [];
+    const refuse = (entries: number[], errors: UserError[]) => {
+      const message = `Shopify refused ${mutation}: ${errors.map((e) => `${e.code ? `${e.code}: ` : ''}${e.message}`).join('; ')}`;
+      refusals.push(...entries.map((index) => ({ index, message })));
+      if (errors.some((e) => GONE_VARIANT_CODES.has(e.code ?? '') && !done(e))) this.forgetVariants(entries.map((i) => variantIds[i]!));
+    };
+    for (let start = 0; start < variantIds.length; start += MAX_PRICES_PER_CALL) {
+      let pending = Array.from({ length: Math.min(MAX_PRICES_PER_CALL, variantIds.length - start) }, (_, i) => start + i);
+      while (pending.length > 0) {
+        const errors = await send(pending);
+        if (errors.length === 0) break;
+        const byEntry = new Map<number, UserError[]>();
+        const unnamed: UserError[] = [];
+        for (const error of errors) {
+          const at = entryOfUserError(error, input, pending.map((i) => variantIds[i]!));
+          if (at === undefined) unnamed.push(error);
+          else byEntry.set(pending[at]!, [...(byEntry.get(pending[at]!) ?? []), error]);
+        }
+        for (const [index, entryErrors] of byEntry) {
+          const refused = entryErrors.filter((e) => !done(e));
+          if (refused.length > 0) refuse([index], refused);
+        }
+        pending = pending.filter((i) => !byEntry.has(i));
+        if (unnamed.length > 0) {
+          refuse(pending, unnamed);
+          pending = [];
+        }
+      }
+    }
+    return refusals.sort((a, b) => a.index - b.index);
+  }
+
+  private forgetVariants(variantIds: string[]): void {
+    const gone = new Set(variantIds);
+    for (const [sku, variant] of this.variants) if (gone.has(variant.variantId)) this.variants.delete(sku);
   }
 
   private async setBatch(batch: Target[], referenceDocumentUri: string, result: SetAvailableResult, signal?: AbortSignal): Promise<void> {
@@ -357,7 +491,7 @@ export class ShopifyAdminClient {
       const refused = errors.filter((e) => !STALE_CODES.has(e.code ?? ''));
       if (refused.length > 0) {
         // An item deleted in Shopify makes its cached id wrong: look it up again next time.
-        if (refused.some((e) => e.code === 'INVALID_INVENTORY_ITEM')) for (const t of pending) this.itemIds.delete(t.change.sku);
+        if (refused.some((e) => e.code === 'INVALID_INVENTORY_ITEM')) for (const t of pending) this.variants.delete(t.change.sku);
         const messages = refused.map((e) => `${e.code ? `${e.code}: ` : ''}${e.message}${describeField(e.field, pending)}`);
         throw new TargetError('permanent', `Shopify refused the quantities: ${messages.join('; ')}`, { bodyExcerpt: excerpt(JSON.stringify(refused)) });
       }
@@ -445,8 +579,16 @@ export class ShopifyAdminClient {
 }
 
 type VariantsAnswer = {
-  productVariants: { nodes: Array<{ id: string; sku: string | null; inventoryItem: { id: string } | null }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  productVariants: {
+    nodes: Array<{ id: string; sku: string | null; inventoryItem: { id: string } | null; product?: { id: string } }>;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
 };
+type PricesPayload = { userErrors: UserError[] } | null;
+
+function userErrorsOf(mutation: string, payload: PricesPayload): UserError[] {
+  return expectShape<{ userErrors: UserError[] }>('Shopify', mutation, payload, { userErrors: 'array' }).userErrors;
+}
 type AnsweredLevel = { quantities: Array<{ name: string; quantity: number }> };
 type AnsweredItem = Record<string, unknown>;
 
@@ -496,6 +638,27 @@ const VARIANTS_BY_SKU = `query CrossdockVariantsBySku($first: Int!, $query: Stri
     nodes { id sku inventoryItem { id } }
     pageInfo { hasNextPage endCursor }
   }
+}`;
+
+const VARIANTS_WITH_PRODUCT_BY_SKU = `query CrossdockVariantsWithProductBySku($first: Int!, $query: String!, $after: String) {
+  productVariants(first: $first, query: $query, after: $after) {
+    nodes { id sku inventoryItem { id } product { id } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+const SHOP_CURRENCY = `query CrossdockShopCurrency { shop { currencyCode } }`;
+
+const VARIANT_PRICES = `mutation CrossdockVariantPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) { productVariants { id price } userErrors { code field message } }
+}`;
+
+const FIXED_PRICES_ADD = `mutation CrossdockFixedPrices($priceListId: ID!, $prices: [PriceListPriceInput!]!) {
+  priceListFixedPricesAdd(priceListId: $priceListId, prices: $prices) { prices { variant { id } } userErrors { code field message } }
+}`;
+
+const FIXED_PRICES_DELETE = `mutation CrossdockFixedPricesDelete($priceListId: ID!, $variantIds: [ID!]!) {
+  priceListFixedPricesDelete(priceListId: $priceListId, variantIds: $variantIds) { deletedFixedPriceVariantIds userErrors { code field message } }
 }`;
 
 function setQuantitiesMutation(key: string | undefined): string {

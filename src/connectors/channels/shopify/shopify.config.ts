@@ -51,6 +51,13 @@ export class ShopifyConfig {
   @IsOptional() @IsObject()
   locations?: Record<string, string>;
 
+  @ApiPropertyOptional({
+    description: "Crossdock price list to the Shopify B2B price list that takes its prices as fixed prices; a list not named here goes to the variants' own prices",
+    example: { 'DEALER-EUR': 'gid://shopify/PriceList/31901516110' },
+  })
+  @IsOptional() @IsObject()
+  priceLists?: Record<string, string>;
+
   @ApiPropertyOptional({ default: true, description: "Shopify emails the customer when Crossdock fulfils a shipment or changes its tracking" })
   @IsOptional() @IsBoolean()
   notifyCustomer?: boolean;

@@ -1,14 +1,18 @@
-import type { DeliveryResult } from '../../../platform/delivery/destinations.js';
+import type { BatchDeliveryResult, DeliveryResult } from '../../../platform/delivery/destinations.js';
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import type { Delivery } from '../../../platform/outbox/message.js';
 import { ShopifyAdminClient } from './shopify-admin.client.js';
 import { orderGid, planFulfillment, type ShipmentForShopify } from './shopify-fulfillment.js';
+import { formatAmount, MAX_PRICES_PER_CALL, newestPerTarget, PRICE_CHANGED, readPriceChange, type PriceChange } from './shopify-prices.js';
 import type { ShopifyConfig } from './shopify.config.js';
 
 // The public event of a channel's available-to-sell; a Shopify store takes it as quantities per location.
 const AVAILABILITY_CHANGED = 'inventory.availability.changed';
 // A shipment of one of the store's orders, as fulfillments.
 const SHIPMENT_TYPES = new Set(['shipment.created', 'shipment.updated']);
+// Variants' own prices take a call per product: a batch of 250 products sent one call after another would
+// outlast the delivery's call timeout. The cost pacer still admits each call.
+const PRODUCT_CALLS_AT_ONCE = 8;
 
 /** The delivery adapter of kind `shopify`: what a store is sent, as Admin GraphQL calls. */
 export class ShopifyDelivery {
@@ -18,8 +22,18 @@ export class ShopifyDelivery {
     this.client = new ShopifyAdminClient(config);
   }
 
+  /** Prices go 250 to a call (Shopify's input limit), anything else one at a time; without a type, the most of any. */
+  batchSize(type?: string): number {
+    return type === undefined || type === PRICE_CHANGED ? MAX_PRICES_PER_CALL : 1;
+  }
+
   async deliver(channelId: string, delivery: Delivery, signal: AbortSignal): Promise<DeliveryResult> {
     if (SHIPMENT_TYPES.has(delivery.type)) return this.fulfil(delivery.payload as unknown as ShipmentForShopify, signal);
+    if (delivery.type === PRICE_CHANGED) {
+      const { rejected, ...result } = await this.deliverPrices([delivery], signal);
+      if (rejected?.length) throw new TargetError('permanent', rejected[0]!.message);
+      return result;
+    }
     if (delivery.type !== AVAILABILITY_CHANGED) throw new TargetError('permanent', `channel ${channelId} of kind shopify does not take ${delivery.type} pushes`);
     return this.publishAvailability(delivery, signal);
   }
@@ -36,6 +50,71 @@ export class ShopifyDelivery {
     const changes = Object.entries(byWarehouse).map(([warehouse, quantity]) => ({ sku, warehouse, quantity, previous: previous[warehouse] }));
     const result = await this.client.setAvailable(changes, { referenceDocumentUri: `crossdock://deliveries/${delivery.deliveryId}`, signal });
     return { ...result };
+  }
+
+  /**
+   * `price.changed` deliveries as the store's prices. Without a Shopify price list, the variant's own price (in
+   * the store's currency), one call per product; with one, the variant's fixed price in that B2B price list, or
+   * its withdrawal when the SKU has no price left. What is not the store's to hold is delivered as done and
+   * reported: a SKU it does not sell, a base price withdrawn (Shopify keeps a variant's price), a quantity break
+   * (Shopify takes those as quantity price breaks, not published here). A price Shopify refuses (userErrors) is
+   * rejected alone, with Shopify's message, and the rest of its call lands; a failed call throws for the batch.
+   */
+  async deliverPrices(deliveries: Delivery[], signal: AbortSignal): Promise<BatchDeliveryResult> {
+    const rejected = new Map<string, string>();
+    const reported = { withdrawn: [] as string[], quantityBreaks: [] as string[], unknownSkus: [] as string[] };
+    const changes: PriceChange[] = [];
+    for (const delivery of deliveries) {
+      const change = readPriceChange(delivery);
+      if (typeof change === 'string') rejected.set(delivery.deliveryId, change);
+      else if ((change.minQuantity ?? 1) > 1) reported.quantityBreaks.push(change.sku);
+      else if (change.unitPrice === null && !change.shopifyPriceListId) reported.withdrawn.push(change.sku);
+      else changes.push(change);
+    }
+    const ids = await this.client.variantIds(changes.map((c) => c.sku), signal);
+    reported.unknownSkus = [...new Set(changes.filter((c) => !ids.has(c.sku)).map((c) => c.sku))];
+    const targets = changes.flatMap((change) => (ids.has(change.sku) ? [{ change, ...ids.get(change.sku)! }] : []));
+    const refuse = (refusals: Array<{ index: number; message: string }>, of: Array<{ deliveryIds: string[] }>) => {
+      for (const { index, message } of refusals) for (const deliveryId of of[index]!.deliveryIds) rejected.set(deliveryId, message);
+      return of.length - refusals.length;
+    };
+    const counts = { basePricesSet: 0, fixedPricesSet: 0, fixedPricesDeleted: 0 };
+
+    let base = newestPerTarget(targets.filter((t) => !t.change.shopifyPriceListId), (t) => t.variantId);
+    if (base.length > 0) {
+      // A variant's own price is in the store's currency: a price in another would be published as a wrong amount.
+      const currency = await this.client.shopCurrency(signal);
+      const otherCurrency = base.filter((t) => t.change.currency !== currency);
+      for (const t of otherCurrency) for (const id of t.deliveryIds) rejected.set(id, `the store prices its variants in ${currency}, not ${t.change.currency}: ${t.change.sku}'s price in ${t.change.currency} cannot be its price`);
+      base = base.filter((t) => t.change.currency === currency);
+    }
+    await eachAtOnce([...Map.groupBy(base, (t) => t.productId)], PRODUCT_CALLS_AT_ONCE, async ([productId, variants]) => {
+      const prices = variants.map((t) => ({ variantId: t.variantId, price: formatAmount(t.change.unitPrice!, t.change.currency) }));
+      const refusals = await this.client.setVariantPrices(productId, prices, signal);
+      counts.basePricesSet += refuse(refusals, variants);
+    });
+
+    for (const [priceListId, inList] of Map.groupBy(targets.filter((t) => t.change.shopifyPriceListId), (t) => t.change.shopifyPriceListId!)) {
+      const newest = newestPerTarget(inList, (t) => t.variantId);
+      const set = newest.filter((t) => t.change.unitPrice !== null);
+      const withdrawn = newest.filter((t) => t.change.unitPrice === null);
+      if (set.length > 0) {
+        const prices = set.map((t) => ({ variantId: t.variantId, amount: formatAmount(t.change.unitPrice!, t.change.currency), currencyCode: t.change.currency }));
+        const refusals = await this.client.setFixedPrices(priceListId, prices, signal);
+        counts.fixedPricesSet += refuse(refusals, set);
+      }
+      if (withdrawn.length > 0) {
+        const refusals = await this.client.deleteFixedPrices(priceListId, withdrawn.map((t) => t.variantId), signal);
+        counts.fixedPricesDeleted += refuse(refusals, withdrawn);
+      }
+    }
+
+    return {
+      ...(rejected.size > 0 ? { rejected: [...rejected].map(([deliveryId, message]) => ({ deliveryId, message })) } : {}),
+      ...counts,
+      // Only what happened: a batch's result is traced on each of its deliveries.
+      ...Object.fromEntries(Object.entries(reported).filter(([, skus]) => skus.length > 0)),
+    };
   }
 
   /**
@@ -56,4 +135,21 @@ export class ShopifyDelivery {
     if (plan.trackingUpdate) await this.client.updateTracking(plan.trackingUpdate, tracking, notify, signal);
     return { shipmentId: shipment.shipmentId, fulfillmentIds: [...new Set([...plan.ours, ...created])], created: created.length, ...(plan.trackingUpdate ? { trackingUpdated: plan.trackingUpdate } : {}) };
   }
+}
+
+/** Runs `task` over the items, `atOnce` at a time; after a failure no more start, and the first failure is thrown. */
+async function eachAtOnce<T>(items: T[], atOnce: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      try {
+        await task(items[next++]!);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, worker));
 }

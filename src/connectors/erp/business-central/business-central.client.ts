@@ -1,6 +1,7 @@
 import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
 import { httpCall } from '../../../platform/http/http-client.js';
 import { expectShape, parseJsonAnswer, type Shape } from '../../answer-shape.js';
+import type { GovernedCall } from '../erp-contract.js';
 import type { BusinessCentralConfig } from './business-central.config.js';
 
 const SCOPE = 'https://api.businesscentral.dynamics.com/.default';
@@ -57,6 +58,9 @@ interface ODataPage<T> {
   value: T[];
   '@odata.nextLink'?: string;
 }
+
+/** Runs one request of a read: on the caller's signal, or as one governed call of a pull. */
+type RunRequest = <T>(work: (signal: AbortSignal | undefined) => Promise<T>) => Promise<T>;
 
 /** An order line as posting a shipment reads it; `shipQuantity` is Business Central's "Qty. to Ship". */
 export interface BcSalesOrderLine {
@@ -316,6 +320,16 @@ export class BusinessCentralClient {
     return { quantities, newestChange };
   }
 
+  /** Every item's unitPrice, as Business Central sent them (the caller checks each), each page one governed call. */
+  async itemUnitPrices(call: GovernedCall): Promise<unknown[]> {
+    return this.everyPage(this.companyUrl(`/items?${odataQuery({ $select: 'number,unitPrice' })}`), 'an item', call);
+  }
+
+  /** Every row of a custom API page (named as for shipmentTracking), as Business Central sent them, each page one governed call. */
+  async customPageRows(page: string, call: GovernedCall): Promise<unknown[]> {
+    return this.everyPage(this.customPageUrl(page), `a row of ${page}`, call);
+  }
+
   async listLocations(signal?: AbortSignal): Promise<BcLocation[]> {
     const locations = await this.allPages<BcLocation>(this.companyUrl(`/locations?${odataQuery({ $select: 'id,code,displayName' })}`), 'a location', { id: 'string', code: 'string', displayName: 'string?' }, signal);
     return locations.map(({ id, code, displayName }) => ({ id, code, displayName }));
@@ -340,12 +354,21 @@ export class BusinessCentralClient {
     return `${this.baseUrl.replace(API_PATH, `/api/${page.slice(0, at)}`)}/companies(${this.config.companyId})/${page.slice(at + 1)}`;
   }
 
-  /** A collection with every page Business Central splits it into, following `@odata.nextLink` to the last. */
+  /** A collection with every page Business Central splits it into, all on the caller's signal, each record of `shape`. */
   private async allPages<T>(url: string, what: string, shape: Shape, signal?: AbortSignal): Promise<T[]> {
-    const all: T[] = [];
+    return (await this.everyPage(url, what, (work) => work(signal), shape)) as T[];
+  }
+
+  /**
+   * A collection with every page, following `@odata.nextLink` to the last, each page's request run by `run`;
+   * each record checked against `shape` as its page comes, when there is one, else left to the caller.
+   */
+  private async everyPage(url: string, what: string, run: RunRequest, shape?: Shape): Promise<unknown[]> {
+    const all: unknown[] = [];
     for (let next: string | undefined = url; next !== undefined; ) {
-      const page: ODataPage<T> = expectShape<ODataPage<T>>(SYSTEM, `a page of ${what}s`, await this.request<unknown>('GET', next, undefined, signal), { value: 'array', '@odata.nextLink': 'string?' });
-      for (const record of page.value) all.push(expectShape<T>(SYSTEM, what, record, shape));
+      const at: string = next;
+      const page: ODataPage<unknown> = expectShape<ODataPage<unknown>>(SYSTEM, `a page of ${what}s`, await run((signal) => this.request<unknown>('GET', at, undefined, signal)), { value: 'array', '@odata.nextLink': 'string?' });
+      for (const record of page.value) all.push(shape ? expectShape(SYSTEM, what, record, shape) : record);
       const link = page['@odata.nextLink'];
       next = link === undefined ? undefined : new URL(link, url).href;
       // The access token goes only where the API is.

@@ -4,6 +4,8 @@ import { ErpPostingField, type ErpPosting } from '../erp-config.js';
 
 /** Business Central's location Code field holds up to 10 characters; blank is its "no location". */
 const LOCATION_CODE_LENGTH = 10;
+/** A custom API page: its entity set, optionally after its own API route (`publisher/group/version/`). */
+const CUSTOM_PAGE = /^(?:[\w-]+\/[\w-]+\/v\d+\.\d+\/)?[A-Za-z_]\w{0,99}$/;
 
 /** An object whose every value is a string of at most `maxLength` characters (keys are Crossdock warehouse codes). */
 function IsStringMap(maxLength: number, options?: ValidationOptions) {
@@ -87,6 +89,27 @@ export class BusinessCentralConfig {
     example: 'contoso/shipping/v1.0/salesShipmentTracking',
   })
   @IsOptional() @IsString()
-  @Matches(/^(?:[\w-]+\/[\w-]+\/v\d+\.\d+\/)?[A-Za-z_]\w{0,99}$/, { message: 'shipmentTrackingPage must be an entity set name, optionally after its API route (publisher/group/version/)' })
+  @Matches(CUSTOM_PAGE, { message: 'shipmentTrackingPage must be an entity set name, optionally after its API route (publisher/group/version/)' })
   shipmentTrackingPage?: string;
+
+  @ApiPropertyOptional({
+    description: 'The company\'s local currency (LCY), ISO 4217: the currency of the items\' unitPrice, and of a row of the customer prices page ' +
+      'whose currencyCode is blank',
+    default: 'USD',
+    example: 'EUR',
+  })
+  @IsOptional() @IsString() @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code, such as USD' })
+  currency?: string;
+
+  @ApiPropertyOptional({
+    description: 'API v2.0 has no price lists or customer prices, only the item\'s unitPrice: a custom API page over the Price List Line table ' +
+      'gives them, read whole at each price pull. Its rows: `priceListCode`, `itemNo`, `customerNo` (blank for a list price), `currencyCode` ' +
+      '(blank: `currency`), `unitPrice`, `minimumQuantity`, `startingDate` and `endingDate` (the last day the price holds; blank, 0001-01-01, ' +
+      'is open). Its entity set under the company of baseUrl\'s API (`customerPrices`), or with its own API route ' +
+      '(`contoso/pricing/v1.0/customerPrices`, read under baseUrl with /api/v2.0 replaced by /api/contoso/pricing/v1.0). Without it, only the ' +
+      'items\' unit prices are pulled',
+    example: 'contoso/pricing/v1.0/customerPrices',
+  })
+  @IsOptional() @IsString() @Matches(CUSTOM_PAGE, { message: 'customerPricesApi must be an entity set name, optionally after its API route (publisher/group/version/)' })
+  customerPricesApi?: string;
 }

@@ -1,13 +1,17 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import type {
-  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, ShipmentChanges, StockChanges,
+  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges,
+  StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment } from '../erp-shipment-plan.js';
 import { BusinessCentralClient, type BcSalesOrder, type BcSalesShipment, type BcShipmentTracking, type SalesOrderInput } from './business-central.client.js';
 import type { BusinessCentralConfig } from './business-central.config.js';
+import { basePrice, priceListLine } from './business-central.prices.js';
 
 /** API v2.0's only posting action of salesOrders. */
 const DEFAULT_POSTING_ACTION = 'shipAndInvoice';
+/** The company's local currency when the backend names none. */
+const DEFAULT_CURRENCY = 'USD';
 
 /** Crossdock's ERP contract on Business Central API v2.0: the delivery adapter of kind `business-central`. */
 export class BusinessCentralErp implements ErpConnector {
@@ -129,6 +133,27 @@ export class BusinessCentralErp implements ErpConnector {
     let through = since?.getTime();
     for (const document of documents) through = Math.max(through ?? 0, Date.parse(document.lastModifiedDateTime));
     return { shipments: documents.map((document) => this.toShipmentRecord(document, tracking.get(document.number))), through: through === undefined ? undefined : new Date(through) };
+  }
+
+  /**
+   * Every price Business Central holds (see business-central.prices.ts): the items' unitPrice as base prices,
+   * and, with `customerPricesApi`, the rows of that page (API v2.0 has no price lists); each page one governed
+   * call. A record that cannot be mapped is rejected with the reason, under its item; the others are taken.
+   */
+  async prices(call: GovernedCall): Promise<PricePull> {
+    const currency = this.config.currency ?? DEFAULT_CURRENCY;
+    const pull: PricePull = { prices: [], rejected: [] };
+    const take = (record: unknown, field: string, price: ErpPrice | string) => {
+      if (typeof price !== 'string') pull.prices.push(price);
+      else {
+        const sku = (record as Record<string, unknown> | null)?.[field];
+        pull.rejected.push({ sku: typeof sku === 'string' && sku !== '' ? sku : `(no ${field})`, problem: price });
+      }
+    };
+    for (const record of await this.client.itemUnitPrices(call)) take(record, 'number', basePrice(record, currency));
+    const page = this.config.customerPricesApi;
+    if (page) for (const record of await this.client.customPageRows(page, call)) take(record, 'itemNo', priceListLine(record, currency));
+    return pull;
   }
 
   /** A posted sales shipment in Crossdock's words; locations map back through `locations` or `locationCodes` where a line carries one. */

@@ -1,6 +1,7 @@
 import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
 import { httpCall, type HttpAnswer } from '../../../platform/http/http-client.js';
 import { expectShape, parseJsonAnswer, type Shape } from '../../answer-shape.js';
+import type { GovernedCall } from '../erp-contract.js';
 import type { SapB1Config, SapStockDocument } from './sap-b1.config.js';
 
 const SYSTEM = 'SAP Business One';
@@ -108,6 +109,11 @@ const ORDERS_PER_QUERY = 20;
 const ITEM_STOCK: Shape = { ItemCode: 'string', UpdateDate: 'string?', UpdateTime: 'string?', ItemWarehouseInfoCollection: 'array' };
 const WAREHOUSE_STOCK: Shape = { WarehouseCode: 'string', InStock: 'number', Committed: 'number' };
 const PAGE: Shape = { value: 'array', 'odata.nextLink': 'string?', '@odata.nextLink': 'string?' };
+/** What a special price read for the prices pull carries: the header, its periods and their quantity breaks. */
+const SPECIAL_PRICE_FIELDS = 'ItemCode,CardCode,Price,Currency,PriceListNum,Valid,ValidFrom,ValidTo,SpecialPriceDataAreas';
+
+/** Runs one request of a read: on the caller's signal, or as one governed call of a pull. */
+type RunRequest = <T>(work: (signal: AbortSignal | undefined) => Promise<T>) => Promise<T>;
 
 interface Session {
   /** The Cookie header every call sends: B1SESSION, and ROUTEID (the load balancer's node) when SAP set one. */
@@ -217,6 +223,24 @@ export class SapB1Client {
   }
 
   /**
+   * Every price list as SAP sent it, each page one governed call. No `$select`: Active, ValidFrom and ValidTo
+   * came with later versions, and a `$select` naming a field the version lacks fails the read.
+   */
+  async priceLists(call: GovernedCall): Promise<unknown[]> {
+    return this.everyPage(`PriceLists?${odataQuery({ $orderby: 'PriceListNo' })}`, 'a price list', call);
+  }
+
+  /** Every item with its price in each list (`ItemPrices`), as SAP sent them, each page one governed call. */
+  async itemPrices(call: GovernedCall): Promise<unknown[]> {
+    return this.everyPage(`Items?${odataQuery({ $select: 'ItemCode,ItemPrices', $orderby: 'ItemCode' })}`, 'an item', call);
+  }
+
+  /** Every special price with its periods and their quantity breaks, as SAP sent them, each page one governed call. */
+  async specialPrices(call: GovernedCall): Promise<unknown[]> {
+    return this.everyPage(`SpecialPrices?${odataQuery({ $select: SPECIAL_PRICE_FIELDS, $orderby: 'ItemCode,CardCode' })}`, 'a special price', call);
+  }
+
+  /**
    * The items whose record changed at or after `since` (every item when undefined), with their stock per
    * warehouse. SAP filters by day; the time of day is compared here.
    */
@@ -291,13 +315,20 @@ export class SapB1Client {
     });
   }
 
-  /** A collection with every page SAP splits it into, `pageSize` records a page, following the next link to the last. */
-  private async allPages(path: string, what: string, signal?: AbortSignal): Promise<unknown[]> {
+  /** A collection with every page SAP splits it into, all on the caller's signal. */
+  private allPages(path: string, what: string, signal?: AbortSignal): Promise<unknown[]> {
+    return this.everyPage(path, what, (work) => work(signal));
+  }
+
+  /** A collection with every page SAP splits it into, `pageSize` records a page, following the next link to the last; each page's request run by `run`. */
+  private async everyPage(path: string, what: string, run: RunRequest): Promise<unknown[]> {
     const all: unknown[] = [];
     const seen = new Set<string>();
     for (let next: string | undefined = path; next !== undefined; ) {
       seen.add(next);
-      const page: Record<string, unknown> = expectShape(SYSTEM, `a page of ${what}s`, await this.request('GET', next, undefined, signal, { prefer: `odata.maxpagesize=${this.pageSize}` }), PAGE);
+      const at: string = next;
+      const answer = await run((signal) => this.request('GET', at, undefined, signal, { prefer: `odata.maxpagesize=${this.pageSize}` }));
+      const page: Record<string, unknown> = expectShape(SYSTEM, `a page of ${what}s`, answer, PAGE);
       all.push(...(page.value as unknown[]));
       const link = (page['@odata.nextLink'] ?? page['odata.nextLink']) as string | undefined;
       next = link === undefined ? undefined : pathUnderRoot(link);

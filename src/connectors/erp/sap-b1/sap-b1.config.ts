@@ -76,7 +76,7 @@ export class SapB1Config {
   warehouseCodes?: Record<string, string>;
 
   @ApiPropertyOptional({
-    description: 'The company\'s own currency codes to ISO 4217 (`{"$": "USD"}`), read both ways: ISO to SAP on orders, SAP to ISO on customers. ' +
+    description: 'The company\'s own currency codes to ISO 4217 (`{"$": "USD"}`), read both ways: ISO to SAP on orders, SAP to ISO on customers and prices. ' +
       'A code missing here passes as it is when it has the shape of an ISO code; no two SAP codes may name the same ISO code',
     example: { '$': 'USD', 'EUR': 'EUR', '£': 'GBP' },
   })
@@ -91,6 +91,15 @@ export class SapB1Config {
   @ApiPropertyOptional({ description: 'Records per page asked of the Service Layer (`Prefer: odata.maxpagesize`); its own default is 20', default: 100, minimum: 1, maximum: 1000 })
   @IsOptional() @IsInt() @Min(1) @Max(1000)
   pageSize?: number;
+
+  @ApiPropertyOptional({
+    description: 'The `PriceListNo` of the company\'s base price list (SAP\'s first, "Base Price", unless the company changed it): its prices are ' +
+      'reported as the item\'s base price (price list `base`), every other list\'s under its `PriceListName`',
+    default: 1,
+    minimum: 1,
+  })
+  @IsOptional() @IsInt() @Min(1)
+  basePriceList?: number;
 
   @ApiPropertyOptional({
     description: 'The documents whose changes since the last read send their items\' stock to be read again (an order changes `Committed`, a ' +

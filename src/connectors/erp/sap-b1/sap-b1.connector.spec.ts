@@ -59,7 +59,7 @@ describe('SAP Business One session', () => {
     expect(logins[0]!.body).toEqual({ CompanyDB: 'SBODEMOUS', UserName: 'manager', Password: 'secret-1' });
     const session = [...sim.state.sessions.keys()].at(-1);
     const calls = requests.filter((r) => r.path !== '/b1s/v1/Login');
-    expect(calls.map((r) => r.path)).toEqual(['/b1s/v1/Orders', '/b1s/v1/Orders', '/b1s/v1/BusinessPartners']);
+    expect(calls.map((r) => r.path)).toEqual(['/b1s/v1/Orders', '/b1s/v1/Orders', '/b1s/v1/BusinessPartners', '/b1s/v1/PriceLists']);
     for (const request of calls) expect(request.session).toBe(session);
     // ROUTEID, the load balancer's node, goes back with every call too.
     for (const request of calls) expect(request.routeId).toMatch(/^\.node/);
@@ -117,7 +117,7 @@ describe('SAP Business One session', () => {
       const from = sim.state.requests.length;
       const { customers } = await erp.customers(call);
       expect(customers.map((c) => c.number)).toContain('c00001');
-      expect(requestsSince(sim, from).map((r) => [r.path.replace(/^\/b1s\/v\d/, ''), r.status])).toEqual([['/BusinessPartners', 401], ['/Login', 200], ['/BusinessPartners', 200]]);
+      expect(requestsSince(sim, from).map((r) => [r.path.replace(/^\/b1s\/v\d/, ''), r.status])).toEqual([['/BusinessPartners', 401], ['/Login', 200], ['/BusinessPartners', 200], ['/PriceLists', 200]]);
     }
     // The manual's own 401 body, and B1SLayer's mock of one without a code, take the same path.
     for (const body of [fixture('error_invalid_session_401.json'), fixture('error_invalid_session_b1slayer_test_mock.json')]) {
@@ -318,15 +318,16 @@ describe('SAP Business One when SAP is down or answers what no documentation pro
 });
 
 describe('SAP Business One customers', () => {
-  it('maps customer business partners (not suppliers) with their standing and SAP\'s extra fields, currency through the table', async () => {
+  it('maps customer business partners (not suppliers) with their standing, their price list named as prices name it, and SAP\'s extra fields, currency through the table', async () => {
     const { customers, rejected } = await new SapB1Erp(config()).customers(call);
     expect(rejected).toEqual([]);
     expect(customers.map((c) => c.number)).not.toContain('v00001');
     const byNumber = new Map(customers.map((c) => [c.number, c]));
     expect(byNumber.get('c00001')).toEqual({
       erpId: 'c00001', number: 'c00001', name: 'Earthshaker Corporation', blocked: '', creditLimit: 50_000, balanceDue: 12_500.5,
-      currency: 'USD', email: 'orders@earthshaker.example', phone: '+1 212 555 0101', taxId: '12-3456789', priceList: 1,
+      currency: 'USD', email: 'orders@earthshaker.example', phone: '+1 212 555 0101', taxId: '12-3456789', priceList: 'base',
     });
+    expect(byNumber.get('c00003')).toMatchObject({ priceList: 'Wholesale' });
     expect(byNumber.get('c00002')).toMatchObject({ blocked: 'Frozen', creditLimit: 10_000, balanceDue: 9_800 });
     // `##` is SAP's "all currencies": no one currency to name.
     expect(byNumber.get('c00003')).not.toHaveProperty('currency');

@@ -1,12 +1,14 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import { expectShape, type Shape } from '../../answer-shape.js';
 import type {
-  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, ShipmentChanges, StockChanges,
+  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges,
+  StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment } from '../erp-shipment-plan.js';
 import { SapB1Client, type SapDeliveryNote, type SapItemStock, type SapOrder, type SapOrderInput } from './sap-b1.client.js';
 import { SAP_STOCK_DOCUMENTS, type SapB1Config } from './sap-b1.config.js';
 import { isoCurrency, sapCurrency } from './sap-b1.currencies.js';
+import { itemPrices, sapPriceLists, specialPrices, type SapPriceLists } from './sap-b1.prices.js';
 
 const SYSTEM = 'SAP Business One';
 const BUSINESS_PARTNER: Shape = {
@@ -14,6 +16,8 @@ const BUSINESS_PARTNER: Shape = {
   Currency: 'string?', EmailAddress: 'string?', Phone1: 'string?', FederalTaxID: 'string?', PriceListNum: 'number?',
 };
 const YES_NO = new Set(['tYES', 'tNO']);
+/** SAP's first price list, "Base Price", unless the company made another its base. */
+const DEFAULT_BASE_PRICE_LIST = 1;
 /** SAP's object type of a sales order, the base of the delivery lines Crossdock posts. */
 const ORDER_OBJECT_TYPE = 17;
 // What a delivery note's Comments say of the shipment it was posted for, and how the poll reads it back.
@@ -43,7 +47,6 @@ export interface SapB1Customer extends ErpCustomer {
   email?: string;
   phone?: string;
   taxId?: string;
-  priceList?: number;
 }
 
 /** Crossdock's ERP contract on the SAP Business One Service Layer: the delivery adapter of kind `sap-b1`. */
@@ -69,9 +72,13 @@ export class SapB1Erp implements ErpConnector {
     return { deleted: true, erpOrderRef: String(order.DocNum), ...(alreadyCancelled ? { alreadyCancelled } : {}) };
   }
 
-  /** Every customer business partner, one request a page; a record of the wrong shape is rejected with the reason. */
+  /**
+   * Every customer business partner, one request a page, with the price list SAP gives it (PriceListNum) named as
+   * its prices name lists (read from PriceLists); a record of the wrong shape is rejected with the reason.
+   */
   async customers(call: GovernedCall): Promise<CustomerPull> {
     const records = await call((signal) => this.client.customers(signal));
+    const lists = await this.priceLists(call);
     const pull: CustomerPull = { customers: [], rejected: [] };
     for (const record of records) {
       const partner = readBusinessPartner(record);
@@ -79,7 +86,7 @@ export class SapB1Erp implements ErpConnector {
         const code = (record as { CardCode?: unknown } | null)?.CardCode;
         pull.rejected.push({ number: typeof code === 'string' ? code : String(code ?? '(no CardCode)'), problem: partner });
       } else {
-        pull.customers.push(this.toCustomer(partner));
+        pull.customers.push(this.toCustomer(partner, lists));
       }
     }
     return pull;
@@ -182,9 +189,37 @@ export class SapB1Erp implements ErpConnector {
     return { shipments: records, through: through === undefined ? undefined : new Date(through) };
   }
 
+  /**
+   * Every price SAP holds (see sap-b1.prices.ts): the price lists, each item's price in each list, the special
+   * prices with their periods and quantity breaks; each page one governed call. A record that cannot be mapped
+   * is rejected with the reason, under its ItemCode; the others are taken.
+   */
+  async prices(call: GovernedCall): Promise<PricePull> {
+    const currencies = this.config.currencies ?? {};
+    const lists = await this.priceLists(call);
+    const pull: PricePull = { prices: [], rejected: [] };
+    const take = (record: unknown, prices: ErpPrice[] | string) => {
+      if (typeof prices !== 'string') pull.prices.push(...prices);
+      else {
+        const code = (record as { ItemCode?: unknown } | null)?.ItemCode;
+        pull.rejected.push({ sku: typeof code === 'string' ? code : '(no ItemCode)', problem: prices });
+      }
+    };
+    for (const record of await this.client.itemPrices(call)) take(record, itemPrices(record, lists, currencies));
+    for (const record of await this.client.specialPrices(call)) take(record, specialPrices(record, lists, currencies));
+    // Crossdock holds one price per list, item, currency, customer, break and start: where a list's period and
+    // volume discount (read after the items) names the same as the list's own price, it is the one SAP charges.
+    const byIdentity = new Map(pull.prices.map((p) => [JSON.stringify([p.priceList, p.sku, p.currency, p.customer, p.minQuantity, p.validFrom]), p]));
+    return { prices: [...byIdentity.values()], rejected: pull.rejected };
+  }
+
   /** Ends the connector's session with the Service Layer. */
   close(): Promise<void> {
     return this.client.close();
+  }
+
+  private async priceLists(call: GovernedCall): Promise<SapPriceLists> {
+    return sapPriceLists(await this.client.priceLists(call), this.config.basePriceList ?? DEFAULT_BASE_PRICE_LIST);
   }
 
   private toOrder(order: ErpSalesOrder): SapOrderInput {
@@ -228,8 +263,9 @@ export class SapB1Erp implements ErpConnector {
     };
   }
 
-  private toCustomer(partner: SapBusinessPartner): SapB1Customer {
+  private toCustomer(partner: SapBusinessPartner, lists: SapPriceLists): SapB1Customer {
     const currency = isoCurrency(this.config.currencies ?? {}, partner.Currency);
+    const list = partner.PriceListNum == null ? undefined : lists.get(partner.PriceListNum);
     return {
       erpId: partner.CardCode,
       number: partner.CardCode,
@@ -241,7 +277,7 @@ export class SapB1Erp implements ErpConnector {
       ...(partner.EmailAddress ? { email: partner.EmailAddress } : {}),
       ...(partner.Phone1 ? { phone: partner.Phone1 } : {}),
       ...(partner.FederalTaxID ? { taxId: partner.FederalTaxID } : {}),
-      ...(partner.PriceListNum != null ? { priceList: partner.PriceListNum } : {}),
+      ...(typeof list === 'object' ? { priceList: list.label } : {}),
     };
   }
 }

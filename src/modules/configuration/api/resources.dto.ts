@@ -132,13 +132,6 @@ export class ChannelPricingDto {
   })
   @IsOptional() @IsIn(['ignore', 'flag', 'hold', 'refuse'])
   onMismatch?: 'ignore' | 'flag' | 'hold' | 'refuse';
-
-  @ApiPropertyOptional({
-    example: { WHOLESALE: 'gid://shopify/PriceList/1' },
-    description: "Shopify: Crossdock price list to the store's B2B price list; each list's prices go to it as fixed prices",
-  })
-  @IsOptional() @IsObject()
-  shopifyPriceLists?: Record<string, string>;
 }
 
 export class ChannelDto {

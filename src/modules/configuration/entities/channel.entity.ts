@@ -40,6 +40,4 @@ export interface ChannelPricing {
   tolerance?: number;
   tolerancePercent?: number;
   onMismatch?: 'ignore' | 'flag' | 'hold' | 'refuse';
-  /** Shopify: Crossdock price list to the store's PriceList id (fixed prices of B2B catalogs). */
-  shopifyPriceLists?: Record<string, string>;
 }

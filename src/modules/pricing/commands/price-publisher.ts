@@ -41,10 +41,12 @@ export class PricePublisher {
     for (const sku of skus) {
       const entries = bySku.get(sku) ?? [];
       for (const channel of channels) {
-        const { priceList, currency, shopifyPriceLists } = channel.pricing!;
+        const { priceList, currency } = channel.pricing!;
         figures.push(figureOf(channel, '', sku, entries, { quantity: 1, at: now, currency, channelList: priceList }));
         if (channel.kind !== 'shopify') continue;
-        for (const [list, shopifyPriceListId] of Object.entries(shopifyPriceLists ?? {})) {
+        // The store's B2B price lists (its connector's `priceLists`: Crossdock list to Shopify PriceList id).
+        const shopifyPriceLists = (channel.config.priceLists ?? {}) as Record<string, string>;
+        for (const [list, shopifyPriceListId] of Object.entries(shopifyPriceLists)) {
           const own = entries.filter((e) => e.priceList === list && e.customer === null);
           figures.push({ ...figureOf(channel, list, sku, own, { quantity: 1, at: now, currency, channelList: list }), shopifyPriceListId });
         }
