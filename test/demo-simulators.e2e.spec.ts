@@ -163,6 +163,40 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
     }
   });
 
+  it("prices the demo ERP's items for the portal, a customer's own price and quantity break too, and carries a price change to the portal and the store", async () => {
+    const admin = readFileSync(join(demoDir, 'admin-token'), 'utf8').trim();
+    const call = async (method: string, path: string, body?: unknown, token = admin) => {
+      const response = await fetch(`${demoUrl}${path}`, {
+        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json().catch(() => undefined) };
+    };
+    const { body: { key } } = await call('POST', '/v1/admin/channels/demo-portal/api-keys', { scopes: ['prices:read'] });
+    const price = async (query: string) => (await call('GET', `/v1/prices?${query}`, undefined, key)).body?.items?.[0];
+    // The first pull runs shortly after start.
+    const deadline = Date.now() + 30_000;
+    while ((await price('sku=1896-S'))?.unitPrice !== 95 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(await price('sku=1896-S')).toMatchObject({ unitPrice: 95, priceList: 'S00001', source: 'list' });
+    expect(await price('sku=1896-S&customer=10000')).toMatchObject({ unitPrice: 90, source: 'customer' });
+    expect(await price('sku=1896-S&customer=10000&quantity=12')).toMatchObject({ unitPrice: 85, minQuantity: 10 });
+
+    // The ERP changes a base price; the next pull carries it to the store's variant and the portal (which sells at
+    // the base price where its list has none).
+    await fetch(`${demoUrl}/simulators/business-central/_control/items/1900-S`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ unitPrice: 133 }) });
+    expect((await call('POST', '/v1/admin/erp-backends/bc-cloud/sync/prices')).status).toBe(200);
+    const storeAndPortal = async () => {
+      const state = (await (await fetch(`${demoUrl}/simulators/shopify/_control/state`)).json()) as { variants: Array<{ sku: string; price: string }> };
+      const portal = (await (await fetch(String(configuration.channels['demo-portal']!.config.url))).json()) as Array<{ body: { type: string; data: { sku: string; unitPrice: number } } }>;
+      return {
+        store: state.variants.find((v) => v.sku === '1900-S')?.price,
+        portal: portal.filter((r) => r.body?.type === 'price.changed' && r.body.data.sku === '1900-S').at(-1)?.body.data.unitPrice,
+      };
+    };
+    const until = Date.now() + 30_000;
+    while (JSON.stringify(await storeAndPortal()) !== JSON.stringify({ store: '133.00', portal: 133 }) && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+    expect(await storeAndPortal()).toEqual({ store: '133.00', portal: 133 });
+  });
+
   it('keeps the simulators out of the API document, and out of a service that is not in demo mode', async () => {
     const document = (await (await fetch(`${demoUrl}/docs-json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(document.paths)).toContain('/v1/admin/channels/{id}');

@@ -19,7 +19,7 @@ export function demoSimulators(configuration: ConfigurationDocument): FastifyPlu
     // Twice what the governor can let through in any second (its burst plus a second's refill), so that
     // Crossdock's own limits pace the calls rather than 429s.
     ratePerSecond: backend ? 2 * (backend.limits.burst + backend.limits.ratePerSecond) : undefined,
-    ...settingsOf(backend, { clientId: 'clientId', clientSecret: 'clientSecret' }),
+    ...settingsOf(backend, { clientId: 'clientId', clientSecret: 'clientSecret', customerPricesApi: 'customerPricesApi' }),
     keepRequests: 1000,
   });
   const shop = simulated(Object.values(configuration.channels), 'shopify', 'adminApiBaseUrl');
