@@ -169,7 +169,7 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
       const response = await fetch(`${demoUrl}${path}`, {
         method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
       });
-      return { status: response.status, body: await response.json().catch(() => undefined) };
+      return { status: response.status, body: (await response.json().catch(() => undefined)) as any };
     };
     const { body: { key } } = await call('POST', '/v1/admin/channels/demo-portal/api-keys', { scopes: ['prices:read'] });
     const price = async (query: string) => (await call('GET', `/v1/prices?${query}`, undefined, key)).body?.items?.[0];

@@ -134,6 +134,20 @@ describe('prices out', () => {
     expect(received('OUT-1')).toHaveLength(before);
   });
 
+  it("gives a channel added later every SKU's price, and again when it is pointed at another list", async () => {
+    const late = () => portal.effects.filter((e) => e.type === 'price.changed' && e.data.channelId === 'late' && e.data.sku === 'L-1').map((e) => e.data);
+    await put('/v1/admin/channels/late', {
+      kind: 'webhook', config: { url: portal.url, secret: TARGET_SECRET }, inventory: INVENTORY, oversell: 'reject', pricing: { priceList: 'RETAIL', currency: 'USD' },
+    });
+    await waitUntil('the late channel has its price', () => late().at(-1)?.unitPrice === 18, 10_000);
+    await put('/v1/admin/channels/late', {
+      kind: 'webhook', config: { url: portal.url, secret: TARGET_SECRET }, inventory: INVENTORY, oversell: 'reject', pricing: { priceList: 'WHOLESALE', currency: 'USD' },
+    });
+    await waitUntil('the late channel has its new list\'s price', () => late().at(-1)?.unitPrice === 15, 10_000);
+    expect(late().map((d) => d.unitPrice)).toEqual([18, 15]);
+    await t.request('DELETE', '/v1/admin/channels/late');
+  });
+
   it('starts a dated price on time and ends it, across a restart in between', async () => {
     const startsAt = new Date(Date.now() + 2_500);
     const endsAt = new Date(startsAt.getTime() + 1_500);

@@ -5,7 +5,8 @@ import { Migration } from '@mikro-orm/migrations';
  * break, start), open-ended starts and ends stored as -infinity and infinity so that validity is one range test;
  * `channel_price`: the price each channel was last given per SKU (`price_key` '' for the channel's own price, a
  * list name for a store's B2B price list), versioned like channel_availability; `price_clock`: how far the
- * schedule that starts and ends dated prices has looked; `price_poll`: each backend's last price pull.
+ * schedule that starts and ends dated prices has looked; `channel_price_setting`: the pricing settings each
+ * channel's prices were last published under (a channel added or re-pointed is given every SKU's price); `price_poll`: each backend's last price pull.
  * `channel.pricing`: the list and currency a channel sells at, and what its order intake does on a price mismatch;
  * `customer_account.price_list`: the customer's list in the ERP; `sales_order.price_mismatch`: the lines whose
  * unit price differed from the effective price when the order came in.
@@ -49,6 +50,12 @@ export class Migration20261205030000Pricing extends Migration {
       );`);
     this.addSql(`create table price_clock (id int primary key default 1 check (id = 1), checked_through timestamptz not null);`);
     this.addSql(`
+      create table channel_price_setting (
+        channel_id text primary key references channel (id) on delete cascade,
+        setting text not null,
+        published_at timestamptz not null default clock_timestamp()
+      );`);
+    this.addSql(`
       create table price_poll (
         erp_backend_id text primary key,
         polled_at timestamptz not null default clock_timestamp(),
@@ -63,7 +70,7 @@ export class Migration20261205030000Pricing extends Migration {
     this.addSql('alter table sales_order drop column if exists price_mismatch;');
     this.addSql('alter table customer_account drop column if exists price_list;');
     this.addSql('alter table channel drop column if exists pricing;');
-    this.addSql('drop table if exists price_poll, price_clock, channel_price, price_entry;');
+    this.addSql('drop table if exists price_poll, channel_price_setting, price_clock, channel_price, price_entry;');
     this.addSql('drop sequence if exists price_version_seq;');
   }
 }

@@ -33,8 +33,9 @@ export class PricePublisher {
     private readonly queries: QueryBus,
   ) {}
 
-  async recompute(sql: Sql, skus: readonly string[]): Promise<number> {
-    const channels = (await this.queries.execute(new ChannelsQuery(sql))).filter((c) => c.pricing);
+  /** `onlyChannels`: recompute these channels' prices only (a channel added, or given other settings). */
+  async recompute(sql: Sql, skus: readonly string[], onlyChannels?: ReadonlySet<string>): Promise<number> {
+    const channels = (await this.queries.execute(new ChannelsQuery(sql))).filter((c) => c.pricing && (!onlyChannels || onlyChannels.has(c.id)));
     if (channels.length === 0 || skus.length === 0) return 0;
     const { bySku, now } = await priceEntries(sql, skus, [...new Set(channels.map((c) => c.pricing!.currency))]);
     const figures: Figure[] = [];
@@ -112,4 +113,9 @@ function figureOf(channel: Channel, priceKey: string, sku: string, entries: read
  */
 export function priceKeyOf(priceList: string, sku: string): string {
   return priceList === '' ? `price:${sku}` : `price@${encodeURIComponent(priceList)}:${sku}`;
+}
+
+/** What a channel's prices depend on besides the prices: when it changes, every SKU's price is recomputed for it. */
+export function pricingSettingOf(channel: Channel): string {
+  return JSON.stringify([channel.pricing, channel.kind === 'shopify' ? (channel.config.priceLists ?? {}) : {}]);
 }

@@ -12,7 +12,8 @@ import { startRecurring } from '../../../platform/recurring.js';
 import { ErpRouteQuery } from '../../migration-coexistence/index.js';
 import { lockPrices } from './price-locks.js';
 import { PriceIntake } from './price-intake.js';
-import { PricePublisher } from './price-publisher.js';
+import { PricePublisher, pricingSettingOf } from './price-publisher.js';
+import { ChannelsQuery } from '../../configuration/index.js';
 
 export const PRICE_SETTINGS = Symbol('PRICE_SETTINGS');
 export interface PriceSettings {
@@ -26,6 +27,7 @@ export interface PriceSettings {
 const FIRST_PULL_AFTER_MS = 2_000;
 // One at a time across instances: session locks held for the length of a turn.
 const CLOCK_LOCK = 'price-clock';
+const CATCH_UP_LOCK = 'price-channels';
 const PULL_LOCK = 'price-pull:';
 const CHUNK = 1000;
 
@@ -59,7 +61,10 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
 
   onApplicationBootstrap(): void {
     if (!this.settings.enabled) return;
-    this.clock = startRecurring(async () => void (await this.tick()), {
+    this.clock = startRecurring(async () => {
+      await this.tick();
+      await this.catchUpChannels();
+    }, {
       firstAfterMs: Math.min(FIRST_PULL_AFTER_MS, this.settings.clockMs),
       everyMs: this.settings.clockMs,
       onError: (error) => this.logger.warn({ err: error }, 'price clock turn failed; the next one catches up'),
@@ -103,6 +108,40 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
         return rows.length;
       }),
     );
+  }
+
+  /**
+   * Gives every SKU's price to each channel whose pricing settings differ from those its prices were last
+   * published under (a channel added, or pointed at another list or currency), a chunk of SKUs a transaction; the
+   * settings are recorded once all are done, so an interrupted catch-up is run again (what is unchanged is not
+   * sent twice). One instance at a time; answers the channels caught up (undefined: another instance is at it).
+   */
+  async catchUpChannels(): Promise<string[] | undefined> {
+    return withSessionLock(this.pool, CATCH_UP_LOCK, () => this.catchUp());
+  }
+
+  private async catchUp(): Promise<string[]> {
+    const channels = (await this.queries.execute(new ChannelsQuery())).filter((c) => c.pricing);
+    if (channels.length === 0) return [];
+    const { rows } = await this.pool.query<{ channel_id: string; setting: string }>('select channel_id, setting from channel_price_setting');
+    const published = new Map(rows.map((r) => [r.channel_id, r.setting]));
+    const behind = channels.filter((c) => published.get(c.id) !== pricingSettingOf(c));
+    for (const channel of behind) {
+      let after = '';
+      for (;;) {
+        const { rows: chunk } = await this.pool.query<{ sku: string }>('select distinct sku from price_entry where sku > $1 order by sku limit $2', [after, CHUNK]);
+        if (chunk.length === 0) break;
+        after = chunk.at(-1)!.sku;
+        await inTransaction(this.pool, async (tx) => this.publisher.recompute(tx, await lockPrices(tx, chunk.map((r) => r.sku)), new Set([channel.id])));
+      }
+      await this.pool.query(
+        `insert into channel_price_setting (channel_id, setting) values ($1, $2)
+         on conflict (channel_id) do update set setting = excluded.setting, published_at = clock_timestamp()`,
+        [channel.id, pricingSettingOf(channel)],
+      );
+      this.logger.info({ channelId: channel.id }, "every SKU's price given to a channel with new pricing settings");
+    }
+    return behind.map((c) => c.id);
   }
 
   private async pullRouted(): Promise<void> {
