@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultTarget, TARGET_SECRET } from './support/fault-target.js';
 import { waitUntil } from './support/messaging.js';
-import { sampleErpBackend, startTestApp, type TestApp } from './support/test-app.js';
+import { freshDatabase, sampleErpBackend, startTestApp, type TestApp } from './support/test-app.js';
 
 let t: TestApp;
 let portal: FaultTarget;
@@ -165,5 +165,37 @@ describe('prices out', () => {
     const arrivals = received('D-1');
     expect(Date.parse(arrivals.at(-1)!.asOf)).toBeGreaterThanOrEqual(endsAt.getTime());
     expect(arrivals.map((d) => d.unitPrice)).toEqual([50, 40, 50]);
+  });
+});
+
+describe('the clock of dated prices, with two instances', () => {
+  it('publishes a dated price once, from one instance', async () => {
+    const databaseUrl = await freshDatabase();
+    const env = { ...ENV, LOG_LEVEL: 'info' };
+    const [one, two] = [await startTestApp({ databaseUrl, env }), await startTestApp({ databaseUrl, env })];
+    const target = new FaultTarget();
+    await target.start();
+    try {
+      const answer = await one.request('PUT', '/v1/admin/channels/twin', {
+        body: { kind: 'webhook', config: { url: target.url, secret: TARGET_SECRET }, inventory: INVENTORY, oversell: 'reject', pricing: { priceList: 'RETAIL', currency: 'USD' } },
+      });
+      expect(answer.status).toBe(201);
+      await one.request('PUT', '/v1/admin/sources/twin-erp', { body: { name: 'ERP' } });
+      const key = (await one.request('POST', '/v1/admin/sources/twin-erp/api-keys', { body: { scopes: ['prices:write'] } })).body.key;
+      const startsAt = new Date(Date.now() + 1_500).toISOString();
+      const sent = await one.request('POST', '/v1/prices', { token: key, body: { items: [price({ sku: 'TWIN', unitPrice: 30 }), price({ sku: 'TWIN', priceList: 'RETAIL', unitPrice: 25, validFrom: startsAt })] } });
+      expect(sent.body).toMatchObject({ accepted: 2 });
+      const prices = () => target.effects.filter((e) => e.type === 'price.changed' && e.data.sku === 'TWIN').map((e) => e.data.unitPrice);
+      await waitUntil('the dated price published', () => prices().at(-1) === 25, 10_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(prices()).toEqual([30, 25]);
+      // Both instances run the clock; the turn that found the start ran on one of them only.
+      const turns = [...one.logs, ...two.logs].filter((line) => line.includes('dated prices started or ended'));
+      expect(turns).toHaveLength(1);
+    } finally {
+      await one.close();
+      await two.close();
+      await target.stop();
+    }
   });
 });
