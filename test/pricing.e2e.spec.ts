@@ -168,8 +168,29 @@ describe('prices out', () => {
   });
 });
 
-describe('the clock of dated prices, with two instances', () => {
-  it('publishes a dated price once, from one instance', async () => {
+describe('two instances', () => {
+  it("answers a look-up from what it read before, and reads again a SKU repriced through the other instance", async () => {
+    const two = await startTestApp({ databaseUrl: t.databaseUrl, env: ENV });
+    try {
+      await send([price({ sku: 'C-1', unitPrice: 7 })]);
+      const onTwo = async () => (await two.request('GET', '/v1/prices?sku=C-1', { token: portalKey })).body.items[0].unitPrice;
+      expect(await onTwo()).toBe(7);
+      // Answered from its cache now: a change written behind Crossdock's back is not seen...
+      await t.sql("update price_entry set unit_price = 99 where sku = 'C-1'");
+      expect(await onTwo()).toBe(7);
+      // ...while one written through either instance is.
+      await send([price({ sku: 'C-1', unitPrice: 8 })]);
+      await waitUntil('the other instance answers the new price', async () => (await onTwo()) === 8, 5_000);
+      // A dated price starts on time from the cache too.
+      await send([price({ sku: 'C-1', priceList: 'RETAIL', unitPrice: 6, validFrom: new Date(Date.now() + 1_000).toISOString() })]);
+      expect(await onTwo()).toBe(8);
+      await waitUntil('the dated price answered', async () => (await onTwo()) === 6, 5_000);
+    } finally {
+      await two.close();
+    }
+  });
+
+  it('publish a dated price once, from one of them', async () => {
     const databaseUrl = await freshDatabase();
     const env = { ...ENV, LOG_LEVEL: 'info' };
     const [one, two] = [await startTestApp({ databaseUrl, env }), await startTestApp({ databaseUrl, env })];

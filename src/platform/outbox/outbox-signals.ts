@@ -4,9 +4,9 @@ import { DATABASE_QUERY_TIMEOUT_MS, DATABASE_URL, PG_POOL } from '../database/pg
 import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 
-/** `outbox`: command rows to relay; `state`: last-value rows to dispatch; `keys`: API keys revoked. */
-export type SignalChannel = 'outbox' | 'state' | 'keys';
-const CHANNELS: Record<SignalChannel, string> = { outbox: 'crossdock_outbox', state: 'crossdock_state', keys: 'crossdock_keys' };
+/** `outbox`: command rows to relay; `state`: last-value rows to dispatch; `keys`: API keys revoked; `prices`: SKUs repriced. */
+export type SignalChannel = 'outbox' | 'state' | 'keys' | 'prices';
+const CHANNELS: Record<SignalChannel, string> = { outbox: 'crossdock_outbox', state: 'crossdock_state', keys: 'crossdock_keys', prices: 'crossdock_prices' };
 // NOTIFY payloads are limited to 8,000 bytes; a longer list of destinations is sent as "any".
 const MAX_PAYLOAD = 7_000;
 // Commits within this window share one NOTIFY to the other instances.
@@ -38,6 +38,11 @@ export class OutboxSignals implements OnApplicationBootstrap, OnApplicationShutd
   /** `handler` hears the destinations that have new rows (undefined: any of them may). */
   on(channel: SignalChannel, handler: (destinations: string[] | undefined) => void): void {
     this.handlers.set(channel, [...(this.handlers.get(channel) ?? []), handler]);
+  }
+
+  /** Whether this instance hears the others now: while it does not, what it caches of theirs may be outdated. */
+  get listening(): boolean {
+    return this.listener !== undefined;
   }
 
   /** Called after a commit that wrote rows for these destinations. */

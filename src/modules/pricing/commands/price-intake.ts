@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Sql } from '../../../platform/database/transaction.js';
 import type { Indexed, IntakeCounts } from '../../../platform/http/batch-items.js';
 import { Inbox } from '../../../platform/inbox/inbox.js';
+import { OutboxSignals } from '../../../platform/outbox/outbox-signals.js';
 import { PricePublisher } from './price-publisher.js';
 import { lockPrices } from './price-locks.js';
 
@@ -30,6 +31,7 @@ export class PriceIntake {
   constructor(
     private readonly inbox: Inbox,
     private readonly publisher: PricePublisher,
+    private readonly signals: OutboxSignals,
   ) {}
 
   async apply(sql: Sql, source: string, items: ReadonlyArray<Indexed<PriceItem>>, counts: IntakeCounts, options: { dedupe: boolean } = { dedupe: true }): Promise<string[]> {
@@ -101,6 +103,7 @@ export class PriceIntake {
       }
     }
     await this.publisher.recompute(sql, [...changed]);
+    this.repriced(sql, [...changed]);
     return skus;
   }
 
@@ -114,7 +117,13 @@ export class PriceIntake {
     await lockPrices(sql, rows.map((r) => r.sku));
     const { rowCount } = await sql.query('delete from price_entry where source = $1 and updated_at < $2', [source, since]);
     await this.publisher.recompute(sql, rows.map((r) => r.sku));
+    this.repriced(sql, rows.map((r) => r.sku));
     return rowCount ?? 0;
+  }
+
+  /** Once the transaction commits, every instance forgets what it cached of these SKUs' prices. */
+  private repriced(sql: Sql, skus: string[]): void {
+    if (skus.length > 0) sql.afterCommit(() => this.signals.committed('prices', skus));
   }
 
 }

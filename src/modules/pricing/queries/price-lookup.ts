@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import type { Sql } from '../../../platform/database/transaction.js';
 import type { ChannelPricing } from '../../configuration/index.js';
-import { effectivePrice, priceDiffers, type PriceSource } from '../domain/effective-price.js';
+import { OutboxSignals } from '../../../platform/outbox/outbox-signals.js';
+import { effectivePrice, priceDiffers, type PriceEntry, type PriceSource } from '../domain/effective-price.js';
 import { instant, priceEntries, type Reader } from './price-entries.js';
 
 export interface PriceAnswer {
@@ -20,16 +21,62 @@ export interface PriceAnswer {
   validTo: string | null;
 }
 
+// SKUs' list prices kept per instance, of at most this many SKUs, each read at most this long ago.
+const CACHED_SKUS = 100_000;
+const CACHE_MS = 60_000;
+
 /**
  * Effective prices for a channel, from PostgreSQL in one round trip (the entries of the SKUs and the customer's
  * list) and the pure rule. Other modules ask through the query bus (EffectivePricesQuery).
+ *
+ * A channel's look-ups without a customer are answered from the SKUs' list prices as last read here, while this
+ * instance hears the others: every write of prices names its SKUs after its commit (OutboxSignals `prices`), and
+ * they are read again. The rule runs at each look-up, so a dated price starts and ends on time from the cache too.
+ * Questions inside a transaction, and a customer's, always read PostgreSQL.
  */
 @Injectable()
 export class PriceLookup {
-  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+  // Per SKU, per currency: its list prices and until when they may be used.
+  private readonly cache = new Map<string, Map<string, { entries: PriceEntry[]; until: number }>>();
+  // Counts invalidations: a read that began before one may not fill the cache with what it read.
+  private generation = 0;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly signals: OutboxSignals,
+  ) {
+    signals.on('prices', (skus) => this.forget(skus));
+  }
 
   async prices(pricing: ChannelPricing, questions: readonly Question[], sql: Reader = this.pool): Promise<PriceAnswer[]> {
-    return (await this.pricesOfMany([{ pricing, questions }], sql))[0]!;
+    if (sql !== this.pool || questions.some((q) => q.customer) || !this.signals.listening) return (await this.pricesOfMany([{ pricing, questions }], sql))[0]!;
+    const { currency } = pricing;
+    const cached = (sku: string) => {
+      const found = this.cache.get(sku)?.get(currency);
+      return found && found.until > Date.now() ? found.entries : undefined;
+    };
+    const missing = [...new Set(questions.map((q) => q.sku))].filter((sku) => !cached(sku));
+    if (missing.length > 0) {
+      const generation = this.generation;
+      const { bySku } = await priceEntries(this.pool, missing, [currency]);
+      if (generation !== this.generation) return (await this.pricesOfMany([{ pricing, questions }], sql))[0]!;
+      if (this.cache.size + missing.length > CACHED_SKUS) this.cache.clear();
+      const until = Date.now() + CACHE_MS;
+      for (const sku of missing) {
+        const currencies = this.cache.get(sku) ?? new Map<string, { entries: PriceEntry[]; until: number }>();
+        currencies.set(currency, { entries: bySku.get(sku) ?? [], until });
+        this.cache.set(sku, currencies);
+      }
+    }
+    const bySku = new Map(questions.map((q) => [q.sku, cached(q.sku) ?? []]));
+    return answer(pricing, questions, { bySku, now: Date.now(), customerLists: new Map() });
+  }
+
+  /** SKUs whose prices changed (undefined: any may have). */
+  private forget(skus: string[] | undefined): void {
+    this.generation++;
+    if (!skus) this.cache.clear();
+    else for (const sku of skus) this.cache.delete(sku);
   }
 
   /** The same for several channels' questions at once, in one round trip. */
