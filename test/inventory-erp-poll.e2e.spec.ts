@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bcBackend, orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { startTestApp, syncNow, type TestApp } from './support/test-app.js';
 
 // The simulator's locations.
 const EAST_ID = '5e1d0c3a-0000-4000-8000-00000000ea57';
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 const poll = async () => {
-  const answer = await t.request('POST', '/v1/admin/erp-backends/bc/sync/stock');
+  const answer = await syncNow(t, '/v1/admin/erp-backends/bc/sync/stock');
   expect(answer.status).toBe(200);
   return answer.body;
 };

@@ -6,7 +6,7 @@ import { createShopifySimulator } from '../src/simulators/shopify/shopify-simula
 import { FaultTarget, TARGET_SECRET } from './support/fault-target.js';
 import { waitUntil } from './support/messaging.js';
 import { bcBackend } from './support/orders.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { startTestApp, syncNow, type TestApp } from './support/test-app.js';
 
 // Prices pulled from the ERP on demand, looked up by a portal, and pushed to a webhook portal and a Shopify store.
 let t: TestApp;
@@ -24,7 +24,7 @@ async function put(path: string, body: unknown): Promise<void> {
 const control = (url: string, method: string, path: string, body?: unknown) =>
   fetch(`${url}/_control/${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
 const pull = async (backend: string) => {
-  const answer = await t.request('POST', `/v1/admin/erp-backends/${backend}/sync/prices`);
+  const answer = await syncNow(t, `/v1/admin/erp-backends/${backend}/sync/prices`);
   expect(answer.status).toBe(200);
   return answer.body;
 };
@@ -96,6 +96,14 @@ describe('prices from Business Central', () => {
     await waitUntil('the B2B fixed price withdrawn', () => store.fixedPrices('gid://shopify/PriceList/1')!['1896-S'] === undefined, 15_000);
     const versions = portalPrices('1896-S').map((d) => d.version);
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
+  });
+
+  it('keeps the prices of an item whose record the ERP answered unreadable, instead of withdrawing them', async () => {
+    await control(bcUrl, 'PUT', 'price-list-lines/40000', { priceListCode: 'S00003', itemNo: '1900-S', customerNo: '', currencyCode: 'EURO', unitPrice: 110, minimumQuantity: 0 });
+    const pulled = await pull('bc');
+    expect(pulled.rejected).toEqual([expect.objectContaining({ sku: '1900-S' })]);
+    expect(pulled.withdrawn).toBe(0);
+    expect(await t.sql("select unit_price::float8 as p from price_entry where sku = '1900-S' and price_list = 'S00003'")).toEqual([{ p: 110 }]);
   });
 
   it("dead-letters a price the store refuses, with Shopify's message, and delivers the others", async () => {

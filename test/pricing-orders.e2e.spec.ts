@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TARGET_SECRET } from './support/fault-target.js';
+import { waitUntil } from './support/messaging.js';
 import { erpOrdersWithReference, orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -68,6 +69,20 @@ describe('the order intake checks prices by the channel\'s policy', () => {
     expect((await t.request('POST', `/v1/orders/${answer.body.orderId}/release`)).status).toBeLessThan(300);
     await waitForStatus(t, answer.body.orderId, 'confirmed');
     expect(erpOrdersWithReference(w.sim, held.reference)).toHaveLength(1);
+  }, 30_000);
+
+  it('holds a mispriced order over its credit limit for its prices once the credit hold lifts', async () => {
+    await portalChecks({ onMismatch: 'hold' });
+    // Trey Research (20000): a balance of 4,900 against a limit of 5,000.
+    const answer = await submitOrder(t, w.portalKey, orderBody({ customer: { accountNumber: '20000' } }));
+    expect(answer.body.status).toBe('on_hold');
+    expect((await t.request('GET', `/v1/orders/${answer.body.orderId}`)).body).toMatchObject({ holdReason: 'credit-limit' });
+    await fetch(`${w.simUrl}/_control/customers/20000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ creditLimit: 1_000_000 }) });
+    expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
+    await waitUntil('the order held for its prices', async () => (await t.request('GET', `/v1/orders/${answer.body.orderId}`)).body.holdReason === 'price-mismatch', 10_000);
+    const order = (await t.request('GET', `/v1/orders/${answer.body.orderId}`)).body;
+    expect(order.status).toBe('on_hold');
+    expect(order.history.map((h: { status: string }) => h.status)).toEqual(['accepted', 'on_hold', 'on_hold']);
   }, 30_000);
 
   it('accepts and flags it, and sends it to the ERP', async () => {

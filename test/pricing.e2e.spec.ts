@@ -69,6 +69,12 @@ describe('prices in', () => {
     expect(again.body).toMatchObject({ accepted: 1, duplicate: 1, stale: 1, errors: [] });
     expect((await t.sql("select unit_price::float8 as p from price_entry where sku = 'IN-1'"))).toEqual([{ p: 13 }]);
 
+
+    // A price refused for its ordering may come again, corrected, under the same event id.
+    const timed = price({ sku: 'IN-1', sequence: undefined, occurredAt: '2026-12-05T10:00:00Z', unitPrice: 14 });
+    expect((await send([timed])).body.errors).toEqual([expect.objectContaining({ index: 0, field: 'sequence' })]);
+    expect((await send([{ ...timed, occurredAt: undefined, sequence: 1_000_000 }])).body).toMatchObject({ accepted: 1, duplicate: 0 });
+
     const oversized = await send(Array.from({ length: 1001 }, () => price({})));
     expect(oversized.status).toBe(400);
     expect((await t.request('POST', '/v1/prices', { token: portalKey, body: { items: [price({})] } })).status).toBe(403);

@@ -3,7 +3,7 @@ import { legacyCompany } from '../src/simulators/demo-simulators.js';
 import { createSapB1Simulator } from '../src/simulators/sap-b1/sap-b1-simulator.js';
 import { waitUntil } from './support/messaging.js';
 import { bcBackend, orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { startTestApp, syncNow, type TestApp } from './support/test-app.js';
 
 // Shipments and the ERP, through the service: the warehouse's shipments posted in the ERP (erpPosting: ship), and
 // the ERP's own shipment documents polled in as shipments, with Crossdock's own postings known as such.
@@ -45,7 +45,7 @@ const ship = (orderId: string, shipmentId: string, lines: Array<{ lineId: string
 const erpPosting = async (shipmentId: string) => (await t.sql<{ erp_posting: string | null; erp_shipment_ref: string | null }>('select erp_posting, erp_shipment_ref from shipment where id = $1', [shipmentId]))[0];
 const posted = (shipmentId: string) => waitUntil(`shipment ${shipmentId} posted in the ERP`, async () => (await erpPosting(shipmentId))?.erp_posting === 'posted', 20_000);
 const poll = async (backendId: string) => {
-  const answer = await t.request('POST', `/v1/admin/erp-backends/${backendId}/sync/shipments`);
+  const answer = await syncNow(t, `/v1/admin/erp-backends/${backendId}/sync/shipments`);
   expect(answer.status, answer.text).toBe(200);
   return answer.body;
 };

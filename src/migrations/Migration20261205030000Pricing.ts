@@ -44,11 +44,16 @@ export class Migration20261205030000Pricing extends Migration {
         currency text not null,
         unit_price numeric(21, 6),
         price_list text,
+        valid_to timestamptz,
+        -- where the price goes in the channel (a store's B2B PriceList id); '' for the channel's own price
+        target text not null default '',
         version bigint not null,
         computed_at timestamptz not null default clock_timestamp(),
         primary key (channel_id, price_key, sku)
       );`);
     this.addSql(`create table price_clock (id int primary key default 1 check (id = 1), checked_through timestamptz not null);`);
+    // From now: a price that starts or ends later is published by the clock, whichever instance runs it first.
+    this.addSql(`insert into price_clock (id, checked_through) values (1, clock_timestamp());`);
     this.addSql(`
       create table channel_price_setting (
         channel_id text primary key references channel (id) on delete cascade,

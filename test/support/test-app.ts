@@ -117,3 +117,16 @@ export const sampleErpBackend = (overrides: Record<string, unknown> = {}) => ({
   maintenanceWindows: [{ timeZone: 'Europe/Berlin', days: ['sun'], start: '02:00', end: '04:00' }],
   ...overrides,
 });
+
+/**
+ * An on-demand sync (`POST /v1/admin/erp-backends/{id}/sync/...`), sent again while the schedule's own run of it
+ * holds the backend (409 "retry shortly"), as an operator would.
+ */
+export async function syncNow(t: TestApp, path: string, timeoutMs = 15_000): Promise<Answer> {
+  const started = Date.now();
+  for (;;) {
+    const answer = await t.request('POST', path);
+    if (answer.status !== 409 || Date.now() - started > timeoutMs) return answer;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -80,7 +80,7 @@ export class OutboxSignals implements OnApplicationBootstrap, OnApplicationShutd
     this.unsent.clear();
     for (const [channel, destinations] of batches) {
       let payload = destinations === 'any' ? '' : [...destinations].join('\n');
-      if (payload.length > MAX_PAYLOAD) payload = '';
+      if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = '';
       await this.pool.query('select pg_notify($1, $2)', [CHANNELS[channel], payload]).catch(() => undefined);
     }
   }

@@ -1,10 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../../../platform/database/pg-pool.js';
+import { inTransaction } from '../../../platform/database/transaction.js';
 import type { Sql } from '../../../platform/database/transaction.js';
 import type { Indexed, IntakeCounts } from '../../../platform/http/batch-items.js';
 import { Inbox } from '../../../platform/inbox/inbox.js';
 import { OutboxSignals } from '../../../platform/outbox/outbox-signals.js';
 import { PricePublisher } from './price-publisher.js';
 import { lockPrices } from './price-locks.js';
+
+const WITHDRAW_CHUNK = 1000;
 
 /** A price as a source reports it (POST /v1/prices, or a pull from the ERP). */
 export interface PriceItem {
@@ -29,6 +34,7 @@ export interface PriceItem {
 @Injectable()
 export class PriceIntake {
   constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly inbox: Inbox,
     private readonly publisher: PricePublisher,
     private readonly signals: OutboxSignals,
@@ -46,12 +52,17 @@ export class PriceIntake {
     const skus = await lockPrices(sql, items.map((i) => i.sku));
     const { fresh, duplicate } = options.dedupe ? await this.inbox.freshItems(sql, source, items) : { fresh: items, duplicate: 0 };
     counts.duplicate += duplicate;
+    // Items refused after their event ids were recorded: a corrected one may come again under the same id.
+    const refused: string[] = [];
     const newest = new Map<string, Indexed<PriceItem>>();
     for (const item of fresh) {
       const key = identityOf(item);
       const other = newest.get(key);
       if (!other) newest.set(key, item);
-      else if (orderingOf(other) !== orderingOf(item)) counts.errors.push(mixedOrdering(item));
+      else if (orderingOf(other) !== orderingOf(item)) {
+        counts.errors.push(mixedOrdering(item));
+        refused.push(item.eventId);
+      }
       else {
         if (isNewer(item, other)) newest.set(key, item);
         counts.stale++;
@@ -97,11 +108,13 @@ export class PriceIntake {
       if (row.outcome === 'stale') counts.stale++;
       else if (row.outcome === 'ordering') {
         counts.errors.push({ index: item.index, eventId: item.eventId, field: row.ordering!, message: `this price is ordered by ${row.ordering}; send ${row.ordering}` });
+        refused.push(item.eventId);
       } else {
         counts.accepted++;
         if (row.outcome === 'applied') changed.add(row.sku);
       }
     }
+    if (options.dedupe && refused.length > 0) await sql.query('delete from inbox where source = $1 and event_id = any($2::text[])', [source, refused]);
     await this.publisher.recompute(sql, [...changed]);
     this.repriced(sql, [...changed]);
     return skus;
@@ -109,16 +122,23 @@ export class PriceIntake {
 
   /**
    * Ends what a source no longer holds (a pull is a snapshot): its prices not written since `since` are deleted,
-   * and the SKUs they priced recomputed. Answers how many were deleted.
+   * but those of `keep` (SKUs the read could not map), a thousand SKUs a transaction, each recomputed. Answers how
+   * many prices were deleted.
    */
-  async withdrawUnseen(sql: Sql, source: string, since: string): Promise<number> {
-    const { rows } = await sql.query<{ sku: string }>('select distinct sku from price_entry where source = $1 and updated_at < $2', [source, since]);
-    if (rows.length === 0) return 0;
-    await lockPrices(sql, rows.map((r) => r.sku));
-    const { rowCount } = await sql.query('delete from price_entry where source = $1 and updated_at < $2', [source, since]);
-    await this.publisher.recompute(sql, rows.map((r) => r.sku));
-    this.repriced(sql, rows.map((r) => r.sku));
-    return rowCount ?? 0;
+  async withdrawUnseen(source: string, since: string, keep: ReadonlySet<string>): Promise<number> {
+    const { rows } = await this.pool.query<{ sku: string }>('select distinct sku from price_entry where source = $1 and updated_at < $2 order by sku', [source, since]);
+    const skus = rows.map((r) => r.sku).filter((sku) => !keep.has(sku));
+    let deleted = 0;
+    for (let i = 0; i < skus.length; i += WITHDRAW_CHUNK) {
+      deleted += await inTransaction(this.pool, async (tx) => {
+        const chunk = await lockPrices(tx, skus.slice(i, i + WITHDRAW_CHUNK));
+        const { rowCount } = await tx.query('delete from price_entry where source = $1 and updated_at < $2 and sku = any($3::text[])', [source, since, chunk]);
+        await this.publisher.recompute(tx, chunk);
+        this.repriced(tx, chunk);
+        return rowCount ?? 0;
+      });
+    }
+    return deleted;
   }
 
   /** Once the transaction commits, every instance forgets what it cached of these SKUs' prices. */

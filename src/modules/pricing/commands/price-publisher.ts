@@ -56,25 +56,27 @@ export class PricePublisher {
     // One statement: compares every figure with the stored one, and stores, under a new version, those that
     // changed. A SKU never priced for a channel is not "withdrawn": nothing is stored or sent for it.
     const { rows: stored } = await sql.query<{ i: number; version: string; now: string }>(
-      `with v as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[]) with ordinality as v(c, k, s, cur, p, l, i)),
+      `with v as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::timestamptz[], $8::text[])
+                          with ordinality as v(c, k, s, cur, p, l, vt, tg, i)),
             changed as (
               select v.* from v
                 join channel ch on ch.id = v.c
                 left join channel_price cp on cp.channel_id = v.c and cp.price_key = v.k and cp.sku = v.s
                where (cp.sku is null and v.p is not null)
-                  or (cp.sku is not null and (cp.unit_price is distinct from v.p or cp.price_list is distinct from v.l or cp.currency <> v.cur))),
+                  or (cp.sku is not null and (cp.unit_price is distinct from v.p or cp.price_list is distinct from v.l or cp.currency <> v.cur
+                                              or cp.valid_to is distinct from v.vt or cp.target <> v.tg))),
             up as (
-              insert into channel_price (channel_id, price_key, sku, currency, unit_price, price_list, version, computed_at)
-              select c, k, s, cur, p, l, nextval('price_version_seq'), clock_timestamp() from changed order by i
+              insert into channel_price (channel_id, price_key, sku, currency, unit_price, price_list, valid_to, target, version, computed_at)
+              select c, k, s, cur, p, l, vt, tg, nextval('price_version_seq'), clock_timestamp() from changed order by i
               on conflict (channel_id, price_key, sku) do update
-                set currency = excluded.currency, unit_price = excluded.unit_price, price_list = excluded.price_list, version = excluded.version,
-                    computed_at = excluded.computed_at
+                set currency = excluded.currency, unit_price = excluded.unit_price, price_list = excluded.price_list, valid_to = excluded.valid_to,
+                    target = excluded.target, version = excluded.version, computed_at = excluded.computed_at
               returning channel_id, price_key, sku, version)
        select changed.i::int as i, up.version, to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now
          from up join changed on changed.c = up.channel_id and changed.k = up.price_key and changed.s = up.sku order by changed.i`,
       [
         figures.map((f) => f.channel.id), figures.map((f) => f.priceKey), figures.map((f) => f.sku), figures.map((f) => f.channel.pricing!.currency),
-        figures.map((f) => f.unitPrice), figures.map((f) => f.priceList),
+        figures.map((f) => f.unitPrice), figures.map((f) => f.priceList), figures.map((f) => f.validTo), figures.map((f) => f.shopifyPriceListId ?? ''),
       ],
     );
     if (stored.length === 0) return 0;
@@ -91,7 +93,8 @@ export class PricePublisher {
       return [{
         message: {
           type: PRICE_CHANGED, kind: 'state' as const, key: priceKeyOf(figure.priceKey, figure.sku), version, payload: { ...payload },
-          stateValue: JSON.stringify([payload.currency, payload.unitPrice, payload.priceList]),
+          // What the channel holds of it: a new end, or another B2B price list, is a change too.
+          stateValue: JSON.stringify([payload.currency, payload.unitPrice, payload.priceList, payload.validTo, payload.shopifyPriceListId ?? '']),
         },
         destinations: [`channel:${figure.channel.id}`],
       }];

@@ -87,14 +87,20 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
   async tick(): Promise<number | undefined> {
     return withSessionLock(this.pool, CLOCK_LOCK, () =>
       inTransaction(this.pool, async (tx) => {
+        // Up to now, or to the start of the oldest transaction still writing: a price it writes, dated between
+        // that start and now, is not visible yet, and must fall in a later turn's window.
         const { rows: [turn] } = await tx.query<{ through: Date | null; now: Date }>(
-          'select (select checked_through from price_clock) as through, clock_timestamp() as now',
+          `select (select checked_through from price_clock) as through,
+                  least(clock_timestamp(), (select min(xact_start) from pg_stat_activity
+                                             where datname = current_database() and backend_xid is not null and pid <> pg_backend_pid())) as now`,
         );
         const through = turn!.through ?? turn!.now;
+        // Never backwards (a transaction older than the last turn is still open): an empty window then.
+        const upTo = turn!.now > through ? turn!.now : through;
         const { rows } = await tx.query<{ sku: string }>(
           `select sku from price_entry where valid_from > $1 and valid_from <= $2
            union select sku from price_entry where valid_to > $1 and valid_to <= $2`,
-          [through, turn!.now],
+          [through, upTo],
         );
         if (rows.length > 0) {
           const skus = await lockPrices(tx, rows.map((r) => r.sku));
@@ -103,7 +109,7 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
         }
         await tx.query(
           `insert into price_clock (id, checked_through) values (1, $1) on conflict (id) do update set checked_through = excluded.checked_through`,
-          [turn!.now],
+          [upTo],
         );
         return rows.length;
       }),
@@ -150,8 +156,11 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Every price the backend holds, applied as prices of source `erp:<backend>` dated by the start of the read; its
-   * prices the read no longer found are withdrawn. Undefined when another instance is pulling it.
+   * Every price the backend holds, applied as prices of source `erp:<backend>` dated by the start of the read, a
+   * thousand a transaction; then its prices the read no longer found are withdrawn, except those of SKUs the read
+   * could not map (their last prices stand, as a customer's last figures do), and none at all when the read found
+   * no price (an empty answer is not taken for the end of every price). Undefined when another instance is
+   * pulling the backend.
    */
   async pull(backendId: string): Promise<PricePullResult | undefined> {
     return withSessionLock(this.pool, PULL_LOCK + backendId, async (client) => {
@@ -160,16 +169,17 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
       const source = `erp:${backendId}`;
       const counts: IntakeCounts = { accepted: 0, duplicate: 0, stale: 0, errors: [] };
       const items = prices.map((price, index) => ({ ...price, eventId: `pull:${now}:${index}`, occurredAt: now, index }));
-      const withdrawn = await inTransaction(this.pool, async (tx) => {
-        for (let i = 0; i < items.length; i += CHUNK) await this.intake.apply(tx, source, items.slice(i, i + CHUNK), counts, { dedupe: false });
-        const ended = await this.intake.withdrawUnseen(tx, source, now);
-        await tx.query(
-          `insert into price_poll (erp_backend_id, polled_at, prices) values ($1, clock_timestamp(), $2)
-           on conflict (erp_backend_id) do update set polled_at = excluded.polled_at, prices = excluded.prices`,
-          [backendId, prices.length],
-        );
-        return ended;
-      });
+      for (let i = 0; i < items.length; i += CHUNK) {
+        await inTransaction(this.pool, (tx) => this.intake.apply(tx, source, items.slice(i, i + CHUNK), counts, { dedupe: false }));
+      }
+      const unread = new Set([...rejected.map((r) => r.sku), ...counts.errors.map((e) => items[e.index]!.sku)]);
+      const withdrawn = items.length > 0 ? await this.intake.withdrawUnseen(source, now, unread) : 0;
+      if (items.length === 0) this.logger.warn({ backendId }, 'the ERP answered no price at all; the prices held from it stand');
+      await this.pool.query(
+        `insert into price_poll (erp_backend_id, polled_at, prices) values ($1, clock_timestamp(), $2)
+         on conflict (erp_backend_id) do update set polled_at = excluded.polled_at, prices = excluded.prices`,
+        [backendId, prices.length],
+      );
       if (rejected.length > 0) this.logger.warn({ backendId, rejected: rejected.slice(0, 20), count: rejected.length }, 'prices the ERP holds that could not be read');
       this.logger.info({ backendId, read: prices.length, accepted: counts.accepted, withdrawn }, 'prices pulled from the ERP');
       return { backendId, read: prices.length, ...counts, withdrawn, rejected };

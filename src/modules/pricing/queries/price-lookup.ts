@@ -51,24 +51,30 @@ export class PriceLookup {
   async prices(pricing: ChannelPricing, questions: readonly Question[], sql: Reader = this.pool): Promise<PriceAnswer[]> {
     if (sql !== this.pool || questions.some((q) => q.customer) || !this.signals.listening) return (await this.pricesOfMany([{ pricing, questions }], sql))[0]!;
     const { currency } = pricing;
-    const cached = (sku: string) => {
+    // What the cache holds now, taken once: an entry that expires, or a cache cleared, during the read below does
+    // not change the answer.
+    const bySku = new Map<string, PriceEntry[]>();
+    const now = Date.now();
+    for (const { sku } of questions) {
       const found = this.cache.get(sku)?.get(currency);
-      return found && found.until > Date.now() ? found.entries : undefined;
-    };
-    const missing = [...new Set(questions.map((q) => q.sku))].filter((sku) => !cached(sku));
+      if (found && found.until > now) bySku.set(sku, found.entries);
+    }
+    const missing = [...new Set(questions.map((q) => q.sku))].filter((sku) => !bySku.has(sku));
     if (missing.length > 0) {
       const generation = this.generation;
-      const { bySku } = await priceEntries(this.pool, missing, [currency]);
-      if (generation !== this.generation) return (await this.pricesOfMany([{ pricing, questions }], sql))[0]!;
-      if (this.cache.size + missing.length > CACHED_SKUS) this.cache.clear();
-      const until = Date.now() + CACHE_MS;
-      for (const sku of missing) {
-        const currencies = this.cache.get(sku) ?? new Map<string, { entries: PriceEntry[]; until: number }>();
-        currencies.set(currency, { entries: bySku.get(sku) ?? [], until });
-        this.cache.set(sku, currencies);
+      const read = await priceEntries(this.pool, missing, [currency]);
+      for (const sku of missing) bySku.set(sku, read.bySku.get(sku) ?? []);
+      // Kept only when no write of prices was announced during the read.
+      if (generation === this.generation) {
+        if (this.cache.size + missing.length > CACHED_SKUS) this.forget(undefined);
+        const until = Date.now() + CACHE_MS;
+        for (const sku of missing) {
+          const currencies = this.cache.get(sku) ?? new Map<string, { entries: PriceEntry[]; until: number }>();
+          currencies.set(currency, { entries: bySku.get(sku)!, until });
+          this.cache.set(sku, currencies);
+        }
       }
     }
-    const bySku = new Map(questions.map((q) => [q.sku, cached(q.sku) ?? []]));
     return answer(pricing, questions, { bySku, now: Date.now(), customerLists: new Map() });
   }
 

@@ -126,7 +126,12 @@ export class AcceptOrder {
       // A credit hold first: releasing it is the ERP's figures' doing, a price hold an operator's.
       const hold = verdict.verdict === 'hold' ? { kind: 'credit-limit' as const, reason: verdict.reason }
         : onMismatch === 'hold' ? { kind: 'price-mismatch' as const, reason: mismatchReason(mismatch) } : null;
-      const notes = [verdict.verified ? null : `customer ${accountNumber} is not in the read model; left for the ERP to verify`, onMismatch === 'flag' ? `flagged: ${mismatchReason(mismatch)}` : null].filter(Boolean);
+      const notes = [
+        verdict.verified ? null : `customer ${accountNumber} is not in the read model; left for the ERP to verify`,
+        onMismatch === 'flag' ? `flagged: ${mismatchReason(mismatch)}` : null,
+        // Held for credit first; once that lifts, the order is held for its prices (ReleaseOrder.reviewHolds).
+        onMismatch === 'hold' && hold?.kind === 'credit-limit' ? `to be held for its prices too: ${mismatchReason(mismatch)}` : null,
+      ].filter(Boolean);
       const history = [{ status: 'accepted', reason: notes.length > 0 ? notes.join('; ') : null }];
       if (hold) history.push({ status: 'on_hold', reason: hold.reason });
       placed.push({

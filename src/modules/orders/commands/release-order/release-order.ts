@@ -7,6 +7,7 @@ import { inTransaction, type Tx } from '../../../../platform/database/transactio
 import { problems } from '../../../../platform/http/problem.js';
 import { LOGGER } from '../../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../../platform/observability/logger.js';
+import { ChannelQuery } from '../../../configuration/index.js';
 import { CustomerStandingQuery, CustomersSynced } from '../../../customers/index.js';
 import { checkCustomer } from '../../domain/customer-check.js';
 import { OrderStatusLog } from '../order-status-log.js';
@@ -34,13 +35,21 @@ export class ReleaseOrder {
     let released = 0;
     for (const { id } of rows) {
       const went = await inTransaction(this.pool, async (tx) => {
-        const { rows: [order] } = await tx.query<{ customer_account: string; total: string }>(
-          `select customer_account, total from sales_order where id = $1 and status = 'on_hold' for update`, [id],
+        const { rows: [order] } = await tx.query<{ customer_account: string; total: string; channel_id: string; price_mismatch: unknown[] | null }>(
+          `select customer_account, total, channel_id, price_mismatch from sales_order where id = $1 and status = 'on_hold' and hold_reason = 'credit-limit' for update`, [id],
         );
         if (!order) return false;
         const standing = (await this.queries.execute(new CustomerStandingQuery(backendId, [order.customer_account], tx))).get(order.customer_account);
         const verdict = checkCustomer(order.customer_account, standing, Number(order.total));
-        return verdict.verdict === 'accept' && (await this.releaseIn(tx, id, 'credit hold lifted by the ERP customer figures'));
+        if (verdict.verdict !== 'accept') return false;
+        // A mispriced order of a channel that holds them waits for an operator still, now for its prices.
+        if (order.price_mismatch && (await this.queries.execute(new ChannelQuery(order.channel_id, tx)))?.pricing?.onMismatch === 'hold') {
+          const reason = 'credit hold lifted by the ERP customer figures; held for its prices, which differ from the effective prices';
+          await tx.query(`update sales_order set hold_reason = 'price-mismatch', status_reason = $2, updated_at = clock_timestamp() where id = $1`, [id, reason]);
+          await tx.query(`insert into sales_order_status (order_id, status, reason) values ($1, 'on_hold', $2)`, [id, reason]);
+          return false;
+        }
+        return this.releaseIn(tx, id, 'credit hold lifted by the ERP customer figures');
       });
       if (went) released++;
     }
