@@ -10,6 +10,7 @@ import { Migration20261205000000ReservedTotals } from './Migration20261205000000
 import { Migration20261205010000ShippedReservations } from './Migration20261205010000ShippedReservations.js';
 import { Migration20261205020000ShipmentSync } from './Migration20261205020000ShipmentSync.js';
 import { Migration20261205030000Pricing } from './Migration20261205030000Pricing.js';
+import { Migration20261205040000Customers } from './Migration20261205040000Customers.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261205010000ShippedReservations', class: Migration20261205010000ShippedReservations },
   { name: 'Migration20261205020000ShipmentSync', class: Migration20261205020000ShipmentSync },
   { name: 'Migration20261205030000Pricing', class: Migration20261205030000Pricing },
+  { name: 'Migration20261205040000Customers', class: Migration20261205040000Customers },
 ];

@@ -6,6 +6,9 @@ import { IntegrationEvents } from '../../platform/outbox/integration-events.js';
 import type { CustomerPull, ErpCustomer } from '../../connectors/erp/erp-contract.js';
 import { ErpDestination } from '../../connectors/erp/erp-destination.js';
 import { CustomersSynced } from './events/customers-synced.js';
+import { CustomerRecords } from './commands/customer-records.js';
+import { LOGGER } from '../../platform/observability/observability.module.js';
+import type { Logger } from '../../platform/observability/logger.js';
 
 /**
  * The customer read model: what each ERP backend says of its customers, pulled from the ERP so that the order
@@ -18,6 +21,8 @@ export class CustomerDirectory {
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly erp: ErpDestination,
     private readonly events: IntegrationEvents,
+    private readonly records: CustomerRecords,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /** When the backend's customers were last pulled, by any instance. */
@@ -34,10 +39,24 @@ export class CustomerDirectory {
     const { customers, rejected } = await this.erp.customers(backendId);
     const syncedAt = await inTransaction(this.pool, async (tx) => {
       const at = await this.store(tx, backendId, customers);
+      await this.canonical(tx, backendId, customers);
       await this.events.publish(tx, new CustomersSynced(backendId, customers.map((c) => c.number)), backendId);
       return at;
     });
     return { backendId, customers: customers.length, rejected, syncedAt };
+  }
+
+  /**
+   * The ERP's word on each customer, as a change of the canonical record by the ERP (what the ERP does not own is
+   * judged as any other system's change). A record that breaks a quality rule is left as it was, and logged.
+   */
+  private async canonical(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<void> {
+    const source = `erp:${backendId}`;
+    for (const customer of customers) {
+      const fields = { name: customer.name, blocked: (customer.blocked ?? '').trim(), creditLimit: customer.creditLimit, balanceDue: customer.balanceDue, priceList: customer.priceList ?? null };
+      const outcome = await this.records.change(tx, customer.number, { system: 'erp', fields }, 'poll', source, { key: source, id: customer.erpId });
+      if (outcome.violations.length > 0) this.logger.warn({ backendId, accountNumber: customer.number, violations: outcome.violations }, 'an ERP customer breaks a quality rule; its record is left as it was');
+    }
   }
 
   private async store(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<Date> {

@@ -1,17 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CustomerSyncController } from './api/customer-sync.controller.js';
+import { CustomersController } from './api/customers.controller.js';
+import { CustomerRecords } from './commands/customer-records.js';
 import { CustomerDirectory } from './customer-directory.js';
 import { CustomerStandingHandler } from './queries/customer-standing/customer-standing.js';
 import { CUSTOMER_SYNC_SETTINGS, CustomerSyncSchedule, type CustomerSyncSettings } from './customer-sync.schedule.js';
 
-/** The customer read model, pulled from the ERP: credit status for the order intake. */
+/** The canonical customer, changed by the ERP, channels and a CRM under field ownership; and the intake's read model of credit status. */
 @Module({})
 export class CustomersModule {
   static register(settings: CustomerSyncSettings & { serveApi: boolean }): DynamicModule {
     return {
       module: CustomersModule,
-      providers: [CustomerDirectory, CustomerSyncSchedule, CustomerStandingHandler, { provide: CUSTOMER_SYNC_SETTINGS, useValue: settings }],
-      controllers: settings.serveApi ? [CustomerSyncController] : [],
+      providers: [CustomerDirectory, CustomerRecords, CustomerSyncSchedule, CustomerStandingHandler, { provide: CUSTOMER_SYNC_SETTINGS, useValue: settings }],
+      controllers: settings.serveApi ? [CustomerSyncController, CustomersController] : [],
     };
   }
 }

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsUrl, Matches, Max, Min } from 'class-validator';
 
-/** Events a webhook subscriber may take for every order, not only its own: a CRM, a notification service. */
-export const SUBSCRIBABLE_EVENTS = ['shipment.created', 'shipment.updated'] as const;
+/** Events a webhook subscriber may take for every order (or every customer), not only its own: a CRM, a notification service. */
+export const SUBSCRIBABLE_EVENTS = ['shipment.created', 'shipment.updated', 'customer.changed'] as const;
 
 /** Any subscriber that receives signed CloudEvents (Standard Webhooks) at one URL. */
 export class WebhookConfig {

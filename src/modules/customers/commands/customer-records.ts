@@ -1,0 +1,162 @@
+import { Injectable } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import type { Sql } from '../../../platform/database/transaction.js';
+import { ProblemException, problems } from '../../../platform/http/problem.js';
+import { Outbox } from '../../../platform/outbox/outbox.js';
+import { ChannelsQuery } from '../../configuration/index.js';
+import { CUSTOMER_FIELDS, DEFAULT_OWNERSHIP, type CustomerChange, type CustomerField, type CustomerFields, type Ownership } from '../domain/customer.js';
+import { applyMerge, mergeCustomerChange, sameValue, type MergeResult } from '../domain/customer-merge.js';
+import { checkCustomerQuality, type QualityViolation } from '../domain/customer-quality.js';
+import { CUSTOMER_CHANGED, type CustomerChanged } from '../events/customer-changed.js';
+
+/** How a change reached Crossdock: the API answers refusals; a webhook or a poll is not there to hear them. */
+export type ChangeRoute = 'api' | 'webhook' | 'poll';
+
+/** A customer as the API shows it. */
+export interface CustomerView {
+  accountNumber: string;
+  customer: CustomerFields;
+  version: number;
+  provenance: Record<string, { system: string; source: string; at: string }>;
+  systemIds: Record<string, string>;
+  updatedAt: string;
+}
+
+export interface ChangeOutcome {
+  view: CustomerView | null;
+  merge: MergeResult;
+  /** The change broke a quality rule: nothing was written (the route decides where it goes). */
+  violations: QualityViolation[];
+  /** Another account with the same email or tax id. */
+  duplicates: Array<{ field: 'email' | 'taxId'; accountNumber: string }>;
+}
+
+/**
+ * The canonical customers: each change judged field by field (ownership, echoes, conflicts), checked for quality,
+ * and written with its version, provenance and `customer.changed` in the caller's transaction.
+ */
+@Injectable()
+export class CustomerRecords {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly queries: QueryBus,
+  ) {}
+
+  async ownership(sql: Sql): Promise<Ownership> {
+    const { rows: [row] } = await sql.query<{ fields: Ownership['fields']; on_conflict: Ownership['onConflict'] }>('select fields, on_conflict from customer_ownership where id = 1');
+    return row ? { fields: { ...DEFAULT_OWNERSHIP.fields, ...row.fields }, onConflict: row.on_conflict } : DEFAULT_OWNERSHIP;
+  }
+
+  async setOwnership(sql: Sql, ownership: Ownership): Promise<void> {
+    await sql.query(
+      `insert into customer_ownership (id, fields, on_conflict) values (1, $1, $2)
+       on conflict (id) do update set fields = excluded.fields, on_conflict = excluded.on_conflict, updated_at = clock_timestamp()`,
+      [JSON.stringify(ownership.fields), ownership.onConflict],
+    );
+  }
+
+  async view(sql: Sql, accountNumber: string): Promise<CustomerView | null> {
+    const { rows: [row] } = await sql.query<CustomerView>(
+      `select account_number as "accountNumber", fields as customer, version::int as version, provenance, system_ids as "systemIds",
+              to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "updatedAt"
+         from customer where account_number = $1`,
+      [accountNumber],
+    );
+    return row ?? null;
+  }
+
+  /**
+   * Judges and applies one system's change of one account. Through the API, fields the system does not own are
+   * refused (409) and a record breaking a quality rule too (422); by webhook or poll they are left out, and the
+   * outcome says why. `systemId`: the id the sending system knows the account by.
+   */
+  async change(sql: Sql, accountNumber: string, change: CustomerChange, route: ChangeRoute, source: string, systemId?: { key: string; id: string }): Promise<ChangeOutcome> {
+    await sql.query(`select pg_advisory_xact_lock(hashtextextended('customer:' || $1, 0))`, [accountNumber]);
+    const ownership = await this.ownership(sql);
+    const { rows: [state] } = await sql.query<{ fields: CustomerFields | null; seen: Partial<CustomerFields> | null; held: CustomerField[] | null }>(
+      `select c.fields, s.seen,
+              (select array_agg(field) from customer_conflict x where x.account_number = $1 and x.status = 'open') as held
+         from (select 1) one
+         left join customer c on c.account_number = $1
+         left join customer_sync s on s.account_number = $1 and s.system = $2`,
+      [accountNumber, change.system],
+    );
+    const current = state?.fields ?? null;
+    // The change's values as the record would hold them (E.164, lower-case domains...), so that a system sending its
+    // own format of an unchanged value is not taken for a change.
+    const formatted = checkCustomerQuality(accountNumber, applyMerge(current, change.fields)).normalized;
+    const incoming = { ...change, fields: Object.fromEntries(Object.keys(change.fields).map((f) => [f, formatted[f as CustomerField]])) as Partial<CustomerFields> };
+    const merge = mergeCustomerChange({ current, lastSeen: state?.seen ?? {}, held: new Set(state?.held ?? []), ownership, change: incoming });
+    if (route === 'api' && merge.refused.length > 0) {
+      throw new ProblemException(409, 'not-owner', 'Not the owner', `${change.system} does not own ${merge.refused.join(', ')} of customer ${accountNumber}: ${merge.refused.map((f) => `${f} is owned by ${ownership.fields[f]}`).join('; ')}`, { fields: merge.refused });
+    }
+    const { normalized, violations } = checkCustomerQuality(accountNumber, applyMerge(current, merge.applied));
+    if (violations.length > 0) {
+      if (route === 'api') throw problems.validation(violations.map((v) => ({ field: v.field, message: `${v.rule}: ${v.message}` })));
+      return { view: await this.view(sql, accountNumber), merge, violations, duplicates: [] };
+    }
+    // What the record gains: the fields whose value differs from the record's (normalisation may make two equal).
+    const changed = CUSTOMER_FIELDS.filter((f) => !current || !sameValue(current[f], normalized[f]));
+    await this.recordConflicts(sql, accountNumber, change, source, merge);
+    if (changed.length > 0 || !current) {
+      const provenance = Object.fromEntries(changed.map((f) => [f, { system: change.system, source, at: new Date().toISOString() }]));
+      await sql.query(
+        `insert into customer (account_number, fields, provenance, system_ids, version)
+         values ($1, $2, $3, coalesce($4::jsonb, '{}'), nextval('customer_version_seq'))
+         on conflict (account_number) do update
+           set fields = excluded.fields, provenance = customer.provenance || excluded.provenance,
+               system_ids = customer.system_ids || coalesce($4::jsonb, '{}'), version = excluded.version, updated_at = clock_timestamp()`,
+        [accountNumber, JSON.stringify(normalized), JSON.stringify(provenance), systemId ? JSON.stringify({ [systemId.key]: systemId.id }) : null],
+      );
+    } else if (systemId) {
+      await sql.query(`update customer set system_ids = system_ids || $2::jsonb where account_number = $1`, [accountNumber, JSON.stringify({ [systemId.key]: systemId.id })]);
+    }
+    // What the sending system holds now: what it sent (applied or not).
+    const seen = incoming.fields;
+    await sql.query(
+      `insert into customer_sync (account_number, system, seen) values ($1, $2, $3)
+       on conflict (account_number, system) do update set seen = customer_sync.seen || excluded.seen, synced_at = clock_timestamp()`,
+      [accountNumber, change.system, JSON.stringify(seen)],
+    );
+    const view = (await this.view(sql, accountNumber))!;
+    if (changed.length > 0) await this.publish(sql, view, changed);
+    return { view, merge, violations: [], duplicates: await this.duplicates(sql, accountNumber, normalized) };
+  }
+
+  private async recordConflicts(sql: Sql, accountNumber: string, change: CustomerChange, source: string, merge: MergeResult): Promise<void> {
+    if (merge.conflicts.length === 0) return;
+    await sql.query(
+      `insert into customer_conflict (account_number, field, owner, system, source, current, incoming, status, resolution, resolved_at)
+       select $1, c.field, c.owner, $2, $3, c.current, c.incoming, case when c.resolution = 'held' then 'open' else 'resolved' end,
+              case when c.resolution = 'held' then null else c.resolution end, case when c.resolution = 'held' then null else clock_timestamp() end
+         from jsonb_to_recordset($4::jsonb) as c(field text, owner text, current jsonb, incoming jsonb, resolution text)
+       on conflict (account_number, field) where status = 'open' do nothing`,
+      [accountNumber, change.system, source, JSON.stringify(merge.conflicts)],
+    );
+  }
+
+  /** Other accounts with the same email or tax id: flagged, not refused (two accounts of one company are common). */
+  private async duplicates(sql: Sql, accountNumber: string, fields: CustomerFields): Promise<ChangeOutcome['duplicates']> {
+    if (!fields.email && !fields.taxId) return [];
+    const { rows } = await sql.query<{ field: 'email' | 'taxId'; account_number: string }>(
+      `select 'email' as field, account_number from customer where lower(fields->>'email') = lower($2) and account_number <> $1
+       union all
+       select 'taxId', account_number from customer where fields->>'taxId' = $3 and account_number <> $1
+       order by 1, 2 limit 20`,
+      [accountNumber, fields.email, fields.taxId],
+    );
+    return rows.map((r) => ({ field: r.field, accountNumber: r.account_number }));
+  }
+
+  /** `customer.changed` to the webhook subscribers that take it: the newest version per account, never an older one after it. */
+  private async publish(sql: Sql, view: CustomerView, changed: CustomerField[]): Promise<void> {
+    const subscribers = (await this.queries.execute(new ChannelsQuery(sql)))
+      .filter((c) => c.kind === 'webhook' && ((c.config.subscribe as string[] | undefined) ?? []).includes(CUSTOMER_CHANGED));
+    if (subscribers.length === 0) return;
+    const payload: CustomerChanged = { accountNumber: view.accountNumber, changed, customer: view.customer, version: view.version };
+    await this.outbox.addMany(sql, [{
+      message: { type: CUSTOMER_CHANGED, kind: 'state', key: `customer:${view.accountNumber}`, version: view.version, payload: { ...payload } },
+      destinations: subscribers.map((c) => `channel:${c.id}`),
+    }]);
+  }
+}

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaultTarget, TARGET_SECRET } from './support/fault-target.js';
+import { waitUntil } from './support/messaging.js';
+import { ordersWorld, type OrdersWorld } from './support/orders.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+// The canonical customer: pulled from the ERP, changed by a portal and a CRM under field ownership, checked for
+// quality, and published to a subscriber.
+let t: TestApp;
+let w: OrdersWorld;
+let crm: FaultTarget;
+let portalKey: string;
+let erpKey: string;
+
+async function put(path: string, body: unknown): Promise<void> {
+  const answer = await t.request('PUT', path, { body });
+  if (answer.status >= 300) throw new Error(`${path}: ${answer.status} ${answer.text}`);
+}
+const change = (account: string, body: unknown, token = portalKey) => t.request('PUT', `/v1/customers/${account}`, { token, body });
+const published = (account: string) => crm.effects.filter((e) => e.type === 'customer.changed' && e.data.accountNumber === account).map((e) => e.data);
+
+beforeAll(async () => {
+  t = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_DELIVERY_BASE_DELAY_MS: '50' } });
+  crm = new FaultTarget();
+  await crm.start();
+  // A CRM that takes every customer's changes.
+  await put('/v1/admin/channels/crm-hook', {
+    kind: 'webhook', config: { url: crm.url, secret: TARGET_SECRET, subscribe: ['customer.changed'] },
+    inventory: { warehouses: ['WH-EAST'], safetyStock: 0, allocationPercent: 100 }, oversell: 'reject',
+  });
+  // The ERP's customers are pulled as the world is set up.
+  w = await ordersWorld(t);
+  portalKey = (await t.request('POST', '/v1/admin/channels/portal/api-keys', { body: { scopes: ['customers:read', 'customers:write'] } })).body.key;
+  await put('/v1/admin/sources/erp-side', { name: 'ERP-side system', kind: 'erp' });
+  erpKey = (await t.request('POST', '/v1/admin/sources/erp-side/api-keys', { body: { scopes: ['customers:write'] } })).body.key;
+});
+afterAll(async () => {
+  await t?.close();
+  await w?.close();
+  await crm?.stop();
+});
+
+describe('the canonical customer', () => {
+  it("is filled from the ERP pull, with who changed each field and the ERP's id", async () => {
+    const answer = await t.request('GET', '/v1/customers/10000', { token: portalKey });
+    expect(answer.status).toBe(200);
+    expect(answer.body.customer).toMatchObject({ name: 'Adatum Corporation', creditLimit: 100000, balanceDue: 1200, blocked: '' });
+    expect(answer.body.provenance.creditLimit).toMatchObject({ system: 'erp', source: 'erp:bc' });
+    expect(Object.keys(answer.body.systemIds)).toEqual(['erp:bc']);
+    expect((await t.request('GET', '/v1/customers/99999', { token: portalKey })).status).toBe(404);
+  });
+
+  it("takes a channel's change of the fields it owns, normalised, and publishes only what changed", async () => {
+    const before = (await t.request('GET', '/v1/customers/20000')).body.version;
+    const answer = await change('20000', { email: 'Buyer@Trey.EXAMPLE', phone: '(425) 555-0100', shippingAddress: { line1: '1 Main St', city: 'Redmond', country: 'us' } });
+    expect(answer.status).toBe(200);
+    expect(answer.body.customer).toMatchObject({ email: 'Buyer@trey.example', phone: '+14255550100', shippingAddress: { country: 'US' } });
+    expect(answer.body.version).toBeGreaterThan(before);
+    await waitUntil('the CRM hears the change', () => published('20000').some((d) => d.version === answer.body.version), 10_000);
+    expect(published('20000').at(-1)).toMatchObject({ changed: ['email', 'phone', 'shippingAddress'], customer: { phone: '+14255550100' } });
+    // The same change again changes nothing and publishes nothing.
+    const again = await change('20000', { email: 'Buyer@trey.example' });
+    expect(again.body).toMatchObject({ version: answer.body.version, applied: [], unchanged: ['email'] });
+  });
+
+  it('refuses a field the caller does not own, naming it, and changes nothing', async () => {
+    const before = (await t.request('GET', '/v1/customers/20000')).body;
+    const answer = await change('20000', { creditLimit: 1_000_000, email: 'other@trey.example' });
+    expect(answer.status).toBe(409);
+    expect(answer.body.fields).toEqual(['creditLimit']);
+    expect(answer.body.detail).toContain('creditLimit is owned by erp');
+    expect((await t.request('GET', '/v1/customers/20000')).body).toMatchObject({ version: before.version, customer: before.customer });
+  });
+
+  it('refuses a record that breaks a quality rule, with the rule', async () => {
+    const email = await change('40000', { email: 'not an email' });
+    expect(email.status).toBe(400);
+    expect(email.body.errors).toEqual([expect.objectContaining({ field: 'email', message: expect.stringMatching(/^email: /) })]);
+    const phone = await change('40000', { phone: '+1 555' });
+    expect(phone.body.errors).toEqual([expect.objectContaining({ field: 'phone', message: expect.stringMatching(/^phone: /) })]);
+    const country = await change('40000', { shippingAddress: { line1: 'x', city: 'y', country: 'ZZ' } });
+    expect(country.body.errors).toEqual([expect.objectContaining({ field: 'shippingAddress', message: expect.stringMatching(/^country: /) })]);
+  });
+
+  it('flags another account with the same email, without refusing it', async () => {
+    const answer = await change('40000', { email: 'buyer@trey.example' });
+    expect(answer.status).toBe(200);
+    expect(answer.body.duplicates).toEqual([{ field: 'email', accountNumber: '20000' }]);
+  });
+});
+
+describe('conflicts', () => {
+  /** The ERP side has seen email `seen`, then a channel changed it: the ERP now sends its own change. */
+  async function bothChanged(account: string, seen: string, channelValue: string) {
+    await put('/v1/admin/customer-ownership', { fields: { email: 'erp' } });
+    expect((await change(account, { email: seen }, erpKey)).status).toBe(200);
+    await put('/v1/admin/customer-ownership', { fields: { email: 'channel' } });
+    expect((await change(account, { email: channelValue })).status).toBe(200);
+  }
+
+  it("recognises the ERP sending back what it last saw as an echo, not a change", async () => {
+    await bothChanged('10000', 'a@adatum.example', 'b@adatum.example');
+    const echo = await change('10000', { email: 'a@adatum.example' }, erpKey);
+    expect(echo.status).toBe(200);
+    expect(echo.body).toMatchObject({ echoes: ['email'], applied: [], customer: { email: 'b@adatum.example' } });
+  });
+
+  it("owner-wins: keeps the owner's value and records the conflict with both values", async () => {
+    const answer = await change('10000', { email: 'c@adatum.example' }, erpKey);
+    expect(answer.status).toBe(200);
+    expect(answer.body.customer.email).toBe('b@adatum.example');
+    expect(answer.body.conflicts).toEqual([{ field: 'email', owner: 'channel', current: 'b@adatum.example', incoming: 'c@adatum.example', resolution: 'owner-wins' }]);
+    const all = (await t.request('GET', '/v1/ops/customer-conflicts?status=all&accountNumber=10000')).body.items;
+    expect(all[0]).toMatchObject({ field: 'email', status: 'resolved', resolution: 'owner-wins', current: 'b@adatum.example', incoming: 'c@adatum.example' });
+  });
+
+  it('manual: holds the field for an operator, who resolves it by choosing a side (audited)', async () => {
+    await put('/v1/admin/customer-ownership', { fields: { email: 'channel' }, onConflict: 'manual' });
+    try {
+      await bothChanged('40000', 'd@alpine.example', 'e@alpine.example');
+      const held = await change('40000', { email: 'f@alpine.example' }, erpKey);
+      expect(held.body.conflicts).toEqual([expect.objectContaining({ field: 'email', resolution: 'held' })]);
+      // While held, even the owner's change waits.
+      expect((await change('40000', { email: 'g@alpine.example' })).body).toMatchObject({ held: ['email'], customer: { email: 'e@alpine.example' } });
+      const [open] = (await t.request('GET', '/v1/ops/customer-conflicts?accountNumber=40000')).body.items;
+      expect(open).toMatchObject({ field: 'email', status: 'open', current: 'e@alpine.example', incoming: 'f@alpine.example' });
+      const resolved = await t.request('POST', `/v1/ops/customer-conflicts/${open.id}/resolve`, { body: { choose: 'incoming', reason: 'the ERP has the right contact' } });
+      expect(resolved.status).toBe(200);
+      expect((await t.request('GET', '/v1/customers/40000')).body.customer.email).toBe('f@alpine.example');
+      expect((await t.request('POST', `/v1/ops/customer-conflicts/${open.id}/resolve`, { body: { choose: 'current', reason: 'again' } })).status).toBe(409);
+      const audit = (await t.request('GET', '/v1/admin/audit?resourceType=customer-conflict')).body;
+      expect(JSON.stringify(audit)).toContain('the ERP has the right contact');
+    } finally {
+      await put('/v1/admin/customer-ownership', { fields: {}, onConflict: 'owner-wins' });
+    }
+  });
+});
