@@ -2,7 +2,9 @@
  * What Crossdock asks of any ERP, in its own words: the message types an ERP destination takes and what they
  * carry, and the reads made outside the queues. Each connector maps these to its system's calls.
  */
-export const ERP_MESSAGE_TYPES = { createSalesOrder: 'erp.sales-order.create', cancelSalesOrder: 'erp.sales-order.cancel', postShipment: 'erp.shipment.post' } as const;
+export const ERP_MESSAGE_TYPES = {
+  createSalesOrder: 'erp.sales-order.create', cancelSalesOrder: 'erp.sales-order.cancel', postShipment: 'erp.shipment.post', updateCustomer: 'erp.customer.update',
+} as const;
 
 /** A sales order as Crossdock sends it to any ERP: lines name Crossdock's warehouse, mapped per backend. */
 export interface ErpSalesOrder {
@@ -107,6 +109,43 @@ export interface ErpCustomer {
   priceList?: string | null;
 }
 
+/** A postal address as Crossdock keeps it: the country ISO 3166-1 alpha-2. */
+export interface ErpAddress {
+  line1: string;
+  line2?: string | null;
+  city: string;
+  postalCode?: string | null;
+  region?: string | null;
+  country: string;
+}
+
+/**
+ * Fields of a customer changed on another side (a channel, a CRM), to be written in the ERP: only the fields named
+ * are written, the others left as the ERP has them. Idempotent: writing the same values again changes nothing.
+ */
+export interface ErpCustomerUpdate {
+  /** The account number (Business Central's customer number, SAP Business One's CardCode). */
+  number: string;
+  fields: Partial<{
+    name: string | null;
+    email: string | null;
+    /** E.164. */
+    phone: string | null;
+    taxId: string | null;
+    billingAddress: ErpAddress | null;
+    shippingAddress: ErpAddress | null;
+    paymentTerms: string | null;
+  }>;
+}
+
+export interface ErpCustomerUpdateResult {
+  /** false when the ERP held these values already. */
+  updated: boolean;
+  /** The fields the ERP could not take (no room for them in this ERP), with why. */
+  skipped?: Array<{ field: string; reason: string }>;
+  [key: string]: unknown;
+}
+
 /** The customers a pull read, and those it could not read (their last figures stand). */
 export interface CustomerPull {
   customers: ErpCustomer[];
@@ -166,6 +205,8 @@ export interface ErpConnector {
   postShipment?(shipment: ErpShipment, signal: AbortSignal): Promise<ErpShipmentResult>;
   /** Shipment documents changed since `since` (all when undefined), oldest change first. */
   shipmentsSince?(call: GovernedCall, since: Date | undefined): Promise<ShipmentChanges>;
+  /** Writes a customer's fields changed elsewhere (see ErpCustomerUpdate); absent where the connector cannot. */
+  updateCustomer?(update: ErpCustomerUpdate, signal: AbortSignal): Promise<ErpCustomerUpdateResult>;
   /** Every price the backend holds: base prices, price lists, customer-specific prices (see ErpPrice). */
   prices?(call: GovernedCall): Promise<PricePull>;
   /** Ends what the connector holds open with the ERP (SAP Business One's session), when it is replaced or at shutdown. */

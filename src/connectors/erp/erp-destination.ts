@@ -10,7 +10,7 @@ import type { BusinessCentralConfig } from './business-central/business-central.
 import { SapB1Erp } from './sap-b1/sap-b1.delivery.js';
 import type { SapB1Config } from './sap-b1/sap-b1.config.js';
 import {
-  ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type PricePull, type ShipmentChanges, type StockChanges,
+  ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpCustomerUpdate, type ErpCustomerUpdateResult, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type PricePull, type ShipmentChanges, type StockChanges,
 } from './erp-contract.js';
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -53,12 +53,13 @@ export class ErpDestination implements DestinationHandler, OnModuleInit, OnAppli
     return { ...(backend.limits ?? DEFAULT_ERP_LIMITS), maintenanceWindows: backend.maintenanceWindows };
   }
 
-  async deliver(delivery: Delivery, signal: AbortSignal): Promise<ErpCreateResult | ErpCancelResult | ErpShipmentResult> {
+  async deliver(delivery: Delivery, signal: AbortSignal): Promise<ErpCreateResult | ErpCancelResult | ErpShipmentResult | ErpCustomerUpdateResult> {
     const backendId = delivery.destination.slice('erp:'.length);
     const connector = this.connector(await this.backend(backendId));
     if (delivery.type === ERP_MESSAGE_TYPES.createSalesOrder) return connector.createSalesOrder(delivery.payload as unknown as ErpSalesOrder, signal);
     if (delivery.type === ERP_MESSAGE_TYPES.cancelSalesOrder) return connector.cancelSalesOrder(String(delivery.payload.externalDocumentNumber), signal);
     if (delivery.type === ERP_MESSAGE_TYPES.postShipment && connector.postShipment) return connector.postShipment(delivery.payload as unknown as ErpShipment, signal);
+    if (delivery.type === ERP_MESSAGE_TYPES.updateCustomer && connector.updateCustomer) return connector.updateCustomer(delivery.payload as unknown as ErpCustomerUpdate, signal);
     throw new TargetError('permanent', `ERP backend ${backendId} does not take ${delivery.type} messages`);
   }
 
