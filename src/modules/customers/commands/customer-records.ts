@@ -1,13 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import type { Sql } from '../../../platform/database/transaction.js';
 import { ProblemException, problems } from '../../../platform/http/problem.js';
+import { Destinations, type DeliveryOutcome } from '../../../platform/delivery/destinations.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
+import { ERP_MESSAGE_TYPES, type ErpCustomerUpdate } from '../../../connectors/erp/erp-contract.js';
 import { ChannelsQuery } from '../../configuration/index.js';
+import { ErpRouteQuery } from '../../migration-coexistence/index.js';
 import { CUSTOMER_FIELDS, DEFAULT_OWNERSHIP, type CustomerChange, type CustomerField, type CustomerFields, type Ownership } from '../domain/customer.js';
 import { applyMerge, mergeCustomerChange, sameValue, type MergeResult } from '../domain/customer-merge.js';
 import { checkCustomerQuality, type QualityViolation } from '../domain/customer-quality.js';
 import { CUSTOMER_CHANGED, type CustomerChanged } from '../events/customer-changed.js';
+
+// The fields an ERP connector writes (the commercial terms are the ERP's own).
+const ERP_WRITABLE = new Set<CustomerField>(['name', 'email', 'phone', 'taxId', 'billingAddress', 'shippingAddress', 'paymentTerms']);
 
 /** How a change reached Crossdock: the API answers refusals; a webhook or a poll is not there to hear them. */
 export type ChangeRoute = 'api' | 'webhook' | 'poll';
@@ -36,11 +42,16 @@ export interface ChangeOutcome {
  * and written with its version, provenance and `customer.changed` in the caller's transaction.
  */
 @Injectable()
-export class CustomerRecords {
+export class CustomerRecords implements OnModuleInit {
   constructor(
     private readonly outbox: Outbox,
     private readonly queries: QueryBus,
+    private readonly destinations: Destinations,
   ) {}
+
+  onModuleInit(): void {
+    this.destinations.onOutcome(ERP_MESSAGE_TYPES.updateCustomer, (tx, outcome) => this.erpUpdated(tx, outcome));
+  }
 
   async ownership(sql: Sql): Promise<Ownership> {
     const { rows: [row] } = await sql.query<{ fields: Ownership['fields']; on_conflict: Ownership['onConflict'] }>('select fields, on_conflict from customer_ownership where id = 1');
@@ -120,6 +131,7 @@ export class CustomerRecords {
     );
     const view = (await this.view(sql, accountNumber))!;
     if (changed.length > 0) await this.publish(sql, view, changed);
+    await this.toErp(sql, view, change, changed, merge);
     return { view, merge, violations: [], duplicates: await this.duplicates(sql, accountNumber, normalized) };
   }
 
@@ -132,6 +144,34 @@ export class CustomerRecords {
          from jsonb_to_recordset($4::jsonb) as c(field text, owner text, current jsonb, incoming jsonb, resolution text)
        on conflict (account_number, field) where status = 'open' do nothing`,
       [accountNumber, change.system, source, JSON.stringify(merge.conflicts)],
+    );
+  }
+
+  /**
+   * Writes to the ERP routed for customers what another system changed (the fields the ERP does not own, that it
+   * can hold), and, where the ERP sent a value that lost to its owner's, the owner's value again: a command in the
+   * account's chain, so that its writes arrive in order. What the ERP is sent is what it has seen, once delivered.
+   */
+  private async toErp(sql: Sql, view: CustomerView, change: CustomerChange, changed: CustomerField[], merge: MergeResult): Promise<void> {
+    const fields = new Set<CustomerField>(change.system === 'erp' ? [] : changed);
+    if (change.system === 'erp') for (const conflict of merge.conflicts) if (conflict.resolution === 'owner-wins') fields.add(conflict.field);
+    const written = [...fields].filter((f) => ERP_WRITABLE.has(f));
+    if (written.length === 0) return;
+    const route = await this.queries.execute(new ErpRouteQuery('customers', sql));
+    if (!route) return;
+    const update: ErpCustomerUpdate = { number: view.accountNumber, fields: Object.fromEntries(written.map((f) => [f, view.customer[f]])) };
+    await this.outbox.add(sql, { type: ERP_MESSAGE_TYPES.updateCustomer, kind: 'command', key: `customer:${view.accountNumber}`, payload: { ...update } }, [`erp:${route.primary}`]);
+  }
+
+  /** An update the ERP took: the ERP has now seen those values (its echo of them is known as such). */
+  private async erpUpdated(sql: Sql, outcome: DeliveryOutcome): Promise<void> {
+    if (outcome.event !== 'delivered') return;
+    await sql.query(
+      `insert into customer_sync (account_number, system, seen)
+       select o.payload->>'number', 'erp', o.payload->'fields' from outbox o join customer c on c.account_number = o.payload->>'number'
+        where o.delivery_id = $1
+       on conflict (account_number, system) do update set seen = customer_sync.seen || excluded.seen, synced_at = clock_timestamp()`,
+      [outcome.delivery.deliveryId],
     );
   }
 
