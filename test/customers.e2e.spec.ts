@@ -135,3 +135,32 @@ describe('conflicts', () => {
     }
   });
 });
+
+describe('to the ERP', () => {
+  const bcCustomer = (number: string) => w.sim.state.customers.get(number)!;
+  const control = (path: string, body: unknown) => fetch(`${w.simUrl}/_control/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it("writes a channel's change to Business Central, over a concurrent edit there, and takes the ERP's echo as one", async () => {
+    await put('/v1/admin/routing/customers', { mode: 'cloud', primary: 'bc' });
+    // Someone edits the customer in Business Central just before our write: the etag we read is stale.
+    await control('customers/20000/edit-before-next-patch', { fields: { website: 'https://trey.example' } });
+    const answer = await change('20000', { email: 'orders@trey.example', phone: '+1 425 555 0199' });
+    expect(answer.status).toBe(200);
+    await waitUntil('Business Central has the new email and phone', () => bcCustomer('20000').email === 'orders@trey.example' && bcCustomer('20000').phoneNumber === '+14255550199', 15_000);
+    // The other user's change stays.
+    expect(bcCustomer('20000')).toMatchObject({ website: 'https://trey.example' });
+    const delivered = await t.sql("select status, attempts from outbox where type = 'erp.customer.update' and key = 'customer:20000' order by id desc limit 1");
+    expect(delivered).toEqual([{ status: 'delivered', attempts: expect.any(Number) }]);
+    // The next pull reads the ERP's customers again: nothing of it is a change of the record.
+    const version = (await t.request('GET', '/v1/customers/20000')).body.version;
+    expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
+    expect((await t.request('GET', '/v1/customers/20000')).body.version).toBe(version);
+  });
+
+  it('sends the ERP nothing of what the ERP itself changed', async () => {
+    await fetch(`${w.simUrl}/_control/customers/10000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ creditLimit: 123_456 }) });
+    expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
+    expect((await t.request('GET', '/v1/customers/10000')).body.customer.creditLimit).toBe(123456);
+    expect(await t.sql("select id from outbox where type = 'erp.customer.update' and key = 'customer:10000' and created_at > now() - interval '5 seconds'")).toEqual([]);
+  });
+});

@@ -134,6 +134,7 @@ export interface ErpCustomerUpdate {
     taxId: string | null;
     billingAddress: ErpAddress | null;
     shippingAddress: ErpAddress | null;
+    /** Business Central's payment terms code; SAP Business One's payment terms group name. */
     paymentTerms: string | null;
   }>;
 }
@@ -141,6 +142,8 @@ export interface ErpCustomerUpdate {
 export interface ErpCustomerUpdateResult {
   /** false when the ERP held these values already. */
   updated: boolean;
+  /** The fields the ERP now holds as sent (written, or found so). */
+  written?: string[];
   /** The fields the ERP could not take (no room for them in this ERP), with why. */
   skipped?: Array<{ field: string; reason: string }>;
   [key: string]: unknown;

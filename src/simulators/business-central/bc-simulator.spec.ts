@@ -144,3 +144,53 @@ describe('Business Central simulator: the custom prices page', () => {
     }
   });
 });
+
+describe('Business Central simulator: customers', () => {
+  // Microsoft's documented customer (api-reference/v2.0 dynamics_customer_get) and its PATCH example (dynamics_customer_update).
+  const DOCUMENTED_CUSTOMER = [
+    'id', 'number', 'displayName', 'type', 'addressLine1', 'addressLine2', 'city', 'state', 'country', 'postalCode', 'phoneNumber', 'email', 'website', 'taxLiable',
+    'taxRegistrationNumber', 'currencyCode', 'paymentTermsId', 'blocked', 'lastModifiedDateTime',
+  ];
+  const DOCUMENTED_PATCH = { displayName: 'Coho Winery Inc.', phoneNumber: '(555) 555-1234' };
+  const byNumber = async (number: string) => (await api(`/customers?$filter=${encodeURIComponent(`number eq '${number}'`)}`)).body.value[0];
+
+  it('finds a customer by number with its etag and the documented properties; PATCH needs the etag, and a stale one is 412', async () => {
+    const adatum = await byNumber('10000');
+    for (const property of DOCUMENTED_CUSTOMER) expect(adatum).toHaveProperty(property);
+    expect(adatum).toMatchObject({ displayName: 'Adatum Corporation', addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', email: 'robert.townes@contoso.com' });
+    expect(adatum['@odata.etag']).toMatch(/^W\//);
+    const patch = (body: unknown, etag?: string) => api(`/customers(${adatum.id})`, { method: 'PATCH', body, headers: etag ? { 'if-match': etag } : {} });
+    // Business Central's answer without If-Match.
+    expect(await patch(DOCUMENTED_PATCH)).toMatchObject({ status: 400, body: { error: { code: 'BadRequest_InvalidToken' } } });
+    const patched = await patch(DOCUMENTED_PATCH, adatum['@odata.etag']);
+    expect(patched).toMatchObject({ status: 200, body: { ...DOCUMENTED_PATCH, addressLine1: '192 Market Square' } });
+    expect(patched.body['@odata.etag']).not.toBe(adatum['@odata.etag']);
+    expect(await patch({ displayName: 'Adatum' }, adatum['@odata.etag'])).toMatchObject({ status: 412, body: { error: { code: 'Request_EntityChanged' } } });
+    expect((await api(`/customers(${adatum.id})`)).body).toEqual(patched.body);
+    await patch({ displayName: 'Adatum Corporation', phoneNumber: '' }, patched.body['@odata.etag']);
+  });
+
+  it('takes codes in capitals, refuses a property it does not have, a value longer than its field, and payment terms it does not have', async () => {
+    const customer = await byNumber('40000');
+    const patch = async (body: unknown) => api(`/customers(${customer.id})`, { method: 'PATCH', body, headers: { 'if-match': '*' } });
+    expect((await patch({ postalCode: 'sw1a 2aa', country: 'gb' })).body).toMatchObject({ postalCode: 'SW1A 2AA', country: 'GB' });
+    expect((await patch({ shipToAddresses: [] })).body.error.message).toMatch(/^The property 'shipToAddresses' does not exist on type 'Microsoft\.NAV\.customer'/);
+    expect((await patch({ city: 'X'.repeat(31) })).body.error.message).toMatch(/^The length of the string is 31, but it must be less than or equal to 30 characters/);
+    expect((await patch({ paymentTermsId: '7a5f2c10-0000-4000-8000-000000000099' })).status).toBe(400);
+    const terms = (await api(`/paymentTerms?$filter=${encodeURIComponent("code eq 'CM'")}`)).body.value;
+    expect(terms).toEqual([expect.objectContaining({ id: '7a5f2c10-0000-4000-8000-0000000000c3', code: 'CM', displayName: 'Current Month' })]);
+    expect((await patch({ paymentTermsId: terms[0].id })).body.paymentTermsId).toBe(terms[0].id);
+  });
+
+  it('a change through the control API gives the customer a new etag; an edit set up for the next PATCH lands first and makes it 412', async () => {
+    const before = await byNumber('20000');
+    await fetch(`${base}/_control/customers/20000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ website: 'trey.example' }) });
+    const after = await byNumber('20000');
+    expect(after).toMatchObject({ website: 'trey.example', displayName: 'Trey Research' });
+    expect(after['@odata.etag']).not.toBe(before['@odata.etag']);
+    expect(Date.parse(after.lastModifiedDateTime)).toBeGreaterThan(Date.parse(before.lastModifiedDateTime));
+    await fetch(`${base}/_control/customers/20000/edit-before-next-patch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fields: { email: 'other@trey.example' } }) });
+    expect((await api(`/customers(${after.id})`, { method: 'PATCH', body: { phoneNumber: '1' }, headers: { 'if-match': after['@odata.etag'] } })).status).toBe(412);
+    expect(await byNumber('20000')).toMatchObject({ email: 'other@trey.example', phoneNumber: '' });
+  });
+});

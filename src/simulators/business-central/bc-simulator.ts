@@ -4,7 +4,8 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
 
 /**
  * A Dynamics 365 Business Central API v2.0 look-alike for the demo, the tests and the benchmarks: the OAuth2
- * token endpoint, customers, items, locations, itemLedgerEntries, salesOrders (with lines, deep insert, DELETE,
+ * token endpoint, customers (found by `$filter`, PATCHed with their etag: 412 when it is stale), paymentTerms,
+ * items, locations, itemLedgerEntries, salesOrders (with lines, deep insert, DELETE,
  * a line's `shipQuantity` patched with its etag, and the bound action `Microsoft.NAV.shipAndInvoice`), the
  * posted salesShipments with their salesShipmentLines, the analytics API's itemLedgerEntries (the ones that
  * carry a location), and, when set, custom API pages of shipment tracking and of prices (the Price List Lines,
@@ -13,9 +14,9 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
  * `@odata.nextLink` with a `$skiptoken`. It behaves like the real service where it matters to an integration:
  * latency, 429 with Retry-After past a rate limit, 5 requests processed at once, 503 in maintenance, OData
  * validation errors, tokens that expire. A control API under `/_control` lets tests change all of that, post
- * stock, ship orders as a user of Business Central would, lose the answer of a posting, set prices, and read what
- * was created. It runs on its own (`listen`, `npm run sim:bc`) or mounted in another Fastify instance under a prefix
- * (`plugin`, the demo).
+ * stock, ship orders as a user of Business Central would, lose the answer of a posting, set prices, change a
+ * customer behind the client's back (between its read and its PATCH), and read what was created. It runs on its
+ * own (`listen`, `npm run sim:bc`) or mounted in another Fastify instance under a prefix (`plugin`, the demo).
  */
 export interface BusinessCentralSimulatorOptions {
   latencyMs?: [number, number];
@@ -47,13 +48,52 @@ export interface BusinessCentralSimulatorOptions {
   customerPricesApi?: string;
 }
 
-export interface SimCustomer {
+/**
+ * A customer as API v2.0's entity shows it (its one address, the customer's own), with the balance its financial
+ * detail shows; `etag` is its `@odata.etag`, new at every change, as Business Central's record version is.
+ */
+/** The address and contact fields customers and locations share. */
+export interface SimContact {
+  addressLine1: string;
+  addressLine2: string;
+  city: string;
+  state: string;
+  /** Code[10]: Business Central stores codes in capitals. */
+  country: string;
+  /** Code[20]. */
+  postalCode: string;
+  phoneNumber: string;
+  email: string;
+  website: string;
+}
+
+export interface SimCustomer extends SimContact {
   id: string;
   number: string;
   displayName: string;
   blocked: ' ' | 'Ship' | 'Invoice' | 'All';
   creditLimit: number;
   balanceDue: number;
+  taxRegistrationNumber: string;
+  /** A paymentTerms id, or the blank GUID for none. */
+  paymentTermsId: string;
+  lastModifiedDateTime: string;
+  etag: string;
+}
+
+/** A customer of the seed or of `data`: what is not given is blank. */
+export type SimCustomerSeed = Pick<SimCustomer, 'id' | 'number' | 'displayName' | 'blocked' | 'creditLimit' | 'balanceDue'> & Partial<SimCustomer>;
+
+/** API v2.0's paymentTerms entity: what a customer's paymentTermsId names. */
+export interface SimPaymentTerms {
+  id: string;
+  code: string;
+  displayName: string;
+  dueDateCalculation: string;
+  discountDateCalculation: string;
+  discountPercent: number;
+  calculateDiscountOnCreditMemos: boolean;
+  lastModifiedDateTime: string;
 }
 
 export interface SimItem {
@@ -84,20 +124,11 @@ export interface SimPriceListLine {
   endingDate: string;
 }
 
-export interface SimLocation {
+export interface SimLocation extends SimContact {
   id: string;
   code: string;
   displayName: string;
   contact: string;
-  addressLine1: string;
-  addressLine2: string;
-  city: string;
-  state: string;
-  country: string;
-  postalCode: string;
-  phoneNumber: string;
-  email: string;
-  website: string;
   lastModifiedDateTime: string;
 }
 
@@ -193,6 +224,8 @@ export interface SimSalesOrder {
 
 interface State {
   customers: Map<string, SimCustomer>;
+  /** By code. */
+  paymentTerms: Map<string, SimPaymentTerms>;
   items: Map<string, SimItem>;
   locations: Map<string, SimLocation>;
   /** Item ledger entries in the order they were posted. */
@@ -207,8 +240,8 @@ interface State {
   nextShipmentNumber: number;
   /** The last time stamp given out, so that every change is later than the one before. */
   lastStamp: number;
-  /** Every request, for tests that count the rate at the ERP. */
-  requests: Array<{ at: number; method: string; path: string; status: number; body?: unknown }>;
+  /** Every request, for tests that count the rate at the ERP and read what was sent (the body of a POST or PATCH, a PATCH's If-Match). */
+  requests: Array<{ at: number; method: string; path: string; status: number; body?: unknown; ifMatch?: string }>;
   inFlight: number;
   windowStart: number;
   windowCount: number;
@@ -217,6 +250,10 @@ interface State {
   throttleAfter: number;
   /** The next this-many posting actions are applied, and their answers lost (the connection drops). */
   loseNextActions: number;
+  /** Per customer number: the changes another user makes just before each of the next PATCHes of that customer arrives. */
+  editsBeforePatch: Map<string, Array<Partial<SimCustomer>>>;
+  /** The next this-many PATCHes of a customer answer 412 as if the record had changed, without changing it. */
+  staleNextPatches: number;
 }
 
 const ODATA = 'application/json; odata.metadata=minimal';
@@ -228,10 +265,23 @@ const SEED_LOCATIONS: Array<[code: string, id: string, displayName: string]> = [
   ['CENTRAL', '5e1d0c3a-0000-4000-8000-0000000ce472', 'Central Warehouse'],
 ];
 
+/** Payment terms with fixed ids, so that a test can name them: code, id, display name, due date formula. */
+const SEED_PAYMENT_TERMS: Array<[code: string, id: string, displayName: string, dueDateCalculation: string]> = [
+  ['14 DAYS', '7a5f2c10-0000-4000-8000-000000000014', 'Net 14 days', '14D'],
+  ['30 DAYS', '7a5f2c10-0000-4000-8000-000000000030', 'Net 30 days', '30D'],
+  ['CM', '7a5f2c10-0000-4000-8000-0000000000c3', 'Current Month', 'CM'],
+];
+
 export function defaultSimulatorData() {
-  const customers: SimCustomer[] = [
-    { id: randomUUID(), number: '10000', displayName: 'Adatum Corporation', blocked: ' ', creditLimit: 100_000, balanceDue: 1_200 },
-    { id: randomUUID(), number: '20000', displayName: 'Trey Research', blocked: ' ', creditLimit: 5_000, balanceDue: 4_900 },
+  const paymentTerms = SEED_PAYMENT_TERMS.map(([code, id, displayName, dueDateCalculation]) => ({ id, code, displayName, dueDateCalculation }));
+  const thirtyDays = paymentTerms[1]!.id;
+  // Adatum with the address, email and terms of Microsoft's documented customer (api-reference/v2.0 dynamics_customer_get).
+  const customers: SimCustomerSeed[] = [
+    {
+      id: randomUUID(), number: '10000', displayName: 'Adatum Corporation', blocked: ' ', creditLimit: 100_000, balanceDue: 1_200,
+      addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', email: 'robert.townes@contoso.com', paymentTermsId: thirtyDays,
+    },
+    { id: randomUUID(), number: '20000', displayName: 'Trey Research', blocked: ' ', creditLimit: 5_000, balanceDue: 4_900, addressLine1: '153 Thomas Drive', city: 'Chicago', state: 'IL', country: 'US', postalCode: '61236', paymentTermsId: thirtyDays },
     { id: randomUUID(), number: '30000', displayName: 'School of Fine Art', blocked: 'All', creditLimit: 0, balanceDue: 0 },
     { id: randomUUID(), number: '40000', displayName: 'Alpine Ski House', blocked: ' ', creditLimit: 0, balanceDue: 0 },
   ];
@@ -253,7 +303,7 @@ export function defaultSimulatorData() {
     { itemNumber, locationCode: 'WEST', quantity: 20 + i },
     { itemNumber, locationCode: 'CENTRAL', quantity: 10 },
   ]);
-  return { customers, items, locations, openingStock, priceListLines };
+  return { customers, items, locations, openingStock, priceListLines, paymentTerms };
 }
 
 export function createBusinessCentralSimulator(options: BusinessCentralSimulatorOptions = {}) {
@@ -272,7 +322,8 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
   };
   const data = { ...defaultSimulatorData(), ...options.data };
   const state: State = {
-    customers: new Map(data.customers.map((c) => [c.number, c])),
+    customers: new Map(),
+    paymentTerms: new Map(),
     items: new Map(),
     locations: new Map(),
     ledger: [],
@@ -291,8 +342,12 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     throttleNext: 0,
     throttleAfter: 0,
     loseNextActions: 0,
+    editsBeforePatch: new Map(),
+    staleNextPatches: 0,
   };
   const started = stamp(state);
+  for (const customer of data.customers) state.customers.set(customer.number, newCustomer(customer, started));
+  for (const terms of data.paymentTerms) state.paymentTerms.set(terms.code, { discountDateCalculation: '', discountPercent: 0, calculateDiscountOnCreditMemos: false, ...terms, lastModifiedDateTime: started });
   for (const item of data.items) state.items.set(item.number, { ...item, inventory: 0, lastModifiedDateTime: started });
   for (const location of data.locations) state.locations.set(location.code, newLocation(location, started));
   for (const opening of data.openingStock) postAdjustment(state, opening.itemNumber, opening.locationCode, opening.quantity, 'START');
@@ -414,19 +469,40 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
       return line;
     });
     instance.delete('/_control/price-list-lines/:lineNo', async (request) => ({ deleted: state.priceListLines.delete(Number((request.params as { lineNo: string }).lineNo)) }));
+    // A customer made or changed as a user of Business Central would: a change, so a new etag and lastModifiedDateTime.
     instance.put('/_control/customers/:number', async (request) => {
       const number = (request.params as { number: string }).number;
-      const body = request.body as Partial<SimCustomer>;
-      const customer = { id: state.customers.get(number)?.id ?? randomUUID(), number, displayName: number, blocked: ' ' as const, creditLimit: 0, balanceDue: 0, ...state.customers.get(number), ...body };
+      const { etag: _e, lastModifiedDateTime: _l, ...body } = (request.body ?? {}) as Partial<SimCustomer>;
+      const existing = state.customers.get(number);
+      const customer = newCustomer({ id: randomUUID(), displayName: number, blocked: ' ', creditLimit: 0, balanceDue: 0, ...existing, ...body, number }, stamp(state));
       state.customers.set(number, customer);
       return customer;
+    });
+    // Another user changes the customer (`fields`) just before each of the next `count` PATCHes of it arrives: those
+    // PATCHes carry an etag that is stale by then, and are answered 412.
+    instance.post('/_control/customers/:number/edit-before-next-patch', async (request, reply) => {
+      const number = (request.params as { number: string }).number;
+      if (!state.customers.has(number)) return reply.status(404).send({ error: `no customer ${number}` });
+      const body = (request.body ?? {}) as { fields?: Partial<SimCustomer>; count?: number };
+      const edits = Array.from({ length: Number(body.count ?? 1) }, () => ({ ...body.fields }));
+      state.editsBeforePatch.set(number, edits);
+      return { number, edits: edits.length };
+    });
+    // The next `count` PATCHes of a customer are answered 412 as if it had changed meanwhile, without changing it.
+    instance.post('/_control/stale-next-patch', async (request) => {
+      state.staleNextPatches = Number((request.body as { count?: number } | undefined)?.count ?? 1);
+      return { staleNextPatches: state.staleNextPatches };
     });
 
     instance.all('/*', async (request, reply) => {
       const started = Date.now();
       const path = request.url.slice(instance.prefix.length).split('?')[0]!;
       const answer = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-        state.requests.push({ at: started, method: request.method, path, status, ...(request.method === 'POST' ? { body: request.body } : {}) });
+        const ifMatch = request.headers['if-match'];
+        state.requests.push({
+          at: started, method: request.method, path, status, ...(request.method === 'POST' || request.method === 'PATCH' ? { body: request.body } : {}),
+          ...(request.method === 'PATCH' && typeof ifMatch === 'string' ? { ifMatch } : {}),
+        });
         if (state.requests.length > settings.keepRequests) state.requests.splice(0, state.requests.length - settings.keepRequests);
         void reply.status(status).headers({ 'content-type': ODATA, ...headers });
         return body === undefined ? reply.send() : reply.send(JSON.stringify(body));
@@ -503,6 +579,16 @@ function route(state: State, settings: Settings, request: FastifyRequest, path: 
   if (entity === 'customers' && request.method === 'GET' && !key) {
     const withDetail = query.get('$expand') === 'customerFinancialDetail';
     return list('customer', [...state.customers.values()].map((c) => ({ ...customerView(c), ...(withDetail ? { customerFinancialDetail: financialDetailView(c) } : {}) })), 'number');
+  }
+  if (entity === 'customers' && key && !navigation && (request.method === 'GET' || request.method === 'PATCH')) {
+    const customer = [...state.customers.values()].find((c) => c.id === key);
+    if (!customer) return answer(404, odataError('Internal_RecordNotFound', 'The Customer does not exist.'));
+    return request.method === 'GET' ? answer(200, customerView(customer)) : patchCustomer(state, customer, request, answer);
+  }
+  if (entity === 'paymentTerms' && request.method === 'GET') {
+    if (!key) return list('paymentTerm', [...state.paymentTerms.values()].map((t) => ({ ...t })), 'code');
+    const terms = [...state.paymentTerms.values()].find((t) => t.id === key);
+    return terms ? answer(200, { ...terms }) : answer(404, odataError('Internal_RecordNotFound', 'The Payment Terms does not exist.'));
   }
   // The customer's single financial detail, as API v2.0 documents it (one object, not a collection).
   if (entity === 'customers' && request.method === 'GET' && key && navigation === 'customerFinancialDetail') {
@@ -645,6 +731,59 @@ function patchLine(order: SimSalesOrder, line: SimSalesOrderLine, request: Fasti
   line.etag = newEtag();
   touch(order);
   return answer(200, lineView(line));
+}
+
+/** What API v2.0's customer lets a client write, with the length of each field in the Customer table (Code fields in capitals). */
+const CUSTOMER_WRITABLE: Record<string, { length: number; code?: boolean }> = {
+  displayName: { length: 100 }, addressLine1: { length: 100 }, addressLine2: { length: 50 }, city: { length: 30 }, state: { length: 30 },
+  country: { length: 10, code: true }, postalCode: { length: 20, code: true }, phoneNumber: { length: 30 }, email: { length: 80 }, website: { length: 80 },
+  taxRegistrationNumber: { length: 20 },
+};
+const BLANK_GUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * PATCH of a customer, as API v2.0 takes it: the If-Match header required (Business Central's own answer when it
+ * is missing), 412 on a stale etag, only the entity's properties, each within its field's length, codes in
+ * capitals, a paymentTermsId that names payment terms (or the blank GUID); every PATCH a change (a new etag).
+ * Another user's edit set up by the control API lands first.
+ */
+function patchCustomer(state: State, customer: SimCustomer, request: FastifyRequest, answer: Answer): FastifyReply {
+  const edits = state.editsBeforePatch.get(customer.number);
+  const edit = edits?.shift();
+  if (edits?.length === 0) state.editsBeforePatch.delete(customer.number);
+  if (edit) Object.assign(customer, edit, { lastModifiedDateTime: stamp(state), etag: newEtag() });
+  const ifMatch = request.headers['if-match'];
+  if (!ifMatch) return answer(400, odataError('BadRequest_InvalidToken', 'Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.'));
+  const injected = state.staleNextPatches > 0;
+  if (injected) state.staleNextPatches--;
+  if (injected || (ifMatch !== '*' && ifMatch !== customer.etag)) return answer(412, odataError('Request_EntityChanged', 'Could not update, the record was changed by another user.'));
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const view = customerView(customer);
+  const changes: Partial<SimCustomer> = {};
+  for (const [property, value] of Object.entries(body)) {
+    if (!(property in view)) {
+      return answer(400, odataError('BadRequest', `The property '${property}' does not exist on type 'Microsoft.NAV.customer'. Make sure to only use property names that are defined by the type.`));
+    }
+    if (property === 'paymentTermsId') {
+      const id = String(value ?? BLANK_GUID);
+      if (id !== BLANK_GUID && ![...state.paymentTerms.values()].some((t) => t.id === id)) return answer(400, odataError('BadRequest', 'The "paymentTermsId" does not match to a Payment Term.'));
+      changes.paymentTermsId = id;
+      continue;
+    }
+    const field = CUSTOMER_WRITABLE[property];
+    if (!field) return answer(400, odataError('BadRequest', `The simulator does not update '${property}' of a customer.`));
+    const text = String(value ?? '');
+    if (text.length > field.length) return answer(400, odataError('BadRequest', `The length of the string is ${text.length}, but it must be less than or equal to ${field.length} characters. Value: ${text}`));
+    Object.assign(changes, { [property]: field.code ? text.toUpperCase() : text });
+  }
+  Object.assign(customer, changes, { lastModifiedDateTime: stamp(state), etag: newEtag() });
+  return answer(200, customerView(customer));
+}
+
+/** A customer with blank fields (no address, no payment terms) where `seed` gives none, and a fresh etag. */
+function newCustomer(seed: SimCustomerSeed, at: string): SimCustomer {
+  const blank = { addressLine1: '', addressLine2: '', city: '', state: '', country: '', postalCode: '', phoneNumber: '', email: '', website: '', taxRegistrationNumber: '', paymentTermsId: BLANK_GUID };
+  return { ...blank, ...seed, lastModifiedDateTime: at, etag: newEtag() };
 }
 
 /** A time stamp later than every one before it, so that `lastModifiedDateTime gt` tells changes apart. */
@@ -801,9 +940,10 @@ function round(value: number): number {
   return Math.round(value * 1e5) / 1e5;
 }
 
+/** API v2.0's customer: the record's etag as `@odata.etag`, the balance in its financial detail only. */
 function customerView(customer: SimCustomer) {
-  const { balanceDue: _b, ...rest } = customer;
-  return rest;
+  const { balanceDue: _b, etag, paymentTermsId, lastModifiedDateTime, ...rest } = customer;
+  return { '@odata.etag': etag, ...rest, type: 'Company', taxLiable: false, currencyCode: 'USD', paymentTermsId, lastModifiedDateTime };
 }
 
 function financialDetailView(customer: SimCustomer) {

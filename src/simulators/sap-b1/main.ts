@@ -15,10 +15,11 @@ const url = await simulator.listen(Number(process.env.PORT ?? 4030), process.env
 process.stdout.write(
   `SAP Business One Service Layer simulator on ${url}\n` +
     `  API      ${url}/b1s/v1/ and ${url}/b1s/v2/: POST Login, Logout; Orders (+ (n)/Cancel, (n)/Close), DeliveryNotes, BusinessPartners, Items,\n` +
-    `           PriceLists, Warehouses, SpecialPrices, Returns, Invoices, CreditNotes, InventoryGenEntries, InventoryGenExits, StockTransfers\n` +
+    `           PriceLists, Warehouses, SpecialPrices, PaymentTermsTypes, Returns, Invoices, CreditNotes, InventoryGenEntries, InventoryGenExits, StockTransfers\n` +
     `  control  ${url}/_control/state, /_control/requests, POST /_control/settings {...}, /_control/maintenance {"on": true, "retryAfterSeconds"},\n` +
     `           POST /_control/expire-sessions, /_control/lose-next-create {"count"}, /_control/fault {"status", "body", "reset", "count"},\n` +
     `           POST /_control/stock {"ItemCode", "WarehouseCode", "Quantity"}, /_control/orders/<DocEntry>/deliver,\n` +
+    `           POST /_control/business-partners/<CardCode>/edit-before-next-patch {"fields", "count"},\n` +
     `           PUT /_control/items/<ItemCode>, /_control/business-partners/<CardCode>, /_control/price-lists/<PriceListNo>,\n` +
     `           PUT and DELETE /_control/special-prices/<CardCode>/<ItemCode>\n`,
 );

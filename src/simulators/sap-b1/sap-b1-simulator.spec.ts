@@ -278,3 +278,45 @@ describe('SAP Business One simulator', () => {
     }
   });
 });
+
+describe('SAP Business One simulator: business partners', () => {
+  // The PATCH an SAP Community answer shows, and the create of SAP's hackathon Postman collection (CardType as a letter).
+  const COMMUNITY_PATCH = { CardName: 'Updated customer name' };
+  const POSTMAN_CREATE = { CardCode: 'c001', CardName: 'c001', CardType: 'C' };
+
+  it('takes the published PATCH and create; a new partner\'s first address of each type becomes its default', async () => {
+    const { cookie } = await login('v2');
+    expect((await sl("/b1s/v2/BusinessPartners('c00002')", cookie, { method: 'PATCH', body: COMMUNITY_PATCH })).status).toBe(204);
+    expect(sim.state.businessPartners.get('c00002')).toMatchObject({ ...COMMUNITY_PATCH, Frozen: 'tYES', CreditLimit: 10_000 });
+    const created = await sl('/b1s/v2/BusinessPartners', cookie, { method: 'POST', body: { ...POSTMAN_CREATE, BPAddresses: [{ AddressName: 'HQ', AddressType: 'bo_BillTo', Street: '1 Main St', Country: 'US' }] } });
+    expect(created).toMatchObject({ status: 201, body: { CardCode: 'c001', CardType: 'cCustomer', BilltoDefault: 'HQ', ShipToDefault: null, PayTermsGrpCode: -1, BPAddresses: [{ AddressName: 'HQ', RowNum: 0, BPCode: 'c001' }] } });
+  });
+
+  it('merges BPAddresses on PATCH (by RowNum, else by name and type; new ones added; the others kept) unless B1S-ReplaceCollectionsOnPatch is true', async () => {
+    const { cookie } = await login();
+    const read = async () => (await sl("/b1s/v1/BusinessPartners('c00001')?$select=CardCode,BilltoDefault,ShipToDefault,BPAddresses", cookie)).body;
+    const before = await read();
+    expect(Object.keys(before).filter((k) => k !== 'odata.metadata')).toEqual(['CardCode', 'BilltoDefault', 'ShipToDefault', 'BPAddresses']);
+    expect(before.BPAddresses.map((a: Record<string, unknown>) => [a.RowNum, a.AddressType, a.AddressName])).toEqual([[0, 'bo_BillTo', 'Bill To'], [1, 'bo_ShipTo', 'Ship To'], [2, 'bo_ShipTo', 'West Coast']]);
+    const patch = (body: unknown, headers: Record<string, string> = {}) => sl("/b1s/v1/BusinessPartners('c00001')", cookie, { method: 'PATCH', body, headers });
+    expect((await patch({ BPAddresses: [{ RowNum: 1, ZipCode: '07114' }, { AddressName: 'West Coast', AddressType: 'bo_ShipTo', City: 'Alameda' }, { AddressName: 'Chicago', City: 'Chicago' }] })).status).toBe(204);
+    const merged = (await read()).BPAddresses;
+    expect(merged.map((a: Record<string, unknown>) => [a.RowNum, a.AddressName, a.City, a.ZipCode])).toEqual([[0, 'Bill To', 'New York', '10016'], [1, 'Ship To', 'Newark', '07114'], [2, 'West Coast', 'Alameda', '94607'], [3, 'Chicago', 'Chicago', null]]);
+    // Refused whole: a default that names no address of its type, a value too long, payment terms SAP does not have.
+    expect((await patch({ ShipToDefault: 'Nowhere', EmailAddress: 'x@example.com' })).status).toBe(400);
+    expect((await patch({ BPAddresses: [{ RowNum: 0, State: 'Georgia' }] })).body.error.message.value).toBe("Value too long in property 'State' of 'BPAddress'");
+    expect((await patch({ PayTermsGrpCode: 99 })).body.error.message.value).toBe('Invalid payment terms code 99');
+    expect(sim.state.businessPartners.get('c00001')!.EmailAddress).toBe('orders@earthshaker.example');
+    // Replaced: the addresses not sent are gone, and a default that went with them moves to the first left.
+    const first = await patch({ BPAddresses: [{ AddressName: 'Bill To', AddressType: 'bo_BillTo', Street: '12 Park Avenue' }, { AddressName: 'Chicago', City: 'Chicago' }] }, { 'B1S-ReplaceCollectionsOnPatch': 'true' }); expect([first.status, first.body]).toEqual([204, undefined]);
+    expect(await read()).toMatchObject({ BilltoDefault: 'Bill To', ShipToDefault: 'Chicago', BPAddresses: [{ AddressName: 'Bill To', RowNum: 0 }, { AddressName: 'Chicago', RowNum: 1 }] });
+  });
+
+  it('serves PaymentTermsTypes, which PayTermsGrpCode names', async () => {
+    const { cookie } = await login('v2');
+    const found = await sl(`/b1s/v2/PaymentTermsTypes?$filter=${encodeURIComponent("PaymentTermsGroupName eq 'Net 60'")}&$select=GroupNumber,PaymentTermsGroupName`, cookie);
+    expect(found.body.value).toEqual([{ GroupNumber: 2, PaymentTermsGroupName: 'Net 60' }]);
+    expect((await sl('/b1s/v2/PaymentTermsTypes(-1)', cookie)).body).toMatchObject({ GroupNumber: -1, PaymentTermsGroupName: '- Cash Basic -' });
+    expect((await sl("/b1s/v2/BusinessPartners('c00003')?$select=PayTermsGrpCode", cookie)).body.PayTermsGrpCode).toBe(-1);
+  });
+});

@@ -5,7 +5,9 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
 /**
  * An SAP Business One Service Layer look-alike for the demo, the tests and the benchmarks, under `/b1s/v1`
  * (OData v3 answers) and `/b1s/v2` (OData v4): Login and Logout with the B1SESSION and ROUTEID cookies and
- * sessions that end after an idle time (401, code 301); BusinessPartners, Items with their stock per warehouse
+ * sessions that end after an idle time (401, code 301); BusinessPartners with their addresses (BPAddresses, PATCHed
+ * as the Service Layer merges a collection unless `B1S-ReplaceCollectionsOnPatch: true`), PaymentTermsTypes,
+ * Items with their stock per warehouse
  * (ItemWarehouseInfoCollection) and their price in each list (ItemPrices), PriceLists, Warehouses, SpecialPrices
  * with their periods and quantity breaks, sales orders (create, Cancel, Close) and the other documents that move
  * stock (DeliveryNotes, Returns, Invoices, CreditNotes, purchase deliveries and returns, goods receipts and issues,
@@ -51,8 +53,43 @@ export interface SimBusinessPartner {
   Phone1: string | null;
   FederalTaxID: string | null;
   PriceListNum: number;
+  /** A PaymentTermsTypes GroupNumber; SAP's own "- Cash Basic -" (-1) unless set. */
+  PayTermsGrpCode: number;
+  /** The AddressName of the default bill-to and ship-to addresses among BPAddresses. */
+  BilltoDefault: string | null;
+  ShipToDefault: string | null;
+  BPAddresses: SimBPAddress[];
   UpdateDate: string;
   UpdateTime: string;
+}
+
+/** A business partner's address (CRD1): one of its bill-to or ship-to addresses, keyed by name and type. */
+export interface SimBPAddress {
+  AddressName: string;
+  AddressName2: string | null;
+  AddressName3: string | null;
+  Street: string | null;
+  Block: string | null;
+  StreetNo: string | null;
+  BuildingFloorRoom: string | null;
+  ZipCode: string | null;
+  City: string | null;
+  County: string | null;
+  /** OCRY's code (ISO 3166-1 alpha-2 in SAP's own table), up to 3 characters. */
+  Country: string | null;
+  /** OCST's code, up to 3 characters. */
+  State: string | null;
+  AddressType: 'bo_BillTo' | 'bo_ShipTo';
+  BPCode: string;
+  RowNum: number;
+}
+
+/** Payment terms (OCTG), which a business partner's PayTermsGrpCode names. */
+export interface SimPaymentTermsType {
+  GroupNumber: number;
+  PaymentTermsGroupName: string;
+  NumberOfAdditionalMonths: number;
+  NumberOfAdditionalDays: number;
 }
 
 export interface SimWarehouseInfo {
@@ -209,6 +246,7 @@ export interface SapB1SimulatorData {
   items: SimItem[];
   priceLists: SimPriceList[];
   specialPrices: SimSpecialPrice[];
+  paymentTermsTypes: SimPaymentTermsType[];
 }
 
 /**
@@ -258,17 +296,24 @@ interface State {
   priceLists: Map<number, SimPriceList>;
   documents: Record<SimDocumentCollection, Map<number, SimDocument>>;
   specialPrices: Map<string, SimSpecialPrice>;
+  paymentTermsTypes: Map<number, SimPaymentTermsType>;
   sessions: Map<string, Session>;
   maintenance: { on: boolean; retryAfterSeconds?: number };
   /** Sessions end once this many more calls (other than Login) have passed. */
   expireSessionsAfter?: number;
   /** The answers of the next this-many creates are dropped after the create is committed. */
   loseNextCreates: number;
+  /** Per CardCode: the changes another user makes just before each of the next PATCHes of that business partner. */
+  editsBeforePatch: Map<string, Array<Partial<SimBusinessPartner>>>;
   faults: Fault[];
   /** Per collection: the next DocEntry and the next DocNum of its series. */
   numbering: Record<SimDocumentCollection, { entry: number; num: number }>;
   /** Every request, for tests that count calls, read what was sent, and check the cookies. */
-  requests: Array<{ at: number; method: string; path: string; query: string; status: number; session?: string; routeId?: string; prefer?: string; lost?: boolean; body?: unknown }>;
+  requests: Array<{
+    at: number; method: string; path: string; query: string; status: number; session?: string; routeId?: string; prefer?: string; lost?: boolean; body?: unknown;
+    /** A PATCH's B1S-ReplaceCollectionsOnPatch header, as sent. */
+    replaceCollections?: string;
+  }>;
 }
 
 const CONTENT_TYPE: Record<Version, string> = {
@@ -284,7 +329,15 @@ export function defaultSapB1Data(): SapB1SimulatorData {
   const warehouses = [{ WarehouseCode: '01', WarehouseName: 'General Warehouse' }, { WarehouseCode: '02', WarehouseName: 'West Coast Warehouse' }];
   const partner = (fields: Partial<SimBusinessPartner> & Pick<SimBusinessPartner, 'CardCode' | 'CardName'>) => newBusinessPartner(fields.CardCode, SEEDED, fields);
   const businessPartners = [
-    partner({ CardCode: 'c00001', CardName: 'Earthshaker Corporation', CreditLimit: 50_000, CurrentAccountBalance: 12_500.5, EmailAddress: 'orders@earthshaker.example', Phone1: '+1 212 555 0101', FederalTaxID: '12-3456789' }),
+    partner({
+      CardCode: 'c00001', CardName: 'Earthshaker Corporation', CreditLimit: 50_000, CurrentAccountBalance: 12_500.5, EmailAddress: 'orders@earthshaker.example', Phone1: '+1 212 555 0101',
+      FederalTaxID: '12-3456789', PayTermsGrpCode: 1, BilltoDefault: 'Bill To', ShipToDefault: 'Ship To',
+      BPAddresses: [
+        newAddress('c00001', 0, { AddressName: 'Bill To', AddressType: 'bo_BillTo', Street: '12 Park Avenue', City: 'New York', ZipCode: '10016', State: 'NY', Country: 'US' }),
+        newAddress('c00001', 1, { AddressName: 'Ship To', AddressType: 'bo_ShipTo', Street: '400 Industrial Way', Block: 'Dock 2', City: 'Newark', ZipCode: '07105', State: 'NJ', Country: 'US' }),
+        newAddress('c00001', 2, { AddressName: 'West Coast', AddressType: 'bo_ShipTo', Street: '88 Harbor Blvd', City: 'Oakland', ZipCode: '94607', State: 'CA', Country: 'US' }),
+      ],
+    }),
     partner({ CardCode: 'c00002', CardName: 'Mashina Corporation', Frozen: 'tYES', CreditLimit: 10_000, CurrentAccountBalance: 9_800 }),
     partner({ CardCode: 'c00003', CardName: 'Aquent Systems', Currency: '##', PriceListNum: 2 }),
     partner({ CardCode: 'c00004', CardName: 'Microchips Ltd', Currency: 'EUR', CreditLimit: 20_000, CurrentAccountBalance: 1_000 }),
@@ -294,7 +347,15 @@ export function defaultSapB1Data(): SapB1SimulatorData {
     'Rainbow Toner Cartridge', 'Rainbow Ink Ribbon', 'J.B. Laser Toner', 'J.B. Color Ink Cartridge', 'J.B. Paper Tray'];
   const priceLists = seedPriceLists('$');
   const items = names.map((name, i) => newItem(`A${String(i + 1).padStart(5, '0')}`, name, warehouses, SEEDED, itemPricesIn(priceLists, 100 + i * 25, '$'), { '01': 40 + 2 * i, '02': 20 + i }));
-  return { warehouses, currencies: ['$', 'EUR', 'GBP', 'CAN'], businessPartners, items, priceLists, specialPrices: [seedSpecialPrice('A00001', 'c00001', '$')] };
+  return {
+    warehouses, currencies: ['$', 'EUR', 'GBP', 'CAN'], businessPartners, items, priceLists, specialPrices: [seedSpecialPrice('A00001', 'c00001', '$')], paymentTermsTypes: seedPaymentTermsTypes(),
+  };
+}
+
+/** SAP's own "- Cash Basic -" (-1, every partner's unless set), and the terms of a demo company. */
+function seedPaymentTermsTypes(): SimPaymentTermsType[] {
+  const terms = (GroupNumber: number, PaymentTermsGroupName: string, NumberOfAdditionalDays: number) => ({ GroupNumber, PaymentTermsGroupName, NumberOfAdditionalMonths: 0, NumberOfAdditionalDays });
+  return [terms(-1, '- Cash Basic -', 0), terms(1, 'Net 30', 30), terms(2, 'Net 60', 60), terms(3, 'Net 15', 15)];
 }
 
 /**
@@ -319,6 +380,7 @@ export function sapB1Company(spec: {
     items: spec.items.map((i) => newItem(i.code, i.name, spec.warehouses, SEEDED, itemPricesIn(priceLists, i.price, local), i.inStock)),
     priceLists,
     specialPrices: customer && item ? [seedSpecialPrice(item.code, customer.CardCode, local)] : [],
+    paymentTermsTypes: seedPaymentTermsTypes(),
   };
 }
 
@@ -350,14 +412,17 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
   const state: State = {
     warehouses: new Map(data.warehouses.map((w) => [w.WarehouseCode, { ...w }])),
     currencies: [...data.currencies],
-    businessPartners: new Map(data.businessPartners.map((p) => [p.CardCode, { ...p }])),
+    // Partners given without the fields of later versions (addresses, payment terms) get SAP's blanks.
+    businessPartners: new Map(data.businessPartners.map((p) => [p.CardCode, { ...newBusinessPartner(p.CardCode, SEEDED), ...structuredClone(p) }])),
     items: new Map(data.items.map((i) => [i.ItemCode, structuredClone(i)])),
     priceLists: new Map(data.priceLists.map((l) => [l.PriceListNo, { ...l }])),
     documents: Object.fromEntries(COLLECTIONS.map((c) => [c, new Map()])) as State['documents'],
     specialPrices: new Map(data.specialPrices.map((p) => [`${p.ItemCode}|${p.CardCode}`, structuredClone(p)])),
+    paymentTermsTypes: new Map(data.paymentTermsTypes.map((t) => [t.GroupNumber, { ...t }])),
     sessions: new Map(),
     maintenance: { on: false },
     loseNextCreates: 0,
+    editsBeforePatch: new Map(),
     faults: [],
     numbering: Object.fromEntries(COLLECTIONS.map((c, i) => [c, { entry: 1, num: 1000 * (i + 1) + 1 }])) as State['numbering'],
     requests: [],
@@ -447,12 +512,25 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
       const { cardCode, itemCode } = request.params as { cardCode: string; itemCode: string };
       return { deleted: state.specialPrices.delete(`${itemCode}|${cardCode}`) };
     });
+    // A business partner as given, made or changed as a user of SAP would (a change stamps it); `BPAddresses`, when
+    // given, replaces its addresses (each numbered anew).
     instance.put('/_control/business-partners/:code', async (request) => {
       const code = (request.params as { code: string }).code;
       const now = stampNow();
-      const partner = { ...(state.businessPartners.get(code) ?? newBusinessPartner(code, now)), UpdateDate: now.date, UpdateTime: now.time, ...(request.body as Partial<SimBusinessPartner>), CardCode: code };
+      const { BPAddresses, ...fields } = (request.body ?? {}) as Partial<SimBusinessPartner>;
+      const partner = { ...(state.businessPartners.get(code) ?? newBusinessPartner(code, now)), UpdateDate: now.date, UpdateTime: now.time, ...fields, CardCode: code };
+      if (BPAddresses) partner.BPAddresses = BPAddresses.map((address, row) => newAddress(code, row, address));
       state.businessPartners.set(code, partner);
       return partner;
+    });
+    // Another user changes the business partner (`fields`, as a PATCH takes them: BPAddresses merged) just before each
+    // of the next `count` PATCHes of it is applied: the Service Layer has no etag to tell the client.
+    instance.post('/_control/business-partners/:code/edit-before-next-patch', async (request, reply) => {
+      const code = (request.params as { code: string }).code;
+      if (!state.businessPartners.has(code)) return reply.status(404).send({ error: `no business partner ${code}` });
+      const body = (request.body ?? {}) as { fields?: Partial<SimBusinessPartner>; count?: number };
+      state.editsBeforePatch.set(code, Array.from({ length: Number(body.count ?? 1) }, () => structuredClone(body.fields ?? {})));
+      return { code, edits: state.editsBeforePatch.get(code)!.length };
     });
     // Stock in or out of a warehouse, as SAP posts it: a goods receipt or a goods issue, which leaves the item's UpdateDate alone.
     instance.post('/_control/stock', async (request, reply) => {
@@ -484,7 +562,8 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
           at: started, method: request.method, path, query: safeDecode(query), status,
           ...(cookies.B1SESSION ? { session: cookies.B1SESSION } : {}), ...(cookies.ROUTEID ? { routeId: cookies.ROUTEID } : {}),
           ...(request.headers.prefer ? { prefer: String(request.headers.prefer) } : {}),
-          ...(request.method === 'POST' || request.method === 'PATCH' ? { body: request.body } : {}), ...extra,
+          ...(request.method === 'POST' || request.method === 'PATCH' ? { body: request.body } : {}),
+          ...(request.method === 'PATCH' && typeof request.headers['b1s-replacecollectionsonpatch'] === 'string' ? { replaceCollections: request.headers['b1s-replacecollectionsonpatch'] } : {}), ...extra,
         });
         if (state.requests.length > settings.keepRequests) state.requests.splice(0, state.requests.length - settings.keepRequests);
       };
@@ -600,9 +679,18 @@ function route(c: Context, resource: string, created: (status: number, body: unk
     if (method === 'PATCH' && code !== undefined) {
       const partner = state.businessPartners.get(code);
       if (!partner) return notFound();
-      Object.assign(partner, pick(body, ['CardName', 'Frozen', 'CreditLimit', 'Currency', 'EmailAddress', 'Phone1', 'FederalTaxID', 'PriceListNum']), stampNowFields());
-      return answer(204);
+      const edit = state.editsBeforePatch.get(code)?.shift();
+      if (state.editsBeforePatch.get(code)?.length === 0) state.editsBeforePatch.delete(code);
+      // Another user's edit, its addresses merged as a PATCH merges them.
+      if (edit && patchBusinessPartner(state, partner, edit as Record<string, unknown>, false)) return answer(500, sapError(version, -1, 'The edit set up through the control API was refused'));
+      const replace = String(request.headers['b1s-replacecollectionsonpatch'] ?? '').toLowerCase() === 'true';
+      const refused = patchBusinessPartner(state, partner, body, replace);
+      return refused ? answer(400, sapError(version, -10, refused)) : answer(204);
     }
+  }
+  if (entity === 'PaymentTermsTypes' && method === 'GET') {
+    if (key === undefined) return list(c, 'PaymentTermsTypes', 'PaymentTermsType', [...state.paymentTermsTypes.values()], 'GroupNumber');
+    return one('PaymentTermsTypes', typeof key === 'number' ? state.paymentTermsTypes.get(key) : undefined);
   }
   if (entity === 'Items') {
     const code = typeof key === 'string' ? key : undefined;
@@ -672,7 +760,7 @@ function route(c: Context, resource: string, created: (status: number, body: unk
       return answer(204);
     }
   }
-  return answer(entity in DOCUMENTS || ['BusinessPartners', 'Items', 'PriceLists', 'Warehouses', 'SpecialPrices'].includes(entity) ? 405 : 404,
+  return answer(entity in DOCUMENTS || ['BusinessPartners', 'Items', 'PriceLists', 'Warehouses', 'SpecialPrices', 'PaymentTermsTypes'].includes(entity) ? 405 : 404,
     sapError(version, -1000, `Resource not found for the segment '${resource}'${method === 'GET' ? '' : ` (method ${method})`}`));
 }
 
@@ -743,9 +831,72 @@ function createBusinessPartner(state: State, body: Record<string, unknown>): Sim
   if (state.businessPartners.has(code)) return `Business partner code '${code}' already exists`;
   const type = ({ C: 'cCustomer', S: 'cSupplier', L: 'cLid' } as Record<string, SimBusinessPartner['CardType']>)[String(body.CardType)] ?? body.CardType;
   if (type !== 'cCustomer' && type !== 'cSupplier' && type !== 'cLid') return `Invalid CardType '${String(body.CardType)}'`;
-  const partner = newBusinessPartner(code, stampNow(), { ...pick(body, ['CardName', 'Frozen', 'CreditLimit', 'Currency', 'EmailAddress', 'Phone1', 'FederalTaxID', 'PriceListNum']), CardType: type });
+  const partner = newBusinessPartner(code, stampNow(), { CardType: type });
+  const refused = patchBusinessPartner(state, partner, body, true);
+  if (refused) return refused;
   state.businessPartners.set(code, partner);
   return partner;
+}
+
+/** The fields of a business partner a client may write, with their lengths where SAP limits them. */
+const PARTNER_FIELDS: Record<string, number | undefined> = {
+  CardName: 100, Frozen: undefined, CreditLimit: undefined, Currency: 3, EmailAddress: 100, Phone1: 20, FederalTaxID: 32, PriceListNum: undefined, PayTermsGrpCode: undefined,
+  BilltoDefault: 50, ShipToDefault: 50,
+};
+const ADDRESS_FIELDS: Record<string, number> = {
+  AddressName: 50, AddressName2: 50, AddressName3: 50, Street: 100, Block: 100, StreetNo: 100, BuildingFloorRoom: 64_000, ZipCode: 20, City: 100, County: 100, Country: 3, State: 3,
+};
+const ADDRESS_TYPES = new Set(['bo_BillTo', 'bo_ShipTo']);
+const DEFAULT_ADDRESS = { bo_BillTo: 'BilltoDefault', bo_ShipTo: 'ShipToDefault' } as const;
+
+/**
+ * A PATCH of a business partner (or the fields of a new one), all or nothing, as the Service Layer applies it: the
+ * fields given; BPAddresses merged (an element is the address of its RowNum, else of its AddressName and
+ * AddressType, changed in the properties it gives; one that is neither is added; the others are kept), or, with
+ * `replace` (B1S-ReplaceCollectionsOnPatch: true), the collection replaced by the elements given. A default address
+ * names one of its type; the first of a type becomes its default when it has none (or its default is gone). A
+ * string is SAP's refusal.
+ */
+function patchBusinessPartner(state: State, partner: SimBusinessPartner, body: Record<string, unknown>, replace: boolean): string | undefined {
+  const next: SimBusinessPartner = structuredClone(partner);
+  for (const [field, value] of Object.entries(pick(body, Object.keys(PARTNER_FIELDS)))) {
+    const length = PARTNER_FIELDS[field];
+    if (length !== undefined && value !== null && String(value).length > length) return `Value too long in property '${field}' of 'BusinessPartner'`;
+    Object.assign(next, { [field]: value });
+  }
+  if (body.PayTermsGrpCode !== undefined && !state.paymentTermsTypes.has(Number(body.PayTermsGrpCode))) return `Invalid payment terms code ${String(body.PayTermsGrpCode)}`;
+  if (Array.isArray(body.BPAddresses)) {
+    const addresses = mergeAddresses(next.CardCode, replace ? [] : next.BPAddresses, body.BPAddresses as Array<Record<string, unknown>>);
+    if (typeof addresses === 'string') return addresses;
+    next.BPAddresses = addresses;
+  }
+  for (const [type, field] of Object.entries(DEFAULT_ADDRESS) as Array<[SimBPAddress['AddressType'], 'BilltoDefault' | 'ShipToDefault']>) {
+    const ofType = next.BPAddresses.filter((a) => a.AddressType === type);
+    const named = ofType.some((a) => a.AddressName === next[field]);
+    if (body[field] && !named) return `${field} '${String(body[field])}' is not an address of type ${type}`;
+    if (!named) next[field] = ofType[0]?.AddressName ?? null;
+  }
+  Object.assign(partner, next, stampNowFields());
+  return undefined;
+}
+
+function mergeAddresses(cardCode: string, existing: SimBPAddress[], elements: Array<Record<string, unknown>>): SimBPAddress[] | string {
+  const rows = existing.map((a) => ({ ...a }));
+  for (const element of elements) {
+    const byRow = typeof element.RowNum === 'number' ? rows.find((r) => r.RowNum === element.RowNum) : undefined;
+    // A ship-to unless said, as SAP's BoAddressType defaults.
+    const type = String(element.AddressType ?? byRow?.AddressType ?? 'bo_ShipTo');
+    if (!ADDRESS_TYPES.has(type)) return `Invalid value '${type}' for property 'AddressType'`;
+    const fields = pick(element, Object.keys(ADDRESS_FIELDS));
+    for (const [field, value] of Object.entries(fields)) if (value !== null && String(value).length > ADDRESS_FIELDS[field]!) return `Value too long in property '${field}' of 'BPAddress'`;
+    const row = byRow ?? rows.find((r) => r.AddressName === element.AddressName && r.AddressType === type);
+    if (row) Object.assign(row, fields, { AddressType: type });
+    else if (!element.AddressName) return 'Enter a name for the address (AddressName)';
+    else rows.push(newAddress(cardCode, Math.max(-1, ...rows.map((r) => r.RowNum)) + 1, { ...fields, AddressType: type as SimBPAddress['AddressType'] }));
+  }
+  const keys = rows.map((r) => `${r.AddressType}|${r.AddressName}`);
+  if (new Set(keys).size < keys.length) return 'An address of this name and type already exists (BPAddresses)';
+  return rows;
 }
 
 /** A special price as `POST SpecialPrices` makes it (or, with `replace`, remakes it), or SAP's refusal. */
@@ -930,7 +1081,15 @@ function endOrder(state: State, order: SimDocument, action: 'Cancel' | 'Close'):
 function newBusinessPartner(code: string, at: { date: string; time: string }, fields: Partial<SimBusinessPartner> = {}): SimBusinessPartner {
   return {
     CardCode: code, CardName: code, CardType: 'cCustomer', Frozen: 'tNO', CreditLimit: 0, CurrentAccountBalance: 0, Currency: '$', EmailAddress: null, Phone1: null,
-    FederalTaxID: null, PriceListNum: 1, UpdateDate: at.date, UpdateTime: at.time, ...fields,
+    FederalTaxID: null, PriceListNum: 1, PayTermsGrpCode: -1, BilltoDefault: null, ShipToDefault: null, BPAddresses: [], UpdateDate: at.date, UpdateTime: at.time, ...fields,
+  };
+}
+
+/** An address of the partner `cardCode`, blank where `fields` gives nothing, a ship-to unless said. */
+function newAddress(cardCode: string, row: number, fields: Partial<SimBPAddress>): SimBPAddress {
+  return {
+    AddressName: '', AddressName2: null, AddressName3: null, Street: null, Block: null, StreetNo: null, BuildingFloorRoom: null, ZipCode: null, City: null, County: null, Country: null,
+    State: null, AddressType: 'bo_ShipTo', ...fields, BPCode: cardCode, RowNum: row,
   };
 }
 

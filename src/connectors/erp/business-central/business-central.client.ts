@@ -112,6 +112,24 @@ export interface BcCustomer {
   customerFinancialDetail?: { balance?: unknown } | null;
 }
 
+/** A customer as writing one reads it: the properties Crossdock writes, and the etag the PATCH must carry. */
+export interface BcCustomerRecord {
+  id: string;
+  number: string;
+  '@odata.etag': string;
+  displayName?: string | null;
+  email?: string | null;
+  phoneNumber?: string | null;
+  taxRegistrationNumber?: string | null;
+  addressLine1?: string | null;
+  addressLine2?: string | null;
+  city?: string | null;
+  state?: string | null;
+  country?: string | null;
+  postalCode?: string | null;
+  paymentTermsId?: string | null;
+}
+
 const SYSTEM = 'Business Central';
 const SALES_ORDER: Shape = { id: 'string', number: 'string', externalDocumentNumber: 'string?', '@odata.etag': 'string?' };
 const SALES_ORDER_LINE: Shape = {
@@ -124,6 +142,10 @@ const SALES_SHIPMENT: Shape = {
 const SALES_SHIPMENT_LINE: Shape = { lineType: 'string?', lineObjectNumber: 'string?', quantity: 'number', locationId: 'string?', locationCode: 'string?' };
 const SHIPMENT_TRACKING: Shape = { number: 'string', packageTrackingNo: 'string?', shippingAgentCode: 'string?' };
 const CUSTOMER: Shape = { id: 'string', number: 'string', displayName: 'string?', blocked: 'string?', creditLimit: 'number?', customerFinancialDetail: 'object?' };
+const CUSTOMER_RECORD: Shape = {
+  id: 'string', number: 'string', '@odata.etag': 'string', displayName: 'string?', email: 'string?', phoneNumber: 'string?', taxRegistrationNumber: 'string?',
+  addressLine1: 'string?', addressLine2: 'string?', city: 'string?', state: 'string?', country: 'string?', postalCode: 'string?', paymentTermsId: 'string?',
+};
 
 /**
  * Business Central API v2.0, as a service-to-service client: OAuth2 client credentials with the token cached
@@ -242,6 +264,33 @@ export class BusinessCentralClient {
   /** Every customer, each with its financial detail (the balance) in the same pages: one request a page. */
   async listCustomers(signal?: AbortSignal): Promise<{ value: BcCustomer[] }> {
     return { value: await this.allPages<BcCustomer>(this.companyUrl(`/customers?${odataQuery({ $expand: 'customerFinancialDetail' })}`), 'a customer', CUSTOMER, signal) };
+  }
+
+  /** The customer whose number is `number`, with its etag, if Business Central has one. */
+  async findCustomer(number: string, signal?: AbortSignal): Promise<BcCustomerRecord | undefined> {
+    const query = odataQuery({ $filter: `number eq ${odataString(number)}` });
+    const found = expectShape<{ value: unknown[] }>(SYSTEM, 'a customers page', await this.request('GET', `/customers?${query}`, undefined, signal), { value: 'array' });
+    return found.value.length === 0 ? undefined : expectShape<BcCustomerRecord>(SYSTEM, 'a customer', found.value[0], CUSTOMER_RECORD);
+  }
+
+  /**
+   * Writes `changes` to the customer with the etag it was read with (`If-Match`): the customer as it is now, or
+   * undefined when Business Central answers 412 (someone changed it since it was read).
+   */
+  async patchCustomer(id: string, etag: string, changes: Record<string, string>, signal?: AbortSignal): Promise<BcCustomerRecord | undefined> {
+    try {
+      return expectShape<BcCustomerRecord>(SYSTEM, 'the updated customer', await this.request('PATCH', `/customers(${id})`, changes, signal, { 'if-match': etag }), CUSTOMER_RECORD);
+    } catch (error) {
+      if (error instanceof TargetError && error.details.status === 412) return undefined;
+      throw error;
+    }
+  }
+
+  /** The id of the payment terms whose code is `code`, if Business Central has them. */
+  async findPaymentTermsId(code: string, signal?: AbortSignal): Promise<string | undefined> {
+    const query = odataQuery({ $filter: `code eq ${odataString(code)}` });
+    const found = expectShape<{ value: unknown[] }>(SYSTEM, 'a paymentTerms page', await this.request('GET', `/paymentTerms?${query}`, undefined, signal), { value: 'array' });
+    return found.value.length === 0 ? undefined : expectShape<{ id: string }>(SYSTEM, 'payment terms', found.value[0], { id: 'string', code: 'string' }).id;
   }
 
   /**

@@ -1,17 +1,20 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import type {
-  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges,
-  StockChanges,
+  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord,
+  ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment } from '../erp-shipment-plan.js';
 import { BusinessCentralClient, type BcSalesOrder, type BcSalesShipment, type BcShipmentTracking, type SalesOrderInput } from './business-central.client.js';
 import type { BusinessCentralConfig } from './business-central.config.js';
+import { bcCustomerChanges, bcCustomerWrite, bcPaymentTermsCode } from './business-central.customers.js';
 import { basePrice, priceListLine } from './business-central.prices.js';
 
 /** API v2.0's only posting action of salesOrders. */
 const DEFAULT_POSTING_ACTION = 'shipAndInvoice';
 /** The company's local currency when the backend names none. */
 const DEFAULT_CURRENCY = 'USD';
+/** PATCHes of a customer per update, each after a fresh read, before a run of 412s is left to the next attempt. */
+const CUSTOMER_PATCH_TRIES = 3;
 
 /** Crossdock's ERP contract on Business Central API v2.0: the delivery adapter of kind `business-central`. */
 export class BusinessCentralErp implements ErpConnector {
@@ -133,6 +136,28 @@ export class BusinessCentralErp implements ErpConnector {
     let through = since?.getTime();
     for (const document of documents) through = Math.max(through ?? 0, Date.parse(document.lastModifiedDateTime));
     return { shipments: documents.map((document) => this.toShipmentRecord(document, tracking.get(document.number))), through: through === undefined ? undefined : new Date(through) };
+  }
+
+  /**
+   * Writes a customer's fields changed elsewhere (mapped in business-central.customers.ts): the customer read by its
+   * number with its etag, compared, and only what differs PATCHed with `If-Match`. A 412 (someone changed the
+   * customer since the read) reads it again and compares again, the update's values over the fresh record, so their
+   * change to other properties stays; after CUSTOMER_PATCH_TRIES PATCHes met 412, retryable. Nothing differing:
+   * `updated: false` without a PATCH. A customer Business Central does not have is permanent (accounts are not created here).
+   */
+  async updateCustomer(update: ErpCustomerUpdate, signal: AbortSignal): Promise<ErpCustomerUpdateResult> {
+    const terms = update.fields.paymentTerms;
+    const code = typeof terms === 'string' ? bcPaymentTermsCode(terms) : undefined;
+    const write = bcCustomerWrite(update, code === undefined ? undefined : await this.client.findPaymentTermsId(code, signal));
+    const skipped = write.skipped.length > 0 ? { skipped: write.skipped } : {};
+    for (let etagRetries = 0; etagRetries < CUSTOMER_PATCH_TRIES; etagRetries++) {
+      const customer = await this.client.findCustomer(update.number, signal);
+      if (!customer) throw new TargetError('permanent', `Business Central has no customer ${update.number} (accounts are not created from Crossdock)`);
+      const { changes, fields } = bcCustomerChanges(write, customer);
+      if (fields.length === 0) return { updated: false, ...(etagRetries > 0 ? { etagRetries } : {}), ...skipped };
+      if (await this.client.patchCustomer(customer.id, customer['@odata.etag'], changes, signal)) return { updated: true, etagRetries, written: fields, ...skipped };
+    }
+    throw new TargetError('retryable', `Business Central's customer ${update.number} changed between each read and PATCH of ${CUSTOMER_PATCH_TRIES} (412 each time)`);
   }
 
   /**

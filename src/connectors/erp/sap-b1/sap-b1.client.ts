@@ -222,6 +222,32 @@ export class SapB1Client {
     return this.allPages(`BusinessPartners?${query}`, 'a business partner', signal);
   }
 
+  /** The business partner `cardCode` with the fields named (`$select`), as SAP sent it; undefined when SAP has none (404). */
+  async businessPartner(cardCode: string, fields: readonly string[], signal?: AbortSignal): Promise<unknown> {
+    try {
+      return await this.request('GET', `BusinessPartners(${encodeURIComponent(odataString(cardCode))})?${odataQuery({ $select: fields.join(',') })}`, undefined, signal);
+    } catch (error) {
+      if (error instanceof TargetError && error.details.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes `changes` to the business partner. A collection given (BPAddresses) is merged, never replaced: the
+   * elements sent are changed or added and the others kept (`B1S-ReplaceCollectionsOnPatch: false`, the Service
+   * Layer's default, said so that no server setting turns the PATCH into a replacement).
+   */
+  async updateBusinessPartner(cardCode: string, changes: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
+    await this.request('PATCH', `BusinessPartners(${encodeURIComponent(odataString(cardCode))})`, changes, signal, { 'b1s-replacecollectionsonpatch': 'false' });
+  }
+
+  /** The GroupNumber of the payment terms (PaymentTermsTypes) named `name`, if SAP has them. */
+  async paymentTermsGroup(name: string, signal?: AbortSignal): Promise<number | undefined> {
+    const query = odataQuery({ $filter: `PaymentTermsGroupName eq ${odataString(name)}`, $select: 'GroupNumber,PaymentTermsGroupName' });
+    const [found] = await this.allPages(`PaymentTermsTypes?${query}`, 'payment terms', signal);
+    return found === undefined ? undefined : expectShape<{ GroupNumber: number }>(SYSTEM, 'payment terms', found, { GroupNumber: 'number', PaymentTermsGroupName: 'string' }).GroupNumber;
+  }
+
   /**
    * Every price list as SAP sent it, each page one governed call. No `$select`: Active, ValidFrom and ValidTo
    * came with later versions, and a `$select` naming a field the version lacks fails the read.

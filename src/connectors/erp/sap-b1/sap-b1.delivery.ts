@@ -1,13 +1,14 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import { expectShape, type Shape } from '../../answer-shape.js';
 import type {
-  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges,
-  StockChanges,
+  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord,
+  ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment } from '../erp-shipment-plan.js';
 import { SapB1Client, type SapDeliveryNote, type SapItemStock, type SapOrder, type SapOrderInput } from './sap-b1.client.js';
 import { SAP_STOCK_DOCUMENTS, type SapB1Config } from './sap-b1.config.js';
 import { isoCurrency, sapCurrency } from './sap-b1.currencies.js';
+import { PARTNER_FIELDS_READ, readPartnerRecord, sapPartnerPatch } from './sap-b1.customers.js';
 import { itemPrices, sapPriceLists, specialPrices, type SapPriceLists } from './sap-b1.prices.js';
 
 const SYSTEM = 'SAP Business One';
@@ -187,6 +188,27 @@ export class SapB1Erp implements ErpConnector {
       .toSorted((a, b) => (a.stamp ?? 0) - (b.stamp ?? 0) || a.DocEntry - b.DocEntry)
       .map((note) => this.toShipmentRecord(note, orders.get(baseOrderOf(note) ?? -1)));
     return { shipments: records, through: through === undefined ? undefined : new Date(through) };
+  }
+
+  /**
+   * Writes a customer's fields changed elsewhere (mapped in sap-b1.customers.ts): the business partner read with
+   * its addresses, compared, and only what differs PATCHed, its BPAddresses merged (the addresses not sent are
+   * kept). The Service Layer gives the partner no etag here, so nothing guards the moment between the read and the
+   * PATCH: what another user changed in it stays unless it is one of the fields written. Nothing differing:
+   * `updated: false` without a PATCH. A partner SAP does not have, or one that is not a customer, is permanent.
+   */
+  async updateCustomer(update: ErpCustomerUpdate, signal: AbortSignal): Promise<ErpCustomerUpdateResult> {
+    const terms = update.fields.paymentTerms;
+    const group = typeof terms === 'string' && terms !== '' ? await this.client.paymentTermsGroup(terms, signal) : undefined;
+    const record = await this.client.businessPartner(update.number, PARTNER_FIELDS_READ, signal);
+    if (record === undefined) throw new TargetError('permanent', `${SYSTEM} has no business partner ${update.number} (accounts are not created from Crossdock)`);
+    const partner = readPartnerRecord(record);
+    if (partner.CardType && partner.CardType !== 'cCustomer') throw new TargetError('permanent', `${SYSTEM}'s business partner ${update.number} is not a customer (CardType ${partner.CardType})`);
+    const { patch, written, skipped } = sapPartnerPatch(update, partner, group);
+    const said = skipped.length > 0 ? { skipped } : {};
+    if (written.length === 0) return { updated: false, ...said };
+    await this.client.updateBusinessPartner(update.number, patch, signal);
+    return { updated: true, written, ...said };
   }
 
   /**

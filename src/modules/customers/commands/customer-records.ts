@@ -166,12 +166,16 @@ export class CustomerRecords implements OnModuleInit {
   /** An update the ERP took: the ERP has now seen those values (its echo of them is known as such). */
   private async erpUpdated(sql: Sql, outcome: DeliveryOutcome): Promise<void> {
     if (outcome.event !== 'delivered') return;
+    // The fields the ERP took (a connector names them; a field it had no room for was not seen).
+    const written = (outcome.result as { written?: string[] } | undefined)?.written ?? null;
     await sql.query(
       `insert into customer_sync (account_number, system, seen)
-       select o.payload->>'number', 'erp', o.payload->'fields' from outbox o join customer c on c.account_number = o.payload->>'number'
+       select o.payload->>'number', 'erp', (select coalesce(jsonb_object_agg(f.key, f.value), '{}') from jsonb_each(o.payload->'fields') f
+                                            where $2::text[] is null or f.key = any($2::text[]))
+         from outbox o join customer c on c.account_number = o.payload->>'number'
         where o.delivery_id = $1
        on conflict (account_number, system) do update set seen = customer_sync.seen || excluded.seen, synced_at = clock_timestamp()`,
-      [outcome.delivery.deliveryId],
+      [outcome.delivery.deliveryId, written],
     );
   }
 
