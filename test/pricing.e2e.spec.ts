@@ -179,6 +179,9 @@ describe('two instances', () => {
     const two = await startTestApp({ databaseUrl: t.databaseUrl, env: ENV });
     try {
       await send([price({ sku: 'C-1', unitPrice: 7 })]);
+      // The other instance hears of that write a few milliseconds after its commit; a look-up before then would
+      // be forgotten when it does.
+      await new Promise((r) => setTimeout(r, 300));
       const onTwo = async () => (await two.request('GET', '/v1/prices?sku=C-1', { token: portalKey })).body.items[0].unitPrice;
       expect(await onTwo()).toBe(7);
       // Answered from its cache now: a change written behind Crossdock's back is not seen...
