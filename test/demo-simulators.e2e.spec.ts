@@ -197,6 +197,38 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
     expect(await storeAndPortal()).toEqual({ store: '133.00', portal: 133 });
   });
 
+  it("carries a portal's edit of a customer's email to the demo ERP, and the ERP's new credit limit to the portal", async () => {
+    const admin = readFileSync(join(demoDir, 'admin-token'), 'utf8').trim();
+    const call = async (method: string, path: string, body?: unknown, token = admin) => {
+      const response = await fetch(`${demoUrl}${path}`, {
+        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json().catch(() => undefined)) as any };
+    };
+    const until = async (what: string, check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 30_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    // The customers are pulled from the demo ERP at start.
+    await until('the demo customers pulled', async () => (await call('GET', '/v1/customers/20000')).status === 200);
+    const { body: { key } } = await call('POST', '/v1/admin/channels/demo-portal/api-keys', { scopes: ['customers:read', 'customers:write'] });
+    const edited = await call('PUT', '/v1/customers/20000', { email: 'purchasing@trey.example' }, key);
+    expect(edited.status).toBe(200);
+    const erpCustomer = async () => (await (await fetch(`${demoUrl}/simulators/business-central/_control/customers/20000`)).json()) as { email: string };
+    await until('the demo ERP has the email', async () => (await erpCustomer())?.email === 'purchasing@trey.example');
+
+    await fetch(`${demoUrl}/simulators/business-central/_control/customers/20000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ creditLimit: 25_000 }) });
+    expect((await call('POST', '/v1/admin/erp-backends/bc-cloud/sync/customers')).status).toBe(200);
+    const portal = String(configuration.channels['demo-portal']!.config.url);
+    await until('the portal hears the new credit limit', async () => {
+      const received = (await (await fetch(portal)).json()) as Array<{ body: { type: string; data: { accountNumber: string; changed: string[]; customer: { creditLimit: number } } } }>;
+      return received.some((r) => r.body?.type === 'customer.changed' && r.body.data.accountNumber === '20000' && r.body.data.customer.creditLimit === 25_000 && r.body.data.changed.includes('creditLimit'));
+    });
+  });
+
   it('keeps the simulators out of the API document, and out of a service that is not in demo mode', async () => {
     const document = (await (await fetch(`${demoUrl}/docs-json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(document.paths)).toContain('/v1/admin/channels/{id}');

@@ -380,6 +380,10 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
       maintenance: state.maintenance, orders: [...state.orders.values()], shipments: [...state.shipments.values()], ledgerEntries: state.ledger.length, requests: state.requests.length,
     }));
     instance.get('/_control/requests', async () => state.requests);
+    instance.get('/_control/customers/:number', async (request, reply) => {
+      const customer = state.customers.get((request.params as { number: string }).number);
+      return customer ?? reply.status(404).send({ error: 'no such customer' });
+    });
     instance.post('/_control/maintenance', async (request) => {
       state.maintenance = Boolean((request.body as { on?: boolean } | undefined)?.on);
       return { maintenance: state.maintenance };
