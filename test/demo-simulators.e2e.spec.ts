@@ -57,6 +57,14 @@ async function token(config: Record<string, unknown>, clientSecret = String(conf
   return fetch(String(config.tokenUrl), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
 }
 
+/** A call to the demo process, with its admin token unless another is given. */
+async function call(method: string, path: string, body?: unknown, token = readFileSync(join(demoDir, 'admin-token'), 'utf8').trim()) {
+  const response = await fetch(demoUrl + path, {
+    method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json().catch(() => undefined)) as any };
+}
+
 describe('demo mode serves the simulators under /simulators on its own port', () => {
   it('answers as Business Central at the demo backend\'s URLs, for the demo backend\'s credentials only', async () => {
     const bc = configuration.erpBackends['bc-cloud']!.config;
@@ -127,13 +135,6 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
   });
 
   it('routes orders to the SAP Business One simulator of sap-legacy at runtime: customers pulled, an order placed there once', async () => {
-    const admin = readFileSync(join(demoDir, 'admin-token'), 'utf8').trim();
-    const call = async (method: string, path: string, body?: unknown, token = admin) => {
-      const response = await fetch(demoUrl + path, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json().catch(() => undefined)) as any };
-    };
     expect((await call('PUT', '/v1/admin/routing/orders', { mode: 'legacy', primary: 'sap-legacy' })).status).toBe(200);
     try {
       expect((await call('POST', '/v1/admin/erp-backends/sap-legacy/sync/customers')).status).toBe(200);
@@ -164,13 +165,6 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
   });
 
   it("prices the demo ERP's items for the portal, a customer's own price and quantity break too, and carries a price change to the portal and the store", async () => {
-    const admin = readFileSync(join(demoDir, 'admin-token'), 'utf8').trim();
-    const call = async (method: string, path: string, body?: unknown, token = admin) => {
-      const response = await fetch(`${demoUrl}${path}`, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json().catch(() => undefined)) as any };
-    };
     const { body: { key } } = await call('POST', '/v1/admin/channels/demo-portal/api-keys', { scopes: ['prices:read'] });
     const price = async (query: string) => (await call('GET', `/v1/prices?${query}`, undefined, key)).body?.items?.[0];
     // The first pull runs shortly after start.
@@ -198,13 +192,6 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
   });
 
   it("carries a portal's edit of a customer's email to the demo ERP, and the ERP's new credit limit to the portal", async () => {
-    const admin = readFileSync(join(demoDir, 'admin-token'), 'utf8').trim();
-    const call = async (method: string, path: string, body?: unknown, token = admin) => {
-      const response = await fetch(`${demoUrl}${path}`, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json().catch(() => undefined)) as any };
-    };
     const until = async (what: string, check: () => Promise<boolean>) => {
       const deadline = Date.now() + 30_000;
       while (!(await check())) {
