@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signShopifyBody } from '../src/connectors/channels/shopify/shopify-webhooks.js';
 import { FaultTarget, TARGET_SECRET } from './support/fault-target.js';
 import { waitUntil } from './support/messaging.js';
 import { ordersWorld, type OrdersWorld } from './support/orders.js';
@@ -162,5 +164,42 @@ describe('to the ERP', () => {
     expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
     expect((await t.request('GET', '/v1/customers/10000')).body.customer.creditLimit).toBe(123456);
     expect(await t.sql("select id from outbox where type = 'erp.customer.update' and key = 'customer:10000' and created_at > now() - interval '5 seconds'")).toEqual([]);
+  });
+});
+
+describe("a store's customers webhooks", () => {
+  const SECRET = 'store-webhook-secret';
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/shopify/webhook_customers_update.json', import.meta.url), 'utf8'));
+  const deliver = (topic: string, body: unknown) => {
+    const raw = JSON.stringify(body);
+    return t.request('POST', '/v1/webhooks/shopify/store', {
+      token: null, rawBody: raw,
+      headers: { 'x-shopify-topic': topic, 'x-shopify-hmac-sha256': signShopifyBody(SECRET, raw), 'x-shopify-webhook-id': `wh-${Math.random()}`, 'x-shopify-triggered-at': new Date().toISOString() },
+    });
+  };
+
+  beforeAll(async () => {
+    await put('/v1/admin/channels/store', {
+      kind: 'shopify', inventory: { warehouses: ['WH-EAST'], safetyStock: 0, allocationPercent: 100 }, oversell: 'reject',
+      config: { shopDomain: 'store.myshopify.com', apiVersion: '2025-07', accessToken: 'shpat_test', webhookSecret: SECRET, customerAccount: { source: 'customer-tag', tagPrefix: 'erp:', fallback: '40000' } },
+    });
+  });
+
+  it("takes a B2B customer's contact details from the store, its id too, and leaves alone what the store does not own", async () => {
+    const body = { ...fixture, tags: 'wholesale, erp:10000', email: 'Bob@Biller.com', phone: '+1 613 555 0142', first_name: 'Not', last_name: 'Adatum' };
+    const answer = await deliver('customers/update', body);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ outcome: 'customer', accountNumber: '10000', applied: ['email', 'phone', 'shippingAddress'] });
+    const customer = (await t.request('GET', '/v1/customers/10000')).body;
+    expect(customer.customer).toMatchObject({ email: 'Bob@biller.com', phone: '+16135550142', shippingAddress: { line1: "151 O'Connor Street", city: 'Ottawa', country: 'CA' }, name: 'Adatum Corporation' });
+    expect(customer.systemIds['shopify:store']).toBe('gid://shopify/Customer/706405506930370084');
+    expect(customer.provenance.email).toMatchObject({ system: 'channel', source: 'shopify:store' });
+  });
+
+  it('keeps a web shopper (no account of its own) out of the customers, and refuses a record that breaks a rule', async () => {
+    expect((await deliver('customers/create', { ...fixture, tags: '' })).body).toMatchObject({ outcome: 'ignored' });
+    const bad = await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'not an email' });
+    expect(bad.body).toMatchObject({ outcome: 'refused', accountNumber: '10000', errors: [expect.objectContaining({ field: 'email', rule: 'email' })] });
+    expect((await t.request('GET', '/v1/customers/10000')).body.customer.email).toBe('Bob@biller.com');
   });
 });

@@ -4,6 +4,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { parseShopifyJson, shopifyDelivery, verifyShopifyHmac } from '../../../connectors/channels/shopify/shopify-webhooks.js';
+import { toStoreCustomer, type ShopifyCustomer } from '../../../connectors/channels/shopify/shopify-customer.js';
 import { DEFAULT_ACCOUNT_SOURCE, toOrderRequest } from '../../../connectors/channels/shopify/shopify-order.js';
 import type { ShopifyConfig } from '../../../connectors/channels/shopify/shopify.config.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
@@ -16,16 +17,17 @@ import { currentCorrelationId } from '../../../platform/observability/correlatio
 import { LOGGER } from '../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../platform/observability/logger.js';
 import { Access } from '../../../platform/security/principal.js';
-import { QueryBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
 import { ChannelQuery, type Channel } from '../../configuration/index.js';
+import { ChangeCustomerCommand } from '../../customers/index.js';
 import { AcceptOrder } from '../commands/accept-order/accept-order.js';
 import { CancelOrder } from '../commands/cancel-order/cancel-order.js';
 import { ChannelFulfillmentReported } from '../events/channel-fulfillment-reported.js';
 import { IntegrationEvents } from '../../../platform/outbox/integration-events.js';
 import { CreateOrderDto } from './order.dto.js';
 
-type Outcome = 'created' | 'cancelled' | 'cancel-requested' | 'duplicate' | 'stale' | 'ignored' | 'refused' | 'unknown-order' | 'recorded';
+type Outcome = 'created' | 'cancelled' | 'cancel-requested' | 'duplicate' | 'stale' | 'ignored' | 'refused' | 'unknown-order' | 'recorded' | 'customer';
 
 /**
  * Shopify's webhooks for a channel of kind `shopify`. The signature is checked over the raw bytes before
@@ -39,6 +41,7 @@ export class ShopifyWebhooksController {
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly queries: QueryBus,
+    private readonly commands: CommandBus,
     private readonly inbox: Inbox,
     private readonly acceptOrder: AcceptOrder,
     private readonly cancelOrder: CancelOrder,
@@ -54,7 +57,7 @@ export class ShopifyWebhooksController {
     @Param('channelId', ResourceIdPipe) channelId: string,
     @Headers() headers: Record<string, string | string[] | undefined>,
     @Req() request: RawBodyRequest<FastifyRequest>,
-  ): Promise<{ outcome: Outcome; orderId?: string; errors?: unknown }> {
+  ): Promise<{ outcome: Outcome; orderId?: string; errors?: unknown; [detail: string]: unknown }> {
     const channel = await this.queries.execute(new ChannelQuery(channelId));
     if (!channel || channel.kind !== 'shopify') throw problems.notFound(`Shopify channel ${channelId}`);
     const config = channel.config as unknown as ShopifyConfig;
@@ -72,7 +75,7 @@ export class ShopifyWebhooksController {
       await recordTrace(tx, [{ correlationId: currentCorrelationId() ?? delivery.eventId!, step: 'received', detail: { source, topic: delivery.topic, eventId: delivery.eventId, ...outcome } }]);
       return outcome;
     });
-    if (result.outcome === 'refused') this.logger.warn({ channelId, topic: delivery.topic, eventId: delivery.eventId, errors: result.errors }, 'Shopify order refused');
+    if (result.outcome === 'refused') this.logger.warn({ channelId, topic: delivery.topic, eventId: delivery.eventId, errors: result.errors }, `Shopify ${delivery.topic} refused`);
     return result;
   }
 
@@ -115,6 +118,19 @@ export class ShopifyWebhooksController {
       );
       await this.events.publish(tx, reported, `${channelId}|${reported.channelOrderId}`);
       return { outcome: 'recorded' as const };
+    }
+    if (topic === 'customers/create' || topic === 'customers/update') {
+      // A B2B customer's contact details, as the customers module judges them (a field the store does not own is
+      // left out, with a trace); a web shopper with no account of its own is nothing to keep.
+      const customer = toStoreCustomer(payload as ShopifyCustomer, config.customerAccount ?? DEFAULT_ACCOUNT_SOURCE);
+      if (!customer) return { outcome: 'ignored' as const, reason: 'no account number' };
+      const source = `shopify:${channelId}`;
+      const outcome = await this.commands.execute(new ChangeCustomerCommand(
+        tx, customer.accountNumber, { system: 'channel', fields: customer.fields }, 'webhook', source, { key: source, id: customer.customerId },
+      ));
+      if (outcome.violations.length > 0) return { outcome: 'refused' as const, accountNumber: customer.accountNumber, errors: outcome.violations };
+      const { merge } = outcome;
+      return { outcome: 'customer' as const, accountNumber: customer.accountNumber, applied: Object.keys(merge.applied), echoes: merge.echoes, refused: merge.refused, conflicts: merge.conflicts.length };
     }
     return { outcome: 'ignored' as const };
   }

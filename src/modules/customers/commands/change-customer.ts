@@ -1,0 +1,31 @@
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { Sql } from '../../../platform/database/transaction.js';
+import type { CustomerChange } from '../domain/customer.js';
+import { CustomerRecords, type ChangeOutcome, type ChangeRoute } from './customer-records.js';
+
+/**
+ * A change of a customer from another module's intake (a store's customers webhook), judged and applied in the
+ * caller's transaction like any other: what its system does not own is left out, and a record breaking a quality
+ * rule is not written (the outcome says why).
+ */
+export class ChangeCustomerCommand extends Command<ChangeOutcome> {
+  constructor(
+    readonly sql: Sql,
+    readonly accountNumber: string,
+    readonly change: CustomerChange,
+    readonly route: Exclude<ChangeRoute, 'api'>,
+    readonly source: string,
+    readonly systemId?: { key: string; id: string },
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(ChangeCustomerCommand)
+export class ChangeCustomerHandler implements ICommandHandler<ChangeCustomerCommand, ChangeOutcome> {
+  constructor(private readonly records: CustomerRecords) {}
+
+  execute({ sql, accountNumber, change, route, source, systemId }: ChangeCustomerCommand): Promise<ChangeOutcome> {
+    return this.records.change(sql, accountNumber, change, route, source, systemId);
+  }
+}
