@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signShopifyBody } from '../src/connectors/channels/shopify/shopify-webhooks.js';
+import { createShopifySimulator } from '../src/simulators/shopify/shopify-simulator.js';
 import { FaultTarget, TARGET_SECRET } from './support/fault-target.js';
 import { waitUntil } from './support/messaging.js';
 import { ordersWorld, type OrdersWorld } from './support/orders.js';
@@ -178,12 +179,18 @@ describe("a store's customers webhooks", () => {
     });
   };
 
+  const store = createShopifySimulator({ accessToken: 'shpat_test', latencyMs: [1, 3] });
   beforeAll(async () => {
+    const url = await store.listen();
     await put('/v1/admin/channels/store', {
       kind: 'shopify', inventory: { warehouses: ['WH-EAST'], safetyStock: 0, allocationPercent: 100 }, oversell: 'reject',
-      config: { shopDomain: 'store.myshopify.com', apiVersion: '2025-07', accessToken: 'shpat_test', webhookSecret: SECRET, customerAccount: { source: 'customer-tag', tagPrefix: 'erp:', fallback: '40000' } },
+      config: {
+        shopDomain: 'store.myshopify.com', apiVersion: '2025-07', accessToken: 'shpat_test', webhookSecret: SECRET, adminApiBaseUrl: `${url}/admin/api/2025-07`,
+        customerAccount: { source: 'customer-tag', tagPrefix: 'erp:', fallback: '40000' },
+      },
     });
   });
+  afterAll(() => store.close());
 
   it("takes a B2B customer's contact details from the store, its id too, and leaves alone what the store does not own", async () => {
     const body = { ...fixture, tags: 'wholesale, erp:10000', email: 'Bob@Biller.com', phone: '+1 613 555 0142', first_name: 'Not', last_name: 'Adatum' };
@@ -196,10 +203,30 @@ describe("a store's customers webhooks", () => {
     expect(customer.provenance.email).toMatchObject({ system: 'channel', source: 'shopify:store' });
   });
 
+  it("writes another side's change to the store that knows the customer, and not the store's own back to it", async () => {
+    const storeId = 'gid://shopify/Customer/706405506930370084';
+    const mutations = () => store.state.customerMutations.length;
+    const before = mutations();
+    // The portal (another channel) changes the email: the store hears it.
+    expect((await change('10000', { email: 'ap@adatum.example' })).status).toBe(200);
+    await waitUntil('the store has the new email', () => store.customer(storeId)?.email === 'ap@adatum.example', 10_000);
+    expect(store.customer(storeId)).toMatchObject({ firstName: 'Adatum', lastName: 'Corporation' });
+    // The ERP changes the name: the store hears it too.
+    await fetch(`${w.simUrl}/_control/customers/10000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ displayName: 'Adatum Corp.' }) });
+    expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
+    await waitUntil('the store has the new name', () => store.customer(storeId)?.lastName === 'Corp.', 10_000);
+    // The store's own change is not sent back to it.
+    const sent = mutations();
+    expect(sent).toBeGreaterThan(before);
+    expect((await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'shop@adatum.example', phone: '+1 613 555 0142' })).body).toMatchObject({ applied: ['email'] });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(mutations()).toBe(sent);
+  });
+
   it('keeps a web shopper (no account of its own) out of the customers, and refuses a record that breaks a rule', async () => {
     expect((await deliver('customers/create', { ...fixture, tags: '' })).body).toMatchObject({ outcome: 'ignored' });
     const bad = await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'not an email' });
     expect(bad.body).toMatchObject({ outcome: 'refused', accountNumber: '10000', errors: [expect.objectContaining({ field: 'email', rule: 'email' })] });
-    expect((await t.request('GET', '/v1/customers/10000')).body.customer.email).toBe('Bob@biller.com');
+    expect((await t.request('GET', '/v1/customers/10000')).body.customer.email).toBe('shop@adatum.example');
   });
 });

@@ -1,3 +1,5 @@
+import type { PostalAddress } from '../postal-address.js';
+
 /**
  * What Crossdock asks of any ERP, in its own words: the message types an ERP destination takes and what they
  * carry, and the reads made outside the queues. Each connector maps these to its system's calls.
@@ -109,15 +111,8 @@ export interface ErpCustomer {
   priceList?: string | null;
 }
 
-/** A postal address as Crossdock keeps it: the country ISO 3166-1 alpha-2. */
-export interface ErpAddress {
-  line1: string;
-  line2?: string | null;
-  city: string;
-  postalCode?: string | null;
-  region?: string | null;
-  country: string;
-}
+/** A postal address (the canonical customer's). */
+export type ErpAddress = PostalAddress;
 
 /**
  * Fields of a customer changed on another side (a channel, a CRM), to be written in the ERP: only the fields named

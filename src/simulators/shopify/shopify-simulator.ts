@@ -10,10 +10,10 @@ import { GraphQLSyntaxError, parseOperation, type GqlField, type GqlOperation, t
  * (productVariants by SKU, inventory items and levels, locations, `inventorySetQuantities` validated as Shopify
  * does per API version: compareQuantity before 2026-01, changeFromQuantity and `@idempotent` after), prices
  * (`productVariantsBulkUpdate` of a variant's price, fixed prices of B2B price lists), orders and
- * fulfillments, behind the calculated query cost limit (a leaky bucket, THROTTLED with `extensions.cost`), with
+ * fulfillments, customers (`customerSet` by id), behind the calculated query cost limit (a leaky bucket, THROTTLED with `extensions.cost`), with
  * latency. It also sends signed webhooks as a store would, duplicates and stale retries included. A control API
  * under `/_control` lets tests change quantities as a merchant would, set the bucket, add variants and price
- * lists and read every request, mutation and price. It runs on its own (`listen`, `npm run sim:shopify`) or
+ * lists and customers, and read every request, mutation, price and customer. It runs on its own (`listen`, `npm run sim:shopify`) or
  * mounted under a prefix (the demo).
  */
 export interface ShopifySimulatorOptions {
@@ -35,6 +35,8 @@ export interface ShopifySimulatorOptions {
   locations?: Array<{ id: string; name: string }>;
   /** The catalogue; by default one variant per Business Central simulator item, stocked at every location. */
   variants?: SeedVariant[];
+  /** The store's customers; by default {@link DEFAULT_CUSTOMERS}. */
+  customers?: SeedCustomer[];
   /** Requests and mutations kept in `state.requests` and `state.mutations`, the oldest dropped first (all unless set). */
   keepRequests?: number;
 }
@@ -48,6 +50,53 @@ export interface SeedVariant {
   price?: string;
   /** `available` per location id; stocked at every location with 0 when absent. */
   available?: Record<string, number>;
+}
+
+export interface SeedCustomer {
+  /** gid://shopify/Customer/…; a new one when absent. */
+  id?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  addresses?: SimMailingAddress[];
+}
+
+/** A customer's address: MailingAddressInput's fields as set (country and province by code). */
+export interface SimMailingAddress {
+  address1?: string | null;
+  address2?: string | null;
+  city?: string | null;
+  company?: string | null;
+  zip?: string | null;
+  provinceCode?: string | null;
+  countryCode?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  phone?: string | null;
+}
+
+export interface SimCustomer {
+  id: string;
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  phone: string | null;
+  addresses: SimMailingAddress[];
+  updatedAt: string;
+}
+
+/** A customerSet as the store received it. */
+export interface RecordedCustomerMutation {
+  at: string;
+  identifier: Record<string, unknown> | null;
+  input: Record<string, unknown>;
+  /** The customer it set, when it found or created one. */
+  customerId?: string;
+  applied: boolean;
+  /** Whether it changed any field (a repeat of the same values does not). */
+  changed: boolean;
+  userErrors: string[];
 }
 
 export interface SimLevel {
@@ -133,6 +182,8 @@ interface State {
   requests: RecordedRequest[];
   priceLists: Map<string, SimPriceList>;
   priceMutations: RecordedPriceMutation[];
+  customers: Map<string, SimCustomer>;
+  customerMutations: RecordedCustomerMutation[];
   /** Mutation fields run, by name (those of a throttled or unparsable request are not). */
   mutationCounts: Record<string, number>;
   idempotency: Map<string, { fingerprint: string; payload: GqlObject }>;
@@ -212,6 +263,11 @@ export const DEFAULT_LOCATIONS = [
   { id: 'gid://shopify/Location/2', name: 'West warehouse' },
 ];
 
+/** Shopify's documentation's example customer. */
+export const DEFAULT_CUSTOMERS: SeedCustomer[] = [
+  { id: 'gid://shopify/Customer/706405506930370084', firstName: 'Bob', lastName: 'Bobsen', email: 'bob@example.com', phone: '+13125551212', addresses: [{ address1: '123 Amoebobacterium St', city: 'Ottawa', zip: 'K2P0V6', provinceCode: 'ON', countryCode: 'CA' }] },
+];
+
 export const DEFAULT_PRICE_LISTS = [{ id: 'gid://shopify/PriceList/1', name: 'B2B USD', currency: 'USD' }];
 
 /** The messages of ProductVariantsBulkUpdateUserErrorCode and PriceListPriceUserErrorCode, as Shopify's reference gives them. */
@@ -245,6 +301,8 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     requests: [],
     priceLists: new Map((options.priceLists ?? DEFAULT_PRICE_LISTS).map((l) => [l.id, { id: l.id, name: l.name ?? l.id, currency: l.currency, fixedPrices: new Map() }])),
     priceMutations: [],
+    customers: new Map(),
+    customerMutations: [],
     mutationCounts: {},
     idempotency: new Map(),
     nextId: 1,
@@ -253,6 +311,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     loseAnswers: 0,
     mutationAnswerDelayMs: 0,
   };
+  for (const seed of options.customers ?? DEFAULT_CUSTOMERS) addCustomer(state, seed);
   for (const seed of options.variants ?? defaultSimulatorData().items.map((item) => ({ sku: item.number, title: item.displayName }))) addVariant(state, seed);
 
   const plugin: FastifyPluginAsync = async (instance) => {
@@ -266,7 +325,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       const answer = (status: number, body: unknown) => {
         record.status = status;
         state.requests.push(record);
-        for (const kept of [state.requests, state.mutations, state.priceMutations]) if (kept.length > settings.keepRequests) kept.splice(0, kept.length - settings.keepRequests);
+        for (const kept of [state.requests, state.mutations, state.priceMutations, state.customerMutations]) if (kept.length > settings.keepRequests) kept.splice(0, kept.length - settings.keepRequests);
         return reply.status(status).headers({ 'content-type': 'application/json; charset=utf-8', 'x-shopify-api-version': apiVersion }).send(JSON.stringify(body));
       };
       const [min, max] = state.latencyMs;
@@ -338,12 +397,23 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       variants: [...state.variants.values()].map((v) => variantView(state, v)),
       mutations: state.mutations.length,
       priceMutations: state.priceMutations.length,
+      customerMutations: state.customerMutations.length,
+      customers: [...state.customers.values()],
       mutationCounts: state.mutationCounts,
       requests: state.requests.length,
     }));
     instance.get('/_control/requests', async () => state.requests);
     instance.get('/_control/mutations', async () => state.mutations);
     instance.get('/_control/price-mutations', async () => state.priceMutations);
+    instance.get('/_control/customers', async () => [...state.customers.values()]);
+    instance.get('/_control/customer-mutations', async () => state.customerMutations);
+    // One customer, or a list of them, as a storefront or a merchant creates them.
+    instance.post('/_control/customers', async (request, reply) => {
+      const seeds = [request.body ?? {}].flat() as SeedCustomer[];
+      if (seeds.some((seed) => seed.id !== undefined && !CUSTOMER_GID.test(String(seed.id)))) return reply.status(400).send({ errors: 'id must be gid://shopify/Customer/<number>' });
+      const added = seeds.map((seed) => addCustomer(state, seed));
+      return reply.status(201).send(Array.isArray(request.body) ? added : added[0]);
+    });
     instance.get('/_control/price-lists', async () => [...state.priceLists.values()].map((l) => priceListView(state, l)));
     // A price list of a B2B catalog, as a merchant creates one.
     instance.post('/_control/price-lists', async (request, reply) => {
@@ -418,6 +488,10 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     plugin, state, settings, listen: server.listen, close: server.close,
     /** The price of the SKU's variant; undefined when the store has no such SKU. */
     variantPrice: (sku: string): string | undefined => variantBySku(state, sku)?.price,
+    /** The customer as the store holds it; undefined when it has no such customer. */
+    customer: (id: string): SimCustomer | undefined => structuredClone(state.customers.get(id)),
+    /** Adds (or replaces) a customer, as a storefront or a merchant would. */
+    addCustomer: (seed: SeedCustomer): SimCustomer => structuredClone(addCustomer(state, seed)),
     /** The fixed prices of a price list by SKU; undefined when there is no such list. */
     fixedPrices: (priceListId: string) => {
       const list = state.priceLists.get(priceListId);
@@ -540,6 +614,10 @@ function queryRoot(state: State, settings: { shopDomain: string; currency: strin
       const order = state.orders.get(String(args.id));
       return order ? orderNode(state, order) : null;
     },
+    customer: (args: Args) => {
+      const customer = state.customers.get(String(args.id));
+      return customer ? customerNode(customer) : null;
+    },
     node: (args: Args) => nodeById(state, String(args.id)),
     nodes: (args: Args) => (Array.isArray(args.ids) ? args.ids.map((id) => nodeById(state, String(id))) : []),
   };
@@ -643,12 +721,113 @@ function mutationRoot(state: State, apiVersion: string): GqlObject {
     productVariantsBulkUpdate: (args) => updateVariants(state, String(args.productId ?? ''), args.variants, args.allowPartialUpdates === true),
     priceListFixedPricesAdd: (args) => addFixedPrices(state, String(args.priceListId ?? ''), args.prices),
     priceListFixedPricesDelete: (args) => deleteFixedPrices(state, String(args.priceListId ?? ''), args.variantIds),
+    customerSet: (args) => setCustomer(state, (args.identifier ?? null) as Record<string, unknown> | null, (args.input ?? {}) as Record<string, unknown>),
   };
   const counted = Object.entries(resolvers).map(([name, resolve]) => [name, (args: Args, field: GqlField) => {
     state.mutationCounts[name] = (state.mutationCounts[name] ?? 0) + 1;
     return resolve(args, field);
   }]);
   return { __typename: 'Mutation', ...Object.fromEntries(counted) };
+}
+
+// ---- Customers ----
+
+const CUSTOMER_GID = /^gid:\/\/shopify\/Customer\/\d+$/;
+const CUSTOMER_SET_INPUT_FIELDS = new Set(['addresses', 'email', 'firstName', 'lastName', 'locale', 'note', 'phone', 'tags', 'taxExempt', 'taxExemptions', 'id']);
+const MAILING_ADDRESS_FIELDS = new Set(['address1', 'address2', 'city', 'company', 'countryCode', 'firstName', 'lastName', 'phone', 'provinceCode', 'zip', 'country', 'province']);
+const CUSTOMER_SET_IDENTIFIER_FIELDS = new Set(['id', 'email', 'phone', 'customId']);
+/** The customer fields this simulator keeps; the other CustomerSetInput fields are accepted and ignored. */
+const KEPT_CUSTOMER_FIELDS = ['firstName', 'lastName', 'email', 'phone'] as const;
+
+function addCustomer(state: State, seed: SeedCustomer): SimCustomer {
+  const customer: SimCustomer = {
+    id: seed.id ?? `gid://shopify/Customer/${9_000_000_000 + state.nextId++}`,
+    firstName: seed.firstName ?? null,
+    lastName: seed.lastName ?? null,
+    email: seed.email ?? null,
+    phone: seed.phone ?? null,
+    addresses: (seed.addresses ?? []).map((a) => ({ ...a })),
+    updatedAt: new Date().toISOString(),
+  };
+  state.customers.set(customer.id, customer);
+  return customer;
+}
+
+function customerNode(customer: SimCustomer): GqlObject {
+  const address = (a: SimMailingAddress): GqlObject => ({
+    __typename: 'MailingAddress', address1: null, address2: null, city: null, company: null, zip: null, provinceCode: null, countryCodeV2: a.countryCode ?? null, firstName: null, lastName: null, phone: null, ...a,
+  });
+  return {
+    __typename: 'Customer',
+    id: customer.id,
+    legacyResourceId: numericId(customer.id),
+    firstName: customer.firstName,
+    lastName: customer.lastName,
+    displayName: [customer.firstName, customer.lastName].filter(Boolean).join(' ') || customer.email || '',
+    email: customer.email,
+    phone: customer.phone,
+    updatedAt: customer.updatedAt,
+    defaultAddress: customer.addresses[0] ? address(customer.addresses[0]) : null,
+    addresses: () => customer.addresses.map(address),
+  };
+}
+
+/**
+ * customerSet as Shopify runs it: by id (NOT_FOUND when the store has none), by email or phone (an upsert), or
+ * without an identifier (a new customer). Omitted fields stay as they are; `addresses` replaces the list.
+ * Fields not defined on the input types are GraphQL errors; an invalid or taken email or phone a userError.
+ */
+function setCustomer(state: State, identifier: Record<string, unknown> | null, input: Record<string, unknown>): GqlObject {
+  const undefinedField = (path: string, type: string) =>
+    new GraphQLError(`Variable $${path.split('.')[0]} of type ${type} was provided invalid value for ${path.split('.').slice(1).join('.')} (Field is not defined on ${type})`, { code: 'INVALID_VARIABLE' });
+  for (const key of Object.keys(identifier ?? {})) if (!CUSTOMER_SET_IDENTIFIER_FIELDS.has(key)) throw undefinedField(`identifier.${key}`, 'CustomerSetIdentifiers');
+  for (const key of Object.keys(input)) if (!CUSTOMER_SET_INPUT_FIELDS.has(key)) throw undefinedField(`input.${key}`, 'CustomerSetInput');
+  const addresses = input.addresses === undefined || input.addresses === null ? undefined : (input.addresses as Array<Record<string, unknown>>);
+  if (addresses !== undefined && !Array.isArray(addresses)) throw new GraphQLError('Variable $input of type CustomerSetInput! was provided invalid value for addresses (Expected value to be a list)', { code: 'INVALID_VARIABLE' });
+  addresses?.forEach((a, i) => {
+    for (const key of Object.keys(a ?? {})) if (!MAILING_ADDRESS_FIELDS.has(key)) throw undefinedField(`input.addresses.${i}.${key}`, 'MailingAddressInput');
+  });
+
+  const errors: GqlObject[] = [];
+  const error = (code: string, field: string[], message: string) => errors.push({ __typename: 'CustomerSetUserError', code, field, message });
+  let customer: SimCustomer | undefined;
+  if (identifier && 'id' in identifier) {
+    customer = state.customers.get(String(identifier.id));
+    if ('id' in input) error('ID_NOT_ALLOWED', ['input', 'id'], 'The id field is not allowed if identifier is provided.');
+    if (!customer) error('NOT_FOUND', ['identifier', 'id'], 'Resource matching the identifier was not found.');
+  } else if (identifier && ('email' in identifier || 'phone' in identifier)) {
+    const key = 'email' in identifier ? 'email' : 'phone';
+    if (input[key] !== identifier[key]) error(input[key] === undefined ? 'MISSING_FIELD_REQUIRED' : 'INPUT_MISMATCH', ['input', key], `The ${key} field must match the identifier.`);
+    customer = [...state.customers.values()].find((c) => c[key] !== null && c[key]?.toLowerCase() === String(identifier[key]).toLowerCase());
+  }
+  const email = input.email;
+  if (email !== undefined && email !== null && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) error('INVALID', ['input', 'email'], 'Email is invalid');
+  else if (typeof email === 'string' && [...state.customers.values()].some((c) => c !== customer && c.email?.toLowerCase() === email.toLowerCase())) error('TAKEN', ['input', 'email'], 'Email has already been taken');
+  const phone = input.phone;
+  if (phone !== undefined && phone !== null && (typeof phone !== 'string' || !/^\+[1-9]\d{1,14}$/.test(phone))) error('INVALID', ['input', 'phone'], 'Phone is invalid');
+  else if (typeof phone === 'string' && [...state.customers.values()].some((c) => c !== customer && c.phone === phone)) error('TAKEN', ['input', 'phone'], 'Phone has already been taken');
+  addresses?.forEach((a, i) => {
+    const countryCode = a.countryCode ?? a.country;
+    if (countryCode !== undefined && countryCode !== null && !/^[A-Z]{2}$/.test(String(countryCode))) error('INVALID', ['input', 'addresses', String(i), 'countryCode'], 'Country is invalid');
+  });
+
+  const record: RecordedCustomerMutation = { at: new Date().toISOString(), identifier, input: structuredClone(input), applied: errors.length === 0, changed: false, userErrors: errors.map((e) => String(e.code)) };
+  state.customerMutations.push(record);
+  if (errors.length > 0) return { __typename: 'CustomerSetPayload', customer: null, userErrors: errors };
+
+  customer ??= addCustomer(state, {});
+  const before = JSON.stringify({ ...customer, updatedAt: undefined });
+  for (const field of KEPT_CUSTOMER_FIELDS) if (field in input) customer[field] = (input[field] as string | null) ?? null;
+  if (addresses !== undefined) {
+    customer.addresses = addresses.map((a) => {
+      const { country, province, ...rest } = a as SimMailingAddress & { country?: string; province?: string };
+      return { ...rest, ...(rest.countryCode === undefined && country !== undefined ? { countryCode: country } : {}), ...(rest.provinceCode === undefined && province !== undefined ? { provinceCode: province } : {}) };
+    });
+  }
+  record.customerId = customer.id;
+  record.changed = JSON.stringify({ ...customer, updatedAt: undefined }) !== before;
+  if (record.changed) customer.updatedAt = record.at;
+  return { __typename: 'CustomerSetPayload', customer: customerNode(customer), userErrors: [] };
 }
 
 // ---- Prices: variants' own, and fixed prices of price lists ----

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
 import { httpCall } from '../../../platform/http/http-client.js';
 import { expectShape } from '../../answer-shape.js';
+import type { CustomerSetInput } from './shopify-customers.js';
 import type { FulfillmentCreate, ShopifyOrderFulfillment } from './shopify-fulfillment.js';
 import { entryOfUserError, MAX_PRICES_PER_CALL } from './shopify-prices.js';
 import type { ShopifyConfig } from './shopify.config.js';
@@ -184,7 +185,8 @@ export class QueryCostPacer {
 /**
  * Shopify's Admin GraphQL API for one store: SKU to inventory item, and `available` quantities per location
  * through `inventorySetQuantities`, batched by 250; SKU to variant and product, and prices: the variant's own
- * (`productVariantsBulkUpdate`, a call per product) and fixed prices in B2B price lists (250 a call).
+ * (`productVariantsBulkUpdate`, a call per product) and fixed prices in B2B price lists (250 a call); a
+ * customer's fields (`customerSet`).
  *
  * Concurrent changes: the mutation is a compare-and-set. The caller passes, per quantity, the figure
  * Crossdock last set there (`previous`); the client sends it as `compareQuantity` (API versions before
@@ -383,6 +385,22 @@ export class ShopifyAdminClient {
   async updateTracking(fulfillmentId: string, tracking: Tracking, notifyCustomer: boolean, signal?: AbortSignal): Promise<string> {
     const data = await this.graphql<{ fulfillmentTrackingInfoUpdate: MutationPayload }>(TRACKING_UPDATE, { fulfillmentId, trackingInfoInput: tracking, notifyCustomer }, MUTATION_COST, signal);
     return fulfillmentOf('fulfillmentTrackingInfoUpdate', data.fulfillmentTrackingInfoUpdate);
+  }
+
+  /**
+   * Sets the fields of a customer the store has (`customerSet` by id: it never creates one) and answers its id.
+   * The same input twice changes nothing. A customer the store does not have, or any other userError, is
+   * permanent, with Shopify's message and the field it names.
+   */
+  async setCustomer(customerId: string, input: CustomerSetInput, signal?: AbortSignal): Promise<string> {
+    const data = await this.graphql<{ customerSet: CustomerSetPayload }>(CUSTOMER_SET, { identifier: { id: customerId }, input }, MUTATION_COST, signal);
+    const answer = expectShape<NonNullable<CustomerSetPayload>>('Shopify', 'customerSet', data.customerSet, { userErrors: 'array', customer: 'object?' });
+    const describe = (e: UserError) => `${e.code ? `${e.code}: ` : ''}${e.message}${e.field?.length ? ` (${e.field.join('.')})` : ''}`;
+    if (answer.userErrors.some((e) => e.code === 'NOT_FOUND') || (answer.userErrors.length === 0 && !answer.customer)) {
+      throw new TargetError('permanent', `Shopify has no customer ${customerId}${answer.userErrors.length ? `: ${answer.userErrors.map(describe).join('; ')}` : ''}`);
+    }
+    if (answer.userErrors.length > 0) throw new TargetError('permanent', `Shopify refused customerSet of ${customerId}: ${answer.userErrors.map(describe).join('; ')}`);
+    return answer.customer!.id;
   }
 
   /** The cached variants of the SKUs, looking up those missing (with their product when `withProduct`). */
@@ -589,6 +607,7 @@ type PricesPayload = { userErrors: UserError[] } | null;
 function userErrorsOf(mutation: string, payload: PricesPayload): UserError[] {
   return expectShape<{ userErrors: UserError[] }>('Shopify', mutation, payload, { userErrors: 'array' }).userErrors;
 }
+type CustomerSetPayload = { customer: { id: string } | null; userErrors: UserError[] } | null;
 type AnsweredLevel = { quantities: Array<{ name: string; quantity: number }> };
 type AnsweredItem = Record<string, unknown>;
 
@@ -659,6 +678,10 @@ const FIXED_PRICES_ADD = `mutation CrossdockFixedPrices($priceListId: ID!, $pric
 
 const FIXED_PRICES_DELETE = `mutation CrossdockFixedPricesDelete($priceListId: ID!, $variantIds: [ID!]!) {
   priceListFixedPricesDelete(priceListId: $priceListId, variantIds: $variantIds) { deletedFixedPriceVariantIds userErrors { code field message } }
+}`;
+
+const CUSTOMER_SET = `mutation CrossdockCustomerSet($identifier: CustomerSetIdentifiers, $input: CustomerSetInput!) {
+  customerSet(identifier: $identifier, input: $input) { customer { id } userErrors { code field message } }
 }`;
 
 function setQuantitiesMutation(key: string | undefined): string {

@@ -2,6 +2,7 @@ import type { BatchDeliveryResult, DeliveryResult } from '../../../platform/deli
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import type { Delivery } from '../../../platform/outbox/message.js';
 import { ShopifyAdminClient } from './shopify-admin.client.js';
+import { CUSTOMER_CHANGED, readCustomerChange } from './shopify-customers.js';
 import { orderGid, planFulfillment, type ShipmentForShopify } from './shopify-fulfillment.js';
 import { formatAmount, MAX_PRICES_PER_CALL, newestPerTarget, PRICE_CHANGED, readPriceChange, type PriceChange } from './shopify-prices.js';
 import type { ShopifyConfig } from './shopify.config.js';
@@ -34,8 +35,20 @@ export class ShopifyDelivery {
       if (rejected?.length) throw new TargetError('permanent', rejected[0]!.message);
       return result;
     }
+    if (delivery.type === CUSTOMER_CHANGED) return this.setCustomer(delivery, signal);
     if (delivery.type !== AVAILABILITY_CHANGED) throw new TargetError('permanent', `channel ${channelId} of kind shopify does not take ${delivery.type} pushes`);
     return this.publishAvailability(delivery, signal);
+  }
+
+  /**
+   * A customer's change as the store's customer, named by its id there, with `customerSet`: the whole customer
+   * each time, so that a later version is all the store needs and a repeat changes nothing.
+   */
+  private async setCustomer(delivery: Delivery, signal: AbortSignal): Promise<DeliveryResult> {
+    const change = readCustomerChange(delivery);
+    if (typeof change === 'string') throw new TargetError('permanent', change);
+    const customerId = await this.client.setCustomer(change.customerId, change.input, signal);
+    return { accountNumber: change.accountNumber, customerId, fieldsSet: Object.keys(change.input) };
   }
 
   /**

@@ -130,7 +130,7 @@ export class CustomerRecords implements OnModuleInit {
       [accountNumber, change.system, JSON.stringify(seen)],
     );
     const view = (await this.view(sql, accountNumber))!;
-    if (changed.length > 0) await this.publish(sql, view, changed);
+    if (changed.length > 0) await this.publish(sql, view, changed, source);
     await this.toErp(sql, view, change, changed, merge);
     return { view, merge, violations: [], duplicates: await this.duplicates(sql, accountNumber, normalized) };
   }
@@ -192,15 +192,19 @@ export class CustomerRecords implements OnModuleInit {
     return rows.map((r) => ({ field: r.field, accountNumber: r.account_number }));
   }
 
-  /** `customer.changed` to the webhook subscribers that take it: the newest version per account, never an older one after it. */
-  private async publish(sql: Sql, view: CustomerView, changed: CustomerField[]): Promise<void> {
-    const subscribers = (await this.queries.execute(new ChannelsQuery(sql)))
-      .filter((c) => c.kind === 'webhook' && ((c.config.subscribe as string[] | undefined) ?? []).includes(CUSTOMER_CHANGED));
-    if (subscribers.length === 0) return;
+  /**
+   * `customer.changed` to the webhook subscribers that take it, and to each store that knows the customer (by its
+   * id there), but the one whose change it is: the newest version per account, never an older one after it.
+   */
+  private async publish(sql: Sql, view: CustomerView, changed: CustomerField[], source: string): Promise<void> {
+    const channels = await this.queries.execute(new ChannelsQuery(sql));
+    const subscribers = channels.filter((c) => c.kind === 'webhook' && ((c.config.subscribe as string[] | undefined) ?? []).includes(CUSTOMER_CHANGED));
+    const stores = channels.filter((c) => c.kind === 'shopify' && view.systemIds[`shopify:${c.id}`] && source !== `shopify:${c.id}`);
     const payload: CustomerChanged = { accountNumber: view.accountNumber, changed, customer: view.customer, version: view.version };
-    await this.outbox.addMany(sql, [{
-      message: { type: CUSTOMER_CHANGED, kind: 'state', key: `customer:${view.accountNumber}`, version: view.version, payload: { ...payload } },
-      destinations: subscribers.map((c) => `channel:${c.id}`),
-    }]);
+    const message = (extra: Record<string, unknown> = {}) => ({ type: CUSTOMER_CHANGED, kind: 'state' as const, key: `customer:${view.accountNumber}`, version: view.version, payload: { ...payload, ...extra } });
+    await this.outbox.addMany(sql, [
+      ...(subscribers.length > 0 ? [{ message: message(), destinations: subscribers.map((c) => `channel:${c.id}`) }] : []),
+      ...stores.map((c) => ({ message: message({ shopifyCustomerId: view.systemIds[`shopify:${c.id}`] }), destinations: [`channel:${c.id}`] })),
+    ]);
   }
 }
