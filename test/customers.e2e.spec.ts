@@ -160,6 +160,24 @@ describe('to the ERP', () => {
     expect((await t.request('GET', '/v1/customers/20000')).body.version).toBe(version);
   });
 
+  it("writes an operator's resolution of a conflict with the ERP to the ERP", async () => {
+    await put('/v1/admin/customer-ownership', { fields: { phone: 'channel' }, onConflict: 'manual' });
+    try {
+      // The ERP side last saw one phone; the portal changed it; the ERP now sends a third.
+      await put('/v1/admin/customer-ownership', { fields: { phone: 'erp' } });
+      expect((await change('20000', { phone: '+1 425 555 0101' }, erpKey)).status).toBe(200);
+      await put('/v1/admin/customer-ownership', { fields: { phone: 'channel' } });
+      expect((await change('20000', { phone: '+1 425 555 0102' })).status).toBe(200);
+      expect((await change('20000', { phone: '+1 425 555 0103' }, erpKey)).body.conflicts).toEqual([expect.objectContaining({ field: 'phone', resolution: 'held' })]);
+      const [open] = (await t.request('GET', '/v1/ops/customer-conflicts?accountNumber=20000')).body.items;
+      expect((await t.request('POST', `/v1/ops/customer-conflicts/${open.id}/resolve`, { body: { choose: 'value', value: 12, reason: 'typo' } })).status).toBe(400);
+      expect((await t.request('POST', `/v1/ops/customer-conflicts/${open.id}/resolve`, { body: { choose: 'value', value: '+1 425 555 0104', reason: 'called the buyer' } })).status).toBe(200);
+      await waitUntil('Business Central has the phone the operator chose', () => bcCustomer('20000').phoneNumber === '+14255550104', 15_000);
+    } finally {
+      await put('/v1/admin/customer-ownership', { fields: { phone: 'channel' }, onConflict: 'owner-wins' });
+    }
+  });
+
   it('sends the ERP nothing of what the ERP itself changed', async () => {
     await fetch(`${w.simUrl}/_control/customers/10000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ creditLimit: 123_456 }) });
     expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
@@ -203,7 +221,7 @@ describe("a store's customers webhooks", () => {
     expect(customer.provenance.email).toMatchObject({ system: 'channel', source: 'shopify:store' });
   });
 
-  it("writes another side's change to the store that knows the customer, and not the store's own back to it", async () => {
+  it("writes another side's change to the store that knows the customer, and the store's own back as the newest version", async () => {
     const storeId = 'gid://shopify/Customer/706405506930370084';
     const mutations = () => store.state.customerMutations.length;
     const before = mutations();
@@ -215,12 +233,22 @@ describe("a store's customers webhooks", () => {
     await fetch(`${w.simUrl}/_control/customers/10000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ displayName: 'Adatum Corp.' }) });
     expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
     await waitUntil('the store has the new name', () => store.customer(storeId)?.lastName === 'Corp.', 10_000);
-    // The store's own change is not sent back to it.
+    // The store's own change comes back to it as the newest version, so that an older one queued for it cannot
+    // land after it (a store that holds it already is written nothing new).
     const sent = mutations();
     expect(sent).toBeGreaterThan(before);
     expect((await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'shop@adatum.example', phone: '+1 613 555 0142' })).body).toMatchObject({ applied: ['email'] });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(mutations()).toBe(sent);
+    await waitUntil('the newest version at the store', () => store.customer(storeId)?.email === 'shop@adatum.example', 10_000);
+  });
+
+  it("takes only what the store holds, and one of the store's customers per account", async () => {
+    // No phone, no address at the store: the record keeps its own.
+    expect((await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'shop@adatum.example', phone: null, default_address: null })).body).toMatchObject({ applied: [] });
+    expect((await t.request('GET', '/v1/customers/10000')).body.customer).toMatchObject({ phone: '+16135550142', shippingAddress: { city: 'Ottawa' } });
+    // Another buyer of the same company, tagged with its account: the first one recorded speaks for it.
+    const other = await deliver('customers/update', { ...fixture, id: 1, admin_graphql_api_id: 'gid://shopify/Customer/1', tags: 'erp:10000', email: 'other@adatum.example' });
+    expect(other.body).toMatchObject({ outcome: 'ignored', reason: expect.stringContaining('gid://shopify/Customer/706405506930370084') });
+    expect((await t.request('GET', '/v1/customers/10000')).body.customer.email).toBe('shop@adatum.example');
   });
 
   it('keeps a web shopper (no account of its own) out of the customers, and refuses a record that breaks a rule', async () => {

@@ -7,6 +7,8 @@ import type { CustomerPull, ErpCustomer } from '../../connectors/erp/erp-contrac
 import { ErpDestination } from '../../connectors/erp/erp-destination.js';
 import { CustomersSynced } from './events/customers-synced.js';
 import { CustomerRecords } from './commands/customer-records.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { ErpRouteQuery } from '../migration-coexistence/index.js';
 import { LOGGER } from '../../platform/observability/observability.module.js';
 import type { Logger } from '../../platform/observability/logger.js';
 
@@ -22,6 +24,7 @@ export class CustomerDirectory {
     private readonly erp: ErpDestination,
     private readonly events: IntegrationEvents,
     private readonly records: CustomerRecords,
+    private readonly queries: QueryBus,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -51,6 +54,9 @@ export class CustomerDirectory {
    * judged as any other system's change). A record that breaks a quality rule is left as it was, and logged.
    */
   private async canonical(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<void> {
+    // One ERP speaks for the canonical customers: the one routed for `customers` (any, while none is).
+    const route = await this.queries.execute(new ErpRouteQuery('customers', tx));
+    if (route && route.primary !== backendId) return;
     const source = `erp:${backendId}`;
     for (const customer of customers) {
       const fields = { name: customer.name, blocked: (customer.blocked ?? '').trim(), creditLimit: customer.creditLimit, balanceDue: customer.balanceDue, priceList: customer.priceList ?? null };

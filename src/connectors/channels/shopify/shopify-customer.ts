@@ -15,10 +15,11 @@ export interface StoreCustomer {
   accountNumber: string;
   /** The store's id of the customer. */
   customerId: string;
+  /** Only what the store holds: a blank email or phone, or an incomplete address, is not a change to nothing. */
   fields: {
-    email: string | null;
-    phone: string | null;
-    shippingAddress: { line1: string; line2: string | null; city: string; postalCode: string | null; region: string | null; country: string } | null;
+    email?: string;
+    phone?: string;
+    shippingAddress?: { line1: string; line2: string | null; city: string; postalCode: string | null; region: string | null; country: string };
   };
 }
 
@@ -33,10 +34,14 @@ export function toStoreCustomer(customer: ShopifyCustomer, source: AccountNumber
   const address = customer.default_address;
   const shippingAddress = address?.address1 && address.city && address.country_code
     ? { line1: address.address1, line2: address.address2 ?? null, city: address.city, postalCode: address.zip ?? null, region: address.province_code ?? null, country: address.country_code }
-    : null;
+    : undefined;
   return {
     accountNumber,
     customerId: customer.admin_graphql_api_id ?? `gid://shopify/Customer/${customer.id}`,
-    fields: { email: customer.email ?? null, phone: customer.phone ?? null, shippingAddress },
+    fields: {
+      ...(customer.email?.trim() ? { email: customer.email } : {}),
+      ...(customer.phone?.trim() ? { phone: customer.phone } : {}),
+      ...(shippingAddress ? { shippingAddress } : {}),
+    },
   };
 }

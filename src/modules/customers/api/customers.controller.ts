@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { AuditLog } from '../../../platform/audit/audit-log.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction } from '../../../platform/database/transaction.js';
+import { validatePlain } from '../../../platform/http/field-errors.js';
 import { problems } from '../../../platform/http/problem.js';
 import { Access, actorOf, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
 import { CustomerRecords } from '../commands/customer-records.js';
@@ -88,17 +89,24 @@ export class CustomersController {
   async resolve(@Param('id') id: string, @Body() body: ConflictResolutionDto, @CurrentPrincipal() principal: Principal) {
     if (!/^\d{1,18}$/.test(id)) throw problems.notFound(`Conflict ${id}`);
     return inTransaction(this.pool, async (tx) => {
-      const { rows: [conflict] } = await tx.query<{ account_number: string; field: CustomerField; owner: CustomerSystem; current: unknown; incoming: unknown; status: string }>(
-        'select account_number, field, owner, current, incoming, status from customer_conflict where id = $1 for update', [id],
+      const { rows: [conflict] } = await tx.query<{ account_number: string; field: CustomerField; owner: CustomerSystem; system: CustomerSystem; current: unknown; incoming: unknown; status: string }>(
+        'select account_number, field, owner, system, current, incoming, status from customer_conflict where id = $1 for update', [id],
       );
       if (!conflict) throw problems.notFound(`Conflict ${id}`);
       if (conflict.status !== 'open') throw problems.conflict(`Conflict ${id} is resolved already`);
       if (body.choose === 'value' && body.value === undefined) throw problems.validation([{ field: 'value', message: 'name the value to set' }]);
       const value = body.choose === 'current' ? conflict.current : body.choose === 'incoming' ? conflict.incoming : body.value;
+      // A value set by hand is checked as a change through the API would be.
+      const { errors } = validatePlain(CustomerChangeDto, { [conflict.field]: value }, 'value');
+      if (errors.length > 0) throw problems.validation(errors);
       await tx.query(`update customer_conflict set status = 'resolved', resolution = $2, resolved_value = $3, resolved_by = $4, resolved_at = clock_timestamp() where id = $1`,
         [id, body.choose, JSON.stringify(value ?? null), actorOf(principal)]);
-      // Applied as the owner's change, now that the field is no longer held.
-      const outcome = await this.records.change(tx, conflict.account_number, { system: conflict.owner, fields: { [conflict.field]: value } }, 'api', `operator:${actorOf(principal)}`);
+      // Applied as the owner's change, now that the field is no longer held; the ERP, on either side of the
+      // conflict, is written the decision (it has seen neither side's value as the decision).
+      const erpSide = conflict.owner === 'erp' || conflict.system === 'erp';
+      const outcome = await this.records.change(tx, conflict.account_number, { system: conflict.owner, fields: { [conflict.field]: value } }, 'api', `operator:${actorOf(principal)}`, undefined, {
+        operator: true, alsoToErp: erpSide ? [conflict.field] : [],
+      });
       await this.audit.recordInTransaction(tx, {
         actor: actorOf(principal), action: 'resolve', resourceType: 'customer-conflict', resourceId: id,
         before: { field: conflict.field, current: conflict.current, incoming: conflict.incoming }, after: { choose: body.choose, value, reason: body.reason },

@@ -28,7 +28,16 @@ export interface CustomerView {
   updatedAt: string;
 }
 
+export interface ChangeOptions {
+  /** An operator's resolution of a conflict: nothing is recorded as seen by the field's owner. */
+  operator?: boolean;
+  /** Fields to write to the ERP whoever changed them (a resolution the ERP has not seen). */
+  alsoToErp?: CustomerField[];
+}
+
 export interface ChangeOutcome {
+  /** The sending system knows the account by another of its records (this change was left out). */
+  foreign?: string;
   view: CustomerView | null;
   merge: MergeResult;
   /** The change broke a quality rule: nothing was written (the route decides where it goes). */
@@ -81,11 +90,11 @@ export class CustomerRecords implements OnModuleInit {
    * refused (409) and a record breaking a quality rule too (422); by webhook or poll they are left out, and the
    * outcome says why. `systemId`: the id the sending system knows the account by.
    */
-  async change(sql: Sql, accountNumber: string, change: CustomerChange, route: ChangeRoute, source: string, systemId?: { key: string; id: string }): Promise<ChangeOutcome> {
+  async change(sql: Sql, accountNumber: string, change: CustomerChange, route: ChangeRoute, source: string, systemId?: { key: string; id: string }, options: ChangeOptions = {}): Promise<ChangeOutcome> {
     await sql.query(`select pg_advisory_xact_lock(hashtextextended('customer:' || $1, 0))`, [accountNumber]);
     const ownership = await this.ownership(sql);
-    const { rows: [state] } = await sql.query<{ fields: CustomerFields | null; seen: Partial<CustomerFields> | null; held: CustomerField[] | null }>(
-      `select c.fields, s.seen,
+    const { rows: [state] } = await sql.query<{ fields: CustomerFields | null; seen: Partial<CustomerFields> | null; held: CustomerField[] | null; ids: Record<string, string> | null }>(
+      `select c.fields, s.seen, c.system_ids as ids,
               (select array_agg(field) from customer_conflict x where x.account_number = $1 and x.status = 'open') as held
          from (select 1) one
          left join customer c on c.account_number = $1
@@ -93,6 +102,12 @@ export class CustomerRecords implements OnModuleInit {
       [accountNumber, change.system],
     );
     const current = state?.fields ?? null;
+    // Another of the system's records claims an account it already knows by another id (two buyers of one company
+    // tagged with its account in a store): the first one recorded speaks for it.
+    const known = systemId ? state?.ids?.[systemId.key] : undefined;
+    if (systemId && known && known !== systemId.id) {
+      return { view: await this.view(sql, accountNumber), merge: { applied: {}, unchanged: [], echoes: [], refused: [], conflicts: [], held: [] }, violations: [], duplicates: [], foreign: known };
+    }
     // The change's values as the record would hold them (E.164, lower-case domains...), so that a system sending its
     // own format of an unchanged value is not taken for a change.
     const formatted = checkCustomerQuality(accountNumber, applyMerge(current, change.fields)).normalized;
@@ -122,16 +137,16 @@ export class CustomerRecords implements OnModuleInit {
     } else if (systemId) {
       await sql.query(`update customer set system_ids = system_ids || $2::jsonb where account_number = $1`, [accountNumber, JSON.stringify({ [systemId.key]: systemId.id })]);
     }
-    // What the sending system holds now: what it sent (applied or not).
-    const seen = incoming.fields;
+    // What the sending system holds now: what it sent (applied or not); an operator's resolution is no system's.
+    const seen = options.operator ? {} : incoming.fields;
     await sql.query(
       `insert into customer_sync (account_number, system, seen) values ($1, $2, $3)
        on conflict (account_number, system) do update set seen = customer_sync.seen || excluded.seen, synced_at = clock_timestamp()`,
       [accountNumber, change.system, JSON.stringify(seen)],
     );
     const view = (await this.view(sql, accountNumber))!;
-    if (changed.length > 0) await this.publish(sql, view, changed, source);
-    await this.toErp(sql, view, change, changed, merge);
+    if (changed.length > 0) await this.publish(sql, view, changed);
+    await this.toErp(sql, view, change, changed, merge, options.alsoToErp ?? []);
     return { view, merge, violations: [], duplicates: await this.duplicates(sql, accountNumber, normalized) };
   }
 
@@ -152,8 +167,8 @@ export class CustomerRecords implements OnModuleInit {
    * can hold), and, where the ERP sent a value that lost to its owner's, the owner's value again: a command in the
    * account's chain, so that its writes arrive in order. What the ERP is sent is what it has seen, once delivered.
    */
-  private async toErp(sql: Sql, view: CustomerView, change: CustomerChange, changed: CustomerField[], merge: MergeResult): Promise<void> {
-    const fields = new Set<CustomerField>(change.system === 'erp' ? [] : changed);
+  private async toErp(sql: Sql, view: CustomerView, change: CustomerChange, changed: CustomerField[], merge: MergeResult, also: CustomerField[]): Promise<void> {
+    const fields = new Set<CustomerField>([...(change.system === 'erp' ? [] : changed), ...also]);
     if (change.system === 'erp') for (const conflict of merge.conflicts) if (conflict.resolution === 'owner-wins') fields.add(conflict.field);
     const written = [...fields].filter((f) => ERP_WRITABLE.has(f));
     if (written.length === 0) return;
@@ -194,12 +209,14 @@ export class CustomerRecords implements OnModuleInit {
 
   /**
    * `customer.changed` to the webhook subscribers that take it, and to each store that knows the customer (by its
-   * id there), but the one whose change it is: the newest version per account, never an older one after it.
+   * id there): the newest version per account, never an older one after it.
    */
-  private async publish(sql: Sql, view: CustomerView, changed: CustomerField[], source: string): Promise<void> {
+  private async publish(sql: Sql, view: CustomerView, changed: CustomerField[]): Promise<void> {
     const channels = await this.queries.execute(new ChannelsQuery(sql));
     const subscribers = channels.filter((c) => c.kind === 'webhook' && ((c.config.subscribe as string[] | undefined) ?? []).includes(CUSTOMER_CHANGED));
-    const stores = channels.filter((c) => c.kind === 'shopify' && view.systemIds[`shopify:${c.id}`] && source !== `shopify:${c.id}`);
+    // The store a change came from too: a version queued for it before must not land after this one (writing what
+    // it holds changes nothing, and its webhook then finds the record unchanged).
+    const stores = channels.filter((c) => c.kind === 'shopify' && view.systemIds[`shopify:${c.id}`]);
     const payload: CustomerChanged = { accountNumber: view.accountNumber, changed, customer: view.customer, version: view.version };
     const message = (extra: Record<string, unknown> = {}) => ({ type: CUSTOMER_CHANGED, kind: 'state' as const, key: `customer:${view.accountNumber}`, version: view.version, payload: { ...payload, ...extra } });
     await this.outbox.addMany(sql, [

@@ -128,6 +128,7 @@ export class ShopifyWebhooksController {
       const outcome = await this.commands.execute(new ChangeCustomerCommand(
         tx, customer.accountNumber, { system: 'channel', fields: customer.fields }, 'webhook', source, { key: source, id: customer.customerId },
       ));
+      if (outcome.foreign) return { outcome: 'ignored' as const, reason: `account ${customer.accountNumber} is the store's customer ${outcome.foreign}` };
       if (outcome.violations.length > 0) return { outcome: 'refused' as const, accountNumber: customer.accountNumber, errors: outcome.violations };
       const { merge } = outcome;
       return { outcome: 'customer' as const, accountNumber: customer.accountNumber, applied: Object.keys(merge.applied), echoes: merge.echoes, refused: merge.refused, conflicts: merge.conflicts.length };
