@@ -36,3 +36,18 @@ export function validateItems<T extends object>(dto: new () => T, items: unknown
 export function sortedCounts<T extends IntakeCounts>(counts: T): T {
   return { ...counts, errors: counts.errors.sort((a, b) => a.index - b.index) };
 }
+
+/** An event ordered by its source's sequence, or else by when it happened there. */
+export interface Ordered {
+  sequence?: number;
+  occurredAt?: string;
+}
+
+export function orderingOf(item: Ordered): 'sequence' | 'time' {
+  return item.sequence !== undefined ? 'sequence' : 'time';
+}
+
+/** Whether `a` comes after `b` (both ordered the same way). */
+export function isNewer(a: Ordered, b: Ordered): boolean {
+  return a.sequence !== undefined ? a.sequence > b.sequence! : Date.parse(a.occurredAt!) > Date.parse(b.occurredAt!);
+}

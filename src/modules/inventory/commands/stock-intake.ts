@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Sql } from '../../../platform/database/transaction.js';
-import type { Indexed, IntakeCounts } from '../../../platform/http/batch-items.js';
+import { isNewer, orderingOf, type Indexed, type IntakeCounts } from '../../../platform/http/batch-items.js';
 import { Inbox } from '../../../platform/inbox/inbox.js';
 import { AvailabilityPublisher } from './availability-publisher.js';
 import { lockSkus } from './stock-locks.js';
@@ -122,15 +122,6 @@ export class StockIntake {
     );
     await this.availability.recompute(sql, skus);
   }
-
-}
-
-function orderingOf(item: LevelItem): 'sequence' | 'time' {
-  return item.sequence !== undefined ? 'sequence' : 'time';
-}
-
-function isNewer(a: LevelItem, b: LevelItem): boolean {
-  return a.sequence !== undefined ? a.sequence > b.sequence! : Date.parse(a.occurredAt!) > Date.parse(b.occurredAt!);
 }
 
 function mixedOrdering(item: Indexed<LevelItem>) {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction } from '../../../platform/database/transaction.js';
 import type { Sql } from '../../../platform/database/transaction.js';
-import type { Indexed, IntakeCounts } from '../../../platform/http/batch-items.js';
+import { isNewer, orderingOf, type Indexed, type IntakeCounts } from '../../../platform/http/batch-items.js';
 import { Inbox } from '../../../platform/inbox/inbox.js';
 import { OutboxSignals } from '../../../platform/outbox/outbox-signals.js';
 import { PricePublisher } from './price-publisher.js';
@@ -166,14 +166,6 @@ function problemOf(item: PriceItem): { field: string; message: string } | undefi
   if (item.validFrom && item.validTo && Date.parse(item.validFrom) >= Date.parse(item.validTo)) return { field: 'validTo', message: 'validTo must be after validFrom' };
   if (item.sequence === undefined && !item.occurredAt) return { field: 'sequence', message: 'send exactly one of sequence and occurredAt' };
   return undefined;
-}
-
-function orderingOf(item: PriceItem): 'sequence' | 'time' {
-  return item.sequence !== undefined ? 'sequence' : 'time';
-}
-
-function isNewer(a: PriceItem, b: PriceItem): boolean {
-  return a.sequence !== undefined ? a.sequence > b.sequence! : Date.parse(a.occurredAt!) > Date.parse(b.occurredAt!);
 }
 
 function mixedOrdering(item: Indexed<PriceItem>) {
