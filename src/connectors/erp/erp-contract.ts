@@ -6,6 +6,7 @@ import type { PostalAddress } from '../postal-address.js';
  */
 export const ERP_MESSAGE_TYPES = {
   createSalesOrder: 'erp.sales-order.create', cancelSalesOrder: 'erp.sales-order.cancel', postShipment: 'erp.shipment.post', updateCustomer: 'erp.customer.update',
+  createCustomer: 'erp.customer.create',
 } as const;
 
 /** A sales order as Crossdock sends it to any ERP: lines name Crossdock's warehouse, mapped per backend. */
@@ -109,6 +110,19 @@ export interface ErpCustomer {
   balanceDue: number;
   /** The price list the ERP gives the customer (as ErpPrice names lists), where it has one. */
   priceList?: string | null;
+  /**
+   * The rest of what the ERP holds of the customer, as it holds it (the canonical record checks and normalises it:
+   * a phone number as the ERP keeps it, made E.164 there). Absent: the connector does not read it; null: blank.
+   */
+  email?: string | null;
+  phone?: string | null;
+  taxId?: string | null;
+  billingAddress?: ErpAddress | null;
+  shippingAddress?: ErpAddress | null;
+  /** Business Central's payment terms code; SAP Business One's payment terms group name. */
+  paymentTerms?: string | null;
+  /** When the ERP last changed the customer (ISO 8601), where it says. */
+  modifiedAt?: string;
 }
 
 /** A postal address (the canonical customer's). */
@@ -142,6 +156,62 @@ export interface ErpCustomerUpdateResult {
   /** The fields the ERP could not take (no room for them in this ERP), with why. */
   skipped?: Array<{ field: string; reason: string }>;
   [key: string]: unknown;
+}
+
+/**
+ * A new account, to be created in the ERP (a backend that accepts new accounts: `acceptNewCustomers`). Idempotent by
+ * the account number: when the ERP holds it already (a retry after a lost answer), the fields are written as
+ * updateCustomer would, and `created` is false.
+ */
+export interface ErpCustomerCreate {
+  number: string;
+  fields: ErpCustomerUpdate['fields'];
+}
+
+export interface ErpCustomerCreateResult extends ErpCustomerUpdateResult {
+  /** The ERP's own id of the account (Business Central's GUID, SAP Business One's CardCode). */
+  erpId: string;
+  /** false when the account was there already. */
+  created: boolean;
+}
+
+/** A subscription to the ERP's change notifications (Business Central's `subscriptions`), as the ERP answered it. */
+export interface ErpChangeSubscription {
+  id: string;
+  /** The entity set watched, as the ERP names it (`/api/v2.0/companies(...)/customers`). */
+  resource: string;
+  notificationUrl: string;
+  clientState: string;
+  /** ISO 8601: when the ERP stops notifying unless the subscription is renewed. */
+  expiresAt: string;
+  /** The ERP's version of the subscription, which a renewal must name. */
+  etag: string;
+}
+
+/** One change an ERP notified: the changed record's resource and what happened to it; nothing of its content. */
+export interface ErpChangeNotice {
+  subscriptionId: string;
+  clientState: string;
+  /** A record (`.../customers(<id>)`), or for `collection` the set with its filter. */
+  resource: string;
+  changeType: 'created' | 'updated' | 'deleted' | 'collection';
+  lastModifiedDateTime: string;
+}
+
+/**
+ * Change notifications an ERP pushes (Business Central webhooks). The ERP checks the notification URL before it
+ * creates or renews a subscription: it calls it with a `validationToken` query parameter, which must be answered
+ * 200 with the token as the body within 5 seconds.
+ */
+export interface ErpChangeNotifications {
+  /** Subscribes to changes of an entity set (`customers`); the ERP's handshake with notificationUrl happens inside. */
+  subscribe(call: GovernedCall, request: { entity: 'customers'; notificationUrl: string; clientState: string }): Promise<ErpChangeSubscription>;
+  /** Extends the subscription's expiry (the ERP repeats the handshake); null when the ERP no longer has it. */
+  renew(call: GovernedCall, subscription: ErpChangeSubscription): Promise<ErpChangeSubscription | null>;
+  /** Ends the subscription; nothing when the ERP no longer has it. */
+  unsubscribe(call: GovernedCall, subscription: ErpChangeSubscription): Promise<void>;
+  /** The notifications of a webhook's body, or why the body is not one. */
+  parse(body: unknown): ErpChangeNotice[] | string;
 }
 
 /** The customers a pull read, and those it could not read (their last figures stand). */
@@ -205,6 +275,12 @@ export interface ErpConnector {
   shipmentsSince?(call: GovernedCall, since: Date | undefined): Promise<ShipmentChanges>;
   /** Writes a customer's fields changed elsewhere (see ErpCustomerUpdate); absent where the connector cannot. */
   updateCustomer?(update: ErpCustomerUpdate, signal: AbortSignal): Promise<ErpCustomerUpdateResult>;
+  /** Creates a new account (see ErpCustomerCreate); absent where the connector cannot. */
+  createCustomer?(customer: ErpCustomerCreate, signal: AbortSignal): Promise<ErpCustomerCreateResult>;
+  /** One customer, read by the resource a change notification named; null when the ERP no longer has it. */
+  customerAt?(call: GovernedCall, resource: string): Promise<ErpCustomer | null>;
+  /** The ERP's change notifications; absent where it pushes none (SAP Business One is polled). */
+  changeNotifications?: ErpChangeNotifications;
   /** Every price the backend holds: base prices, price lists, customer-specific prices (see ErpPrice). */
   prices?(call: GovernedCall): Promise<PricePull>;
   /** Ends what the connector holds open with the ERP (SAP Business One's session), when it is replaced or at shutdown. */

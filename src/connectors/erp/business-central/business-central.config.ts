@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
-import { ErpPostingField, type ErpPosting } from '../erp-config.js';
+import { AcceptNewCustomersField, ErpPostingField, type ErpPosting } from '../erp-config.js';
 
 /** Business Central's location Code field holds up to 10 characters; blank is its "no location". */
 const LOCATION_CODE_LENGTH = 10;
@@ -71,6 +71,9 @@ export class BusinessCentralConfig {
 
   @ErpPostingField()
   erpPosting?: ErpPosting;
+
+  @AcceptNewCustomersField()
+  acceptNewCustomers?: boolean;
 
   @ApiPropertyOptional({
     description: 'The bound action of salesOrders that posts a shipment, called as `salesOrders({id})/Microsoft.NAV.{action}` once the lines\' ' +

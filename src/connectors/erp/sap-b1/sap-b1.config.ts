@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min, ValidateBy, type ValidationOptions } from 'class-validator';
 import { ALL_CURRENCIES } from './sap-b1.currencies.js';
-import { ErpPostingField, type ErpPosting } from '../erp-config.js';
+import { AcceptNewCustomersField, ErpPostingField, type ErpPosting } from '../erp-config.js';
 
 /** SAP's warehouse code (OWHS.WhsCode) holds up to 8 characters, its currency code (OCRN.CurrCode) up to 3. */
 const WAREHOUSE_CODE_LENGTH = 8;
@@ -48,6 +48,9 @@ export class SapB1Config {
 
   @ErpPostingField()
   erpPosting?: ErpPosting;
+
+  @AcceptNewCustomersField()
+  acceptNewCustomers?: boolean;
 
   @ApiProperty({ example: 'SBODEMOUS' })
   @IsString() @IsNotEmpty() @MaxLength(100)

@@ -11,9 +11,12 @@ export interface ErpBackend {
   role: 'legacy' | 'cloud';
   /** `ship`: shipments from elsewhere (a warehouse) are posted in this ERP against their orders. */
   erpPosting: 'none' | 'ship';
+  /** Accounts first made elsewhere are created in this ERP (`acceptNewCustomers`). */
+  acceptNewCustomers: boolean;
 }
 
-const COLUMNS = `id, kind, role, case when config->>'erpPosting' = 'ship' then 'ship' else 'none' end as "erpPosting"`;
+const COLUMNS = `id, kind, role, case when config->>'erpPosting' = 'ship' then 'ship' else 'none' end as "erpPosting",
+  coalesce(config->>'acceptNewCustomers' = 'true', false) as "acceptNewCustomers"`;
 
 /** An ERP backend (null when there is none); `sql`: read in the caller's transaction, not on a connection of its own. */
 export class ErpBackendQuery extends Query<ErpBackend | null> {
