@@ -107,23 +107,32 @@ describe('shipments in', () => {
     expect((await t.request('GET', '/v1/shipments/S-early', { token: wmsKey })).body.orderId).toBe(answer.body.orderId);
   });
 
-  it('holds an over-shipment or an unknown line as an exception an operator sees, retries or discards', async () => {
+  it('holds an over-shipment or an unknown line as an exception an operator sees, retries, corrects or dismisses', async () => {
     const orderId = await confirmedOrder();
     const over = await send(shipmentEvent(orderId, `S-${orderId}-over`, { lines: [{ sku: '1896-S', quantity: 5, lineId: '1' }] }));
     expect(over.body).toMatchObject({ outcome: 'parked', exception: true, reason: 'ships 5 of line 1 (1896-S), and 2 of it is left to ship' });
     const unknown = await send(shipmentEvent(orderId, `S-${orderId}-odd`, { lines: [{ sku: 'NOPE', quantity: 1 }] }));
     expect(unknown.body.reason).toBe('NOPE is not on the order');
-    const listed = (await t.request('GET', '/v1/ops/exceptions')).body.exceptions.filter((e: any) => e.event.orderId === orderId);
+    const listed = (await t.request('GET', '/v1/ops/exceptions?domain=shipment')).body.exceptions.filter((e: any) => e.event.orderId === orderId);
     expect(listed.map((e: any) => e.reason).sort()).toEqual(['NOPE is not on the order', 'ships 5 of line 1 (1896-S), and 2 of it is left to ship']);
+    expect(listed.every((e: any) => e.domain === 'shipment' && e.payload.orderId === orderId)).toBe(true);
+    const [overHeld, unknownHeld] = [listed.find((e: any) => e.shipmentId.endsWith('-over')), listed.find((e: any) => e.shipmentId.endsWith('-odd'))];
     // Nothing was applied: the order is not shipping, its channel heard nothing of these.
     expect((await t.request('GET', `/v1/orders/${orderId}`)).body.status).toBe('confirmed');
-    const retried = await t.request('POST', `/v1/ops/exceptions/${listed[0].id}/retry`);
-    expect(retried.body).toMatchObject({ outcome: 'parked', exception: true });
-    const discarded = await t.request('POST', `/v1/ops/exceptions/${listed[1].id}/discard`);
-    expect(discarded.body).toEqual({ id: listed[1].id, resolution: 'discarded' });
-    const still = (await t.request('GET', '/v1/ops/exceptions')).body.exceptions.filter((e: any) => e.event.orderId === orderId);
-    expect(still.map((e: any) => e.id)).toEqual([listed[0].id]);
-    expect((await t.sql(`select action from audit_entry where resource_type = 'exception' and resource_id = any($1::text[]) order by id`, [[listed[0].id, listed[1].id]])).map((r) => r.action)).toEqual(['retry', 'discard']);
+    const retried = await t.request('POST', `/v1/ops/exceptions/${overHeld.id}/retry`);
+    expect(retried.body).toMatchObject({ domain: 'shipment', closed: false, outcome: 'parked', exception: true });
+    // A correction that is not a shipment event is refused, and changes nothing.
+    const malformed = await t.request('POST', `/v1/ops/exceptions/${overHeld.id}/retry`, { body: { payload: { ...overHeld.payload, lines: [] } } });
+    expect(malformed.status).toBe(400);
+    const corrected = await t.request('POST', `/v1/ops/exceptions/${overHeld.id}/retry`, { body: { payload: { ...overHeld.payload, lines: [{ sku: '1896-S', quantity: 2, lineId: '1' }, { sku: '1900-S', quantity: 1.5, lineId: '2' }] } } });
+    expect(corrected.body).toMatchObject({ domain: 'shipment', closed: true, outcome: 'applied' });
+    await waitForStatus(t, orderId, 'shipped');
+    const dismissed = await t.request('POST', `/v1/ops/exceptions/${unknownHeld.id}/dismiss`);
+    expect(dismissed.body).toEqual({ id: unknownHeld.id, domain: 'shipment', resolution: 'dismissed' });
+    expect((await t.request('POST', `/v1/ops/exceptions/${unknownHeld.id}/dismiss`)).status).toBe(404);
+    const still = (await t.request('GET', '/v1/ops/exceptions')).body.exceptions.filter((e: any) => e.event?.orderId === orderId);
+    expect(still).toEqual([]);
+    expect((await t.sql(`select action from audit_entry where resource_type = 'exception' and resource_id = any($1::text[]) order by id`, [[overHeld.id, unknownHeld.id]])).map((r) => r.action)).toEqual(['retry', 'retry', 'dismiss']);
   });
 
   it('refuses what is not a shipment: no order named, two named, a channel key, a bad body; nothing recorded', async () => {

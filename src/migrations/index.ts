@@ -11,6 +11,7 @@ import { Migration20261205010000ShippedReservations } from './Migration202612050
 import { Migration20261205020000ShipmentSync } from './Migration20261205020000ShipmentSync.js';
 import { Migration20261205030000Pricing } from './Migration20261205030000Pricing.js';
 import { Migration20261205040000Customers } from './Migration20261205040000Customers.js';
+import { Migration20261205050000CustomerExceptions } from './Migration20261205050000CustomerExceptions.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261205020000ShipmentSync', class: Migration20261205020000ShipmentSync },
   { name: 'Migration20261205030000Pricing', class: Migration20261205030000Pricing },
   { name: 'Migration20261205040000Customers', class: Migration20261205040000Customers },
+  { name: 'Migration20261205050000CustomerExceptions', class: Migration20261205050000CustomerExceptions },
 ];

@@ -9,6 +9,7 @@ import { DeadLetters } from './delivery/dead-letters.js';
 import { DeliveredStates } from './delivery/delivered-states.js';
 import { FlowStats } from './delivery/flow-stats.js';
 import { AuditLog } from './audit/audit-log.js';
+import { ExceptionSources } from './exceptions/exception-sources.js';
 import { TraceQuery } from './observability/trace-query.js';
 import { Housekeeping, RETENTION, type Retention } from './housekeeping.js';
 import { TableCare } from './table-care.js';
@@ -53,6 +54,7 @@ export class MessagingModule {
         Outbox,
         IntegrationEvents,
         Destinations,
+        ExceptionSources,
         DeliveryQueues,
         Governor,
         Relay,
@@ -68,7 +70,7 @@ export class MessagingModule {
         Housekeeping,
         TableCare,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, ExceptionSources, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare],
     };
   }
 }

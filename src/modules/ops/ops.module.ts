@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConsoleController } from './console/console.controller.js';
 import { OpsController } from './api/ops.controller.js';
+import { ExceptionsController } from './api/exceptions.controller.js';
 
-@Module({ controllers: [ConsoleController, OpsController] })
+@Module({ controllers: [ConsoleController, OpsController, ExceptionsController] })
 export class OpsModule {}

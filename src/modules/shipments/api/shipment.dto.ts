@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsISO8601, IsNotEmpty, IsNumber, IsOptional, IsString, IsUrl, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import type { FieldError } from '../../../platform/http/field-errors.js';
 
 export const SHIPMENT_STATUSES = ['shipped', 'in_transit', 'delivered', 'cancelled'] as const;
 
@@ -57,4 +58,14 @@ export class ShipmentEventDto {
   @ApiProperty({ example: '2026-12-02T09:30:00Z', description: 'When it happened at the source: an older event for the same shipment is stale' })
   @IsISO8601({ strict: true }, { message: 'occurredAt must be an ISO 8601 date-time' })
   occurredAt: string;
+}
+
+/** What the class's rules cannot say of an event: it names its order once, and happened in a time we can store. */
+export function shipmentEventErrors(event: ShipmentEventDto): FieldError[] {
+  const errors: FieldError[] = [];
+  const named = [event.orderId, event.channelOrderId, event.erpOrderRef].filter((r) => r !== undefined);
+  if (named.length !== 1) errors.push({ field: 'orderId', message: 'name the order by exactly one of orderId, channelOrderId and erpOrderRef' });
+  const at = Date.parse(event.occurredAt);
+  if (!(at >= Date.UTC(1970, 0, 1) && at < Date.UTC(10000, 0, 1))) errors.push({ field: 'occurredAt', message: 'occurredAt must be a time between 1970 and 9999' });
+  return errors;
 }

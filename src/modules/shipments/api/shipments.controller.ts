@@ -8,7 +8,7 @@ import { ErpBackendQuery } from '../../configuration/index.js';
 import { ErpShipments } from '../commands/erp-shipments.js';
 import { ShipmentIntake, type ShipmentOutcome } from '../commands/shipment-intake.js';
 import { Shipments } from '../queries/shipments.js';
-import { ShipmentEventDto } from './shipment.dto.js';
+import { ShipmentEventDto, shipmentEventErrors } from './shipment.dto.js';
 
 @ApiTags('shipments')
 @ApiBearerAuth('apiKey')
@@ -38,10 +38,8 @@ export class ShipmentsController {
   @ApiOperation({ summary: 'A shipment event from the warehouse or the ERP: applied once, in the order it happened, parked until its order is known' })
   async event(@Body() body: ShipmentEventDto, @CurrentPrincipal() principal: Principal): Promise<{ shipmentId: string } & ShipmentOutcome> {
     const source = sourceOf(principal, 'Shipments are reported with a source system API key');
-    const named = [body.orderId, body.channelOrderId, body.erpOrderRef].filter((r) => r !== undefined);
-    if (named.length !== 1) throw problems.validation([{ field: 'orderId', message: 'name the order by exactly one of orderId, channelOrderId and erpOrderRef' }]);
-    const at = Date.parse(body.occurredAt);
-    if (!(at >= Date.UTC(1970, 0, 1) && at < Date.UTC(10000, 0, 1))) throw problems.validation([{ field: 'occurredAt', message: 'occurredAt must be a time between 1970 and 9999' }]);
+    const errors = shipmentEventErrors(body);
+    if (errors.length > 0) throw problems.validation(errors.slice(0, 1));
     return { shipmentId: body.shipmentId, ...(await this.intake.receive(source, body)) };
   }
 

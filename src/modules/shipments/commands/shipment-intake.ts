@@ -71,14 +71,18 @@ export class ShipmentIntake {
   /**
    * Applies a held event again; answers what became of it (a parked one stays held, its attempt counted).
    * `record`: what the caller writes with the outcome, in the same transaction (an operator's retry is audited).
+   * `corrected`: an operator's fix of the event, applied and kept in its place. `kind`: only a hold of that kind.
    */
-  async retry(holdId: string, record?: (tx: Sql, outcome: ShipmentOutcome) => Promise<void>): Promise<ShipmentOutcome | undefined> {
+  async retry(holdId: string, record?: (tx: Sql, outcome: ShipmentOutcome) => Promise<void>, corrected?: ShipmentEvent, kind?: 'exception'): Promise<ShipmentOutcome | undefined> {
     return inTransaction(this.pool, async (tx) => {
       const { rows: [held] } = await tx.query<{ source: string; event: ShipmentEvent }>(
-        'select source, event from shipment_hold where id = $1 and resolved_at is null for update skip locked', [holdId],
+        `select source, event from shipment_hold where id = $1 and resolved_at is null and ($2::text is null or kind = $2) for update skip locked`, [holdId, kind ?? null],
       );
       if (!held) return undefined;
-      const outcome = await this.apply(tx, held.source, held.event);
+      // A corrected event keeps the held one's id: it is the same event, fixed.
+      const event = corrected ? { ...corrected, eventId: held.event.eventId } : held.event;
+      if (corrected) await tx.query('update shipment_hold set event = $2, shipment_id = $3 where id = $1', [holdId, JSON.stringify(event), event.shipmentId]);
+      const outcome = await this.apply(tx, held.source, event);
       if (outcome.outcome === 'parked') {
         await tx.query(`update shipment_hold set kind = $2, reason = $3, attempts = attempts + 1, last_tried_at = clock_timestamp() where id = $1`, [
           holdId, outcome.exception ? 'exception' : 'parked', outcome.reason,
