@@ -257,4 +257,40 @@ describe("a store's customers webhooks", () => {
     expect(bad.body).toMatchObject({ outcome: 'refused', accountNumber: '10000', errors: [expect.objectContaining({ field: 'email', rule: 'email' })] });
     expect((await t.request('GET', '/v1/customers/10000')).body.customer.email).toBe('shop@adatum.example');
   });
+
+  it('holds a record that breaks a rule as an exception that never reaches the ERP, until it is corrected and retried', async () => {
+    const erpEmail = async () => (await (await fetch(`${w.simUrl}/_control/customers/10000`)).json()).email;
+    const erpBefore = await erpEmail();
+    const bad = await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'still not an email', phone: '+1 613 555 0199' });
+    expect(bad.body).toMatchObject({ outcome: 'refused', exceptionId: expect.any(String) });
+    // A second bad change from the same store replaces the held one: one open exception per account and source.
+    const again = await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'nope@', phone: '+1 613 555 0199' });
+    expect(again.body.exceptionId).toBe(bad.body.exceptionId);
+    const [held] = (await t.request('GET', '/v1/ops/exceptions?domain=customer')).body.exceptions.filter((e: any) => e.accountNumber === '10000');
+    expect(held).toMatchObject({ id: bad.body.exceptionId, domain: 'customer', source: 'shopify:store', subject: '10000', system: 'channel', route: 'webhook', payload: { email: 'nope@' } });
+    expect(held.reason).toContain('email');
+    expect(held.violations).toEqual([expect.objectContaining({ field: 'email', rule: 'email' })]);
+    // As it is, it breaks the rule again: still held, the attempt counted.
+    expect((await t.request('POST', `/v1/ops/exceptions/${held.id}/retry`)).body).toMatchObject({ domain: 'customer', closed: false, reason: expect.stringContaining('email') });
+    // A correction that is not a customer's fields is refused and changes nothing.
+    expect((await t.request('POST', `/v1/ops/exceptions/${held.id}/retry`, { body: { payload: { mood: 'happy' } } })).status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await erpEmail()).toBe(erpBefore);
+    const fixed = await t.request('POST', `/v1/ops/exceptions/${held.id}/retry`, { body: { payload: { ...held.payload, email: 'buyer@adatum.example' } } });
+    expect(fixed.body).toMatchObject({ domain: 'customer', closed: true, applied: expect.arrayContaining(['email', 'phone']) });
+    expect((await t.request('GET', '/v1/customers/10000')).body.customer).toMatchObject({ email: 'buyer@adatum.example', phone: '+16135550199' });
+    await waitUntil('the ERP has the corrected email', async () => (await erpEmail()) === 'buyer@adatum.example', 10_000);
+    expect((await t.request('GET', '/v1/ops/exceptions?domain=customer')).body.exceptions.filter((e: any) => e.accountNumber === '10000')).toEqual([]);
+    expect((await t.sql(`select action from audit_entry where resource_type = 'exception' and resource_id = $1 order by id`, [held.id])).map((r) => r.action)).toEqual(['retry', 'retry']);
+  });
+
+  it('dismisses a held record; a later good change from the same store closes what it held', async () => {
+    const first = await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'bad@@adatum', phone: '+1 613 555 0199' });
+    const dismissed = await t.request('POST', `/v1/ops/exceptions/${first.body.exceptionId}/dismiss`);
+    expect(dismissed.body).toMatchObject({ domain: 'customer', resolution: 'dismissed' });
+    const second = await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'bad@@adatum', phone: '+1 613 555 0199' });
+    expect(second.body.exceptionId).not.toBe(first.body.exceptionId);
+    expect((await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'buyer2@adatum.example', phone: '+1 613 555 0199' })).body).toMatchObject({ outcome: 'customer', applied: ['email'] });
+    expect((await t.sql('select resolution from customer_exception where id = $1', [second.body.exceptionId]))[0].resolution).toBe('applied');
+  });
 });

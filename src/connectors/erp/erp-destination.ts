@@ -10,7 +10,8 @@ import type { BusinessCentralConfig } from './business-central/business-central.
 import { SapB1Erp } from './sap-b1/sap-b1.delivery.js';
 import type { SapB1Config } from './sap-b1/sap-b1.config.js';
 import {
-  ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpConnector, type ErpCreateResult, type ErpCustomerUpdate, type ErpCustomerUpdateResult, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type PricePull, type ShipmentChanges, type StockChanges,
+  ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpChangeNotifications, type ErpConnector, type ErpCreateResult, type ErpCustomer, type ErpCustomerCreate,
+  type ErpCustomerUpdate, type ErpCustomerUpdateResult, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type PricePull, type ShipmentChanges, type StockChanges,
 } from './erp-contract.js';
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -60,6 +61,7 @@ export class ErpDestination implements DestinationHandler, OnModuleInit, OnAppli
     if (delivery.type === ERP_MESSAGE_TYPES.cancelSalesOrder) return connector.cancelSalesOrder(String(delivery.payload.externalDocumentNumber), signal);
     if (delivery.type === ERP_MESSAGE_TYPES.postShipment && connector.postShipment) return connector.postShipment(delivery.payload as unknown as ErpShipment, signal);
     if (delivery.type === ERP_MESSAGE_TYPES.updateCustomer && connector.updateCustomer) return connector.updateCustomer(delivery.payload as unknown as ErpCustomerUpdate, signal);
+    if (delivery.type === ERP_MESSAGE_TYPES.createCustomer && connector.createCustomer) return connector.createCustomer(delivery.payload as unknown as ErpCustomerCreate, signal);
     throw new TargetError('permanent', `ERP backend ${backendId} does not take ${delivery.type} messages`);
   }
 
@@ -67,6 +69,21 @@ export class ErpDestination implements DestinationHandler, OnModuleInit, OnAppli
   async customers(backendId: string): Promise<CustomerPull> {
     const backend = await this.backend(backendId);
     return this.connector(backend).customers(await this.governed(backend));
+  }
+
+  /** One customer, read through the backend's governor by the resource a change notification named; null when gone. */
+  async customerAt(backendId: string, resource: string): Promise<ErpCustomer | null> {
+    const backend = await this.backend(backendId);
+    const connector = this.connector(backend);
+    if (!connector.customerAt) throw new TargetError('permanent', `ERP backend ${backendId} of kind ${backend.kind} sends no change notifications to read back`);
+    return connector.customerAt(await this.governed(backend), resource);
+  }
+
+  /** The backend's change notifications and the governed call to manage them with; undefined where it pushes none. */
+  async changeNotifications(backendId: string): Promise<{ notifications: ErpChangeNotifications; call: GovernedCall } | undefined> {
+    const backend = await this.backend(backendId);
+    const notifications = this.connector(backend).changeNotifications;
+    return notifications ? { notifications, call: await this.governed(backend) } : undefined;
   }
 
   /** Stock positions that changed in the backend since `since` (all when undefined), read through its governor. */

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { CustomerSyncController } from './api/customer-sync.controller.js';
 import { CustomersController } from './api/customers.controller.js';
 import { ChangeCustomerHandler } from './commands/change-customer.js';
+import { CustomerExceptions } from './commands/customer-exceptions.js';
 import { CustomerRecords } from './commands/customer-records.js';
 import { CustomerDirectory } from './customer-directory.js';
 import { CustomerStandingHandler } from './queries/customer-standing/customer-standing.js';
@@ -13,7 +14,7 @@ export class CustomersModule {
   static register(settings: CustomerSyncSettings & { serveApi: boolean }): DynamicModule {
     return {
       module: CustomersModule,
-      providers: [CustomerDirectory, CustomerRecords, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, { provide: CUSTOMER_SYNC_SETTINGS, useValue: settings }],
+      providers: [CustomerDirectory, CustomerRecords, CustomerExceptions, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, { provide: CUSTOMER_SYNC_SETTINGS, useValue: settings }],
       controllers: settings.serveApi ? [CustomerSyncController, CustomersController] : [],
     };
   }

@@ -4,8 +4,9 @@ import type { Sql } from '../../../platform/database/transaction.js';
 import { ProblemException, problems } from '../../../platform/http/problem.js';
 import { Destinations, type DeliveryOutcome } from '../../../platform/delivery/destinations.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
-import { ERP_MESSAGE_TYPES, type ErpCustomerUpdate } from '../../../connectors/erp/erp-contract.js';
-import { ChannelsQuery } from '../../configuration/index.js';
+import { ERP_MESSAGE_TYPES, type ErpCustomerCreate, type ErpCustomerUpdate } from '../../../connectors/erp/erp-contract.js';
+import { currentCorrelationId } from '../../../platform/observability/correlation.js';
+import { ChannelsQuery, ErpBackendQuery } from '../../configuration/index.js';
 import { ErpRouteQuery } from '../../migration-coexistence/index.js';
 import { CUSTOMER_FIELDS, DEFAULT_OWNERSHIP, type CustomerChange, type CustomerField, type CustomerFields, type Ownership } from '../domain/customer.js';
 import { applyMerge, mergeCustomerChange, sameValue, type MergeResult } from '../domain/customer-merge.js';
@@ -38,6 +39,10 @@ export interface ChangeOptions {
 export interface ChangeOutcome {
   /** The sending system knows the account by another of its records (this change was left out). */
   foreign?: string;
+  /** The account is not known, and the ERP routed for customers does not take new ones (this change was left out). */
+  unknownAccount?: string;
+  /** The open exception the change is held in, when it broke a quality rule (by webhook or poll). */
+  exceptionId?: string;
   view: CustomerView | null;
   merge: MergeResult;
   /** The change broke a quality rule: nothing was written (the route decides where it goes). */
@@ -60,6 +65,7 @@ export class CustomerRecords implements OnModuleInit {
 
   onModuleInit(): void {
     this.destinations.onOutcome(ERP_MESSAGE_TYPES.updateCustomer, (tx, outcome) => this.erpUpdated(tx, outcome));
+    this.destinations.onOutcome(ERP_MESSAGE_TYPES.createCustomer, (tx, outcome) => this.erpUpdated(tx, outcome));
   }
 
   async ownership(sql: Sql): Promise<Ownership> {
@@ -102,6 +108,11 @@ export class CustomerRecords implements OnModuleInit {
       [accountNumber, change.system],
     );
     const current = state?.fields ?? null;
+    const unknownAccount = current || change.system === 'erp' ? undefined : await this.refusesNewAccounts(sql);
+    if (unknownAccount) {
+      if (route === 'api') throw new ProblemException(404, 'not-found', 'Not found', `Customer ${accountNumber} does not exist, and ${unknownAccount}: make the account in the ERP first`);
+      return { view: null, merge: { applied: {}, unchanged: [], echoes: [], refused: [], conflicts: [], held: [] }, violations: [], duplicates: [], unknownAccount };
+    }
     // Another of the system's records claims an account it already knows by another id (two buyers of one company
     // tagged with its account in a store): the first one recorded speaks for it.
     const known = systemId ? state?.ids?.[systemId.key] : undefined;
@@ -119,8 +130,12 @@ export class CustomerRecords implements OnModuleInit {
     const { normalized, violations } = checkCustomerQuality(accountNumber, applyMerge(current, merge.applied));
     if (violations.length > 0) {
       if (route === 'api') throw problems.validation(violations.map((v) => ({ field: v.field, message: `${v.rule}: ${v.message}` })));
-      return { view: await this.view(sql, accountNumber), merge, violations, duplicates: [] };
+      const exceptionId = await this.hold(sql, accountNumber, change, source, systemId, route, violations);
+      return { view: await this.view(sql, accountNumber), merge, violations, duplicates: [], exceptionId };
     }
+    // A change from this source that applies makes its held one moot (it was newer, or the held one's fix).
+    await sql.query(`update customer_exception set resolved_at = clock_timestamp(), resolution = 'applied', attempts = attempts + 1, last_tried_at = clock_timestamp()
+                      where account_number = $1 and source = $2 and resolved_at is null`, [accountNumber, source]);
     // What the record gains: the fields whose value differs from the record's (normalisation may make two equal).
     const changed = CUSTOMER_FIELDS.filter((f) => !current || !sameValue(current[f], normalized[f]));
     await this.recordConflicts(sql, accountNumber, change, source, merge);
@@ -146,7 +161,7 @@ export class CustomerRecords implements OnModuleInit {
     );
     const view = (await this.view(sql, accountNumber))!;
     if (changed.length > 0) await this.publish(sql, view, changed);
-    await this.toErp(sql, view, change, changed, merge, options.alsoToErp ?? []);
+    await this.toErp(sql, view, change, changed, merge, options.alsoToErp ?? [], !current);
     return { view, merge, violations: [], duplicates: await this.duplicates(sql, accountNumber, normalized) };
   }
 
@@ -167,20 +182,62 @@ export class CustomerRecords implements OnModuleInit {
    * can hold), and, where the ERP sent a value that lost to its owner's, the owner's value again: a command in the
    * account's chain, so that its writes arrive in order. What the ERP is sent is what it has seen, once delivered.
    */
-  private async toErp(sql: Sql, view: CustomerView, change: CustomerChange, changed: CustomerField[], merge: MergeResult, also: CustomerField[]): Promise<void> {
+  private async toErp(sql: Sql, view: CustomerView, change: CustomerChange, changed: CustomerField[], merge: MergeResult, also: CustomerField[], created: boolean): Promise<void> {
     const fields = new Set<CustomerField>([...(change.system === 'erp' ? [] : changed), ...also]);
     if (change.system === 'erp') for (const conflict of merge.conflicts) if (conflict.resolution === 'owner-wins') fields.add(conflict.field);
-    const written = [...fields].filter((f) => ERP_WRITABLE.has(f));
+    const written = [...fields].filter((f) => ERP_WRITABLE.has(f) && !(created && view.customer[f] === null));
     if (written.length === 0) return;
     const route = await this.queries.execute(new ErpRouteQuery('customers', sql));
     if (!route) return;
-    const update: ErpCustomerUpdate = { number: view.accountNumber, fields: Object.fromEntries(written.map((f) => [f, view.customer[f]])) };
-    await this.outbox.add(sql, { type: ERP_MESSAGE_TYPES.updateCustomer, kind: 'command', key: `customer:${view.accountNumber}`, payload: { ...update } }, [`erp:${route.primary}`]);
+    // A new account (refusesNewAccounts let it through) is created; its later changes follow it in its chain.
+    const type = created && change.system !== 'erp' ? ERP_MESSAGE_TYPES.createCustomer : ERP_MESSAGE_TYPES.updateCustomer;
+    const write: ErpCustomerUpdate | ErpCustomerCreate = { number: view.accountNumber, fields: Object.fromEntries(written.map((f) => [f, view.customer[f]])) };
+    await this.outbox.add(sql, { type, kind: 'command', key: `customer:${view.accountNumber}`, payload: { ...write } }, [`erp:${route.primary}`]);
   }
 
-  /** An update the ERP took: the ERP has now seen those values (its echo of them is known as such). */
+  /**
+   * Why an account Crossdock does not know cannot be made by another system: the ERP routed for customers does not
+   * accept new accounts (`acceptNewCustomers`). Undefined when it does, or when no ERP is routed for customers.
+   */
+  private async refusesNewAccounts(sql: Sql): Promise<string | undefined> {
+    const route = await this.queries.execute(new ErpRouteQuery('customers', sql));
+    if (!route) return undefined;
+    const backend = await this.queries.execute(new ErpBackendQuery(route.primary, sql));
+    return backend?.acceptNewCustomers ? undefined : `ERP backend ${route.primary} does not accept new accounts (acceptNewCustomers)`;
+  }
+
+  /**
+   * A change by webhook or poll that broke a quality rule, held whole as an exception (one open per account and
+   * source: a newer change from the source replaces the held one), to be fixed and retried, or dismissed.
+   */
+  private async hold(sql: Sql, accountNumber: string, change: CustomerChange, source: string, systemId: { key: string; id: string } | undefined, route: ChangeRoute, violations: QualityViolation[]): Promise<string> {
+    const reason = violations.map((v) => `${v.field}: ${v.rule}: ${v.message}`).join('; ');
+    const { rows: [held] } = await sql.query<{ id: string }>(
+      `insert into customer_exception (account_number, source, change, system_id, violations, reason, correlation_id)
+       values ($1, $2, $3, $4, $5, $6, $7)
+       on conflict (account_number, source) where resolved_at is null
+       do update set change = excluded.change, system_id = excluded.system_id, violations = excluded.violations, reason = excluded.reason,
+                     correlation_id = excluded.correlation_id, received_at = clock_timestamp()
+       returning id::text`,
+      [accountNumber, source, JSON.stringify({ ...change, route }), systemId ? JSON.stringify(systemId) : null, JSON.stringify(violations), reason, currentCorrelationId() ?? null],
+    );
+    return held!.id;
+  }
+
+  /**
+   * An update or creation the ERP took: the ERP has now seen those values (its echo of them is known as such), and
+   * a created account is known by the ERP's id for it.
+   */
   private async erpUpdated(sql: Sql, outcome: DeliveryOutcome): Promise<void> {
     if (outcome.event !== 'delivered') return;
+    const erpId = (outcome.result as { erpId?: unknown } | undefined)?.erpId;
+    if (typeof erpId === 'string') {
+      await sql.query(
+        `update customer c set system_ids = c.system_ids || jsonb_build_object($2::text, $3::text)
+           from outbox o where o.delivery_id = $1 and c.account_number = o.payload->>'number'`,
+        [outcome.delivery.deliveryId, outcome.delivery.destination, erpId],
+      );
+    }
     // The fields the ERP took (a connector names them; a field it had no room for was not seen).
     const written = (outcome.result as { written?: string[] } | undefined)?.written ?? null;
     await sql.query(

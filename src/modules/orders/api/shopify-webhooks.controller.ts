@@ -129,7 +129,8 @@ export class ShopifyWebhooksController {
         tx, customer.accountNumber, { system: 'channel', fields: customer.fields }, 'webhook', source, { key: source, id: customer.customerId },
       ));
       if (outcome.foreign) return { outcome: 'ignored' as const, reason: `account ${customer.accountNumber} is the store's customer ${outcome.foreign}` };
-      if (outcome.violations.length > 0) return { outcome: 'refused' as const, accountNumber: customer.accountNumber, errors: outcome.violations };
+      if (outcome.unknownAccount) return { outcome: 'ignored' as const, reason: `account ${customer.accountNumber} is not known: ${outcome.unknownAccount}` };
+      if (outcome.violations.length > 0) return { outcome: 'refused' as const, accountNumber: customer.accountNumber, errors: outcome.violations, exceptionId: outcome.exceptionId };
       const { merge } = outcome;
       return { outcome: 'customer' as const, accountNumber: customer.accountNumber, applied: Object.keys(merge.applied), echoes: merge.echoes, refused: merge.refused, conflicts: merge.conflicts.length };
     }
