@@ -49,6 +49,7 @@ export interface AppModuleOptions {
   inventory: Env['inventory'];
   shipments: Env['shipments'];
   pricing: Env['pricing'];
+  customers: Env['customers'];
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -99,7 +100,13 @@ export class AppModule {
         ConfigurationModule,
         ConnectorsModule,
         MigrationCoexistenceModule.register({ serveApi }),
-        CustomersModule.register({ intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi }),
+        CustomersModule.register({
+          intervalMs: options.orders.customerSyncSeconds * 1000, enabled: options.role !== 'api', serveApi,
+          notifications: {
+            publicUrl: options.customers.publicUrl, checkMs: options.customers.subscriptionCheckSeconds * 1000,
+            renewBeforeMs: options.customers.renewBeforeSeconds * 1000, enabled: options.role !== 'api',
+          },
+        }),
         InventoryModule.register({ serveApi, poll: { intervalMs: options.inventory.stockPollSeconds * 1000, enabled: options.role !== 'api' } }),
         OrdersModule.register({ ...options.orders, serveApi }),
         ShipmentsModule.register({ serveApi, retryParked: options.role !== 'api', poll: { intervalMs: options.shipments.pollSeconds * 1000, enabled: options.role !== 'api' } }),

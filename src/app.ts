@@ -53,6 +53,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       inventory: env.inventory,
       shipments: env.shipments,
       pricing: env.pricing,
+      customers: env.customers,
       additionalModules: settings.additionalModules,
     }),
     adapter,

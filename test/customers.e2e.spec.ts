@@ -259,7 +259,7 @@ describe("a store's customers webhooks", () => {
   });
 
   it('holds a record that breaks a rule as an exception that never reaches the ERP, until it is corrected and retried', async () => {
-    const erpEmail = async () => (await (await fetch(`${w.simUrl}/_control/customers/10000`)).json()).email;
+    const erpEmail = async () => ((await (await fetch(`${w.simUrl}/_control/customers/10000`)).json()) as { email: string }).email;
     const erpBefore = await erpEmail();
     const bad = await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'still not an email', phone: '+1 613 555 0199' });
     expect(bad.body).toMatchObject({ outcome: 'refused', exceptionId: expect.any(String) });

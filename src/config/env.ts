@@ -42,6 +42,12 @@ export interface Env {
    * commit: at most `intakeBatch` orders a transaction, `intakeLanes` transactions at once.
    */
   orders: { customerSyncSeconds: number; cancelWaitMs: number; intakeBatch: number; intakeLanes: number; intakeGatherMs: number };
+  /**
+   * Where the ERPs reach this service (`CROSSDOCK_PUBLIC_URL`): without it, no ERP is asked for change notifications
+   * and customers come by the pull alone. How often subscriptions are checked, and how long before their expiry they
+   * are renewed.
+   */
+  customers: { publicUrl?: string; subscriptionCheckSeconds: number; renewBeforeSeconds: number };
   /** How often stock is polled from ERP backends that cannot push it. */
   inventory: { stockPollSeconds: number };
   /** How often shipment documents are polled from the ERP routed for `shipments`. */
@@ -102,6 +108,11 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
       intakeLanes: integer(env, 'CROSSDOCK_INTAKE_LANES', 1, 1, 100),
       intakeGatherMs: integer(env, 'CROSSDOCK_INTAKE_GATHER_MS', 2, 0, 1000),
     },
+    customers: {
+      publicUrl: publicUrl(env, 'CROSSDOCK_PUBLIC_URL'),
+      subscriptionCheckSeconds: integer(env, 'CROSSDOCK_ERP_SUBSCRIPTION_CHECK_SECONDS', 3_600, 1, 86_400),
+      renewBeforeSeconds: integer(env, 'CROSSDOCK_ERP_SUBSCRIPTION_RENEW_BEFORE_SECONDS', 86_400, 1, 259_200),
+    },
     inventory: {
       stockPollSeconds: integer(env, 'CROSSDOCK_STOCK_POLL_SECONDS', 60, 1, 86_400),
     },
@@ -154,6 +165,21 @@ function oneOf<const T extends readonly string[]>(
   if (raw === undefined) return fallback;
   if (!allowed.includes(raw)) throw new ConfigError(key, `must be one of ${allowed.join(', ')}, got "${raw}"`);
   return raw;
+}
+
+/** An http(s) base URL, without a trailing slash. */
+function publicUrl(env: NodeJS.ProcessEnv, key: string): string | undefined {
+  const value = optional(env, key);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(key, 'is not a valid URL (expected https://crossdock.example.com)');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(key, `must use https:// (or http://), got "${url.protocol}"`);
+  if (url.search || url.hash) throw new ConfigError(key, 'must be a base URL, without a query or fragment');
+  return url.href.replace(/\/+$/, '');
 }
 
 function assertPostgresUrl(key: string, value: string): void {

@@ -196,6 +196,8 @@ export interface ErpChangeNotice {
   resource: string;
   changeType: 'created' | 'updated' | 'deleted' | 'collection';
   lastModifiedDateTime: string;
+  /** The ERP's id of the record the resource names (absent for `collection`): what a deletion is known by. */
+  recordId?: string;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { CustomerPull, ErpCustomer } from '../../connectors/erp/erp-contrac
 import { ErpDestination } from '../../connectors/erp/erp-destination.js';
 import { CustomersSynced } from './events/customers-synced.js';
 import { CustomerRecords } from './commands/customer-records.js';
+import type { CustomerFields } from './domain/customer.js';
 import { QueryBus } from '@nestjs/cqrs';
 import { ErpRouteQuery } from '../migration-coexistence/index.js';
 import { LOGGER } from '../../platform/observability/observability.module.js';
@@ -40,18 +41,37 @@ export class CustomerDirectory {
    */
   async sync(backendId: string): Promise<{ backendId: string; customers: number; rejected: CustomerPull['rejected']; syncedAt: Date }> {
     const { customers, rejected } = await this.erp.customers(backendId);
-    const syncedAt = await inTransaction(this.pool, async (tx) => {
-      const at = await this.store(tx, backendId, customers);
-      await this.canonical(tx, backendId, customers);
-      await this.events.publish(tx, new CustomersSynced(backendId, customers.map((c) => c.number)), backendId);
-      return at;
-    });
+    const syncedAt = await inTransaction(this.pool, (tx) => this.apply(tx, backendId, customers));
     return { backendId, customers: customers.length, rejected, syncedAt };
   }
 
   /**
+   * The ERP's word on some of its customers (a pull's, or one a change notification named): the read model, the
+   * canonical record and CustomersSynced, in the caller's transaction.
+   */
+  async apply(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<Date> {
+    const at = await this.store(tx, backendId, customers);
+    await this.canonical(tx, backendId, customers);
+    if (customers.length > 0) await this.events.publish(tx, new CustomersSynced(backendId, customers.map((c) => c.number)), backendId);
+    return at;
+  }
+
+  /**
+   * A customer the ERP deleted (by its id there): gone from the read model, so that the intake no longer takes
+   * orders for it; the canonical record stays (other systems may still hold the account) and the deletion is said.
+   */
+  async deleted(tx: Tx, backendId: string, erpId: string): Promise<string | undefined> {
+    const { rows: [gone] } = await tx.query<{ number: string }>('delete from customer_account where erp_backend_id = $1 and erp_id = $2 returning number', [backendId, erpId]);
+    if (gone) {
+      await this.events.publish(tx, new CustomersSynced(backendId, [gone.number]), backendId);
+      this.logger.warn({ backendId, accountNumber: gone.number }, 'the ERP deleted a customer: no more orders are taken for it; its canonical record stays');
+    }
+    return gone?.number;
+  }
+
+  /**
    * The ERP's word on each customer, as a change of the canonical record by the ERP (what the ERP does not own is
-   * judged as any other system's change). A record that breaks a quality rule is left as it was, and logged.
+   * judged as any other system's change). A record that breaks a quality rule is held as an exception.
    */
   private async canonical(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<void> {
     // One ERP speaks for the canonical customers: the one routed for `customers` (any, while none is).
@@ -59,9 +79,8 @@ export class CustomerDirectory {
     if (route && route.primary !== backendId) return;
     const source = `erp:${backendId}`;
     for (const customer of customers) {
-      const fields = { name: customer.name, blocked: (customer.blocked ?? '').trim(), creditLimit: customer.creditLimit, balanceDue: customer.balanceDue, priceList: customer.priceList ?? null };
-      const outcome = await this.records.change(tx, customer.number, { system: 'erp', fields }, 'poll', source, { key: source, id: customer.erpId });
-      if (outcome.violations.length > 0) this.logger.warn({ backendId, accountNumber: customer.number, violations: outcome.violations }, 'an ERP customer breaks a quality rule; its record is left as it was');
+      const outcome = await this.records.change(tx, customer.number, { system: 'erp', fields: erpFields(customer) }, 'poll', source, { key: source, id: customer.erpId });
+      if (outcome.violations.length > 0) this.logger.warn({ backendId, accountNumber: customer.number, violations: outcome.violations, exceptionId: outcome.exceptionId }, 'an ERP customer breaks a quality rule; held as an exception, its record left as it was');
     }
   }
 
@@ -80,4 +99,14 @@ export class CustomerDirectory {
     );
     return row!.at;
   }
+}
+
+/** What the ERP says of a customer, as canonical fields: those its connector reads (an absent one is not a change). */
+function erpFields(customer: ErpCustomer): Partial<CustomerFields> {
+  const fields: Partial<CustomerFields> = {
+    name: customer.name, blocked: (customer.blocked ?? '').trim(), creditLimit: customer.creditLimit, balanceDue: customer.balanceDue, priceList: customer.priceList ?? null,
+  };
+  const optional = { email: customer.email, phone: customer.phone, taxId: customer.taxId, billingAddress: customer.billingAddress, shippingAddress: customer.shippingAddress, paymentTerms: customer.paymentTerms };
+  for (const [field, value] of Object.entries(optional)) if (value !== undefined) Object.assign(fields, { [field]: value });
+  return fields;
 }

@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { LOGGER } from '../../platform/observability/observability.module.js';
 import { startRecurring } from '../../platform/recurring.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import { ERP_CONNECTOR_KINDS } from '../../connectors/connector-kinds.js';
 import { ErpBackendsQuery } from '../configuration/index.js';
 import { CustomerDirectory } from './customer-directory.js';
 
@@ -15,8 +16,8 @@ export interface CustomerSyncSettings {
 
 // After the configuration file has been applied at start.
 const FIRST_PULL_AFTER_MS = 2_000;
-// Kinds whose connector can list customers.
-const PULLABLE_KINDS = ['business-central'];
+// Kinds whose connector can list customers: every ERP connector.
+const PULLABLE_KINDS = ERP_CONNECTOR_KINDS.map((k) => k.kind);
 
 /**
  * Pulls every backend's customers at start and then every interval. With several instances, a backend pulled

@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CustomerSyncController } from './api/customer-sync.controller.js';
 import { CustomersController } from './api/customers.controller.js';
+import { ErpWebhooksController } from './api/erp-webhooks.controller.js';
+import { ERP_NOTIFICATION_SETTINGS, ErpCustomerNotifications, type ErpNotificationSettings } from './erp-customer-notifications.js';
 import { ChangeCustomerHandler } from './commands/change-customer.js';
 import { CustomerExceptions } from './commands/customer-exceptions.js';
 import { CustomerRecords } from './commands/customer-records.js';
@@ -11,11 +13,12 @@ import { CUSTOMER_SYNC_SETTINGS, CustomerSyncSchedule, type CustomerSyncSettings
 /** The canonical customer, changed by the ERP, channels and a CRM under field ownership; and the intake's read model of credit status. */
 @Module({})
 export class CustomersModule {
-  static register(settings: CustomerSyncSettings & { serveApi: boolean }): DynamicModule {
+  static register(settings: CustomerSyncSettings & { serveApi: boolean; notifications: ErpNotificationSettings }): DynamicModule {
     return {
       module: CustomersModule,
-      providers: [CustomerDirectory, CustomerRecords, CustomerExceptions, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, { provide: CUSTOMER_SYNC_SETTINGS, useValue: settings }],
-      controllers: settings.serveApi ? [CustomerSyncController, CustomersController] : [],
+      providers: [CustomerDirectory, CustomerRecords, CustomerExceptions, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, ErpCustomerNotifications,
+        { provide: CUSTOMER_SYNC_SETTINGS, useValue: settings }, { provide: ERP_NOTIFICATION_SETTINGS, useValue: settings.notifications }],
+      controllers: settings.serveApi ? [CustomerSyncController, CustomersController, ErpWebhooksController] : [],
     };
   }
 }
