@@ -312,6 +312,39 @@ describe('SAP Business One simulator: business partners', () => {
     expect(await read()).toMatchObject({ BilltoDefault: 'Bill To', ShipToDefault: 'Chicago', BPAddresses: [{ AddressName: 'Bill To', RowNum: 0 }, { AddressName: 'Chicago', RowNum: 1 }] });
   });
 
+  it('refuses a CardCode taken as SAP does (code -10, the error shape of the manual\'s refusals) and one longer than 15 characters; creates and PATCHes stamp the partner', async () => {
+    const { cookie } = await login();
+    const taken = await sl('/b1s/v1/BusinessPartners', cookie, { method: 'POST', body: { CardCode: 'c00001', CardName: 'Again', CardType: 'cCustomer' } });
+    expect(taken.status).toBe(400);
+    expect(Object.keys(taken.body.error)).toEqual(Object.keys(sapFixture('error_item_exists_400.json').error));
+    expect(taken.body).toEqual({
+      error: {
+        code: -10, innererror: { context: null, trace: null },
+        message: { lang: 'en-us', value: "1320000140 - Business partner code 'c00001' already assigned to a business partner; enter a unique business partner code" },
+      },
+    });
+    const v2 = await sl('/b1s/v2/BusinessPartners', cookie, { method: 'POST', body: { CardCode: 'c00001', CardType: 'cCustomer' } });
+    expect(v2.body).toEqual({ error: { code: '-10', message: expect.stringContaining('already assigned to a business partner') } });
+    const long = await sl('/b1s/v1/BusinessPartners', cookie, { method: 'POST', body: { CardCode: 'C'.repeat(16), CardType: 'cCustomer' } });
+    expect(long.body.error.message.value).toBe("Value too long in property 'CardCode' of 'BusinessPartner'");
+
+    const today = new Date().toISOString().slice(0, 10);
+    const made = await sl('/b1s/v1/BusinessPartners', cookie, {
+      method: 'POST',
+      body: { CardCode: 'c20001', CardName: 'Fabrikam', CardType: 'cCustomer', BilltoDefault: 'Bill To', ShipToDefault: 'Dock', BPAddresses: [
+        { AddressName: 'Bill To', AddressType: 'bo_BillTo', Street: '1 Main St', City: 'Seattle', Country: 'US' },
+        { AddressName: 'Yard', AddressType: 'bo_ShipTo', Street: '2 Pier Rd', City: 'Tacoma', Country: 'US' },
+        { AddressName: 'Dock', AddressType: 'bo_ShipTo', Street: '3 Pier Rd', City: 'Tacoma', Country: 'US' },
+      ] },
+    });
+    expect(made).toMatchObject({ status: 201, body: { BilltoDefault: 'Bill To', ShipToDefault: 'Dock', UpdateDate: today, UpdateTime: expect.stringMatching(/^\d{2}:\d{2}:\d{2}$/) } });
+    // An ERP user's edit (the control API) may date it; a PATCH stamps it with the server's clock again.
+    expect((await fetch(`${base}/_control/business-partners/c20001`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Phone1: '+1 206 555 0100', UpdateDate: '2026-01-02', UpdateTime: '08:00:00' }) })).status).toBe(200);
+    expect(sim.state.businessPartners.get('c20001')).toMatchObject({ Phone1: '+1 206 555 0100', UpdateDate: '2026-01-02', ShipToDefault: 'Dock' });
+    expect((await sl("/b1s/v1/BusinessPartners('c20001')", cookie, { method: 'PATCH', body: { EmailAddress: 'ap@fabrikam.example' } })).status).toBe(204);
+    expect(sim.state.businessPartners.get('c20001')).toMatchObject({ EmailAddress: 'ap@fabrikam.example', UpdateDate: today });
+  });
+
   it('serves PaymentTermsTypes, which PayTermsGrpCode names', async () => {
     const { cookie } = await login('v2');
     const found = await sl(`/b1s/v2/PaymentTermsTypes?$filter=${encodeURIComponent("PaymentTermsGroupName eq 'Net 60'")}&$select=GroupNumber,PaymentTermsGroupName`, cookie);

@@ -6,7 +6,8 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
  * An SAP Business One Service Layer look-alike for the demo, the tests and the benchmarks, under `/b1s/v1`
  * (OData v3 answers) and `/b1s/v2` (OData v4): Login and Logout with the B1SESSION and ROUTEID cookies and
  * sessions that end after an idle time (401, code 301); BusinessPartners with their addresses (BPAddresses, PATCHed
- * as the Service Layer merges a collection unless `B1S-ReplaceCollectionsOnPatch: true`), PaymentTermsTypes,
+ * as the Service Layer merges a collection unless `B1S-ReplaceCollectionsOnPatch: true`), created by POST (a CardCode
+ * taken refused as SAP refuses it) and stamped (UpdateDate, UpdateTime) by every change, PaymentTermsTypes,
  * Items with their stock per warehouse
  * (ItemWarehouseInfoCollection) and their price in each list (ItemPrices), PriceLists, Warehouses, SpecialPrices
  * with their periods and quantity breaks, sales orders (create, Cancel, Close) and the other documents that move
@@ -322,6 +323,8 @@ const CONTENT_TYPE: Record<Version, string> = {
 };
 const ROUTE_ID = '.node1';
 const EXPIRED = 'Invalid session or session already timeout.';
+const SESSION_ERROR = 301;
+const LOGIN_ERROR = 100000027;
 /** The date and time of the seed records: long before any test runs. */
 const SEEDED = { date: '2026-01-05', time: '09:00:00' };
 
@@ -590,7 +593,7 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
       const session = cookies.B1SESSION ? state.sessions.get(cookies.B1SESSION) : undefined;
       if (!session || Date.now() - session.lastUsedAt > settings.sessionIdleSeconds * 1000) {
         if (cookies.B1SESSION) state.sessions.delete(cookies.B1SESSION);
-        return answer(401, sapError(version, 301, EXPIRED));
+        return answer(401, sapError(version, SESSION_ERROR, EXPIRED));
       }
       session.lastUsedAt = Date.now();
       if (resource === 'Logout' && request.method === 'POST') {
@@ -646,7 +649,7 @@ function login(state: State, settings: Settings, version: Version, request: Fast
     return answer(400, sapError(version, -1000, 'CompanyDB, UserName and Password are required.'));
   }
   const refused = (settings.companyDb && body.CompanyDB !== settings.companyDb) || (settings.userName && body.UserName !== settings.userName) || (settings.password && body.Password !== settings.password);
-  if (refused) return answer(401, sapError(version, 100000027, 'Login failed'));
+  if (refused) return answer(401, sapError(version, LOGIN_ERROR, 'Login failed'));
   const id = randomUUID();
   state.sessions.set(id, { companyDb: body.CompanyDB, userName: body.UserName, lastUsedAt: Date.now() });
   const timeout = settings.sessionTimeoutMinutes ?? Math.ceil(settings.sessionIdleSeconds / 60);
@@ -828,7 +831,8 @@ function pageSizeAsked(request: FastifyRequest): number | undefined {
 function createBusinessPartner(state: State, body: Record<string, unknown>): SimBusinessPartner | string {
   const code = String(body.CardCode ?? '');
   if (!code) return 'Enter a business partner code';
-  if (state.businessPartners.has(code)) return `Business partner code '${code}' already exists`;
+  if (code.length > CARD_CODE_LENGTH) return "Value too long in property 'CardCode' of 'BusinessPartner'";
+  if (state.businessPartners.has(code)) return `1320000140 - Business partner code '${code}' already assigned to a business partner; enter a unique business partner code`;
   const type = ({ C: 'cCustomer', S: 'cSupplier', L: 'cLid' } as Record<string, SimBusinessPartner['CardType']>)[String(body.CardType)] ?? body.CardType;
   if (type !== 'cCustomer' && type !== 'cSupplier' && type !== 'cLid') return `Invalid CardType '${String(body.CardType)}'`;
   const partner = newBusinessPartner(code, stampNow(), { CardType: type });
@@ -838,6 +842,8 @@ function createBusinessPartner(state: State, body: Record<string, unknown>): Sim
   return partner;
 }
 
+/** OCRD.CardCode holds up to 15 characters. */
+const CARD_CODE_LENGTH = 15;
 /** The fields of a business partner a client may write, with their lengths where SAP limits them. */
 const PARTNER_FIELDS: Record<string, number | undefined> = {
   CardName: 100, Frozen: undefined, CreditLimit: undefined, Currency: 3, EmailAddress: 100, Phone1: 20, FederalTaxID: 32, PriceListNum: undefined, PayTermsGrpCode: undefined,
@@ -1160,9 +1166,14 @@ function metadata(version: Version, request: FastifyRequest, root: string, type:
   return { '@odata.context': `$metadata#${type}${entity ? '/$entity' : ''}` };
 }
 
-/** SAP's error envelope: v1 with a numeric code and `{lang, value}`, v2 with the code as text and the message plain. */
+/**
+ * SAP's error envelope: v1 with a numeric code, an empty innererror and `{lang, value}` (the manual prints the
+ * session's and the login's errors without innererror), v2 with the code as text and the message plain.
+ */
 function sapError(version: Version, code: number, message: string) {
-  return version === 'v1' ? { error: { code, message: { lang: 'en-us', value: message } } } : { error: { code: String(code), message } };
+  if (version === 'v2') return { error: { code: String(code), message } };
+  const inner = code === SESSION_ERROR || code === LOGIN_ERROR ? {} : { innererror: { context: null, trace: null } };
+  return { error: { code, ...inner, message: { lang: 'en-us', value: message } } };
 }
 
 /** A key as the URL writes it: `12`, `'A00001'`, or `ItemCode='A00001',CardCode='c00001'`. */

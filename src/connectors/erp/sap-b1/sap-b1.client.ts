@@ -93,8 +93,14 @@ export interface SapItemStock {
   warehouses: SapWarehouseStock[];
 }
 
-/** What a business partner read for the customers pull carries. */
-export const BUSINESS_PARTNER_FIELDS = ['CardCode', 'CardName', 'CardType', 'Frozen', 'CreditLimit', 'CurrentAccountBalance', 'Currency', 'EmailAddress', 'Phone1', 'FederalTaxID', 'PriceListNum'];
+/** What a business partner read for the customers pull carries: its standing, its contact fields and addresses, and when it changed. */
+export const BUSINESS_PARTNER_FIELDS = [
+  'CardCode', 'CardName', 'CardType', 'Frozen', 'CreditLimit', 'CurrentAccountBalance', 'Currency', 'EmailAddress', 'Phone1', 'FederalTaxID', 'PriceListNum', 'PayTermsGrpCode',
+  'BilltoDefault', 'ShipToDefault', 'BPAddresses', 'UpdateDate', 'UpdateTime',
+];
+// SAP's refusal of a business partner whose CardCode is taken: message 1320000140 (code -10), or the database's
+// unique key (ODBC -2035, "This entry already exists in the following tables").
+const CODE_TAKEN = /already assigned to a business partner|ODBC -2035|\(code -2035\)/;
 
 const ORDER: Shape = { DocEntry: 'number', DocNum: 'number', NumAtCard: 'string?', CardCode: 'string?', DocumentStatus: 'string?', Cancelled: 'string?' };
 const ORDER_FIELDS = Object.keys(ORDER).join(',');
@@ -239,6 +245,25 @@ export class SapB1Client {
    */
   async updateBusinessPartner(cardCode: string, changes: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
     await this.request('PATCH', `BusinessPartners(${encodeURIComponent(odataString(cardCode))})`, changes, signal, { 'b1s-replacecollectionsonpatch': 'false' });
+  }
+
+  /**
+   * Creates the business partner (`POST BusinessPartners`). A CardCode SAP has already is a permanent TargetError
+   * that isCodeTaken tells.
+   */
+  async createBusinessPartner(partner: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
+    await this.request('POST', 'BusinessPartners', partner, signal);
+  }
+
+  /** Every payment terms group (PaymentTermsTypes): its GroupNumber to its name. */
+  async paymentTermsNames(signal?: AbortSignal): Promise<Map<number, string>> {
+    const query = odataQuery({ $select: 'GroupNumber,PaymentTermsGroupName', $orderby: 'GroupNumber' });
+    const names = new Map<number, string>();
+    for (const record of await this.allPages(`PaymentTermsTypes?${query}`, 'payment terms', signal)) {
+      const terms = expectShape<{ GroupNumber: number; PaymentTermsGroupName: string }>(SYSTEM, 'payment terms', record, { GroupNumber: 'number', PaymentTermsGroupName: 'string' });
+      names.set(terms.GroupNumber, terms.PaymentTermsGroupName);
+    }
+    return names;
   }
 
   /** The GroupNumber of the payment terms (PaymentTermsTypes) named `name`, if SAP has them. */
@@ -448,6 +473,11 @@ export function sapError(text: string): { code?: string; message?: string } | un
   const raw = error.message;
   const message = typeof raw === 'string' ? raw : isRecord(raw) && typeof raw.value === 'string' ? raw.value : undefined;
   return { code, message: message?.trim() || undefined };
+}
+
+/** SAP refused a create because a business partner of its CardCode exists (another writer made it first). */
+export function isCodeTaken(error: unknown): boolean {
+  return error instanceof TargetError && error.details.status === 400 && CODE_TAKEN.test(error.message);
 }
 
 /**

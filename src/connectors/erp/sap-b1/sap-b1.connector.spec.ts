@@ -59,7 +59,7 @@ describe('SAP Business One session', () => {
     expect(logins[0]!.body).toEqual({ CompanyDB: 'SBODEMOUS', UserName: 'manager', Password: 'secret-1' });
     const session = [...sim.state.sessions.keys()].at(-1);
     const calls = requests.filter((r) => r.path !== '/b1s/v1/Login');
-    expect(calls.map((r) => r.path)).toEqual(['/b1s/v1/Orders', '/b1s/v1/Orders', '/b1s/v1/BusinessPartners', '/b1s/v1/PriceLists']);
+    expect(calls.map((r) => r.path)).toEqual(['/b1s/v1/Orders', '/b1s/v1/Orders', '/b1s/v1/BusinessPartners', '/b1s/v1/PriceLists', '/b1s/v1/PaymentTermsTypes']);
     for (const request of calls) expect(request.session).toBe(session);
     // ROUTEID, the load balancer's node, goes back with every call too.
     for (const request of calls) expect(request.routeId).toMatch(/^\.node/);
@@ -117,7 +117,7 @@ describe('SAP Business One session', () => {
       const from = sim.state.requests.length;
       const { customers } = await erp.customers(call);
       expect(customers.map((c) => c.number)).toContain('c00001');
-      expect(requestsSince(sim, from).map((r) => [r.path.replace(/^\/b1s\/v\d/, ''), r.status])).toEqual([['/BusinessPartners', 401], ['/Login', 200], ['/BusinessPartners', 200], ['/PriceLists', 200]]);
+      expect(requestsSince(sim, from).map((r) => [r.path.replace(/^\/b1s\/v\d/, ''), r.status])).toEqual([['/BusinessPartners', 401], ['/Login', 200], ['/BusinessPartners', 200], ['/PriceLists', 200], ['/PaymentTermsTypes', 200]]);
     }
     // The manual's own 401 body, and B1SLayer's mock of one without a code, take the same path.
     for (const body of [fixture('error_invalid_session_401.json'), fixture('error_invalid_session_b1slayer_test_mock.json')]) {
@@ -318,15 +318,20 @@ describe('SAP Business One when SAP is down or answers what no documentation pro
 });
 
 describe('SAP Business One customers', () => {
-  it('maps customer business partners (not suppliers) with their standing, their price list named as prices name it, and SAP\'s extra fields, currency through the table', async () => {
+  it('maps customer business partners (not suppliers) with their standing, their price list named as prices name it, their contact fields and default addresses, currency through the table', async () => {
     const { customers, rejected } = await new SapB1Erp(config()).customers(call);
     expect(rejected).toEqual([]);
     expect(customers.map((c) => c.number)).not.toContain('v00001');
     const byNumber = new Map(customers.map((c) => [c.number, c]));
     expect(byNumber.get('c00001')).toEqual({
       erpId: 'c00001', number: 'c00001', name: 'Earthshaker Corporation', blocked: '', creditLimit: 50_000, balanceDue: 12_500.5,
-      currency: 'USD', email: 'orders@earthshaker.example', phone: '+1 212 555 0101', taxId: '12-3456789', priceList: 'base',
+      currency: 'USD', email: 'orders@earthshaker.example', phone: '+1 212 555 0101', taxId: '12-3456789', priceList: 'base', paymentTerms: 'Net 30',
+      billingAddress: { line1: '12 Park Avenue', line2: null, city: 'New York', postalCode: '10016', region: 'NY', country: 'US' },
+      shippingAddress: { line1: '400 Industrial Way', line2: 'Dock 2', city: 'Newark', postalCode: '07105', region: 'NJ', country: 'US' },
+      modifiedAt: '2026-01-05T09:00:00.000Z',
     });
+    // SAP's blanks: no contact fields, no addresses, its own "- Cash Basic -" terms.
+    expect(byNumber.get('c00003')).toMatchObject({ email: null, phone: null, taxId: null, billingAddress: null, shippingAddress: null, paymentTerms: '- Cash Basic -' });
     expect(byNumber.get('c00003')).toMatchObject({ priceList: 'Wholesale' });
     expect(byNumber.get('c00002')).toMatchObject({ blocked: 'Frozen', creditLimit: 10_000, balanceDue: 9_800 });
     // `##` is SAP's "all currencies": no one currency to name.
@@ -352,6 +357,45 @@ describe('SAP Business One customers', () => {
     expect(rejected[1]!.problem).toContain('"maybe"');
   });
 
+  it('reads the default bill-to and ship-to (else the first of each type), blank text as null, the payment terms by name, and when SAP last changed the partner', async () => {
+    const own = createSapB1Simulator({ data: { businessPartners: defaultSapB1Data().businessPartners.slice(0, 1) } });
+    const url = await own.listen();
+    // An ERP user edits the partner (the control API stamps it as SAP does).
+    const edit = async (code: string, body: unknown) => {
+      const response = await fetch(`${url}/_control/business-partners/${code}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status).toBe(200);
+    };
+    try {
+      await edit('c00001', { ShipToDefault: 'West Coast', EmailAddress: '', Phone1: '  ', FederalTaxID: null, PayTermsGrpCode: 2 });
+      await edit('c00002', {
+        CardName: 'Mashina Corporation', BilltoDefault: null, ShipToDefault: null, PayTermsGrpCode: 42, UpdateDate: '2026-03-02', UpdateTime: '7:05:09',
+        BPAddresses: [
+          { AddressName: 'Billing', AddressType: 'bo_BillTo', Street: '1 Main St', City: ' ', Country: 'DE' },
+          { AddressName: 'Dock A', AddressType: 'bo_ShipTo', Street: '2 Quay', Block: '', City: 'Hamburg', ZipCode: '', State: '', Country: 'DE' },
+          { AddressName: 'Dock B', AddressType: 'bo_ShipTo', Street: '3 Quay', City: 'Hamburg', Country: 'DE' },
+        ],
+      });
+      const from = own.state.requests.length;
+      const { customers, rejected } = await new SapB1Erp(config({}, 'v2', url)).customers(call);
+      expect(rejected).toEqual([]);
+      const [earthshaker, mashina] = customers;
+      const stamped = own.state.businessPartners.get('c00001')!;
+      expect(earthshaker).toMatchObject({
+        email: null, phone: null, taxId: null, paymentTerms: 'Net 60', modifiedAt: `${stamped.UpdateDate}T${stamped.UpdateTime}.000Z`,
+        billingAddress: { line1: '12 Park Avenue', line2: null, city: 'New York', postalCode: '10016', region: 'NY', country: 'US' },
+        shippingAddress: { line1: '88 Harbor Blvd', line2: null, city: 'Oakland', postalCode: '94607', region: 'CA', country: 'US' },
+      });
+      // No default named: the first of each type; a bill-to without its city is none; terms SAP's table lacks are left out.
+      expect(mashina).toMatchObject({ billingAddress: null, shippingAddress: { line1: '2 Quay', line2: null, city: 'Hamburg', postalCode: null, region: null, country: 'DE' }, modifiedAt: '2026-03-02T07:05:09.000Z' });
+      expect(mashina).not.toHaveProperty('paymentTerms');
+      const reads = own.state.requests.slice(from);
+      expect(reads.map((r) => r.path)).toEqual(['/b1s/v2/Login', '/b1s/v2/BusinessPartners', '/b1s/v2/PriceLists', '/b1s/v2/PaymentTermsTypes']);
+      expect(/\$select=([^&]*)/.exec(reads[1]!.query)![1]!.split(',')).toEqual(expect.arrayContaining(['PayTermsGrpCode', 'BilltoDefault', 'ShipToDefault', 'BPAddresses', 'UpdateDate', 'UpdateTime']));
+    } finally {
+      await own.close();
+    }
+  });
+
   for (const version of ['v1', 'v2'] as const) {
     it.each([0, 20, 21, 45])(`${version}: %i customers come in pages of 20, one request a page`, async (count) => {
       const partner = defaultSapB1Data().businessPartners[0]!;
@@ -368,6 +412,8 @@ describe('SAP Business One customers', () => {
         expect(pages).toHaveLength(Math.max(1, Math.ceil(count / 20)));
         expect(pages.map((r) => /\$skip=(\d+)/.exec(r.query)?.[1] ?? '0')).toEqual(pages.map((_, i) => String(i * 20)));
         for (const request of pages) expect(request.prefer).toBe('odata.maxpagesize=20');
+        // The payment terms are named from one read of the table, whatever the pages.
+        expect(paged.state.requests.filter((r) => r.path.endsWith('/PaymentTermsTypes'))).toHaveLength(1);
       } finally {
         await paged.close();
       }

@@ -1,12 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import { createSapB1Simulator, defaultSapB1Data, type SapB1Simulator, type SimBusinessPartner } from '../../../simulators/sap-b1/sap-b1-simulator.js';
-import type { ErpAddress, ErpCustomerUpdate } from '../erp-contract.js';
-import { readPartnerRecord, sapPartnerPatch, type SapPartnerRecord } from './sap-b1.customers.js';
+import type { ErpAddress, ErpCustomerCreate, ErpCustomerUpdate, GovernedCall } from '../erp-contract.js';
+import { customerWriteProblem, readPartnerRecord, sapCustomerFields, sapPartnerCreate, sapPartnerPatch, type SapPartnerRecord } from './sap-b1.customers.js';
 import { SapB1Erp } from './sap-b1.delivery.js';
 
-// Writing a customer's fields to SAP Business One: the PATCH of BusinessPartners, pure; then the connector against the
-// Service Layer simulator in both versions: only what differs is PATCHed, BPAddresses merged (the others kept).
+// A customer's fields both ways in SAP Business One: as the pull reads them and as the PATCH and the POST of
+// BusinessPartners write them, pure; then the connector against the Service Layer simulator in both versions: only
+// what differs is PATCHed, BPAddresses merged (the others kept); a create looked up first, idempotent by CardCode.
+const fixture = (name: string) => readFileSync(new URL(`../../../../test/fixtures/sap_b1/${name}`, import.meta.url), 'utf8');
 const CREDENTIALS = { companyDb: 'SBODEMOUS', username: 'manager', password: 'secret-1' };
 const signal = () => AbortSignal.timeout(10_000);
 const seed = () => structuredClone(defaultSapB1Data().businessPartners.find((p) => p.CardCode === 'c00001')!);
@@ -26,6 +29,8 @@ beforeEach(() => {
 
 const erp = (version: 'v1' | 'v2' = 'v1') => new SapB1Erp({ baseUrl: `${base}/b1s/${version}`, ...CREDENTIALS });
 const update = (number: string, fields: ErpCustomerUpdate['fields']): ErpCustomerUpdate => ({ number, fields });
+const create = (number: string, fields: ErpCustomerCreate['fields']): ErpCustomerCreate => ({ number, fields });
+const call: GovernedCall = (work) => work(signal());
 const calls = () => sim.state.requests.slice(from).filter((r) => !r.path.endsWith('/Login')).map((r) => `${r.method} ${r.path.replace(/^\/b1s\/v[12]\//, '')}`);
 const patches = () => sim.state.requests.slice(from).filter((r) => r.method === 'PATCH');
 const partner = (code: string) => sim.state.businessPartners.get(code)!;
@@ -179,5 +184,154 @@ describe('SAP Business One customer update against the simulator', () => {
     await given('c00001');
     const error = await failureOf(erp().updateCustomer(update('c00001', { phone: `+1${'2'.repeat(20)}` }), signal()));
     expect(error).toMatchObject({ failureClass: 'permanent', message: expect.stringContaining("Value too long in property 'Phone1'") });
+  });
+});
+
+describe('SAP Business One customer fields as the pull reads them, and the create: pure', () => {
+  const TERMS = new Map([[-1, '- Cash Basic -'], [1, 'Net 30'], [2, 'Net 60']]);
+  const seedBillTo = { line1: '12 Park Avenue', line2: null, city: 'New York', postalCode: '10016', region: 'NY', country: 'US' };
+
+  it('reads the contact fields, the default bill-to and ship-to, the payment terms by name, and when SAP changed the partner', () => {
+    expect(sapCustomerFields({ ...record(), UpdateDate: '2026-02-18', UpdateTime: '13:15:34' }, TERMS)).toEqual({
+      email: 'orders@earthshaker.example', phone: '+1 212 555 0101', taxId: '12-3456789', paymentTerms: 'Net 30', billingAddress: seedBillTo,
+      shippingAddress: { line1: '400 Industrial Way', line2: 'Dock 2', city: 'Newark', postalCode: '07105', region: 'NJ', country: 'US' },
+      modifiedAt: '2026-02-18T13:15:34.000Z',
+    });
+  });
+
+  it('blank text is null; the ship-to ShipToDefault names, else the first of its type; an address without its street, city or country is none; terms SAP\'s table lacks are left out', () => {
+    const blank = sapCustomerFields(record({ EmailAddress: '', Phone1: '  ', FederalTaxID: null, PayTermsGrpCode: null, BilltoDefault: 'Gone', ShipToDefault: 'West Coast' }), TERMS);
+    expect(blank).toEqual({
+      email: null, phone: null, taxId: null, paymentTerms: null, billingAddress: seedBillTo,
+      shippingAddress: { line1: '88 Harbor Blvd', line2: null, city: 'Oakland', postalCode: '94607', region: 'CA', country: 'US' },
+    });
+    const [bill, ship] = record().BPAddresses!;
+    expect(sapCustomerFields(record({ BPAddresses: [{ ...bill!, City: ' ' }, { ...ship!, Country: null }], PayTermsGrpCode: 42 }), TERMS)).toEqual({
+      email: 'orders@earthshaker.example', phone: '+1 212 555 0101', taxId: '12-3456789', billingAddress: null, shippingAddress: null,
+    });
+    expect(sapCustomerFields(record({ BPAddresses: [] }), TERMS)).toMatchObject({ billingAddress: null, shippingAddress: null });
+  });
+
+  it('what the pull reads, written back, changes nothing: the PATCH and the pull give the fields the same meaning', () => {
+    const { modifiedAt: _m, ...read } = sapCustomerFields(record({ ShipToDefault: 'West Coast', PayTermsGrpCode: 2 }), TERMS);
+    expect(sapPartnerPatch(update('c00001', read), record({ ShipToDefault: 'West Coast', PayTermsGrpCode: 2 }), 2)).toEqual({ patch: {}, written: [], skipped: [] });
+  });
+
+  it('creates a customer (CardType cCustomer) with its fields as the PATCH writes them, its addresses each its type\'s default; without a name, the number', () => {
+    const fields = { name: 'Northwind Traders', email: 'ap@northwind.example', phone: '+494055501', taxId: 'DE123456789', billingAddress: billTo, shippingAddress: shipTo, paymentTerms: 'Net 60' };
+    expect(sapPartnerCreate(create('c10001', fields), 2)).toEqual({
+      patch: {
+        CardCode: 'c10001', CardName: 'Northwind Traders', CardType: 'cCustomer', EmailAddress: 'ap@northwind.example', Phone1: '+494055501', FederalTaxID: 'DE123456789',
+        PayTermsGrpCode: 2, BilltoDefault: 'Bill To', ShipToDefault: 'Ship To',
+        BPAddresses: [
+          { AddressName: 'Bill To', AddressType: 'bo_BillTo', BPCode: 'c10001', Street: '12 Park Avenue', Block: '', City: 'New York', ZipCode: '10016', State: 'NY', Country: 'US' },
+          { AddressName: 'Ship To', AddressType: 'bo_ShipTo', BPCode: 'c10001', Street: '400 Industrial Way', Block: 'Dock 2', City: 'Newark', ZipCode: '07105', State: 'NJ', Country: 'US' },
+        ],
+      },
+      written: ['name', 'email', 'phone', 'taxId', 'billingAddress', 'shippingAddress', 'paymentTerms'],
+      skipped: [],
+    });
+    // A new account has nothing to clear: null fields are left out, and SAP gives it its default terms.
+    expect(sapPartnerCreate(create('c10002', { name: null, email: null, billingAddress: null, paymentTerms: null }), undefined)).toEqual({
+      patch: { CardCode: 'c10002', CardName: 'c10002', CardType: 'cCustomer' }, written: [], skipped: [],
+    });
+    const { skipped } = sapPartnerCreate(create('c10003', { name: '', paymentTerms: 'Net 90', shippingAddress: { ...shipTo, region: 'New Jersey' } }), undefined);
+    expect(skipped.map((s) => s.field)).toEqual(['paymentTerms', 'shippingAddress']);
+  });
+
+  it.each([
+    ['a blank number', { number: ' ', fields: {} }, 'the account number is " ", not a code'],
+    ['no number', { fields: {} }, 'the account number is undefined, not a code'],
+    ['fields that are not an object', { number: 'c1', fields: null }, 'the fields are not an object'],
+    ['a name that is not text', { number: 'c1', fields: { name: 42 } }, 'name is 42, not text'],
+    ['an address that is text', { number: 'c1', fields: { billingAddress: '12 Park Avenue' } }, 'billingAddress is not an address with its line1, city and country'],
+    ['an address without its city', { number: 'c1', fields: { shippingAddress: { ...shipTo, city: '' } } }, 'shippingAddress is not an address with its line1, city and country'],
+    ['an address with a postal code that is a number', { number: 'c1', fields: { shippingAddress: { ...shipTo, postalCode: 7105 } } }, 'shippingAddress is not an address'],
+  ])('%s cannot be written', (_label, write, problem) => {
+    expect(customerWriteProblem(write as unknown as ErpCustomerCreate)).toContain(problem);
+  });
+
+  it('a write of text, null and whole addresses can be', () => {
+    expect(customerWriteProblem(create('c1', { name: 'N', email: null, billingAddress: null, shippingAddress: { ...shipTo, line2: undefined, region: null }, paymentTerms: 'Net 30' }))).toBeUndefined();
+  });
+});
+
+describe('SAP Business One customer create against the simulator', () => {
+  const fields: ErpCustomerCreate['fields'] = {
+    name: 'Northwind Traders', email: 'ap@northwind.example', phone: '+494055501', taxId: 'DE123456789', billingAddress: billTo, shippingAddress: shipTo, paymentTerms: 'Net 60',
+  };
+  const posts = () => sim.state.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/BusinessPartners'));
+
+  for (const version of ['v1', 'v2'] as const) {
+    it(`${version}: looks the code up, then POSTs the partner with its addresses; the pull reads back what was sent; again, nothing is created or changed`, async () => {
+      const code = `N${version}01`;
+      expect(await erp(version).createCustomer(create(code, fields), signal())).toEqual({
+        created: true, updated: true, erpId: code, written: ['name', 'email', 'phone', 'taxId', 'billingAddress', 'shippingAddress', 'paymentTerms'],
+      });
+      expect(calls()).toEqual([`GET BusinessPartners('${code}')`, 'GET PaymentTermsTypes', 'POST BusinessPartners']);
+      expect(posts()[0]).toMatchObject({ status: 201 });
+      expect(partner(code)).toMatchObject({
+        CardType: 'cCustomer', CardName: 'Northwind Traders', EmailAddress: 'ap@northwind.example', Phone1: '+494055501', FederalTaxID: 'DE123456789', PayTermsGrpCode: 2,
+        BilltoDefault: 'Bill To', ShipToDefault: 'Ship To',
+      });
+      expect(partner(code).BPAddresses.map((a) => [a.AddressType, a.AddressName, a.Street, a.Block, a.City, a.ZipCode, a.State, a.Country])).toEqual([
+        ['bo_BillTo', 'Bill To', '12 Park Avenue', '', 'New York', '10016', 'NY', 'US'],
+        ['bo_ShipTo', 'Ship To', '400 Industrial Way', 'Dock 2', 'Newark', '07105', 'NJ', 'US'],
+      ]);
+      const read = (await erp(version).customers(call)).customers.find((c) => c.number === code)!;
+      expect(read).toMatchObject({ name: fields.name, email: fields.email, phone: fields.phone, taxId: fields.taxId, paymentTerms: 'Net 60', billingAddress: { ...billTo, line2: null }, shippingAddress: shipTo });
+
+      from = sim.state.requests.length;
+      const partners = sim.state.businessPartners.size;
+      expect(await erp(version).createCustomer(create(code, fields), signal())).toEqual({ created: false, updated: false, erpId: code });
+      expect(calls()).toEqual([`GET BusinessPartners('${code}')`, 'GET PaymentTermsTypes']);
+      expect(sim.state.businessPartners.size).toBe(partners);
+    });
+  }
+
+  it('a partner SAP has already (a retry after a lost answer) gets what differs written, as an update: created false', async () => {
+    await control('lose-next-create', { count: 1 });
+    const lost = await failureOf(erp().createCustomer(create('N00002', fields), signal()));
+    expect(lost.failureClass).toBe('retryable');
+    expect(partner('N00002')).toMatchObject({ CardName: 'Northwind Traders' });
+    expect(await erp().createCustomer(create('N00002', { ...fields, email: 'billing@northwind.example' }), signal())).toEqual({ created: false, updated: true, erpId: 'N00002', written: ['email'] });
+    expect(posts()).toHaveLength(1);
+    expect(partner('N00002').EmailAddress).toBe('billing@northwind.example');
+  });
+
+  for (const version of ['v1', 'v2'] as const) {
+    it(`${version}: another writer creates the partner between the look-up and the POST: SAP refuses the code as taken, and the create falls back to the update`, async () => {
+      // The other writer's partner is there, and the look-up meets it missing, as it would a moment earlier.
+      await given(`N${version}03`, { EmailAddress: 'someone.else@northwind.example' });
+      await control('fault', { status: 404, body: fixture('error_not_found_2028.json') });
+      const result = await erp(version).createCustomer(create(`N${version}03`, fields), signal());
+      expect(result).toMatchObject({ created: false, updated: true, erpId: `N${version}03` });
+      expect(result.written).toEqual(expect.arrayContaining(['email', 'phone', 'taxId', 'paymentTerms']));
+      expect(calls()).toEqual([
+        `GET BusinessPartners('N${version}03')`, 'GET PaymentTermsTypes', 'POST BusinessPartners', `GET BusinessPartners('N${version}03')`, `PATCH BusinessPartners('N${version}03')`,
+      ]);
+      const refused = posts()[0]!;
+      expect(refused.status).toBe(400);
+      expect(partner(`N${version}03`)).toMatchObject({ EmailAddress: 'ap@northwind.example', Phone1: '+494055501', PayTermsGrpCode: 2 });
+    });
+  }
+
+  it('malformed input is permanent before any call; a value SAP refuses is permanent with SAP\'s message, not taken for the code taken', async () => {
+    const malformed = await failureOf(erp().createCustomer(create('N00004', { billingAddress: { ...billTo, city: '' } }), signal()));
+    expect(malformed).toMatchObject({ failureClass: 'permanent', message: expect.stringContaining('billingAddress is not an address with its line1, city and country') });
+    expect(await failureOf(erp().createCustomer({ number: '', fields: {} }, signal()))).toMatchObject({ failureClass: 'permanent' });
+    expect(await failureOf(erp().updateCustomer(update('c00001', { name: 7 as unknown as string }), signal()))).toMatchObject({ failureClass: 'permanent', message: expect.stringContaining('name is 7, not text') });
+    expect(calls()).toEqual([]);
+    const long = await failureOf(erp('v2').createCustomer(create('N'.repeat(16), fields), signal()));
+    expect(long).toMatchObject({ failureClass: 'permanent', details: { status: 400 }, message: expect.stringContaining("Value too long in property 'CardCode'") });
+    const phone = await failureOf(erp().createCustomer(create('N00005', { ...fields, phone: `+1${'2'.repeat(20)}` }), signal()));
+    expect(phone).toMatchObject({ failureClass: 'permanent', message: expect.stringContaining("Value too long in property 'Phone1'") });
+    expect(sim.state.businessPartners.has('N00005')).toBe(false);
+  });
+
+  it('the code of a partner that is not a customer is permanent, naming it', async () => {
+    const supplier = await failureOf(erp().createCustomer(create('v00001', fields), signal()));
+    expect(supplier).toMatchObject({ failureClass: 'permanent', message: expect.stringContaining('v00001 is not a customer (CardType cSupplier)') });
+    expect(posts()).toEqual([]);
   });
 });

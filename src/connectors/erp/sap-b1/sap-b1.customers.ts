@@ -1,9 +1,11 @@
 import { expectShape, type Shape } from '../../answer-shape.js';
-import type { ErpAddress, ErpCustomerUpdate } from '../erp-contract.js';
+import type { ErpAddress, ErpCustomer, ErpCustomerCreate, ErpCustomerUpdate } from '../erp-contract.js';
+import { sapStamp } from './sap-b1.client.js';
 
 /**
- * A customer update in SAP Business One's words, pure: against the business partner as the Service Layer holds
- * it, the PATCH of `BusinessPartners` that writes only what differs, and the fields it has no room for (and why).
+ * A customer in SAP Business One's words, pure, both ways: what the customers pull reads of a business partner;
+ * against the business partner as the Service Layer holds it, the PATCH of `BusinessPartners` that writes only what
+ * differs, and the fields it has no room for (and why); the POST that creates one.
  */
 const SYSTEM = 'SAP Business One';
 /** What writing a customer reads of its business partner. */
@@ -24,6 +26,9 @@ const NULL_ADDRESS_REASON =
   'address added in SAP since it was read (the business partner carries no etag to guard it); the address is kept';
 const NULL_TERMS_REASON = 'SAP Business One keeps payment terms on every business partner (PayTermsGrpCode): there is none to clear to';
 const NAME_REASON = 'an SAP Business One business partner keeps its name (CardName): a null name is not written';
+/** The fields of ErpCustomerUpdate that hold text, and those that hold an address. */
+const TEXT_FIELDS = new Set(['name', 'email', 'phone', 'taxId', 'paymentTerms']);
+const ADDRESS_FIELDS = new Set(['billingAddress', 'shippingAddress']);
 
 type SapText = string | null | undefined;
 
@@ -52,6 +57,9 @@ export interface SapPartnerRecord {
   BPAddresses?: SapAddressRecord[] | null;
 }
 
+/** The customer fields of ErpCustomer that a business partner's record gives (the pull adds its standing). */
+export type SapCustomerFields = Pick<ErpCustomer, 'email' | 'phone' | 'taxId' | 'billingAddress' | 'shippingAddress' | 'paymentTerms' | 'modifiedAt'>;
+
 /** The PATCH that writes an update, the Crossdock fields it writes, and those skipped with the reason. */
 export interface SapPartnerPatch {
   patch: Record<string, unknown>;
@@ -64,6 +72,56 @@ export function readPartnerRecord(record: unknown): SapPartnerRecord {
   const partner = expectShape<SapPartnerRecord>(SYSTEM, 'a business partner', record, PARTNER);
   for (const address of partner.BPAddresses ?? []) expectShape(SYSTEM, `an address of business partner ${partner.CardCode}`, address, ADDRESS);
   return partner;
+}
+
+/**
+ * What a customer's fields are in the business partner, as the pull reads them (the reverse of sapPartnerPatch):
+ * EmailAddress, Phone1 (as SAP keeps it) and FederalTaxID; the default bill-to and ship-to addresses (see
+ * defaultAddressOf), null when the partner has none or it lacks its street, city or country; the name of the
+ * payment terms PayTermsGrpCode names (`paymentTermsNames`: PaymentTermsTypes' GroupNumber to its name), left out
+ * when the table has no such group; modifiedAt from UpdateDate and UpdateTime, the server's wall clock written as
+ * UTC (as the shipments' changedAt), left out unless SAP gives both. Blank text is null.
+ */
+export function sapCustomerFields(partner: SapPartnerRecord & { UpdateDate?: SapText; UpdateTime?: SapText }, paymentTermsNames: ReadonlyMap<number, string>): SapCustomerFields {
+  const terms = partner.PayTermsGrpCode == null ? null : paymentTermsNames.get(partner.PayTermsGrpCode);
+  const stamp = sapStamp(partner.UpdateDate, partner.UpdateTime);
+  return {
+    email: orNull(partner.EmailAddress),
+    phone: orNull(partner.Phone1),
+    taxId: orNull(partner.FederalTaxID),
+    billingAddress: erpAddress(defaultAddressOf(partner, BILL_TO)),
+    shippingAddress: erpAddress(defaultAddressOf(partner, SHIP_TO)),
+    ...(terms === undefined ? {} : { paymentTerms: orNull(terms) }),
+    ...(stamp === undefined ? {} : { modifiedAt: new Date(stamp).toISOString() }),
+  };
+}
+
+/**
+ * Why a customer update or create cannot be written, whatever SAP holds: a blank number, a field of text that is
+ * neither text nor null, an address that is neither null nor one with its line1, city and country. Undefined when it
+ * can. A message that fails it never will: the caller makes it permanent rather than let it fail as a TypeError.
+ */
+export function customerWriteProblem(write: ErpCustomerUpdate | ErpCustomerCreate): string | undefined {
+  if (typeof write.number !== 'string' || write.number.trim() === '') return `the account number is ${JSON.stringify(write.number)}, not a code`;
+  if (typeof write.fields !== 'object' || write.fields === null || Array.isArray(write.fields)) return 'the fields are not an object';
+  for (const [field, value] of Object.entries(write.fields)) {
+    if (value === undefined || value === null) continue;
+    if (TEXT_FIELDS.has(field) && typeof value !== 'string') return `${field} is ${JSON.stringify(value)}, not text`;
+    if (ADDRESS_FIELDS.has(field) && !isAddress(value)) return `${field} is not an address with its line1, city and country: ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+/**
+ * The POST of `BusinessPartners` that creates the customer: CardCode the number, CardType cCustomer, CardName the
+ * name (the number when it has none), and the other fields as sapPartnerPatch writes them to a partner that holds
+ * nothing yet (the addresses "Bill To" and "Ship To", each its type's default). A null field is left out: a new
+ * account has nothing to clear (SAP gives it its default payment terms).
+ */
+export function sapPartnerCreate(create: ErpCustomerCreate, paymentTermsGroup: number | undefined): SapPartnerPatch {
+  const given = Object.fromEntries(Object.entries(create.fields).filter(([, value]) => value !== null));
+  const { patch, written, skipped } = sapPartnerPatch({ number: create.number, fields: given }, { CardCode: create.number }, paymentTermsGroup);
+  return { patch: { CardCode: create.number, CardName: create.number, CardType: 'cCustomer', ...patch }, written, skipped };
 }
 
 /**
@@ -141,8 +199,7 @@ function addressElement(partner: SapPartnerRecord, type: string, address: ErpAdd
     Street: address.line1, Block: address.line2 ?? '', City: address.city, ZipCode: address.postalCode ?? '', State: address.region ?? '', Country: address.country.toUpperCase(),
   };
   const defaultField = type === BILL_TO ? 'BilltoDefault' : 'ShipToDefault';
-  const ofType = (partner.BPAddresses ?? []).filter((a) => a.AddressType === type);
-  const current = ofType.find((a) => a.AddressName === partner[defaultField]) ?? ofType[0];
+  const current = defaultAddressOf(partner, type);
   if (!current) {
     const name = type === BILL_TO ? 'Bill To' : 'Ship To';
     if (!text(partner[defaultField])) patch[defaultField] = name;
@@ -155,8 +212,37 @@ function addressElement(partner: SapPartnerRecord, type: string, address: ErpAdd
   };
 }
 
+/** The partner's default address of `type` (bo_BillTo: BilltoDefault, bo_ShipTo: ShipToDefault), else the first of the type. */
+function defaultAddressOf(partner: SapPartnerRecord, type: string): SapAddressRecord | undefined {
+  const ofType = (partner.BPAddresses ?? []).filter((a) => a.AddressType === type);
+  const named = partner[type === BILL_TO ? 'BilltoDefault' : 'ShipToDefault'];
+  return ofType.find((a) => a.AddressName === named) ?? ofType[0];
+}
+
+/** An address row as Crossdock's address (the reverse of addressElement), or null without its street, city or country. */
+function erpAddress(address: SapAddressRecord | undefined): ErpAddress | null {
+  const line1 = orNull(address?.Street);
+  const city = orNull(address?.City);
+  const country = orNull(address?.Country);
+  if (line1 === null || city === null || country === null) return null;
+  return { line1, line2: orNull(address?.Block), city, postalCode: orNull(address?.ZipCode), region: orNull(address?.State), country };
+}
+
+function isAddress(value: unknown): value is ErpAddress {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const address = value as Record<string, unknown>;
+  const filled = (field: string) => typeof address[field] === 'string' && (address[field] as string).trim() !== '';
+  const optional = (field: string) => address[field] == null || typeof address[field] === 'string';
+  return filled('line1') && filled('city') && filled('country') && optional('line2') && optional('postalCode') && optional('region');
+}
+
 function text(value: SapText): string {
   return value ?? '';
+}
+
+/** SAP's text, null when blank. */
+function orNull(value: SapText): string | null {
+  return value == null || value.trim() === '' ? null : value;
 }
 
 /** An address property as compared: countries are codes, in capitals. */

@@ -1,20 +1,22 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import { expectShape, type Shape } from '../../answer-shape.js';
 import type {
-  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord,
-  ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
+  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpPrice,
+  ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment } from '../erp-shipment-plan.js';
-import { SapB1Client, type SapDeliveryNote, type SapItemStock, type SapOrder, type SapOrderInput } from './sap-b1.client.js';
+import { isCodeTaken, SapB1Client, type SapDeliveryNote, type SapItemStock, type SapOrder, type SapOrderInput } from './sap-b1.client.js';
 import { SAP_STOCK_DOCUMENTS, type SapB1Config } from './sap-b1.config.js';
 import { isoCurrency, sapCurrency } from './sap-b1.currencies.js';
-import { PARTNER_FIELDS_READ, readPartnerRecord, sapPartnerPatch } from './sap-b1.customers.js';
+import {
+  customerWriteProblem, PARTNER_FIELDS_READ, readPartnerRecord, sapCustomerFields, sapPartnerCreate, sapPartnerPatch, type SapPartnerRecord,
+} from './sap-b1.customers.js';
 import { itemPrices, sapPriceLists, specialPrices, type SapPriceLists } from './sap-b1.prices.js';
 
 const SYSTEM = 'SAP Business One';
+/** What the pull reads of a business partner beyond what writing a customer reads (readPartnerRecord checks that). */
 const BUSINESS_PARTNER: Shape = {
-  CardCode: 'string', CardName: 'string?', Frozen: 'string?', CreditLimit: 'number?', CurrentAccountBalance: 'number?',
-  Currency: 'string?', EmailAddress: 'string?', Phone1: 'string?', FederalTaxID: 'string?', PriceListNum: 'number?',
+  Frozen: 'string?', CreditLimit: 'number?', CurrentAccountBalance: 'number?', Currency: 'string?', PriceListNum: 'number?', UpdateDate: 'string?', UpdateTime: 'string?',
 };
 const YES_NO = new Set(['tYES', 'tNO']);
 /** SAP's first price list, "Base Price", unless the company made another its base. */
@@ -25,29 +27,23 @@ const ORDER_OBJECT_TYPE = 17;
 const SHIPMENT_COMMENT = 'Crossdock shipment';
 const SHIPMENT_IN_COMMENT = /Crossdock shipment (\S+)/;
 
-interface SapBusinessPartner {
-  CardCode: string;
-  CardName?: string | null;
+interface SapBusinessPartner extends SapPartnerRecord {
   Frozen?: string | null;
   CreditLimit?: number | null;
   CurrentAccountBalance?: number | null;
   Currency?: string | null;
-  EmailAddress?: string | null;
-  Phone1?: string | null;
-  FederalTaxID?: string | null;
   PriceListNum?: number | null;
+  UpdateDate?: string | null;
+  UpdateTime?: string | null;
 }
 
 /**
  * A customer as SAP keeps it: Crossdock's fields, and what SAP adds. The contract's ErpCustomer has no place for
- * the extras yet; they ride along (the customer directory stores the contract's fields only).
+ * the currency yet; it rides along (the customer directory stores the contract's fields only).
  */
 export interface SapB1Customer extends ErpCustomer {
   /** ISO 4217 through the backend's currency table; absent for SAP's "all currencies" (`##`) or a code it cannot name. */
   currency?: string;
-  email?: string;
-  phone?: string;
-  taxId?: string;
 }
 
 /** Crossdock's ERP contract on the SAP Business One Service Layer: the delivery adapter of kind `sap-b1`. */
@@ -74,12 +70,15 @@ export class SapB1Erp implements ErpConnector {
   }
 
   /**
-   * Every customer business partner, one request a page, with the price list SAP gives it (PriceListNum) named as
-   * its prices name lists (read from PriceLists); a record of the wrong shape is rejected with the reason.
+   * Every customer business partner, one request a page, with its addresses, the price list SAP gives it
+   * (PriceListNum) named as its prices name lists (read from PriceLists), and its payment terms named (read from
+   * PaymentTermsTypes, once a pull); the rest as sapCustomerFields maps it. A record of the wrong shape is rejected
+   * with the reason.
    */
   async customers(call: GovernedCall): Promise<CustomerPull> {
     const records = await call((signal) => this.client.customers(signal));
     const lists = await this.priceLists(call);
+    const terms = await call((signal) => this.client.paymentTermsNames(signal));
     const pull: CustomerPull = { customers: [], rejected: [] };
     for (const record of records) {
       const partner = readBusinessPartner(record);
@@ -87,7 +86,7 @@ export class SapB1Erp implements ErpConnector {
         const code = (record as { CardCode?: unknown } | null)?.CardCode;
         pull.rejected.push({ number: typeof code === 'string' ? code : String(code ?? '(no CardCode)'), problem: partner });
       } else {
-        pull.customers.push(this.toCustomer(partner, lists));
+        pull.customers.push(this.toCustomer(partner, lists, terms));
       }
     }
     return pull;
@@ -195,20 +194,38 @@ export class SapB1Erp implements ErpConnector {
    * its addresses, compared, and only what differs PATCHed, its BPAddresses merged (the addresses not sent are
    * kept). The Service Layer gives the partner no etag here, so nothing guards the moment between the read and the
    * PATCH: what another user changed in it stays unless it is one of the fields written. Nothing differing:
-   * `updated: false` without a PATCH. A partner SAP does not have, or one that is not a customer, is permanent.
+   * `updated: false` without a PATCH. An update of the wrong shape, a partner SAP does not have, or one that is not
+   * a customer, is permanent.
    */
   async updateCustomer(update: ErpCustomerUpdate, signal: AbortSignal): Promise<ErpCustomerUpdateResult> {
-    const terms = update.fields.paymentTerms;
-    const group = typeof terms === 'string' && terms !== '' ? await this.client.paymentTermsGroup(terms, signal) : undefined;
+    refuseMalformed(update);
+    const group = await this.paymentTermsGroup(update.fields.paymentTerms, signal);
     const record = await this.client.businessPartner(update.number, PARTNER_FIELDS_READ, signal);
-    if (record === undefined) throw new TargetError('permanent', `${SYSTEM} has no business partner ${update.number} (accounts are not created from Crossdock)`);
-    const partner = readPartnerRecord(record);
-    if (partner.CardType && partner.CardType !== 'cCustomer') throw new TargetError('permanent', `${SYSTEM}'s business partner ${update.number} is not a customer (CardType ${partner.CardType})`);
-    const { patch, written, skipped } = sapPartnerPatch(update, partner, group);
-    const said = skipped.length > 0 ? { skipped } : {};
-    if (written.length === 0) return { updated: false, ...said };
-    await this.client.updateBusinessPartner(update.number, patch, signal);
-    return { updated: true, written, ...said };
+    if (record === undefined) throw new TargetError('permanent', `${SYSTEM} has no business partner ${update.number}`);
+    return this.writeCustomer(update, readPartnerRecord(record), group, signal);
+  }
+
+  /**
+   * Creates the customer's business partner (sapPartnerCreate: CardCode the number, CardType cCustomer, its
+   * addresses each its type's default), looked up first: the Service Layer has no idempotency key, and a POST whose
+   * answer was lost may have been committed. One found is written as updateCustomer writes it, `created: false`;
+   * so is one another writer made between the look-up and the POST (SAP refuses the POST: the code is taken).
+   */
+  async createCustomer(create: ErpCustomerCreate, signal: AbortSignal): Promise<ErpCustomerCreateResult> {
+    refuseMalformed(create);
+    const found = await this.client.businessPartner(create.number, PARTNER_FIELDS_READ, signal);
+    const group = await this.paymentTermsGroup(create.fields.paymentTerms, signal);
+    if (found !== undefined) return this.writeExisting(create, found, group, signal);
+    const { patch, written, skipped } = sapPartnerCreate(create, group);
+    try {
+      await this.client.createBusinessPartner(patch, signal);
+    } catch (error) {
+      if (!isCodeTaken(error)) throw error;
+      const raced = await this.client.businessPartner(create.number, PARTNER_FIELDS_READ, signal);
+      if (raced === undefined) throw error;
+      return this.writeExisting(create, raced, group, signal);
+    }
+    return { created: true, updated: true, erpId: create.number, written, ...(skipped.length > 0 ? { skipped } : {}) };
   }
 
   /**
@@ -238,6 +255,27 @@ export class SapB1Erp implements ErpConnector {
   /** Ends the connector's session with the Service Layer. */
   close(): Promise<void> {
     return this.client.close();
+  }
+
+  /** The GroupNumber of the payment terms named, when a name is given and SAP has them. */
+  private async paymentTermsGroup(name: string | null | undefined, signal: AbortSignal): Promise<number | undefined> {
+    return typeof name === 'string' && name !== '' ? this.client.paymentTermsGroup(name, signal) : undefined;
+  }
+
+  /** An update written to the partner as read: only what differs PATCHed (see updateCustomer). */
+  private async writeCustomer(update: ErpCustomerUpdate, partner: SapPartnerRecord, group: number | undefined, signal: AbortSignal): Promise<ErpCustomerUpdateResult> {
+    if (partner.CardType && partner.CardType !== 'cCustomer') throw new TargetError('permanent', `${SYSTEM}'s business partner ${update.number} is not a customer (CardType ${partner.CardType})`);
+    const { patch, written, skipped } = sapPartnerPatch(update, partner, group);
+    const said = skipped.length > 0 ? { skipped } : {};
+    if (written.length === 0) return { updated: false, ...said };
+    await this.client.updateBusinessPartner(update.number, patch, signal);
+    return { updated: true, written, ...said };
+  }
+
+  /** A create of a partner SAP has already: its fields written as an update, under the CardCode SAP keeps. */
+  private async writeExisting(create: ErpCustomerCreate, record: unknown, group: number | undefined, signal: AbortSignal): Promise<ErpCustomerCreateResult> {
+    const partner = readPartnerRecord(record);
+    return { ...(await this.writeCustomer(create, partner, group, signal)), erpId: partner.CardCode, created: false };
   }
 
   private async priceLists(call: GovernedCall): Promise<SapPriceLists> {
@@ -285,7 +323,7 @@ export class SapB1Erp implements ErpConnector {
     };
   }
 
-  private toCustomer(partner: SapBusinessPartner, lists: SapPriceLists): SapB1Customer {
+  private toCustomer(partner: SapBusinessPartner, lists: SapPriceLists, terms: ReadonlyMap<number, string>): SapB1Customer {
     const currency = isoCurrency(this.config.currencies ?? {}, partner.Currency);
     const list = partner.PriceListNum == null ? undefined : lists.get(partner.PriceListNum);
     return {
@@ -296,10 +334,8 @@ export class SapB1Erp implements ErpConnector {
       creditLimit: partner.CreditLimit ?? 0,
       balanceDue: partner.CurrentAccountBalance ?? 0,
       ...(currency ? { currency } : {}),
-      ...(partner.EmailAddress ? { email: partner.EmailAddress } : {}),
-      ...(partner.Phone1 ? { phone: partner.Phone1 } : {}),
-      ...(partner.FederalTaxID ? { taxId: partner.FederalTaxID } : {}),
       ...(typeof list === 'object' ? { priceList: list.label } : {}),
+      ...sapCustomerFields(partner, terms),
     };
   }
 }
@@ -314,11 +350,17 @@ function baseOrderOf(note: SapDeliveryNote): number | undefined {
 function readBusinessPartner(record: unknown): SapBusinessPartner | string {
   let partner: SapBusinessPartner;
   try {
-    partner = expectShape<SapBusinessPartner>(SYSTEM, 'a business partner', record, BUSINESS_PARTNER);
+    partner = expectShape<SapBusinessPartner>(SYSTEM, 'a business partner', readPartnerRecord(record), BUSINESS_PARTNER);
   } catch (error) {
     if (error instanceof TargetError) return error.message;
     throw error;
   }
   if (partner.Frozen != null && !YES_NO.has(partner.Frozen)) return `${SYSTEM} answered a business partner whose Frozen is ${JSON.stringify(partner.Frozen)}, neither tYES nor tNO`;
   return partner;
+}
+
+/** A customer write that can never be made (see customerWriteProblem): permanent, before any call. */
+function refuseMalformed(write: ErpCustomerUpdate | ErpCustomerCreate): void {
+  const problem = customerWriteProblem(write);
+  if (problem) throw new TargetError('permanent', `a customer write ${SYSTEM} cannot take: ${problem}`);
 }
