@@ -118,7 +118,8 @@ export class ErpCustomerNotifications implements OnModuleInit, OnApplicationBoot
       if (!next) {
         // Lapsed, lost by the ERP, or for another address: a new one (the old one ended where the ERP still has it).
         if (current) await notifications.unsubscribe(call, current).catch((error) => this.logger.warn({ err: error, backendId }, 'ending the old ERP subscription failed'));
-        const clientState = randomBytes(32).toString('base64url');
+        // Lower-case hex: Business Central may answer the clientState lower-cased, and notifications then carry that.
+        const clientState = randomBytes(32).toString('hex');
         next = await notifications.subscribe(call, { entity: ENTITY, notificationUrl, clientState });
         result = current ? 'resubscribed' : 'subscribed';
       }

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBusinessCentralSimulator, type BusinessCentralSimulator } from './bc-simulator.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createBcNotificationReceiver, type BcNotificationReceiver } from './bc-notification-receiver.js';
+import { createBusinessCentralSimulator, type BusinessCentralSimulator, type SimChangeNotice } from './bc-simulator.js';
 
 // The simulator's sales order lines, posting action and posted shipments as a client other than Crossdock's sees
 // them: plain HTTP, checked against Microsoft's documented examples.
 const bcFixture = (name: string) => JSON.parse(readFileSync(new URL(`../../../test/fixtures/business_central/${name}`, import.meta.url), 'utf8'));
+// Microsoft's documented webhook payloads, in the shared fixtures beside the repository.
+const sharedFixture = (name: string) => JSON.parse(readFileSync(new URL(`../../../test/fixtures/business_central/${name}`, import.meta.url), 'utf8'));
 const COMPANY = 'c0ffee00-0000-0000-0000-000000000001';
 
 let sim: BusinessCentralSimulator;
@@ -12,7 +15,10 @@ let base: string;
 let token: string;
 
 beforeAll(async () => {
-  sim = createBusinessCentralSimulator({ ratePerSecond: 1000, shipmentTrackingPage: 'salesShipmentTracking' });
+  // Webhooks made small for the tests: batches sent 200 ms after their first change, a collection past 3 customers, 300 ms to answer.
+  sim = createBusinessCentralSimulator({
+    ratePerSecond: 1000, shipmentTrackingPage: 'salesShipmentTracking', notificationDelayMs: 200, collectionThreshold: 3, receiverTimeoutMs: 300,
+  });
   base = await sim.listen();
   const answer = await fetch(`${base}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=a&client_secret=b' });
   token = ((await answer.json()) as { access_token: string }).access_token;
@@ -20,7 +26,12 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 async function api(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}, root = 'v2.0') {
-  const response = await fetch(`${base}/v2.0/tenant/production/api/${root}/companies(${COMPANY})${path}`, {
+  return apiRoot(`/companies(${COMPANY})${path}`, init, root);
+}
+
+/** A request under the API's root (`subscriptions` are there, not under a company). */
+async function apiRoot(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}, root = 'v2.0') {
+  const response = await fetch(`${base}/v2.0/tenant/production/api/${root}${path}`, {
     method: init.method ?? 'GET',
     headers: { authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
@@ -192,5 +203,171 @@ describe('Business Central simulator: customers', () => {
     await fetch(`${base}/_control/customers/20000/edit-before-next-patch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fields: { email: 'other@trey.example' } }) });
     expect((await api(`/customers(${after.id})`, { method: 'PATCH', body: { phoneNumber: '1' }, headers: { 'if-match': after['@odata.etag'] } })).status).toBe(412);
     expect(await byNumber('20000')).toMatchObject({ email: 'other@trey.example', phoneNumber: '' });
+  });
+
+  it('creates a customer by POST with its number and properties, checked as a PATCH is; a number taken is 400, as Business Central answers', async () => {
+    const created = await api('/customers', {
+      method: 'POST',
+      body: {
+        number: 'new-1', displayName: 'New One', email: 'new@example.com', phoneNumber: '+14045550111', addressLine1: '1 Main St', city: 'Atlanta', country: 'us',
+        taxRegistrationNumber: 'US-1', paymentTermsId: '7a5f2c10-0000-4000-8000-000000000014',
+      },
+    });
+    expect(created).toMatchObject({ status: 201, body: { number: 'NEW-1', displayName: 'New One', country: 'US', paymentTermsId: '7a5f2c10-0000-4000-8000-000000000014' } });
+    expect(await byNumber('NEW-1')).toEqual(created.body);
+    expect(await api('/customers', { method: 'POST', body: { number: 'NEW-1', displayName: 'Again' } })).toMatchObject({
+      status: 400, body: { error: { code: 'Internal_EntityWithSameKeyExists', message: expect.stringMatching(/^The record in table Customer already exists\. Identification fields and values: No\.='NEW-1'/) } },
+    });
+    expect((await api('/customers', { method: 'POST', body: { number: 'NEW-2', shipToAddresses: [] } })).status).toBe(400);
+    expect(await byNumber('NEW-2')).toBeUndefined();
+    // Without a number: the next of the number series.
+    expect((await api('/customers', { method: 'POST', body: { displayName: 'Numbered' } })).body.number).toBe('C00001');
+    expect((await api(`/customers(${created.body.id})`, { method: 'DELETE' })).status).toBe(204);
+    expect(await byNumber('NEW-1')).toBeUndefined();
+  });
+});
+
+describe('Business Central simulator: webhook subscriptions', () => {
+  const CUSTOMERS = `/api/v2.0/companies(${COMPANY})/customers`;
+  let receiver: BcNotificationReceiver;
+  let hooks: string;
+
+  beforeAll(async () => {
+    receiver = createBcNotificationReceiver();
+    hooks = await receiver.listen();
+  });
+  afterAll(() => receiver.close());
+  beforeEach(() => {
+    // Each test with its own subscriptions: the earlier ones are gone, and what they had waiting with them.
+    sim.state.subscriptions.clear();
+    receiver.answerHandshakes('echo');
+  });
+
+  const subscribe = (path: string, fields: Record<string, unknown> = {}) =>
+    apiRoot('/subscriptions', { method: 'POST', body: { notificationUrl: `${hooks}${path}`, resource: CUSTOMERS, clientState: 'secret-state', ...fields } });
+  const control = async (path: string, method = 'GET', body?: unknown) => {
+    const response = await fetch(`${base}/_control/${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    return response.json() as Promise<any>;
+  };
+  const batchesTo = (path: string) => receiver.received.batches.filter((b) => b.path === path).map((b) => (b.body as { value: SimChangeNotice[] }).value);
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('creates a subscription once its notification URL answers the handshake with the token: as documented, at the API\'s root, for three days', async () => {
+    const created = await subscribe('/hooks/created?receiver=a');
+    expect(created.status).toBe(201);
+    const handshake = receiver.received.handshakes.at(-1)!;
+    expect(handshake.path).toBe('/hooks/created');
+    expect(sim.state.handshakes.at(-1)).toEqual({ at: expect.any(String), url: `${hooks}/hooks/created?receiver=a&validationToken=${handshake.token}`, status: 200, answer: handshake.token });
+    expect(Object.keys(created.body).sort()).toEqual(['@odata.etag', ...Object.keys(sharedFixture('bc_v2_subscription_response.json'))].sort());
+    expect(created.body).toMatchObject({ notificationUrl: `${hooks}/hooks/created?receiver=a`, resource: CUSTOMERS, clientState: 'secret-state', subscriptionId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    const lifetime = Date.parse(created.body.expirationDateTime) - Date.now();
+    expect(lifetime).toBeGreaterThan(3 * 24 * 3600_000 - 60_000);
+    expect(lifetime).toBeLessThanOrEqual(3 * 24 * 3600_000);
+    const id = created.body.subscriptionId;
+    expect((await apiRoot('/subscriptions')).body.value).toEqual([created.body]);
+    expect((await apiRoot(`/subscriptions('${id}')`)).body).toEqual(created.body);
+    // The key is a string: in quotes, as Business Central wants it.
+    expect((await apiRoot(`/subscriptions(${id})`)).status).toBe(400);
+    expect((await apiRoot("/subscriptions('0123')")).status).toBe(404);
+    // Microsoft's example request, as it is.
+    const example = sharedFixture('bc_v2_subscription_create_request.json');
+    expect(await subscribe('/hooks/example', { resource: example.resource, clientState: example.clientState })).toMatchObject({ status: 201, body: { resource: example.resource } });
+  });
+
+  it('creates none when the handshake fails, saying why: an answer without the token, an error, an answer too late; nor for other than customers', async () => {
+    const refused = async (answer: Parameters<BcNotificationReceiver['answerHandshakes']>[0], why: RegExp) => {
+      receiver.answerHandshakes(answer);
+      const subscription = await subscribe('/hooks/refused');
+      expect(subscription.status).toBe(400);
+      expect(subscription.body.error.message).toMatch(why);
+    };
+    await refused('wrong', /^The subscription was not created: the handshake with the notificationUrl failed: it answered 200 without the validationToken as its body\./);
+    await refused('refuse', /it answered 500, not 200/);
+    await refused({ echoAfterMs: 600 }, /it did not answer within 300 ms/);
+    expect(sim.state.handshakes.slice(-3).map((h) => [h.status, h.problem !== undefined])).toEqual([[200, true], [500, true], [0, true]]);
+    expect((await apiRoot('/subscriptions')).body.value).toEqual([]);
+    receiver.answerHandshakes('echo');
+    const handshakes = receiver.received.handshakes.length;
+    expect((await subscribe('/hooks/items', { resource: `/api/v2.0/companies(${COMPANY})/items` })).body.error.message).toMatch(/customers only, not of 'items'/);
+    expect((await subscribe('/hooks/refused', { notificationUrl: 'hooks/refused' })).body.error.message).toMatch(/notificationUrl must be an absolute/);
+    expect((await subscribe('/hooks/refused', { clientState: 'x'.repeat(2049) })).status).toBe(400);
+    // Refused before any handshake.
+    expect(receiver.received.handshakes.length).toBe(handshakes);
+  });
+
+  it('renews by a PATCH with the etag: the handshake again, a later expiry, a new etag; a stale etag is 412, none 400; DELETE takes the etag too', async () => {
+    const created = (await subscribe('/hooks/renewed')).body;
+    const at = `/subscriptions('${created.subscriptionId}')`;
+    const handshakes = receiver.received.handshakes.length;
+    const renewal = { notificationUrl: created.notificationUrl, resource: created.resource, clientState: created.clientState };
+    expect((await apiRoot(at, { method: 'PATCH', body: renewal })).body.error.code).toBe('BadRequest_InvalidToken');
+    const renewed = await apiRoot(at, { method: 'PATCH', body: renewal, headers: { 'if-match': created['@odata.etag'] } });
+    expect(renewed.status).toBe(200);
+    expect(receiver.received.handshakes.length).toBe(handshakes + 1);
+    expect(Date.parse(renewed.body.expirationDateTime)).toBeGreaterThan(Date.parse(created.expirationDateTime));
+    expect(renewed.body['@odata.etag']).not.toBe(created['@odata.etag']);
+    expect(await apiRoot(at, { method: 'PATCH', body: renewal, headers: { 'if-match': created['@odata.etag'] } })).toMatchObject({ status: 412, body: { error: { code: 'Request_EntityChanged' } } });
+    // A renewal whose handshake fails leaves the subscription as it was.
+    receiver.answerHandshakes('refuse');
+    expect((await apiRoot(at, { method: 'PATCH', body: renewal, headers: { 'if-match': renewed.body['@odata.etag'] } })).body.error.message).toMatch(/^The subscription was not renewed: .*answered 500/);
+    expect((await apiRoot(at)).body).toEqual(renewed.body);
+    expect((await apiRoot(at, { method: 'DELETE', headers: { 'if-match': created['@odata.etag'] } })).status).toBe(412);
+    expect((await apiRoot(at, { method: 'DELETE', headers: { 'if-match': renewed.body['@odata.etag'] } })).status).toBe(204);
+    expect((await apiRoot(at)).status).toBe(404);
+  });
+
+  it('sends the changes of customers in one batch per notification URL after the delay: created, updated, deleted, one notice per customer and subscription', async () => {
+    await control('customers/WH-2', 'PUT', { displayName: 'Webhook Two' });
+    const gone = sim.state.customers.get('WH-2')!;
+    const first = (await subscribe('/hooks/batch')).body;
+    const second = (await subscribe('/hooks/batch', { clientState: 'other-state' })).body;
+    const created = (await api('/customers', { method: 'POST', body: { number: 'WH-1', displayName: 'Webhook One' } })).body;
+    const trey = sim.state.customers.get('20000')!;
+    await api(`/customers(${trey.id})`, { method: 'PATCH', body: { phoneNumber: '+13125550100' }, headers: { 'if-match': '*' } });
+    // A change of a customer created in the same batch: still `created`.
+    await control('customers/WH-1', 'PUT', { email: 'one@example.com' });
+    await control('customers/WH-2', 'DELETE');
+    expect(batchesTo('/hooks/batch')).toEqual([]);
+    await vi.waitFor(() => expect(batchesTo('/hooks/batch')).toHaveLength(1), { timeout: 2000 });
+    const [batch] = batchesTo('/hooks/batch');
+    const customers = `api/v2.0/companies(${COMPANY})/customers`;
+    const noticesOf = (subscription: typeof first) => [
+      { resource: `${customers}(${created.id})`, changeType: 'created', lastModifiedDateTime: sim.state.customers.get('WH-1')!.lastModifiedDateTime },
+      { resource: `${customers}(${trey.id})`, changeType: 'updated', lastModifiedDateTime: sim.state.customers.get('20000')!.lastModifiedDateTime },
+      { resource: `${customers}(${gone.id})`, changeType: 'deleted', lastModifiedDateTime: expect.any(String) },
+    ].map((notice) => ({ subscriptionId: subscription.subscriptionId, clientState: subscription.clientState, expirationDateTime: subscription.expirationDateTime, ...notice }));
+    expect(batch).toEqual([...noticesOf(first), ...noticesOf(second)]);
+    // Microsoft's documented notification has these fields and no others.
+    expect(Object.keys(batch![0]!).sort()).toEqual(Object.keys(sharedFixture('bc_v2_webhook_notification_batch.json').value[1]).sort());
+    await pause(300);
+    expect(batchesTo('/hooks/batch')).toHaveLength(1);
+    expect(sim.state.notifications.at(-1)).toMatchObject({ url: `${hooks}/hooks/batch`, status: 202, body: { value: batch } });
+  });
+
+  it('past the threshold of customers changed in one batch: one collection notice, whose filter reads them', async () => {
+    const subscription = (await subscribe('/hooks/collection')).body;
+    for (const number of ['10000', '20000', '30000', '40000']) await control(`customers/${number}`, 'PUT', { website: 'collection.example' });
+    await vi.waitFor(() => expect(batchesTo('/hooks/collection')).toHaveLength(1), { timeout: 2000 });
+    const [[notice, ...others]] = batchesTo('/hooks/collection') as [SimChangeNotice[]];
+    expect(others).toEqual([]);
+    expect(notice).toMatchObject({ subscriptionId: subscription.subscriptionId, changeType: 'collection', lastModifiedDateTime: sim.state.customers.get('40000')!.lastModifiedDateTime });
+    expect(notice!.resource).toMatch(new RegExp(`^/api/v2\\.0/companies\\(${COMPANY}\\)/customers\\?\\$filter=lastModifiedDateTime%20gt%20\\d{4}-`));
+    const changed = await api(`/customers${notice!.resource.slice(notice!.resource.indexOf('?'))}`);
+    expect(changed.body.value.map((c: { number: string }) => c.number)).toEqual(['10000', '20000', '30000', '40000']);
+  });
+
+  it('an expired subscription is sent nothing, not even the changes it had waiting, and is gone from the API', async () => {
+    const subscription = (await subscribe('/hooks/expired')).body;
+    expect(await control('subscriptions')).toEqual([{ ...subscription, expired: false }]);
+    await control('customers/10000', 'PUT', { website: 'before-expiry.example' });
+    expect(await control(`subscriptions/${subscription.subscriptionId}/expire`, 'POST')).toMatchObject({ subscriptionId: subscription.subscriptionId, expired: true });
+    await control('customers/10000', 'PUT', { website: 'after-expiry.example' });
+    await pause(400);
+    expect(batchesTo('/hooks/expired')).toEqual([]);
+    const at = `/subscriptions('${subscription.subscriptionId}')`;
+    expect((await apiRoot(at)).status).toBe(404);
+    expect((await apiRoot(at, { method: 'PATCH', body: {}, headers: { 'if-match': subscription['@odata.etag'] } })).status).toBe(404);
+    expect((await apiRoot('/subscriptions')).body.value).toEqual([]);
+    expect(await control('subscriptions')).toEqual([expect.objectContaining({ subscriptionId: subscription.subscriptionId, expired: true })]);
   });
 });

@@ -4,19 +4,21 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
 
 /**
  * A Dynamics 365 Business Central API v2.0 look-alike for the demo, the tests and the benchmarks: the OAuth2
- * token endpoint, customers (found by `$filter`, PATCHed with their etag: 412 when it is stale), paymentTerms,
- * items, locations, itemLedgerEntries, salesOrders (with lines, deep insert, DELETE,
- * a line's `shipQuantity` patched with its etag, and the bound action `Microsoft.NAV.shipAndInvoice`), the
- * posted salesShipments with their salesShipmentLines, the analytics API's itemLedgerEntries (the ones that
- * carry a location), and, when set, custom API pages of shipment tracking and of prices (the Price List Lines,
- * which API v2.0 leaves out). Collections take `$filter`
- * (comparisons, `or` over one field, `and`), `$select`, `$expand` of lines, and are split into pages joined by
- * `@odata.nextLink` with a `$skiptoken`. It behaves like the real service where it matters to an integration:
- * latency, 429 with Retry-After past a rate limit, 5 requests processed at once, 503 in maintenance, OData
- * validation errors, tokens that expire. A control API under `/_control` lets tests change all of that, post
- * stock, ship orders as a user of Business Central would, lose the answer of a posting, set prices, change a
- * customer behind the client's back (between its read and its PATCH), and read what was created. It runs on its
- * own (`listen`, `npm run sim:bc`) or mounted in another Fastify instance under a prefix (`plugin`, the demo).
+ * token endpoint, customers (found by `$filter`, PATCHed with their etag: 412 when it is stale, created, deleted),
+ * webhook subscriptions to customers (the handshake, expiry and renewal, notifications in batches, a
+ * `collection` past a threshold: see customerChanged), paymentTerms, items, locations, itemLedgerEntries,
+ * salesOrders (with lines, deep insert, DELETE, a line's `shipQuantity` patched with its etag, and the bound
+ * action `Microsoft.NAV.shipAndInvoice`), the posted salesShipments with their salesShipmentLines, the analytics
+ * API's itemLedgerEntries (the ones that carry a location), and, when set, custom API pages of shipment tracking
+ * and of prices (the Price List Lines, which API v2.0 leaves out). Collections take `$filter` (comparisons, `or`
+ * over one field, `and`), `$select`, `$expand` of lines, and are split into pages joined by `@odata.nextLink`
+ * with a `$skiptoken`. It behaves like the real service where it matters to an integration: latency, 429 with
+ * Retry-After past a rate limit, 5 requests processed at once, 503 in maintenance, OData validation errors,
+ * tokens that expire. A control API under `/_control` lets tests change all of that, post stock, ship orders as
+ * a user of Business Central would, lose the answer of a posting, set prices, change or delete a customer behind
+ * the client's back (between its read and its PATCH too), make a subscription expire, and read what was created
+ * and the notifications sent. It runs on its own (`listen`, `npm run sim:bc`) or mounted in another Fastify
+ * instance under a prefix (`plugin`, the demo).
  */
 export interface BusinessCentralSimulatorOptions {
   latencyMs?: [number, number];
@@ -46,6 +48,17 @@ export interface BusinessCentralSimulatorOptions {
    * (`customerPrices`, or `contoso/pricing/v1.0/customerPrices`). None unless set, as in a plain company.
    */
   customerPricesApi?: string;
+  /** How long a webhook subscription lasts from its creation or last renewal (Business Central: 3 days). */
+  subscriptionLifetimeSeconds?: number;
+  /**
+   * How long changes are gathered before they are sent, one batch per notification URL (Business Central waits
+   * about 30 seconds; the simulator 100 ms unless set).
+   */
+  notificationDelayMs?: number;
+  /** More records of a subscription changed in one batch than this: one `collection` notification instead (Business Central: 1000). */
+  collectionThreshold?: number;
+  /** How long the notification URL has to answer a handshake or a notification (Business Central: 5 seconds). */
+  receiverTimeoutMs?: number;
 }
 
 /**
@@ -222,6 +235,57 @@ export interface SimSalesOrder {
   salesOrderLines: SimSalesOrderLine[];
 }
 
+/**
+ * A webhook subscription (API v2.0's `subscriptions`, at the API's root, not under a company): to a company's
+ * customers, the one entity set the simulator notifies changes of. Gone from the API once expired.
+ */
+export interface SimSubscription {
+  subscriptionId: string;
+  notificationUrl: string;
+  /** As the subscriber gave it. */
+  resource: string;
+  /** The company the resource names: its notifications name records under it. */
+  companyId: string;
+  clientState: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  createdAt: string;
+  lastModifiedDateTime: string;
+  etag: string;
+}
+
+export type SimChangeType = 'created' | 'updated' | 'deleted' | 'collection';
+
+/** One notification as Business Central sends it, in a batch `{"value": [...]}`. */
+export interface SimChangeNotice {
+  subscriptionId: string;
+  clientState: string;
+  expirationDateTime: string;
+  /** A record (`api/v2.0/companies(...)/customers(...)`), or for `collection` the entity set with a `$filter`. */
+  resource: string;
+  changeType: SimChangeType;
+  lastModifiedDateTime: string;
+}
+
+/** A POST to a notification URL, a batch or a handshake, and how the receiver answered (status 0: it did not). */
+export interface SimWebhookCall {
+  at: string;
+  url: string;
+  /** The batch; none for a handshake. */
+  body?: { value: SimChangeNotice[] };
+  status: number;
+  /** The start of the receiver's answer. */
+  answer?: string;
+  /** Why the call failed, or why a handshake did not pass. */
+  problem?: string;
+}
+
+/** A customer's change waiting for its batch: the latest kind of change, and when. */
+interface PendingChange {
+  changeType: Exclude<SimChangeType, 'collection'>;
+  at: string;
+}
+
 interface State {
   customers: Map<string, SimCustomer>;
   /** By code. */
@@ -240,7 +304,7 @@ interface State {
   nextShipmentNumber: number;
   /** The last time stamp given out, so that every change is later than the one before. */
   lastStamp: number;
-  /** Every request, for tests that count the rate at the ERP and read what was sent (the body of a POST or PATCH, a PATCH's If-Match). */
+  /** Every request, for tests that count the rate at the ERP and read what was sent (the body of a POST or PATCH, the If-Match of a PATCH or DELETE). */
   requests: Array<{ at: number; method: string; path: string; status: number; body?: unknown; ifMatch?: string }>;
   inFlight: number;
   windowStart: number;
@@ -254,6 +318,20 @@ interface State {
   editsBeforePatch: Map<string, Array<Partial<SimCustomer>>>;
   /** The next this-many PATCHes of a customer answer 412 as if the record had changed, without changing it. */
   staleNextPatches: number;
+  /** Per customer number: the customer another user creates just before the next POST of that number arrives. */
+  createsBeforePost: Map<string, Partial<SimCustomer>>;
+  /** The next number of the customers' number series, for a POST without one. */
+  nextCustomerNumber: number;
+  /** By subscriptionId, expired ones too (for the control API). */
+  subscriptions: Map<string, SimSubscription>;
+  /** The changes of the batch each notification URL is to be sent: per subscription, per customer id. */
+  pendingChanges: Map<string, Map<string, Map<string, PendingChange>>>;
+  /** The batches sent, and the handshakes made, oldest first, with their answers. */
+  notifications: SimWebhookCall[];
+  handshakes: SimWebhookCall[];
+  /** The timers of the batches waiting, and the signal that ends the calls to receivers: both stop at close. */
+  batchTimers: Set<NodeJS.Timeout>;
+  closing: AbortController;
 }
 
 const ODATA = 'application/json; odata.metadata=minimal';
@@ -319,6 +397,10 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     shipmentTrackingPage: options.shipmentTrackingPage,
     shipAction: options.shipAction,
     customerPricesApi: options.customerPricesApi,
+    subscriptionLifetimeSeconds: options.subscriptionLifetimeSeconds ?? 3 * 24 * 3600,
+    notificationDelayMs: options.notificationDelayMs ?? 100,
+    collectionThreshold: options.collectionThreshold ?? 1000,
+    receiverTimeoutMs: options.receiverTimeoutMs ?? 5000,
   };
   const data = { ...defaultSimulatorData(), ...options.data };
   const state: State = {
@@ -344,6 +426,14 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     loseNextActions: 0,
     editsBeforePatch: new Map(),
     staleNextPatches: 0,
+    createsBeforePost: new Map(),
+    nextCustomerNumber: 1,
+    subscriptions: new Map(),
+    pendingChanges: new Map(),
+    notifications: [],
+    handshakes: [],
+    batchTimers: new Set(),
+    closing: new AbortController(),
   };
   const started = stamp(state);
   for (const customer of data.customers) state.customers.set(customer.number, newCustomer(customer, started));
@@ -480,8 +570,28 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
       const existing = state.customers.get(number);
       const customer = newCustomer({ id: randomUUID(), displayName: number, blocked: ' ', creditLimit: 0, balanceDue: 0, ...existing, ...body, number }, stamp(state));
       state.customers.set(number, customer);
+      customerChanged(state, settings, customer.id, existing ? 'updated' : 'created', customer.lastModifiedDateTime);
       return customer;
     });
+    // A customer deleted as a user of Business Central would.
+    instance.delete('/_control/customers/:number', async (request, reply) => {
+      const customer = state.customers.get((request.params as { number: string }).number);
+      if (!customer) return reply.status(404).send({ error: 'no such customer' });
+      deleteCustomer(state, settings, customer);
+      return { deleted: true };
+    });
+    // Every webhook subscription, the expired ones too, with when each expires.
+    instance.get('/_control/subscriptions', async () => [...state.subscriptions.values()].map((s) => ({ ...subscriptionView(s), expired: s.expiresAt <= Date.now() })));
+    // The subscription expires now: no more notifications, and the API no longer has it.
+    instance.post('/_control/subscriptions/:id/expire', async (request, reply) => {
+      const subscription = state.subscriptions.get((request.params as { id: string }).id);
+      if (!subscription) return reply.status(404).send({ error: 'no such subscription' });
+      subscription.expiresAt = Math.min(subscription.expiresAt, Date.now());
+      return { ...subscriptionView(subscription), expired: true };
+    });
+    // The batches of notifications sent and the handshakes made, each with the receiver's answer.
+    instance.get('/_control/notifications', async () => state.notifications);
+    instance.get('/_control/handshakes', async () => state.handshakes);
     // Another user changes the customer (`fields`) just before each of the next `count` PATCHes of it arrives: those
     // PATCHes carry an etag that is stale by then, and are answered 412.
     instance.post('/_control/customers/:number/edit-before-next-patch', async (request, reply) => {
@@ -491,6 +601,13 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
       const edits = Array.from({ length: Number(body.count ?? 1) }, () => ({ ...body.fields }));
       state.editsBeforePatch.set(number, edits);
       return { number, edits: edits.length };
+    });
+    // Another user creates the customer (with `fields`) just before the next POST of its number arrives: that POST
+    // finds the number taken, as a create racing another would.
+    instance.post('/_control/customers/:number/create-before-next-post', async (request) => {
+      const number = (request.params as { number: string }).number;
+      state.createsBeforePost.set(number, { ...(request.body as { fields?: Partial<SimCustomer> } | undefined)?.fields });
+      return { number };
     });
     // The next `count` PATCHes of a customer are answered 412 as if it had changed meanwhile, without changing it.
     instance.post('/_control/stale-next-patch', async (request) => {
@@ -505,7 +622,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
         const ifMatch = request.headers['if-match'];
         state.requests.push({
           at: started, method: request.method, path, status, ...(request.method === 'POST' || request.method === 'PATCH' ? { body: request.body } : {}),
-          ...(request.method === 'PATCH' && typeof ifMatch === 'string' ? { ifMatch } : {}),
+          ...((request.method === 'PATCH' || request.method === 'DELETE') && typeof ifMatch === 'string' ? { ifMatch } : {}),
         });
         if (state.requests.length > settings.keepRequests) state.requests.splice(0, state.requests.length - settings.keepRequests);
         void reply.status(status).headers({ 'content-type': ODATA, ...headers });
@@ -526,7 +643,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
           reply.hijack();
           request.raw.socket.destroy();
         };
-        return route(state, settings, request, path, answer, drop);
+        return await route(state, settings, request, path, answer, drop);
       } finally {
         state.inFlight--;
       }
@@ -534,8 +651,14 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
   };
 
   const server = standaloneServer(plugin);
-  /** `listen` serves the simulator on its own. */
-  return { plugin, state, settings, listen: server.listen, close: server.close };
+  /** `listen` serves the simulator on its own; `close` also drops the batches not sent yet and ends calls to receivers. */
+  const close = async () => {
+    state.closing.abort();
+    for (const timer of state.batchTimers) clearTimeout(timer);
+    state.batchTimers.clear();
+    await server.close();
+  };
+  return { plugin, state, settings, listen: server.listen, close };
 }
 
 export type BusinessCentralSimulator = ReturnType<typeof createBusinessCentralSimulator>;
@@ -548,9 +671,15 @@ type Answer = (status: number, body?: unknown, headers?: Record<string, string>)
 const COMPANY_PATH = /^\/v2\.0\/[^/]+\/[^/]+\/api\/(v2\.0|[\w-]+\/[\w-]+\/v\d+\.\d+)\/companies\(([^)]+)\)\/(\w+)(?:\(([^)]+)\))?(?:\/([\w.]+)(?:\(([^)]+)\))?)?$/;
 const BOUND_ACTION = /^Microsoft\.NAV\.(\w+)$/;
 
-type Settings = { pageSize: number; shipmentTrackingPage?: string; shipAction?: string; customerPricesApi?: string };
+// Webhook subscriptions, at the API's root, each keyed by its id in single quotes: `subscriptions('{id}')`.
+const SUBSCRIPTIONS_PATH = /^\/v2\.0\/[^/]+\/[^/]+\/api\/v2\.0\/subscriptions(?:\(([^)]*)\))?$/;
 
-function route(state: State, settings: Settings, request: FastifyRequest, path: string, answer: Answer, drop: () => void): FastifyReply | void {
+type WebhookSettings = { subscriptionLifetimeSeconds: number; notificationDelayMs: number; collectionThreshold: number; receiverTimeoutMs: number };
+type Settings = WebhookSettings & { pageSize: number; shipmentTrackingPage?: string; shipAction?: string; customerPricesApi?: string };
+
+function route(state: State, settings: Settings, request: FastifyRequest, path: string, answer: Answer, drop: () => void): FastifyReply | void | Promise<FastifyReply> {
+  const subscriptions = SUBSCRIPTIONS_PATH.exec(decodeURIComponent(path));
+  if (subscriptions) return subscriptionRoute(state, settings, request, subscriptions[1], answer);
   const match = COMPANY_PATH.exec(decodeURIComponent(path));
   const notFound = () => answer(404, odataError('BadRequest_ResourceNotFound', `Resource not found for the segment '${path}'.`));
   if (!match) return notFound();
@@ -584,10 +713,18 @@ function route(state: State, settings: Settings, request: FastifyRequest, path: 
     const withDetail = query.get('$expand') === 'customerFinancialDetail';
     return list('customer', [...state.customers.values()].map((c) => ({ ...customerView(c), ...(withDetail ? { customerFinancialDetail: financialDetailView(c) } : {}) })), 'number');
   }
-  if (entity === 'customers' && key && !navigation && (request.method === 'GET' || request.method === 'PATCH')) {
+  if (entity === 'customers' && request.method === 'POST' && !key) return createCustomer(state, settings, (request.body ?? {}) as Record<string, unknown>, answer);
+  if (entity === 'customers' && key && !navigation && ['GET', 'PATCH', 'DELETE'].includes(request.method)) {
     const customer = [...state.customers.values()].find((c) => c.id === key);
     if (!customer) return answer(404, odataError('Internal_RecordNotFound', 'The Customer does not exist.'));
-    return request.method === 'GET' ? answer(200, customerView(customer)) : patchCustomer(state, customer, request, answer);
+    if (request.method === 'PATCH') return patchCustomer(state, settings, customer, request, answer);
+    if (request.method === 'GET') {
+      return answer(200, { ...customerView(customer), ...(query.get('$expand') === 'customerFinancialDetail' ? { customerFinancialDetail: financialDetailView(customer) } : {}) });
+    }
+    const ifMatch = request.headers['if-match'];
+    if (ifMatch && ifMatch !== '*' && ifMatch !== customer.etag) return answer(412, odataError('Request_EntityChanged', 'Could not delete, the record was changed by another user.'));
+    deleteCustomer(state, settings, customer);
+    return answer(204);
   }
   if (entity === 'paymentTerms' && request.method === 'GET') {
     if (!key) return list('paymentTerm', [...state.paymentTerms.values()].map((t) => ({ ...t })), 'code');
@@ -744,6 +881,8 @@ const CUSTOMER_WRITABLE: Record<string, { length: number; code?: boolean }> = {
   taxRegistrationNumber: { length: 20 },
 };
 const BLANK_GUID = '00000000-0000-0000-0000-000000000000';
+/** The properties of API v2.0's customer entity. */
+const CUSTOMER_ENTITY = new Set(Object.keys(customerView(newCustomer({ id: '', number: '', displayName: '', blocked: ' ', creditLimit: 0, balanceDue: 0 }, ''))));
 
 /**
  * PATCH of a customer, as API v2.0 takes it: the If-Match header required (Business Central's own answer when it
@@ -751,37 +890,262 @@ const BLANK_GUID = '00000000-0000-0000-0000-000000000000';
  * capitals, a paymentTermsId that names payment terms (or the blank GUID); every PATCH a change (a new etag).
  * Another user's edit set up by the control API lands first.
  */
-function patchCustomer(state: State, customer: SimCustomer, request: FastifyRequest, answer: Answer): FastifyReply {
+function patchCustomer(state: State, settings: WebhookSettings, customer: SimCustomer, request: FastifyRequest, answer: Answer): FastifyReply {
   const edits = state.editsBeforePatch.get(customer.number);
   const edit = edits?.shift();
   if (edits?.length === 0) state.editsBeforePatch.delete(customer.number);
-  if (edit) Object.assign(customer, edit, { lastModifiedDateTime: stamp(state), etag: newEtag() });
+  if (edit) {
+    Object.assign(customer, edit, { lastModifiedDateTime: stamp(state), etag: newEtag() });
+    customerChanged(state, settings, customer.id, 'updated', customer.lastModifiedDateTime);
+  }
   const ifMatch = request.headers['if-match'];
   if (!ifMatch) return answer(400, odataError('BadRequest_InvalidToken', 'Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.'));
   const injected = state.staleNextPatches > 0;
   if (injected) state.staleNextPatches--;
   if (injected || (ifMatch !== '*' && ifMatch !== customer.etag)) return answer(412, odataError('Request_EntityChanged', 'Could not update, the record was changed by another user.'));
-  const body = (request.body ?? {}) as Record<string, unknown>;
-  const view = customerView(customer);
+  const changes = customerProperties(state, (request.body ?? {}) as Record<string, unknown>);
+  if (typeof changes === 'string') return answer(400, odataError('BadRequest', changes));
+  Object.assign(customer, changes, { lastModifiedDateTime: stamp(state), etag: newEtag() });
+  customerChanged(state, settings, customer.id, 'updated', customer.lastModifiedDateTime);
+  return answer(200, customerView(customer));
+}
+
+/**
+ * POST of a customer, as API v2.0 takes it: its `number` (Code[20], in capitals), or the next of the simulator's
+ * number series when it has none, and the properties a PATCH takes, checked alike. A number taken is Business
+ * Central's 400. Another user's create set up by the control API lands first.
+ */
+function createCustomer(state: State, settings: WebhookSettings, body: Record<string, unknown>, answer: Answer): FastifyReply {
+  const { number: given, ...properties } = body;
+  const number = given === undefined ? nextCustomerNumber(state) : String(given).toUpperCase();
+  if (number === '' || number.length > 20) return answer(400, odataError('BadRequest', `The length of the string is ${number.length}, but it must be between 1 and 20 characters. Value: ${number}`));
+  const racing = state.createsBeforePost.get(number);
+  state.createsBeforePost.delete(number);
+  if (racing && !state.customers.has(number)) {
+    const other = newCustomer({ id: randomUUID(), displayName: number, blocked: ' ', creditLimit: 0, balanceDue: 0, ...racing, number }, stamp(state));
+    state.customers.set(number, other);
+    customerChanged(state, settings, other.id, 'created', other.lastModifiedDateTime);
+  }
+  if (state.customers.has(number)) return answer(400, odataError('Internal_EntityWithSameKeyExists', `The record in table Customer already exists. Identification fields and values: No.='${number}'`));
+  const fields = customerProperties(state, properties);
+  if (typeof fields === 'string') return answer(400, odataError('BadRequest', fields));
+  const customer = newCustomer({ id: randomUUID(), number, displayName: '', blocked: ' ', creditLimit: 0, balanceDue: 0, ...fields }, stamp(state));
+  state.customers.set(number, customer);
+  customerChanged(state, settings, customer.id, 'created', customer.lastModifiedDateTime);
+  return answer(201, customerView(customer), { etag: customer.etag, location: `customers(${customer.id})` });
+}
+
+/**
+ * The customer's properties a PATCH or POST writes, as Business Central checks them: only the entity's, each
+ * within its field's length, codes in capitals, a paymentTermsId that names payment terms (or the blank GUID).
+ * A string is the refusal.
+ */
+function customerProperties(state: State, body: Record<string, unknown>): Partial<SimCustomer> | string {
   const changes: Partial<SimCustomer> = {};
   for (const [property, value] of Object.entries(body)) {
-    if (!(property in view)) {
-      return answer(400, odataError('BadRequest', `The property '${property}' does not exist on type 'Microsoft.NAV.customer'. Make sure to only use property names that are defined by the type.`));
+    if (!CUSTOMER_ENTITY.has(property)) {
+      return `The property '${property}' does not exist on type 'Microsoft.NAV.customer'. Make sure to only use property names that are defined by the type.`;
     }
     if (property === 'paymentTermsId') {
       const id = String(value ?? BLANK_GUID);
-      if (id !== BLANK_GUID && ![...state.paymentTerms.values()].some((t) => t.id === id)) return answer(400, odataError('BadRequest', 'The "paymentTermsId" does not match to a Payment Term.'));
+      if (id !== BLANK_GUID && ![...state.paymentTerms.values()].some((t) => t.id === id)) return 'The "paymentTermsId" does not match to a Payment Term.';
       changes.paymentTermsId = id;
       continue;
     }
     const field = CUSTOMER_WRITABLE[property];
-    if (!field) return answer(400, odataError('BadRequest', `The simulator does not update '${property}' of a customer.`));
+    if (!field) return `The simulator does not write '${property}' of a customer.`;
     const text = String(value ?? '');
-    if (text.length > field.length) return answer(400, odataError('BadRequest', `The length of the string is ${text.length}, but it must be less than or equal to ${field.length} characters. Value: ${text}`));
+    if (text.length > field.length) return `The length of the string is ${text.length}, but it must be less than or equal to ${field.length} characters. Value: ${text}`;
     Object.assign(changes, { [property]: field.code ? text.toUpperCase() : text });
   }
-  Object.assign(customer, changes, { lastModifiedDateTime: stamp(state), etag: newEtag() });
-  return answer(200, customerView(customer));
+  return changes;
+}
+
+/** The next number of the customers' number series (`C00001`, ...) that no customer has. */
+function nextCustomerNumber(state: State): string {
+  for (;;) {
+    const number = `C${String(state.nextCustomerNumber++).padStart(5, '0')}`;
+    if (!state.customers.has(number)) return number;
+  }
+}
+
+function deleteCustomer(state: State, settings: WebhookSettings, customer: SimCustomer): void {
+  state.customers.delete(customer.number);
+  customerChanged(state, settings, customer.id, 'deleted', stamp(state));
+}
+
+/** The user a subscription is made by: the one of Microsoft's documented example. */
+const SUBSCRIBER = '00000000-0000-0000-0000-000000000001';
+/** The resource of a subscription: an entity set of a company of API v2.0, relative or absolute. */
+const SUBSCRIBABLE = /^(?:https?:\/\/[^/]+\/(?:[^?#]*\/)?|\/)?api\/v2\.0\/companies\(([^)]+)\)\/(\w+)$/;
+const CLIENT_STATE_LENGTH = 2048;
+
+/**
+ * `subscriptions` as API v2.0 serves them: the live ones listed, one created after a handshake with its
+ * notification URL (201; 400 naming why when the handshake fails), one read, renewed by a PATCH with its etag
+ * (required, 412 when stale; the handshake again, and a new expiry and etag), or deleted with its etag.
+ */
+async function subscriptionRoute(state: State, settings: WebhookSettings, request: FastifyRequest, key: string | undefined, answer: Answer): Promise<FastifyReply> {
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  if (key === undefined) {
+    if (request.method === 'GET') return answer(200, { value: [...state.subscriptions.values()].filter(isLive).map(subscriptionView) });
+    if (request.method === 'POST') return createSubscription(state, settings, body, answer);
+    return answer(405, odataError('BadRequest_MethodNotAllowed', `'${request.method}' requests for 'subscriptions' are not allowed.`));
+  }
+  const id = /^'(.+)'$/.exec(key)?.[1];
+  if (id === undefined) return answer(400, odataError('BadRequest', `The key '${key}' is not valid for subscriptions: a subscription id is a string, in single quotes.`));
+  const subscription = state.subscriptions.get(id);
+  if (!subscription || !isLive(subscription)) return answer(404, odataError('Internal_RecordNotFound', 'The API Webhook Subscription does not exist.'));
+  if (request.method === 'GET') return answer(200, subscriptionView(subscription));
+  if (request.method !== 'PATCH' && request.method !== 'DELETE') return answer(405, odataError('BadRequest_MethodNotAllowed', `'${request.method}' requests for 'subscriptions' are not allowed.`));
+  const ifMatch = request.headers['if-match'];
+  if (!ifMatch) return answer(400, odataError('BadRequest_InvalidToken', 'Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.'));
+  const stale = () => ifMatch !== '*' && ifMatch !== subscription.etag;
+  if (stale()) return answer(412, odataError('Request_EntityChanged', 'Could not update, the record was changed by another user.'));
+  if (request.method === 'DELETE') {
+    state.subscriptions.delete(id);
+    return answer(204);
+  }
+  const fields = subscriptionFields({ notificationUrl: subscription.notificationUrl, resource: subscription.resource, clientState: subscription.clientState, ...body });
+  if (typeof fields === 'string') return answer(400, odataError('BadRequest', fields));
+  const problem = await handshake(state, settings, fields.notificationUrl);
+  if (problem) return answer(400, odataError('BadRequest', `The subscription was not renewed: the handshake with the notificationUrl failed: ${problem}.`));
+  // Changed or deleted by another request while the handshake was under way.
+  if (stale() || !state.subscriptions.has(id)) return answer(412, odataError('Request_EntityChanged', 'Could not update, the record was changed by another user.'));
+  const at = stamp(state);
+  Object.assign(subscription, fields, { expiresAt: Date.parse(at) + settings.subscriptionLifetimeSeconds * 1000, lastModifiedDateTime: at, etag: newEtag() });
+  return answer(200, subscriptionView(subscription));
+}
+
+async function createSubscription(state: State, settings: WebhookSettings, body: Record<string, unknown>, answer: Answer): Promise<FastifyReply> {
+  const fields = subscriptionFields(body);
+  if (typeof fields === 'string') return answer(400, odataError('BadRequest', fields));
+  const problem = await handshake(state, settings, fields.notificationUrl);
+  if (problem) return answer(400, odataError('BadRequest', `The subscription was not created: the handshake with the notificationUrl failed: ${problem}.`));
+  const at = stamp(state);
+  const subscription: SimSubscription = {
+    subscriptionId: randomUUID().replaceAll('-', ''), ...fields, expiresAt: Date.parse(at) + settings.subscriptionLifetimeSeconds * 1000, createdAt: at, lastModifiedDateTime: at, etag: newEtag(),
+  };
+  state.subscriptions.set(subscription.subscriptionId, subscription);
+  return answer(201, subscriptionView(subscription), { etag: subscription.etag, location: `subscriptions('${subscription.subscriptionId}')` });
+}
+
+/** What a POST or PATCH of a subscription sets, checked: an absolute notification URL, a company's customers, a clientState of up to 2048 characters. A string is the refusal. */
+function subscriptionFields(body: Record<string, unknown>): Pick<SimSubscription, 'notificationUrl' | 'resource' | 'companyId' | 'clientState'> | string {
+  const other = Object.keys(body).find((property) => !['notificationUrl', 'resource', 'clientState'].includes(property));
+  if (other) return `The simulator takes notificationUrl, resource and clientState of a subscription, not '${other}'.`;
+  const { notificationUrl, resource, clientState = '' } = body;
+  if (typeof notificationUrl !== 'string' || !/^https?:\/\//i.test(notificationUrl) || !URL.canParse(notificationUrl)) return 'The notificationUrl must be an absolute http or https URL.';
+  const match = typeof resource === 'string' ? SUBSCRIBABLE.exec(resource) : null;
+  if (!match) return `The resource ${JSON.stringify(resource)} is not an entity set of a company of this API, such as /api/v2.0/companies({id})/customers.`;
+  if (match[2] !== 'customers') return `The simulator notifies changes of customers only, not of '${match[2]}'.`;
+  if (typeof clientState !== 'string' || clientState.length > CLIENT_STATE_LENGTH) return `The clientState must be a string of at most ${CLIENT_STATE_LENGTH} characters.`;
+  return { notificationUrl, resource: resource as string, companyId: match[1]!, clientState };
+}
+
+function isLive(subscription: SimSubscription): boolean {
+  return subscription.expiresAt > Date.now();
+}
+
+/** The subscription entity as API v2.0 shows it (Microsoft's documented example), with its etag. */
+function subscriptionView(subscription: SimSubscription) {
+  return {
+    '@odata.etag': subscription.etag, subscriptionId: subscription.subscriptionId, notificationUrl: subscription.notificationUrl, resource: subscription.resource, userId: SUBSCRIBER,
+    lastModifiedDateTime: subscription.lastModifiedDateTime, clientState: subscription.clientState, expirationDateTime: new Date(subscription.expiresAt).toISOString(),
+    systemCreatedAt: subscription.createdAt, systemCreatedBy: SUBSCRIBER, systemModifiedAt: subscription.lastModifiedDateTime, systemModifiedBy: SUBSCRIBER,
+  };
+}
+
+/**
+ * Business Central's handshake before it creates or renews a subscription: a POST to the notification URL with a
+ * `validationToken` query parameter, to be answered 200 with exactly the token as the body in time. Undefined
+ * when it passed, else why not.
+ */
+async function handshake(state: State, settings: WebhookSettings, notificationUrl: string): Promise<string | undefined> {
+  const token = randomUUID();
+  const url = `${notificationUrl}${notificationUrl.includes('?') ? '&' : '?'}validationToken=${encodeURIComponent(token)}`;
+  const answer = await postToReceiver(state, settings, url);
+  const problem = typeof answer === 'string' ? answer
+    : answer.status !== 200 ? `it answered ${answer.status}, not 200`
+    : answer.text !== token ? 'it answered 200 without the validationToken as its body' : undefined;
+  state.handshakes.push({ at: new Date().toISOString(), url, ...receiverAnswer(answer), ...(problem ? { problem } : {}) });
+  return problem;
+}
+
+/**
+ * A change of a customer, for every live subscription: it joins the batch of the subscription's notification
+ * URL, started by the first change and sent `notificationDelayMs` later. Changes of one customer in one batch
+ * make one notification: the latest change, and `created` while the customer is new.
+ */
+function customerChanged(state: State, settings: WebhookSettings, customerId: string, changeType: PendingChange['changeType'], at: string): void {
+  for (const subscription of state.subscriptions.values()) {
+    if (!isLive(subscription)) continue;
+    const url = subscription.notificationUrl;
+    let batch = state.pendingChanges.get(url);
+    if (!batch) {
+      batch = new Map();
+      state.pendingChanges.set(url, batch);
+      const timer = setTimeout(() => {
+        state.batchTimers.delete(timer);
+        void sendBatch(state, settings, url);
+      }, settings.notificationDelayMs);
+      state.batchTimers.add(timer);
+    }
+    const changes = batch.get(subscription.subscriptionId) ?? new Map<string, PendingChange>();
+    batch.set(subscription.subscriptionId, changes);
+    const before = changes.get(customerId)?.changeType;
+    changes.set(customerId, { changeType: before === 'created' && changeType === 'updated' ? 'created' : changeType, at });
+  }
+}
+
+/** Posts a notification URL's batch, `{"value": [...]}`, the notifications of the subscriptions still live. */
+async function sendBatch(state: State, settings: WebhookSettings, url: string): Promise<void> {
+  const batch = state.pendingChanges.get(url);
+  state.pendingChanges.delete(url);
+  const value: SimChangeNotice[] = [];
+  for (const [subscriptionId, changes] of batch ?? []) {
+    const subscription = state.subscriptions.get(subscriptionId);
+    if (subscription && isLive(subscription)) value.push(...notices(subscription, changes, settings.collectionThreshold));
+  }
+  if (value.length === 0) return;
+  const body = { value };
+  const answer = await postToReceiver(state, settings, url, body);
+  state.notifications.push({ at: new Date().toISOString(), url, body, ...receiverAnswer(answer) });
+}
+
+/**
+ * A subscription's notifications of a batch: one per customer changed, or, when more than `threshold` changed,
+ * one `collection` whose resource filters the customers changed since just before the first change (a deleted
+ * customer is not among them, as in Business Central).
+ */
+function notices(subscription: SimSubscription, changes: ReadonlyMap<string, PendingChange>, threshold: number): SimChangeNotice[] {
+  const of = { subscriptionId: subscription.subscriptionId, clientState: subscription.clientState, expirationDateTime: new Date(subscription.expiresAt).toISOString() };
+  const customers = `api/v2.0/companies(${subscription.companyId})/customers`;
+  if (changes.size > threshold) {
+    const times = [...changes.values()].map((change) => Date.parse(change.at));
+    const since = new Date(Math.min(...times) - 1).toISOString();
+    return [{ ...of, resource: `/${customers}?$filter=lastModifiedDateTime%20gt%20${since}`, changeType: 'collection', lastModifiedDateTime: new Date(Math.max(...times)).toISOString() }];
+  }
+  return [...changes].map(([id, change]) => ({ ...of, resource: `${customers}(${id})`, changeType: change.changeType, lastModifiedDateTime: change.at }));
+}
+
+/** A POST to a subscriber, bounded by `receiverTimeoutMs` and by the simulator's close: its answer, or why there is none. */
+async function postToReceiver(state: State, settings: WebhookSettings, url: string, body?: unknown): Promise<{ status: number; text: string } | string> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      signal: AbortSignal.any([AbortSignal.timeout(settings.receiverTimeoutMs), state.closing.signal]),
+    });
+    return { status: response.status, text: await response.text() };
+  } catch (error) {
+    const { name, message } = error as Error;
+    return name === 'TimeoutError' ? `it did not answer within ${settings.receiverTimeoutMs} ms` : `it could not be reached (${message})`;
+  }
+}
+
+function receiverAnswer(answer: { status: number; text: string } | string): Pick<SimWebhookCall, 'status' | 'answer' | 'problem'> {
+  return typeof answer === 'string' ? { status: 0, problem: answer } : { status: answer.status, answer: answer.text.slice(0, 500) };
 }
 
 /** A customer with blank fields (no address, no payment terms) where `seed` gives none, and a fresh etag. */

@@ -10,10 +10,14 @@ import { GraphQLSyntaxError, parseOperation, type GqlField, type GqlOperation, t
  * (productVariants by SKU, inventory items and levels, locations, `inventorySetQuantities` validated as Shopify
  * does per API version: compareQuantity before 2026-01, changeFromQuantity and `@idempotent` after), prices
  * (`productVariantsBulkUpdate` of a variant's price, fixed prices of B2B price lists), orders and
- * fulfillments, customers (`customerSet` by id), behind the calculated query cost limit (a leaky bucket, THROTTLED with `extensions.cost`), with
- * latency. It also sends signed webhooks as a store would, duplicates and stale retries included. A control API
- * under `/_control` lets tests change quantities as a merchant would, set the bucket, add variants and price
- * lists and customers, and read every request, mutation, price and customer. It runs on its own (`listen`, `npm run sim:shopify`) or
+ * fulfillments, customers (`customerSet` by id), B2B companies and their locations (`companyCreate`, `companyUpdate`,
+ * `companyLocationUpdate`, `companyLocationAssignAddress`, `companyLocationTaxSettingsUpdate`), behind the calculated
+ * query cost limit (a leaky bucket, THROTTLED with `extensions.cost`), with latency. It also sends signed webhooks as
+ * a store would, duplicates and stale retries included, and, to the subscription set, a `companies/*` or
+ * `company_locations/*` webhook of each change to a company or location, an app's mutation's as well as a
+ * merchant's. A control API under `/_control` lets tests change quantities, companies and locations as a merchant
+ * would, set the bucket, add variants and price lists and customers and companies, and read every request,
+ * mutation, price, customer, company and webhook sent. It runs on its own (`listen`, `npm run sim:shopify`) or
  * mounted under a prefix (the demo).
  */
 export interface ShopifySimulatorOptions {
@@ -37,6 +41,10 @@ export interface ShopifySimulatorOptions {
   variants?: SeedVariant[];
   /** The store's customers; by default {@link DEFAULT_CUSTOMERS}. */
   customers?: SeedCustomer[];
+  /** The store's B2B companies with their locations; by default {@link DEFAULT_COMPANIES}. */
+  companies?: SeedCompany[];
+  /** Where the store sends its webhooks of companies and locations; none are sent when unset. */
+  webhooks?: WebhookSubscription;
   /** Requests and mutations kept in `state.requests` and `state.mutations`, the oldest dropped first (all unless set). */
   keepRequests?: number;
 }
@@ -97,6 +105,104 @@ export interface RecordedCustomerMutation {
   /** Whether it changed any field (a repeat of the same values does not). */
   changed: boolean;
   userErrors: string[];
+}
+
+/** A company location's address: CompanyAddressInput's fields (the country and region by code). */
+export interface CompanyAddressFields {
+  address1?: string | null;
+  address2?: string | null;
+  city?: string | null;
+  zip?: string | null;
+  zoneCode?: string | null;
+  countryCode?: string | null;
+  recipient?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  phone?: string | null;
+}
+
+/** A location's address as the store holds it, every field set (null where none): one may be both of its addresses. */
+export type SimCompanyAddress = { id: string } & { [K in keyof CompanyAddressFields]-?: string | null };
+
+export interface SeedCompanyLocation {
+  /** gid://shopify/CompanyLocation/…; a new one when absent. */
+  id?: string;
+  /** The company's name when absent. */
+  name?: string;
+  externalId?: string | null;
+  phone?: string | null;
+  billingAddress?: CompanyAddressFields | null;
+  shippingAddress?: CompanyAddressFields | null;
+  /** One address, the shipping address, for both (`billingAddress` ignored). */
+  billingSameAsShipping?: boolean;
+  taxRegistrationId?: string | null;
+}
+
+export interface SeedCompany {
+  /** gid://shopify/Company/…; a new one when absent. */
+  id?: string;
+  name?: string;
+  /** Where an integration keeps its own key: Crossdock's is the ERP account number. */
+  externalId?: string | null;
+  note?: string | null;
+  locations?: SeedCompanyLocation[];
+}
+
+export interface SimCompany {
+  id: string;
+  name: string;
+  externalId: string | null;
+  note: string | null;
+  customerSince: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SimCompanyLocation {
+  id: string;
+  companyId: string;
+  name: string;
+  externalId: string | null;
+  phone: string | null;
+  locale: string | null;
+  note: string | null;
+  billingAddress: SimCompanyAddress | null;
+  shippingAddress: SimCompanyAddress | null;
+  taxRegistrationId: string | null;
+  taxExempt: boolean;
+  taxExemptions: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A company or company location mutation as the store received it. */
+export interface RecordedCompanyMutation {
+  at: string;
+  mutation: string;
+  /** The company or location it names (the company created, for companyCreate). */
+  target: string;
+  args: Record<string, unknown>;
+  applied: boolean;
+  /** Whether it changed anything (a repeat of the same values does not, and sends no webhook). */
+  changed: boolean;
+  userErrors: string[];
+}
+
+/** An app's webhook subscription: where the store posts, and the secret it signs with. */
+export interface WebhookSubscription {
+  url: string;
+  secret: string;
+}
+
+/** A webhook the store sent of its own accord, after a change, with what the receiver answered. */
+export interface StoreWebhook {
+  at: string;
+  topic: string;
+  payload: Record<string, unknown>;
+  eventId?: string;
+  triggeredAt?: string;
+  /** Empty when no subscription was set. */
+  deliveries: Array<{ webhookId: string; status: number; body?: string; error?: string }>;
 }
 
 export interface SimLevel {
@@ -184,6 +290,13 @@ interface State {
   priceMutations: RecordedPriceMutation[];
   customers: Map<string, SimCustomer>;
   customerMutations: RecordedCustomerMutation[];
+  companies: Map<string, SimCompany>;
+  companyLocations: Map<string, SimCompanyLocation>;
+  companyMutations: RecordedCompanyMutation[];
+  webhookSubscription: WebhookSubscription | null;
+  /** Companies and locations changed since their webhooks last went, with the topic each sends (the first change's). */
+  pendingWebhooks: Map<string, string>;
+  webhooks: StoreWebhook[];
   /** Mutation fields run, by name (those of a throttled or unparsable request are not). */
   mutationCounts: Record<string, number>;
   idempotency: Map<string, { fingerprint: string; payload: GqlObject }>;
@@ -268,6 +381,17 @@ export const DEFAULT_CUSTOMERS: SeedCustomer[] = [
   { id: 'gid://shopify/Customer/706405506930370084', firstName: 'Bob', lastName: 'Bobsen', email: 'bob@example.com', phone: '+13125551212', addresses: [{ address1: '123 Amoebobacterium St', city: 'Ottawa', zip: 'K2P0V6', provinceCode: 'ON', countryCode: 'CA' }] },
 ];
 
+/** Shopify's documentation's example company, with its Montreal location (webhook_company_locations_create.json). */
+export const DEFAULT_COMPANIES: SeedCompany[] = [
+  {
+    id: 'gid://shopify/Company/408372092144951419', name: 'Example Company', externalId: '123456789', note: 'This is an example company',
+    locations: [{
+      id: 'gid://shopify/CompanyLocation/408372092144951419', name: 'Montreal', externalId: '123456789', phone: '555-555-5555', taxRegistrationId: '1214214141', billingSameAsShipping: true,
+      shippingAddress: { address1: '175 Sherbrooke Street West', city: 'Montreal', zip: 'H3A 0G4', zoneCode: 'QC', countryCode: 'CA', recipient: 'Adam Felix', phone: '+49738001239' },
+    }],
+  },
+];
+
 export const DEFAULT_PRICE_LISTS = [{ id: 'gid://shopify/PriceList/1', name: 'B2B USD', currency: 'USD' }];
 
 /** The messages of ProductVariantsBulkUpdateUserErrorCode and PriceListPriceUserErrorCode, as Shopify's reference gives them. */
@@ -303,6 +427,12 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     priceMutations: [],
     customers: new Map(),
     customerMutations: [],
+    companies: new Map(),
+    companyLocations: new Map(),
+    companyMutations: [],
+    webhookSubscription: options.webhooks ?? null,
+    pendingWebhooks: new Map(),
+    webhooks: [],
     mutationCounts: {},
     idempotency: new Map(),
     nextId: 1,
@@ -313,6 +443,8 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
   };
   for (const seed of options.customers ?? DEFAULT_CUSTOMERS) addCustomer(state, seed);
   for (const seed of options.variants ?? defaultSimulatorData().items.map((item) => ({ sku: item.number, title: item.displayName }))) addVariant(state, seed);
+  // After the variants, whose ids stay as they were before there were companies.
+  for (const seed of options.companies ?? DEFAULT_COMPANIES) addCompany(state, seed);
 
   const plugin: FastifyPluginAsync = async (instance) => {
     parseJsonBodies(instance);
@@ -325,7 +457,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       const answer = (status: number, body: unknown) => {
         record.status = status;
         state.requests.push(record);
-        for (const kept of [state.requests, state.mutations, state.priceMutations, state.customerMutations]) if (kept.length > settings.keepRequests) kept.splice(0, kept.length - settings.keepRequests);
+        for (const kept of [state.requests, state.mutations, state.priceMutations, state.customerMutations, state.companyMutations, state.webhooks]) if (kept.length > settings.keepRequests) kept.splice(0, kept.length - settings.keepRequests);
         return reply.status(status).headers({ 'content-type': 'application/json; charset=utf-8', 'x-shopify-api-version': apiVersion }).send(JSON.stringify(body));
       };
       const [min, max] = state.latencyMs;
@@ -386,6 +518,9 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
         if (!(error instanceof GraphQLError)) throw error;
         bucket.available = Math.min(bucket.maximumAvailable, bucket.available + requested);
         return answer(200, { errors: [{ message: error.message, extensions: error.extensions }], extensions: { cost: cost(0) } });
+      } finally {
+        // Shopify sends the webhooks of an app's own changes too: that is how an app meets its echoes.
+        void publishWebhooks(state, settings);
       }
     });
 
@@ -399,6 +534,9 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       priceMutations: state.priceMutations.length,
       customerMutations: state.customerMutations.length,
       customers: [...state.customers.values()],
+      companyMutations: state.companyMutations.length,
+      companies: [...state.companies.values()].map((c) => companyView(state, c)),
+      webhooks: state.webhooks.length,
       mutationCounts: state.mutationCounts,
       requests: state.requests.length,
     }));
@@ -414,6 +552,65 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       const added = seeds.map((seed) => addCustomer(state, seed));
       return reply.status(201).send(Array.isArray(request.body) ? added : added[0]);
     });
+    instance.get('/_control/companies', async () => [...state.companies.values()].map((c) => companyView(state, c)));
+    instance.get('/_control/company-mutations', async () => state.companyMutations);
+    // A company with its locations, or a list of them, as a merchant sets them up (no webhooks).
+    instance.post('/_control/companies', async (request, reply) => {
+      const seeds = [request.body ?? {}].flat() as SeedCompany[];
+      const badId = (id: unknown, gid: RegExp) => id !== undefined && !gid.test(String(id));
+      if (seeds.some((seed) => badId(seed.id, COMPANY_GID) || (seed.locations ?? []).some((l) => badId(l.id, COMPANY_LOCATION_GID)))) {
+        return reply.status(400).send({ errors: 'ids must be gid://shopify/Company/<number> and gid://shopify/CompanyLocation/<number>' });
+      }
+      const added = seeds.map((seed) => companyView(state, addCompany(state, seed)));
+      return reply.status(201).send(Array.isArray(request.body) ? added : added[0]);
+    });
+    instance.get<{ Params: { id: string } }>('/_control/companies/:id', async (request, reply) => {
+      const company = state.companies.get(`gid://shopify/Company/${request.params.id}`);
+      return company ? companyView(state, company) : reply.status(404).send({ errors: 'no such company' });
+    });
+    // A merchant edits a company in the admin (CompanyInput's fields): its companies/update webhook goes before the answer.
+    instance.post<{ Params: { id: string } }>('/_control/companies/:id', async (request, reply) => {
+      const company = state.companies.get(`gid://shopify/Company/${request.params.id}`);
+      if (!company) return reply.status(404).send({ errors: 'no such company' });
+      const edit = (request.body ?? {}) as Args;
+      const errors = companyErrors(state, edit, company, []);
+      if (errors.length > 0) return reply.status(422).send({ errors });
+      change(state, company, 'companies/update', () => setFields(company, edit, KEPT_COMPANY_FIELDS));
+      return { company: companyView(state, company), webhooks: await publishWebhooks(state, settings) };
+    });
+    instance.get<{ Params: { id: string } }>('/_control/company-locations/:id', async (request, reply) => {
+      const location = state.companyLocations.get(`gid://shopify/CompanyLocation/${request.params.id}`);
+      return location ?? reply.status(404).send({ errors: 'no such company location' });
+    });
+    // A merchant edits a location in the admin: CompanyLocationUpdateInput's fields, `billingAddress` and
+    // `shippingAddress` (CompanyAddressInput, null removes), `taxRegistrationId`. Its company_locations/update webhook
+    // goes before the answer.
+    instance.post<{ Params: { id: string } }>('/_control/company-locations/:id', async (request, reply) => {
+      const location = state.companyLocations.get(`gid://shopify/CompanyLocation/${request.params.id}`);
+      if (!location) return reply.status(404).send({ errors: 'no such company location' });
+      const edit = (request.body ?? {}) as Args;
+      const addresses = (['billingAddress', 'shippingAddress'] as const).filter((key) => edit[key] !== undefined);
+      const errors = [...locationErrors(edit, []), ...addresses.flatMap((key) => (edit[key] === null ? [] : addressErrors(edit[key] as Args, [key])))];
+      if (errors.length > 0) return reply.status(422).send({ errors });
+      change(state, location, 'company_locations/update', () => {
+        setFields(location, edit, KEPT_LOCATION_FIELDS);
+        for (const key of addresses) {
+          if (edit[key] === null) location[key] = null;
+          else placeAddress(state, location, edit[key] as Args, [key === 'billingAddress' ? 'BILLING' : 'SHIPPING']);
+        }
+        if (edit.taxRegistrationId !== undefined) location.taxRegistrationId = (edit.taxRegistrationId as string | null) || null;
+      });
+      return { location, webhooks: await publishWebhooks(state, settings) };
+    });
+    // The app's subscription: where the store sends its webhooks of companies and locations; `url: null` stops them.
+    instance.post('/_control/webhooks/subscription', async (request, reply) => {
+      const body = (request.body ?? {}) as { url?: string | null; secret?: string };
+      if (body.url === null) state.webhookSubscription = null;
+      else if (typeof body.url === 'string' && typeof body.secret === 'string') state.webhookSubscription = { url: body.url, secret: body.secret };
+      else return reply.status(400).send({ errors: 'url and secret are required (url null to stop)' });
+      return { url: state.webhookSubscription?.url ?? null };
+    });
+    instance.get('/_control/webhooks/sent', async () => state.webhooks);
     instance.get('/_control/price-lists', async () => [...state.priceLists.values()].map((l) => priceListView(state, l)));
     // A price list of a B2B catalog, as a merchant creates one.
     instance.post('/_control/price-lists', async (request, reply) => {
@@ -492,6 +689,13 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     customer: (id: string): SimCustomer | undefined => structuredClone(state.customers.get(id)),
     /** Adds (or replaces) a customer, as a storefront or a merchant would. */
     addCustomer: (seed: SeedCustomer): SimCustomer => structuredClone(addCustomer(state, seed)),
+    /** The company with its locations as the store holds them; undefined when it has no such company. */
+    company: (id: string) => {
+      const company = state.companies.get(id);
+      return company && structuredClone(companyView(state, company));
+    },
+    /** Adds (or replaces) a company and its locations, as a merchant sets them up (no webhooks). */
+    addCompany: (seed: SeedCompany) => structuredClone(companyView(state, addCompany(state, seed))),
     /** The fixed prices of a price list by SKU; undefined when there is no such list. */
     fixedPrices: (priceListId: string) => {
       const list = state.priceLists.get(priceListId);
@@ -618,6 +822,14 @@ function queryRoot(state: State, settings: { shopDomain: string; currency: strin
       const customer = state.customers.get(String(args.id));
       return customer ? customerNode(customer) : null;
     },
+    company: (args: Args) => {
+      const company = state.companies.get(String(args.id));
+      return company ? companyNode(state, company) : null;
+    },
+    companyLocation: (args: Args) => {
+      const location = state.companyLocations.get(String(args.id));
+      return location ? companyLocationNode(state, location) : null;
+    },
     node: (args: Args) => nodeById(state, String(args.id)),
     nodes: (args: Args) => (Array.isArray(args.ids) ? args.ids.map((id) => nodeById(state, String(id))) : []),
   };
@@ -625,6 +837,8 @@ function queryRoot(state: State, settings: { shopDomain: string; currency: strin
 
 function nodeById(state: State, id: string): GqlObject | null {
   if (state.variants.has(id)) return variantNode(state, state.variants.get(id)!);
+  if (state.companies.has(id)) return companyNode(state, state.companies.get(id)!);
+  if (state.companyLocations.has(id)) return companyLocationNode(state, state.companyLocations.get(id)!);
   return itemNodeById(state, id) ?? locationNode(state, id);
 }
 
@@ -722,6 +936,11 @@ function mutationRoot(state: State, apiVersion: string): GqlObject {
     priceListFixedPricesAdd: (args) => addFixedPrices(state, String(args.priceListId ?? ''), args.prices),
     priceListFixedPricesDelete: (args) => deleteFixedPrices(state, String(args.priceListId ?? ''), args.variantIds),
     customerSet: (args) => setCustomer(state, (args.identifier ?? null) as Record<string, unknown> | null, (args.input ?? {}) as Record<string, unknown>),
+    companyCreate: (args) => createCompany(state, args),
+    companyUpdate: (args) => updateCompany(state, args),
+    companyLocationUpdate: (args) => updateCompanyLocation(state, args),
+    companyLocationAssignAddress: (args) => assignCompanyAddress(state, args),
+    companyLocationTaxSettingsUpdate: (args) => updateTaxSettings(state, args),
   };
   const counted = Object.entries(resolvers).map(([name, resolve]) => [name, (args: Args, field: GqlField) => {
     state.mutationCounts[name] = (state.mutationCounts[name] ?? 0) + 1;
@@ -733,6 +952,12 @@ function mutationRoot(state: State, apiVersion: string): GqlObject {
 // ---- Customers ----
 
 const CUSTOMER_GID = /^gid:\/\/shopify\/Customer\/\d+$/;
+
+/** The GraphQL error of an input field its type does not define; `path` starts with the argument's name. */
+function undefinedInputField(path: string, type: string): GraphQLError {
+  const [argument, ...field] = path.split('.');
+  return new GraphQLError(`Variable $${argument} of type ${type} was provided invalid value for ${field.join('.')} (Field is not defined on ${type})`, { code: 'INVALID_VARIABLE' });
+}
 const CUSTOMER_SET_INPUT_FIELDS = new Set(['addresses', 'email', 'firstName', 'lastName', 'locale', 'note', 'phone', 'tags', 'taxExempt', 'taxExemptions', 'id']);
 const MAILING_ADDRESS_FIELDS = new Set(['address1', 'address2', 'city', 'company', 'countryCode', 'firstName', 'lastName', 'phone', 'provinceCode', 'zip', 'country', 'province']);
 const CUSTOMER_SET_IDENTIFIER_FIELDS = new Set(['id', 'email', 'phone', 'customId']);
@@ -778,14 +1003,12 @@ function customerNode(customer: SimCustomer): GqlObject {
  * Fields not defined on the input types are GraphQL errors; an invalid or taken email or phone a userError.
  */
 function setCustomer(state: State, identifier: Record<string, unknown> | null, input: Record<string, unknown>): GqlObject {
-  const undefinedField = (path: string, type: string) =>
-    new GraphQLError(`Variable $${path.split('.')[0]} of type ${type} was provided invalid value for ${path.split('.').slice(1).join('.')} (Field is not defined on ${type})`, { code: 'INVALID_VARIABLE' });
-  for (const key of Object.keys(identifier ?? {})) if (!CUSTOMER_SET_IDENTIFIER_FIELDS.has(key)) throw undefinedField(`identifier.${key}`, 'CustomerSetIdentifiers');
-  for (const key of Object.keys(input)) if (!CUSTOMER_SET_INPUT_FIELDS.has(key)) throw undefinedField(`input.${key}`, 'CustomerSetInput');
+  for (const key of Object.keys(identifier ?? {})) if (!CUSTOMER_SET_IDENTIFIER_FIELDS.has(key)) throw undefinedInputField(`identifier.${key}`, 'CustomerSetIdentifiers');
+  for (const key of Object.keys(input)) if (!CUSTOMER_SET_INPUT_FIELDS.has(key)) throw undefinedInputField(`input.${key}`, 'CustomerSetInput');
   const addresses = input.addresses === undefined || input.addresses === null ? undefined : (input.addresses as Array<Record<string, unknown>>);
   if (addresses !== undefined && !Array.isArray(addresses)) throw new GraphQLError('Variable $input of type CustomerSetInput! was provided invalid value for addresses (Expected value to be a list)', { code: 'INVALID_VARIABLE' });
   addresses?.forEach((a, i) => {
-    for (const key of Object.keys(a ?? {})) if (!MAILING_ADDRESS_FIELDS.has(key)) throw undefinedField(`input.addresses.${i}.${key}`, 'MailingAddressInput');
+    for (const key of Object.keys(a ?? {})) if (!MAILING_ADDRESS_FIELDS.has(key)) throw undefinedInputField(`input.addresses.${i}.${key}`, 'MailingAddressInput');
   });
 
   const errors: GqlObject[] = [];
@@ -828,6 +1051,310 @@ function setCustomer(state: State, identifier: Record<string, unknown> | null, i
   record.changed = JSON.stringify({ ...customer, updatedAt: undefined }) !== before;
   if (record.changed) customer.updatedAt = record.at;
   return { __typename: 'CustomerSetPayload', customer: customerNode(customer), userErrors: [] };
+}
+
+// ---- B2B companies and their locations ----
+
+const COMPANY_GID = /^gid:\/\/shopify\/Company\/\d+$/;
+const COMPANY_LOCATION_GID = /^gid:\/\/shopify\/CompanyLocation\/\d+$/;
+const COMPANY_CREATE_INPUT_FIELDS = new Set(['company', 'companyContact', 'companyLocation']);
+const COMPANY_INPUT_FIELDS = new Set(['customerSince', 'externalId', 'name', 'note']);
+const COMPANY_LOCATION_UPDATE_INPUT_FIELDS = new Set(['buyerExperienceConfiguration', 'externalId', 'locale', 'name', 'note', 'phone']);
+const COMPANY_LOCATION_INPUT_FIELDS = new Set([...COMPANY_LOCATION_UPDATE_INPUT_FIELDS, 'billingAddress', 'billingSameAsShipping', 'shippingAddress', 'taxExempt', 'taxExemptions', 'taxRegistrationId']);
+const COMPANY_ADDRESS_FIELDS = ['address1', 'address2', 'city', 'zip', 'zoneCode', 'countryCode', 'recipient', 'firstName', 'lastName', 'phone'] as const;
+/** The fields this simulator keeps; the other input fields (customerSince, buyerExperienceConfiguration, a contact) are accepted and ignored. */
+const KEPT_COMPANY_FIELDS = ['name', 'externalId', 'note'] as const;
+const KEPT_LOCATION_FIELDS = ['name', 'externalId', 'phone', 'locale', 'note'] as const;
+/** The roles every company has. */
+const CONTACT_ROLES = ['Location admin', 'Ordering only'];
+const REGION_NAMES = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+
+type CompanyAddressType = 'BILLING' | 'SHIPPING';
+/** A BusinessCustomerUserError, before it is an answer's object. */
+type BusinessRefusal = { code: string; field: string[]; message: string };
+
+function addCompany(state: State, seed: SeedCompany): SimCompany {
+  const now = new Date().toISOString();
+  const id = seed.id ?? `gid://shopify/Company/${20_000_000_000 + state.nextId++}`;
+  const company: SimCompany = { id, name: seed.name ?? `Company ${numericId(id)}`, externalId: seed.externalId ?? null, note: seed.note ?? null, customerSince: now, createdAt: now, updatedAt: now };
+  for (const location of locationsOf(state, id)) state.companyLocations.delete(location.id);
+  state.companies.set(id, company);
+  for (const location of seed.locations ?? []) addCompanyLocation(state, company, location);
+  return company;
+}
+
+function addCompanyLocation(state: State, company: SimCompany, seed: SeedCompanyLocation): SimCompanyLocation {
+  const now = new Date().toISOString();
+  const shippingAddress = seed.shippingAddress ? storedAddress(state, seed.shippingAddress) : null;
+  const location: SimCompanyLocation = {
+    id: seed.id ?? `gid://shopify/CompanyLocation/${21_000_000_000 + state.nextId++}`,
+    companyId: company.id,
+    name: seed.name ?? company.name,
+    externalId: seed.externalId ?? null,
+    phone: seed.phone ?? null,
+    locale: null,
+    note: null,
+    billingAddress: seed.billingSameAsShipping ? shippingAddress : seed.billingAddress ? storedAddress(state, seed.billingAddress) : null,
+    shippingAddress,
+    taxRegistrationId: seed.taxRegistrationId ?? null,
+    taxExempt: false,
+    taxExemptions: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+  state.companyLocations.set(location.id, location);
+  return location;
+}
+
+/** The address with every field set (null where the input has none), under `id` or a new one. */
+function storedAddress(state: State, fields: CompanyAddressFields, id?: string): SimCompanyAddress {
+  const address = Object.fromEntries(COMPANY_ADDRESS_FIELDS.map((key) => [key, fields[key] ?? null]));
+  return { id: id ?? `gid://shopify/CompanyAddress/${22_000_000_000 + state.nextId++}`, ...address } as SimCompanyAddress;
+}
+
+/**
+ * Sets the address of each type given: one address for both when both are; an address keeps its id while it
+ * changes, unless it is also the address of a type not given (then that one keeps it).
+ */
+function placeAddress(state: State, location: SimCompanyLocation, fields: CompanyAddressFields, types: CompanyAddressType[]): SimCompanyAddress {
+  const keys = types.map((t) => (t === 'BILLING' ? 'billingAddress' : 'shippingAddress'));
+  const others = (['billingAddress', 'shippingAddress'] as const).filter((k) => !keys.includes(k)).map((k) => location[k]?.id);
+  const id = keys.map((k) => location[k]?.id).find((existing) => existing !== undefined && !others.includes(existing));
+  const address = storedAddress(state, fields, id);
+  for (const key of keys) location[key] = address;
+  return address;
+}
+
+function locationsOf(state: State, companyId: string): SimCompanyLocation[] {
+  return [...state.companyLocations.values()].filter((l) => l.companyId === companyId);
+}
+
+function companyView(state: State, company: SimCompany) {
+  return { ...company, locations: locationsOf(state, company.id) };
+}
+
+function setFields<T extends object>(entity: T, input: Args, keys: ReadonlyArray<keyof T & string>): void {
+  for (const key of keys) if (input[key] !== undefined) (entity as Record<string, unknown>)[key] = input[key];
+}
+
+/**
+ * Applies a change to a company or location. When it changed anything: a new updatedAt, and the entity's webhook
+ * to go (`publishWebhooks`), one per entity however many changes come before it goes.
+ */
+function change(state: State, entity: SimCompany | SimCompanyLocation, topic: string, apply: () => void): boolean {
+  const before = JSON.stringify({ ...entity, updatedAt: undefined });
+  apply();
+  if (JSON.stringify({ ...entity, updatedAt: undefined }) === before) return false;
+  entity.updatedAt = new Date().toISOString();
+  if (!state.pendingWebhooks.has(entity.id)) state.pendingWebhooks.set(entity.id, topic);
+  return true;
+}
+
+/** A CompanyInput's refusals: a blank name, an external id another company has. */
+function companyErrors(state: State, input: Args, company: SimCompany | undefined, path: string[]): BusinessRefusal[] {
+  const errors: BusinessRefusal[] = [];
+  if (input.name !== undefined && !(typeof input.name === 'string' && input.name.trim())) errors.push({ code: 'BLANK', field: [...path, 'name'], message: "Name can't be blank." });
+  const externalId = input.externalId;
+  if (typeof externalId === 'string' && [...state.companies.values()].some((c) => c !== company && c.externalId === externalId)) {
+    errors.push({ code: 'TAKEN', field: [...path, 'externalId'], message: 'External ID has already been taken.' });
+  }
+  return errors;
+}
+
+function locationErrors(input: Args, path: string[]): BusinessRefusal[] {
+  return input.name !== undefined && !(typeof input.name === 'string' && input.name.trim()) ? [{ code: 'BLANK', field: [...path, 'name'], message: "Name can't be blank." }] : [];
+}
+
+/** A CompanyAddressInput's refusal: a country code missing, or none of ISO 3166's. */
+function addressErrors(address: Args, path: string[]): BusinessRefusal[] {
+  const code = address.countryCode;
+  if (code === undefined || code === null) return [{ code: 'REQUIRED', field: [...path, 'countryCode'], message: 'Country code is required.' }];
+  if (countryName(code) === null) return [{ code: 'INVALID', field: [...path, 'countryCode'], message: 'Country code is invalid.' }];
+  return [];
+}
+
+function countryName(code: unknown): string | null {
+  return typeof code === 'string' && /^[A-Z]{2}$/.test(code) ? (REGION_NAMES.of(code) ?? null) : null;
+}
+
+function notFound(field: string): BusinessRefusal {
+  return { code: 'RESOURCE_NOT_FOUND', field: [field], message: 'Resource requested does not exist.' };
+}
+
+/** An input object's fields as given, each one its type defines; else the GraphQL error Shopify answers. */
+function inputObject(value: unknown, path: string, type: string, defined: Set<string>): Args {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new GraphQLError(`Variable $${path.split('.')[0]} of type ${type}! was provided invalid value${path.includes('.') ? ` for ${path.split('.').slice(1).join('.')}` : ''} (Expected value to not be null)`, { code: 'INVALID_VARIABLE' });
+  }
+  for (const key of Object.keys(value)) if (!defined.has(key)) throw undefinedInputField(`${path}.${key}`, type);
+  return value as Args;
+}
+
+function recordCompanyMutation(state: State, mutation: string, target: string, args: Args, errors: BusinessRefusal[], changed: boolean): GqlObject[] {
+  state.companyMutations.push({ at: new Date().toISOString(), mutation, target, args: structuredClone(args), applied: errors.length === 0, changed, userErrors: errors.map((e) => e.code) });
+  return errors.map((e) => ({ __typename: 'BusinessCustomerUserError', ...e }));
+}
+
+/** companyCreate: the company, and its location when given (billingSameAsShipping: one address for both). */
+function createCompany(state: State, args: Args): GqlObject {
+  const input = inputObject(args.input, 'input', 'CompanyCreateInput', COMPANY_CREATE_INPUT_FIELDS);
+  const company = inputObject(input.company, 'input.company', 'CompanyInput', COMPANY_INPUT_FIELDS);
+  const location = input.companyLocation === undefined || input.companyLocation === null ? undefined : inputObject(input.companyLocation, 'input.companyLocation', 'CompanyLocationInput', COMPANY_LOCATION_INPUT_FIELDS);
+  const addresses = (['shippingAddress', 'billingAddress'] as const).filter((key) => location?.[key] !== undefined && location[key] !== null && !(key === 'billingAddress' && location.billingSameAsShipping === true));
+  const addressInputs = addresses.map((key) => inputObject(location![key], `input.companyLocation.${key}`, 'CompanyAddressInput', new Set(COMPANY_ADDRESS_FIELDS)));
+  const errors = [
+    ...companyErrors(state, { name: null, ...company }, undefined, ['input', 'company']),
+    ...(location ? locationErrors(location, ['input', 'companyLocation']) : []),
+    ...addressInputs.flatMap((address, i) => addressErrors(address, ['input', 'companyLocation', addresses[i]!])),
+  ];
+  if (errors.length > 0) return { __typename: 'CompanyCreatePayload', company: null, userErrors: recordCompanyMutation(state, 'companyCreate', '', args, errors, false) };
+  const created = addCompany(state, {
+    name: company.name as string, externalId: company.externalId as string | undefined, note: company.note as string | undefined,
+    locations: location ? [{ ...(location as SeedCompanyLocation), name: (location.name as string | undefined) ?? (company.name as string) }] : [],
+  });
+  state.pendingWebhooks.set(created.id, 'companies/create');
+  for (const l of locationsOf(state, created.id)) state.pendingWebhooks.set(l.id, 'company_locations/create');
+  return { __typename: 'CompanyCreatePayload', company: companyNode(state, created), userErrors: recordCompanyMutation(state, 'companyCreate', created.id, args, [], true) };
+}
+
+/** companyUpdate: the CompanyInput fields given are set, the others left as they are. */
+function updateCompany(state: State, args: Args): GqlObject {
+  const input = inputObject(args.input, 'input', 'CompanyInput', COMPANY_INPUT_FIELDS);
+  const company = state.companies.get(String(args.companyId));
+  const errors = company ? companyErrors(state, input, company, ['input']) : [notFound('companyId')];
+  const changed = errors.length === 0 && change(state, company!, 'companies/update', () => setFields(company!, input, KEPT_COMPANY_FIELDS));
+  const userErrors = recordCompanyMutation(state, 'companyUpdate', String(args.companyId), args, errors, changed);
+  return { __typename: 'CompanyUpdatePayload', company: errors.length === 0 ? companyNode(state, company!) : null, userErrors };
+}
+
+/** companyLocationUpdate: the CompanyLocationUpdateInput fields given are set, the others left as they are. */
+function updateCompanyLocation(state: State, args: Args): GqlObject {
+  const input = inputObject(args.input, 'input', 'CompanyLocationUpdateInput', COMPANY_LOCATION_UPDATE_INPUT_FIELDS);
+  const location = state.companyLocations.get(String(args.companyLocationId));
+  const errors = location ? locationErrors(input, ['input']) : [notFound('companyLocationId')];
+  const changed = errors.length === 0 && change(state, location!, 'company_locations/update', () => setFields(location!, input, KEPT_LOCATION_FIELDS));
+  const userErrors = recordCompanyMutation(state, 'companyLocationUpdate', String(args.companyLocationId), args, errors, changed);
+  return { __typename: 'CompanyLocationUpdatePayload', companyLocation: errors.length === 0 ? companyLocationNode(state, location!) : null, userErrors };
+}
+
+/** companyLocationAssignAddress: the address becomes the location's address of each type given. */
+function assignCompanyAddress(state: State, args: Args): GqlObject {
+  const address = inputObject(args.address, 'address', 'CompanyAddressInput', new Set(COMPANY_ADDRESS_FIELDS));
+  const types = inputArray(args.addressTypes, 'addressTypes').map((type, i) => {
+    if (type !== 'BILLING' && type !== 'SHIPPING') {
+      throw new GraphQLError(`Variable $addressTypes of type [CompanyAddressType!]! was provided invalid value for ${i} (Expected "${String(type)}" to be one of: BILLING, SHIPPING)`, { code: 'INVALID_VARIABLE' });
+    }
+    return type as CompanyAddressType;
+  });
+  const location = state.companyLocations.get(String(args.locationId));
+  const errors = location ? addressErrors(address, ['address']) : [notFound('locationId')];
+  let placed: SimCompanyAddress | undefined;
+  const changed = errors.length === 0 && change(state, location!, 'company_locations/update', () => (placed = placeAddress(state, location!, address, types)));
+  const userErrors = recordCompanyMutation(state, 'companyLocationAssignAddress', String(args.locationId), args, errors, changed);
+  return { __typename: 'CompanyLocationAssignAddressPayload', addresses: placed ? [companyAddressNode(placed)] : null, userErrors };
+}
+
+/** companyLocationTaxSettingsUpdate: the tax registration id (null removes it), exemption and exemptions given. */
+function updateTaxSettings(state: State, args: Args): GqlObject {
+  const location = state.companyLocations.get(String(args.companyLocationId));
+  const errors = location ? [] : [notFound('companyLocationId')];
+  const changed = errors.length === 0 && change(state, location!, 'company_locations/update', () => {
+    if (args.taxRegistrationId !== undefined) location!.taxRegistrationId = (args.taxRegistrationId as string | null) || null;
+    if (typeof args.taxExempt === 'boolean') location!.taxExempt = args.taxExempt;
+    const removed = new Set(inputArray(args.exemptionsToRemove, 'exemptionsToRemove').map(String));
+    location!.taxExemptions = [...new Set([...location!.taxExemptions, ...inputArray(args.exemptionsToAssign, 'exemptionsToAssign').map(String)])].filter((e) => !removed.has(e));
+  });
+  const userErrors = recordCompanyMutation(state, 'companyLocationTaxSettingsUpdate', String(args.companyLocationId), args, errors, changed);
+  return { __typename: 'CompanyLocationTaxSettingsUpdatePayload', companyLocation: errors.length === 0 ? companyLocationNode(state, location!) : null, userErrors };
+}
+
+function companyNode(state: State, company: SimCompany): GqlObject {
+  return {
+    __typename: 'Company',
+    id: company.id,
+    name: company.name,
+    externalId: company.externalId,
+    note: company.note,
+    customerSince: company.customerSince,
+    createdAt: company.createdAt,
+    updatedAt: company.updatedAt,
+    locations: (args: Args) => connection(locationsOf(state, company.id).map((l) => companyLocationNode(state, l)), args),
+    contactRoles: (args: Args) => connection(CONTACT_ROLES.map((name, i) => ({ __typename: 'CompanyContactRole', id: `gid://shopify/CompanyContactRole/${numericId(company.id)}${i + 1}`, name })), args),
+  };
+}
+
+function companyLocationNode(state: State, location: SimCompanyLocation): GqlObject {
+  return {
+    __typename: 'CompanyLocation',
+    id: location.id,
+    name: location.name,
+    externalId: location.externalId,
+    phone: location.phone,
+    locale: location.locale,
+    note: location.note,
+    createdAt: location.createdAt,
+    updatedAt: location.updatedAt,
+    company: () => companyNode(state, state.companies.get(location.companyId)!),
+    billingAddress: location.billingAddress && companyAddressNode(location.billingAddress),
+    shippingAddress: location.shippingAddress && companyAddressNode(location.shippingAddress),
+    taxSettings: { __typename: 'CompanyLocationTaxSettings', taxRegistrationId: location.taxRegistrationId, taxExempt: location.taxExempt, taxExemptions: location.taxExemptions },
+    // Deprecated for taxSettings, still answered.
+    taxRegistrationId: location.taxRegistrationId,
+    buyerExperienceConfiguration: { __typename: 'BuyerExperienceConfiguration', paymentTermsTemplate: null, checkoutToDraft: false, editableShippingAddress: false },
+  };
+}
+
+/** The province's name is not known here: null (its code is `zoneCode`). */
+function companyAddressNode(address: SimCompanyAddress): GqlObject {
+  return { __typename: 'CompanyAddress', ...address, country: countryName(address.countryCode), province: null };
+}
+
+/** A company as its `companies/*` webhook carries it. */
+function companyWebhookBody(company: SimCompany): Record<string, unknown> {
+  return {
+    name: company.name, note: company.note, external_id: company.externalId, main_contact_admin_graphql_api_id: null,
+    created_at: company.createdAt, updated_at: company.updatedAt, customer_since: company.customerSince, admin_graphql_api_id: company.id,
+  };
+}
+
+/** A location as its `company_locations/*` webhook carries it, with its company; a province's name is null. */
+function locationWebhookBody(state: State, location: SimCompanyLocation): Record<string, unknown> {
+  const company = state.companies.get(location.companyId)!;
+  const address = (a: SimCompanyAddress | null) => a && {
+    address1: a.address1, city: a.city, province: null, country: countryName(a.countryCode), zip: a.zip, recipient: a.recipient,
+    first_name: a.firstName, last_name: a.lastName, address2: a.address2, phone: a.phone, zone_code: a.zoneCode, country_code: a.countryCode,
+    created_at: location.createdAt, updated_at: location.updatedAt, admin_graphql_api_id: a.id, company_admin_graphql_api_id: company.id,
+  };
+  return {
+    name: location.name, external_id: location.externalId, phone: location.phone, locale: location.locale,
+    created_at: location.createdAt, updated_at: location.updatedAt, note: location.note, buyer_experience_configuration: null,
+    admin_graphql_api_id: location.id, tax_exemptions: location.taxExemptions,
+    tax_settings: { tax_registration_id: location.taxRegistrationId, tax_exempt: location.taxExempt, tax_exemptions: location.taxExemptions },
+    company: companyWebhookBody(company),
+    billing_address: address(location.billingAddress),
+    shipping_address: address(location.shippingAddress),
+    tax_registration: location.taxRegistrationId === null ? null : { tax_id: location.taxRegistrationId },
+  };
+}
+
+/**
+ * The webhook of each company and location changed since the last ones went, with what it holds now, sent one
+ * after another to the subscription (when set) and kept in `state.webhooks`; answers them once sent.
+ */
+async function publishWebhooks(state: State, defaults: { shopDomain: string; apiVersion: string }): Promise<StoreWebhook[]> {
+  const pending = [...state.pendingWebhooks];
+  state.pendingWebhooks.clear();
+  const sent: StoreWebhook[] = [];
+  for (const [id, topic] of pending) {
+    const company = state.companies.get(id);
+    const payload = company ? companyWebhookBody(company) : locationWebhookBody(state, state.companyLocations.get(id)!);
+    const webhook: StoreWebhook = { at: new Date().toISOString(), topic, payload, deliveries: [] };
+    state.webhooks.push(webhook);
+    const subscription = state.webhookSubscription;
+    if (subscription) Object.assign(webhook, await sendWebhook({ url: subscription.url, secret: subscription.secret, topic, payload }, defaults));
+    sent.push(webhook);
+  }
+  return sent;
 }
 
 // ---- Prices: variants' own, and fixed prices of price lists ----

@@ -1,6 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TargetError } from '../../../platform/delivery/outcome.js';
+import type { Delivery } from '../../../platform/outbox/message.js';
+import { createShopifySimulator, type ShopifySimulator } from '../../../simulators/shopify/shopify-simulator.js';
 import { QueryCostPacer } from './shopify-admin.client.js';
+import { readCompanyWebhook, type StoreCompany } from './shopify-companies.js';
+import { parseShopifyJson, verifyShopifyHmac } from './shopify-webhooks.js';
+import type { ShopifyConfig } from './shopify.config.js';
+import { ShopifyDelivery } from './shopify.delivery.js';
 
 function pacer(maxWaitMs = 2000) {
   let now = 1_000_000;
@@ -47,5 +55,175 @@ describe('QueryCostPacer', () => {
     // Shopify's documented example: 752 requested, 666 available, 50 a second.
     expect(QueryCostPacer.retryAfterMs(752, { maximumAvailable: 1000, currentlyAvailable: 666, restoreRate: 50 })).toBe(1720);
     expect(QueryCostPacer.retryAfterMs(10, { maximumAvailable: 2000, currentlyAvailable: 50, restoreRate: 100 })).toBe(10);
+  });
+});
+
+describe('customer.changed to a store that holds the customer as a B2B company', () => {
+  const TOKEN = 'shpat_companies';
+  const SECRET = 'company-echo-secret';
+  let sim: ShopifySimulator;
+  let base: string;
+  const webhooks: Array<{ topic: string; hmac: string; body: string }> = [];
+  const receiver = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      webhooks.push({ topic: String(request.headers['x-shopify-topic']), hmac: String(request.headers['x-shopify-hmac-sha256']), body });
+      response.end();
+    });
+  });
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    sim = createShopifySimulator({ accessToken: TOKEN, latencyMs: [1, 4], webhooks: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret: SECRET } });
+    base = await sim.listen();
+  });
+  afterAll(async () => {
+    await sim.close();
+    await new Promise((resolve) => receiver.close(resolve));
+  });
+  beforeEach(() => {
+    const bucket = sim.state.bucket;
+    Object.assign(bucket, { maximumAvailable: 2000, restoreRate: 100, available: 2000, at: Date.now() });
+  });
+
+  const store = () =>
+    new ShopifyDelivery({ shopDomain: 'companies.myshopify.com', apiVersion: '2025-07', accessToken: TOKEN, webhookSecret: SECRET, adminApiBaseUrl: `${base}/admin/api/2025-07` } satisfies ShopifyConfig);
+  const signal = () => AbortSignal.timeout(30_000);
+
+  let sequence = 0;
+  /** A store's company with one location, and the account it stands for. */
+  function storeCompany() {
+    const accountNumber = `B2B-${++sequence}`;
+    const company = sim.addCompany({ name: 'Old name', externalId: accountNumber, locations: [{ name: 'Head office', phone: '+15145550000' }] });
+    return { accountNumber, companyId: company.id, locationId: company.locations[0]!.id };
+  }
+
+  const customer = (over: Record<string, unknown> = {}) => ({
+    name: 'Adatum Corporation', email: 'ap@adatum.example', phone: '+441132220000',
+    billingAddress: { line1: '9 Invoice Row', line2: null, city: 'Leeds', postalCode: 'LS1 1AA', region: null, country: 'GB' },
+    shippingAddress: { line1: '1 Dock Rd', line2: 'Unit 4', city: 'Leeds', postalCode: 'LS1 4BB', region: 'WYK', country: 'GB' },
+    taxId: 'GB123456789', blocked: '', creditLimit: 0, balanceDue: 0, priceList: null, paymentTerms: null, ...over,
+  });
+
+  function changed(ids: Record<string, unknown>, over: Record<string, unknown> = {}): Delivery {
+    const n = ++sequence;
+    return {
+      deliveryId: `company-${n}`, messageId: `m-${n}`, type: 'customer.changed', kind: 'state', key: `customer:${String(ids.accountNumber)}`, destination: 'channel:shop',
+      payload: { changed: ['name'], customer: customer(over), version: n, ...ids }, version: n, correlationId: `c-${n}`, causationId: null, attempt: 1, previousValue: null, createdAt: new Date(),
+    };
+  }
+
+  /** The store's webhooks since `from`, once `count` have come (they go after the answer). */
+  async function webhooksSince(from: number, count: number) {
+    const deadline = Date.now() + 5000;
+    while (webhooks.length < from + count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
+    return webhooks.slice(from);
+  }
+
+  it("writes the name to the company and the addresses, phone and tax id to its location, in one request; the store's webhooks carry them back", async () => {
+    const { accountNumber, companyId, locationId } = storeCompany();
+    const delivery = changed({ accountNumber, shopifyCompanyId: companyId, shopifyCompanyLocationId: locationId });
+    const [requests, from] = [sim.state.requests.length, webhooks.length];
+
+    const result = await store().deliver('shop', delivery, signal());
+
+    expect(result).toEqual({ accountNumber, companyId, locationId, fieldsSet: ['name', 'billingAddress', 'shippingAddress', 'phone', 'taxId'] });
+    expect(sim.state.requests.slice(requests)).toEqual([expect.objectContaining({ operation: 'mutation', requestedCost: 50, throttled: false })]);
+    expect(sim.company(companyId)).toMatchObject({
+      name: 'Adatum Corporation',
+      locations: [{
+        phone: '+441132220000', taxRegistrationId: 'GB123456789',
+        billingAddress: { address1: '9 Invoice Row', address2: null, city: 'Leeds', zip: 'LS1 1AA', zoneCode: null, countryCode: 'GB' },
+        shippingAddress: { address1: '1 Dock Rd', address2: 'Unit 4', city: 'Leeds', zip: 'LS1 4BB', zoneCode: 'WYK', countryCode: 'GB' },
+      }],
+    });
+
+    const sent = await webhooksSince(from, 2);
+    expect(sent.map((w) => w.topic)).toEqual(['companies/update', 'company_locations/update']);
+    for (const w of sent) expect(verifyShopifyHmac(SECRET, w.body, w.hmac)).toBe(true);
+    const [company, location] = sent.map((w) => readCompanyWebhook(w.topic, parseShopifyJson(w.body)) as StoreCompany);
+    // What the store says is what was written: the receiving side can know it for its own echo.
+    const written = delivery.payload.customer as ReturnType<typeof customer>;
+    expect(company).toEqual({ accountNumber, companyId, fields: { name: written.name } });
+    expect(location).toEqual({ accountNumber, companyId, locationId, fields: { phone: written.phone, billingAddress: written.billingAddress, shippingAddress: written.shippingAddress, taxId: written.taxId } });
+  });
+
+  it('changes nothing, and the store sends nothing, when the same change comes again', async () => {
+    const { accountNumber, companyId, locationId } = storeCompany();
+    const delivery = changed({ accountNumber, shopifyCompanyId: companyId, shopifyCompanyLocationId: locationId }, { billingAddress: null });
+    const adapter = store();
+    const before = webhooks.length;
+    await adapter.deliver('shop', delivery, signal());
+    const first = sim.company(companyId);
+    await webhooksSince(before, 2);
+    const from = webhooks.length;
+
+    await adapter.deliver('shop', { ...delivery, attempt: 2 }, signal());
+    expect(sim.company(companyId)).toEqual(first);
+    expect(sim.state.companyMutations.slice(-4).map((m) => m.changed)).toEqual([false, false, false, false]);
+    expect(await webhooksSince(from, 0)).toEqual([]);
+  });
+
+  it("writes only the company's name without a location, and leaves null fields as the store has them", async () => {
+    const { accountNumber, companyId } = storeCompany();
+    const result = await store().deliver('shop', changed({ accountNumber, shopifyCompanyId: companyId }), signal());
+    expect(result).toEqual({ accountNumber, companyId, fieldsSet: ['name'] });
+
+    const { locationId, ...rest } = storeCompany();
+    await store().deliver('shop', changed({ ...rest, shopifyCompanyId: rest.companyId, shopifyCompanyLocationId: locationId }, { phone: null, taxId: null, name: null }), signal());
+    expect(sim.company(rest.companyId)).toMatchObject({ name: 'Old name', locations: [{ phone: '+15145550000', taxRegistrationId: null }] });
+  });
+
+  it('writes the customer and the company when the store holds both', async () => {
+    const { accountNumber, companyId, locationId } = storeCompany();
+    const customerId = sim.addCustomer({ email: 'before@adatum.example' }).id;
+    const result = await store().deliver('shop', changed({ accountNumber, shopifyCustomerId: customerId, shopifyCompanyId: companyId, shopifyCompanyLocationId: locationId }), signal());
+    expect(result).toEqual({
+      accountNumber, customerId, fieldsSet: ['email', 'phone', 'firstName', 'lastName', 'addresses'],
+      company: { companyId, locationId, fieldsSet: ['name', 'billingAddress', 'shippingAddress', 'phone', 'taxId'] },
+    });
+    expect(sim.customer(customerId)).toMatchObject({ email: 'ap@adatum.example', lastName: 'Corporation' });
+    expect(sim.company(companyId)).toMatchObject({ name: 'Adatum Corporation' });
+  });
+
+  it("refuses what Shopify refuses as permanent, with its messages, mutations and fields", async () => {
+    const { accountNumber, companyId } = storeCompany();
+    const missing = 'gid://shopify/CompanyLocation/1';
+    const failure = await store().deliver('shop', changed({ accountNumber, shopifyCompanyId: companyId, shopifyCompanyLocationId: missing }, { billingAddress: null, shippingAddress: null }), signal()).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(TargetError);
+    expect(failure).toMatchObject({
+      failureClass: 'permanent',
+      message: `Shopify refused companyLocationUpdate of ${missing}: RESOURCE_NOT_FOUND: Resource requested does not exist. (companyLocationId); companyLocationTaxSettingsUpdate of ${missing}: RESOURCE_NOT_FOUND: Resource requested does not exist. (companyLocationId)`,
+    });
+
+    const { locationId, ...rest } = storeCompany();
+    const country = await store().deliver('shop', changed({ accountNumber: rest.accountNumber, shopifyCompanyId: rest.companyId, shopifyCompanyLocationId: locationId }, { billingAddress: null, shippingAddress: { line1: '1 Main St', city: 'Nowhere', country: 'XX' } }), signal()).catch((e: unknown) => e);
+    expect(country).toMatchObject({ failureClass: 'permanent', message: `Shopify refused companyLocationAssignAddress of ${locationId}: INVALID: Country code is invalid. (address.countryCode)` });
+  });
+
+  it('refuses a malformed change before calling the store', async () => {
+    const { accountNumber, companyId } = storeCompany();
+    const requests = sim.state.requests.length;
+    const failure = await store().deliver('shop', changed({ accountNumber, shopifyCompanyId: companyId, shopifyCustomerId: 'not-a-gid' }), signal()).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ failureClass: 'permanent', message: 'customer.changed of ' + accountNumber + ' names no Shopify customer: "not-a-gid"' });
+    const location = await store().deliver('shop', changed({ accountNumber, shopifyCompanyId: companyId, shopifyCompanyLocationId: 7 }), signal()).catch((e: unknown) => e);
+    expect(location).toMatchObject({ failureClass: 'permanent', message: `customer.changed of ${accountNumber} names no Shopify company location: 7` });
+    expect(sim.state.requests.length).toBe(requests);
+  });
+
+  it('surfaces a THROTTLED answer as throttled with the wait, and the change lands when retried after it', async () => {
+    const { accountNumber, companyId, locationId } = storeCompany();
+    Object.assign(sim.state.bucket, { available: 0, restoreRate: 100, at: Date.now() });
+    const adapter = store();
+    const delivery = changed({ accountNumber, shopifyCompanyId: companyId, shopifyCompanyLocationId: locationId });
+    const failure = await adapter.deliver('shop', delivery, signal()).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ failureClass: 'throttled', details: { retryAfterMs: expect.any(Number) } });
+    expect(sim.company(companyId)!.name).toBe('Old name');
+
+    await new Promise((r) => setTimeout(r, (failure as TargetError).details.retryAfterMs));
+    await adapter.deliver('shop', { ...delivery, attempt: 2 }, signal());
+    expect(sim.company(companyId)!.name).toBe('Adatum Corporation');
   });
 });

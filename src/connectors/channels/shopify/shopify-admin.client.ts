@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/delivery/outcome.js';
 import { httpCall } from '../../../platform/http/http-client.js';
 import { expectShape } from '../../answer-shape.js';
+import type { CompanyWrite } from './shopify-companies.js';
 import type { CustomerSetInput } from './shopify-customers.js';
 import type { FulfillmentCreate, ShopifyOrderFulfillment } from './shopify-fulfillment.js';
 import { entryOfUserError, MAX_PRICES_PER_CALL } from './shopify-prices.js';
@@ -395,12 +396,43 @@ export class ShopifyAdminClient {
   async setCustomer(customerId: string, input: CustomerSetInput, signal?: AbortSignal): Promise<string> {
     const data = await this.graphql<{ customerSet: CustomerSetPayload }>(CUSTOMER_SET, { identifier: { id: customerId }, input }, MUTATION_COST, signal);
     const answer = expectShape<NonNullable<CustomerSetPayload>>('Shopify', 'customerSet', data.customerSet, { userErrors: 'array', customer: 'object?' });
-    const describe = (e: UserError) => `${e.code ? `${e.code}: ` : ''}${e.message}${e.field?.length ? ` (${e.field.join('.')})` : ''}`;
     if (answer.userErrors.some((e) => e.code === 'NOT_FOUND') || (answer.userErrors.length === 0 && !answer.customer)) {
-      throw new TargetError('permanent', `Shopify has no customer ${customerId}${answer.userErrors.length ? `: ${answer.userErrors.map(describe).join('; ')}` : ''}`);
+      throw new TargetError('permanent', `Shopify has no customer ${customerId}${answer.userErrors.length ? `: ${answer.userErrors.map(describeUserError).join('; ')}` : ''}`);
     }
-    if (answer.userErrors.length > 0) throw new TargetError('permanent', `Shopify refused customerSet of ${customerId}: ${answer.userErrors.map(describe).join('; ')}`);
+    if (answer.userErrors.length > 0) throw new TargetError('permanent', `Shopify refused customerSet of ${customerId}: ${answer.userErrors.map(describeUserError).join('; ')}`);
     return answer.customer!.id;
+  }
+
+  /**
+   * A company's writes in one request, a mutation each, which Shopify runs in order: the name to the company, the
+   * addresses, phone and tax registration id to its location. Each sets a value, so the same writes again change
+   * nothing. A userError (a company or location the store does not have, a value it refuses) is permanent, with
+   * Shopify's message and the mutation, id and field it names; the writes it does not name have landed.
+   */
+  async setCompany(writes: CompanyWrite[], signal?: AbortSignal): Promise<void> {
+    if (writes.length === 0) return;
+    const parameters: string[] = [];
+    const variables: Record<string, unknown> = {};
+    const fields = writes.map((write, n) => {
+      const { types, result } = COMPANY_MUTATIONS[write.mutation];
+      const args = Object.entries(types).map(([name, type]) => {
+        parameters.push(`$write${n}_${name}: ${type}`);
+        variables[`write${n}_${name}`] = (write.args as Record<string, unknown>)[name];
+        return `${name}: $write${n}_${name}`;
+      });
+      return `write${n}: ${write.mutation}(${args.join(', ')}) { ${result} { id } userErrors { code field message } }`;
+    });
+    const query = `mutation CrossdockCompanyWrites(${parameters.join(', ')}) {\n  ${fields.join('\n  ')}\n}`;
+    const data = await this.graphql<Record<string, CompanyWritePayload>>(query, variables, MUTATION_COST * writes.length, signal);
+    const refusals = writes.flatMap((write, n) => {
+      const { target, result } = COMPANY_MUTATIONS[write.mutation];
+      const id = (write.args as Record<string, unknown>)[target];
+      const answer = expectShape<NonNullable<CompanyWritePayload>>('Shopify', write.mutation, data[`write${n}`], { userErrors: 'array' });
+      if (answer.userErrors.length > 0) return [`${write.mutation} of ${id}: ${answer.userErrors.map(describeUserError).join('; ')}`];
+      if (answer[result] === null || answer[result] === undefined) throw new TargetError('retryable', `Shopify answered ${write.mutation} of ${id} without a result or an error`);
+      return [];
+    });
+    if (refusals.length > 0) throw new TargetError('permanent', `Shopify refused ${refusals.join('; ')}`);
   }
 
   /** The cached variants of the SKUs, looking up those missing (with their product when `withProduct`). */
@@ -608,6 +640,20 @@ function userErrorsOf(mutation: string, payload: PricesPayload): UserError[] {
   return expectShape<{ userErrors: UserError[] }>('Shopify', mutation, payload, { userErrors: 'array' }).userErrors;
 }
 type CustomerSetPayload = { customer: { id: string } | null; userErrors: UserError[] } | null;
+type CompanyWritePayload = ({ userErrors: UserError[] } & Record<string, unknown>) | null;
+
+/** Each company write's argument types, the argument naming what it writes to, and the payload field of its result. */
+const COMPANY_MUTATIONS: Record<CompanyWrite['mutation'], { types: Record<string, string>; target: string; result: string }> = {
+  companyUpdate: { types: { companyId: 'ID!', input: 'CompanyInput!' }, target: 'companyId', result: 'company' },
+  companyLocationAssignAddress: { types: { locationId: 'ID!', address: 'CompanyAddressInput!', addressTypes: '[CompanyAddressType!]!' }, target: 'locationId', result: 'addresses' },
+  companyLocationUpdate: { types: { companyLocationId: 'ID!', input: 'CompanyLocationUpdateInput!' }, target: 'companyLocationId', result: 'companyLocation' },
+  companyLocationTaxSettingsUpdate: { types: { companyLocationId: 'ID!', taxRegistrationId: 'String' }, target: 'companyLocationId', result: 'companyLocation' },
+};
+
+/** "CODE: message (field.path)", as a refusal names a userError. */
+function describeUserError(e: UserError): string {
+  return `${e.code ? `${e.code}: ` : ''}${e.message}${e.field?.length ? ` (${e.field.join('.')})` : ''}`;
+}
 type AnsweredLevel = { quantities: Array<{ name: string; quantity: number }> };
 type AnsweredItem = Record<string, unknown>;
 

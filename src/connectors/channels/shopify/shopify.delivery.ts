@@ -2,7 +2,8 @@ import type { BatchDeliveryResult, DeliveryResult } from '../../../platform/deli
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import type { Delivery } from '../../../platform/outbox/message.js';
 import { ShopifyAdminClient } from './shopify-admin.client.js';
-import { CUSTOMER_CHANGED, readCustomerChange } from './shopify-customers.js';
+import { readCompanyChange, type CompanyChange } from './shopify-companies.js';
+import { CUSTOMER_CHANGED, readCustomerChange, type CustomerSet } from './shopify-customers.js';
 import { orderGid, planFulfillment, type ShipmentForShopify } from './shopify-fulfillment.js';
 import { formatAmount, MAX_PRICES_PER_CALL, newestPerTarget, PRICE_CHANGED, readPriceChange, type PriceChange } from './shopify-prices.js';
 import type { ShopifyConfig } from './shopify.config.js';
@@ -35,20 +36,48 @@ export class ShopifyDelivery {
       if (rejected?.length) throw new TargetError('permanent', rejected[0]!.message);
       return result;
     }
-    if (delivery.type === CUSTOMER_CHANGED) return this.setCustomer(delivery, signal);
+    if (delivery.type === CUSTOMER_CHANGED) return this.changeCustomer(delivery, signal);
     if (delivery.type !== AVAILABILITY_CHANGED) throw new TargetError('permanent', `channel ${channelId} of kind shopify does not take ${delivery.type} pushes`);
     return this.publishAvailability(delivery, signal);
   }
 
   /**
-   * A customer's change as the store's customer, named by its id there, with `customerSet`: the whole customer
-   * each time, so that a later version is all the store needs and a repeat changes nothing.
+   * A customer's change as the store holds the customer: its customer (`shopifyCustomerId`), its B2B company and
+   * location (`shopifyCompanyId`, `shopifyCompanyLocationId`), or both. Both are read before either is written,
+   * so that a malformed change writes nothing. The company's writes are answered under `company` when the
+   * customer's are too.
    */
-  private async setCustomer(delivery: Delivery, signal: AbortSignal): Promise<DeliveryResult> {
-    const change = readCustomerChange(delivery);
-    if (typeof change === 'string') throw new TargetError('permanent', change);
+  private async changeCustomer(delivery: Delivery, signal: AbortSignal): Promise<DeliveryResult> {
+    const { shopifyCustomerId, shopifyCompanyId } = delivery.payload;
+    const toCompany = shopifyCompanyId !== undefined && shopifyCompanyId !== null;
+    const toCustomer = !toCompany || (shopifyCustomerId !== undefined && shopifyCustomerId !== null);
+    const customer = toCustomer ? readCustomerChange(delivery) : undefined;
+    const company = toCompany ? readCompanyChange(delivery) : undefined;
+    if (typeof customer === 'string') throw new TargetError('permanent', customer);
+    if (typeof company === 'string') throw new TargetError('permanent', company);
+    const customerResult = customer && (await this.setCustomer(customer, signal));
+    if (!company) return customerResult!;
+    const companyResult = await this.setCompany(company, signal);
+    return customerResult ? { ...customerResult, company: companyResult } : { accountNumber: company.accountNumber, ...companyResult };
+  }
+
+  /**
+   * The store's customer, named by its id there, with `customerSet`: the whole customer each time, so that a later
+   * version is all the store needs and a repeat changes nothing.
+   */
+  private async setCustomer(change: CustomerSet, signal: AbortSignal): Promise<DeliveryResult> {
     const customerId = await this.client.setCustomer(change.customerId, change.input, signal);
     return { accountNumber: change.accountNumber, customerId, fieldsSet: Object.keys(change.input) };
+  }
+
+  /**
+   * The store's company and location, named by their ids there: every field the change holds a value for, each
+   * time, so that a later version is all the store needs and a repeat changes nothing. `fieldsSet` names the
+   * customer's fields written, by Crossdock's names, for the store's webhooks of them to be known as echoes.
+   */
+  private async setCompany(change: CompanyChange, signal: AbortSignal): Promise<DeliveryResult> {
+    await this.client.setCompany(change.writes, signal);
+    return { companyId: change.companyId, ...(change.locationId ? { locationId: change.locationId } : {}), fieldsSet: change.fields };
   }
 
   /**

@@ -102,22 +102,8 @@ export interface BcShipmentTracking {
   shippingAgentCode?: string | null;
 }
 
-export interface BcCustomer {
-  id: string;
-  number: string;
-  displayName: string;
-  blocked?: string;
-  creditLimit?: number;
-  /** With `$expand=customerFinancialDetail`: the customer's balance among its figures (checked by the caller). */
-  customerFinancialDetail?: { balance?: unknown } | null;
-}
-
-/** A customer as writing one reads it: the properties Crossdock writes, and the etag the PATCH must carry. */
-export interface BcCustomerRecord {
-  id: string;
-  number: string;
-  '@odata.etag': string;
-  displayName?: string | null;
+/** The properties of API v2.0's customer that Crossdock reads and writes, beyond its number and name. */
+interface BcCustomerContact {
   email?: string | null;
   phoneNumber?: string | null;
   taxRegistrationNumber?: string | null;
@@ -127,7 +113,45 @@ export interface BcCustomerRecord {
   state?: string | null;
   country?: string | null;
   postalCode?: string | null;
+  /** A paymentTerms id; the blank GUID for none. */
   paymentTermsId?: string | null;
+}
+
+export interface BcCustomer extends BcCustomerContact {
+  id: string;
+  number: string;
+  displayName: string;
+  blocked?: string;
+  creditLimit?: number;
+  lastModifiedDateTime?: string | null;
+  /** With `$expand=customerFinancialDetail`: the customer's balance among its figures (checked by the caller). */
+  customerFinancialDetail?: { balance?: unknown } | null;
+}
+
+/** A customer as writing one reads it: the properties Crossdock writes, and the etag the PATCH must carry. */
+export interface BcCustomerRecord extends BcCustomerContact {
+  id: string;
+  number: string;
+  '@odata.etag': string;
+  displayName?: string | null;
+}
+
+/** A webhook subscription as API v2.0's `subscriptions` gives it. */
+export interface BcSubscription {
+  subscriptionId: string;
+  notificationUrl: string;
+  resource: string;
+  clientState?: string | null;
+  /** ISO 8601 (checked). */
+  expirationDateTime: string;
+  '@odata.etag': string;
+}
+
+/** What a subscription is made or renewed with. */
+export interface BcSubscriptionRequest {
+  notificationUrl: string;
+  resource: string;
+  clientState: string;
 }
 
 const SYSTEM = 'Business Central';
@@ -141,7 +165,12 @@ const SALES_SHIPMENT: Shape = {
 };
 const SALES_SHIPMENT_LINE: Shape = { lineType: 'string?', lineObjectNumber: 'string?', quantity: 'number', locationId: 'string?', locationCode: 'string?' };
 const SHIPMENT_TRACKING: Shape = { number: 'string', packageTrackingNo: 'string?', shippingAgentCode: 'string?' };
-const CUSTOMER: Shape = { id: 'string', number: 'string', displayName: 'string?', blocked: 'string?', creditLimit: 'number?', customerFinancialDetail: 'object?' };
+const CUSTOMER: Shape = {
+  id: 'string', number: 'string', displayName: 'string?', blocked: 'string?', creditLimit: 'number?', email: 'string?', phoneNumber: 'string?', taxRegistrationNumber: 'string?',
+  addressLine1: 'string?', addressLine2: 'string?', city: 'string?', state: 'string?', country: 'string?', postalCode: 'string?', paymentTermsId: 'string?',
+  lastModifiedDateTime: 'string?', customerFinancialDetail: 'object?',
+};
+const SUBSCRIPTION: Shape = { subscriptionId: 'string', notificationUrl: 'string', resource: 'string', clientState: 'string?', expirationDateTime: 'string', '@odata.etag': 'string' };
 const CUSTOMER_RECORD: Shape = {
   id: 'string', number: 'string', '@odata.etag': 'string', displayName: 'string?', email: 'string?', phoneNumber: 'string?', taxRegistrationNumber: 'string?',
   addressLine1: 'string?', addressLine2: 'string?', city: 'string?', state: 'string?', country: 'string?', postalCode: 'string?', paymentTermsId: 'string?',
@@ -286,6 +315,31 @@ export class BusinessCentralClient {
     }
   }
 
+  /** The customer whose id is `id`, with its financial detail (the balance), if Business Central has one. */
+  async customerById(id: string, signal?: AbortSignal): Promise<BcCustomer | undefined> {
+    const query = odataQuery({ $expand: 'customerFinancialDetail' });
+    return absentOn404(async () => expectShape<BcCustomer>(SYSTEM, 'a customer', await this.request('GET', `/customers(${id})?${query}`, undefined, signal), CUSTOMER));
+  }
+
+  /**
+   * Creates the customer numbered `number` with `properties`: the customer as created, or undefined when Business
+   * Central answers 400 that one of that number already exists.
+   */
+  async createCustomer(number: string, properties: Record<string, string>, signal?: AbortSignal): Promise<BcCustomerRecord | undefined> {
+    try {
+      return expectShape<BcCustomerRecord>(SYSTEM, 'the created customer', await this.request('POST', '/customers', { number, ...properties }, signal), CUSTOMER_RECORD);
+    } catch (error) {
+      if (error instanceof TargetError && error.details.status === 400 && /already exists/i.test(error.message)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every payment terms' code, by its id in small letters. */
+  async paymentTermsCodes(signal?: AbortSignal): Promise<Map<string, string>> {
+    const terms = await this.allPages<{ id: string; code: string }>(this.companyUrl(`/paymentTerms?${odataQuery({ $select: 'id,code' })}`), 'payment term', { id: 'string', code: 'string' }, signal);
+    return new Map(terms.map((t) => [t.id.toLowerCase(), t.code]));
+  }
+
   /** The id of the payment terms whose code is `code`, if Business Central has them. */
   async findPaymentTermsId(code: string, signal?: AbortSignal): Promise<string | undefined> {
     const query = odataQuery({ $filter: `code eq ${odataString(code)}` });
@@ -382,6 +436,34 @@ export class BusinessCentralClient {
   async listLocations(signal?: AbortSignal): Promise<BcLocation[]> {
     const locations = await this.allPages<BcLocation>(this.companyUrl(`/locations?${odataQuery({ $select: 'id,code,displayName' })}`), 'a location', { id: 'string', code: 'string', displayName: 'string?' }, signal);
     return locations.map(({ id, code, displayName }) => ({ id, code, displayName }));
+  }
+
+  /** Creates a webhook subscription, at the API's root; Business Central's handshake with the notification URL comes before its answer. */
+  async createSubscription(subscription: BcSubscriptionRequest, signal?: AbortSignal): Promise<BcSubscription> {
+    return subscriptionOf(await this.request('POST', `${this.baseUrl}/subscriptions`, subscription, signal));
+  }
+
+  /** The subscription, if Business Central still has it (it drops one that expired). */
+  async findSubscription(id: string, signal?: AbortSignal): Promise<BcSubscription | undefined> {
+    return absentOn404(async () => subscriptionOf(await this.request('GET', this.subscriptionUrl(id), undefined, signal)));
+  }
+
+  /**
+   * Renews the subscription (a PATCH with its etag; the handshake again, a new expiry): as it is now, or
+   * undefined when Business Central no longer has it. A stale etag is Business Central's 412, thrown.
+   */
+  async renewSubscription(id: string, etag: string, subscription: BcSubscriptionRequest, signal?: AbortSignal): Promise<BcSubscription | undefined> {
+    return absentOn404(async () => subscriptionOf(await this.request('PATCH', this.subscriptionUrl(id), subscription, signal, { 'if-match': etag })));
+  }
+
+  /** Deletes the subscription with its etag; nothing when Business Central no longer has it. A stale etag is Business Central's 412, thrown. */
+  async deleteSubscription(id: string, etag: string, signal?: AbortSignal): Promise<void> {
+    await absentOn404(() => this.request('DELETE', this.subscriptionUrl(id), undefined, signal, { 'if-match': etag }));
+  }
+
+  /** A subscription's URL: its id is a string key, in single quotes. */
+  private subscriptionUrl(id: string): string {
+    return `${this.baseUrl}/subscriptions(${encodeURIComponent(odataString(id))})`;
   }
 
 
@@ -482,6 +564,25 @@ export class BusinessCentralClient {
     const body = expectShape<{ access_token: string; expires_in: number }>(SYSTEM, 'the token', parseJsonAnswer(`${SYSTEM}'s token endpoint`, response.status, text), { access_token: 'string', expires_in: 'number' });
     this.token = { value: body.access_token, expiresAt: this.now() + body.expires_in * 1000 };
     return this.token.value;
+  }
+}
+
+/** A subscription Business Central answered, checked: its expiry a time. */
+function subscriptionOf(answer: unknown): BcSubscription {
+  const subscription = expectShape<BcSubscription>(SYSTEM, 'a subscription', answer, SUBSCRIPTION);
+  if (Number.isNaN(Date.parse(subscription.expirationDateTime))) {
+    throw new TargetError('retryable', `${SYSTEM} answered subscription ${subscription.subscriptionId} with an expirationDateTime that is not a time: ${excerpt(subscription.expirationDateTime)}`);
+  }
+  return subscription;
+}
+
+/** The answer of `work`, or undefined when Business Central answers 404 (it has no such record). */
+async function absentOn404<T>(work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof TargetError && error.details.status === 404) return undefined;
+    throw error;
   }
 }
 

@@ -1,16 +1,18 @@
-import type { ErpAddress, ErpCustomerUpdate } from '../erp-contract.js';
-import type { BcCustomerRecord } from './business-central.client.js';
+import type { ErpAddress, ErpCustomer, ErpCustomerUpdate } from '../erp-contract.js';
+import type { BcCustomer, BcCustomerRecord } from './business-central.client.js';
 
 /**
- * A customer update in Business Central's words, pure: which properties of API v2.0's customer the update's
- * fields write, which fields it has no room for (and why), and, against the customer as Business Central holds it,
- * only the properties that differ.
+ * Customers between Crossdock's words and Business Central's, pure. Read: API v2.0's customer as an ErpCustomer.
+ * Written: which properties of the customer an update's fields write, which fields it has no room for (and why),
+ * and, against the customer as Business Central holds it, only the properties that differ.
  */
 
 /** Business Central's blank GUID: a customer without payment terms. */
 export const BLANK_GUID = '00000000-0000-0000-0000-000000000000';
 /** The Payment Terms table's Code is a Code[10]. */
 const PAYMENT_TERMS_CODE_LENGTH = 10;
+/** The Customer table's No. is a Code[20]. */
+const CUSTOMER_NUMBER_LENGTH = 20;
 // Code fields: Business Central stores them in capitals, so a value is compared and sent as it will hold it.
 const CODE_PROPERTIES = new Set<string>(['country', 'postalCode']);
 const SHIP_TO_REASON =
@@ -26,6 +28,56 @@ export type BcCustomerProperty =
 export interface BcCustomerWrite {
   properties: Array<{ field: string; property: BcCustomerProperty; value: string }>;
   skipped: Array<{ field: string; reason: string }>;
+}
+
+/**
+ * A customer as Business Central holds it, in Crossdock's words: its contact, tax registration and address
+ * (phone as Business Central keeps it; blank text is null; no address when line 1, city and country are all
+ * blank), its payment terms by code (`paymentTermsCodes`: by id in small letters; left out when the id names
+ * terms not listed), and when it last changed. No shipping address: see SHIP_TO_REASON. A string: why the
+ * customer cannot be read, when its credit limit needs a balance its financial detail does not give.
+ */
+export function bcErpCustomer(customer: BcCustomer, paymentTermsCodes: ReadonlyMap<string, string>): ErpCustomer | string {
+  const creditLimit = customer.creditLimit ?? 0;
+  const balance = customer.customerFinancialDetail?.balance;
+  if (creditLimit > 0 && typeof balance !== 'number') return `its credit limit needs a balance, and customerFinancialDetail had ${balance === undefined ? 'none' : JSON.stringify(balance)}`;
+  const termsId = blankToNull(customer.paymentTermsId);
+  const paymentTerms = termsId === null || termsId === BLANK_GUID ? null : paymentTermsCodes.get(termsId.toLowerCase());
+  const modifiedAt = Date.parse(customer.lastModifiedDateTime ?? '');
+  return {
+    erpId: customer.id,
+    number: customer.number,
+    name: customer.displayName ?? customer.number,
+    blocked: customer.blocked ?? '',
+    creditLimit,
+    balanceDue: typeof balance === 'number' ? balance : 0,
+    email: blankToNull(customer.email),
+    phone: blankToNull(customer.phoneNumber),
+    taxId: blankToNull(customer.taxRegistrationNumber),
+    billingAddress: bcAddress(customer),
+    ...(paymentTerms === undefined ? {} : { paymentTerms }),
+    ...(Number.isNaN(modifiedAt) ? {} : { modifiedAt: new Date(modifiedAt).toISOString() }),
+  };
+}
+
+/** The customer's one address; the parts it lacks blank (for the canonical record's check to name), the optional ones null. */
+function bcAddress(customer: BcCustomer): ErpAddress | null {
+  const [line1, city, country] = [customer.addressLine1, customer.city, customer.country].map(blankToNull);
+  if (line1 === null && city === null && country === null) return null;
+  return {
+    line1: line1 ?? '', line2: blankToNull(customer.addressLine2), city: city ?? '', region: blankToNull(customer.state), postalCode: blankToNull(customer.postalCode), country: country ?? '',
+  };
+}
+
+function blankToNull(value: string | null | undefined): string | null {
+  return value == null || value.trim() === '' ? null : value;
+}
+
+/** Why Business Central cannot hold `number` as a customer's number as it is (a Code[20]: capitals, no blanks around), or undefined. */
+export function bcCustomerNumberProblem(number: string): string | undefined {
+  if (number.trim() === '' || number.length > CUSTOMER_NUMBER_LENGTH) return `a Business Central customer number is 1 to ${CUSTOMER_NUMBER_LENGTH} characters, and ${JSON.stringify(number)} is not`;
+  if (number !== number.trim().toUpperCase()) return `Business Central would hold customer number ${JSON.stringify(number)} as ${JSON.stringify(number.trim().toUpperCase())} (a code: capitals, no blanks around)`;
+  return undefined;
 }
 
 /** The payment terms code to look up for a Crossdock value (codes are capitals), or undefined when it cannot be one. */

@@ -1,12 +1,17 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import type {
-  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord,
-  ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
+  CustomerPull, ErpCancelResult, ErpChangeNotifications, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate,
+  ErpCustomerUpdateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment } from '../erp-shipment-plan.js';
-import { BusinessCentralClient, type BcSalesOrder, type BcSalesShipment, type BcShipmentTracking, type SalesOrderInput } from './business-central.client.js';
+import {
+  BusinessCentralClient, type BcCustomerRecord, type BcSalesOrder, type BcSalesShipment, type BcShipmentTracking, type SalesOrderInput,
+} from './business-central.client.js';
 import type { BusinessCentralConfig } from './business-central.config.js';
-import { bcCustomerChanges, bcCustomerWrite, bcPaymentTermsCode } from './business-central.customers.js';
+import {
+  BLANK_GUID, bcCustomerChanges, bcCustomerNumberProblem, bcCustomerWrite, bcErpCustomer, bcPaymentTermsCode, type BcCustomerWrite,
+} from './business-central.customers.js';
+import { BusinessCentralChangeNotifications, bcCustomerIdIn } from './business-central.notifications.js';
 import { basePrice, priceListLine } from './business-central.prices.js';
 
 /** API v2.0's only posting action of salesOrders. */
@@ -19,9 +24,12 @@ const CUSTOMER_PATCH_TRIES = 3;
 /** Crossdock's ERP contract on Business Central API v2.0: the delivery adapter of kind `business-central`. */
 export class BusinessCentralErp implements ErpConnector {
   private readonly client: BusinessCentralClient;
+  /** Webhooks on the company's customers (see business-central.notifications.ts). */
+  readonly changeNotifications: ErpChangeNotifications;
 
   constructor(private readonly config: BusinessCentralConfig) {
     this.client = new BusinessCentralClient(config);
+    this.changeNotifications = new BusinessCentralChangeNotifications(this.client, config.companyId);
   }
 
   async createSalesOrder(order: ErpSalesOrder, signal: AbortSignal): Promise<ErpCreateResult> {
@@ -37,22 +45,37 @@ export class BusinessCentralErp implements ErpConnector {
   }
 
   /**
-   * Every customer with its balance, read with the list (`$expand=customerFinancialDetail`), one request a page.
+   * Every customer with its balance, read with the list (`$expand=customerFinancialDetail`), one request a page,
+   * and the payment terms' codes, read once (a customer names its terms by id); mapped in business-central.customers.ts.
    * A customer with a credit limit whose balance cannot be read is left out, its last figures kept, and said.
    */
   async customers(call: GovernedCall): Promise<CustomerPull> {
     const { value } = await call((signal) => this.client.listCustomers(signal));
+    const paymentTerms = await call((signal) => this.client.paymentTermsCodes(signal));
     const pull: CustomerPull = { customers: [], rejected: [] };
     for (const customer of value) {
-      const creditLimit = customer.creditLimit ?? 0;
-      const balance = customer.customerFinancialDetail?.balance;
-      if (creditLimit > 0 && typeof balance !== 'number') {
-        pull.rejected.push({ number: customer.number, problem: `its credit limit needs a balance, and customerFinancialDetail had ${balance === undefined ? 'none' : JSON.stringify(balance)}` });
-        continue;
-      }
-      pull.customers.push({ erpId: customer.id, number: customer.number, name: customer.displayName ?? customer.number, blocked: customer.blocked ?? '', creditLimit, balanceDue: typeof balance === 'number' ? balance : 0 });
+      const read = bcErpCustomer(customer, paymentTerms);
+      if (typeof read === 'string') pull.rejected.push({ number: customer.number, problem: read });
+      else pull.customers.push(read);
     }
     return pull;
+  }
+
+  /**
+   * The customer a notification names (`api/v2.0/companies(<id>)/customers(<id>)`), read with its balance and
+   * mapped as customers() maps it; null when Business Central no longer has it (404). A resource that is not a
+   * customer of the configured company is refused (permanent): its id never reaches a URL.
+   */
+  async customerAt(call: GovernedCall, resource: string): Promise<ErpCustomer | null> {
+    const id = bcCustomerIdIn(resource, this.config.companyId);
+    if (id === undefined) throw new TargetError('permanent', `${JSON.stringify(resource)} is not a customer of Business Central company ${this.config.companyId} (api/v2.0/companies(<id>)/customers(<id>))`);
+    const customer = await call((signal) => this.client.customerById(id, signal));
+    if (!customer) return null;
+    const termsId = customer.paymentTermsId;
+    const paymentTerms = termsId && termsId !== BLANK_GUID ? await call((signal) => this.client.paymentTermsCodes(signal)) : new Map<string, string>();
+    const read = bcErpCustomer(customer, paymentTerms);
+    if (typeof read === 'string') throw new TargetError('retryable', `Business Central's customer ${customer.number} cannot be read: ${read}`);
+    return read;
   }
 
   /**
@@ -143,21 +166,35 @@ export class BusinessCentralErp implements ErpConnector {
    * number with its etag, compared, and only what differs PATCHed with `If-Match`. A 412 (someone changed the
    * customer since the read) reads it again and compares again, the update's values over the fresh record, so their
    * change to other properties stays; after CUSTOMER_PATCH_TRIES PATCHes met 412, retryable. Nothing differing:
-   * `updated: false` without a PATCH. A customer Business Central does not have is permanent (accounts are not created here).
+   * `updated: false` without a PATCH. A customer Business Central does not have is permanent (an update creates none).
    */
   async updateCustomer(update: ErpCustomerUpdate, signal: AbortSignal): Promise<ErpCustomerUpdateResult> {
-    const terms = update.fields.paymentTerms;
-    const code = typeof terms === 'string' ? bcPaymentTermsCode(terms) : undefined;
-    const write = bcCustomerWrite(update, code === undefined ? undefined : await this.client.findPaymentTermsId(code, signal));
-    const skipped = write.skipped.length > 0 ? { skipped: write.skipped } : {};
-    for (let etagRetries = 0; etagRetries < CUSTOMER_PATCH_TRIES; etagRetries++) {
-      const customer = await this.client.findCustomer(update.number, signal);
-      if (!customer) throw new TargetError('permanent', `Business Central has no customer ${update.number} (accounts are not created from Crossdock)`);
-      const { changes, fields } = bcCustomerChanges(write, customer);
-      if (fields.length === 0) return { updated: false, ...(etagRetries > 0 ? { etagRetries } : {}), ...skipped };
-      if (await this.client.patchCustomer(customer.id, customer['@odata.etag'], changes, signal)) return { updated: true, etagRetries, written: fields, ...skipped };
+    return this.writeCustomer(update.number, await this.customerWrite(update, signal), signal);
+  }
+
+  /**
+   * Creates an account (see ErpCustomerCreate), looked up by its number first. One Business Central has already (a
+   * retry after a lost answer, or one made there meanwhile) gets the fields as updateCustomer writes them, and
+   * `created: false`. Else a POST of the number and the fields mapped as for an update, those that are not blank;
+   * a 400 "already exists" (a create that raced this one) falls back to the update. A number Business Central would
+   * hold otherwise (in capitals, cut) is refused: the account would not be found by its number again.
+   */
+  async createCustomer(create: ErpCustomerCreate, signal: AbortSignal): Promise<ErpCustomerCreateResult> {
+    const refusal = bcCustomerNumberProblem(create.number);
+    if (refusal) throw new TargetError('permanent', refusal);
+    const write = await this.customerWrite(create, signal);
+    const existing = await this.client.findCustomer(create.number, signal);
+    if (!existing) {
+      const { changes } = bcCustomerChanges(write, { id: '', number: create.number, '@odata.etag': '' });
+      const created = await this.client.createCustomer(create.number, changes, signal);
+      if (created) {
+        const written = [...new Set(write.properties.map((p) => p.field))];
+        return { created: true, updated: true, erpId: created.id, written, ...skippedOf(write) };
+      }
     }
-    throw new TargetError('retryable', `Business Central's customer ${update.number} changed between each read and PATCH of ${CUSTOMER_PATCH_TRIES} (412 each time)`);
+    const found = existing ?? (await this.client.findCustomer(create.number, signal));
+    if (!found) throw new TargetError('retryable', `Business Central answered that customer ${create.number} already exists, and then had none of that number`);
+    return { ...(await this.writeCustomer(create.number, write, signal, found)), erpId: found.id, created: false };
   }
 
   /**
@@ -210,6 +247,26 @@ export class BusinessCentralErp implements ErpConnector {
     };
   }
 
+  /** The update in Business Central's properties, with the id of the payment terms whose code it names. */
+  private async customerWrite(update: ErpCustomerUpdate, signal: AbortSignal): Promise<BcCustomerWrite> {
+    const terms = update.fields.paymentTerms;
+    const code = typeof terms === 'string' ? bcPaymentTermsCode(terms) : undefined;
+    return bcCustomerWrite(update, code === undefined ? undefined : await this.client.findPaymentTermsId(code, signal));
+  }
+
+  /** updateCustomer's reads, compares and PATCHes (see there); `found`: the customer as just read, for the first comparison. */
+  private async writeCustomer(number: string, write: BcCustomerWrite, signal: AbortSignal, found?: BcCustomerRecord): Promise<ErpCustomerUpdateResult> {
+    const skipped = skippedOf(write);
+    for (let etagRetries = 0; etagRetries < CUSTOMER_PATCH_TRIES; etagRetries++) {
+      const customer = (etagRetries === 0 ? found : undefined) ?? (await this.client.findCustomer(number, signal));
+      if (!customer) throw new TargetError('permanent', `Business Central has no customer ${number} (an update creates none)`);
+      const { changes, fields } = bcCustomerChanges(write, customer);
+      if (fields.length === 0) return { updated: false, ...(etagRetries > 0 ? { etagRetries } : {}), ...skipped };
+      if (await this.client.patchCustomer(customer.id, customer['@odata.etag'], changes, signal)) return { updated: true, etagRetries, written: fields, ...skipped };
+    }
+    throw new TargetError('retryable', `Business Central's customer ${number} changed between each read and PATCH of ${CUSTOMER_PATCH_TRIES} (412 each time)`);
+  }
+
   /** The order by Business Central's number when Crossdock has it, else by Crossdock's reference. */
   private async orderToShip(shipment: ErpShipment, signal: AbortSignal): Promise<BcSalesOrder | undefined> {
     const byNumber = shipment.erpOrderRef ? await this.client.findSalesOrderByNumber(shipment.erpOrderRef, signal) : undefined;
@@ -260,4 +317,9 @@ export class BusinessCentralErp implements ErpConnector {
       })),
     };
   }
+}
+
+/** The fields a write skips, with why, to spread into its result: nothing when it skips none. */
+function skippedOf(write: BcCustomerWrite): { skipped?: BcCustomerWrite['skipped'] } {
+  return write.skipped.length > 0 ? { skipped: write.skipped } : {};
 }
