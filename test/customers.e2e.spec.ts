@@ -179,21 +179,30 @@ describe('to the ERP', () => {
   });
 
   it('sends the ERP nothing of what the ERP itself changed', async () => {
+    // First the pull settles what the earlier tests left apart (the email an ERP-side key sent is not the one
+    // Business Central holds: the owner's value is written there), so that only the ERP's own change is new.
+    expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
+    await waitUntil('the updates are delivered', async () => (await t.sql("select 1 from outbox where type like 'erp.customer.%' and status <> 'delivered'")).length === 0, 15_000);
+    const [{ last }] = await t.sql("select coalesce(max(id), 0)::text as last from outbox where type like 'erp.customer.%'");
     await fetch(`${w.simUrl}/_control/customers/10000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ creditLimit: 123_456 }) });
     expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
     expect((await t.request('GET', '/v1/customers/10000')).body.customer.creditLimit).toBe(123456);
-    expect(await t.sql("select id from outbox where type = 'erp.customer.update' and key = 'customer:10000' and created_at > now() - interval '5 seconds'")).toEqual([]);
+    const sent = await t.sql("select payload from outbox where type like 'erp.customer.%' and id > $1", [last]);
+    expect(sent.map((r) => r.payload)).toEqual([]);
   });
 });
 
 describe("a store's customers webhooks", () => {
   const SECRET = 'store-webhook-secret';
-  const fixture = JSON.parse(readFileSync(new URL('./fixtures/shopify/webhook_customers_update.json', import.meta.url), 'utf8'));
+  // Without its updated_at, a delivery is ordered by its X-Shopify-Triggered-At: a clock a second on at each.
+  const fixture = { ...JSON.parse(readFileSync(new URL('./fixtures/shopify/webhook_customers_update.json', import.meta.url), 'utf8')), updated_at: undefined };
+  let clock = Date.now();
+  const tick = () => new Date((clock += 1000)).toISOString();
   const deliver = (topic: string, body: unknown) => {
     const raw = JSON.stringify(body);
     return t.request('POST', '/v1/webhooks/shopify/store', {
       token: null, rawBody: raw,
-      headers: { 'x-shopify-topic': topic, 'x-shopify-hmac-sha256': signShopifyBody(SECRET, raw), 'x-shopify-webhook-id': `wh-${Math.random()}`, 'x-shopify-triggered-at': new Date().toISOString() },
+      headers: { 'x-shopify-topic': topic, 'x-shopify-hmac-sha256': signShopifyBody(SECRET, raw), 'x-shopify-webhook-id': `wh-${Math.random()}`, 'x-shopify-triggered-at': tick() },
     });
   };
 
@@ -258,8 +267,22 @@ describe("a store's customers webhooks", () => {
     expect((await t.request('GET', '/v1/customers/10000')).body.customer.email).toBe('shop@adatum.example');
   });
 
+  it("orders a store's webhooks by the customer's updated_at: an older one after a newer is stale, a duplicate changes nothing", async () => {
+    const earlier = { ...fixture, tags: 'erp:10000', email: 'older@adatum.example', updated_at: tick() };
+    const later = { ...fixture, tags: 'erp:10000', email: 'newest@adatum.example', updated_at: tick() };
+    expect((await deliver('customers/update', later)).body).toMatchObject({ outcome: 'customer', applied: ['email'] });
+    const version = (await t.request('GET', '/v1/customers/10000')).body.version;
+    expect((await deliver('customers/update', earlier)).body).toEqual({ outcome: 'stale', accountNumber: '10000' });
+    expect((await deliver('customers/update', later)).body).toMatchObject({ outcome: 'customer', applied: [] });
+    expect((await t.request('GET', '/v1/customers/10000')).body).toMatchObject({ version, customer: { email: 'newest@adatum.example' } });
+    await deliver('customers/update', { ...later, email: 'shop@adatum.example', updated_at: tick() });
+  });
+
   it('holds a record that breaks a rule as an exception that never reaches the ERP, until it is corrected and retried', async () => {
     const erpEmail = async () => ((await (await fetch(`${w.simUrl}/_control/customers/10000`)).json()) as { email: string }).email;
+    // What the earlier tests sent the ERP has arrived: from here on, nothing is to reach it until the fix.
+    const recordEmail = (await t.request('GET', '/v1/customers/10000')).body.customer.email;
+    await waitUntil('the ERP holds the record\'s email', async () => (await erpEmail()) === recordEmail, 10_000);
     const erpBefore = await erpEmail();
     const bad = await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'still not an email', phone: '+1 613 555 0199' });
     expect(bad.body).toMatchObject({ outcome: 'refused', exceptionId: expect.any(String) });
@@ -290,7 +313,64 @@ describe("a store's customers webhooks", () => {
     expect(dismissed.body).toMatchObject({ domain: 'customer', resolution: 'dismissed' });
     const second = await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'bad@@adatum', phone: '+1 613 555 0199' });
     expect(second.body.exceptionId).not.toBe(first.body.exceptionId);
-    expect((await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'buyer2@adatum.example', phone: '+1 613 555 0199' })).body).toMatchObject({ outcome: 'customer', applied: ['email'] });
+    expect((await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'buyer2@adatum.example', phone: '+1 613 555 0199' })).body).toMatchObject({ outcome: 'customer', applied: expect.arrayContaining(['email']) });
     expect((await t.sql('select resolution from customer_exception where id = $1', [second.body.exceptionId]))[0].resolution).toBe('applied');
   });
 });
+
+describe("a store's B2B companies", () => {
+  const SECRET = 'company-webhook-secret';
+  const COMPANY = 'gid://shopify/Company/9100';
+  const LOCATION = 'gid://shopify/CompanyLocation/9101';
+  const store = createShopifySimulator({ accessToken: 'shpat_test', latencyMs: [1, 3], companies: [] });
+  let storeUrl: string;
+  beforeAll(async () => {
+    storeUrl = await store.listen();
+    await put('/v1/admin/channels/b2b-store', {
+      kind: 'shopify', inventory: { warehouses: ['WH-EAST'], safetyStock: 0, allocationPercent: 100 }, oversell: 'reject',
+      config: { shopDomain: 'b2b.myshopify.com', apiVersion: '2025-07', accessToken: 'shpat_test', webhookSecret: SECRET, adminApiBaseUrl: `${storeUrl}/admin/api/2025-07` },
+    });
+    // Trey Research (20000) as the store's company, its external id the account number.
+    const seeded = await fetch(`${storeUrl}/_control/companies`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: COMPANY, name: 'Trey Research', externalId: '20000', locations: [{ id: LOCATION, name: 'Chicago', phone: '+13125550100' }] }),
+    });
+    expect(seeded.status).toBe(201);
+    await fetch(`${storeUrl}/_control/webhooks/subscription`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${t.baseUrl}/v1/webhooks/shopify/b2b-store`, secret: SECRET }) });
+  });
+  afterAll(() => store.close());
+
+  const received = async (topic: string) => ((await (await fetch(`${storeUrl}/_control/webhooks/sent`)).json()) as Array<{ topic: string; deliveries: Array<{ status: number; body?: string }> }>)
+    .filter((w) => w.topic === topic).flatMap((w) => w.deliveries.map((d) => d.body && JSON.parse(d.body)));
+
+  it("takes a merchant's edit of a location (what the store owns) and knows the account by its company and location", async () => {
+    const edit = await fetch(`${storeUrl}/_control/company-locations/9101`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ phone: '+1 312 555 0111', shippingAddress: { address1: '1 Dock Road', city: 'Chicago', zoneCode: 'IL', countryCode: 'US', zip: '60601' }, taxRegistrationId: 'NOT-OURS' }),
+    });
+    expect(edit.status).toBe(200);
+    const [answer] = await received('company_locations/update');
+    // The tax id is the ERP's: left out, with a trace; the phone and shipping address are the store's.
+    expect(answer).toMatchObject({ outcome: 'customer', accountNumber: '20000', applied: ['phone', 'shippingAddress'], refused: ['taxId'] });
+    const customer = (await t.request('GET', '/v1/customers/20000')).body;
+    expect(customer.customer).toMatchObject({ phone: '+13125550111', shippingAddress: { line1: '1 Dock Road', city: 'Chicago', region: 'IL', country: 'US' }, taxId: null });
+    expect(customer.systemIds).toMatchObject({ 'shopify-company:b2b-store': COMPANY, 'shopify-location:b2b-store': LOCATION });
+    expect(customer.provenance.phone).toMatchObject({ system: 'channel', source: 'shopify:b2b-store/location' });
+  });
+
+  it("writes another side's change to the company and its location, and takes the store's echo of it as no change", async () => {
+    await fetch(`${w.simUrl}/_control/customers/20000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ displayName: 'Trey Research Inc.' }) });
+    expect((await t.request('POST', '/v1/admin/erp-backends/bc/sync/customers')).status).toBe(200);
+    await waitUntil('the store has the new name', async () => ((await (await fetch(`${storeUrl}/_control/companies/9100`)).json()) as { name: string }).name === 'Trey Research Inc.', 10_000);
+    const location = (await (await fetch(`${storeUrl}/_control/company-locations/9101`)).json()) as { phone: string; shippingAddress: { address1: string } | null };
+    expect(location).toMatchObject({ phone: '+13125550111', shippingAddress: { address1: '1 Dock Road' } });
+    // The store's webhooks of our own writes come back: nothing in them is new.
+    await waitUntil('the echo of the rename', async () => (await received('companies/update')).some((a) => a?.outcome === 'customer'), 10_000);
+    const echoes = [(await received('companies/update')).at(-1), (await received('company_locations/update')).at(-1)];
+    expect(echoes).toEqual([expect.objectContaining({ outcome: 'customer', applied: [] }), expect.objectContaining({ outcome: 'customer', applied: [] })]);
+    const version = (await t.request('GET', '/v1/customers/20000')).body.version;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await t.request('GET', '/v1/customers/20000')).body.version).toBe(version);
+  });
+});
+

@@ -6,6 +6,8 @@ import { Migration } from '@mikro-orm/migrations';
  * change by webhook or poll that broke a quality rule, held whole (one open per account and source: a later change
  * from the same source replaces it) until it is retried, corrected or dismissed. `erp_subscription`: the change
  * notifications each ERP backend sends (Business Central `subscriptions`), with the secret they must carry.
+ * `customer_source_clock`: per account and source, the time of the newest change applied from it (a store's
+ * webhooks come in any order: an older one is stale).
  */
 export class Migration20261205050000CustomerExceptions extends Migration {
   override up(): void {
@@ -42,10 +44,17 @@ export class Migration20261205050000CustomerExceptions extends Migration {
         notified_at timestamptz,
         primary key (backend_id, entity)
       );`);
+    this.addSql(`
+      create table customer_source_clock (
+        account_number text not null,
+        source text not null,
+        occurred_at timestamptz not null,
+        primary key (account_number, source)
+      );`);
   }
 
   override down(): void {
-    this.addSql('drop table if exists erp_subscription, customer_exception;');
+    this.addSql('drop table if exists customer_source_clock, erp_subscription, customer_exception;');
     this.addSql('alter table shipment_hold alter column id drop default;');
     this.addSql('alter table shipment_hold alter column id add generated always as identity;');
     this.addSql(`select setval(pg_get_serial_sequence('shipment_hold', 'id'), coalesce((select max(id) from shipment_hold), 0) + 1, false);`);

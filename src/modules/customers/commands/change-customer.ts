@@ -1,7 +1,7 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { Sql } from '../../../platform/database/transaction.js';
 import type { CustomerChange } from '../domain/customer.js';
-import { CustomerRecords, type ChangeOutcome, type ChangeRoute } from './customer-records.js';
+import { CustomerRecords, type ChangeOutcome, type ChangeRoute, type SystemId } from './customer-records.js';
 
 /**
  * A change of a customer from another module's intake (a store's customers webhook), judged and applied in the
@@ -15,7 +15,9 @@ export class ChangeCustomerCommand extends Command<ChangeOutcome> {
     readonly change: CustomerChange,
     readonly route: Exclude<ChangeRoute, 'api'>,
     readonly source: string,
-    readonly systemId?: { key: string; id: string },
+    readonly systemId?: SystemId | SystemId[],
+    /** When the source made the change: an older one than the source's newest is stale. */
+    readonly occurredAt?: Date,
   ) {
     super();
   }
@@ -25,7 +27,7 @@ export class ChangeCustomerCommand extends Command<ChangeOutcome> {
 export class ChangeCustomerHandler implements ICommandHandler<ChangeCustomerCommand, ChangeOutcome> {
   constructor(private readonly records: CustomerRecords) {}
 
-  execute({ sql, accountNumber, change, route, source, systemId }: ChangeCustomerCommand): Promise<ChangeOutcome> {
-    return this.records.change(sql, accountNumber, change, route, source, systemId);
+  execute({ sql, accountNumber, change, route, source, systemId, occurredAt }: ChangeCustomerCommand): Promise<ChangeOutcome> {
+    return this.records.change(sql, accountNumber, change, route, source, systemId, { occurredAt });
   }
 }

@@ -7,7 +7,7 @@ import { validatePlain } from '../../../platform/http/field-errors.js';
 import { problems } from '../../../platform/http/problem.js';
 import { CustomerChangeDto } from '../api/customers.dto.js';
 import { CUSTOMER_FIELDS, type CustomerChange, type CustomerField, type CustomerFields } from '../domain/customer.js';
-import { CustomerRecords, type ChangeRoute } from './customer-records.js';
+import { CustomerRecords, type ChangeRoute, type SystemId } from './customer-records.js';
 
 interface HeldChange extends CustomerChange {
   route: Exclude<ChangeRoute, 'api'>;
@@ -47,7 +47,7 @@ export class CustomerExceptions implements ExceptionSource, OnModuleInit {
   async retry(id: string, corrected: Record<string, unknown> | undefined, audit: AuditInTransaction): Promise<RetryOutcome | undefined> {
     const fields = corrected ? checked(corrected) : undefined;
     return inTransaction(this.pool, async (tx) => {
-      const { rows: [held] } = await tx.query<{ account_number: string; source: string; change: HeldChange; system_id: { key: string; id: string } | null }>(
+      const { rows: [held] } = await tx.query<{ account_number: string; source: string; change: HeldChange; system_id: SystemId | SystemId[] | null }>(
         'select account_number, source, change, system_id from customer_exception where id = $1 and resolved_at is null for update skip locked', [id],
       );
       if (!held) return undefined;

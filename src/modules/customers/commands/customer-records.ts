@@ -16,6 +16,12 @@ import { CUSTOMER_CHANGED, type CustomerChanged } from '../events/customer-chang
 // The fields an ERP connector writes (the commercial terms are the ERP's own).
 const ERP_WRITABLE = new Set<CustomerField>(['name', 'email', 'phone', 'taxId', 'billingAddress', 'shippingAddress', 'paymentTerms']);
 
+/** An id a system knows an account by: `erp:<backend>`, `shopify:<store>` (its customer), `shopify-company:<store>`, `shopify-location:<store>`. */
+export interface SystemId {
+  key: string;
+  id: string;
+}
+
 /** How a change reached Crossdock: the API answers refusals; a webhook or a poll is not there to hear them. */
 export type ChangeRoute = 'api' | 'webhook' | 'poll';
 
@@ -34,6 +40,8 @@ export interface ChangeOptions {
   operator?: boolean;
   /** Fields to write to the ERP whoever changed them (a resolution the ERP has not seen). */
   alsoToErp?: CustomerField[];
+  /** When the source made the change (a webhook's time): one older than the source's newest applied is stale. */
+  occurredAt?: Date;
 }
 
 export interface ChangeOutcome {
@@ -43,6 +51,8 @@ export interface ChangeOutcome {
   unknownAccount?: string;
   /** The open exception the change is held in, when it broke a quality rule (by webhook or poll). */
   exceptionId?: string;
+  /** The source sent a newer change already (by occurredAt): this one was left out. */
+  stale?: boolean;
   view: CustomerView | null;
   merge: MergeResult;
   /** The change broke a quality rule: nothing was written (the route decides where it goes). */
@@ -96,7 +106,8 @@ export class CustomerRecords implements OnModuleInit {
    * refused (409) and a record breaking a quality rule too (422); by webhook or poll they are left out, and the
    * outcome says why. `systemId`: the id the sending system knows the account by.
    */
-  async change(sql: Sql, accountNumber: string, change: CustomerChange, route: ChangeRoute, source: string, systemId?: { key: string; id: string }, options: ChangeOptions = {}): Promise<ChangeOutcome> {
+  async change(sql: Sql, accountNumber: string, change: CustomerChange, route: ChangeRoute, source: string, systemId?: SystemId | SystemId[], options: ChangeOptions = {}): Promise<ChangeOutcome> {
+    const ids = systemId === undefined ? [] : Array.isArray(systemId) ? systemId : [systemId];
     await sql.query(`select pg_advisory_xact_lock(hashtextextended('customer:' || $1, 0))`, [accountNumber]);
     const ownership = await this.ownership(sql);
     const { rows: [state] } = await sql.query<{ fields: CustomerFields | null; seen: Partial<CustomerFields> | null; held: CustomerField[] | null; ids: Record<string, string> | null }>(
@@ -115,9 +126,13 @@ export class CustomerRecords implements OnModuleInit {
     }
     // Another of the system's records claims an account it already knows by another id (two buyers of one company
     // tagged with its account in a store): the first one recorded speaks for it.
-    const known = systemId ? state?.ids?.[systemId.key] : undefined;
-    if (systemId && known && known !== systemId.id) {
-      return { view: await this.view(sql, accountNumber), merge: { applied: {}, unchanged: [], echoes: [], refused: [], conflicts: [], held: [] }, violations: [], duplicates: [], foreign: known };
+    const foreign = ids.map((id) => state?.ids?.[id.key]).find((known, i) => known !== undefined && known !== ids[i]!.id);
+    if (foreign) {
+      return { view: await this.view(sql, accountNumber), merge: { applied: {}, unchanged: [], echoes: [], refused: [], conflicts: [], held: [] }, violations: [], duplicates: [], foreign };
+    }
+    const idsJson = ids.length > 0 ? JSON.stringify(Object.fromEntries(ids.map((id) => [id.key, id.id]))) : null;
+    if (options.occurredAt && !(await this.newestOfSource(sql, accountNumber, source, options.occurredAt))) {
+      return { view: await this.view(sql, accountNumber), merge: { applied: {}, unchanged: [], echoes: [], refused: [], conflicts: [], held: [] }, violations: [], duplicates: [], stale: true };
     }
     // The change's values as the record would hold them (E.164, lower-case domains...), so that a system sending its
     // own format of an unchanged value is not taken for a change.
@@ -130,7 +145,7 @@ export class CustomerRecords implements OnModuleInit {
     const { normalized, violations } = checkCustomerQuality(accountNumber, applyMerge(current, merge.applied));
     if (violations.length > 0) {
       if (route === 'api') throw problems.validation(violations.map((v) => ({ field: v.field, message: `${v.rule}: ${v.message}` })));
-      const exceptionId = await this.hold(sql, accountNumber, change, source, systemId, route, violations);
+      const exceptionId = await this.hold(sql, accountNumber, change, source, ids, route, violations);
       return { view: await this.view(sql, accountNumber), merge, violations, duplicates: [], exceptionId };
     }
     // A change from this source that applies makes its held one moot (it was newer, or the held one's fix).
@@ -147,10 +162,10 @@ export class CustomerRecords implements OnModuleInit {
          on conflict (account_number) do update
            set fields = excluded.fields, provenance = customer.provenance || excluded.provenance,
                system_ids = customer.system_ids || coalesce($4::jsonb, '{}'), version = excluded.version, updated_at = clock_timestamp()`,
-        [accountNumber, JSON.stringify(normalized), JSON.stringify(provenance), systemId ? JSON.stringify({ [systemId.key]: systemId.id }) : null],
+        [accountNumber, JSON.stringify(normalized), JSON.stringify(provenance), idsJson],
       );
-    } else if (systemId) {
-      await sql.query(`update customer set system_ids = system_ids || $2::jsonb where account_number = $1`, [accountNumber, JSON.stringify({ [systemId.key]: systemId.id })]);
+    } else if (idsJson) {
+      await sql.query(`update customer set system_ids = system_ids || $2::jsonb where account_number = $1`, [accountNumber, idsJson]);
     }
     // What the sending system holds now: what it sent (applied or not); an operator's resolution is no system's.
     const seen = options.operator ? {} : incoming.fields;
@@ -195,6 +210,16 @@ export class CustomerRecords implements OnModuleInit {
     await this.outbox.add(sql, { type, kind: 'command', key: `customer:${view.accountNumber}`, payload: { ...write } }, [`erp:${route.primary}`]);
   }
 
+  /** Records the change's time as the source's newest; false when the source sent a newer one already (equal is not older). */
+  private async newestOfSource(sql: Sql, accountNumber: string, source: string, occurredAt: Date): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `insert into customer_source_clock (account_number, source, occurred_at) values ($1, $2, $3)
+       on conflict (account_number, source) do update set occurred_at = excluded.occurred_at where customer_source_clock.occurred_at <= excluded.occurred_at`,
+      [accountNumber, source, occurredAt],
+    );
+    return rowCount === 1;
+  }
+
   /**
    * Why an account Crossdock does not know cannot be made by another system: the ERP routed for customers does not
    * accept new accounts (`acceptNewCustomers`). Undefined when it does, or when no ERP is routed for customers.
@@ -210,7 +235,7 @@ export class CustomerRecords implements OnModuleInit {
    * A change by webhook or poll that broke a quality rule, held whole as an exception (one open per account and
    * source: a newer change from the source replaces the held one), to be fixed and retried, or dismissed.
    */
-  private async hold(sql: Sql, accountNumber: string, change: CustomerChange, source: string, systemId: { key: string; id: string } | undefined, route: ChangeRoute, violations: QualityViolation[]): Promise<string> {
+  private async hold(sql: Sql, accountNumber: string, change: CustomerChange, source: string, ids: SystemId[], route: ChangeRoute, violations: QualityViolation[]): Promise<string> {
     const reason = violations.map((v) => `${v.field}: ${v.rule}: ${v.message}`).join('; ');
     const { rows: [held] } = await sql.query<{ id: string }>(
       `insert into customer_exception (account_number, source, change, system_id, violations, reason, correlation_id)
@@ -219,7 +244,7 @@ export class CustomerRecords implements OnModuleInit {
        do update set change = excluded.change, system_id = excluded.system_id, violations = excluded.violations, reason = excluded.reason,
                      correlation_id = excluded.correlation_id, received_at = clock_timestamp()
        returning id::text`,
-      [accountNumber, source, JSON.stringify({ ...change, route }), systemId ? JSON.stringify(systemId) : null, JSON.stringify(violations), reason, currentCorrelationId() ?? null],
+      [accountNumber, source, JSON.stringify({ ...change, route }), ids.length > 0 ? JSON.stringify(ids) : null, JSON.stringify(violations), reason, currentCorrelationId() ?? null],
     );
     return held!.id;
   }
@@ -273,12 +298,17 @@ export class CustomerRecords implements OnModuleInit {
     const subscribers = channels.filter((c) => c.kind === 'webhook' && ((c.config.subscribe as string[] | undefined) ?? []).includes(CUSTOMER_CHANGED));
     // The store a change came from too: a version queued for it before must not land after this one (writing what
     // it holds changes nothing, and its webhook then finds the record unchanged).
-    const stores = channels.filter((c) => c.kind === 'shopify' && view.systemIds[`shopify:${c.id}`]);
+    // A store knows the account as a customer (a B2B buyer), as a company (and its location), or both.
+    const storeIds = (storeId: string) => Object.fromEntries(Object.entries({
+      shopifyCustomerId: view.systemIds[`shopify:${storeId}`], shopifyCompanyId: view.systemIds[`shopify-company:${storeId}`],
+      shopifyCompanyLocationId: view.systemIds[`shopify-company:${storeId}`] ? view.systemIds[`shopify-location:${storeId}`] : undefined,
+    }).filter(([, id]) => id !== undefined));
+    const stores = channels.filter((c) => c.kind === 'shopify' && (view.systemIds[`shopify:${c.id}`] || view.systemIds[`shopify-company:${c.id}`]));
     const payload: CustomerChanged = { accountNumber: view.accountNumber, changed, customer: view.customer, version: view.version };
     const message = (extra: Record<string, unknown> = {}) => ({ type: CUSTOMER_CHANGED, kind: 'state' as const, key: `customer:${view.accountNumber}`, version: view.version, payload: { ...payload, ...extra } });
     await this.outbox.addMany(sql, [
       ...(subscribers.length > 0 ? [{ message: message(), destinations: subscribers.map((c) => `channel:${c.id}`) }] : []),
-      ...stores.map((c) => ({ message: message({ shopifyCustomerId: view.systemIds[`shopify:${c.id}`] }), destinations: [`channel:${c.id}`] })),
+      ...stores.map((c) => ({ message: message(storeIds(c.id)), destinations: [`channel:${c.id}`] })),
     ]);
   }
 }

@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { parseShopifyJson, shopifyDelivery, verifyShopifyHmac } from '../../../connectors/channels/shopify/shopify-webhooks.js';
 import { toStoreCustomer, type ShopifyCustomer } from '../../../connectors/channels/shopify/shopify-customer.js';
+import { COMPANY_TOPICS, readCompanyWebhook } from '../../../connectors/channels/shopify/shopify-companies.js';
 import { DEFAULT_ACCOUNT_SOURCE, toOrderRequest } from '../../../connectors/channels/shopify/shopify-order.js';
 import type { ShopifyConfig } from '../../../connectors/channels/shopify/shopify.config.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
@@ -20,7 +21,7 @@ import { Access } from '../../../platform/security/principal.js';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
 import { ChannelQuery, type Channel } from '../../configuration/index.js';
-import { ChangeCustomerCommand } from '../../customers/index.js';
+import { ChangeCustomerCommand, type CustomerFields } from '../../customers/index.js';
 import { AcceptOrder } from '../commands/accept-order/accept-order.js';
 import { CancelOrder } from '../commands/cancel-order/cancel-order.js';
 import { ChannelFulfillmentReported } from '../events/channel-fulfillment-reported.js';
@@ -52,7 +53,7 @@ export class ShopifyWebhooksController {
   @Post(':channelId')
   @HttpCode(200)
   @Access('public')
-  @ApiOperation({ summary: "Shopify's webhooks (orders/create, orders/cancelled, fulfillments/create, fulfillments/update), verified by X-Shopify-Hmac-Sha256" })
+  @ApiOperation({ summary: "Shopify's webhooks (orders/create, orders/cancelled, fulfillments/create|update, customers/create|update, companies/create|update, company_locations/create|update), verified by X-Shopify-Hmac-Sha256" })
   async receive(
     @Param('channelId', ResourceIdPipe) channelId: string,
     @Headers() headers: Record<string, string | string[] | undefined>,
@@ -125,17 +126,41 @@ export class ShopifyWebhooksController {
       const customer = toStoreCustomer(payload as ShopifyCustomer, config.customerAccount ?? DEFAULT_ACCOUNT_SOURCE);
       if (!customer) return { outcome: 'ignored' as const, reason: 'no account number' };
       const source = `shopify:${channelId}`;
-      const outcome = await this.commands.execute(new ChangeCustomerCommand(
-        tx, customer.accountNumber, { system: 'channel', fields: customer.fields }, 'webhook', source, { key: source, id: customer.customerId },
-      ));
-      if (outcome.foreign) return { outcome: 'ignored' as const, reason: `account ${customer.accountNumber} is the store's customer ${outcome.foreign}` };
-      if (outcome.unknownAccount) return { outcome: 'ignored' as const, reason: `account ${customer.accountNumber} is not known: ${outcome.unknownAccount}` };
-      if (outcome.violations.length > 0) return { outcome: 'refused' as const, accountNumber: customer.accountNumber, errors: outcome.violations, exceptionId: outcome.exceptionId };
-      const { merge } = outcome;
-      return { outcome: 'customer' as const, accountNumber: customer.accountNumber, applied: Object.keys(merge.applied), echoes: merge.echoes, refused: merge.refused, conflicts: merge.conflicts.length };
+      return this.changeCustomer(tx, customer.accountNumber, customer.fields, source, [{ key: source, id: customer.customerId }], eventTime(payload.updated_at) ?? triggeredAt);
+    }
+    if (COMPANY_TOPICS.has(topic)) {
+      // A B2B company (its name) or one of its locations (phone, addresses, tax id), for the account its external id
+      // names; the first location recorded for an account speaks for it.
+      const company = readCompanyWebhook(topic, payload);
+      if (company === null) return { outcome: 'ignored' as const, reason: 'the company has no external id (account number)' };
+      if (typeof company === 'string') return { outcome: 'refused' as const, errors: [company] };
+      const ids = [{ key: `shopify-company:${channelId}`, id: company.companyId }, ...(company.locationId ? [{ key: `shopify-location:${channelId}`, id: company.locationId }] : [])];
+      // A company and its location change apart, each ordered by its own updated_at.
+      const source = `shopify:${channelId}/${company.locationId ? 'location' : 'company'}`;
+      return this.changeCustomer(tx, company.accountNumber, company.fields, source, ids, eventTime(payload.updated_at) ?? triggeredAt);
     }
     return { outcome: 'ignored' as const };
   }
+
+  /**
+   * A store's change of an account, judged by the customers module as the channel's (a field the store does not own
+   * is left out, with a trace); Shopify does not promise order, so a change older than the source's newest is stale.
+   */
+  private async changeCustomer(tx: Tx, accountNumber: string, fields: Partial<CustomerFields>, source: string, ids: Array<{ key: string; id: string }>, occurredAt: Date | undefined) {
+    const outcome = await this.commands.execute(new ChangeCustomerCommand(tx, accountNumber, { system: 'channel', fields }, 'webhook', source, ids, occurredAt));
+    if (outcome.stale) return { outcome: 'stale' as const, accountNumber };
+    if (outcome.foreign) return { outcome: 'ignored' as const, reason: `account ${accountNumber} is the store's ${outcome.foreign}` };
+    if (outcome.unknownAccount) return { outcome: 'ignored' as const, reason: `account ${accountNumber} is not known: ${outcome.unknownAccount}` };
+    if (outcome.violations.length > 0) return { outcome: 'refused' as const, accountNumber, errors: outcome.violations, exceptionId: outcome.exceptionId };
+    const { merge } = outcome;
+    return { outcome: 'customer' as const, accountNumber, applied: Object.keys(merge.applied), echoes: merge.echoes, refused: merge.refused, conflicts: merge.conflicts.length };
+  }
+}
+
+/** A webhook body's timestamp, when it is one. */
+function eventTime(value: unknown): Date | undefined {
+  const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? undefined : new Date(at);
 }
 
 /** The fields of Shopify's fulfillment webhook body that a shipment needs. */
