@@ -49,7 +49,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
   });
   const logger = createLogger({ level: env.logLevel, format: 'json', destination });
   const app: NestFastifyApplication = await createApp({ env, databaseUrl, adminToken: ADMIN_TOKEN, migrations: MIGRATIONS, logger, configuration: options.configuration, additionalModules: options.additionalModules });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: env.port, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
