@@ -400,7 +400,7 @@ describe('Business Central change notifications against the simulator', () => {
     const trey = customer('20000');
     expect(notice).toEqual({
       subscriptionId: subscription.id, clientState: 'crossdock-state', resource: `api/v2.0/companies(${COMPANY})/customers(${trey.id})`, changeType: 'updated',
-      lastModifiedDateTime: trey.lastModifiedDateTime,
+      lastModifiedDateTime: trey.lastModifiedDateTime, recordId: trey.id,
     });
     from = sim.state.requests.length;
     const read = await erp.customerAt!(call, notice!.resource);

@@ -45,12 +45,13 @@ export class CustomerExceptions implements ExceptionSource, OnModuleInit {
 
   /** The held change again (its fields replaced by `corrected`, checked as `PUT /v1/customers` checks them), judged as any change from its source. */
   async retry(id: string, corrected: Record<string, unknown> | undefined, audit: AuditInTransaction): Promise<RetryOutcome | undefined> {
-    const fields = corrected ? checked(corrected) : undefined;
     return inTransaction(this.pool, async (tx) => {
       const { rows: [held] } = await tx.query<{ account_number: string; source: string; change: HeldChange; system_id: SystemId | SystemId[] | null }>(
         'select account_number, source, change, system_id from customer_exception where id = $1 and resolved_at is null for update skip locked', [id],
       );
       if (!held) return undefined;
+      // Checked once the exception is known to be a customer's (another domain's id is not this source's to judge).
+      const fields = corrected ? checked(corrected) : undefined;
       const { route, ...change } = held.change;
       const outcome = await this.records.change(tx, held.account_number, { ...change, fields: fields ?? change.fields }, route, held.source, held.system_id ?? undefined);
       const reason = outcome.violations.length > 0 ? outcome.violations.map((v) => `${v.field}: ${v.rule}: ${v.message}`).join('; ')

@@ -34,6 +34,9 @@ export class ShipmentExceptions implements ExceptionSource, OnModuleInit {
   }
 
   async retry(id: string, corrected: Record<string, unknown> | undefined, audit: AuditInTransaction): Promise<RetryOutcome | undefined> {
+    // Checked once the exception is known to be a shipment's (another domain's id is not this source's to judge).
+    const { rows: [open] } = await this.pool.query(`select 1 from shipment_hold where id = $1 and kind = 'exception' and resolved_at is null`, [id]);
+    if (!open) return undefined;
     const event = corrected ? this.checked(corrected) : undefined;
     const outcome = await this.intake.retry(id, (tx, o) => audit(tx, { ...o }), event, 'exception');
     if (!outcome) return undefined;
