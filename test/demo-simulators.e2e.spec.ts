@@ -191,7 +191,7 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
     expect(await storeAndPortal()).toEqual({ store: '133.00', portal: 133 });
   });
 
-  it("carries a portal's edit of a customer's email to the demo ERP, and the ERP's new credit limit to the portal", async () => {
+  it("carries a portal's edit of a customer's email to the demo ERP and the demo store, and the ERP's new credit limit to the portal", async () => {
     const until = async (what: string, check: () => Promise<boolean>) => {
       const deadline = Date.now() + 30_000;
       while (!(await check())) {
@@ -201,11 +201,25 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
     };
     // The customers are pulled from the demo ERP at start.
     await until('the demo customers pulled', async () => (await call('GET', '/v1/customers/20000')).status === 200);
+    // The demo store has Trey Research's buyer, tagged with its account: its customers/update webhook tells Crossdock.
+    const shop = `${demoUrl}/simulators/shopify`;
+    const buyer = 'gid://shopify/Customer/20000';
+    const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post(`${shop}/_control/customers`, { id: buyer, firstName: 'Trey', lastName: 'Research', email: 'buyer@trey.example' })).status).toBe(201);
+    const sent = await post(`${shop}/_control/webhooks/send`, {
+      url: `${demoUrl}/v1/webhooks/shopify/demo-shop`, secret: String(configuration.channels['demo-shop']!.config.webhookSecret), topic: 'customers/update',
+      payload: { id: 20000, admin_graphql_api_id: buyer, email: 'buyer@trey.example', first_name: 'Trey', last_name: 'Research', tags: 'erp:20000', default_address: null },
+    });
+    expect(sent.status).toBe(200);
+    await until('the store\'s buyer is known', async () => (await call('GET', '/v1/customers/20000')).body.systemIds?.['shopify:demo-shop'] === buyer);
+
     const { body: { key } } = await call('POST', '/v1/admin/channels/demo-portal/api-keys', { scopes: ['customers:read', 'customers:write'] });
     const edited = await call('PUT', '/v1/customers/20000', { email: 'purchasing@trey.example' }, key);
     expect(edited.status).toBe(200);
     const erpCustomer = async () => (await (await fetch(`${demoUrl}/simulators/business-central/_control/customers/20000`)).json()) as { email: string };
     await until('the demo ERP has the email', async () => (await erpCustomer())?.email === 'purchasing@trey.example');
+    const storeCustomers = async () => (await (await fetch(`${shop}/_control/customers`)).json()) as Array<{ id: string; email: string }>;
+    await until('the demo store has the email', async () => (await storeCustomers()).find((c) => c.id === buyer)?.email === 'purchasing@trey.example');
 
     await fetch(`${demoUrl}/simulators/business-central/_control/customers/20000`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ creditLimit: 25_000 }) });
     expect((await call('POST', '/v1/admin/erp-backends/bc-cloud/sync/customers')).status).toBe(200);
