@@ -197,7 +197,7 @@ describe("a store's customers webhooks", () => {
   // Without its updated_at, a delivery is ordered by its X-Shopify-Triggered-At: a clock a second on at each.
   const fixture = { ...JSON.parse(readFileSync(new URL('./fixtures/shopify/webhook_customers_update.json', import.meta.url), 'utf8')), updated_at: undefined };
   let clock = Date.now();
-  const tick = () => new Date((clock += 1000)).toISOString();
+  const tick = () => new Date((clock = Math.max(clock, Date.now()) + 1000)).toISOString();
   const deliver = (topic: string, body: unknown) => {
     const raw = JSON.stringify(body);
     return t.request('POST', '/v1/webhooks/shopify/store', {
@@ -248,6 +248,22 @@ describe("a store's customers webhooks", () => {
     expect(sent).toBeGreaterThan(before);
     expect((await deliver('customers/update', { ...fixture, tags: 'erp:10000', email: 'shop@adatum.example', phone: '+1 613 555 0142' })).body).toMatchObject({ applied: ['email'] });
     await waitUntil('the newest version at the store', () => store.customer(storeId)?.email === 'shop@adatum.example', 10_000);
+  });
+
+  it("takes a late echo of an older version it was sent, after a later change from elsewhere, as stale", async () => {
+    const storeId = 'gid://shopify/Customer/706405506930370084';
+    expect((await change('10000', { email: 'first@adatum.example' })).status).toBe(200);
+    await waitUntil('the store has the first email', () => store.customer(storeId)?.email === 'first@adatum.example', 10_000);
+    // The store's webhook of that write, sent as the store made it, is late: another channel changes the email first.
+    const echoOfFirst = { ...fixture, tags: 'erp:10000', email: 'first@adatum.example', phone: '+1 613 555 0142', updated_at: new Date().toISOString() };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await change('10000', { email: 'second@adatum.example' })).status).toBe(200);
+    await waitUntil('the store has the second email', () => store.customer(storeId)?.email === 'second@adatum.example', 10_000);
+    await waitUntil('the write is settled', async () => (await t.sql("select 1 from state_outbox where destination = 'channel:store' and key = 'customer:10000' union all select 1 from state_inflight where destination = 'channel:store' and key = 'customer:10000'")).length === 0, 10_000);
+    expect((await deliver('customers/update', echoOfFirst)).body).toEqual({ outcome: 'stale', accountNumber: '10000' });
+    expect((await t.request('GET', '/v1/customers/10000')).body.customer.email).toBe('second@adatum.example');
+    // A merchant's edit made after our write is the store's change.
+    expect((await deliver('customers/update', { ...echoOfFirst, email: 'shop@adatum.example', updated_at: tick() })).body).toMatchObject({ outcome: 'customer', applied: ['email'] });
   });
 
   it("takes only what the store holds, and one of the store's customers per account", async () => {
@@ -365,9 +381,11 @@ describe("a store's B2B companies", () => {
     const location = (await (await fetch(`${storeUrl}/_control/company-locations/9101`)).json()) as { phone: string; shippingAddress: { address1: string } | null };
     expect(location).toMatchObject({ phone: '+13125550111', shippingAddress: { address1: '1 Dock Road' } });
     // The store's webhooks of our own writes come back: nothing in them is new.
-    await waitUntil('the echo of the rename', async () => (await received('companies/update')).some((a) => a?.outcome === 'customer'), 10_000);
+    await waitUntil('the echo of the rename', async () => (await received('companies/update')).length > 0, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Older than our write to the store (stale), or what the record holds: nothing in them is taken.
     const echoes = [(await received('companies/update')).at(-1), (await received('company_locations/update')).at(-1)];
-    expect(echoes).toEqual([expect.objectContaining({ outcome: 'customer', applied: [] }), expect.objectContaining({ outcome: 'customer', applied: [] })]);
+    expect(echoes.every((a) => a.outcome === 'stale' || (a.outcome === 'customer' && a.applied.length === 0))).toBe(true);
     const version = (await t.request('GET', '/v1/customers/20000')).body.version;
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await t.request('GET', '/v1/customers/20000')).body.version).toBe(version);

@@ -76,6 +76,30 @@ export class CustomerRecords implements OnModuleInit {
   onModuleInit(): void {
     this.destinations.onOutcome(ERP_MESSAGE_TYPES.updateCustomer, (tx, outcome) => this.erpUpdated(tx, outcome));
     this.destinations.onOutcome(ERP_MESSAGE_TYPES.createCustomer, (tx, outcome) => this.erpUpdated(tx, outcome));
+    this.destinations.onOutcomes(CUSTOMER_CHANGED, (tx, outcomes) => this.storesWritten(tx, outcomes));
+  }
+
+  /**
+   * A version written to a store: the store's webhooks older than now are older than our write (an echo of an
+   * earlier version we sent it, arriving late, must not undo a later change from elsewhere). Per store source
+   * (its customers, its companies, its locations), in customer_source_clock.
+   */
+  private async storesWritten(sql: Sql, outcomes: DeliveryOutcome[]): Promise<void> {
+    const rows = outcomes.filter((o) => o.event === 'delivered' && o.delivery.destination.startsWith('channel:') && o.delivery.payload).flatMap((o) => {
+      const store = `shopify:${o.delivery.destination.slice('channel:'.length)}`;
+      const account = String(o.delivery.payload!.accountNumber);
+      return [
+        ...(o.delivery.payload!.shopifyCustomerId ? [[account, store]] : []),
+        ...(o.delivery.payload!.shopifyCompanyId ? [[account, `${store}/company`], [account, `${store}/location`]] : []),
+      ];
+    });
+    if (rows.length === 0) return;
+    await sql.query(
+      `insert into customer_source_clock (account_number, source, occurred_at)
+       select a, s, clock_timestamp() from unnest($1::text[], $2::text[]) as v(a, s)
+       on conflict (account_number, source) do update set occurred_at = greatest(customer_source_clock.occurred_at, excluded.occurred_at)`,
+      [rows.map((r) => r[0]), rows.map((r) => r[1])],
+    );
   }
 
   async ownership(sql: Sql): Promise<Ownership> {
