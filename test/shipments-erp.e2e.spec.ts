@@ -14,7 +14,8 @@ let sapBase: string;
 const sap = createSapB1Simulator({ data: legacyCompany(), latencyMs: [1, 5], companyDb: 'SBODEMOUS', userName: 'manager', password: 'sap-secret' });
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_DELIVERY_BASE_DELAY_MS: '100', CROSSDOCK_DELIVERY_MAX_DELAY_MS: '500', CROSSDOCK_CIRCUIT_OPEN_MS: '1000' } });
+  // Polled on demand only: a scheduled poll between two steps of a test would read what the test's own poll is to find.
+  t = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_DELIVERY_BASE_DELAY_MS: '100', CROSSDOCK_DELIVERY_MAX_DELAY_MS: '500', CROSSDOCK_CIRCUIT_OPEN_MS: '1000', CROSSDOCK_SHIPMENT_POLL_SECONDS: '3600' } });
   w = await ordersWorld(t);
   const bc = bcBackend(w.simUrl);
   expect((await t.request('PUT', '/v1/admin/erp-backends/bc', { body: { ...bc, config: { ...bc.config, erpPosting: 'ship' } } })).status).toBe(200);
