@@ -24,7 +24,34 @@ export interface ErpCreateResult {
   erpOrderId: string;
   /** false when the order was already there (a retry after a lost answer, or a replay). */
   created: boolean;
+  /** The order as the ERP holds it after the create, where the connector reads it (compared in shadow mode). */
+  facts?: ErpOrderFacts;
+  /** Why the facts could not be read (the order is created all the same). */
+  factsProblem?: string;
   [key: string]: unknown;
+}
+
+/**
+ * An order as an ERP holds it, in Crossdock's words: what two ERPs are compared on while one shadows the other
+ * (docs/COEXISTENCE.md). Amounts in the order's currency, as the ERP computed them.
+ */
+export interface ErpOrderFacts {
+  customerNumber: string;
+  /** ISO 4217, as the ERP holds the order's currency (its local currency named, not blank). */
+  currency: string;
+  lines: Array<{
+    sku: string;
+    quantity: number;
+    /** The unit price the ERP applied. */
+    unitPrice: number;
+    /** Crossdock's warehouse code of the line's location or warehouse, where the connector maps it back. */
+    warehouse?: string | null;
+    /** The line's amount before tax, after the line's own discount (an order or document discount, freight, are not in it). */
+    amount: number;
+  }>;
+  totalExcludingTax: number;
+  totalTax: number;
+  totalIncludingTax: number;
 }
 
 export interface ErpCancelResult {

@@ -128,6 +128,54 @@ describe('Business Central simulator: shipping sales orders', () => {
   });
 });
 
+describe('Business Central simulator: pricing and taxing sales orders', () => {
+  const post = (body: Record<string, unknown>, expand = true) => api(`/salesOrders${expand ? '?$expand=salesOrderLines' : ''}`, { method: 'POST', body });
+  const itemLines = (lines: Array<Record<string, unknown>>) => lines.map((l) => ({ lineType: 'Item', ...l }));
+
+  it('a line without unitPrice takes the best price list price for the customer, else the item\'s; each line taxed, rounded to the cent; the totals summed', async () => {
+    const created = await post({
+      externalDocumentNumber: 'SIM-PRICE-1', customerNumber: '10000',
+      salesOrderLines: itemLines([
+        // Everyone's 95, Adatum's own 90 over the year, 85 from 10 units.
+        { lineObjectNumber: '1896-S', quantity: 2 },
+        { lineObjectNumber: '1896-S', quantity: 10 },
+        // No price list line: the item's unitPrice.
+        { lineObjectNumber: '1906-S', quantity: 1 },
+        // A price sent is the price.
+        { lineObjectNumber: '1900-S', quantity: 1, unitPrice: 7 },
+      ]),
+    });
+    expect(created.status).toBe(201);
+    // 8.25 %: 14.85, 70.125 → 70.13, 12.375 → 12.38, 0.5775 → 0.58.
+    expect(created.body.salesOrderLines.map((l: Record<string, number>) => [l.unitPrice, l.amountExcludingTax, l.taxPercent, l.totalTaxAmount, l.amountIncludingTax])).toEqual([
+      [90, 180, 8.25, 14.85, 194.85], [85, 850, 8.25, 70.13, 920.13], [150, 150, 8.25, 12.38, 162.38], [7, 7, 8.25, 0.58, 7.58],
+    ]);
+    expect(created.body).toMatchObject({ currencyCode: 'USD', totalAmountExcludingTax: 1187, totalTaxAmount: 97.94, totalAmountIncludingTax: 1284.94 });
+    // Each property is one Microsoft documents.
+    for (const field of ['amountExcludingTax', 'taxPercent', 'totalTaxAmount', 'amountIncludingTax']) expect(bcFixture('bc_v2_salesOrderLine_create.response.json')).toHaveProperty(field);
+  });
+
+  it('another customer gets everyone\'s price, a price in another currency is not the order\'s, and a changed item price is the next order\'s', async () => {
+    const lines = itemLines([{ lineObjectNumber: '1896-S', quantity: 2 }, { lineObjectNumber: '1900-S', quantity: 1 }, { lineObjectNumber: '1968-S', quantity: 1 }]);
+    const before = await post({ externalDocumentNumber: 'SIM-PRICE-2', customerNumber: '20000', salesOrderLines: lines });
+    expect(before.body.salesOrderLines.map((l: { unitPrice: number }) => l.unitPrice)).toEqual([95, 125, 325]);
+    await fetch(`${base}/_control/items/1968-S`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ unitPrice: 140 }) });
+    const after = await post({ externalDocumentNumber: 'SIM-PRICE-3', customerNumber: '20000', salesOrderLines: lines });
+    expect(after.body.salesOrderLines.map((l: { unitPrice: number }) => l.unitPrice)).toEqual([95, 125, 140]);
+    expect(after.body.totalAmountExcludingTax).toBe(before.body.totalAmountExcludingTax - 185);
+  });
+
+  it('answers a deep insert with its lines only when asked ($expand=salesOrderLines), and a GET likewise', async () => {
+    const plain = await post({ externalDocumentNumber: 'SIM-EXPAND', customerNumber: '10000', salesOrderLines: itemLines([{ lineObjectNumber: '1896-S', quantity: 1 }]) }, false);
+    expect(plain.status).toBe(201);
+    expect(plain.body).not.toHaveProperty('salesOrderLines');
+    // 7.425 of tax: half a cent goes up.
+    expect(plain.body.totalAmountIncludingTax).toBe(97.43);
+    const found = await api(`/salesOrders?$filter=${encodeURIComponent("externalDocumentNumber eq 'SIM-EXPAND'")}&$expand=salesOrderLines`);
+    expect(found.body.value[0].salesOrderLines).toEqual([expect.objectContaining({ lineObjectNumber: '1896-S', unitPrice: 90, amountExcludingTax: 90, totalTaxAmount: 7.43 })]);
+  });
+});
+
 describe('Business Central simulator: the custom prices page', () => {
   it('serves no prices page unless asked; when asked, the seeded price list lines, filtered and changed through the control API', async () => {
     expect((await api('/customerPrices')).status).toBe(405);

@@ -8,7 +8,8 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
  * webhook subscriptions to customers (the handshake, expiry and renewal, notifications in batches, a
  * `collection` past a threshold: see customerChanged), paymentTerms, items, locations, itemLedgerEntries,
  * salesOrders (with lines, deep insert, DELETE, a line's `shipQuantity` patched with its etag, and the bound
- * action `Microsoft.NAV.shipAndInvoice`), the posted salesShipments with their salesShipmentLines, the analytics
+ * action `Microsoft.NAV.shipAndInvoice`; each line priced, taxed and summed into the order's totals as Business
+ * Central does: see toLine and touch), the posted salesShipments with their salesShipmentLines, the analytics
  * API's itemLedgerEntries (the ones that carry a location), and, when set, custom API pages of shipment tracking
  * and of prices (the Price List Lines, which API v2.0 leaves out). Collections take `$filter` (comparisons, `or`
  * over one field, `and`), `$select`, `$expand` of lines, and are split into pages joined by `@odata.nextLink`
@@ -59,6 +60,11 @@ export interface BusinessCentralSimulatorOptions {
   collectionThreshold?: number;
   /** How long the notification URL has to answer a handshake or a notification (Business Central: 5 seconds). */
   receiverTimeoutMs?: number;
+  /**
+   * The sales tax rate of every order line, in percent (8.25 unless set): a line's tax is its amount times the rate,
+   * rounded to the cent, as Business Central computes a line's tax from its tax area and group.
+   */
+  taxRatePercent?: number;
 }
 
 /**
@@ -176,6 +182,11 @@ export interface SimSalesOrderLine {
   description: string;
   quantity: number;
   unitPrice: number;
+  /** quantity × unitPrice, rounded to the cent (no line discount is modelled); then its tax at taxPercent, rounded to the cent. */
+  amountExcludingTax: number;
+  taxPercent: number;
+  totalTaxAmount: number;
+  amountIncludingTax: number;
   locationId?: string;
   /** Business Central's "Qty. to Ship": the remainder unless set, and the remainder again after each posting. */
   shipQuantity: number;
@@ -229,7 +240,12 @@ export interface SimSalesOrder {
   status: 'Draft' | 'Open';
   /** BC's fullyShipped: a shipped order can no longer be deleted. */
   fullyShipped: boolean;
+  /** The company's local currency, named as API v2.0 names it: the simulator's customers have no currency of their own. */
+  currencyCode: string;
+  /** The sums of the lines' amounts and taxes (no invoice discount is modelled). */
   totalAmountExcludingTax: number;
+  totalTaxAmount: number;
+  totalAmountIncludingTax: number;
   lastModifiedDateTime: string;
   etag: string;
   salesOrderLines: SimSalesOrderLine[];
@@ -335,6 +351,10 @@ interface State {
 }
 
 const ODATA = 'application/json; odata.metadata=minimal';
+/** The company's local currency, which API v2.0 names where a record's own currency code is blank. */
+const LOCAL_CURRENCY = 'USD';
+/** Business Central writes a blank date as the first day of year 1. */
+const BLANK_DATE = '0001-01-01';
 
 /** Locations with fixed ids, so that a configuration can name them. */
 const SEED_LOCATIONS: Array<[code: string, id: string, displayName: string]> = [
@@ -401,6 +421,7 @@ export function createBusinessCentralSimulator(options: BusinessCentralSimulator
     notificationDelayMs: options.notificationDelayMs ?? 100,
     collectionThreshold: options.collectionThreshold ?? 1000,
     receiverTimeoutMs: options.receiverTimeoutMs ?? 5000,
+    taxRatePercent: options.taxRatePercent ?? 8.25,
   };
   const data = { ...defaultSimulatorData(), ...options.data };
   const state: State = {
@@ -675,7 +696,7 @@ const BOUND_ACTION = /^Microsoft\.NAV\.(\w+)$/;
 const SUBSCRIPTIONS_PATH = /^\/v2\.0\/[^/]+\/[^/]+\/api\/v2\.0\/subscriptions(?:\(([^)]*)\))?$/;
 
 type WebhookSettings = { subscriptionLifetimeSeconds: number; notificationDelayMs: number; collectionThreshold: number; receiverTimeoutMs: number };
-type Settings = WebhookSettings & { pageSize: number; shipmentTrackingPage?: string; shipAction?: string; customerPricesApi?: string };
+type Settings = WebhookSettings & { pageSize: number; shipmentTrackingPage?: string; shipAction?: string; customerPricesApi?: string; taxRatePercent: number };
 
 function route(state: State, settings: Settings, request: FastifyRequest, path: string, answer: Answer, drop: () => void): FastifyReply | void | Promise<FastifyReply> {
   const subscriptions = SUBSCRIPTIONS_PATH.exec(decodeURIComponent(path));
@@ -751,7 +772,7 @@ function route(state: State, settings: Settings, request: FastifyRequest, path: 
       const order = state.orders.get(key);
       return order ? answer(200, orderView(order, query.get('$expand') === 'salesOrderLines')) : answer(404, odataError('Internal_RecordNotFound', 'The Sales Header does not exist.'));
     }
-    if (request.method === 'POST' && !key) return createOrder(state, request.body as Record<string, unknown>, answer);
+    if (request.method === 'POST' && !key) return createOrder(state, settings, request.body as Record<string, unknown>, query.get('$expand') === 'salesOrderLines', answer);
     if (request.method === 'DELETE' && key && !navigation) {
       const order = state.orders.get(key);
       if (!order) return answer(404, odataError('Internal_RecordNotFound', 'The Sales Header does not exist.'));
@@ -764,7 +785,7 @@ function route(state: State, settings: Settings, request: FastifyRequest, path: 
     if (request.method === 'POST' && key && navigation === 'salesOrderLines' && !navigationKey) {
       const order = state.orders.get(key);
       if (!order) return answer(404, odataError('Internal_RecordNotFound', 'The Sales Header does not exist.'));
-      const line = toLine(state, order, request.body as Record<string, unknown>, order.salesOrderLines.length);
+      const line = toLine(state, settings, order, request.body as Record<string, unknown>, order.salesOrderLines.length);
       if (typeof line === 'string') return answer(400, odataError('Internal_RecordNotFound', line));
       order.salesOrderLines.push(line);
       touch(order);
@@ -799,7 +820,8 @@ function route(state: State, settings: Settings, request: FastifyRequest, path: 
   return answer(405, odataError('BadRequest_MethodNotAllowed', `'${request.method}' requests for '${entity}' are not allowed.`));
 }
 
-function createOrder(state: State, body: Record<string, unknown>, answer: Answer): FastifyReply {
+/** A deep insert: the order with its lines, answered with them only when asked (`$expand=salesOrderLines`), as Business Central answers. */
+function createOrder(state: State, settings: Settings, body: Record<string, unknown>, withLines: boolean, answer: Answer): FastifyReply {
   const customerNumber = String(body.customerNumber ?? '');
   const customer = state.customers.get(customerNumber);
   if (!customer) return answer(400, odataError('Internal_RecordNotFound', `The Customer does not exist. Identification fields and values: No.='${customerNumber}'`));
@@ -816,28 +838,38 @@ function createOrder(state: State, body: Record<string, unknown>, answer: Answer
     customerId: customer.id,
     status: 'Draft',
     fullyShipped: false,
+    currencyCode: LOCAL_CURRENCY,
     totalAmountExcludingTax: 0,
+    totalTaxAmount: 0,
+    totalAmountIncludingTax: 0,
     lastModifiedDateTime: new Date().toISOString(),
     etag: '',
     salesOrderLines: [],
   };
   const lines = Array.isArray(body.salesOrderLines) ? (body.salesOrderLines as Array<Record<string, unknown>>) : [];
   for (const [i, raw] of lines.entries()) {
-    const line = toLine(state, order, raw, i);
+    const line = toLine(state, settings, order, raw, i);
     if (typeof line === 'string') return answer(400, odataError('Internal_RecordNotFound', line));
     order.salesOrderLines.push(line);
   }
   touch(order);
   state.orders.set(id, order);
-  return answer(201, orderView(order, lines.length > 0), { etag: order.etag, location: `salesOrders(${id})` });
+  return answer(201, orderView(order, withLines), { etag: order.etag, location: `salesOrders(${id})` });
 }
 
-function toLine(state: State, order: SimSalesOrder, raw: Record<string, unknown>, index: number): SimSalesOrderLine | string {
+/**
+ * An order line as Business Central makes one: the unitPrice sent, or else the best price (see bestPrice); its
+ * amount, quantity × unitPrice, and its tax at the simulator's rate, each rounded to the cent. A string is the refusal.
+ */
+function toLine(state: State, settings: Settings, order: SimSalesOrder, raw: Record<string, unknown>, index: number): SimSalesOrderLine | string {
   const number = String(raw.lineObjectNumber ?? '');
   const item = state.items.get(number);
   if (raw.lineType !== 'Item' || !item) return `The Item does not exist. Identification fields and values: No.='${number}'`;
   const quantity = Number(raw.quantity);
   if (!(quantity > 0)) return `Quantity must be positive in Sales Line Document Type='Order',Document No.='${order.number}',Line No.='${(index + 1) * 10000}'`;
+  const unitPrice = raw.unitPrice === undefined ? bestPrice(state, order, item, quantity) : Number(raw.unitPrice);
+  const amountExcludingTax = cents(quantity * unitPrice);
+  const totalTaxAmount = cents((amountExcludingTax * settings.taxRatePercent) / 100);
   return {
     id: randomUUID(),
     documentId: order.id,
@@ -846,7 +878,11 @@ function toLine(state: State, order: SimSalesOrder, raw: Record<string, unknown>
     lineObjectNumber: number,
     description: item.displayName,
     quantity,
-    unitPrice: raw.unitPrice === undefined ? item.unitPrice : Number(raw.unitPrice),
+    unitPrice,
+    amountExcludingTax,
+    taxPercent: settings.taxRatePercent,
+    totalTaxAmount,
+    amountIncludingTax: cents(amountExcludingTax + totalTaxAmount),
     ...(raw.locationId ? { locationId: String(raw.locationId) } : {}),
     // Sales & Receivables' "Default Quantity to Ship" of Remainder: a new line ships all of itself unless told otherwise.
     shipQuantity: quantity,
@@ -854,6 +890,20 @@ function toLine(state: State, order: SimSalesOrder, raw: Record<string, unknown>
     invoicedQuantity: 0,
     etag: newEtag(),
   };
+}
+
+/**
+ * The unit price Business Central finds for a line sent without one: the best (lowest) of the item's price list
+ * lines for the order's customer or for every customer, in the local currency, holding on the order's date, whose
+ * minimum quantity the line reaches; the item's unitPrice when none applies.
+ */
+function bestPrice(state: State, order: SimSalesOrder, item: SimItem, quantity: number): number {
+  const holds = (line: SimPriceListLine) =>
+    (line.startingDate === BLANK_DATE || line.startingDate <= order.orderDate) && (line.endingDate === BLANK_DATE || order.orderDate <= line.endingDate);
+  const prices = [...state.priceListLines.values()]
+    .filter((line) => line.itemNo === item.number && (line.customerNo === '' || line.customerNo === order.customerNumber) && line.currencyCode === '' && line.minimumQuantity <= quantity && holds(line))
+    .map((line) => line.unitPrice);
+  return prices.length > 0 ? Math.min(...prices) : item.unitPrice;
 }
 
 /** PATCH of an order line: its "Qty. to Ship", checked as Business Central validates it, with the line's etag. */
@@ -1225,7 +1275,7 @@ function postSalesShipment(state: State, order: SimSalesOrder, quantities: Reado
     });
     shipment.salesShipmentLines.push({
       id: randomUUID(), documentId: shipment.id, documentNo: number, sequence: line.sequence, lineType: 'Item', lineObjectNumber: line.lineObjectNumber,
-      description: line.description, unitOfMeasureCode: 'PCS', unitPrice: line.unitPrice, quantity, discountPercent: 0, taxPercent: 0, shipmentDate: shipment.postingDate, locationCode,
+      description: line.description, unitOfMeasureCode: 'PCS', unitPrice: line.unitPrice, quantity, discountPercent: 0, taxPercent: line.taxPercent, shipmentDate: shipment.postingDate, locationCode,
     });
     line.shippedQuantity = round(line.shippedQuantity + quantity);
     if (options.invoice) line.invoicedQuantity = line.shippedQuantity;
@@ -1242,8 +1292,11 @@ function postSalesShipment(state: State, order: SimSalesOrder, quantities: Reado
   return shipment;
 }
 
+/** A change of the order: its totals summed again from its lines, a new etag and lastModifiedDateTime. */
 function touch(order: SimSalesOrder): void {
-  order.totalAmountExcludingTax = Math.round(order.salesOrderLines.reduce((sum, l) => sum + l.quantity * l.unitPrice, 0) * 100) / 100;
+  order.totalAmountExcludingTax = cents(order.salesOrderLines.reduce((sum, l) => sum + l.amountExcludingTax, 0));
+  order.totalTaxAmount = cents(order.salesOrderLines.reduce((sum, l) => sum + l.totalTaxAmount, 0));
+  order.totalAmountIncludingTax = cents(order.totalAmountExcludingTax + order.totalTaxAmount);
   order.lastModifiedDateTime = new Date().toISOString();
   order.etag = newEtag();
 }
@@ -1268,7 +1321,7 @@ function shipmentView(shipment: SimSalesShipment, withLines: boolean) {
   const address = Object.fromEntries(['sellTo', 'billTo', 'shipTo'].flatMap((party) => ['AddressLine1', 'AddressLine2', 'City', 'Country', 'State', 'PostCode'].map((field) => [`${party}${field}`, ''])));
   return {
     ...rest, invoiceDate: rest.postingDate, dueDate: rest.postingDate, customerPurchaseOrderReference: '', billToCustomerId: rest.customerId, billToName: rest.customerName,
-    billToCustomerNumber: rest.customerNumber, shipToName: rest.customerName, shipToContact: '', ...address, currencyCode: 'USD', paymentTermsCode: '', shipmentMethodCode: '',
+    billToCustomerNumber: rest.customerNumber, shipToName: rest.customerName, shipToContact: '', ...address, currencyCode: LOCAL_CURRENCY, paymentTermsCode: '', shipmentMethodCode: '',
     salesperson: '', pricesIncludeTax: false, phoneNumber: '', email: '',
     ...(withLines ? { salesShipmentLines: salesShipmentLines.map(shipmentLineView) } : {}),
   };
@@ -1294,7 +1347,7 @@ function customPageAt(page: string | undefined): { api: string; entitySet: strin
 /** A price list line with blank fields (a blank date is 0001-01-01) where `fields` gives none. */
 function priceListLine(lineNo: number, fields: Partial<SimPriceListLine>): SimPriceListLine {
   return {
-    id: randomUUID(), lineNo, priceListCode: '', itemNo: '', customerNo: '', currencyCode: '', unitPrice: 0, minimumQuantity: 0, startingDate: '0001-01-01', endingDate: '0001-01-01',
+    id: randomUUID(), lineNo, priceListCode: '', itemNo: '', customerNo: '', currencyCode: '', unitPrice: 0, minimumQuantity: 0, startingDate: BLANK_DATE, endingDate: BLANK_DATE,
     ...fields,
   };
 }
@@ -1308,10 +1361,16 @@ function round(value: number): number {
   return Math.round(value * 1e5) / 1e5;
 }
 
+/** An amount rounded to the cent, as Business Central rounds amounts in a currency of two decimals. */
+function cents(value: number): number {
+  // Half a cent goes up: the binary fraction of a product (1.005 held as 1.00499…) is cut off at 12 digits first.
+  return Math.round(Number((value * 100).toPrecision(12))) / 100;
+}
+
 /** API v2.0's customer: the record's etag as `@odata.etag`, the balance in its financial detail only. */
 function customerView(customer: SimCustomer) {
   const { balanceDue: _b, etag, paymentTermsId, lastModifiedDateTime, ...rest } = customer;
-  return { '@odata.etag': etag, ...rest, type: 'Company', taxLiable: false, currencyCode: 'USD', paymentTermsId, lastModifiedDateTime };
+  return { '@odata.etag': etag, ...rest, type: 'Company', taxLiable: false, currencyCode: LOCAL_CURRENCY, paymentTermsId, lastModifiedDateTime };
 }
 
 function financialDetailView(customer: SimCustomer) {

@@ -2,7 +2,8 @@ import { createBusinessCentralSimulator } from './bc-simulator.js';
 
 // `npm run sim:bc`: the Business Central simulator on its own (PORT, default 4010). Client id and secret are
 // accepted as sent unless BC_SIM_CLIENT_ID / BC_SIM_CLIENT_SECRET are set; BC_SIM_PAGE_SIZE sets entities per page;
-// BC_SIM_CUSTOMER_PRICES_API serves the custom prices page (`contoso/pricing/v1.0/customerPrices`).
+// BC_SIM_CUSTOMER_PRICES_API serves the custom prices page (`contoso/pricing/v1.0/customerPrices`); BC_SIM_TAX_RATE_PERCENT
+// taxes order lines (default 8.25).
 const simulator = createBusinessCentralSimulator({
   latencyMs: [Number(process.env.BC_SIM_LATENCY_MIN_MS ?? 20), Number(process.env.BC_SIM_LATENCY_MAX_MS ?? 120)],
   ratePerSecond: Number(process.env.BC_SIM_RATE_PER_SECOND ?? 20),
@@ -10,6 +11,7 @@ const simulator = createBusinessCentralSimulator({
   clientSecret: process.env.BC_SIM_CLIENT_SECRET,
   pageSize: process.env.BC_SIM_PAGE_SIZE ? Number(process.env.BC_SIM_PAGE_SIZE) : undefined,
   customerPricesApi: process.env.BC_SIM_CUSTOMER_PRICES_API,
+  taxRatePercent: process.env.BC_SIM_TAX_RATE_PERCENT ? Number(process.env.BC_SIM_TAX_RATE_PERCENT) : undefined,
 });
 const url = await simulator.listen(Number(process.env.PORT ?? 4010), process.env.HOST ?? '127.0.0.1');
 process.stdout.write(

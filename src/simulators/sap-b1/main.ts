@@ -2,7 +2,8 @@ import { createSapB1Simulator } from './sap-b1-simulator.js';
 
 // The SAP Business One Service Layer simulator on its own (PORT, default 4030): `npm run build`, then
 // `node dist/simulators/sap-b1/main.js`. Company, user and password are accepted as sent unless B1_SIM_COMPANY_DB,
-// B1_SIM_USER and B1_SIM_PASSWORD are set; B1_SIM_SESSION_IDLE_SECONDS ends idle sessions (default 1800).
+// B1_SIM_USER and B1_SIM_PASSWORD are set; B1_SIM_SESSION_IDLE_SECONDS ends idle sessions (default 1800);
+// B1_SIM_TAX_RATE_PERCENT taxes document lines (default 8.25).
 const simulator = createSapB1Simulator({
   latencyMs: [Number(process.env.B1_SIM_LATENCY_MIN_MS ?? 20), Number(process.env.B1_SIM_LATENCY_MAX_MS ?? 120)],
   companyDb: process.env.B1_SIM_COMPANY_DB,
@@ -10,6 +11,7 @@ const simulator = createSapB1Simulator({
   password: process.env.B1_SIM_PASSWORD,
   sessionIdleSeconds: process.env.B1_SIM_SESSION_IDLE_SECONDS ? Number(process.env.B1_SIM_SESSION_IDLE_SECONDS) : undefined,
   pageSize: process.env.B1_SIM_PAGE_SIZE ? Number(process.env.B1_SIM_PAGE_SIZE) : undefined,
+  taxRatePercent: process.env.B1_SIM_TAX_RATE_PERCENT ? Number(process.env.B1_SIM_TAX_RATE_PERCENT) : undefined,
 });
 const url = await simulator.listen(Number(process.env.PORT ?? 4030), process.env.HOST ?? '127.0.0.1');
 process.stdout.write(

@@ -279,6 +279,46 @@ describe('SAP Business One simulator', () => {
   });
 });
 
+describe('SAP Business One simulator: prices and tax of documents', () => {
+  const settings = (body: Record<string, unknown>) => fetch(`${base}/_control/settings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const orderOf = async (cookie: string, CardCode: string, DocumentLines: Array<Record<string, unknown>>) =>
+    (await sl('/b1s/v1/Orders', cookie, { method: 'POST', body: { CardCode, DocDueDate: '2026-12-01', DocumentLines } })).body;
+
+  it('a line without a price takes the partner\'s special price (the period that holds, the quantity break reached), else its list\'s period and volume discount, else its list\'s price', async () => {
+    const { cookie } = await login();
+    // c00001: the seed's special price of A00001 (90 this year, 85 from 10 units); the Base Price list otherwise.
+    const own = await orderOf(cookie, 'c00001', [
+      { ItemCode: 'A00001', Quantity: 2 }, { ItemCode: 'A00001', Quantity: 12 }, { ItemCode: 'A00002', Quantity: 1 }, { ItemCode: 'A00005', Quantity: 1, UnitPrice: 9.99 },
+    ]);
+    expect(own.DocumentLines.map((l: Record<string, number>) => [l.UnitPrice, l.Price])).toEqual([[90, 90], [85, 85], [125, 125], [9.99, 9.99]]);
+    // c00003 buys from Wholesale (80 % of the base), where a period and volume discount of the list (`*2`) prices A00004.
+    await fetch(`${base}/_control/special-prices/*2/A00004`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Price: 50 }) });
+    const wholesale = await orderOf(cookie, 'c00003', [{ ItemCode: 'A00002', Quantity: 1 }, { ItemCode: 'A00004', Quantity: 1 }]);
+    expect(wholesale.DocumentLines.map((l: Record<string, number>) => l.Price)).toEqual([100, 50]);
+  });
+
+  it('taxes each line at the rate, rounded to the cent: VatSum their sum, DocTotal the lines\' totals and VatSum; another rate, other tax', async () => {
+    const { cookie } = await login();
+    const lines = [{ ItemCode: 'A00001', Quantity: 2 }, { ItemCode: 'A00001', Quantity: 12 }, { ItemCode: 'A00002', Quantity: 1 }, { ItemCode: 'A00005', Quantity: 1, UnitPrice: 9.99 }];
+    const taxed = await orderOf(cookie, 'c00001', lines);
+    // 8.25 %: 14.85, 84.15, 10.3125 → 10.31, 0.824175 → 0.82.
+    expect(taxed.DocumentLines.map((l: Record<string, number>) => [l.LineTotal, l.TaxPercentagePerRow, l.TaxTotal])).toEqual([[180, 8.25, 14.85], [1020, 8.25, 84.15], [125, 8.25, 10.31], [9.99, 8.25, 0.82]]);
+    expect(taxed).toMatchObject({ VatSum: 110.13, DocTotal: 1445.12 });
+    // The fields are SAP's own.
+    for (const field of ['VatSum', 'DocTotal']) expect(sapFixture('order_get_v1_trimmed.json')).toHaveProperty(field);
+    for (const field of ['LineTotal', 'TaxPercentagePerRow', 'TaxTotal', 'UnitPrice', 'Price']) expect(sapFixture('order_get_v1_trimmed.json').DocumentLines[0]).toHaveProperty(field);
+    await settings({ taxRatePercent: 20 });
+    try {
+      expect(await orderOf(cookie, 'c00001', lines)).toMatchObject({ VatSum: 267, DocTotal: 1601.99 });
+    } finally {
+      await settings({ taxRatePercent: 8.25 });
+    }
+    // A goods receipt is made out to no partner: no tax.
+    const receipt = await sl('/b1s/v1/InventoryGenEntries', cookie, { method: 'POST', body: { DocumentLines: [{ ItemCode: 'A00002', Quantity: 2, WarehouseCode: '01', UnitPrice: 10.5 }] } });
+    expect(receipt.body).toMatchObject({ VatSum: 0, DocTotal: 21, DocumentLines: [{ LineTotal: 21, TaxTotal: 0 }] });
+  });
+});
+
 describe('SAP Business One simulator: business partners', () => {
   // The PATCH an SAP Community answer shows, and the create of SAP's hackathon Postman collection (CardType as a letter).
   const COMMUNITY_PATCH = { CardName: 'Updated customer name' };

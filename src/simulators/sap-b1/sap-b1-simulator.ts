@@ -12,8 +12,9 @@ import { parseJsonBodies, standaloneServer } from '../standalone.js';
  * (ItemWarehouseInfoCollection) and their price in each list (ItemPrices), PriceLists, Warehouses, SpecialPrices
  * with their periods and quantity breaks, sales orders (create, Cancel, Close) and the other documents that move
  * stock (DeliveryNotes, Returns, Invoices, CreditNotes, purchase deliveries and returns, goods receipts and issues,
- * StockTransfers), each with its effect on `InStock` and `Committed`. Collections take the `$filter` (comparisons,
- * `and`, `or`, parentheses), `$select`, `$orderby`, `$top` and `$skip` an integration uses, in pages of 20 unless
+ * StockTransfers), each with its effect on `InStock` and `Committed`, its lines priced and taxed and its totals
+ * summed as SAP does (see createDocument). Collections take the `$filter` (comparisons, `and`, `or`, parentheses),
+ * `$select`, `$orderby`, `$top` and `$skip` an integration uses, in pages of 20 unless
  * `Prefer: odata.maxpagesize` (or `B1S-PageSize`) asks otherwise, joined by SAP's next link of each version.
  * Errors come in SAP's envelope of each version. It behaves like the real service where it matters to an
  * integration: latency, 503 in maintenance, sessions that time out; a control API under `/_control` sets all of
@@ -37,6 +38,11 @@ export interface SapB1SimulatorOptions {
   keepRequests?: number;
   /** The company's data in place of the seed (defaultSapB1Data). */
   data?: Partial<SapB1SimulatorData>;
+  /**
+   * The tax rate of every line of a document made out to a business partner, in percent (8.25 unless set), as the
+   * line's tax code would give it: a line's TaxTotal is its LineTotal times the rate, rounded to the cent.
+   */
+  taxRatePercent?: number;
 }
 
 type YesNo = 'tYES' | 'tNO';
@@ -154,7 +160,11 @@ export interface SimDocumentLine {
   WarehouseCode: string;
   /** Set on StockTransfers' lines only: where the quantity leaves from. */
   FromWarehouseCode?: string;
+  /** Quantity × Price, rounded to the cent (no line discount is modelled: Price is UnitPrice). */
   LineTotal: number;
+  TaxPercentagePerRow: number;
+  /** LineTotal × TaxPercentagePerRow, rounded to the cent. */
+  TaxTotal: number;
   LineStatus: 'bost_Open' | 'bost_Close';
   /** Of an order line: what no delivery has taken yet. */
   RemainingOpenQuantity: number;
@@ -175,7 +185,10 @@ export interface SimDocument {
   CardName: string | null;
   NumAtCard: string | null;
   DocCurrency: string;
+  /** The lines' totals and VatSum, tax included. */
   DocTotal: number;
+  /** The lines' TaxTotal summed. */
+  VatSum: number;
   Comments: string | null;
   DocumentStatus: 'bost_Open' | 'bost_Close';
   Cancelled: YesNo;
@@ -410,6 +423,7 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
     password: options.password,
     pageSize: options.pageSize ?? 20,
     keepRequests: options.keepRequests ?? Number.POSITIVE_INFINITY,
+    taxRatePercent: options.taxRatePercent ?? 8.25,
   };
   const data = { ...defaultSapB1Data(), ...options.data };
   const state: State = {
@@ -539,7 +553,7 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
     instance.post('/_control/stock', async (request, reply) => {
       const { ItemCode, WarehouseCode, Quantity } = (request.body ?? {}) as { ItemCode?: string; WarehouseCode?: string; Quantity?: number };
       if (typeof Quantity !== 'number' || !Number.isFinite(Quantity) || Quantity === 0) return reply.status(400).send({ error: 'Quantity must be a number other than 0' });
-      const made = createDocument(state, Quantity > 0 ? 'InventoryGenEntries' : 'InventoryGenExits', { DocumentLines: [{ ItemCode, WarehouseCode, Quantity: Math.abs(Quantity) }] });
+      const made = createDocument(state, settings, Quantity > 0 ? 'InventoryGenEntries' : 'InventoryGenExits', { DocumentLines: [{ ItemCode, WarehouseCode, Quantity: Math.abs(Quantity) }] });
       return typeof made === 'string' ? reply.status(400).send({ error: made }) : made;
     });
     // Delivers an order (a delivery note based on it), as a warehouse clerk would: every open line, or the
@@ -550,7 +564,7 @@ export function createSapB1Simulator(options: SapB1SimulatorOptions = {}) {
       const body = (request.body ?? {}) as { DocumentLines?: Array<{ BaseLine?: number; Quantity?: number }>; TrackingNumber?: string; Comments?: string };
       const lines = (body.DocumentLines ?? order.DocumentLines.filter((l) => l.LineStatus === 'bost_Open' && l.RemainingOpenQuantity > 0).map((l) => ({ BaseLine: l.LineNum, Quantity: l.RemainingOpenQuantity })))
         .map((l) => ({ BaseType: 17, BaseEntry: order.DocEntry, BaseLine: l.BaseLine, Quantity: l.Quantity }));
-      const made = createDocument(state, 'DeliveryNotes', { CardCode: order.CardCode, DocumentLines: lines, ...pick(body, ['TrackingNumber', 'Comments']) });
+      const made = createDocument(state, settings, 'DeliveryNotes', { CardCode: order.CardCode, DocumentLines: lines, ...pick(body, ['TrackingNumber', 'Comments']) });
       return typeof made === 'string' ? reply.status(400).send({ error: made }) : made;
     });
 
@@ -738,7 +752,7 @@ function route(c: Context, resource: string, created: (status: number, body: unk
     if (method === 'GET' && key === undefined) return list(c, collection, 'Document', [...documents.values()].map((d) => documentView(collection, d)), 'DocEntry');
     if (method === 'GET' && docEntry !== undefined && !action) return one(collection, documents.has(docEntry) ? documentView(collection, documents.get(docEntry)!) : undefined);
     if (method === 'POST' && key === undefined) {
-      const made = createDocument(state, collection, body);
+      const made = createDocument(state, c.settings, collection, body);
       return typeof made === 'string' ? answer(400, sapError(version, -10, made)) : created(201, entityView(c, collection, documentView(collection, made)), { location: `${collection}(${made.DocEntry})` });
     }
     if (method === 'POST' && docEntry !== undefined && (action === 'Cancel' || action === 'Close') && collection === 'Orders') {
@@ -948,9 +962,12 @@ function newSpecialPrice(itemCode: string, cardCode: string, body: Record<string
 
 /**
  * A document made as the Service Layer makes it, or the reason it refuses it; its lines' effects on stock (see
- * DOCUMENTS) are applied with it. Quantities and prices may come as strings, as SAP takes them.
+ * DOCUMENTS) are applied with it. Quantities and prices may come as strings, as SAP takes them. A line's price is
+ * the one sent, else its base line's, else what SAP's price determination gives the partner (partnerPrice); its
+ * LineTotal and, on a document made out to a partner, its tax at the simulator's rate are rounded to the cent, and
+ * VatSum and DocTotal are their sums.
  */
-function createDocument(state: State, collection: SimDocumentCollection, body: Record<string, unknown>): SimDocument | string {
+function createDocument(state: State, settings: Settings, collection: SimDocumentCollection, body: Record<string, unknown>): SimDocument | string {
   const kind: { stock: number; commits?: boolean; transfers?: boolean; partner?: string; objectCode: string } = DOCUMENTS[collection];
   const partner = typeof body.CardCode === 'string' ? state.businessPartners.get(body.CardCode) : undefined;
   if (kind.partner) {
@@ -958,6 +975,8 @@ function createDocument(state: State, collection: SimDocumentCollection, body: R
     if (partner.Frozen === 'tYES') return `Business partner '${partner.CardCode}' is inactive`;
   }
   const today = stampNow();
+  const docDate = String(body.DocDate ?? today.date);
+  const taxRate = kind.partner ? settings.taxRatePercent : 0;
   if (kind.commits && typeof body.DocDueDate !== 'string') return 'Specify the delivery date (DocDueDate)';
   const numAtCard = body.NumAtCard === undefined || body.NumAtCard === null ? null : String(body.NumAtCard);
   if (numAtCard !== null && numAtCard.length > 100) return 'NumAtCard is longer than 100 characters';
@@ -980,22 +999,24 @@ function createDocument(state: State, collection: SimDocumentCollection, body: R
     const from = kind.transfers ? String(raw.FromWarehouseCode ?? body.FromWarehouse ?? '') : undefined;
     if (from !== undefined && (!state.warehouses.has(from) || from === warehouse)) return `Invalid source warehouse '${from}' in line ${index + 1}`;
     if (based?.order && quantity > based.order.RemainingOpenQuantity) return `Quantity exceeds the open quantity of the base document in line ${index + 1}`;
-    const unitPrice = Number(raw.UnitPrice ?? raw.Price ?? based?.line.UnitPrice ?? item.ItemPrices[0]?.Price ?? 0);
+    const unitPrice = Number(raw.UnitPrice ?? raw.Price ?? based?.line.UnitPrice ?? (partner ? partnerPrice(state, partner, item, quantity, docDate) : item.ItemPrices[0]?.Price ?? 0));
     if (!Number.isFinite(unitPrice)) return `Invalid price in line ${index + 1}`;
+    const lineTotal = cents(quantity * unitPrice);
     lines.push({
       LineNum: index, ItemCode: itemCode, ItemDescription: item.ItemName, Quantity: quantity, UnitPrice: unitPrice, Price: unitPrice, Currency: currency,
-      WarehouseCode: warehouse, ...(from !== undefined ? { FromWarehouseCode: from } : {}), LineTotal: round(quantity * unitPrice),
+      WarehouseCode: warehouse, ...(from !== undefined ? { FromWarehouseCode: from } : {}), LineTotal: lineTotal, TaxPercentagePerRow: taxRate, TaxTotal: cents((lineTotal * taxRate) / 100),
       LineStatus: kind.commits ? 'bost_Open' : 'bost_Close', RemainingOpenQuantity: kind.commits ? quantity : 0,
       BaseType: based ? based.type : -1, BaseEntry: based ? based.document.DocEntry : null, BaseLine: based ? based.line.LineNum : null,
     });
     bases.push({ order: based?.order, quantity, movesStock: !based || Math.sign(DOCUMENTS[based.collection].stock) !== Math.sign(kind.stock) });
   }
   const numbering = state.numbering[collection];
+  const vatSum = cents(lines.reduce((sum, l) => sum + l.TaxTotal, 0));
   const document: SimDocument = {
     DocEntry: numbering.entry++, DocNum: numbering.num++, DocType: 'dDocument_Items', DocObjectCode: kind.objectCode,
-    DocDate: String(body.DocDate ?? today.date), DocDueDate: String(body.DocDueDate ?? body.DocDate ?? today.date),
+    DocDate: docDate, DocDueDate: String(body.DocDueDate ?? body.DocDate ?? today.date),
     CardCode: partner?.CardCode ?? null, CardName: partner?.CardName ?? null, NumAtCard: numAtCard, DocCurrency: currency,
-    DocTotal: round(lines.reduce((sum, l) => sum + l.LineTotal, 0)), Comments: (body.Comments as string | undefined) ?? null,
+    DocTotal: cents(lines.reduce((sum, l) => sum + l.LineTotal, 0) + vatSum), VatSum: vatSum, Comments: (body.Comments as string | undefined) ?? null,
     TrackingNumber: body.TrackingNumber === undefined || body.TrackingNumber === null ? null : String(body.TrackingNumber),
     DocumentStatus: kind.commits ? 'bost_Open' : 'bost_Close', Cancelled: 'tNO', CancelStatus: 'csNo', CreationDate: today.date, UpdateDate: today.date, UpdateTime: today.time,
     ...(kind.transfers ? { FromWarehouse: lines[0]!.FromWarehouseCode, ToWarehouse: lines[0]!.WarehouseCode } : {}),
@@ -1015,6 +1036,26 @@ function createDocument(state: State, collection: SimDocumentCollection, body: R
   }
   state.documents[collection].set(document.DocEntry, document);
   return document;
+}
+
+/**
+ * The price SAP's price determination gives the partner for a line sent without one, on `day`: its own special
+ * price for the item, else its price list's period and volume discount (a special price of `*<list>`), else the
+ * item's price in its price list (0 where the list holds none). A special price charges the period that holds on
+ * the day, at the highest quantity break the line reaches, else its own price; none while inactive or outside its
+ * days. In the list's currency: the simulator has no exchange rates.
+ */
+function partnerPrice(state: State, partner: SimBusinessPartner, item: SimItem, quantity: number, day: string): number {
+  const within = (from: string | null, to: string | null) => (!from || from.slice(0, 10) <= day) && (!to || day <= to.slice(0, 10));
+  for (const cardCode of [partner.CardCode, `*${partner.PriceListNum}`]) {
+    const special = state.specialPrices.get(`${item.ItemCode}|${cardCode}`);
+    if (!special || special.Valid === 'tNO' || !within(special.ValidFrom, special.ValidTo)) continue;
+    const period = special.SpecialPriceDataAreas.find((p) => within(p.DateFrom, p.Dateto));
+    if (!period) return special.Price;
+    const reached = period.SpecialPriceQuantityAreas.filter((step) => step.Quantity <= quantity).toSorted((a, b) => b.Quantity - a.Quantity);
+    return reached[0]?.SpecialPrice ?? period.SpecialPrice;
+  }
+  return item.ItemPrices.find((row) => row.PriceList === partner.PriceListNum)?.Price ?? 0;
 }
 
 /** The base a line names (BaseType, BaseEntry, BaseLine), or why it cannot be used; undefined for none. */
@@ -1293,6 +1334,12 @@ function safeDecode(text: string): string {
 /** Quantities and amounts of up to 6 places, without binary fractions showing. */
 function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;
+}
+
+/** An amount rounded to the cent, as SAP rounds a document's amounts in a currency of two decimals. */
+function cents(value: number): number {
+  // Half a cent goes up: the binary fraction of a product (1.005 held as 1.00499…) is cut off at 12 digits first.
+  return Math.round(Number((value * 100).toPrecision(12))) / 100;
 }
 
 /** What Apache's load balancer in front of the Service Layer answers while no node is up. */

@@ -27,6 +27,7 @@ export interface SalesOrderInput {
   lines: SalesOrderLineInput[];
 }
 
+/** A sales order; as ensureSalesOrder answers it, with its totals and lines too, which bcOrderFacts checks and reads. */
 export interface BcSalesOrder {
   id: string;
   number: string;
@@ -199,16 +200,12 @@ export class BusinessCentralClient {
 
   /** The order whose externalDocumentNumber is `reference`, if Business Central has one. */
   async findSalesOrder(reference: string, signal?: AbortSignal): Promise<BcSalesOrder | undefined> {
-    const query = odataQuery({ $filter: `externalDocumentNumber eq ${odataString(reference)}` });
-    const found = expectShape<{ value: unknown[] }>(SYSTEM, 'a salesOrders page', await this.request('GET', `/salesOrders?${query}`, undefined, signal), { value: 'array' });
-    return found.value.length === 0 ? undefined : expectShape<BcSalesOrder>(SYSTEM, 'a sales order', found.value[0], SALES_ORDER);
+    return this.firstSalesOrder({ $filter: `externalDocumentNumber eq ${odataString(reference)}` }, signal);
   }
 
   /** The order whose number (Business Central's own) is `number`, if there is one. */
   async findSalesOrderByNumber(number: string, signal?: AbortSignal): Promise<BcSalesOrder | undefined> {
-    const query = odataQuery({ $filter: `number eq ${odataString(number)}` });
-    const found = expectShape<{ value: unknown[] }>(SYSTEM, 'a salesOrders page', await this.request('GET', `/salesOrders?${query}`, undefined, signal), { value: 'array' });
-    return found.value.length === 0 ? undefined : expectShape<BcSalesOrder>(SYSTEM, 'a sales order', found.value[0], SALES_ORDER);
+    return this.firstSalesOrder({ $filter: `number eq ${odataString(number)}` }, signal);
   }
 
   /** The order's lines, each with its etag, in their order. */
@@ -260,9 +257,12 @@ export class BusinessCentralClient {
     return tracking;
   }
 
-  /** Creates the order with its lines in one request (deep insert). */
+  /**
+   * Creates the order with its lines in one request (deep insert), answered as Business Central then holds it:
+   * its totals, and its lines (`$expand=salesOrderLines`) with the prices and amounts it applied.
+   */
   async createSalesOrder(order: SalesOrderInput, signal?: AbortSignal): Promise<BcSalesOrder> {
-    return expectShape<BcSalesOrder>(SYSTEM, 'the created sales order', await this.request<unknown>('POST', '/salesOrders', {
+    return expectShape<BcSalesOrder>(SYSTEM, 'the created sales order', await this.request<unknown>('POST', `/salesOrders?${odataQuery({ $expand: 'salesOrderLines' })}`, {
       externalDocumentNumber: order.externalDocumentNumber,
       customerNumber: order.customerNumber,
       ...(order.orderDate ? { orderDate: order.orderDate } : {}),
@@ -278,10 +278,11 @@ export class BusinessCentralClient {
 
   /**
    * Creates the order unless one with the same reference exists: a crash between Business Central's create
-   * and Crossdock's record of it, or a replay, finds the first order instead of making a second.
+   * and Crossdock's record of it, or a replay, finds the first order instead of making a second. Either way the
+   * order comes with its totals and lines, from the one request each way makes.
    */
   async ensureSalesOrder(order: SalesOrderInput, signal?: AbortSignal): Promise<{ order: BcSalesOrder; created: boolean }> {
-    const existing = await this.findSalesOrder(order.externalDocumentNumber, signal);
+    const existing = await this.firstSalesOrder({ $filter: `externalDocumentNumber eq ${odataString(order.externalDocumentNumber)}`, $expand: 'salesOrderLines' }, signal);
     if (existing) return { order: existing, created: false };
     return { order: await this.createSalesOrder(order, signal), created: true };
   }
@@ -459,6 +460,12 @@ export class BusinessCentralClient {
   /** Deletes the subscription with its etag; nothing when Business Central no longer has it. A stale etag is Business Central's 412, thrown. */
   async deleteSubscription(id: string, etag: string, signal?: AbortSignal): Promise<void> {
     await absentOn404(() => this.request('DELETE', this.subscriptionUrl(id), undefined, signal, { 'if-match': etag }));
+  }
+
+  /** The first order of salesOrders read with `options` (a `$filter`, and `$expand` where asked), if any. */
+  private async firstSalesOrder(options: Record<string, string>, signal?: AbortSignal): Promise<BcSalesOrder | undefined> {
+    const found = expectShape<{ value: unknown[] }>(SYSTEM, 'a salesOrders page', await this.request('GET', `/salesOrders?${odataQuery(options)}`, undefined, signal), { value: 'array' });
+    return found.value.length === 0 ? undefined : expectShape<BcSalesOrder>(SYSTEM, 'a sales order', found.value[0], SALES_ORDER);
   }
 
   /** A subscription's URL: its id is a string key, in single quotes. */

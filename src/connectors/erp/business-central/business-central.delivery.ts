@@ -12,6 +12,7 @@ import {
   BLANK_GUID, bcCustomerChanges, bcCustomerNumberProblem, bcCustomerWrite, bcErpCustomer, bcPaymentTermsCode, type BcCustomerWrite,
 } from './business-central.customers.js';
 import { BusinessCentralChangeNotifications, bcCustomerIdIn } from './business-central.notifications.js';
+import { bcOrderFacts } from './business-central.orders.js';
 import { basePrice, priceListLine } from './business-central.prices.js';
 
 /** API v2.0's only posting action of salesOrders. */
@@ -32,9 +33,15 @@ export class BusinessCentralErp implements ErpConnector {
     this.changeNotifications = new BusinessCentralChangeNotifications(this.client, config.companyId);
   }
 
+  /**
+   * Creates the order unless Business Central has one of its reference (see ensureSalesOrder), and answers it as
+   * Business Central holds it (bcOrderFacts), read from the create's own answer or the look-up's, without another
+   * call. An order whose facts cannot be read is created all the same: `factsProblem` says why, in place of `facts`.
+   */
   async createSalesOrder(order: ErpSalesOrder, signal: AbortSignal): Promise<ErpCreateResult> {
     const { order: stored, created } = await this.client.ensureSalesOrder(this.toSalesOrder(order), signal);
-    return { erpOrderRef: stored.number, erpOrderId: stored.id, created };
+    const facts = bcOrderFacts(stored, this.config.currency ?? DEFAULT_CURRENCY, this.config.locations ?? {});
+    return { erpOrderRef: stored.number, erpOrderId: stored.id, created, ...(typeof facts === 'string' ? { factsProblem: facts } : { facts }) };
   }
 
   async cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal): Promise<ErpCancelResult> {

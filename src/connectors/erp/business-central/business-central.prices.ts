@@ -61,7 +61,7 @@ export function priceListLine(record: unknown, currency: string): ErpPrice | str
 }
 
 /** What `read` maps, or what is wrong with the record: a field of the wrong shape among them. */
-function mapped(read: () => ErpPrice | string): ErpPrice | string {
+export function mapped<T>(read: () => T | string): T | string {
   try {
     return read();
   } catch (error) {

@@ -34,6 +34,7 @@ export interface SapOrderInput {
   DocumentLines: SapOrderLineInput[];
 }
 
+/** An order; as ensureOrder answers it, with its totals and lines too, which sapOrderFacts checks and reads. */
 export interface SapOrder {
   DocEntry: number;
   DocNum: number;
@@ -104,6 +105,8 @@ const CODE_TAKEN = /already assigned to a business partner|ODBC -2035|\(code -20
 
 const ORDER: Shape = { DocEntry: 'number', DocNum: 'number', NumAtCard: 'string?', CardCode: 'string?', DocumentStatus: 'string?', Cancelled: 'string?' };
 const ORDER_FIELDS = Object.keys(ORDER).join(',');
+/** An order with what its facts are read from: its currency, totals and lines. */
+const ORDER_WITH_FACTS_FIELDS = `${ORDER_FIELDS},DocCurrency,DocTotal,VatSum,DocumentLines`;
 const ORDER_LINE: Shape = { LineNum: 'number', ItemCode: 'string', Quantity: 'number', RemainingOpenQuantity: 'number', LineStatus: 'string?', WarehouseCode: 'string?' };
 const DELIVERY_NOTE: Shape = {
   DocEntry: 'number', DocNum: 'number', DocDate: 'string?', NumAtCard: 'string?', Comments: 'string?', TrackingNumber: 'string?', Cancelled: 'string?', CancelStatus: 'string?',
@@ -149,16 +152,9 @@ export class SapB1Client {
     this.pageSize = config.pageSize ?? DEFAULT_PAGE_SIZE;
   }
 
-  /** The orders whose NumAtCard is `reference`, oldest first. */
-  async findOrders(reference: string, signal?: AbortSignal): Promise<SapOrder[]> {
-    const query = odataQuery({ $filter: `NumAtCard eq ${odataString(reference)}`, $select: ORDER_FIELDS, $orderby: 'DocEntry' });
-    return (await this.allPages(`Orders?${query}`, 'an order', signal)).map((order) => expectShape<SapOrder>(SYSTEM, 'an order', order, ORDER));
-  }
-
   /** The order Crossdock's `reference` names: the one not cancelled, else the newest cancelled one. */
   async findOrder(reference: string, signal?: AbortSignal): Promise<SapOrder | undefined> {
-    const orders = await this.findOrders(reference, signal);
-    return orders.find((order) => order.Cancelled !== 'tYES') ?? orders.at(-1);
+    return this.orderAtCard(reference, ORDER_FIELDS, signal);
   }
 
   /**
@@ -204,16 +200,18 @@ export class SapB1Client {
     return orders;
   }
 
+  /** Creates the order: SAP answers the whole document as it holds it, its totals and lines with the prices and tax it applied. */
   async createOrder(order: SapOrderInput, signal?: AbortSignal): Promise<SapOrder> {
     return expectShape<SapOrder>(SYSTEM, 'the created order', await this.request('POST', 'Orders', order, signal), ORDER);
   }
 
   /**
    * Creates the order unless one with its NumAtCard exists. The Service Layer has no idempotency key, and a POST
-   * whose answer was lost may have been committed: the retry finds that order instead of making a second.
+   * whose answer was lost may have been committed: the retry finds that order instead of making a second. Either
+   * way the order comes with its currency, totals and lines, from the one request each way makes.
    */
   async ensureOrder(order: SapOrderInput, signal?: AbortSignal): Promise<{ order: SapOrder; created: boolean }> {
-    const existing = await this.findOrder(order.NumAtCard, signal);
+    const existing = await this.orderAtCard(order.NumAtCard, ORDER_WITH_FACTS_FIELDS, signal);
     if (existing) return { order: existing, created: false };
     return { order: await this.createOrder(order, signal), created: true };
   }
@@ -355,6 +353,13 @@ export class SapB1Client {
     if (!session) return;
     // A session that cannot be closed times out on its own: nothing to report to whoever is shutting down.
     await httpCall(`${this.baseUrl}/Logout`, { method: 'POST', headers: { cookie: session.cookie }, signal }).catch(() => undefined);
+  }
+
+  /** findOrder's look-up, reading the fields `select` names. */
+  private async orderAtCard(reference: string, select: string, signal?: AbortSignal): Promise<SapOrder | undefined> {
+    const query = odataQuery({ $filter: `NumAtCard eq ${odataString(reference)}`, $select: select, $orderby: 'DocEntry' });
+    const orders = (await this.allPages(`Orders?${query}`, 'an order', signal)).map((order) => expectShape<SapOrder>(SYSTEM, 'an order', order, ORDER));
+    return orders.find((order) => order.Cancelled !== 'tYES') ?? orders.at(-1);
   }
 
   private async ordersWithLines(filter: string, signal?: AbortSignal): Promise<SapOrderWithLines[]> {

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import { createSapB1Simulator, defaultSapB1Data, type SapB1Simulator, type SimBusinessPartner } from '../../../simulators/sap-b1/sap-b1-simulator.js';
-import type { ErpSalesOrder, GovernedCall } from '../erp-contract.js';
+import type { ErpOrderFacts, ErpSalesOrder, GovernedCall } from '../erp-contract.js';
 import type { SapB1Config } from './sap-b1.config.js';
 import { SapB1Erp } from './sap-b1.delivery.js';
+import { sapOrderFacts } from './sap-b1.orders.js';
 
 // The connector against the Service Layer simulator, started in this process on a free port, in both versions.
 const fixture = (name: string) => readFileSync(new URL(`../../../../test/fixtures/sap_b1/${name}`, import.meta.url), 'utf8');
@@ -149,7 +150,7 @@ describe('SAP Business One orders', () => {
       { lineObjectNumber: 'A00003', quantity: 1, unitPrice: 10.25, warehouse: null },
     ]), signal());
     const [stored] = ordersOf(sim, 'CD-MAP-1');
-    expect(result).toEqual({ erpOrderRef: String(stored!.DocNum), erpOrderId: String(stored!.DocEntry), created: true });
+    expect(result).toMatchObject({ erpOrderRef: String(stored!.DocNum), erpOrderId: String(stored!.DocEntry), created: true });
     expect(result.erpOrderRef).not.toBe(result.erpOrderId);
     const sent = sim.state.requests.findLast((r) => r.method === 'POST' && r.path === '/b1s/v1/Orders')!.body as Record<string, unknown>;
     expect(sent).toEqual({
@@ -170,7 +171,7 @@ describe('SAP Business One orders', () => {
     expect(lost.failureClass).toBe('retryable');
     expect(ordersOf(sim, 'CD-LOST-1')).toHaveLength(1);
     const retry = await erp.createSalesOrder(order('CD-LOST-1'), signal());
-    expect(retry).toEqual({ erpOrderRef: String(ordersOf(sim, 'CD-LOST-1')[0]!.DocNum), erpOrderId: String(ordersOf(sim, 'CD-LOST-1')[0]!.DocEntry), created: false });
+    expect(retry).toMatchObject({ erpOrderRef: String(ordersOf(sim, 'CD-LOST-1')[0]!.DocNum), erpOrderId: String(ordersOf(sim, 'CD-LOST-1')[0]!.DocEntry), created: false });
     expect(ordersOf(sim, 'CD-LOST-1')).toHaveLength(1);
   });
 
@@ -245,6 +246,90 @@ describe('SAP Business One orders', () => {
   });
 });
 
+describe('SAP Business One order facts', () => {
+  const documented = () => JSON.parse(fixture('order_get_v1_trimmed.json'));
+  // c00001 is in '$': three lines, one without a warehouse (SAP puts it in its first, 01).
+  const facts = (reference: string) => order(reference, [
+    { lineObjectNumber: 'A00002', quantity: 3, unitPrice: 120, warehouse: 'WH-WEST' },
+    { lineObjectNumber: 'A00003', quantity: 1, unitPrice: 10.25, warehouse: null },
+    { lineObjectNumber: 'A00001', quantity: 2.5, unitPrice: 19.99, warehouse: 'WH-EAST' },
+  ]);
+  // LineTotal to the cent (49.975 → 49.98); 8.25 % of each: 29.70, 0.845625 → 0.85, 4.12335 → 4.12.
+  const factsAt8_25: ErpOrderFacts = {
+    customerNumber: 'c00001',
+    currency: 'USD',
+    lines: [
+      { sku: 'A00002', quantity: 3, unitPrice: 120, warehouse: 'WH-WEST', amount: 360 },
+      { sku: 'A00003', quantity: 1, unitPrice: 10.25, warehouse: 'WH-EAST', amount: 10.25 },
+      { sku: 'A00001', quantity: 2.5, unitPrice: 19.99, warehouse: 'WH-EAST', amount: 49.98 },
+    ],
+    totalExcludingTax: 420.23,
+    totalTax: 34.67,
+    totalIncludingTax: 454.9,
+  };
+
+  it('reads SAP\'s documented order: DocTotal with tax, VatSum, the total before tax their difference, DocCurrency in ISO, each line\'s UnitPrice and LineTotal', () => {
+    expect(sapOrderFacts(documented(), { '$': 'USD' }, { 'WH-EAST': '01' })).toEqual({
+      customerNumber: '1',
+      currency: 'USD',
+      lines: [{ sku: '33', quantity: 100, unitPrice: 30, warehouse: 'WH-EAST', amount: 3000 }],
+      totalExcludingTax: 3000,
+      totalTax: 549,
+      totalIncludingTax: 3549,
+    } satisfies ErpOrderFacts);
+    // A warehouse the map lacks is none; a currency the table cannot name, or a figure missing, is a problem said.
+    expect(sapOrderFacts(documented(), { '$': 'USD' }, {})).toMatchObject({ lines: [{ warehouse: null }] });
+    expect(sapOrderFacts(documented(), {}, {})).toBe('order 2103 is in currency "$", which the currency table cannot name');
+    expect(sapOrderFacts({ ...documented(), VatSum: undefined }, { '$': 'USD' }, {})).toBe('SAP Business One answered order 2103 of an unexpected shape: VatSum is missing');
+    const [line] = documented().DocumentLines;
+    expect(sapOrderFacts({ ...documented(), DocumentLines: [{ ...line, LineTotal: '3000' }] }, { '$': 'USD' }, {}))
+      .toBe('SAP Business One answered a line of order 2103 of an unexpected shape: LineTotal is string, expected number');
+  });
+
+  it('answers the created order as SAP holds it, from the create\'s own answer (v1 and v2): no call more', async () => {
+    for (const version of ['v1', 'v2'] as const) {
+      const reference = `CD-FACTS-${version}`;
+      const from = sim.state.requests.length;
+      const result = await new SapB1Erp(config({}, version)).createSalesOrder(facts(reference), signal());
+      const [stored] = ordersOf(sim, reference);
+      expect(result).toEqual({ erpOrderRef: String(stored!.DocNum), erpOrderId: String(stored!.DocEntry), created: true, facts: factsAt8_25 });
+      expect(stored).toMatchObject({ DocTotal: 454.9, VatSum: 34.67 });
+      expect(requestsSince(sim, from).map((r) => `${r.method} ${r.path}`)).toEqual([`POST /b1s/${version}/Login`, `GET /b1s/${version}/Orders`, `POST /b1s/${version}/Orders`]);
+    }
+  });
+
+  it('a retry that finds the order a lost answer left there answers the same facts, from its one look-up', async () => {
+    const erp = new SapB1Erp(config());
+    await erp.customers(call);
+    await control('lose-next-create');
+    await failureOf(erp.createSalesOrder(facts('CD-FACTS-LOST'), signal()));
+    const from = sim.state.requests.length;
+    const retry = await erp.createSalesOrder(facts('CD-FACTS-LOST'), signal());
+    expect(retry).toMatchObject({ created: false, facts: factsAt8_25 });
+    const reads = requestsSince(sim, from);
+    expect(reads.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /b1s/v1/Orders']);
+    expect(/\$select=([^&]*)/.exec(reads[0]!.query)![1]!.split(',')).toEqual(expect.arrayContaining(['DocCurrency', 'DocTotal', 'VatSum', 'DocumentLines']));
+  });
+
+  it('SAP taxing at another rate answers other tax and totals; an order in another currency names it; a currency the table lacks leaves the order made, its facts said unreadable', async () => {
+    const erp = new SapB1Erp(config());
+    await control('settings', { taxRatePercent: 0 });
+    try {
+      expect((await erp.createSalesOrder(facts('CD-FACTS-UNTAXED'), signal())).facts).toEqual({ ...factsAt8_25, totalTax: 0, totalIncludingTax: 420.23 });
+    } finally {
+      await control('settings', { taxRatePercent: 8.25 });
+    }
+    // Microchips Ltd buys in euros.
+    const euros = await erp.createSalesOrder({ ...facts('CD-FACTS-EUR'), customerNumber: 'c00004' }, signal());
+    expect(euros.facts).toMatchObject({ customerNumber: 'c00004', currency: 'EUR', totalIncludingTax: 454.9 });
+    const unnamed = await new SapB1Erp(config({ currencies: { EUR: 'EUR' } })).createSalesOrder(facts('CD-FACTS-UNNAMED'), signal());
+    expect(unnamed).toEqual({
+      erpOrderRef: expect.any(String), erpOrderId: expect.any(String), created: true, factsProblem: `order ${unnamed.erpOrderRef} is in currency "$", which the currency table cannot name`,
+    });
+    expect(ordersOf(sim, 'CD-FACTS-UNNAMED')).toHaveLength(1);
+  });
+});
+
 describe('SAP Business One when SAP is down or answers what no documentation promises', () => {
   it('SAP down for a while (503): throttled with its Retry-After (or 5 s), no retry of its own, nothing created; then the order goes in once', async () => {
     const erp = new SapB1Erp(config());
@@ -300,8 +385,11 @@ describe('SAP Business One when SAP is down or answers what no documentation pro
     await erp.customers(call);
     await control('fault', { body: fixture('orders_list_page_v1.json') });
     const from = sim.state.requests.length;
-    // The manual's page names orders 7, 8 and 26: the first, not cancelled, answers for the reference.
-    expect(await erp.createSalesOrder(order('CD-NEXT-LINK'), signal())).toEqual({ erpOrderRef: '2', erpOrderId: '7', created: false });
+    // The manual's page names orders 7, 8 and 26: the first, not cancelled, answers for the reference. Its page
+    // carries no more of them than their numbers: the order stands, and its facts are said to be unreadable.
+    expect(await erp.createSalesOrder(order('CD-NEXT-LINK'), signal())).toEqual({
+      erpOrderRef: '2', erpOrderId: '7', created: false, factsProblem: 'SAP Business One answered order 2 of an unexpected shape: CardCode is missing',
+    });
     const [, second] = requestsSince(sim, from);
     expect(second).toMatchObject({ method: 'GET', path: '/b1s/v1/Orders', query: '$skip=20', status: 200 });
   });

@@ -11,6 +11,7 @@ import { isoCurrency, sapCurrency } from './sap-b1.currencies.js';
 import {
   customerWriteProblem, PARTNER_FIELDS_READ, readPartnerRecord, sapCustomerFields, sapPartnerCreate, sapPartnerPatch, type SapPartnerRecord,
 } from './sap-b1.customers.js';
+import { sapOrderFacts } from './sap-b1.orders.js';
 import { itemPrices, sapPriceLists, specialPrices, type SapPriceLists } from './sap-b1.prices.js';
 
 const SYSTEM = 'SAP Business One';
@@ -54,10 +55,15 @@ export class SapB1Erp implements ErpConnector {
     this.client = new SapB1Client(config, now);
   }
 
-  /** Looks the order up by NumAtCard before creating it: a retry after a lost answer finds the first one. */
+  /**
+   * Looks the order up by NumAtCard before creating it: a retry after a lost answer finds the first one. Answers
+   * the order as SAP holds it (sapOrderFacts), read from the create's own answer or the look-up's, without another
+   * call. An order whose facts cannot be read is created all the same: `factsProblem` says why, in place of `facts`.
+   */
   async createSalesOrder(order: ErpSalesOrder, signal: AbortSignal): Promise<ErpCreateResult> {
     const { order: stored, created } = await this.client.ensureOrder(this.toOrder(order), signal);
-    return { erpOrderRef: String(stored.DocNum), erpOrderId: String(stored.DocEntry), created };
+    const facts = sapOrderFacts(stored, this.config.currencies ?? {}, this.config.warehouseCodes ?? {});
+    return { erpOrderRef: String(stored.DocNum), erpOrderId: String(stored.DocEntry), created, ...(typeof facts === 'string' ? { factsProblem: facts } : { facts }) };
   }
 
   /** SAP keeps an order once made: cancelling it (`Orders(n)/Cancel`) is its delete. One already cancelled counts as done. */

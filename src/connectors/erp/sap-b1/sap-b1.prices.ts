@@ -170,7 +170,7 @@ function firstProblem(prices: Array<ErpPrice | string>): ErpPrice[] | string {
 }
 
 /** What `read` maps, or what is wrong with the record: a field of the wrong shape among them. */
-function mapped<T>(read: () => T | string): T | string {
+export function mapped<T>(read: () => T | string): T | string {
   try {
     return read();
   } catch (error) {
