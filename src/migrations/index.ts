@@ -12,6 +12,8 @@ import { Migration20261205020000ShipmentSync } from './Migration20261205020000Sh
 import { Migration20261205030000Pricing } from './Migration20261205030000Pricing.js';
 import { Migration20261205040000Customers } from './Migration20261205040000Customers.js';
 import { Migration20261205050000CustomerExceptions } from './Migration20261205050000CustomerExceptions.js';
+import { Migration20261205060000CoexistenceValueMaps } from './Migration20261205060000CoexistenceValueMaps.js';
+import { Migration20261205070000CoexistenceDiffs } from './Migration20261205070000CoexistenceDiffs.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -29,4 +31,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261205030000Pricing', class: Migration20261205030000Pricing },
   { name: 'Migration20261205040000Customers', class: Migration20261205040000Customers },
   { name: 'Migration20261205050000CustomerExceptions', class: Migration20261205050000CustomerExceptions },
+  { name: 'Migration20261205060000CoexistenceValueMaps', class: Migration20261205060000CoexistenceValueMaps },
+  { name: 'Migration20261205070000CoexistenceDiffs', class: Migration20261205070000CoexistenceDiffs },
 ];

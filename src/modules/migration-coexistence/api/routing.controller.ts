@@ -49,6 +49,7 @@ export class RoutingController {
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return answerPut(reply, await this.commands.execute(new SetRoutingCommand(domain, body, actorOf(principal))));
+    const { force, ...rule } = body;
+    return answerPut(reply, await this.commands.execute(new SetRoutingCommand(domain, rule, actorOf(principal), force ?? false)));
   }
 }

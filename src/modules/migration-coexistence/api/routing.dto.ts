@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { RESOURCE_ID } from '../../../platform/http/resource-id.js';
 import { ROUTING_MODES, type RoutingMode } from '../domain/routing.js';
 
@@ -15,4 +15,8 @@ export class RoutingDto {
   @ApiPropertyOptional({ description: 'ERP backend that receives shadow writes (mode shadow)' })
   @IsOptional() @IsString() @Matches(RESOURCE_ID, { message: 'shadow must be an ERP backend id' })
   shadow?: string;
+
+  @ApiPropertyOptional({ description: 'Switch to the cloud ERP even though the domain\'s cutover readiness is not met (audited as forced)', default: false })
+  @IsOptional() @IsBoolean()
+  force?: boolean;
 }

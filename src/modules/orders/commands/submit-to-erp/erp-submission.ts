@@ -1,11 +1,11 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Sql, Tx } from '../../../../platform/database/transaction.js';
 import { Destinations, type DeliveryOutcome } from '../../../../platform/delivery/destinations.js';
 import { ProblemException } from '../../../../platform/http/problem.js';
 import { Outbox } from '../../../../platform/outbox/outbox.js';
 import { ERP_MESSAGE_TYPES, type ErpCancelResult, type ErpCreateResult, type ErpSalesOrder } from '../../../../connectors/erp/erp-contract.js';
-import { ErpRouteQuery } from '../../../migration-coexistence/index.js';
+import { ErpRouteQuery, RecordErpAnswerCommand } from '../../../migration-coexistence/index.js';
 import { OrderStatusLog } from '../order-status-log.js';
 
 /** What the ERP needs of an order. */
@@ -33,6 +33,7 @@ export class ErpSubmission implements OnModuleInit {
     private readonly deliveries: Destinations,
     private readonly statusLog: OrderStatusLog,
     private readonly queries: QueryBus,
+    private readonly commands: CommandBus,
   ) {}
 
   onModuleInit(): void {
@@ -74,7 +75,9 @@ export class ErpSubmission implements OnModuleInit {
 
   private async created(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
     const orderId = outcome.delivery.key;
-    if (!(await this.fromOwningBackend(tx, orderId, outcome.delivery.destination))) return;
+    const owning = await this.fromOwningBackend(tx, orderId, outcome.delivery.destination);
+    if (outcome.event === 'delivered' || outcome.event === 'dead') await this.recordShadowed(tx, orderId, outcome, owning);
+    if (!owning) return;
     const submittedAt = outcome.attemptedAt;
     if (outcome.event === 'replayed') {
       await this.statusLog.move(tx, orderId, 'submitted', { reason: 'replayed' });
@@ -103,7 +106,23 @@ export class ErpSubmission implements OnModuleInit {
     }
   }
 
-  /** Shadow backends' answers are recorded in the outbox, not in the order. */
+  /**
+   * An order sent to a primary and a shadow: each one's answer (the order as it holds it, or why it refused) goes to
+   * the coexistence report, and the shadow's nowhere else.
+   */
+  private async recordShadowed(tx: Tx, orderId: string, outcome: DeliveryOutcome, owning: boolean): Promise<void> {
+    if (!UUID.test(orderId)) return;
+    const { rows: [sent] } = await tx.query<{ n: number }>(
+      'select count(distinct destination)::int as n from outbox where key = $1 and type = $2', [orderId, ERP_MESSAGE_TYPES.createSalesOrder],
+    );
+    if ((sent?.n ?? 0) < 2) return;
+    const answer = outcome.event === 'delivered'
+      ? { facts: (outcome.result as ErpCreateResult | undefined)?.facts ?? null }
+      : { failure: outcome.failure?.message ?? 'the ERP did not take the order' };
+    await this.commands.execute(new RecordErpAnswerCommand(tx, 'orders', orderId, outcome.delivery.destination.slice('erp:'.length), owning ? 'primary' : 'shadow', answer));
+  }
+
+  /** Shadow backends' answers are recorded in the outbox and the coexistence report, not in the order. */
   private async fromOwningBackend(tx: Tx, orderId: string, destination: string): Promise<boolean> {
     if (!UUID.test(orderId)) return false;
     const { rows: [order] } = await tx.query<{ erp_backend_id: string }>('select erp_backend_id from sales_order where id = $1', [orderId]);
