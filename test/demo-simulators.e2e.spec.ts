@@ -160,8 +160,33 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
       expect(inSap).toHaveLength(1);
       expect(placed.erpOrderRef).toBe(String(inSap[0]!.DocNum));
     } finally {
-      expect((await call('PUT', '/v1/admin/routing/orders', { mode: 'cloud', primary: 'bc-cloud' })).status).toBe(200);
+      expect((await call('PUT', '/v1/admin/routing/orders', { mode: 'shadow', primary: 'sap-legacy', shadow: 'bc-cloud' })).status).toBe(200);
     }
+  });
+
+  it('starts mid-migration: orders made in the legacy ERP and shadowed by Business Central, and the report shows where the two disagree', async () => {
+    const report = async () => (await call('GET', '/v1/coexistence/report')).body.domains as Array<{ domain: string; mode: string; compared: number; mismatchesByCategory: Record<string, number> }>;
+    const of = async (domain: string) => (await report()).find((d) => d.domain === domain)!;
+    expect(await of('orders')).toMatchObject({ mode: 'shadow' });
+    const { body: { key } } = await call('POST', '/v1/admin/channels/demo-portal/api-keys', { scopes: ['orders:write'] });
+    const order = {
+      channelOrderId: `SHADOW-DEMO-${Date.now()}`, customer: { accountNumber: '10000' }, currency: 'USD',
+      lines: [{ lineId: '1', sku: '1896-S', quantity: 1, unitPrice: 100 }],
+      shipTo: { name: 'Adatum Corporation', line1: '192 Market Square', city: 'Atlanta', postalCode: '31772', country: 'US' },
+    };
+    const placed = await fetch(`${demoUrl}/v1/orders`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': order.channelOrderId }, body: JSON.stringify(order),
+    });
+    expect(placed.status).toBe(202);
+    const deadline = Date.now() + 30_000;
+    const settled = async () => (await of('orders')).compared > 0 && ((await of('customers')).mismatchesByCategory.field ?? 0) > 0 && ((await of('pricing')).mismatchesByCategory.price ?? 0) > 0;
+    while (!(await settled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(await settled()).toBe(true);
+    // School of Fine Art is blocked in Business Central, not in the legacy ERP; the legacy ERP prices 1900-S otherwise.
+    const blocks = (await call('GET', '/v1/coexistence/diffs?domain=customers&transaction=30000')).body.items;
+    expect(blocks).toEqual([expect.objectContaining({ category: 'field', field: 'blocked', primary: 'All', shadow: '', primaryBackend: 'bc-cloud', shadowBackend: 'sap-legacy' })]);
+    const prices = (await call('GET', '/v1/coexistence/diffs?domain=pricing&category=price&limit=500')).body.items as Array<{ transaction: string; primary: number; shadow: number }>;
+    expect(prices.some((d) => d.transaction.includes('|1900-S|') && d.shadow === 199.9)).toBe(true);
   });
 
   it("prices the demo ERP's items for the portal, a customer's own price and quantity break too, and carries a price change to the portal and the store", async () => {

@@ -26,7 +26,8 @@ export function demoSimulators(configuration: ConfigurationDocument): FastifyPlu
   const shopify = createShopifySimulator({ latencyMs: [20, 80], ...settingsOf(shop, { accessToken: 'accessToken', shopDomain: 'shopDomain', apiVersion: 'apiVersion' }), keepRequests: 1000 });
   const sap = simulated(Object.values(configuration.erpBackends), 'sap-b1', 'baseUrl');
   const sapB1 = createSapB1Simulator({
-    latencyMs: [20, 120], ...settingsOf(sap, { companyDb: 'companyDb', userName: 'username', password: 'password' }), keepRequests: 1000, data: legacyCompany(),
+    latencyMs: [20, 120], ...settingsOf(sap, { companyDb: 'companyDb', userName: 'username', password: 'password' }), keepRequests: 1000,
+    data: legacyCompany(DEMO_DISAGREEMENTS),
   });
   const receiver = createWebhookReceiver({ secrets: webhookReceiverSecrets(configuration) });
   return async (instance) => {
@@ -47,23 +48,36 @@ function settingsOf<K extends string>(target: { config: Record<string, unknown> 
   return Object.fromEntries(Object.entries<string>(fields).map(([option, field]) => [option, target?.config[field] as string | undefined])) as Record<K, string | undefined>;
 }
 
+/** Where the legacy company is not Business Central's seed: accounts it does not block, items it prices otherwise. */
+export interface Disagreements {
+  unblocked?: string[];
+  prices?: Record<string, number>;
+}
+
+/**
+ * The demo's legacy ERP disagrees with the cloud one as a company mid-migration does, so that the coexistence report
+ * shows real mismatches: it never blocked School of Fine Art (30000), and it prices two items otherwise.
+ */
+export const DEMO_DISAGREEMENTS: Disagreements = { unblocked: ['30000'], prices: { '1900-S': 199.9, '1908-S': 205 } };
+
 /**
  * The legacy ERP of a distributor migrating to Business Central holds the same customers and items: the SAP
  * Business One company of the demo is the Business Central simulator's seed (customers 10000-40000 as CardCodes,
  * its items, and its EAST, WEST and CENTRAL stock in warehouses 01, 02 and 03), so that any domain can be routed
  * to either ERP.
  */
-export function legacyCompany(): SapB1SimulatorData {
+export function legacyCompany(disagreements: Disagreements = {}): SapB1SimulatorData {
   const bc = defaultSimulatorData();
+  const unblocked = new Set(disagreements.unblocked ?? []);
   const warehouseOf: Record<string, string> = { EAST: '01', WEST: '02', CENTRAL: '03' };
   const stock = (itemNumber: string) =>
     Object.fromEntries(bc.openingStock.filter((s) => s.itemNumber === itemNumber).map((s) => [warehouseOf[s.locationCode]!, s.quantity]));
   return sapB1Company({
     warehouses: bc.locations.map((l) => ({ WarehouseCode: warehouseOf[l.code]!, WarehouseName: l.displayName })),
     customers: bc.customers.map((c) => ({
-      CardCode: c.number, CardName: c.displayName, Frozen: c.blocked.trim() ? 'tYES' : 'tNO', CreditLimit: c.creditLimit, CurrentAccountBalance: c.balanceDue, Currency: '$',
+      CardCode: c.number, CardName: c.displayName, Frozen: c.blocked.trim() && !unblocked.has(c.number) ? 'tYES' : 'tNO', CreditLimit: c.creditLimit, CurrentAccountBalance: c.balanceDue, Currency: '$',
     })),
-    items: bc.items.map((i) => ({ code: i.number, name: i.displayName, price: i.unitPrice, inStock: stock(i.number) })),
+    items: bc.items.map((i) => ({ code: i.number, name: i.displayName, price: disagreements.prices?.[i.number] ?? i.unitPrice, inStock: stock(i.number) })),
   });
 }
 

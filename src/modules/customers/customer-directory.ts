@@ -8,8 +8,8 @@ import { ErpDestination } from '../../connectors/erp/erp-destination.js';
 import { CustomersSynced } from './events/customers-synced.js';
 import { CustomerRecords } from './commands/customer-records.js';
 import type { CustomerFields } from './domain/customer.js';
-import { QueryBus } from '@nestjs/cqrs';
-import { ErpRouteQuery } from '../migration-coexistence/index.js';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ErpRouteQuery, RecordErpAnswerCommand } from '../migration-coexistence/index.js';
 import { LOGGER } from '../../platform/observability/observability.module.js';
 import type { Logger } from '../../platform/observability/logger.js';
 
@@ -26,6 +26,7 @@ export class CustomerDirectory {
     private readonly events: IntegrationEvents,
     private readonly records: CustomerRecords,
     private readonly queries: QueryBus,
+    private readonly commands: CommandBus,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -52,6 +53,7 @@ export class CustomerDirectory {
   async apply(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<Date> {
     const at = await this.store(tx, backendId, customers);
     await this.canonical(tx, backendId, customers);
+    await this.shadowed(tx, backendId, customers);
     if (customers.length > 0) await this.events.publish(tx, new CustomersSynced(backendId, customers.map((c) => c.number)), backendId);
     return at;
   }
@@ -84,6 +86,20 @@ export class CustomerDirectory {
     }
   }
 
+  /**
+   * While customers are routed in shadow mode, what the primary and the shadow say of each account goes to the
+   * coexistence report: the terms the two ERPs must agree on before the cutover (name, block, credit limit, balance).
+   */
+  private async shadowed(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<void> {
+    const route = await this.queries.execute(new ErpRouteQuery('customers', tx));
+    if (route?.mode !== 'shadow' || (backendId !== route.primary && backendId !== route.shadow)) return;
+    const role = backendId === route.primary ? 'primary' : 'shadow';
+    for (const customer of customers) {
+      const facts = { name: customer.name, blocked: comparableBlock(customer.blocked), creditLimit: customer.creditLimit, balanceDue: customer.balanceDue };
+      await this.commands.execute(new RecordErpAnswerCommand(tx, 'customers', customer.number, backendId, role, { facts }));
+    }
+  }
+
   private async store(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<Date> {
     const { rows: [row] } = await tx.query<{ at: Date }>(
       `with upserted as (
@@ -99,6 +115,15 @@ export class CustomerDirectory {
     );
     return row!.at;
   }
+}
+
+/**
+ * A block as both ERPs can say it: SAP Business One's only block, Frozen, stops everything, as Business Central's
+ * `All` does (the coexistence value map's default pairing); blank is no block.
+ */
+function comparableBlock(blocked: string | undefined): string {
+  const value = (blocked ?? '').trim();
+  return value === 'Frozen' ? 'All' : value;
 }
 
 /** What the ERP says of a customer, as canonical fields: those its connector reads (an absent one is not a change). */

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type { ErpPrice } from '../../../connectors/erp/erp-contract.js';
 import type pg from 'pg';
 import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
@@ -9,7 +10,7 @@ import type { IntakeCounts } from '../../../platform/http/batch-items.js';
 import { LOGGER } from '../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../platform/observability/logger.js';
 import { startRecurring } from '../../../platform/recurring.js';
-import { ErpRouteQuery } from '../../migration-coexistence/index.js';
+import { ErpRouteQuery, RecordErpAnswerCommand, type ErpAnswer } from '../../migration-coexistence/index.js';
 import { lockPrices } from './price-locks.js';
 import { PriceIntake } from './price-intake.js';
 import { PricePublisher, pricingSettingOf } from './price-publisher.js';
@@ -55,6 +56,7 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
     private readonly intake: PriceIntake,
     private readonly publisher: PricePublisher,
     private readonly queries: QueryBus,
+    private readonly commands: CommandBus,
     @Inject(PRICE_SETTINGS) private readonly settings: PriceSettings,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -152,7 +154,31 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
 
   private async pullRouted(): Promise<void> {
     const route = await inTransaction(this.pool, (tx) => this.queries.execute(new ErpRouteQuery('pricing', tx)));
-    if (route) await this.pull(route.primary);
+    if (!route) return;
+    const shadow = route.mode === 'shadow' ? route.shadow : null;
+    await this.pull(route.primary, shadow ? (prices) => this.compareShadow(route.primary, prices, shadow) : undefined);
+  }
+
+  /**
+   * In shadow mode, the shadow's prices are read too and compared with the primary's, price by price (its identity:
+   * list, SKU, currency, customer, quantity break, start): recorded for the coexistence report, never applied.
+   */
+  private async compareShadow(primaryId: string, primaryPrices: readonly ErpPrice[], shadowId: string): Promise<void> {
+    const { prices: shadowPrices } = await this.erp.prices(shadowId);
+    const byIdentity = (prices: readonly ErpPrice[]) => new Map(prices.map((p) => [priceIdentity(p), p]));
+    const primary = byIdentity(primaryPrices);
+    const shadow = byIdentity(shadowPrices);
+    const answer = (price: ErpPrice | undefined): ErpAnswer => (price ? { facts: { unitPrice: price.unitPrice, validTo: price.validTo } } : { failure: 'no such price' });
+    const identities = [...new Set([...primary.keys(), ...shadow.keys()])];
+    for (let i = 0; i < identities.length; i += CHUNK) {
+      await inTransaction(this.pool, async (tx) => {
+        for (const identity of identities.slice(i, i + CHUNK)) {
+          await this.commands.execute(new RecordErpAnswerCommand(tx, 'pricing', identity, primaryId, 'primary', answer(primary.get(identity))));
+          await this.commands.execute(new RecordErpAnswerCommand(tx, 'pricing', identity, shadowId, 'shadow', answer(shadow.get(identity))));
+        }
+      });
+    }
+    this.logger.info({ primary: primaryId, shadow: shadowId, compared: identities.length }, "the shadow ERP's prices compared with the primary's");
   }
 
   /**
@@ -162,7 +188,7 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
    * no price (an empty answer is not taken for the end of every price). Undefined when another instance is
    * pulling the backend.
    */
-  async pull(backendId: string): Promise<PricePullResult | undefined> {
+  async pull(backendId: string, afterRead?: (prices: readonly ErpPrice[]) => Promise<void>): Promise<PricePullResult | undefined> {
     return withSessionLock(this.pool, PULL_LOCK + backendId, async (client) => {
       const { rows: [{ now }] } = (await client.query<{ now: string }>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`)) as { rows: Array<{ now: string }> };
       const { prices, rejected } = await this.erp.prices(backendId);
@@ -182,7 +208,13 @@ export class PriceSchedules implements OnApplicationBootstrap, OnApplicationShut
       );
       if (rejected.length > 0) this.logger.warn({ backendId, rejected: rejected.slice(0, 20), count: rejected.length }, 'prices the ERP holds that could not be read');
       this.logger.info({ backendId, read: prices.length, accepted: counts.accepted, withdrawn }, 'prices pulled from the ERP');
+      await afterRead?.(prices);
       return { backendId, read: prices.length, ...counts, withdrawn, rejected };
     });
   }
+}
+
+/** A price's identity, as the coexistence report names it: list, SKU, currency, customer, quantity break, start. */
+function priceIdentity(price: ErpPrice): string {
+  return [price.priceList, price.sku, price.currency, price.customer ?? '*', price.minQuantity, price.validFrom ?? '*'].join('|');
 }

@@ -78,5 +78,6 @@ function compareAnswers(domain: RoutingDomain, primary: AnswerRow, shadow: Answe
   }
   if (primary.facts === null || shadow.facts === null) return undefined;
   if (domain === 'orders') return compareOrders(primary.facts as OrderFacts, shadow.facts as OrderFacts);
-  return compareRecords(primary.facts as RecordFacts, shadow.facts as RecordFacts, domain === 'inventory' ? { category: 'stock' } : {});
+  const category = domain === 'inventory' ? 'stock' : domain === 'pricing' ? 'price' : 'field';
+  return compareRecords(primary.facts as RecordFacts, shadow.facts as RecordFacts, { category });
 }
