@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legacyCompany } from '../src/simulators/demo-simulators.js';
 import { createSapB1Simulator } from '../src/simulators/sap-b1/sap-b1-simulator.js';
 import { waitUntil } from './support/messaging.js';
-import { orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
+import { bcBackend, orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 // Orders while SAP Business One (legacy) does the real work and Business Central shadows it: both answers compared,
@@ -102,6 +102,35 @@ describe('orders in shadow', () => {
     }
     await waitUntil('compared once the shadow answers', async () => Boolean(await compared(orderId!)), 30_000);
     expect(await compared(orderId!)).toEqual({ matched: true, mismatches: 0 });
+  });
+});
+
+describe('stock', () => {
+  it('has one authority: the shadow\'s figures are compared, never applied; another backend is refused', async () => {
+    const bc = bcBackend(w.simUrl);
+    await put('/v1/admin/erp-backends/bc', { ...bc, config: { ...bc.config, locationCodes: { 'WH-EAST': 'EAST', 'WH-WEST': 'WEST' } } });
+    await put('/v1/admin/routing/inventory', { mode: 'shadow', primary: 'bc', shadow: 'sap' });
+    const positions = async () => t.sql<{ source: string; n: number }>('select source, count(*)::int as n from stock_position group by source order by source');
+    // The backend's new settings reach its connector within the directory's few seconds of caching.
+    await waitUntil('the primary\'s stock applied', async () => (await t.request('POST', '/v1/admin/erp-backends/bc/sync/stock')).status === 200 && (await positions()).length > 0, 15_000, 500);
+    const applied = await positions();
+    expect(applied.map((r) => r.source)).toEqual(['erp:bc']);
+    // The legacy ERP's committed quantities differ: its open orders (every test's) are not Business Central's.
+    const compared = await t.request('POST', '/v1/admin/erp-backends/sap/sync/stock');
+    expect(compared.status).toBe(200);
+    expect(compared.body).toMatchObject({ backendId: 'sap', applied: 0 });
+    expect(compared.body.compared).toBeGreaterThan(0);
+    expect(await positions()).toEqual(applied);
+    const report = (await t.request('GET', '/v1/coexistence/report?domain=inventory')).body.domains[0];
+    expect(report).toMatchObject({ mode: 'shadow', compared: compared.body.compared });
+    const [diff] = (await t.request('GET', '/v1/coexistence/diffs?domain=inventory&category=stock')).body.items;
+    expect(diff).toMatchObject({ category: 'stock', primaryBackend: 'bc', shadowBackend: 'sap' });
+    expect(['onHand', 'reserved']).toContain(diff.field);
+    // Neither primary nor shadow: not the authority.
+    await put('/v1/admin/routing/inventory', { mode: 'cloud', primary: 'bc' });
+    const refused = await t.request('POST', '/v1/admin/erp-backends/sap/sync/stock');
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain('not the authority for stock');
   });
 });
 

@@ -60,12 +60,14 @@ export class InventoryController {
   @Post('admin/erp-backends/:id/sync/stock')
   @HttpCode(200)
   @Access('admin')
-  @ApiOperation({ summary: 'Poll the backend for stock changed since its last poll, now' })
+  @ApiOperation({ summary: 'Poll the inventory authority for stock changed since its last poll, now; the shadow in shadow mode is compared, never applied' })
   async pollStock(@Param('id', ResourceIdPipe) id: string) {
     if (!(await this.queries.execute(new ErpBackendQuery(id)))) throw problems.notFound(`ERP backend ${id}`);
-    const result = await this.poller.poll(id);
-    if (!result) throw problems.conflict(`Stock of ${id} is being polled right now; retry shortly`);
-    return { backendId: id, ...sortedCounts(result) };
+    const result = await this.poller.pollOnDemand(id);
+    if ('refused' in result) throw problems.conflict(result.refused);
+    if ('compared' in result) return { backendId: id, compared: result.compared, applied: 0 };
+    if (!result.polled) throw problems.conflict(`Stock of ${id} is being polled right now; retry shortly`);
+    return { backendId: id, ...sortedCounts(result.polled) };
   }
 
   @Get('inventory/:sku')

@@ -7,8 +7,8 @@ import { LOGGER } from '../../../platform/observability/observability.module.js'
 import type { Logger } from '../../../platform/observability/logger.js';
 import { startRecurring } from '../../../platform/recurring.js';
 import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
-import { QueryBus } from '@nestjs/cqrs';
-import { ErpRouteQuery } from '../../migration-coexistence/index.js';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ErpRouteQuery, RecordErpAnswerCommand, type ErpAnswer } from '../../migration-coexistence/index.js';
 import type { IntakeCounts } from '../../../platform/http/batch-items.js';
 import { StockIntake } from './stock-intake.js';
 
@@ -39,6 +39,7 @@ export class ErpStockPoller implements OnApplicationBootstrap, OnApplicationShut
     private readonly erp: ErpDestination,
     private readonly intake: StockIntake,
     private readonly queries: QueryBus,
+    private readonly commands: CommandBus,
     @Inject(STOCK_POLL_SETTINGS) private readonly settings: StockPollSettings,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -58,7 +59,45 @@ export class ErpStockPoller implements OnApplicationBootstrap, OnApplicationShut
 
   private async pollRouted(): Promise<void> {
     const route = await inTransaction(this.pool, (tx) => this.queries.execute(new ErpRouteQuery('inventory', tx)));
-    if (route) await this.poll(route.primary);
+    if (!route) return;
+    await this.poll(route.primary);
+    if (route.mode === 'shadow' && route.shadow) await this.compareShadow(route.primary, route.shadow);
+  }
+
+  /**
+   * Stock has one authority per SKU and warehouse: in shadow mode the shadow's figures are read (whole: the
+   * positions it reports) and compared with what the primary's last poll applied, position by position, for the
+   * coexistence report; they are never applied, so nothing is counted twice.
+   */
+  async compareShadow(primaryId: string, shadowId: string): Promise<number> {
+    const { levels } = await this.erp.stockSince(shadowId, undefined, new Map());
+    const { rows } = await this.pool.query<{ sku: string; warehouse: string; on_hand: number; reserved: number }>(
+      'select sku, warehouse, on_hand::float8 as on_hand, reserved::float8 as reserved from stock_position where source = $1', [`erp:${primaryId}`],
+    );
+    const primary = new Map(rows.map((r) => [`${r.sku}@${r.warehouse}`, { onHand: r.on_hand, reserved: r.reserved }]));
+    const shadow = new Map(levels.map((l) => [`${l.sku}@${l.warehouse}`, { onHand: l.onHand, reserved: l.reserved }]));
+    const answer = (facts: { onHand: number; reserved: number } | undefined): ErpAnswer => (facts ? { facts } : { failure: 'no such position' });
+    const positions = [...new Set([...primary.keys(), ...shadow.keys()])];
+    for (let i = 0; i < positions.length; i += 1000) {
+      await inTransaction(this.pool, async (tx) => {
+        for (const position of positions.slice(i, i + 1000)) {
+          await this.commands.execute(new RecordErpAnswerCommand(tx, 'inventory', position, primaryId, 'primary', answer(primary.get(position))));
+          await this.commands.execute(new RecordErpAnswerCommand(tx, 'inventory', position, shadowId, 'shadow', answer(shadow.get(position))));
+        }
+      });
+    }
+    return positions.length;
+  }
+
+  /**
+   * On demand: the `inventory` primary (or any backend while none is routed) is polled and applied; the shadow is
+   * compared, never applied; any other backend is not the authority for stock and is refused with the reason.
+   */
+  async pollOnDemand(backendId: string): Promise<{ polled: Awaited<ReturnType<ErpStockPoller['poll']>> } | { compared: number } | { refused: string }> {
+    const route = await inTransaction(this.pool, (tx) => this.queries.execute(new ErpRouteQuery('inventory', tx)));
+    if (!route || route.primary === backendId) return { polled: await this.poll(backendId) };
+    if (route.mode === 'shadow' && route.shadow === backendId) return { compared: await this.compareShadow(route.primary, backendId) };
+    return { refused: `ERP backend ${backendId} is not the authority for stock (${route.primary} is, for inventory): its levels would be counted twice` };
   }
 
   /** One poll of one backend now; undefined when another instance is polling it. */
