@@ -60,6 +60,15 @@ describe('orders in shadow', () => {
     // The shadow's answer reached nothing: the order's history names only the primary's reference.
     const history = (await t.request('GET', `/v1/orders/${orderId}`)).body;
     expect(history).toMatchObject({ status: 'confirmed', erpOrderRef: order!.erp_order_ref });
+    // The cross-reference knows the order in both ERPs, by either side's id.
+    const bcOrder = [...w.sim.state.orders.values()].find((o) => o.externalDocumentNumber === order!.reference)!;
+    const ids = (await t.request('GET', `/v1/coexistence/xref/order/${orderId}`)).body;
+    expect(ids).toMatchObject({ entity: 'order', canonicalId: orderId, backends: { sap: { erpRef: order!.erp_order_ref }, bc: { erpId: bcOrder.id, erpRef: bcOrder.number } } });
+    expect((await t.request('GET', `/v1/coexistence/xref/order/${bcOrder.number}?backend=bc`)).body.canonicalId).toBe(orderId);
+    expect((await t.request('GET', '/v1/coexistence/xref/order/nope?backend=bc')).status).toBe(404);
+    // And the accounts, as each ERP's pull read them.
+    const account = (await t.request('GET', '/v1/coexistence/xref/customer/10000')).body;
+    expect(account.backends).toMatchObject({ bc: { erpId: w.sim.state.customers.get('10000')!.id }, sap: { erpId: '10000' } });
   });
 
   it('files a mismatch by category, with both sides: the ERPs tax differently', async () => {

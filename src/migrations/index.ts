@@ -14,6 +14,7 @@ import { Migration20261205040000Customers } from './Migration20261205040000Custo
 import { Migration20261205050000CustomerExceptions } from './Migration20261205050000CustomerExceptions.js';
 import { Migration20261205060000CoexistenceValueMaps } from './Migration20261205060000CoexistenceValueMaps.js';
 import { Migration20261205070000CoexistenceDiffs } from './Migration20261205070000CoexistenceDiffs.js';
+import { Migration20261205080000EntityXref } from './Migration20261205080000EntityXref.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261205050000CustomerExceptions', class: Migration20261205050000CustomerExceptions },
   { name: 'Migration20261205060000CoexistenceValueMaps', class: Migration20261205060000CoexistenceValueMaps },
   { name: 'Migration20261205070000CoexistenceDiffs', class: Migration20261205070000CoexistenceDiffs },
+  { name: 'Migration20261205080000EntityXref', class: Migration20261205080000EntityXref },
 ];

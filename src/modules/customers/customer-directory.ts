@@ -9,7 +9,7 @@ import { CustomersSynced } from './events/customers-synced.js';
 import { CustomerRecords } from './commands/customer-records.js';
 import type { CustomerFields } from './domain/customer.js';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ErpRouteQuery, RecordErpAnswerCommand } from '../migration-coexistence/index.js';
+import { ErpRouteQuery, RecordErpAnswerCommand, RecordXrefCommand } from '../migration-coexistence/index.js';
 import { LOGGER } from '../../platform/observability/observability.module.js';
 import type { Logger } from '../../platform/observability/logger.js';
 
@@ -52,6 +52,7 @@ export class CustomerDirectory {
    */
   async apply(tx: Tx, backendId: string, customers: ErpCustomer[]): Promise<Date> {
     const at = await this.store(tx, backendId, customers);
+    await this.commands.execute(new RecordXrefCommand(tx, 'customer', backendId, customers.map((c) => ({ canonicalId: c.number, erpId: c.erpId }))));
     await this.canonical(tx, backendId, customers);
     await this.shadowed(tx, backendId, customers);
     if (customers.length > 0) await this.events.publish(tx, new CustomersSynced(backendId, customers.map((c) => c.number)), backendId);

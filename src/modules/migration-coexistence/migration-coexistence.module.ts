@@ -3,11 +3,13 @@ import { CoexistenceController } from './api/coexistence.controller.js';
 import { MappingsController, ValueMapsController } from './api/mappings.controller.js';
 import { RoutingController } from './api/routing.controller.js';
 import { RecordErpAnswerHandler } from './commands/record-answer/record-answer.js';
+import { RecordXrefHandler } from './commands/record-xref/record-xref.js';
 import { SetRoutingHandler } from './commands/set-routing/set-routing.js';
 import { SetValueMapsHandler } from './commands/set-value-maps/set-value-maps.js';
 import { BackendRoutesHandler } from './queries/backend-routes/backend-routes.js';
 import { ErpRouteHandler } from './queries/erp-route/erp-route.js';
 import { CoexistenceReport } from './queries/report/coexistence-report.js';
+import { EntityIdsHandler } from './queries/xref/xref.js';
 import { ValueMapsHandler } from './queries/value-maps/value-maps.js';
 
 // What the composition root needs to check a configuration file before the service starts.
@@ -24,7 +26,7 @@ export class MigrationCoexistenceModule {
   static register(settings: { serveApi: boolean }): DynamicModule {
     return {
       module: MigrationCoexistenceModule,
-      providers: [SetRoutingHandler, ErpRouteHandler, BackendRoutesHandler, SetValueMapsHandler, ValueMapsHandler, RecordErpAnswerHandler, CoexistenceReport],
+      providers: [SetRoutingHandler, ErpRouteHandler, BackendRoutesHandler, SetValueMapsHandler, ValueMapsHandler, RecordErpAnswerHandler, CoexistenceReport, RecordXrefHandler, EntityIdsHandler],
       controllers: settings.serveApi ? [RoutingController, MappingsController, ValueMapsController, CoexistenceController] : [],
     };
   }

@@ -4,6 +4,8 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type pg from 'pg';
 import { Inject } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { RESOURCE_ID } from '../../../platform/http/resource-id.js';
 import { AuditLog } from '../../../platform/audit/audit-log.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction } from '../../../platform/database/transaction.js';
@@ -12,6 +14,7 @@ import { Access, actorOf, CurrentPrincipal, type Principal } from '../../../plat
 import { MISMATCH_CATEGORIES, type MismatchCategory } from '../domain/diff.js';
 import { ROUTING_DOMAINS, type RoutingDomain } from '../domain/routing.js';
 import { CoexistenceReport } from '../queries/report/coexistence-report.js';
+import { EntityIdsQuery } from '../queries/xref/xref.js';
 import { RoutingDomainPipe } from './routing.controller.js';
 
 export class ReportQueryDto {
@@ -46,6 +49,12 @@ export class DiffQueryDto {
   before?: string;
 }
 
+export class XrefQueryDto {
+  @ApiPropertyOptional({ description: 'Find the entity by its id (or document number) in this ERP backend' })
+  @IsOptional() @IsString() @Matches(RESOURCE_ID)
+  backend?: string;
+}
+
 export class ReadinessDto {
   @ApiProperty({ description: 'The match rate a switch to the cloud ERP needs, 0 to 1', example: 0.98 })
   @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(1)
@@ -69,6 +78,7 @@ export class CoexistenceController {
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly report: CoexistenceReport,
     private readonly audit: AuditLog,
+    private readonly queries: QueryBus,
   ) {}
 
   @Get('coexistence/report')
@@ -83,6 +93,16 @@ export class CoexistenceController {
   @ApiOperation({ summary: 'Each mismatch, newest first, with both sides field by field' })
   diffs(@Query() query: DiffQueryDto) {
     return this.report.diffs({ domain: query.domain, category: query.category, transaction: query.transaction }, query.limit ?? 100, query.before);
+  }
+
+  @Get('coexistence/xref/:entity/:id')
+  @Access('admin')
+  @ApiOperation({ summary: "An entity's ids: its canonical id (an order id, an account number) and its id and document number in each ERP backend; by the ERP's id with ?backend=" })
+  async xref(@Param('entity') entity: string, @Param('id') id: string, @Query() query: XrefQueryDto) {
+    if (entity !== 'order' && entity !== 'customer') throw problems.validation([{ field: 'entity', message: 'entity must be order or customer' }]);
+    const ids = await inTransaction(this.pool, (tx) => this.queries.execute(new EntityIdsQuery(tx, entity, query.backend ? { backendId: query.backend, erpIdOrRef: id } : { canonicalId: id })));
+    if (!ids) throw problems.notFound(`The ${entity} ${id}${query.backend ? ` of ERP backend ${query.backend}` : ''} in the cross-reference`);
+    return ids;
   }
 
   @Get('admin/coexistence/readiness/:domain')

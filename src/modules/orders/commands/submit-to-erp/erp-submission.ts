@@ -5,7 +5,7 @@ import { Destinations, type DeliveryOutcome } from '../../../../platform/deliver
 import { ProblemException } from '../../../../platform/http/problem.js';
 import { Outbox } from '../../../../platform/outbox/outbox.js';
 import { ERP_MESSAGE_TYPES, type ErpCancelResult, type ErpCreateResult, type ErpSalesOrder } from '../../../../connectors/erp/erp-contract.js';
-import { ErpRouteQuery, RecordErpAnswerCommand } from '../../../migration-coexistence/index.js';
+import { ErpRouteQuery, RecordErpAnswerCommand, RecordXrefCommand } from '../../../migration-coexistence/index.js';
 import { OrderStatusLog } from '../order-status-log.js';
 
 /** What the ERP needs of an order. */
@@ -76,6 +76,10 @@ export class ErpSubmission implements OnModuleInit {
   private async created(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
     const orderId = outcome.delivery.key;
     const owning = await this.fromOwningBackend(tx, orderId, outcome.delivery.destination);
+    if (outcome.event === 'delivered' && UUID.test(orderId)) {
+      const result = outcome.result as ErpCreateResult;
+      await this.commands.execute(new RecordXrefCommand(tx, 'order', outcome.delivery.destination.slice('erp:'.length), [{ canonicalId: orderId, erpId: result.erpOrderId, erpRef: result.erpOrderRef }]));
+    }
     if (outcome.event === 'delivered' || outcome.event === 'dead') await this.recordShadowed(tx, orderId, outcome, owning);
     if (!owning) return;
     const submittedAt = outcome.attemptedAt;
