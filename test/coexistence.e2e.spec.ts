@@ -114,6 +114,24 @@ describe('orders in shadow', () => {
   });
 });
 
+describe('the cross-reference at work', () => {
+  it('cancels an order in both ERPs by the ids it recorded, with no look-up by reference', async () => {
+    const orderId = await confirmedOrder({ currency: 'USD' });
+    await waitUntil('both ids recorded', async () => Object.keys((await t.request('GET', `/v1/coexistence/xref/order/${orderId}`)).body.backends ?? {}).length === 2, 15_000);
+    const [{ reference }] = await t.sql<{ reference: string }>('select reference from sales_order where id = $1', [orderId]);
+    const sapBefore = sap.state.requests.length;
+    const bcBefore = w.sim.state.requests.length;
+    const cancel = await t.request('POST', `/v1/orders/${orderId}/cancel`, { token: w.portalKey });
+    expect(cancel.body.status).toBe('cancelled');
+    await waitUntil('the shadow\'s order deleted too', () => ![...w.sim.state.orders.values()].some((o) => o.externalDocumentNumber === reference), 15_000);
+    const sapOrder = [...sap.state.documents.Orders.values()].find((o) => o.NumAtCard === reference)!;
+    expect(sapOrder.Cancelled).toBe('tYES');
+    const sapCalls = sap.state.requests.slice(sapBefore).filter((r) => r.path.includes('Orders'));
+    expect(sapCalls.map((r) => `${r.method} ${r.path.replace(/^\/b1s\/v[12]\//, '')}`)).toEqual([`POST Orders(${sapOrder.DocEntry})/Cancel`]);
+    expect(w.sim.state.requests.slice(bcBefore).filter((r) => r.path.includes('salesOrders')).map((r) => r.method)).toEqual(['DELETE']);
+  });
+});
+
 describe('stock', () => {
   it('has one authority: the shadow\'s figures are compared, never applied; another backend is refused', async () => {
     const bc = bcBackend(w.simUrl);

@@ -173,11 +173,17 @@ describe('order intake to Business Central', () => {
 
     const answer = await submitOrder(t, w.portalKey, orderBody());
     const confirmed = await waitForStatus(t, answer.body.orderId, 'confirmed');
-    expect(erpOrdersWithReference(w.sim, confirmed.reference)).toHaveLength(1);
+    const [made] = erpOrdersWithReference(w.sim, confirmed.reference);
+    expect(made).toBeDefined();
+    const before = w.sim.state.requests.length;
     const cancel = await t.request('POST', `/v1/orders/${confirmed.orderId}/cancel`, { token: w.portalKey });
     expect(cancel.status).toBe(200);
     expect(cancel.body.status).toBe('cancelled');
     expect(erpOrdersWithReference(w.sim, confirmed.reference)).toEqual([]);
+    // The order's id in the ERP came from the cross-reference: deleted by it, with no look-up by reference.
+    const calls = w.sim.state.requests.slice(before).filter((r) => r.path.includes('salesOrders'));
+    expect(calls.map((r) => `${r.method} ${r.status}`)).toEqual(['DELETE 204']);
+    expect(calls[0]!.path).toContain(made!.id);
     await waitUntil('cancel sent to the channel', () => eventsOf(confirmed.orderId).some((e) => e.status === 'cancelled'));
     // Cancelling again changes nothing.
     expect((await t.request('POST', `/v1/orders/${confirmed.orderId}/cancel`, { token: w.portalKey })).status).toBe(200);

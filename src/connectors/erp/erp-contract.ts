@@ -54,6 +54,12 @@ export interface ErpOrderFacts {
   totalIncludingTax: number;
 }
 
+/** An order's id (and number) in one ERP, as the cross-reference of ids recorded it at its create. */
+export interface KnownErpOrder {
+  erpOrderId: string;
+  erpOrderRef?: string | null;
+}
+
 export interface ErpCancelResult {
   /** false when the ERP had no such order. */
   deleted: boolean;
@@ -291,7 +297,12 @@ export interface StockChanges {
 /** One ERP system behind Crossdock's contract: one implementation per connector kind. */
 export interface ErpConnector {
   createSalesOrder(order: ErpSalesOrder, signal: AbortSignal): Promise<ErpCreateResult>;
-  cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal): Promise<ErpCancelResult>;
+  /**
+   * Deletes (or cancels) the order Crossdock's reference names. `known`: its id and number in this ERP from the
+   * cross-reference of ids, when recorded: the connector acts on it directly, and looks the order up by reference
+   * only when the ERP refuses that (an id gone stale, an order already cancelled).
+   */
+  cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal, known?: KnownErpOrder): Promise<ErpCancelResult>;
   customers(call: GovernedCall): Promise<CustomerPull>;
   /**
    * Positions changed since `since` (all when undefined). `lastReserved`: what the last reads found held by the

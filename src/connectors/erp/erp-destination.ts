@@ -11,7 +11,7 @@ import { SapB1Erp } from './sap-b1/sap-b1.delivery.js';
 import type { SapB1Config } from './sap-b1/sap-b1.config.js';
 import {
   ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpChangeNotifications, type ErpConnector, type ErpCreateResult, type ErpCustomer, type ErpCustomerCreate,
-  type ErpCustomerUpdate, type ErpCustomerUpdateResult, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type PricePull, type ShipmentChanges, type StockChanges,
+  type ErpCustomerUpdate, type ErpCustomerUpdateResult, type KnownErpOrder, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type PricePull, type ShipmentChanges, type StockChanges,
 } from './erp-contract.js';
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -58,7 +58,11 @@ export class ErpDestination implements DestinationHandler, OnModuleInit, OnAppli
     const backendId = delivery.destination.slice('erp:'.length);
     const connector = this.connector(await this.backend(backendId));
     if (delivery.type === ERP_MESSAGE_TYPES.createSalesOrder) return connector.createSalesOrder(delivery.payload as unknown as ErpSalesOrder, signal);
-    if (delivery.type === ERP_MESSAGE_TYPES.cancelSalesOrder) return connector.cancelSalesOrder(String(delivery.payload.externalDocumentNumber), signal);
+    if (delivery.type === ERP_MESSAGE_TYPES.cancelSalesOrder) {
+      // The order's id in this backend, where the cross-reference had it when the cancel was asked.
+      const known = (delivery.payload.erpOrders as Record<string, KnownErpOrder> | undefined)?.[backendId];
+      return connector.cancelSalesOrder(String(delivery.payload.externalDocumentNumber), signal, known);
+    }
     if (delivery.type === ERP_MESSAGE_TYPES.postShipment && connector.postShipment) return connector.postShipment(delivery.payload as unknown as ErpShipment, signal);
     if (delivery.type === ERP_MESSAGE_TYPES.updateCustomer && connector.updateCustomer) return connector.updateCustomer(delivery.payload as unknown as ErpCustomerUpdate, signal);
     if (delivery.type === ERP_MESSAGE_TYPES.createCustomer && connector.createCustomer) return connector.createCustomer(delivery.payload as unknown as ErpCustomerCreate, signal);

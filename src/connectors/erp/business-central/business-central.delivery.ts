@@ -1,6 +1,7 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
+import { directly } from '../erp-direct.js';
 import type {
-  CustomerPull, ErpCancelResult, ErpChangeNotifications, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate,
+  CustomerPull, ErpCancelResult, KnownErpOrder, ErpChangeNotifications, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate,
   ErpCustomerUpdateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment } from '../erp-shipment-plan.js';
@@ -44,7 +45,11 @@ export class BusinessCentralErp implements ErpConnector {
     return { erpOrderRef: stored.number, erpOrderId: stored.id, created, ...(typeof facts === 'string' ? { factsProblem: facts } : { facts }) };
   }
 
-  async cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal): Promise<ErpCancelResult> {
+  async cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal, known?: KnownErpOrder): Promise<ErpCancelResult> {
+    if (known) {
+      const deleted = await directly(() => this.client.deleteSalesOrder(known.erpOrderId, '*', signal));
+      if (deleted) return { deleted: true, erpOrderRef: known.erpOrderRef ?? null, byKnownId: true };
+    }
     const order = await this.client.findSalesOrder(externalDocumentNumber, signal);
     if (!order) return { deleted: false };
     await this.client.deleteSalesOrder(order.id, order['@odata.etag'] ?? '*', signal);

@@ -197,6 +197,15 @@ describe('SAP Business One orders', () => {
     expect(committed(sim, 'A00004', '01')).toBe(before);
     expect(await erp.cancelSalesOrder('CD-CANCEL-1', signal())).toEqual({ deleted: true, erpOrderRef: String(stored!.DocNum), alreadyCancelled: true });
     expect(await erp.cancelSalesOrder('CD-NEVER-SENT', signal())).toEqual({ deleted: false });
+    // By the id the cross-reference recorded: cancelled directly; refused there (cancelled already, or an id gone
+    // stale), found by its reference as above.
+    const direct = await erp.createSalesOrder(order('CD-CANCEL-2'), signal());
+    const known = { erpOrderId: direct.erpOrderId, erpOrderRef: direct.erpOrderRef };
+    const from = sim.state.requests.length;
+    expect(await erp.cancelSalesOrder('CD-CANCEL-2', signal(), known)).toEqual({ deleted: true, erpOrderRef: direct.erpOrderRef, byKnownId: true });
+    expect(sim.state.requests.slice(from).map((r) => `${r.method} ${r.path}`)).toEqual([`POST /b1s/v1/Orders(${direct.erpOrderId})/Cancel`]);
+    expect(await erp.cancelSalesOrder('CD-CANCEL-2', signal(), known)).toEqual({ deleted: true, erpOrderRef: direct.erpOrderRef, alreadyCancelled: true });
+    expect(await erp.cancelSalesOrder('CD-NEVER-SENT', signal(), { erpOrderId: '999999' })).toEqual({ deleted: false });
     // The cancelled order still answers for its reference: a replayed create does not undo the cancel.
     expect(await erp.createSalesOrder(order('CD-CANCEL-1'), signal())).toMatchObject({ erpOrderId: String(stored!.DocEntry), created: false });
   });

@@ -1,10 +1,11 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import { expectShape, type Shape } from '../../answer-shape.js';
 import type {
-  CustomerPull, ErpCancelResult, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpPrice,
+  CustomerPull, ErpCancelResult, KnownErpOrder, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpPrice,
   ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment } from '../erp-shipment-plan.js';
+import { directly } from '../erp-direct.js';
 import { isCodeTaken, SapB1Client, type SapDeliveryNote, type SapItemStock, type SapOrder, type SapOrderInput } from './sap-b1.client.js';
 import { SAP_STOCK_DOCUMENTS, type SapB1Config } from './sap-b1.config.js';
 import { isoCurrency, sapCurrency } from './sap-b1.currencies.js';
@@ -67,7 +68,11 @@ export class SapB1Erp implements ErpConnector {
   }
 
   /** SAP keeps an order once made: cancelling it (`Orders(n)/Cancel`) is its delete. One already cancelled counts as done. */
-  async cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal): Promise<ErpCancelResult> {
+  async cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal, known?: KnownErpOrder): Promise<ErpCancelResult> {
+    if (known && /^\d+$/.test(known.erpOrderId)) {
+      const cancelled = await directly(() => this.client.cancelOrder(Number(known.erpOrderId), signal));
+      if (cancelled) return { deleted: true, erpOrderRef: known.erpOrderRef ?? null, byKnownId: true };
+    }
     const order = await this.client.findOrder(externalDocumentNumber, signal);
     if (!order) return { deleted: false };
     const alreadyCancelled = order.Cancelled === 'tYES';

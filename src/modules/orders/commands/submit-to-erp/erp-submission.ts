@@ -5,7 +5,7 @@ import { Destinations, type DeliveryOutcome } from '../../../../platform/deliver
 import { ProblemException } from '../../../../platform/http/problem.js';
 import { Outbox } from '../../../../platform/outbox/outbox.js';
 import { ERP_MESSAGE_TYPES, type ErpCancelResult, type ErpCreateResult, type ErpSalesOrder } from '../../../../connectors/erp/erp-contract.js';
-import { ErpRouteQuery, RecordErpAnswerCommand, RecordXrefCommand } from '../../../migration-coexistence/index.js';
+import { EntityIdsQuery, ErpRouteQuery, RecordErpAnswerCommand, RecordXrefCommand } from '../../../migration-coexistence/index.js';
 import { OrderStatusLog } from '../order-status-log.js';
 
 /** What the ERP needs of an order. */
@@ -70,7 +70,10 @@ export class ErpSubmission implements OnModuleInit {
     const { rows } = await sql.query<{ destination: string }>(
       `select distinct destination from outbox where key = $1 and type = $2`, [orderId, ERP_MESSAGE_TYPES.createSalesOrder],
     );
-    await this.outbox.add(sql, { type: ERP_MESSAGE_TYPES.cancelSalesOrder, kind: 'command', key: orderId, payload: { externalDocumentNumber: reference } }, rows.map((r) => r.destination));
+    // Where a backend's id of the order is known already, its connector acts on it rather than looking it up.
+    const ids = await this.queries.execute(new EntityIdsQuery(sql, 'order', { canonicalId: orderId }));
+    const erpOrders = Object.fromEntries(Object.entries(ids?.backends ?? {}).map(([backend, id]) => [backend, { erpOrderId: id.erpId, erpOrderRef: id.erpRef }]));
+    await this.outbox.add(sql, { type: ERP_MESSAGE_TYPES.cancelSalesOrder, kind: 'command', key: orderId, payload: { externalDocumentNumber: reference, erpOrders } }, rows.map((r) => r.destination));
   }
 
   private async created(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
