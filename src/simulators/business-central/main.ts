@@ -17,12 +17,15 @@ const url = await simulator.listen(Number(process.env.PORT ?? 4010), process.env
 process.stdout.write(
   `Business Central simulator on ${url}\n` +
     `  API       ${url}/v2.0/<tenant>/<environment>/api/v2.0/companies(<id>)/salesOrders, customers, paymentTerms, items, locations, itemLedgerEntries\n` +
+    `  webhooks  ${url}/v2.0/<tenant>/<environment>/api/v2.0/subscriptions (the validation-token handshake; customers' changes notified)\n` +
     `  analytics ${url}/v2.0/<tenant>/<environment>/api/microsoft/analytics/v1.0/companies(<id>)/itemLedgerEntries\n` +
     `  token     ${url}/oauth2/v2.0/token\n` +
     `  control   ${url}/_control/state, POST /_control/maintenance {"on": true}, /_control/throttle {"next": n, "after": k},\n` +
     `            POST /_control/stock {"itemNumber", "locationCode", "quantity"}, POST /_control/orders/<id>/ship,\n` +
     `            PUT /_control/items/<number>, PUT and DELETE /_control/price-list-lines/<lineNo>, PUT /_control/customers/<number>,\n` +
-    `            POST /_control/customers/<number>/edit-before-next-patch {"fields", "count"}, /_control/stale-next-patch {"count"}\n`,
+    `            POST /_control/customers/<number>/edit-before-next-patch {"fields", "count"}, /_control/stale-next-patch {"count"},\n` +
+    `            DELETE /_control/customers/<number>, GET /_control/subscriptions, POST /_control/subscriptions/<id>/expire,\n` +
+    `            GET /_control/notifications, GET /_control/handshakes\n`,
 );
 const stop = () => void simulator.close().then(() => process.exit(0));
 process.on('SIGINT', stop);

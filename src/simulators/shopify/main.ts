@@ -15,7 +15,9 @@ process.stdout.write(
     `  GraphQL  ${url}/admin/api/<version>/graphql.json (X-Shopify-Access-Token)\n` +
     `  control  ${url}/_control/state, /_control/mutations, PUT /_control/inventory-levels {"sku", "locationId", "available"},\n` +
     `           POST /_control/bucket {"currentlyAvailable": n}, POST /_control/webhooks/send {"url", "secret", "topic", "payload", "copies"},\n` +
-    `           /_control/price-lists (POST {"currency", "id"?}), /_control/price-mutations\n`,
+    `           /_control/price-lists (POST {"currency", "id"?}), /_control/price-mutations, /_control/customers (POST a customer),\n` +
+    `           /_control/companies (POST a company with its locations), POST /_control/companies/<id>, POST /_control/company-locations/<id>\n` +
+    `           (a merchant's edit), POST /_control/webhooks/subscription {"url", "secret"} (companies' webhooks), GET /_control/webhooks/sent\n`,
 );
 const stop = () => void simulator.close().then(() => process.exit(0));
 process.on('SIGINT', stop);
