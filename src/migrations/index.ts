@@ -15,6 +15,7 @@ import { Migration20261205050000CustomerExceptions } from './Migration2026120505
 import { Migration20261205060000CoexistenceValueMaps } from './Migration20261205060000CoexistenceValueMaps.js';
 import { Migration20261205070000CoexistenceDiffs } from './Migration20261205070000CoexistenceDiffs.js';
 import { Migration20261205080000EntityXref } from './Migration20261205080000EntityXref.js';
+import { Migration20261205090000Operators } from './Migration20261205090000Operators.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261205060000CoexistenceValueMaps', class: Migration20261205060000CoexistenceValueMaps },
   { name: 'Migration20261205070000CoexistenceDiffs', class: Migration20261205070000CoexistenceDiffs },
   { name: 'Migration20261205080000EntityXref', class: Migration20261205080000EntityXref },
+  { name: 'Migration20261205090000Operators', class: Migration20261205090000Operators },
 ];

@@ -10,13 +10,14 @@ import { ConfiguredTargets } from './configured-targets.js';
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ErpBackendEntity } from './entities/erp-backend.entity.js';
 import { SourceSystemEntity } from './entities/source-system.entity.js';
+import { OperatorEntity } from './entities/operator.entity.js';
 import { ChannelHandler, ChannelsHandler } from './queries/channels/channels.js';
 import { ErpBackendHandler, ErpBackendsHandler } from './queries/erp-backend/erp-backend.js';
 
 // What the composition root needs to boot: the entities to register, the seeder, the file's checks.
 export { ConfigurationSeeder } from './configuration.seeder.js';
 export { validateResource, type ResourceType } from './resource-validation.js';
-export const CONFIGURATION_ENTITIES = [ErpBackendEntity, ChannelEntity, SourceSystemEntity];
+export const CONFIGURATION_ENTITIES = [ErpBackendEntity, ChannelEntity, SourceSystemEntity, OperatorEntity];
 
 /** The stored configuration, its queries, and the targets' settings for the connectors: in every role. */
 @Global()

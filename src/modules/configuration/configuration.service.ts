@@ -8,20 +8,22 @@ import type { PutResult } from '../../platform/http/resource-id.js';
 import { ApiKeys, type KeyPrincipal } from '../../platform/security/api-keys.js';
 import { SecretBox } from '../../platform/security/secret-box.js';
 import { BackendRoutesQuery } from '../migration-coexistence/index.js';
-import type { ChannelDto, ErpBackendDto, SourceDto } from './api/resources.dto.js';
+import type { ChannelDto, ErpBackendDto, OperatorDto, SourceDto } from './api/resources.dto.js';
 import { maskSecrets, restoreMaskedSecrets, transformSecrets } from './domain/secrets.js';
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ErpBackendEntity } from './entities/erp-backend.entity.js';
 import { SourceSystemEntity } from './entities/source-system.entity.js';
+import { OperatorEntity } from './entities/operator.entity.js';
+import { OPS_SCOPES } from '../../platform/security/scopes.js';
 import { connectorConfigErrors, secretsOf } from './resource-validation.js';
 import { ChannelDirectory } from './channel-directory.js';
 
-type Entity = ErpBackendEntity | ChannelEntity | SourceSystemEntity;
+type Entity = ErpBackendEntity | ChannelEntity | SourceSystemEntity | OperatorEntity;
 type Constructor<E> = new () => E;
 
 /** How one kind of configured resource is stored and shown; the store logic is the same for all. */
 interface Resource<E extends Entity, D> {
-  type: 'erp-backend' | 'channel' | 'source';
+  type: 'erp-backend' | 'channel' | 'source' | 'operator';
   label: string;
   entity: Constructor<E>;
   /** The stored fields for a validated body, given what is stored now (to keep masked secrets). */
@@ -85,12 +87,21 @@ const SOURCE: Resource<SourceSystemEntity, SourceDto> = {
   view: (e) => ({ id: e.id, name: e.name, kind: e.kind, createdAt: e.createdAt, updatedAt: e.updatedAt }),
 };
 
-/** The stored configuration: ERP backends, channels, sources and API keys, every change audited. */
+const OPERATOR: Resource<OperatorEntity, OperatorDto> = {
+  type: 'operator',
+  label: 'Operator',
+  entity: OperatorEntity,
+  content: (_id, dto) => ({ name: dto.name }),
+  view: (e) => ({ id: e.id, name: e.name, createdAt: e.createdAt, updatedAt: e.updatedAt }),
+};
+
+/** The stored configuration: ERP backends, channels, sources, operators and API keys, every change audited. */
 @Injectable()
 export class ConfigurationService {
   readonly erpBackends = this.store(ERP_BACKEND);
   readonly channels = this.store(CHANNEL);
   readonly sources = this.store(SOURCE);
+  readonly operators = this.store(OPERATOR);
 
   constructor(
     private readonly orm: MikroORM,
@@ -104,7 +115,7 @@ export class ConfigurationService {
   /** A copy of a resource (or its new content) with its connector's secret fields passed through `transform`. */
   private secrets<T extends object>(type: Resource<Entity, unknown>['type'], resource: T, transform: (value: string) => string): T {
     const { kind, config } = resource as { kind?: string; config?: Record<string, unknown> };
-    if (type === 'source' || kind === undefined || config === undefined) return { ...resource };
+    if (type === 'source' || type === 'operator' || kind === undefined || config === undefined) return { ...resource };
     return { ...resource, config: transformSecrets(config, secretsOf(type, kind), transform) };
   }
 
@@ -132,7 +143,7 @@ export class ConfigurationService {
   }
 
   private store<E extends Entity, D>(resource: Resource<E, D>) {
-    const principal = resource.type === 'erp-backend' ? undefined : (id: string): KeyPrincipal => ({ type: resource.type as 'channel' | 'source', id });
+    const principal = resource.type === 'erp-backend' ? undefined : (id: string): KeyPrincipal => ({ type: resource.type as KeyPrincipal['type'], id });
     return {
       list: async () => (await this.orm.em.fork().find(resource.entity, {}, { orderBy: { id: 'asc' } as never })).map(resource.view),
       get: async (id: string) => {
@@ -186,6 +197,13 @@ export class ConfigurationService {
   }
 
   async issueApiKey(principal: KeyPrincipal, scopes: string[], name: string | null, actor: string) {
+    // An operator's keys work the operations API and nothing else; no channel's or source's key does.
+    const misplaced = scopes.filter((scope) => OPS_SCOPES.includes(scope as never) !== (principal.type === 'operator'));
+    if (misplaced.length > 0) {
+      throw problems.validation([{ field: 'scopes', message: principal.type === 'operator'
+        ? `an operator's key carries only ${OPS_SCOPES.join(' and ')}, not ${misplaced.join(', ')}`
+        : `${misplaced.join(', ')} belong to operators' keys (POST /v1/admin/operators/{id}/api-keys)` }]);
+    }
     return this.transaction(async (em) => {
       await this.requirePrincipal(em, principal);
       const issued = this.apiKeys.issue(em, principal, scopes, name);
@@ -213,10 +231,10 @@ export class ConfigurationService {
   }
 
   private async requirePrincipal(em: EntityManager, principal: KeyPrincipal): Promise<void> {
-    const found = principal.type === 'channel'
-      ? await em.findOne(ChannelEntity, { id: principal.id })
-      : await em.findOne(SourceSystemEntity, { id: principal.id });
-    if (!found) throw problems.notFound(`${principal.type === 'channel' ? 'Channel' : 'Source system'} "${principal.id}"`);
+    const found = principal.type === 'channel' ? await em.findOne(ChannelEntity, { id: principal.id })
+      : principal.type === 'operator' ? await em.findOne(OperatorEntity, { id: principal.id })
+        : await em.findOne(SourceSystemEntity, { id: principal.id });
+    if (!found) throw problems.notFound(`${principal.type === 'channel' ? 'Channel' : principal.type === 'operator' ? 'Operator' : 'Source system'} "${principal.id}"`);
   }
 
   /** Runs `work` in a transaction; two creations of one id race on the primary key, and the loser re-reads. */

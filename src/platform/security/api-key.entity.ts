@@ -1,6 +1,6 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 
-export type PrincipalType = 'channel' | 'source';
+export type PrincipalType = 'channel' | 'source' | 'operator';
 
 /** An API key of one principal. Only the hash of its secret is kept; the key itself is shown once. */
 @Entity({ tableName: 'api_key' })

@@ -6,9 +6,9 @@ import { answerPut, ResourceIdPipe } from '../../../platform/http/resource-id.js
 import { actorOf, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
 import { ConfigurationService } from '../configuration.service.js';
 import { CreateApiKeyDto, CreatedApiKeyDto } from './api-key.dto.js';
-import { ChannelDto, ErpBackendDto, SourceDto } from './resources.dto.js';
+import { ChannelDto, ErpBackendDto, OperatorDto, SourceDto } from './resources.dto.js';
 
-type StoreName = 'erpBackends' | 'channels' | 'sources';
+type StoreName = 'erpBackends' | 'channels' | 'sources' | 'operators';
 
 /** The admin API of one configured resource: list, read, create-or-replace, delete; keys for principals. */
 function adminResourceController(path: string, tag: string, store: StoreName, dto: Type<unknown>): Type<unknown> {
@@ -50,7 +50,7 @@ function adminResourceController(path: string, tag: string, store: StoreName, dt
   return AdminResourceController;
 }
 
-function apiKeysController(path: 'channels' | 'sources', type: 'channel' | 'source', tag: string): Type<unknown> {
+function apiKeysController(path: 'channels' | 'sources' | 'operators', type: 'channel' | 'source' | 'operator', tag: string): Type<unknown> {
   @ApiTags(tag)
   @ApiBearerAuth('admin')
   @Controller(`v1/admin/${path}/:id/api-keys`)
@@ -76,7 +76,7 @@ function apiKeysController(path: 'channels' | 'sources', type: 'channel' | 'sour
       return this.configuration.revokeApiKey({ type, id }, keyId, actorOf(principal));
     }
   }
-  Object.defineProperty(ApiKeysController, 'name', { value: `Admin${type === 'channel' ? 'Channel' : 'Source'}ApiKeysController` });
+  Object.defineProperty(ApiKeysController, 'name', { value: `Admin${type[0]!.toUpperCase()}${type.slice(1)}ApiKeysController` });
   return ApiKeysController;
 }
 
@@ -86,4 +86,6 @@ export const RESOURCE_CONTROLLERS = [
   adminResourceController('sources', 'admin: sources', 'sources', SourceDto),
   apiKeysController('channels', 'channel', 'admin: channels'),
   apiKeysController('sources', 'source', 'admin: sources'),
+  adminResourceController('operators', 'admin: operators', 'operators', OperatorDto),
+  apiKeysController('operators', 'operator', 'admin: operators'),
 ];

@@ -164,6 +164,12 @@ export class ChannelDto {
   limits?: TargetLimitsDto;
 }
 
+export class OperatorDto {
+  @ApiProperty({ example: 'Dana Ops' })
+  @IsString() @IsNotEmpty() @MaxLength(200)
+  name: string;
+}
+
 export class SourceDto {
   @ApiProperty({ example: 'Main warehouse WMS' })
   @IsString() @IsNotEmpty() @MaxLength(200)

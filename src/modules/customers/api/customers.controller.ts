@@ -70,7 +70,7 @@ export class CustomersController {
   }
 
   @Get('ops/customer-conflicts')
-  @Access('admin')
+  @Access({ scopes: ['ops:read'], orAdmin: true })
   @ApiOperation({ summary: 'Customer fields changed on both sides since they last agreed: open ones (held by a manual policy), or all with status=all' })
   async conflicts(@Query('status') status?: string, @Query('accountNumber') accountNumber?: string) {
     const { rows } = await this.pool.query(
@@ -84,7 +84,7 @@ export class CustomersController {
 
   @Post('ops/customer-conflicts/:id/resolve')
   @HttpCode(200)
-  @Access('admin')
+  @Access({ scopes: ['ops:write'], orAdmin: true })
   @ApiOperation({ summary: "Resolve a held conflict: keep the record's value, take the other side's, or set a value; applied as the field's owner would, audited" })
   async resolve(@Param('id') id: string, @Body() body: ConflictResolutionDto, @CurrentPrincipal() principal: Principal) {
     if (!/^\d{1,18}$/.test(id)) throw problems.notFound(`Conflict ${id}`);

@@ -82,21 +82,21 @@ export class CoexistenceController {
   ) {}
 
   @Get('coexistence/report')
-  @Access('admin')
+  @Access({ scopes: ['ops:read'], orAdmin: true })
   @ApiOperation({ summary: 'Per domain: mode, transactions compared, match rate, mismatches by category, and the cutover readiness verdict' })
   async getReport(@Query() query: ReportQueryDto) {
     return { domains: await this.report.report(this.pool, query.windowHours, query.domain) };
   }
 
   @Get('coexistence/diffs')
-  @Access('admin')
+  @Access({ scopes: ['ops:read'], orAdmin: true })
   @ApiOperation({ summary: 'Each mismatch, newest first, with both sides field by field' })
   diffs(@Query() query: DiffQueryDto) {
     return this.report.diffs({ domain: query.domain, category: query.category, transaction: query.transaction }, query.limit ?? 100, query.before);
   }
 
   @Get('coexistence/xref/:entity/:id')
-  @Access('admin')
+  @Access({ scopes: ['ops:read'], orAdmin: true })
   @ApiOperation({ summary: "An entity's ids: its canonical id (an order id, an account number) and its id and document number in each ERP backend; by the ERP's id with ?backend=" })
   async xref(@Param('entity') entity: string, @Param('id') id: string, @Query() query: XrefQueryDto) {
     if (entity !== 'order' && entity !== 'customer') throw problems.validation([{ field: 'entity', message: 'entity must be order or customer' }]);

@@ -38,7 +38,7 @@ export class ExceptionsController {
   ) {}
 
   @Get()
-  @Access('admin')
+  @Access({ scopes: ['ops:read'], orAdmin: true })
   @ApiOperation({ summary: 'Open exceptions, oldest first, each with its domain, reason and the payload as it came' })
   async list(@Query() query: ExceptionsQueryDto) {
     return { exceptions: await this.sources.open(OPEN_LIMIT, query.domain) };
@@ -46,7 +46,7 @@ export class ExceptionsController {
 
   @Post(':id/retry')
   @HttpCode(200)
-  @Access('admin')
+  @Access({ scopes: ['ops:write'], orAdmin: true })
   @ApiOperation({ summary: 'Apply it again, optionally with a corrected payload: applied closes the exception; otherwise its new reason' })
   async retry(@Param('id', id) exceptionId: string, @Body() body: ReplayDto, @CurrentPrincipal() principal: Principal) {
     const outcome = await this.sources.retry(exceptionId, body.payload, this.audited(principal, 'retry', exceptionId, body.payload));
@@ -56,7 +56,7 @@ export class ExceptionsController {
 
   @Post(':id/dismiss')
   @HttpCode(200)
-  @Access('admin')
+  @Access({ scopes: ['ops:write'], orAdmin: true })
   @ApiOperation({ summary: 'Give it up: it is kept, closed as dismissed' })
   async dismiss(@Param('id', id) exceptionId: string, @CurrentPrincipal() principal: Principal) {
     const dismissed = await this.sources.dismiss(exceptionId, this.audited(principal, 'dismiss', exceptionId));
@@ -67,7 +67,7 @@ export class ExceptionsController {
   /** The same as dismiss (its first name). */
   @Post(':id/discard')
   @HttpCode(200)
-  @Access('admin')
+  @Access({ scopes: ['ops:write'], orAdmin: true })
   @ApiOperation({ summary: 'The same as dismiss', deprecated: true })
   discard(@Param('id', id) exceptionId: string, @CurrentPrincipal() principal: Principal) {
     return this.dismiss(exceptionId, principal);
