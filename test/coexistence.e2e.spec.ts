@@ -132,6 +132,23 @@ describe('the cross-reference at work', () => {
   });
 });
 
+describe('the operations search', () => {
+  it('finds a transaction by any of its ids, with where to see the rest', async () => {
+    const orderId = await confirmedOrder({ currency: 'USD' });
+    const [order] = await t.sql<{ reference: string; channel_order_id: string; erp_order_ref: string; correlation_id: string }>(
+      'select reference, channel_order_id, erp_order_ref, correlation_id from sales_order where id = $1', [orderId],
+    );
+    const search = async (q: string) => (await t.request('GET', `/v1/ops/search?q=${encodeURIComponent(q)}`)).body.results as Array<Record<string, any>>;
+    for (const [q, matched] of [[orderId, 'orderId'], [order!.reference, 'reference'], [order!.channel_order_id, 'channelOrderId'], [order!.erp_order_ref, 'erpOrderRef']] as const) {
+      expect(await search(q), q).toEqual([expect.objectContaining({ kind: 'order', id: orderId, matched, correlationId: order!.correlation_id, links: [`/v1/ops/trace/${order!.correlation_id}`, `/v1/orders/${orderId}`] })]);
+    }
+    expect(await search(order!.correlation_id)).toEqual([expect.objectContaining({ kind: 'correlation', links: [`/v1/ops/trace/${order!.correlation_id}`] })]);
+    expect(await search('10000')).toEqual([expect.objectContaining({ kind: 'customer', id: '10000' })]);
+    expect(await search('nothing-here')).toEqual([]);
+    expect((await t.request('GET', '/v1/ops/search?q=')).status).toBe(400);
+  });
+});
+
 describe('stock', () => {
   it('has one authority: the shadow\'s figures are compared, never applied; another backend is refused', async () => {
     const bc = bcBackend(w.simUrl);
@@ -142,6 +159,8 @@ describe('stock', () => {
     await waitUntil('the primary\'s stock applied', async () => (await t.request('POST', '/v1/admin/erp-backends/bc/sync/stock')).status === 200 && (await positions()).length > 0, 15_000, 500);
     const applied = await positions();
     expect(applied.map((r) => r.source)).toEqual(['erp:bc']);
+    // The operations search finds the SKU, its positions summed.
+    expect((await t.request('GET', '/v1/ops/search?q=1896-S')).body.results).toEqual([expect.objectContaining({ kind: 'sku', id: '1896-S', links: ['/v1/inventory/1896-S'] })]);
     // The legacy ERP's committed quantities differ: its open orders (every test's) are not Business Central's.
     const compared = await t.request('POST', '/v1/admin/erp-backends/sap/sync/stock');
     expect(compared.status).toBe(200);

@@ -10,6 +10,7 @@ import { DeliveredStates } from './delivery/delivered-states.js';
 import { FlowStats } from './delivery/flow-stats.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ExceptionSources } from './exceptions/exception-sources.js';
+import { SearchSources } from './search/search-sources.js';
 import { TraceQuery } from './observability/trace-query.js';
 import { Housekeeping, RETENTION, type Retention } from './housekeeping.js';
 import { TableCare } from './table-care.js';
@@ -55,6 +56,7 @@ export class MessagingModule {
         IntegrationEvents,
         Destinations,
         ExceptionSources,
+        SearchSources,
         DeliveryQueues,
         Governor,
         Relay,
@@ -70,7 +72,7 @@ export class MessagingModule {
         Housekeeping,
         TableCare,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, ExceptionSources, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, ExceptionSources, SearchSources, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare],
     };
   }
 }

@@ -9,6 +9,7 @@ import { CustomerRecords } from './commands/customer-records.js';
 import { CustomerDirectory } from './customer-directory.js';
 import { CustomerStandingHandler } from './queries/customer-standing/customer-standing.js';
 import { CUSTOMER_SYNC_SETTINGS, CustomerSyncSchedule, type CustomerSyncSettings } from './customer-sync.schedule.js';
+import { CustomerSearch } from './queries/customer-search.js';
 
 /** The canonical customer, changed by the ERP, channels and a CRM under field ownership; and the intake's read model of credit status. */
 @Module({})
@@ -16,7 +17,7 @@ export class CustomersModule {
   static register(settings: CustomerSyncSettings & { serveApi: boolean; notifications: ErpNotificationSettings }): DynamicModule {
     return {
       module: CustomersModule,
-      providers: [CustomerDirectory, CustomerRecords, CustomerExceptions, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, ErpCustomerNotifications,
+      providers: [CustomerDirectory, CustomerRecords, CustomerExceptions, CustomerSearch, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, ErpCustomerNotifications,
         { provide: CUSTOMER_SYNC_SETTINGS, useValue: settings }, { provide: ERP_NOTIFICATION_SETTINGS, useValue: settings.notifications }],
       controllers: settings.serveApi ? [CustomerSyncController, CustomersController, ErpWebhooksController] : [],
     };

@@ -7,6 +7,7 @@ import {
 } from './commands/reserve-stock/stock-reservations.js';
 import { StockIntake } from './commands/stock-intake.js';
 import { InventoryQuery } from './queries/inventory-query.js';
+import { SkuSearch } from './queries/sku-search.js';
 
 /** Stock positions to each channel's available-to-sell, published within a second, never stale. */
 @Module({})
@@ -15,7 +16,7 @@ export class InventoryModule {
     return {
       module: InventoryModule,
       providers: [
-        AvailabilityPublisher, StockIntake, StockReservations, InventoryQuery, ErpStockPoller, { provide: STOCK_POLL_SETTINGS, useValue: settings.poll },
+        AvailabilityPublisher, StockIntake, StockReservations, InventoryQuery, ErpStockPoller, SkuSearch, { provide: STOCK_POLL_SETTINGS, useValue: settings.poll },
         SellableStockHandler, ReserveStockHandler, EndStockReservationHandler, ConfirmStockReservationHandler, ShipStockReservationHandler,
       ],
       controllers: settings.serveApi ? [InventoryController] : [],

@@ -10,6 +10,7 @@ import { ErpSubmission } from './commands/submit-to-erp/erp-submission.js';
 import { OrderQuery } from './queries/order-query.js';
 import { OrderForShipmentHandler } from './queries/order-for-shipment/order-for-shipment.js';
 import { RecordShippingHandler } from './commands/record-shipping/record-shipping.js';
+import { OrderSearch } from './queries/order-search.js';
 
 /** Orders from the channels to the ERP: intake, customer check, warehouse split, submission, status, cancel. */
 @Module({})
@@ -19,7 +20,7 @@ export class OrdersModule {
       module: OrdersModule,
       providers: [
         { provide: ORDERS_SETTINGS, useValue: settings },
-        OrderStatusLog, ErpSubmission, AcceptOrder, ApiOrderIntake, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery, OrderForShipmentHandler, RecordShippingHandler,
+        OrderStatusLog, ErpSubmission, AcceptOrder, ApiOrderIntake, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery, OrderForShipmentHandler, RecordShippingHandler, OrderSearch,
       ],
       controllers: settings.serveApi ? [OrdersController, ShopifyWebhooksController] : [],
       exports: [AcceptOrder, CancelOrder, OrderQuery],

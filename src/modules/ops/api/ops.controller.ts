@@ -1,4 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../../../platform/database/pg-pool.js';
+import { SearchSources } from '../../../platform/search/search-sources.js';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DeadLetters } from '../../../platform/delivery/dead-letters.js';
 import { FlowStats } from '../../../platform/delivery/flow-stats.js';
@@ -20,6 +23,8 @@ export class OpsController {
     private readonly flows: FlowStats,
     private readonly governor: Governor,
     private readonly traces: TraceQuery,
+    private readonly searches: SearchSources,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
   ) {}
 
   /** Every flow to every destination (waiting, queued, sending, dead, oldest age) and every target's governor. */
@@ -91,6 +96,24 @@ export class OpsController {
   @HttpCode(200)
   skipBlocked(@Param('deadLetterId', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
     return this.discard(id, principal);
+  }
+
+  /**
+   * One box for any id: an order's id, Crossdock's reference, a channel's order id, the ERP's reference, a shipment
+   * id, a SKU, an account number, a correlation id; each match with where to see the rest (its timeline first).
+   */
+  @Get('search')
+  @Access({ scopes: ['ops:read'], orAdmin: true })
+  async search(@Query('q') q: string | undefined) {
+    const text = (q ?? '').trim();
+    if (text.length === 0 || text.length > 200 || /[\u0000-\u001f]/.test(text)) throw problems.validation([{ field: 'q', message: 'q is the text to find: 1-200 characters, none of them control characters' }]);
+    const hits = await this.searches.search(text);
+    // A correlation id that names none of those is still a transaction, when its trace has steps.
+    if (CORRELATION_ID.test(text) && !hits.some((h) => h.correlationId === text)) {
+      const { rows } = await this.pool.query('select 1 from trace_event where correlation_id = $1 limit 1', [text]);
+      if (rows.length > 0) hits.push({ kind: 'correlation', id: text, matched: 'correlationId', correlationId: text, summary: {}, links: [`/v1/ops/trace/${text}`] });
+    }
+    return { query: text, results: hits };
   }
 
   @Get('trace/:correlationId')
