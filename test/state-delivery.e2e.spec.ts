@@ -65,7 +65,8 @@ describe('state updates through 5xx, 429, timeouts and three worker processes at
 
   it('never send a lower version after a higher one, and end at the newest', { timeout: 240_000 }, async () => {
     fleet = await startFleet({
-      faults: { latencyMs: [0, 5], serverErrorRate: 0.05, throttleRate: 0.01, retryAfterSeconds: 0.2, hangRate: 0.02, hangMs: 1_500 },
+      // Random faults, and the first requests sure to time out and fail, whatever the dice say.
+      faults: { latencyMs: [0, 5], serverErrorRate: 0.05, throttleRate: 0.01, retryAfterSeconds: 0.2, hangRate: 0.02, hangMs: 1_500, hangNext: 2, failNext: 2 },
       limits: { ratePerSecond: 5000, burst: 5000, concurrency: 32 },
       workerEnv: { CROSSDOCK_CALL_TIMEOUT_MS: '500', CROSSDOCK_CIRCUIT_FAILURES: '50' },
     });

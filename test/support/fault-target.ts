@@ -18,6 +18,10 @@ export interface Faults {
   acceptRejected: boolean;
   /** The next this-many requests are answered 429 with `retryAfterSeconds`. */
   throttleNext: number;
+  /** The next this-many requests hang for `hangMs` (so that a run with random faults surely has a timeout). */
+  hangNext?: number;
+  /** The next this-many requests are answered 503 (likewise). */
+  failNext?: number;
 }
 
 export interface Received {
@@ -102,7 +106,9 @@ export class FaultTarget {
       }
       const [min, max] = this.faults.latencyMs;
       if (max > 0) await sleep(min + Math.random() * (max - min));
-      if (Math.random() < this.faults.hangRate) {
+      const hangNow = (this.faults.hangNext ?? 0) > 0;
+      if (hangNow) this.faults.hangNext! -= 1;
+      if (hangNow || Math.random() < this.faults.hangRate) {
         await sleep(this.faults.hangMs);
         return answer(504, '{"error":"too late"}');
       }
@@ -111,6 +117,10 @@ export class FaultTarget {
         return answer(429, '{"error":"slow down"}', { 'retry-after': String(this.faults.retryAfterSeconds) });
       }
       if (Math.random() < this.faults.throttleRate) return answer(429, '{"error":"slow down"}', { 'retry-after': String(this.faults.retryAfterSeconds) });
+      if ((this.faults.failNext ?? 0) > 0) {
+        this.faults.failNext! -= 1;
+        return answer(503, '{"error":"busy"}');
+      }
       if (Math.random() < this.faults.serverErrorRate) return answer(503, '{"error":"busy"}');
       const batched = String(req.headers['content-type'] ?? '').startsWith('application/cloudevents-batch+json');
       const events = batched ? (JSON.parse(body) as any[]) : [JSON.parse(body)];
