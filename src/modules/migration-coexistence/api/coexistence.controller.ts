@@ -1,9 +1,8 @@
-import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type pg from 'pg';
-import { Inject } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { RESOURCE_ID } from '../../../platform/http/resource-id.js';
 import { AuditLog } from '../../../platform/audit/audit-log.js';
