@@ -17,7 +17,8 @@ function copyAssets(dir) {
   for (const name of readdirSync(join(root, dir))) {
     const rel = join(dir, name);
     if (statSync(join(root, rel)).isDirectory()) copyAssets(rel);
-    else if (assetPattern.test(name)) cpSync(join(root, rel), join(root, 'dist', rel.slice('src/'.length)));
+    // Files under an assets/ folder are served to browsers as they are (the console's script and styles).
+    else if (assetPattern.test(name) || rel.split('/').includes('assets')) cpSync(join(root, rel), join(root, 'dist', rel.slice('src/'.length)));
   }
 }
 copyAssets('src');

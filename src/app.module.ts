@@ -14,6 +14,7 @@ import type { Metrics } from './platform/observability/metrics.js';
 import { ObservabilityModule } from './platform/observability/observability.module.js';
 import { ApiKeyEntity } from './platform/security/api-key.entity.js';
 import { ApiKeys } from './platform/security/api-keys.js';
+import { CONSOLE_SESSION_SETTINGS, ConsoleSessions, type ConsoleSessionOptions } from './platform/security/console-sessions.js';
 import { AuthGuard, SECURITY_SETTINGS, type SecuritySettings } from './platform/security/auth.guard.js';
 import { WhoAmIController } from './platform/security/whoami.controller.js';
 import { SecretBox } from './platform/security/secret-box.js';
@@ -117,12 +118,14 @@ export class AppModule {
       controllers: serveApi ? [WhoAmIController] : [],
       providers: [
         { provide: SECURITY_SETTINGS, useValue: options.security },
+        { provide: CONSOLE_SESSION_SETTINGS, useValue: { adminToken: options.security.adminToken, ...options.security.consoleSession } satisfies ConsoleSessionOptions },
         ApiKeys,
+        ConsoleSessions,
         Instances,
         { provide: SERVES_API, useValue: serveApi },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [ApiKeys],
+      exports: [ApiKeys, ConsoleSessions],
     };
   }
 }

@@ -43,7 +43,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       migrations: settings.migrations,
       logger,
       metrics,
-      security: { adminToken: settings.adminToken, apiKeyRateLimit: env.apiKeyRateLimit },
+      security: { adminToken: settings.adminToken, apiKeyRateLimit: env.apiKeyRateLimit, consoleSession: env.consoleSession },
       secretBox: new SecretBox(env.secrets.key, env.secrets.previous),
       shutdownTimeoutMs: env.shutdownTimeoutMs,
       databaseQueryTimeoutMs: env.databaseQueryTimeoutMs,

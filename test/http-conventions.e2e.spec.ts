@@ -121,12 +121,16 @@ describe('operations endpoints', () => {
     expect(metrics.text).toMatch(/crossdock_http_request_duration_seconds_count\{method="GET",route="\/v1\/admin\/channels\/:id",status="404"\} [1-9]/);
   });
 
-  it('/console serves the operations page, which reads the admin API with the token the user enters', async () => {
-    const page = await t.request('GET', '/console', { token: null });
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-type')).toMatch(/text\/html/);
-    expect(page.text).toContain('/v1/admin/routing');
-    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  it('/console sends a visitor without a session to its sign-in page, served with the security headers', async () => {
+    const page = await fetch(`${t.baseUrl}/console`, { redirect: 'manual' });
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('/console/login');
+    const login = await t.request('GET', '/console/login', { token: null });
+    expect(login.status).toBe(200);
+    expect(login.headers.get('content-type')).toMatch(/text\/html/);
+    expect(login.text).toContain('name="token"');
+    expect(login.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(login.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
   it('/docs-json is the OpenAPI document generated from the DTOs', async () => {

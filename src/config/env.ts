@@ -22,6 +22,8 @@ export interface Env {
   /** How long a database query may go unanswered before its connection is dropped (a failover's vanished primary). */
   databaseQueryTimeoutMs: number;
   apiKeyRateLimit: { perSecond: number; burst: number };
+  /** Console sessions: how long one lasts without a request, and at most. */
+  consoleSession: { idleMinutes: number; maxHours: number };
   /** The key connector secrets are sealed with (AES-256-GCM), and the ones a rotation still opens. */
   secrets: { key?: Buffer; previous: Buffer[] };
   delivery: {
@@ -88,6 +90,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     apiKeyRateLimit: {
       perSecond: integer(env, 'CROSSDOCK_API_KEY_RATE_PER_SECOND', 100, 1, 1_000_000),
       burst: integer(env, 'CROSSDOCK_API_KEY_RATE_BURST', 200, 1, 1_000_000),
+    },
+    consoleSession: {
+      idleMinutes: integer(env, 'CROSSDOCK_CONSOLE_SESSION_IDLE_MINUTES', 30, 1, 7 * 24 * 60),
+      maxHours: integer(env, 'CROSSDOCK_CONSOLE_SESSION_MAX_HOURS', 12, 1, 24 * 30),
     },
     delivery: {
       maxAttempts: integer(env, 'CROSSDOCK_DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),

@@ -16,6 +16,7 @@ import { Migration20261205060000CoexistenceValueMaps } from './Migration20261205
 import { Migration20261205070000CoexistenceDiffs } from './Migration20261205070000CoexistenceDiffs.js';
 import { Migration20261205080000EntityXref } from './Migration20261205080000EntityXref.js';
 import { Migration20261205090000Operators } from './Migration20261205090000Operators.js';
+import { Migration20261206040000ConsoleSessions } from './Migration20261206040000ConsoleSessions.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261205070000CoexistenceDiffs', class: Migration20261205070000CoexistenceDiffs },
   { name: 'Migration20261205080000EntityXref', class: Migration20261205080000EntityXref },
   { name: 'Migration20261205090000Operators', class: Migration20261205090000Operators },
+  { name: 'Migration20261206040000ConsoleSessions', class: Migration20261206040000ConsoleSessions },
 ];

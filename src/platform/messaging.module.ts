@@ -7,6 +7,7 @@ import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { Destinations } from './delivery/destinations.js';
 import { DeadLetters } from './delivery/dead-letters.js';
 import { DeliveredStates } from './delivery/delivered-states.js';
+import { FlowLatency } from './delivery/flow-latency.js';
 import { FlowStats } from './delivery/flow-stats.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ExceptionSources } from './exceptions/exception-sources.js';
@@ -66,13 +67,14 @@ export class MessagingModule {
         DeadLetters,
         DeliveredStates,
         FlowStats,
+        FlowLatency,
         TraceQuery,
         Inbox,
         IdempotencyKeys,
         Housekeeping,
         TableCare,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, ExceptionSources, SearchSources, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, ExceptionSources, SearchSources, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, FlowLatency, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { OrdersOpsController } from './api/orders-ops.controller.js';
 import { OrdersController } from './api/orders.controller.js';
 import { ShopifyWebhooksController } from './api/shopify-webhooks.controller.js';
 import { AcceptOrder } from './commands/accept-order/accept-order.js';
@@ -22,7 +23,7 @@ export class OrdersModule {
         { provide: ORDERS_SETTINGS, useValue: settings },
         OrderStatusLog, ErpSubmission, AcceptOrder, ApiOrderIntake, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery, OrderForShipmentHandler, RecordShippingHandler, OrderSearch,
       ],
-      controllers: settings.serveApi ? [OrdersController, ShopifyWebhooksController] : [],
+      controllers: settings.serveApi ? [OrdersController, OrdersOpsController, ShopifyWebhooksController] : [],
       exports: [AcceptOrder, CancelOrder, OrderQuery],
     };
   }

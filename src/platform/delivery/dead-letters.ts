@@ -79,7 +79,7 @@ export class DeadLetters {
    * A dead state goes back to the last-value queue, where a newer version of its key, stored or delivered
    * since, wins over it.
    */
-  async replay(deliveryId: string, actor: string, payload?: Record<string, unknown>): Promise<boolean> {
+  async replay(deliveryId: string, actor: string, payload?: Record<string, unknown>, reason?: string): Promise<boolean> {
     return inTransaction(this.pool, async (tx) => {
       const { rows } = await tx.query(
         `update outbox set attempts = 0, replays = replays + 1, finished_at = case when kind = 'state' then clock_timestamp() end,
@@ -102,10 +102,10 @@ export class DeadLetters {
         event: 'replayed',
         delivery: { deliveryId, messageId: row.message_id, type: row.type, key: row.key, destination: row.destination, correlationId: row.correlation_id },
       });
-      await recordTrace(tx, [{ correlationId: row.correlation_id, messageId: row.message_id, deliveryId, destination: row.destination, step: 'replayed', detail: { actor, edited: payload !== undefined } }]);
+      await recordTrace(tx, [{ correlationId: row.correlation_id, messageId: row.message_id, deliveryId, destination: row.destination, step: 'replayed', detail: { actor, edited: payload !== undefined, ...(reason ? { reason } : {}) } }]);
       await this.audit.recordInTransaction(tx, {
         actor, action: 'replay', resourceType: 'dead-letter', resourceId: deliveryId,
-        before: null, after: { destination: row.destination, flow: row.type, key: row.key, ...(payload ? { payload } : {}) },
+        before: null, after: { destination: row.destination, flow: row.type, key: row.key, ...(payload ? { payload } : {}), ...(reason ? { reason } : {}) },
       });
       this.metrics.replays.inc({ flow: row.type, destination: row.destination });
       return true;
@@ -113,7 +113,7 @@ export class DeadLetters {
   }
 
   /** Gives it up; the next message of its key, held behind it, goes on. False if it is not dead. */
-  async discard(deliveryId: string, actor: string): Promise<boolean> {
+  async discard(deliveryId: string, actor: string, reason?: string): Promise<boolean> {
     return inTransaction(this.pool, async (tx) => {
       const { rows } = await tx.query(
         `update outbox set status = 'discarded', finished_at = clock_timestamp() where delivery_id = $1 and status = 'dead'
@@ -123,19 +123,43 @@ export class DeadLetters {
       const row = rows[0];
       if (!row) return false;
       if (row.kind === 'command') await queueNextInChains(tx, this.boss.boss, row.destination, [row.key]);
-      await recordTrace(tx, [{ correlationId: row.correlation_id, messageId: row.message_id, deliveryId, destination: row.destination, step: 'discarded', detail: { actor } }]);
-      await this.audit.recordInTransaction(tx, { actor, action: 'discard', resourceType: 'dead-letter', resourceId: deliveryId, before: { destination: row.destination, flow: row.type, key: row.key }, after: null });
+      await recordTrace(tx, [{ correlationId: row.correlation_id, messageId: row.message_id, deliveryId, destination: row.destination, step: 'discarded', detail: { actor, ...(reason ? { reason } : {}) } }]);
+      await this.audit.recordInTransaction(tx, {
+        actor, action: 'discard', resourceType: 'dead-letter', resourceId: deliveryId, before: { destination: row.destination, flow: row.type, key: row.key }, after: reason ? { reason } : null,
+      });
       return true;
     });
   }
 
   /** Replays every dead letter the filter selects, oldest first, up to `limit`. */
-  async replayMatching(filter: DeadLetterFilter, actor: string, limit: number): Promise<number> {
+  async replayMatching(filter: DeadLetterFilter, actor: string, limit: number, reason?: string): Promise<number> {
+    return this.eachMatching(filter, limit, (id) => this.replay(id, actor, undefined, reason));
+  }
+
+  /** Discards every dead letter the filter selects, oldest first, up to `limit`. */
+  async discardMatching(filter: DeadLetterFilter, actor: string, limit: number, reason?: string): Promise<number> {
+    return this.eachMatching(filter, limit, (id) => this.discard(id, actor, reason));
+  }
+
+  /** The dead letters a filter selects, grouped by flow, destination and failure class, the largest group first. */
+  async groups(filter: DeadLetterFilter): Promise<Array<{ flow: string; destination: string; errorClass: string | null; count: number; oldest: Date; newest: Date; lastError: string | null }>> {
+    const { where, values } = whereOf(filter);
+    const { rows } = await this.pool.query(
+      `select type as flow, destination, error_class as "errorClass", count(*)::int as count, min(last_failed_at) as oldest, max(last_failed_at) as newest,
+              (array_agg(errors -> -1 ->> 'message' order by id desc))[1] as "lastError"
+         from outbox where ${where.join(' and ')}
+        group by type, destination, error_class order by count(*) desc, type, destination limit 500`,
+      values,
+    );
+    return rows;
+  }
+
+  private async eachMatching(filter: DeadLetterFilter, limit: number, act: (deliveryId: string) => Promise<boolean>): Promise<number> {
     const { where, values } = whereOf(filter);
     const { rows } = await this.pool.query<{ id: string }>(`select delivery_id as id from outbox where ${where.join(' and ')} order by id limit ${limit}`, values);
-    let replayed = 0;
-    for (const row of rows) if (await this.replay(row.id, actor)) replayed++;
-    return replayed;
+    let done = 0;
+    for (const row of rows) if (await act(row.id)) done++;
+    return done;
   }
 
   /** Keys whose commands are held behind a dead letter, with how many wait. */

@@ -24,6 +24,14 @@ export function installHttpStack(app: NestFastifyApplication, logger: Logger, me
   // JSON only, with the raw bytes kept on request.rawBody for signature checks; any other type is a 415.
   fastify.removeAllContentTypeParsers();
   app.useBodyParser('application/json', { bodyLimit });
+  // The console's forms, and only they, post urlencoded (each with its session's CSRF token); the API is JSON.
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (request, body, done) => {
+    if (!request.url.startsWith('/console/')) {
+      done(Object.assign(new Error(`Unsupported Media Type: application/x-www-form-urlencoded`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
+      return;
+    }
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
   fastify.decorateRequest('correlationId', '');
 
   fastify.addHook('onRequest', (request, reply, done) => {

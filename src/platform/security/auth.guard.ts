@@ -4,6 +4,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { problems } from '../http/problem.js';
 import { ApiKeys, type AuthenticatedKey } from './api-keys.js';
+import { ConsoleSessions, cookieValue, type ConsoleSessionSettings, CSRF_HEADER, csrfMatches, SESSION_COOKIE, type ConsoleSession } from './console-sessions.js';
 import { ACCESS_METADATA, type AccessRule } from './principal.js';
 import { Instances } from './instances.js';
 import { TokenBucketLimiter } from './rate-limiter.js';
@@ -12,13 +13,18 @@ export const SECURITY_SETTINGS = Symbol('SECURITY_SETTINGS');
 export interface SecuritySettings {
   adminToken: string;
   apiKeyRateLimit: { perSecond: number; burst: number };
+  consoleSession: ConsoleSessionSettings;
 }
 
 const ACTOR_SHAPE = /^[A-Za-z0-9._@+-]{1,64}$/;
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * The one gate of every route: `@Access('public')`, `@Access({ scopes })` for channel and source keys,
- * and admin-only for everything else. Authenticated keys are rate limited per key.
+ * and admin-only for everything else. Authenticated keys are rate limited per key. A request without a
+ * bearer token may come from the console's session cookie instead: it speaks for whoever signed in, and one
+ * that changes anything must carry the session's CSRF token in `X-CSRF-Token`.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -28,6 +34,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeys,
+    private readonly sessions: ConsoleSessions,
     @Inject(SECURITY_SETTINGS) settings: SecuritySettings,
     instances: Instances,
   ) {
@@ -40,7 +47,11 @@ export class AuthGuard implements CanActivate {
     if (rule === 'public') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const token = bearerToken(request.headers.authorization);
-    if (token === undefined) throw problems.unauthorized('Send Authorization: Bearer <token>');
+    if (token === undefined) {
+      const sessionId = request.headers.authorization === undefined ? cookieValue(request.headers.cookie, SESSION_COOKIE) : undefined;
+      if (sessionId === undefined) throw problems.unauthorized('Send Authorization: Bearer <token>');
+      return this.sessions.resolve(sessionId).then((session) => this.admitSession(request, session, rule));
+    }
 
     if (rule === 'admin' || (rule.orAdmin && timingSafeEqual(sha256(token), this.adminTokenHash))) {
       if (!timingSafeEqual(sha256(token), this.adminTokenHash)) return this.refuseAdmin(token);
@@ -51,6 +62,19 @@ export class AuthGuard implements CanActivate {
 
     const key = this.apiKeys.authenticate(token);
     return key instanceof Promise ? key.then((k) => this.admitKey(request, k, rule.scopes)) : this.admitKey(request, key, rule.scopes);
+  }
+
+  private admitSession(request: FastifyRequest, session: ConsoleSession | undefined, rule: Exclude<AccessRule, 'public'>): boolean {
+    if (!session) throw problems.unauthorized('The console session has ended; sign in again');
+    if (!SAFE_METHODS.has(request.method) && !csrfMatches(session, request.headers[CSRF_HEADER])) throw problems.forbidden(`A change made with a console session needs its CSRF token in ${CSRF_HEADER}`);
+    const principal = session.principal;
+    if (principal.type === 'admin') {
+      if (rule !== 'admin' && !rule.orAdmin) throw problems.forbidden('This endpoint is for API keys of its scopes');
+      request.principal = principal;
+      return true;
+    }
+    if (rule === 'admin') throw problems.forbidden('This endpoint needs the admin token, not an API key');
+    return this.admitKey(request, { ...principal, keyId: principal.keyId, scopes: principal.scopes }, rule.scopes);
   }
 
   private async refuseAdmin(token: string): Promise<never> {

@@ -75,6 +75,17 @@ export class InventoryController {
   @ApiOperation({ summary: 'A SKU: positions per warehouse, open reservations, available-to-sell and last published per channel' })
   async sku(@Param('sku') sku: string, @CurrentPrincipal() principal: Principal) {
     if (principal.type === 'channel') throw problems.forbidden('A channel reads its own figures at GET /v1/availability');
+    return this.skuView(sku);
+  }
+
+  @Get('ops/skus/:sku')
+  @Access({ scopes: ['ops:read'], orAdmin: true })
+  @ApiOperation({ summary: "A SKU as operators see it: positions, reservations, each channel's figure and what it was last sent" })
+  opsSku(@Param('sku') sku: string) {
+    return this.skuView(sku);
+  }
+
+  private async skuView(sku: string) {
     if (sku.length === 0 || sku.length > 64) throw problems.validation([{ field: 'sku', message: 'sku must be 1-64 characters' }]);
     const view = await this.query.sku(sku);
     if (!view) throw problems.notFound(`Stock of SKU ${sku}`);

@@ -5,7 +5,7 @@ import { AuditLog } from '../../../platform/audit/audit-log.js';
 import { ExceptionSources, type AuditInTransaction } from '../../../platform/exceptions/exception-sources.js';
 import { problems } from '../../../platform/http/problem.js';
 import { Access, actorOf, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
-import { ReplayDto } from './ops.dto.js';
+import { ReasonDto, ReplayDto } from './ops.dto.js';
 
 /** An exception's id: a positive whole number (a bigint in the tables; past 15 digits there is no such row). */
 const id: PipeTransform<string, string> = {
@@ -49,7 +49,7 @@ export class ExceptionsController {
   @Access({ scopes: ['ops:write'], orAdmin: true })
   @ApiOperation({ summary: 'Apply it again, optionally with a corrected payload: applied closes the exception; otherwise its new reason' })
   async retry(@Param('id', id) exceptionId: string, @Body() body: ReplayDto, @CurrentPrincipal() principal: Principal) {
-    const outcome = await this.sources.retry(exceptionId, body.payload, this.audited(principal, 'retry', exceptionId, body.payload));
+    const outcome = await this.sources.retry(exceptionId, body.payload, this.audited(principal, 'retry', exceptionId, body.reason, body.payload));
     if (!outcome) throw problems.notFound(`Open exception ${exceptionId}`);
     return { id: exceptionId, ...outcome };
   }
@@ -58,8 +58,8 @@ export class ExceptionsController {
   @HttpCode(200)
   @Access({ scopes: ['ops:write'], orAdmin: true })
   @ApiOperation({ summary: 'Give it up: it is kept, closed as dismissed' })
-  async dismiss(@Param('id', id) exceptionId: string, @CurrentPrincipal() principal: Principal) {
-    const dismissed = await this.sources.dismiss(exceptionId, this.audited(principal, 'dismiss', exceptionId));
+  async dismiss(@Param('id', id) exceptionId: string, @Body() body: ReasonDto, @CurrentPrincipal() principal: Principal) {
+    const dismissed = await this.sources.dismiss(exceptionId, this.audited(principal, 'dismiss', exceptionId, body?.reason));
     if (!dismissed) throw problems.notFound(`Open exception ${exceptionId}`);
     return { id: exceptionId, domain: dismissed.domain, resolution: 'dismissed' };
   }
@@ -69,13 +69,13 @@ export class ExceptionsController {
   @HttpCode(200)
   @Access({ scopes: ['ops:write'], orAdmin: true })
   @ApiOperation({ summary: 'The same as dismiss', deprecated: true })
-  discard(@Param('id', id) exceptionId: string, @CurrentPrincipal() principal: Principal) {
-    return this.dismiss(exceptionId, principal);
+  discard(@Param('id', id) exceptionId: string, @Body() body: ReasonDto, @CurrentPrincipal() principal: Principal) {
+    return this.dismiss(exceptionId, body, principal);
   }
 
-  private audited(principal: Principal, action: string, exceptionId: string, corrected?: Record<string, unknown>): AuditInTransaction {
+  private audited(principal: Principal, action: string, exceptionId: string, reason?: string, corrected?: Record<string, unknown>): AuditInTransaction {
     return (tx, outcome) => this.audit.recordInTransaction(tx, {
-      actor: actorOf(principal), action, resourceType: 'exception', resourceId: exceptionId, before: corrected ? { corrected } : null, after: outcome,
+      actor: actorOf(principal), action, resourceType: 'exception', resourceId: exceptionId, before: corrected ? { corrected } : null, after: reason ? { ...outcome, reason } : outcome,
     });
   }
 }

@@ -4,14 +4,14 @@ import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { SearchSources } from '../../../platform/search/search-sources.js';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DeadLetters } from '../../../platform/delivery/dead-letters.js';
+import { FlowLatency } from '../../../platform/delivery/flow-latency.js';
 import { FlowStats } from '../../../platform/delivery/flow-stats.js';
 import { Governor } from '../../../platform/governor/governor.js';
 import { problems } from '../../../platform/http/problem.js';
 import { TraceQuery } from '../../../platform/observability/trace-query.js';
-import { Access, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
-import { DeadLetterQueryDto, ReplayDto, ReplayMatchingDto } from './ops.dto.js';
+import { Access, actorOf, CurrentPrincipal, type Principal } from '../../../platform/security/principal.js';
+import { DeadLetterFilterDto, DeadLetterQueryDto, ReasonDto, ReplayDto, ReplayMatchingDto } from './ops.dto.js';
 
-const actorOf = (principal: Principal) => (principal.type === 'admin' ? principal.actor : `${principal.type}:${principal.id}`);
 const CORRELATION_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 @ApiTags('ops')
@@ -21,6 +21,7 @@ export class OpsController {
   constructor(
     private readonly deadLetters: DeadLetters,
     private readonly flows: FlowStats,
+    private readonly latency: FlowLatency,
     private readonly governor: Governor,
     private readonly traces: TraceQuery,
     private readonly searches: SearchSources,
@@ -35,6 +36,13 @@ export class OpsController {
     return { flows, targets };
   }
 
+  /** Deliveries per minute and destination over the last hour, with the targets' answer times (p50, p95). */
+  @Get('flows/latency')
+  @Access({ scopes: ['ops:read'], orAdmin: true })
+  async flowLatency() {
+    return { points: await this.latency.lastHour() };
+  }
+
   @Get('dead-letters')
   @Access({ scopes: ['ops:read'], orAdmin: true })
   listDeadLetters(@Query() query: DeadLetterQueryDto) {
@@ -42,13 +50,30 @@ export class OpsController {
     return this.deadLetters.list(filter, limit ?? 50, cursor);
   }
 
+  /** How many dead letters a filter selects, by flow, destination and failure class: what a bulk action would touch. */
+  @Get('dead-letters/groups')
+  @Access({ scopes: ['ops:read'], orAdmin: true })
+  async deadLetterGroups(@Query() filter: DeadLetterFilterDto) {
+    const groups = await this.deadLetters.groups(filter);
+    return { total: groups.reduce((sum, g) => sum + g.count, 0), groups };
+  }
+
   /** Replays every dead letter the filter selects (oldest first, up to `limit`). */
   @Post('dead-letters/replay')
   @Access({ scopes: ['ops:write'], orAdmin: true })
   @HttpCode(202)
   async replayMatching(@Body() body: ReplayMatchingDto, @CurrentPrincipal() principal: Principal) {
-    const { limit, ...filter } = body;
-    return { replayed: await this.deadLetters.replayMatching(filter, actorOf(principal), limit ?? 100) };
+    const { limit, reason, ...filter } = body;
+    return { replayed: await this.deadLetters.replayMatching(filter, actorOf(principal), limit ?? 100, reason) };
+  }
+
+  /** Discards every dead letter the filter selects (oldest first, up to `limit`); the keys held behind them go on. */
+  @Post('dead-letters/discard')
+  @Access({ scopes: ['ops:write'], orAdmin: true })
+  @HttpCode(200)
+  async discardMatching(@Body() body: ReplayMatchingDto, @CurrentPrincipal() principal: Principal) {
+    const { limit, reason, ...filter } = body;
+    return { discarded: await this.deadLetters.discardMatching(filter, actorOf(principal), limit ?? 100, reason) };
   }
 
   @Get('dead-letters/:id')
@@ -63,15 +88,15 @@ export class OpsController {
   @Access({ scopes: ['ops:write'], orAdmin: true })
   @HttpCode(202)
   async replay(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: ReplayDto, @CurrentPrincipal() principal: Principal) {
-    if (!(await this.deadLetters.replay(id, actorOf(principal), body.payload))) throw problems.notFound(`Dead letter "${id}"`);
+    if (!(await this.deadLetters.replay(id, actorOf(principal), body.payload, body.reason))) throw problems.notFound(`Dead letter "${id}"`);
     return { id, status: 'queued' };
   }
 
   @Post('dead-letters/:id/discard')
   @Access({ scopes: ['ops:write'], orAdmin: true })
   @HttpCode(200)
-  async discard(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
-    if (!(await this.deadLetters.discard(id, actorOf(principal)))) throw problems.notFound(`Dead letter "${id}"`);
+  async discard(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: ReasonDto, @CurrentPrincipal() principal: Principal) {
+    if (!(await this.deadLetters.discard(id, actorOf(principal), body?.reason))) throw problems.notFound(`Dead letter "${id}"`);
     return { id, status: 'discarded' };
   }
 
@@ -86,16 +111,16 @@ export class OpsController {
   @Post('blocked-keys/:deadLetterId/retry')
   @Access({ scopes: ['ops:write'], orAdmin: true })
   @HttpCode(202)
-  retryBlocked(@Param('deadLetterId', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
-    return this.replay(id, {}, principal);
+  retryBlocked(@Param('deadLetterId', new ParseUUIDPipe()) id: string, @Body() body: ReasonDto, @CurrentPrincipal() principal: Principal) {
+    return this.replay(id, { reason: body?.reason }, principal);
   }
 
   /** Skip the dead letter that blocks a key (it is discarded); the key's next message goes on. */
   @Post('blocked-keys/:deadLetterId/skip')
   @Access({ scopes: ['ops:write'], orAdmin: true })
   @HttpCode(200)
-  skipBlocked(@Param('deadLetterId', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
-    return this.discard(id, principal);
+  skipBlocked(@Param('deadLetterId', new ParseUUIDPipe()) id: string, @Body() body: ReasonDto, @CurrentPrincipal() principal: Principal) {
+    return this.discard(id, body, principal);
   }
 
   /**

@@ -27,13 +27,24 @@ export class DeadLetterFilterDto {
 
 export class DeadLetterQueryDto extends IntersectionType(DeadLetterFilterDto, PageQueryDto) {}
 
+/** Why a person acted: kept in the audit log beside the action. */
+export class ReasonDto {
+  @ApiPropertyOptional({ description: 'Why: kept in the audit log with the action', maxLength: 500 })
+  @IsOptional() @IsString() @MaxLength(500)
+  reason?: string;
+}
+
 export class ReplayMatchingDto extends DeadLetterFilterDto {
   @ApiPropertyOptional({ default: 100, maximum: 1000 })
   @IsOptional() @IsInt() @Min(1) @Max(1000)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'Why: kept in the audit log with each action', maxLength: 500 })
+  @IsOptional() @IsString() @MaxLength(500)
+  reason?: string;
 }
 
-export class ReplayDto {
+export class ReplayDto extends ReasonDto {
   @ApiPropertyOptional({ description: 'A corrected payload; the delivery keeps its id (the idempotency key)' })
   @IsOptional() @IsObject()
   payload?: Record<string, unknown>;

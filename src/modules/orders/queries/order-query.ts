@@ -30,6 +30,8 @@ export interface OrderView {
   updatedAt: Date;
 }
 
+export type OrderSummary = Pick<OrderView, 'orderId' | 'channelId' | 'channelOrderId' | 'reference' | 'status' | 'statusReason' | 'holdReason' | 'currency' | 'total' | 'erpBackendId' | 'erpOrderRef' | 'correlationId' | 'createdAt' | 'updatedAt'> & { accountNumber: string };
+
 const VIEW = `
   select o.id as "orderId", o.channel_id as "channelId", o.channel_order_id as "channelOrderId", o.reference, o.status,
          o.status_reason as "statusReason", o.hold_reason as "holdReason", o.price_mismatch as "priceMismatch", jsonb_build_object('accountNumber', o.customer_account, 'verified', o.customer_verified) as customer,
@@ -52,6 +54,25 @@ export class OrderQuery {
   async byId(orderId: string, channelId?: string): Promise<OrderView | undefined> {
     const { rows: [row] } = await this.pool.query(`${VIEW} where o.id = $1 and ($2::text is null or o.channel_id = $2)`, [orderId, channelId ?? null]);
     return row && toView(row);
+  }
+
+  /**
+   * The newest orders first, optionally of one status and one channel, a page at a time (the cursor is the last
+   * reference number of the page before): what an operator scans for what needs attention.
+   */
+  async list(filter: { status?: string; channelId?: string }, limit: number, before?: string): Promise<{ items: OrderSummary[]; nextCursor: string | null }> {
+    const { rows } = await this.pool.query<OrderSummary>(
+      `select o.id as "orderId", o.channel_id as "channelId", o.channel_order_id as "channelOrderId", o.reference, o.status,
+              o.status_reason as "statusReason", o.hold_reason as "holdReason", o.customer_account as "accountNumber", o.currency,
+              o.total::float8 as total, o.erp_backend_id as "erpBackendId", o.erp_order_ref as "erpOrderRef",
+              o.correlation_id as "correlationId", o.created_at as "createdAt", o.updated_at as "updatedAt"
+         from sales_order o
+        where ($1::text is null or o.status = $1) and ($2::text is null or o.channel_id = $2) and ($3::text is null or o.reference < 'CD-' || lpad($3::text, 9, '0'))
+        order by o.reference desc limit $4`,
+      [filter.status ?? null, filter.channelId ?? null, before ?? null, limit + 1],
+    );
+    const items = rows.slice(0, limit);
+    return { items, nextCursor: rows.length > limit ? String(Number(items.at(-1)!.reference.slice('CD-'.length))) : null };
   }
 
   async byChannelOrderId(channelId: string, channelOrderId: string): Promise<OrderView | undefined> {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
+import { AuditLog } from '../../../../platform/audit/audit-log.js';
 import { IntegrationEvents } from '../../../../platform/outbox/integration-events.js';
 import type pg from 'pg';
 import { PG_POOL } from '../../../../platform/database/pg-pool.js';
@@ -21,10 +22,16 @@ export class ReleaseOrder {
     private readonly statusLog: OrderStatusLog,
     private readonly submission: ErpSubmission,
     private readonly queries: QueryBus,
+    private readonly audit: AuditLog,
   ) {}
 
-  async release(orderId: string, actor: string): Promise<void> {
-    const released = await inTransaction(this.pool, (tx) => this.releaseIn(tx, orderId, `released by ${actor}`));
+  /** An operator's release, with the reason they gave, in the order's history and the audit log. */
+  async release(orderId: string, actor: string, why?: string): Promise<void> {
+    const released = await inTransaction(this.pool, async (tx) => {
+      const done = await this.releaseIn(tx, orderId, `released by ${actor}${why ? `: ${why}` : ''}`);
+      if (done) await this.audit.recordInTransaction(tx, { actor, action: 'release', resourceType: 'order', resourceId: orderId, before: { status: 'on_hold' }, after: { status: 'accepted', ...(why ? { reason: why } : {}) } });
+      return done;
+    });
     if (released === undefined) throw problems.notFound(`Order ${orderId}`);
     if (!released) throw problems.conflict(`Order ${orderId} is not on hold`);
   }
