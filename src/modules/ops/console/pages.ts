@@ -143,7 +143,8 @@ export function latencyChart(points: LatencyPoint[]): Html {
 <text x="2" y="12" font-size="11" fill="#6b7280">${Math.round(max)} ms</text>
 <text x="2" y="${height + 15}" font-size="11" fill="#6b7280">-60 min</text>
 <text x="${width - 30}" y="${height + 15}" font-size="11" fill="#6b7280">now</text>
-${series.map(([, line], i) => html`<polyline fill="none" stroke="${PALETTE[i % PALETTE.length]!}" stroke-width="2" points="${line.map((p) => `${x(p.minute).toFixed(1)},${y(p.p95Ms).toFixed(1)}`).join(' ')}"/>`)}
+${series.map(([, line], i) => html`<polyline fill="none" stroke="${PALETTE[i % PALETTE.length]!}" stroke-width="2" points="${line.map((p) => `${x(p.minute).toFixed(1)},${y(p.p95Ms).toFixed(1)}`).join(' ')}"/>
+${line.map((p) => html`<circle cx="${x(p.minute).toFixed(1)}" cy="${y(p.p95Ms).toFixed(1)}" r="3" fill="${PALETTE[i % PALETTE.length]!}"><title>${p.destination} ${new Date(p.minute).toISOString().slice(11, 16)}: ${p.delivered} delivered, p50 ${p.p50Ms} ms, p95 ${p.p95Ms} ms</title></circle>`)}`)}
 </svg>
 <ul class="legend">${series.map(([destination, line], i) => html`<li><span class="swatch swatch-${i % PALETTE.length}"></span>${destination}: ${line.reduce((n, p) => n + p.delivered, 0)} delivered, last p95 ${line.at(-1)!.p95Ms} ms</li>`)}</ul>`;
 }
