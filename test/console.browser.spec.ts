@@ -47,8 +47,8 @@ async function signedIn(token: string): Promise<Page> {
   await page.waitForURL(`${t.baseUrl}/console`);
   // The token is nowhere the page's script could read it: not in the URL, not in a cookie it can see, not in storage.
   expect(page.url()).not.toContain(token);
-  expect(await page.evaluate(() => document.cookie)).toBe('');
-  expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }))).not.toContain(token.slice(-12));
+  expect(await page.evaluate('document.cookie')).toBe('');
+  expect(await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })')).not.toContain(token.slice(-12));
   return page;
 }
 
@@ -101,7 +101,7 @@ describe('the console in a browser', () => {
     await expect.poll(async () => {
       await page.reload();
       return page.locator('#order-status').textContent();
-    }, { timeout: 30_000, intervals: [250] }).toBe('confirmed');
+    }, { timeout: 30_000, interval: 250 }).toBe('confirmed');
     await shot(page, 'order-confirmed');
     const [inErp, ...more] = erpOrdersFor(await orderReference(orderId));
     expect(more).toEqual([]);
