@@ -155,4 +155,47 @@ describe('console sessions', () => {
     const page = await browser.get('/console/dead-letters?errorClass=permanent');
     expect(page.text).toContain('erp.sales-order.create');
   });
+
+  it('corrects and retries an exception, and dismisses another, each with a reason', async () => {
+    expect((await t.request('PUT', '/v1/admin/sources/wms', { body: { name: 'Warehouse system' } })).status).toBe(201);
+    const wmsKey = (await t.request('POST', '/v1/admin/sources/wms/api-keys', { body: { scopes: ['shipments:write'] } })).body.key as string;
+    const accepted = await submitOrder(t, w.portalKey, orderBody());
+    const orderId = accepted.body.orderId as string;
+    await waitForStatus(t, orderId, 'confirmed');
+    const shipment = (shipmentId: string, lines: unknown[]) => ({
+      eventId: `evt-${shipmentId}`, orderId, shipmentId, status: 'shipped', carrier: 'DHL', trackingNumber: `TRK-${shipmentId}`, lines, occurredAt: new Date().toISOString(),
+    });
+    const post = (body: unknown) => t.request('POST', '/v1/shipments/events', { token: wmsKey, body });
+    expect((await post(shipment(`S-${orderId}-over`, [{ sku: '1896-S', quantity: 5, lineId: '1' }]))).body.exception).toBe(true);
+    expect((await post(shipment(`S-${orderId}-odd`, [{ sku: 'NOPE', quantity: 1 }]))).body.exception).toBe(true);
+
+    const browser = await signIn(writer);
+    const page = await browser.get('/console/exceptions?domain=shipment');
+    expect(page.status).toBe(200);
+    const ids = [...page.text.matchAll(/id="exception-(\d+)"/g)].map((m) => m[1]!);
+    const held = await t.request('GET', '/v1/ops/exceptions?domain=shipment', { token: reader });
+    const over = held.body.exceptions.find((e: any) => e.shipmentId?.endsWith('-over'));
+    const odd = held.body.exceptions.find((e: any) => e.shipmentId?.endsWith('-odd'));
+    expect(ids).toEqual(expect.arrayContaining([over.id, odd.id]));
+    const csrf = csrfOf(page.text);
+    // A correction that is still wrong stays open, with the domain's reason on the page.
+    const stillWrong = await browser.post(`/console/exceptions/${over.id}/retry`, { _csrf: csrf, reason: 'try 3', edited: 'yes', payload: JSON.stringify({ ...over.payload, lines: [{ sku: '1896-S', quantity: 3, lineId: '1' }] }) });
+    expect(stillWrong.status).toBe(422);
+    expect(stillWrong.text).toContain('Still not applied');
+    const notJson = await browser.post(`/console/exceptions/${over.id}/retry`, { _csrf: csrf, reason: 'typo', edited: 'yes', payload: '{"lines": [' });
+    expect(notJson.status).toBe(400);
+    const fixed = await browser.post(`/console/exceptions/${over.id}/retry`, {
+      _csrf: csrf, reason: 'the WMS counted cartons, not units', edited: 'yes',
+      payload: JSON.stringify({ ...over.payload, lines: [{ sku: '1896-S', quantity: 2, lineId: '1' }, { sku: '1900-S', quantity: 1.5, lineId: '2' }] }),
+    });
+    expect(fixed.status).toBe(303);
+    expect(fixed.location).toBe('/console/exceptions?notice=retried');
+    await waitForStatus(t, orderId, 'shipped');
+    const dismissed = await browser.post(`/console/exceptions/${odd.id}/dismiss`, { _csrf: csrf, reason: 'test scan of a sample' });
+    expect(dismissed.status).toBe(303);
+    const audits = await t.sql("select action, resource_id, after->>'reason' as reason from audit_entry where resource_type = 'exception' and resource_id = any($1) order by id", [[over.id, odd.id]]);
+    expect(audits.filter((a) => a.reason === 'the WMS counted cartons, not units' || a.reason === 'test scan of a sample').map((a) => [a.action, a.resource_id]))
+      .toEqual([['retry', over.id], ['dismiss', odd.id]]);
+    expect((await t.request('GET', '/v1/ops/exceptions?domain=shipment', { token: reader })).body.exceptions.filter((e: any) => [over.id, odd.id].includes(e.id))).toEqual([]);
+  });
 });
