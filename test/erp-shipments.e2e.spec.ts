@@ -96,12 +96,31 @@ describe('Business Central: posting shipments and polling them', () => {
   it('the same shipment twice posts once: the second finds the quantities shipped and answers posted: false', async () => {
     const created = await createOrder('CD-BC-TWICE', [{ lineObjectNumber: '1906-S', quantity: 4, warehouse: 'WH-EAST' }]);
     const same = shipment('CD-BC-TWICE', { '1906-S': 3 });
-    expect((await erp.postShipment(same, signal())).posted).toBe(true);
+    const first = await erp.postShipment(same, signal());
+    expect(first).toMatchObject({ posted: true, facts: { lines: [{ sku: '1906-S', quantity: 3 }] } });
     const from = sim.state.requests.length;
-    expect(await erp.postShipment(same, signal())).toEqual({ erpShipmentRef: null, posted: false, erpOrderRef: created.erpOrderRef });
+    // What the order holds as shipped is answered alike, posted or found so.
+    expect(await erp.postShipment(same, signal())).toEqual({ erpShipmentRef: null, posted: false, erpOrderRef: created.erpOrderRef, facts: first.facts });
     expect(sim.state.requests.slice(from).some((r) => r.method !== 'GET')).toBe(false);
     expect(shippedOf('CD-BC-TWICE')).toEqual({ '1906-S': 3 });
     expect(shipmentsOf(created.erpOrderRef)).toHaveLength(1);
+  });
+
+  it('reads the order by the id the cross-reference has, with no look-up; without it, or with one of another order, looks it up', async () => {
+    const created = await createOrder('CD-BC-KNOWN', [{ lineObjectNumber: '1906-S', quantity: 4 }]);
+    const other = await createOrder('CD-BC-OTHER', [{ lineObjectNumber: '1906-S', quantity: 4 }]);
+    const lookUps = (from: number) => sim.state.requests.slice(from).filter((r) => r.method === 'GET' && r.path.endsWith('/salesOrders')).length;
+    let from = sim.state.requests.length;
+    expect(await erp.postShipment(shipment('CD-BC-KNOWN', { '1906-S': 1 }, { erpOrderId: created.erpOrderId, erpOrderRef: created.erpOrderRef }), signal())).toMatchObject({ posted: true });
+    expect(lookUps(from)).toBe(0);
+    // An id that names another order (or none, or is no GUID) is not taken: the order is found by its number.
+    for (const erpOrderId of [other.erpOrderId, '00000000-0000-4000-8000-000000000000', "x') or (1 eq 1"]) {
+      from = sim.state.requests.length;
+      expect(await erp.postShipment(shipment('CD-BC-KNOWN', { '1906-S': 2 }, { erpOrderId, erpOrderRef: created.erpOrderRef }), signal())).toMatchObject({ erpOrderRef: created.erpOrderRef });
+      expect(lookUps(from)).toBe(1);
+    }
+    expect(shippedOf('CD-BC-KNOWN')).toEqual({ '1906-S': 2 });
+    expect(shippedOf('CD-BC-OTHER')).toEqual({ '1906-S': 0 });
   });
 
   it('a posting whose answer was lost: the retry posts nothing, and Business Central holds the quantities once', async () => {
@@ -241,11 +260,28 @@ describe('SAP Business One: posting delivery notes and polling them', () => {
     const created = await createOrder('CD-SAP-TWICE', [{ lineObjectNumber: 'A00003', quantity: 4, warehouse: 'WH-EAST' }]);
     const same = shipment('CD-SAP-TWICE', { A00003: 3 });
     const first = await erp.postShipment(same, signal());
+    expect(first.facts).toEqual({ lines: [{ sku: 'A00003', quantity: 3 }] });
     const from = sim.state.requests.length;
-    expect(await erp.postShipment(same, signal())).toEqual({ erpShipmentRef: first.erpShipmentRef, posted: false, erpOrderRef: created.erpOrderRef });
+    expect(await erp.postShipment(same, signal())).toEqual({ erpShipmentRef: first.erpShipmentRef, posted: false, erpOrderRef: created.erpOrderRef, facts: first.facts });
     expect(sim.state.requests.slice(from).some((r) => r.method === 'POST' && !r.path.endsWith('/Login'))).toBe(false);
     expect(deliveredOf('CD-SAP-TWICE')).toEqual([['A00003', 3]]);
     expect(notesOf(Number(created.erpOrderId))).toHaveLength(1);
+  });
+
+  it('reads the order by the DocEntry the cross-reference has, with no look-up; without it, or with one of another order, looks it up', async () => {
+    const created = await createOrder('CD-SAP-KNOWN', [{ lineObjectNumber: 'A00003', quantity: 4 }]);
+    const other = await createOrder('CD-SAP-OTHER', [{ lineObjectNumber: 'A00003', quantity: 4 }]);
+    const orderReads = (from: number) => sim.state.requests.slice(from).filter((r) => r.method === 'GET' && /\/Orders/.test(r.path)).map((r) => `${r.path.replace(/^\/b1s\/v1\//, '')}${r.query.includes('$filter') ? ' by filter' : ''}`);
+    let from = sim.state.requests.length;
+    expect(await erp.postShipment(shipment('CD-SAP-KNOWN', { A00003: 1 }, { erpOrderId: created.erpOrderId }), signal())).toMatchObject({ posted: true, facts: { lines: [{ sku: 'A00003', quantity: 1 }] } });
+    expect(orderReads(from)).toEqual([`Orders(${created.erpOrderId})`]);
+    for (const erpOrderId of [other.erpOrderId, '999999', 'DocEntry']) {
+      from = sim.state.requests.length;
+      expect(await erp.postShipment(shipment('CD-SAP-KNOWN', { A00003: 2 }, { erpOrderId }), signal())).toMatchObject({ erpOrderRef: created.erpOrderRef });
+      expect(orderReads(from).at(-1)).toBe('Orders by filter');
+    }
+    expect(deliveredOf('CD-SAP-KNOWN')).toEqual([['A00003', 2]]);
+    expect(deliveredOf('CD-SAP-OTHER')).toEqual([['A00003', 0]]);
   });
 
   it('a delivery note whose answer was lost: the retry posts nothing, and SAP holds the quantities once', async () => {

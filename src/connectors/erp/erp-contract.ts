@@ -78,6 +78,11 @@ export interface ErpShipment {
   /** The order as the ERP knows it: Crossdock's reference (externalDocumentNumber / NumAtCard) and the ERP's own number. */
   externalDocumentNumber: string;
   erpOrderRef: string | null;
+  /**
+   * The order's id in this ERP, from the cross-reference of ids where it is recorded: the connector reads the order
+   * by it, and looks it up by number or reference only when the ERP no longer has an order of that id and reference.
+   */
+  erpOrderId?: string | null;
   carrier: string | null;
   trackingNumber: string | null;
   shippedAt: string;
@@ -92,7 +97,18 @@ export interface ErpShipmentResult {
   erpShipmentRef: string | null;
   /** false when the ERP already held these quantities as shipped (nothing posted). */
   posted: boolean;
+  /** The order as the ERP holds it shipped after the posting (compared in shadow mode). */
+  facts?: ErpShipmentFacts;
   [key: string]: unknown;
+}
+
+/**
+ * What an ERP holds as shipped of an order once a shipment is posted, per item (those shipped at all), in its words:
+ * what two ERPs are compared on while one shadows the other (docs/COEXISTENCE.md). The same whether this posting
+ * shipped or found its quantities shipped already, so a retry answers what the first try would have.
+ */
+export interface ErpShipmentFacts {
+  lines: Array<{ sku: string; quantity: number }>;
 }
 
 /** A shipment the ERP recorded (a Business Central posted sales shipment, a SAP Business One delivery note). */
@@ -168,6 +184,11 @@ export type ErpAddress = PostalAddress;
 export interface ErpCustomerUpdate {
   /** The account number (Business Central's customer number, SAP Business One's CardCode). */
   number: string;
+  /**
+   * The account's id in this ERP, from the cross-reference of ids where it is recorded: the connector reads the
+   * account by it, and looks it up by number only when the ERP has no account of that id and number.
+   */
+  erpId?: string | null;
   fields: Partial<{
     name: string | null;
     email: string | null;
@@ -198,6 +219,8 @@ export interface ErpCustomerUpdateResult {
  */
 export interface ErpCustomerCreate {
   number: string;
+  /** As ErpCustomerUpdate's: an account the cross-reference knows in this ERP already (a create sent again). */
+  erpId?: string | null;
   fields: ErpCustomerUpdate['fields'];
 }
 

@@ -14,3 +14,13 @@ export async function directly(action: () => Promise<unknown>): Promise<boolean>
     throw error;
   }
 }
+
+/** The answer of a read by key, or undefined when the ERP answers 404 (it has no such record). */
+export async function absentOn404<T>(work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof TargetError && error.details.status === 404) return undefined;
+    throw error;
+  }
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planErpShipment, type ErpOrderLineToShip } from './erp-shipment-plan.js';
+import { planErpShipment, shippedAfter, type ErpOrderLineToShip } from './erp-shipment-plan.js';
 
 const line = (key: string, sku: string, ordered: number, shipped = 0, place = ''): ErpOrderLineToShip => ({ key, sku, shipped, open: ordered - shipped, place });
 const places: Record<string, string> = { 'WH-EAST': 'E', 'WH-WEST': 'W' };
@@ -73,5 +73,15 @@ describe('planErpShipment', () => {
         return true;
       },
     ));
+  });
+});
+
+describe('shippedAfter', () => {
+  it('is what the order holds as shipped per item once the plan is posted, the items shipped at all, by number', () => {
+    const order = [line('1', 'B', 5, 2), line('2', 'A', 3), line('3', 'B', 1, 0.5), line('4', 'C', 2)];
+    const plan = planErpShipment(shipment({ A: 1, B: 4 }), order, placeOf, 'o');
+    expect(plan.ok && shippedAfter(order, plan.lines)).toEqual({ lines: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 4 }] });
+    // The same shipment again plans nothing, and answers the same.
+    expect(shippedAfter([line('1', 'B', 5, 3.5), line('2', 'A', 3, 1), line('3', 'B', 1, 0.5), line('4', 'C', 2)], [])).toEqual({ lines: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 4 }] });
   });
 });

@@ -1,4 +1,4 @@
-import type { ErpShipment } from './erp-contract.js';
+import type { ErpShipment, ErpShipmentFacts } from './erp-contract.js';
 
 /**
  * What an ERP posting of a shipment ships, decided from what the ERP's order holds now (pure). Idempotent by
@@ -65,6 +65,22 @@ export function planErpShipment(
     }
   }
   return { ok: true, lines: planned };
+}
+
+/**
+ * What the order holds as shipped once the planned lines are posted, per item shipped at all, by item number: the
+ * facts of a posting (ErpShipmentFacts), the same whether the plan ships or finds everything shipped already.
+ */
+export function shippedAfter(orderLines: readonly ErpOrderLineToShip[], planned: readonly PlannedLine[]): ErpShipmentFacts {
+  const shipped = new Map<string, number>();
+  for (const line of orderLines) shipped.set(line.sku, round((shipped.get(line.sku) ?? 0) + line.shipped));
+  for (const line of planned) shipped.set(line.sku, round((shipped.get(line.sku) ?? 0) + line.quantity));
+  return shippedFacts(shipped);
+}
+
+/** Shipped quantities per item as facts: the items shipped at all, by item number. */
+export function shippedFacts(shipped: ReadonlyMap<string, number>): ErpShipmentFacts {
+  return { lines: [...shipped].filter(([, quantity]) => quantity > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sku, quantity]) => ({ sku, quantity })) };
 }
 
 /** Quantities are decimals of a few places: keep binary fractions from showing in sums and differences. */

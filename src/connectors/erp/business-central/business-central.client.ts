@@ -2,6 +2,7 @@ import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/deli
 import { httpCall } from '../../../platform/http/http-client.js';
 import { expectShape, parseJsonAnswer, type Shape } from '../../answer-shape.js';
 import type { GovernedCall } from '../erp-contract.js';
+import { absentOn404 } from '../erp-direct.js';
 import type { BusinessCentralConfig } from './business-central.config.js';
 
 const SCOPE = 'https://api.businesscentral.dynamics.com/.default';
@@ -10,6 +11,8 @@ const TOKEN_MARGIN_MS = 60_000;
 // Item numbers per ledger-entry query: 20 `itemNo eq '…'` terms of Code[20] keep the URL well under 2 KB.
 const ITEMS_PER_QUERY = 20;
 const API_PATH = /\/api\/v2\.0$/;
+/** Business Central's keys: an id from elsewhere (the cross-reference) reaches a URL only in this form. */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ANALYTICS_API_PATH = '/api/microsoft/analytics/v1.0';
 
 export interface SalesOrderLineInput {
@@ -208,6 +211,12 @@ export class BusinessCentralClient {
     return this.firstSalesOrder({ $filter: `number eq ${odataString(number)}` }, signal);
   }
 
+  /** The order of id `id` (Business Central's key), if there is one; none for an id that is not a GUID. */
+  async salesOrderById(id: string, signal?: AbortSignal): Promise<BcSalesOrder | undefined> {
+    if (!GUID.test(id)) return undefined;
+    return absentOn404(async () => expectShape<BcSalesOrder>(SYSTEM, 'a sales order', await this.request('GET', `/salesOrders(${id})`, undefined, signal), SALES_ORDER));
+  }
+
   /** The order's lines, each with its etag, in their order. */
   async salesOrderLines(orderId: string, signal?: AbortSignal): Promise<BcSalesOrderLine[]> {
     const lines = await this.allPages<BcSalesOrderLine>(this.companyUrl(`/salesOrders(${orderId})/salesOrderLines`), 'a sales order line', SALES_ORDER_LINE, signal);
@@ -301,6 +310,12 @@ export class BusinessCentralClient {
     const query = odataQuery({ $filter: `number eq ${odataString(number)}` });
     const found = expectShape<{ value: unknown[] }>(SYSTEM, 'a customers page', await this.request('GET', `/customers?${query}`, undefined, signal), { value: 'array' });
     return found.value.length === 0 ? undefined : expectShape<BcCustomerRecord>(SYSTEM, 'a customer', found.value[0], CUSTOMER_RECORD);
+  }
+
+  /** The customer of id `id` (Business Central's key), with its etag, if there is one; none for an id that is not a GUID. */
+  async customerRecordById(id: string, signal?: AbortSignal): Promise<BcCustomerRecord | undefined> {
+    if (!GUID.test(id)) return undefined;
+    return absentOn404(async () => expectShape<BcCustomerRecord>(SYSTEM, 'a customer', await this.request('GET', `/customers(${id})`, undefined, signal), CUSTOMER_RECORD));
   }
 
   /**
@@ -581,16 +596,6 @@ function subscriptionOf(answer: unknown): BcSubscription {
     throw new TargetError('retryable', `${SYSTEM} answered subscription ${subscription.subscriptionId} with an expirationDateTime that is not a time: ${excerpt(subscription.expirationDateTime)}`);
   }
   return subscription;
-}
-
-/** The answer of `work`, or undefined when Business Central answers 404 (it has no such record). */
-async function absentOn404<T>(work: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof TargetError && error.details.status === 404) return undefined;
-    throw error;
-  }
 }
 
 /** OData system query options, each value percent-encoded (spaces as %20, never `+`). */

@@ -4,7 +4,7 @@ import type {
   CustomerPull, ErpCancelResult, KnownErpOrder, ErpChangeNotifications, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate,
   ErpCustomerUpdateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
-import { planErpShipment } from '../erp-shipment-plan.js';
+import { planErpShipment, shippedAfter, shippedFacts } from '../erp-shipment-plan.js';
 import {
   BusinessCentralClient, type BcCustomerRecord, type BcSalesOrder, type BcSalesShipment, type BcShipmentTracking, type SalesOrderInput,
 } from './business-central.client.js';
@@ -136,27 +136,26 @@ export class BusinessCentralErp implements ErpConnector {
    * set (0 on the lines this shipment does not ship), then the backend's posting action. The same shipment again
    * finds its quantities shipped and posts nothing. An order posted in full is gone from salesOrders (posting
    * deletes an order shipped and invoiced in full): its posted shipments then say whether the totals are there.
+   * Answers what the order holds as shipped afterwards (`facts`).
    */
   async postShipment(shipment: ErpShipment, signal: AbortSignal): Promise<ErpShipmentResult> {
     const order = await this.orderToShip(shipment, signal);
     if (!order) return this.shippedWithoutOrder(shipment, signal);
     const lines = await this.client.salesOrderLines(order.id, signal);
-    const items = lines.filter((line) => line.lineType === 'Item' && line.lineObjectNumber);
-    const plan = planErpShipment(
-      shipment,
-      items.map((line) => ({ key: line.id, sku: line.lineObjectNumber!, shipped: line.shippedQuantity ?? 0, open: line.quantity - (line.shippedQuantity ?? 0), place: line.locationId ?? '' })),
-      (warehouse) => this.config.locations?.[warehouse],
-      `Business Central order ${order.number}`,
-    );
+    const items = lines
+      .filter((line) => line.lineType === 'Item' && line.lineObjectNumber)
+      .map((line) => ({ key: line.id, sku: line.lineObjectNumber!, shipped: line.shippedQuantity ?? 0, open: line.quantity - (line.shippedQuantity ?? 0), place: line.locationId ?? '' }));
+    const plan = planErpShipment(shipment, items, (warehouse) => this.config.locations?.[warehouse], `Business Central order ${order.number}`);
     if (!plan.ok) throw new TargetError('permanent', plan.reason);
-    if (plan.lines.length === 0) return { erpShipmentRef: null, posted: false, erpOrderRef: order.number };
+    const facts = shippedAfter(items, plan.lines);
+    if (plan.lines.length === 0) return { erpShipmentRef: null, posted: false, erpOrderRef: order.number, facts };
     const toShip = new Map(plan.lines.map((line) => [line.key, line.quantity]));
     for (const line of lines) {
       const quantity = toShip.get(line.id) ?? 0;
       if ((line.shipQuantity ?? 0) !== quantity) await this.client.setShipQuantity(order.id, line, quantity, signal);
     }
     await this.client.postSalesOrderAction(order.id, this.config.shipmentPostingAction ?? DEFAULT_POSTING_ACTION, signal);
-    return { erpShipmentRef: await this.newestShipmentNumber(order.number, signal), posted: true, erpOrderRef: order.number };
+    return { erpShipmentRef: await this.newestShipmentNumber(order.number, signal), posted: true, erpOrderRef: order.number, facts };
   }
 
   /**
@@ -174,18 +173,18 @@ export class BusinessCentralErp implements ErpConnector {
   }
 
   /**
-   * Writes a customer's fields changed elsewhere (mapped in business-central.customers.ts): the customer read by its
-   * number with its etag, compared, and only what differs PATCHed with `If-Match`. A 412 (someone changed the
+   * Writes a customer's fields changed elsewhere (mapped in business-central.customers.ts): the customer read with its
+   * etag (readCustomer: by its id, else its number), compared, and only what differs PATCHed with `If-Match`. A 412 (someone changed the
    * customer since the read) reads it again and compares again, the update's values over the fresh record, so their
    * change to other properties stays; after CUSTOMER_PATCH_TRIES PATCHes met 412, retryable. Nothing differing:
    * `updated: false` without a PATCH. A customer Business Central does not have is permanent (an update creates none).
    */
   async updateCustomer(update: ErpCustomerUpdate, signal: AbortSignal): Promise<ErpCustomerUpdateResult> {
-    return this.writeCustomer(update.number, await this.customerWrite(update, signal), signal);
+    return this.writeCustomer(update, await this.customerWrite(update, signal), signal);
   }
 
   /**
-   * Creates an account (see ErpCustomerCreate), looked up by its number first. One Business Central has already (a
+   * Creates an account (see ErpCustomerCreate), read first (by the id the cross-reference has, else its number). One Business Central has already (a
    * retry after a lost answer, or one made there meanwhile) gets the fields as updateCustomer writes them, and
    * `created: false`. Else a POST of the number and the fields mapped as for an update, those that are not blank;
    * a 400 "already exists" (a create that raced this one) falls back to the update. A number Business Central would
@@ -195,7 +194,7 @@ export class BusinessCentralErp implements ErpConnector {
     const refusal = bcCustomerNumberProblem(create.number);
     if (refusal) throw new TargetError('permanent', refusal);
     const write = await this.customerWrite(create, signal);
-    const existing = await this.client.findCustomer(create.number, signal);
+    const existing = await this.readCustomer(create, signal);
     if (!existing) {
       const { changes } = bcCustomerChanges(write, { id: '', number: create.number, '@odata.etag': '' });
       const created = await this.client.createCustomer(create.number, changes, signal);
@@ -206,7 +205,7 @@ export class BusinessCentralErp implements ErpConnector {
     }
     const found = existing ?? (await this.client.findCustomer(create.number, signal));
     if (!found) throw new TargetError('retryable', `Business Central answered that customer ${create.number} already exists, and then had none of that number`);
-    return { ...(await this.writeCustomer(create.number, write, signal, found)), erpId: found.id, created: false };
+    return { ...(await this.writeCustomer(create, write, signal, found)), erpId: found.id, created: false };
   }
 
   /**
@@ -267,20 +266,35 @@ export class BusinessCentralErp implements ErpConnector {
   }
 
   /** updateCustomer's reads, compares and PATCHes (see there); `found`: the customer as just read, for the first comparison. */
-  private async writeCustomer(number: string, write: BcCustomerWrite, signal: AbortSignal, found?: BcCustomerRecord): Promise<ErpCustomerUpdateResult> {
+  private async writeCustomer(account: ErpCustomerUpdate, write: BcCustomerWrite, signal: AbortSignal, found?: BcCustomerRecord): Promise<ErpCustomerUpdateResult> {
     const skipped = skippedOf(write);
     for (let etagRetries = 0; etagRetries < CUSTOMER_PATCH_TRIES; etagRetries++) {
-      const customer = (etagRetries === 0 ? found : undefined) ?? (await this.client.findCustomer(number, signal));
-      if (!customer) throw new TargetError('permanent', `Business Central has no customer ${number} (an update creates none)`);
+      const customer = (etagRetries === 0 ? found : undefined) ?? (await this.readCustomer(account, signal));
+      if (!customer) throw new TargetError('permanent', `Business Central has no customer ${account.number} (an update creates none)`);
       const { changes, fields } = bcCustomerChanges(write, customer);
       if (fields.length === 0) return { updated: false, ...(etagRetries > 0 ? { etagRetries } : {}), ...skipped };
       if (await this.client.patchCustomer(customer.id, customer['@odata.etag'], changes, signal)) return { updated: true, etagRetries, written: fields, ...skipped };
     }
-    throw new TargetError('retryable', `Business Central's customer ${number} changed between each read and PATCH of ${CUSTOMER_PATCH_TRIES} (412 each time)`);
+    throw new TargetError('retryable', `Business Central's customer ${account.number} changed between each read and PATCH of ${CUSTOMER_PATCH_TRIES} (412 each time)`);
   }
 
-  /** The order by Business Central's number when Crossdock has it, else by Crossdock's reference. */
+  /**
+   * The account with its etag: by the id the cross-reference has for it (no look-up), else, or when Business Central
+   * has no customer of that id and number any more, by its number.
+   */
+  private async readCustomer(account: Pick<ErpCustomerUpdate, 'number' | 'erpId'>, signal: AbortSignal): Promise<BcCustomerRecord | undefined> {
+    const known = account.erpId ? await this.client.customerRecordById(account.erpId, signal) : undefined;
+    if (known && known.number.toUpperCase() === account.number.toUpperCase()) return known;
+    return this.client.findCustomer(account.number, signal);
+  }
+
+  /**
+   * The order: by the id the cross-reference has for it (no look-up), else, or when Business Central has no order of
+   * that id and reference any more, by Business Central's number when Crossdock has it, else by Crossdock's reference.
+   */
   private async orderToShip(shipment: ErpShipment, signal: AbortSignal): Promise<BcSalesOrder | undefined> {
+    const known = shipment.erpOrderId ? await this.client.salesOrderById(shipment.erpOrderId, signal) : undefined;
+    if (known && known.externalDocumentNumber === shipment.externalDocumentNumber) return known;
     const byNumber = shipment.erpOrderRef ? await this.client.findSalesOrderByNumber(shipment.erpOrderRef, signal) : undefined;
     return byNumber ?? this.client.findSalesOrder(shipment.externalDocumentNumber, signal);
   }
@@ -299,7 +313,7 @@ export class BusinessCentralErp implements ErpConnector {
     if (missing) {
       throw new TargetError('permanent', `Business Central's order ${reference} is posted in full and gone from its sales orders; its shipments hold ${shipped.get(missing.sku) ?? 0} of item ${missing.sku}, the shipments need ${missing.quantity}`);
     }
-    return { erpShipmentRef: null, posted: false, erpOrderRef: posted[0]!.orderNumber || null };
+    return { erpShipmentRef: null, posted: false, erpOrderRef: posted[0]!.orderNumber || null, facts: shippedFacts(shipped) };
   }
 
   /**

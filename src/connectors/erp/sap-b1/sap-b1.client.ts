@@ -2,6 +2,7 @@ import { classifyHttpStatus, excerpt, TargetError } from '../../../platform/deli
 import { httpCall, type HttpAnswer } from '../../../platform/http/http-client.js';
 import { expectShape, parseJsonAnswer, type Shape } from '../../answer-shape.js';
 import type { GovernedCall } from '../erp-contract.js';
+import { absentOn404 } from '../erp-direct.js';
 import type { SapB1Config, SapStockDocument } from './sap-b1.config.js';
 
 const SYSTEM = 'SAP Business One';
@@ -167,6 +168,12 @@ export class SapB1Client {
     return orders.find((order) => order.Cancelled !== 'tYES') ?? orders.at(-1);
   }
 
+  /** The order of DocEntry `docEntry` (SAP's key) with its lines, if SAP has it. */
+  async orderToShipByEntry(docEntry: number, signal?: AbortSignal): Promise<SapOrderWithLines | undefined> {
+    const record = await absentOn404(() => this.request('GET', `Orders(${docEntry})?${odataQuery({ $select: `${ORDER_FIELDS},DocumentLines` })}`, undefined, signal));
+    return record === undefined ? undefined : orderWithLines(record);
+  }
+
   async createDeliveryNote(note: SapDeliveryNoteInput, signal?: AbortSignal): Promise<SapDeliveryNote> {
     return deliveryNote(await this.request('POST', 'DeliveryNotes', note, signal));
   }
@@ -228,12 +235,7 @@ export class SapB1Client {
 
   /** The business partner `cardCode` with the fields named (`$select`), as SAP sent it; undefined when SAP has none (404). */
   async businessPartner(cardCode: string, fields: readonly string[], signal?: AbortSignal): Promise<unknown> {
-    try {
-      return await this.request('GET', `BusinessPartners(${encodeURIComponent(odataString(cardCode))})?${odataQuery({ $select: fields.join(',') })}`, undefined, signal);
-    } catch (error) {
-      if (error instanceof TargetError && error.details.status === 404) return undefined;
-      throw error;
-    }
+    return absentOn404(() => this.request('GET', `BusinessPartners(${encodeURIComponent(odataString(cardCode))})?${odataQuery({ $select: fields.join(',') })}`, undefined, signal));
   }
 
   /**
@@ -364,11 +366,7 @@ export class SapB1Client {
 
   private async ordersWithLines(filter: string, signal?: AbortSignal): Promise<SapOrderWithLines[]> {
     const query = odataQuery({ $filter: filter, $select: `${ORDER_FIELDS},DocumentLines`, $orderby: 'DocEntry' });
-    return (await this.allPages(`Orders?${query}`, 'an order', signal)).map((record) => {
-      const order = expectShape<SapOrderWithLines>(SYSTEM, 'an order', record, { ...ORDER, DocumentLines: 'array' });
-      for (const line of order.DocumentLines) expectShape(SYSTEM, `a line of order ${order.DocNum}`, line, ORDER_LINE);
-      return order;
-    });
+    return (await this.allPages(`Orders?${query}`, 'an order', signal)).map(orderWithLines);
   }
 
   /** A collection with every page SAP splits it into, all on the caller's signal. */
@@ -528,6 +526,13 @@ function itemStock(record: unknown): SapItemStock {
 }
 
 const DELIVERY_NOTE_FIELDS = Object.keys(DELIVERY_NOTE).join(',');
+
+/** An order read with its lines, checked. */
+function orderWithLines(record: unknown): SapOrderWithLines {
+  const order = expectShape<SapOrderWithLines>(SYSTEM, 'an order', record, { ...ORDER, DocumentLines: 'array' });
+  for (const line of order.DocumentLines) expectShape(SYSTEM, `a line of order ${order.DocNum}`, line, ORDER_LINE);
+  return order;
+}
 
 function deliveryNote(record: unknown): SapDeliveryNote {
   const note = expectShape<SapDeliveryNote & { UpdateDate?: string; UpdateTime?: string }>(SYSTEM, 'a delivery note', record, DELIVERY_NOTE);

@@ -4,9 +4,9 @@ import type {
   CustomerPull, ErpCancelResult, KnownErpOrder, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpPrice,
   ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
-import { planErpShipment } from '../erp-shipment-plan.js';
+import { planErpShipment, shippedAfter } from '../erp-shipment-plan.js';
 import { directly } from '../erp-direct.js';
-import { isCodeTaken, SapB1Client, type SapDeliveryNote, type SapItemStock, type SapOrder, type SapOrderInput } from './sap-b1.client.js';
+import { isCodeTaken, SapB1Client, type SapDeliveryNote, type SapItemStock, type SapOrder, type SapOrderInput, type SapOrderWithLines } from './sap-b1.client.js';
 import { SAP_STOCK_DOCUMENTS, type SapB1Config } from './sap-b1.config.js';
 import { isoCurrency, sapCurrency } from './sap-b1.currencies.js';
 import {
@@ -147,27 +147,26 @@ export class SapB1Erp implements ErpConnector {
    * A delivery note based on the order (`BaseType 17`, `BaseEntry`, `BaseLine`) for what the shipment's totals
    * exceed what the order's lines show as delivered (`Quantity` less `RemainingOpenQuantity`), carrying the
    * TrackingNumber and `Crossdock shipment <id>` in Comments. The same shipment again finds its quantities
-   * delivered and posts nothing; it answers the note it made, when its Comments find one.
+   * delivered and posts nothing; it answers the note it made, when its Comments find one. Answers what the order
+   * holds as delivered afterwards (`facts`). The order is read by the DocEntry the cross-reference has for it (no
+   * look-up), else, or when SAP has no order of that DocEntry and NumAtCard, by DocNum or NumAtCard.
    */
   async postShipment(shipment: ErpShipment, signal: AbortSignal): Promise<ErpShipmentResult> {
-    const order = await this.client.findOrderToShip(shipment.erpOrderRef, shipment.externalDocumentNumber, signal);
+    const order = (await this.knownOrder(shipment, signal)) ?? (await this.client.findOrderToShip(shipment.erpOrderRef, shipment.externalDocumentNumber, signal));
     if (!order) throw new TargetError('retryable', `${SYSTEM} has no order ${shipment.erpOrderRef ?? shipment.externalDocumentNumber} (not created yet?)`);
     const cancelled = order.Cancelled === 'tYES';
     const warehouses = this.config.warehouseCodes ?? {};
-    const plan = planErpShipment(
-      shipment,
-      order.DocumentLines.map((line) => ({
-        key: String(line.LineNum), sku: line.ItemCode, shipped: line.Quantity - line.RemainingOpenQuantity,
-        open: cancelled || line.LineStatus === 'bost_Close' ? 0 : line.RemainingOpenQuantity, place: line.WarehouseCode ?? '',
-      })),
-      (warehouse) => warehouses[warehouse],
-      `${SYSTEM} order ${order.DocNum}${cancelled ? ' (cancelled)' : ''}`,
-    );
+    const lines = order.DocumentLines.map((line) => ({
+      key: String(line.LineNum), sku: line.ItemCode, shipped: line.Quantity - line.RemainingOpenQuantity,
+      open: cancelled || line.LineStatus === 'bost_Close' ? 0 : line.RemainingOpenQuantity, place: line.WarehouseCode ?? '',
+    }));
+    const plan = planErpShipment(shipment, lines, (warehouse) => warehouses[warehouse], `${SYSTEM} order ${order.DocNum}${cancelled ? ' (cancelled)' : ''}`);
     if (!plan.ok) throw new TargetError('permanent', plan.reason);
+    const facts = shippedAfter(lines, plan.lines);
     const comments = `${SHIPMENT_COMMENT} ${shipment.shipmentId}`;
     if (plan.lines.length === 0) {
       const [ours] = await this.client.deliveryNotesCommented(comments, signal);
-      return { erpShipmentRef: ours ? String(ours.DocNum) : null, posted: false, erpOrderRef: String(order.DocNum) };
+      return { erpShipmentRef: ours ? String(ours.DocNum) : null, posted: false, erpOrderRef: String(order.DocNum), facts };
     }
     const note = await this.client.createDeliveryNote({
       // No DocDate: SAP posts on its own day, which a warehouse's clock in another time zone could put in the future.
@@ -178,7 +177,14 @@ export class SapB1Erp implements ErpConnector {
         BaseType: ORDER_OBJECT_TYPE, BaseEntry: order.DocEntry, BaseLine: Number(line.key), Quantity: line.quantity, ...(line.from ? { WarehouseCode: line.from } : {}),
       })),
     }, signal);
-    return { erpShipmentRef: String(note.DocNum), posted: true, erpOrderRef: String(order.DocNum), erpShipmentId: String(note.DocEntry) };
+    return { erpShipmentRef: String(note.DocNum), posted: true, erpOrderRef: String(order.DocNum), erpShipmentId: String(note.DocEntry), facts };
+  }
+
+  /** The order by the DocEntry the cross-reference has for it, when SAP still has an order of that DocEntry and NumAtCard. */
+  private async knownOrder(shipment: ErpShipment, signal: AbortSignal): Promise<SapOrderWithLines | undefined> {
+    if (!shipment.erpOrderId || !/^\d+$/.test(shipment.erpOrderId)) return undefined;
+    const order = await this.client.orderToShipByEntry(Number(shipment.erpOrderId), signal);
+    return order?.NumAtCard === shipment.externalDocumentNumber ? order : undefined;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Sql } from '../../../platform/database/transaction.js';
 import { ProblemException, problems } from '../../../platform/http/problem.js';
 import { Destinations, type DeliveryOutcome } from '../../../platform/delivery/destinations.js';
@@ -7,12 +7,14 @@ import { Outbox } from '../../../platform/outbox/outbox.js';
 import { ERP_MESSAGE_TYPES, type ErpCustomerCreate, type ErpCustomerUpdate } from '../../../connectors/erp/erp-contract.js';
 import { currentCorrelationId } from '../../../platform/observability/correlation.js';
 import { ChannelsQuery, ErpBackendQuery } from '../../configuration/index.js';
-import { ErpRouteQuery } from '../../migration-coexistence/index.js';
+import { EntityIdsQuery, ErpRouteQuery, RecordXrefCommand } from '../../migration-coexistence/index.js';
 import { CUSTOMER_FIELDS, DEFAULT_OWNERSHIP, type CustomerChange, type CustomerField, type CustomerFields, type Ownership } from '../domain/customer.js';
 import { applyMerge, mergeCustomerChange, sameValue, type MergeResult } from '../domain/customer-merge.js';
 import { checkCustomerQuality, type QualityViolation } from '../domain/customer-quality.js';
 import { CUSTOMER_CHANGED, type CustomerChanged } from '../events/customer-changed.js';
 
+/** The key of an account's commands to the ERP: `customer:<account number>`. */
+const ACCOUNT_KEY = 'customer:';
 // The fields an ERP connector writes (the commercial terms are the ERP's own).
 const ERP_WRITABLE = new Set<CustomerField>(['name', 'email', 'phone', 'taxId', 'billingAddress', 'shippingAddress', 'paymentTerms']);
 
@@ -71,6 +73,7 @@ export class CustomerRecords implements OnModuleInit {
     private readonly outbox: Outbox,
     private readonly queries: QueryBus,
     private readonly destinations: Destinations,
+    private readonly commands: CommandBus,
   ) {}
 
   onModuleInit(): void {
@@ -220,6 +223,7 @@ export class CustomerRecords implements OnModuleInit {
    * Writes to the ERP routed for customers what another system changed (the fields the ERP does not own, that it
    * can hold), and, where the ERP sent a value that lost to its owner's, the owner's value again: a command in the
    * account's chain, so that its writes arrive in order. What the ERP is sent is what it has seen, once delivered.
+   * The ERP's id of the account rides along where the cross-reference has it: its connector reads the account by it.
    */
   private async toErp(sql: Sql, view: CustomerView, change: CustomerChange, changed: CustomerField[], merge: MergeResult, also: CustomerField[], created: boolean): Promise<void> {
     const fields = new Set<CustomerField>([...(change.system === 'erp' ? [] : changed), ...also]);
@@ -230,8 +234,9 @@ export class CustomerRecords implements OnModuleInit {
     if (!route) return;
     // A new account (refusesNewAccounts let it through) is created; its later changes follow it in its chain.
     const type = created && change.system !== 'erp' ? ERP_MESSAGE_TYPES.createCustomer : ERP_MESSAGE_TYPES.updateCustomer;
-    const write: ErpCustomerUpdate | ErpCustomerCreate = { number: view.accountNumber, fields: Object.fromEntries(written.map((f) => [f, view.customer[f]])) };
-    await this.outbox.add(sql, { type, kind: 'command', key: `customer:${view.accountNumber}`, payload: { ...write } }, [`erp:${route.primary}`]);
+    const erpId = (await this.queries.execute(new EntityIdsQuery(sql, 'customer', { canonicalId: view.accountNumber })))?.backends[route.primary]?.erpId ?? null;
+    const write: ErpCustomerUpdate | ErpCustomerCreate = { number: view.accountNumber, erpId, fields: Object.fromEntries(written.map((f) => [f, view.customer[f]])) };
+    await this.outbox.add(sql, { type, kind: 'command', key: `${ACCOUNT_KEY}${view.accountNumber}`, payload: { ...write } }, [`erp:${route.primary}`]);
   }
 
   /** Records the change's time as the source's newest; false when the source sent a newer one already (equal is not older). */
@@ -275,12 +280,14 @@ export class CustomerRecords implements OnModuleInit {
 
   /**
    * An update or creation the ERP took: the ERP has now seen those values (its echo of them is known as such), and
-   * a created account is known by the ERP's id for it.
+   * the account is known by the ERP's id for it (in its record and the cross-reference).
    */
   private async erpUpdated(sql: Sql, outcome: DeliveryOutcome): Promise<void> {
     if (outcome.event !== 'delivered') return;
     const erpId = (outcome.result as { erpId?: unknown } | undefined)?.erpId;
     if (typeof erpId === 'string') {
+      const accountNumber = outcome.delivery.key.slice(ACCOUNT_KEY.length);
+      await this.commands.execute(new RecordXrefCommand(sql, 'customer', outcome.delivery.destination.slice('erp:'.length), [{ canonicalId: accountNumber, erpId }]));
       await sql.query(
         `update customer c set system_ids = c.system_ids || jsonb_build_object($2::text, $3::text)
            from outbox o where o.delivery_id = $1 and c.account_number = o.payload->>'number'`,

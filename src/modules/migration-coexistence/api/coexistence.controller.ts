@@ -13,6 +13,7 @@ import { Access, actorOf, CurrentPrincipal, type Principal } from '../../../plat
 import { MISMATCH_CATEGORIES, type MismatchCategory } from '../domain/diff.js';
 import { ROUTING_DOMAINS, type RoutingDomain } from '../domain/routing.js';
 import { CoexistenceReport } from '../queries/report/coexistence-report.js';
+import { XREF_ENTITIES, type XrefEntity } from '../commands/record-xref/record-xref.js';
 import { EntityIdsQuery } from '../queries/xref/xref.js';
 import { RoutingDomainPipe } from './routing.controller.js';
 
@@ -68,6 +69,8 @@ export class ReadinessDto {
   minTransactions?: number;
 }
 
+const isXrefEntity = (entity: string): entity is XrefEntity => (XREF_ENTITIES as readonly string[]).includes(entity);
+
 /** What the shadow runs show: per domain the mode, transactions compared, match rate, mismatches and readiness. */
 @ApiTags('coexistence')
 @ApiBearerAuth('admin')
@@ -96,9 +99,9 @@ export class CoexistenceController {
 
   @Get('coexistence/xref/:entity/:id')
   @Access({ scopes: ['ops:read'], orAdmin: true })
-  @ApiOperation({ summary: "An entity's ids: its canonical id (an order id, an account number) and its id and document number in each ERP backend; by the ERP's id with ?backend=" })
+  @ApiOperation({ summary: "An entity's ids: its canonical id (an order id, an account number, a shipment id) and its id and document number in each ERP backend; by the ERP's id with ?backend=" })
   async xref(@Param('entity') entity: string, @Param('id') id: string, @Query() query: XrefQueryDto) {
-    if (entity !== 'order' && entity !== 'customer') throw problems.validation([{ field: 'entity', message: 'entity must be order or customer' }]);
+    if (!isXrefEntity(entity)) throw problems.validation([{ field: 'entity', message: `entity must be one of ${XREF_ENTITIES.join(', ')}` }]);
     const ids = await inTransaction(this.pool, (tx) => this.queries.execute(new EntityIdsQuery(tx, entity, query.backend ? { backendId: query.backend, erpIdOrRef: id } : { canonicalId: id })));
     if (!ids) throw problems.notFound(`The ${entity} ${id}${query.backend ? ` of ERP backend ${query.backend}` : ''} in the cross-reference`);
     return ids;

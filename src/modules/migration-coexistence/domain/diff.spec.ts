@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareOrders, compareRecords, readinessVerdict, type OrderFacts } from './diff.js';
+import { compareOrders, compareRecords, compareShipments, readinessVerdict, type OrderFacts } from './diff.js';
 
 const order = (over: Partial<OrderFacts> = {}): OrderFacts => ({
   customerNumber: '10000', currency: 'USD',
@@ -52,6 +52,34 @@ describe('comparing two ERPs\' answers to one order', () => {
       const fields = (m: ReturnType<typeof compareOrders>) => m.map((x) => `${x.category}:${x.field}`).sort();
       expect(fields(compareOrders(a, b))).toEqual(fields(compareOrders(b, a)));
       expect(compareOrders(a, a)).toEqual([]);
+    }));
+  });
+});
+
+describe('comparing two ERPs\' answers to one shipment', () => {
+  const shipped = (lines: Record<string, number>) => ({ lines: Object.entries(lines).map(([sku, quantity]) => ({ sku, quantity })) });
+
+  it('finds nothing where both hold the same quantities shipped, whatever the order of the lines or how they are split', () => {
+    expect(compareShipments(shipped({ '1896-S': 2, '1900-S': 1.5 }), shipped({ '1900-S': 1.5, '1896-S': 2 }))).toEqual([]);
+    expect(compareShipments(shipped({ '1896-S': 2 }), { lines: [{ sku: '1896-S', quantity: 0.5 }, { sku: '1896-S', quantity: 1.5 }] })).toEqual([]);
+    // Nothing shipped is no line.
+    expect(compareShipments(shipped({ '1896-S': 2, '1900-S': 0 }), shipped({ '1896-S': 2 }))).toEqual([]);
+  });
+
+  it('files an item one side lacks under line, and another quantity under quantity, with both sides', () => {
+    expect(compareShipments(shipped({ '1896-S': 1 }), shipped({ '1896-S': 2, '1900-S': 1.5 }))).toEqual([
+      { category: 'quantity', field: 'lines[1896-S].quantity', primary: 1, shadow: 2 },
+      { category: 'line', field: 'lines[1900-S]', primary: null, shadow: { quantity: 1.5 } },
+    ]);
+    expect(compareShipments(shipped({ A: 1 }), shipped({}))).toEqual([{ category: 'line', field: 'lines[A]', primary: { quantity: 1 }, shadow: null }]);
+  });
+
+  it('is symmetric in what it finds, and finds nothing in one answer against itself (property)', () => {
+    const facts = fc.array(fc.record({ sku: fc.constantFrom('A', 'B', 'C'), quantity: fc.integer({ min: 0, max: 5 }) }), { maxLength: 5 }).map((lines) => ({ lines }));
+    fc.assert(fc.property(facts, facts, (a, b) => {
+      const fields = (m: ReturnType<typeof compareShipments>) => m.map((x) => `${x.category}:${x.field}`).sort();
+      expect(fields(compareShipments(a, b))).toEqual(fields(compareShipments(b, a)));
+      expect(compareShipments(a, a)).toEqual([]);
     }));
   });
 });

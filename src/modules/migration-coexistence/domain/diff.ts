@@ -13,6 +13,11 @@ export interface OrderFacts {
   totalIncludingTax: number;
 }
 
+/** What an ERP holds as shipped of an order once a shipment is posted, per item (the connectors' ErpShipmentFacts). */
+export interface ShipmentFacts {
+  lines: Array<{ sku: string; quantity: number }>;
+}
+
 /** A snapshot's record, field by field (a customer, a stock position, a price). */
 export type RecordFacts = Record<string, unknown>;
 
@@ -74,6 +79,31 @@ function linesByKey(lines: OrderFacts['lines'], byWarehouse: boolean): Map<strin
     byKey.set(key, sum);
   }
   return new Map([...byKey].map(([key, s]) => [key, { quantity: s.quantity, unitPrice: s.quantity === 0 ? 0 : s.value / s.quantity, amount: s.amount }]));
+}
+
+/**
+ * The mismatches of two ERPs' answers to one shipment's posting: an item one holds as shipped and the other not
+ * (`line`), or in another quantity (`quantity`). Lines are matched by SKU, their quantities summed; nothing shipped
+ * is the same as no line.
+ */
+export function compareShipments(primary: ShipmentFacts, shadow: ShipmentFacts): Mismatch[] {
+  const a = shippedBySku(primary.lines);
+  const b = shippedBySku(shadow.lines);
+  const out: Mismatch[] = [];
+  for (const sku of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const left = a.get(sku);
+    const right = b.get(sku);
+    if (left === undefined || right === undefined) {
+      out.push({ category: 'line', field: `lines[${sku}]`, primary: left === undefined ? null : { quantity: left }, shadow: right === undefined ? null : { quantity: right } });
+    } else if (!near(left, right, 1e-6)) out.push({ category: 'quantity', field: `lines[${sku}].quantity`, primary: left, shadow: right });
+  }
+  return out;
+}
+
+function shippedBySku(lines: ShipmentFacts['lines']): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const line of lines) sums.set(line.sku, (sums.get(line.sku) ?? 0) + line.quantity);
+  return new Map([...sums].filter(([, quantity]) => !near(quantity, 0, 1e-6)));
 }
 
 /**

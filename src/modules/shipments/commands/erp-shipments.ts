@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type pg from 'pg';
-import { ERP_MESSAGE_TYPES, type ErpShipmentRecord } from '../../../connectors/erp/erp-contract.js';
+import { ERP_MESSAGE_TYPES, type ErpShipmentRecord, type ErpShipmentResult } from '../../../connectors/erp/erp-contract.js';
 import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { withSessionLock } from '../../../platform/database/session-lock.js';
@@ -10,7 +10,7 @@ import { Destinations, type DeliveryOutcome } from '../../../platform/delivery/d
 import { LOGGER } from '../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../platform/observability/logger.js';
 import { startRecurring } from '../../../platform/recurring.js';
-import { ErpRouteQuery } from '../../migration-coexistence/index.js';
+import { EntityIdsQuery, ErpRouteQuery, RecordErpAnswerCommand, RecordXrefCommand } from '../../migration-coexistence/index.js';
 import { ShipmentIntake, type ShipmentOutcome } from './shipment-intake.js';
 
 export const SHIPMENT_POLL_SETTINGS = Symbol('SHIPMENT_POLL_SETTINGS');
@@ -36,12 +36,13 @@ const POLL_LOCK = 'shipment-poll:';
 
 /**
  * Shipments and the ERP. A posting (`erp.shipment.post`) that settles is recorded on its shipment (`erp_posting`,
- * the ERP's document number). The backend routed for `shipments` is polled for its shipment documents (Business
- * Central's posted sales shipments, SAP Business One's delivery notes) changed since the last poll; each becomes a
- * shipment event of source `erp:<backend>`, applied like any other (so a shipment shipped in the ERP reaches the
- * order's channel), except the documents Crossdock posted itself: those carry its shipment id (SAP) or the number
- * its posting recorded. While an order's own posting has not settled, its documents are read again next time
- * rather than be taken for the ERP's own.
+ * the ERP's document number) and its document in the cross-reference; a shadow's posting in the cross-reference and
+ * the coexistence report alone, with the real one's answer beside it. The backend routed for `shipments` is polled
+ * for its shipment documents (Business Central's posted sales shipments, SAP Business One's delivery notes) changed
+ * since the last poll; each becomes a shipment event of source `erp:<backend>`, applied like any other (so a shipment
+ * shipped in the ERP reaches the order's channel), except the documents Crossdock posted itself: the cross-reference
+ * has them, or they carry its shipment id (SAP) or the number its posting recorded. While an order's own posting has
+ * not settled, its documents are read again next time rather than be taken for the ERP's own.
  */
 @Injectable()
 export class ErpShipments implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
@@ -53,6 +54,7 @@ export class ErpShipments implements OnModuleInit, OnApplicationBootstrap, OnApp
     private readonly erp: ErpDestination,
     private readonly intake: ShipmentIntake,
     private readonly queries: QueryBus,
+    private readonly commands: CommandBus,
     @Inject(SHIPMENT_POLL_SETTINGS) private readonly settings: ShipmentPollSettings,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -76,12 +78,25 @@ export class ErpShipments implements OnModuleInit, OnApplicationBootstrap, OnApp
 
   private async settled(tx: Sql, outcome: DeliveryOutcome): Promise<void> {
     if (outcome.event !== 'delivered' && outcome.event !== 'dead') return;
-    const result = outcome.result as { erpShipmentRef?: string | null } | undefined;
-    await tx.query(
-      `update shipment s set erp_posting = $2, erp_shipment_ref = coalesce($3, s.erp_shipment_ref)
-         from outbox o where o.delivery_id = $1 and s.id = o.payload->>'shipmentId'`,
-      [outcome.delivery.deliveryId, outcome.event === 'delivered' ? 'posted' : 'dead', result?.erpShipmentRef ?? null],
+    const { rows: [posting] } = await tx.query<{ shipment_id: string; role: 'primary' | 'shadow' | null }>(
+      `select payload->>'shipmentId' as shipment_id, payload->>'coexistenceRole' as role from outbox where delivery_id = $1`, [outcome.delivery.deliveryId],
     );
+    if (!posting?.shipment_id) return;
+    const backendId = outcome.delivery.destination.slice('erp:'.length);
+    const result = outcome.event === 'delivered' ? (outcome.result as ErpShipmentResult | undefined) : undefined;
+    if (result?.erpShipmentRef) {
+      const erpId = typeof result.erpShipmentId === 'string' ? result.erpShipmentId : result.erpShipmentRef;
+      await this.commands.execute(new RecordXrefCommand(tx, 'shipment', backendId, [{ canonicalId: posting.shipment_id, erpId, erpRef: result.erpShipmentRef }]));
+    }
+    if (posting.role) {
+      const answer = result ? { facts: result.facts ?? null } : { failure: outcome.failure?.message ?? 'the ERP did not post the shipment' };
+      await this.commands.execute(new RecordErpAnswerCommand(tx, 'shipments', posting.shipment_id, backendId, posting.role, answer));
+    }
+    // Nothing the shadow answers reaches the shipment (nor, through it, the order).
+    if (posting.role === 'shadow') return;
+    await tx.query('update shipment set erp_posting = $2, erp_shipment_ref = coalesce($3, erp_shipment_ref) where id = $1', [
+      posting.shipment_id, outcome.event === 'delivered' ? 'posted' : 'dead', result?.erpShipmentRef ?? null,
+    ]);
   }
 
   private async pollRouted(): Promise<void> {
@@ -97,7 +112,8 @@ export class ErpShipments implements OnModuleInit, OnApplicationBootstrap, OnApp
       const { shipments, through } = await this.erp.shipmentsSince(backendId, since);
       const poll: ShipmentPoll = { read: shipments.length, outcomes: { applied: 0, duplicate: 0, stale: 0, parked: 0 }, ours: 0, deferred: 0, through };
       for (const [i, document] of shipments.entries()) {
-        const mine = await this.ours(backendId, document);
+        const orderId = document.erpOrderRef ? await this.orderKnownAs(backendId, document.erpOrderRef) : undefined;
+        const mine = await this.ours(backendId, document, orderId);
         if (mine === 'unsettled') {
           // Read again from here next time: the order's own posting will have settled.
           poll.deferred = shipments.length - i;
@@ -110,7 +126,7 @@ export class ErpShipments implements OnModuleInit, OnApplicationBootstrap, OnApp
         }
         const outcome = await this.intake.receive(`erp:${backendId}`, {
           eventId: `${backendId}|${document.documentId}|${document.changedAt}`,
-          ...(document.erpOrderRef ? { erpOrderRef: document.erpOrderRef } : { orderId: await this.orderOfReference(document.externalDocumentNumber) }),
+          ...(orderId ? { orderId } : document.erpOrderRef ? { erpOrderRef: document.erpOrderRef } : { orderId: await this.orderOfReference(document.externalDocumentNumber) }),
           shipmentId: `erp:${backendId}:${document.number}`,
           status: document.cancelled ? 'cancelled' : 'shipped',
           ...(document.carrier ? { carrier: document.carrier } : {}),
@@ -131,17 +147,20 @@ export class ErpShipments implements OnModuleInit, OnApplicationBootstrap, OnApp
   }
 
   /**
-   * Whether Crossdock posted this document itself: it names our shipment, or its number is the one our posting
-   * recorded, or (a posting whose number could not be read back) a posted shipment of ours has exactly its lines.
-   * `unsettled` while a posting of its order is still on its way.
+   * Whether Crossdock posted this document itself: the cross-reference has it (a posting's document, a shadow's
+   * included), or it names our shipment, or its number is the one our posting recorded, or (a posting whose number
+   * could not be read back) a posted shipment of ours has exactly its lines. `unsettled` while a posting of its order
+   * to this backend is still on its way. `orderId`: its order, where the cross-reference knows the ERP's number of it.
    */
-  private async ours(backendId: string, document: ErpShipmentRecord): Promise<boolean | 'unsettled'> {
+  private async ours(backendId: string, document: ErpShipmentRecord, orderId: string | undefined): Promise<boolean | 'unsettled'> {
+    const known = await inTransaction(this.pool, (tx) => this.queries.execute(new EntityIdsQuery(tx, 'shipment', { backendId, erpRef: document.number })));
+    if (known) return true;
     const { rows } = await this.pool.query<{ id: string; erp_posting: string | null; erp_shipment_ref: string | null; lines: string[] | null }>(
       `select s.id, s.erp_posting, s.erp_shipment_ref,
               (select array_agg(l.sku || ':' || (l.quantity::float8)::text) from shipment_line l where l.shipment_id = s.id) as lines
          from shipment s join sales_order o on o.id = s.order_id
-        where o.erp_backend_id = $1 and (o.erp_order_ref = $2 or o.reference = $3) and s.source <> $4`,
-      [backendId, document.erpOrderRef, document.externalDocumentNumber, `erp:${backendId}`],
+        where (s.order_id = $5::uuid or (o.erp_backend_id = $1 and (o.erp_order_ref = $2 or o.reference = $3))) and s.source <> $4`,
+      [backendId, document.erpOrderRef, document.externalDocumentNumber, `erp:${backendId}`, orderId ?? null],
     );
     const lines = document.lines.map((l) => `${l.sku}:${Number(l.quantity)}`).sort().join(',');
     const mine = rows.find((s) => s.id === document.crossdockShipmentId || (s.erp_shipment_ref !== null && s.erp_shipment_ref === document.number))
@@ -150,7 +169,21 @@ export class ErpShipments implements OnModuleInit, OnApplicationBootstrap, OnApp
       await this.pool.query('update shipment set erp_shipment_ref = $2 where id = $1 and erp_shipment_ref is null', [mine.id, document.number]);
       return true;
     }
-    return rows.some((s) => s.erp_posting === 'pending') ? 'unsettled' : false;
+    if (rows.some((s) => s.erp_posting === 'pending')) return 'unsettled';
+    // A shadow's posting to this backend (before a switch made it the primary) on its way; not one held behind a
+    // dead letter of its chain, which would hold the poll up until a person saw to it.
+    if (!orderId) return false;
+    const { rows: [pending] } = await this.pool.query(
+      `select 1 from outbox where destination = $1 and key = $2 and type = $3 and status in ('pending', 'queued', 'sending') limit 1`,
+      [`erp:${backendId}`, orderId, ERP_MESSAGE_TYPES.postShipment],
+    );
+    return pending ? 'unsettled' : false;
+  }
+
+  /** The order the ERP numbers `erpOrderRef`, where the cross-reference knows it (the ERP was its primary or its shadow). */
+  private async orderKnownAs(backendId: string, erpOrderRef: string): Promise<string | undefined> {
+    const ids = await inTransaction(this.pool, (tx) => this.queries.execute(new EntityIdsQuery(tx, 'order', { backendId, erpRef: erpOrderRef })));
+    return ids?.canonicalId;
   }
 
   /** The order whose Crossdock reference the ERP document carries (a shipment of an order the ERP knows by it). */

@@ -9,6 +9,7 @@ import { Outbox } from '../../../platform/outbox/outbox.js';
 import { ChannelsQuery, ErpBackendQuery } from '../../configuration/index.js';
 import { ERP_MESSAGE_TYPES, type ErpShipment } from '../../../connectors/erp/erp-contract.js';
 import { ShipStockReservationCommand } from '../../inventory/index.js';
+import { EntityIdsQuery, ErpRouteQuery, type EntityIds } from '../../migration-coexistence/index.js';
 import { OrderForShipmentQuery, RecordShippingCommand, type OrderForShipment } from '../../orders/index.js';
 import { matchLines, shippingStatus } from '../domain/matching.js';
 import { SHIPMENT_CREATED, SHIPMENT_UPDATED, type ShipmentChanged, type ShipmentForStore } from '../events/shipment-changed.js';
@@ -171,7 +172,10 @@ export class ShipmentIntake {
    * The ERP hears of a shipment that comes from elsewhere (the warehouse, a store) when the order's backend says
    * `erpPosting: ship`: a command in the order's own chain, so after its create. The connector posts only what the
    * ERP does not hold as shipped yet (`shippedTotals`), so the same shipment again posts nothing. A cancelled
-   * shipment is not posted: reversing a posted shipment is a person's decision in the ERP.
+   * shipment is not posted: reversing a posted shipment is a person's decision in the ERP. Each backend is sent its
+   * own id and number of the order from the cross-reference, so that its connector reads the order by them. While
+   * shipments are routed in shadow mode, the shadow is sent the same posting in its own chain (see shadowOf), and
+   * both answers go to the coexistence report (`coexistenceRole`).
    */
   private async postToErp(tx: Sql, order: OrderForShipment, event: ShipmentEvent, shipment: Announced, correlationId: string): Promise<void> {
     if (!order.erpBackendId || shipment.source === `erp:${order.erpBackendId}` || event.status === 'cancelled') return;
@@ -183,14 +187,41 @@ export class ShipmentIntake {
       const sku = skuOf.get(lineId);
       if (sku !== undefined) bySku.set(sku, (bySku.get(sku) ?? 0) + quantity);
     }
-    const posting: ErpShipment = {
-      shipmentId: event.shipmentId, externalDocumentNumber: order.reference, erpOrderRef: order.erpOrderRef,
+    const ids = (await this.queries.execute(new EntityIdsQuery(tx, 'order', { canonicalId: order.orderId })))?.backends ?? {};
+    const posting = (backendId: string, erpOrderRef: string | null): ErpShipment => ({
+      shipmentId: event.shipmentId, externalDocumentNumber: order.reference, erpOrderRef, erpOrderId: ids[backendId]?.erpId ?? null,
       carrier: event.carrier ?? null, trackingNumber: event.trackingNumber ?? null, shippedAt: event.occurredAt,
       lines: shipment.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
       shippedTotals: [...bySku].map(([sku, quantity]) => ({ sku, quantity })),
-    };
-    await this.outbox.add(tx, { type: ERP_MESSAGE_TYPES.postShipment, kind: 'command', key: order.orderId, payload: { ...posting }, correlationId }, [`erp:${order.erpBackendId}`]);
+    });
+    const shadow = await this.shadowOf(tx, order.orderId, order.erpBackendId, ids);
+    const message = (payload: ErpShipment, role?: 'primary' | 'shadow') => ({
+      type: ERP_MESSAGE_TYPES.postShipment, kind: 'command' as const, key: order.orderId, payload: { ...payload, ...(role ? { coexistenceRole: role } : {}) }, correlationId,
+    });
+    await this.outbox.addMany(tx, [
+      { message: message(posting(order.erpBackendId, order.erpOrderRef ?? ids[order.erpBackendId]?.erpRef ?? null), shadow ? 'primary' : undefined), destinations: [`erp:${order.erpBackendId}`] },
+      // The shadow's own number of the order, never the primary's: the two ERPs number their orders apart.
+      ...(shadow ? [{ message: message(posting(shadow, ids[shadow]?.erpRef ?? null), 'shadow'), destinations: [`erp:${shadow}`] }] : []),
+    ]);
     await tx.query(`update shipment set erp_posting = 'pending' where id = $1`, [event.shipmentId]);
+  }
+
+  /**
+   * The backend a posting is shadowed in: while shipments are routed in shadow mode, their shadow, when it is not the
+   * order's own backend, takes postings (`erpPosting: ship`), and has the order (the cross-reference knows it there,
+   * or its create is on its way there: the posting follows it in the order's chain).
+   */
+  private async shadowOf(tx: Sql, orderId: string, orderBackendId: string, ids: EntityIds['backends']): Promise<string | undefined> {
+    const route = await this.queries.execute(new ErpRouteQuery('shipments', tx));
+    const shadow = route?.shadow;
+    if (!shadow || shadow === orderBackendId) return undefined;
+    if ((await this.queries.execute(new ErpBackendQuery(shadow, tx)))?.erpPosting !== 'ship') return undefined;
+    if (ids[shadow]) return shadow;
+    const { rows } = await tx.query(
+      `select 1 from outbox where destination = $1 and key = $2 and type = $3 and status in ('pending', 'waiting', 'queued', 'sending') limit 1`,
+      [`erp:${shadow}`, orderId, ERP_MESSAGE_TYPES.createSalesOrder],
+    );
+    return rows.length > 0 ? shadow : undefined;
   }
 
   /** Per order line, what the order's other shipments (not cancelled) shipped. */

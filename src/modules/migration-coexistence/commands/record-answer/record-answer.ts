@@ -1,10 +1,10 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { Sql } from '../../../../platform/database/transaction.js';
-import { compareOrders, compareRecords, type Mismatch, type OrderFacts, type RecordFacts } from '../../domain/diff.js';
+import { compareOrders, compareRecords, compareShipments, type Mismatch, type OrderFacts, type RecordFacts, type ShipmentFacts } from '../../domain/diff.js';
 import type { RoutingDomain } from '../../domain/routing.js';
 
 /** One backend's answer: its facts (null when its connector reports none), or why it gave none. */
-export type ErpAnswer = { facts: OrderFacts | RecordFacts | null } | { failure: string };
+export type ErpAnswer = { facts: OrderFacts | ShipmentFacts | RecordFacts | null } | { failure: string };
 
 /**
  * Records what a backend answered for a transaction of a domain while one ERP shadows another, in the caller's
@@ -27,7 +27,7 @@ export class RecordErpAnswerCommand extends Command<{ compared: boolean; mismatc
 interface AnswerRow {
   backend_id: string;
   role: 'primary' | 'shadow';
-  facts: OrderFacts | RecordFacts | null;
+  facts: OrderFacts | ShipmentFacts | RecordFacts | null;
   failure: string | null;
 }
 
@@ -78,6 +78,7 @@ function compareAnswers(domain: RoutingDomain, primary: AnswerRow, shadow: Answe
   }
   if (primary.facts === null || shadow.facts === null) return undefined;
   if (domain === 'orders') return compareOrders(primary.facts as OrderFacts, shadow.facts as OrderFacts);
+  if (domain === 'shipments') return compareShipments(primary.facts as ShipmentFacts, shadow.facts as ShipmentFacts);
   const category = domain === 'inventory' ? 'stock' : domain === 'pricing' ? 'price' : 'field';
   return compareRecords(primary.facts as RecordFacts, shadow.facts as RecordFacts, { category });
 }

@@ -1,7 +1,9 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { Sql } from '../../../../platform/database/transaction.js';
 
-export type XrefEntity = 'order' | 'customer';
+/** An order (by its id), a customer (by its account number), a shipment (by its id: the ERP's document of its posting). */
+export const XREF_ENTITIES = ['order', 'customer', 'shipment'] as const;
+export type XrefEntity = (typeof XREF_ENTITIES)[number];
 
 /** One entity's id in one ERP backend, as the backend answered or showed it. */
 export interface XrefEntry {

@@ -10,14 +10,14 @@ export interface EntityIds {
 }
 
 /**
- * An entity's ids in every backend, found by its canonical id or by its id (or document number) in one backend;
- * null when the cross-reference does not know it.
+ * An entity's ids in every backend, found by its canonical id, or by its id or document number in one backend (by
+ * its document number alone with `erpRef`); null when the cross-reference does not know it.
  */
 export class EntityIdsQuery extends Query<EntityIds | null> {
   constructor(
     readonly sql: Sql,
     readonly entity: XrefEntity,
-    readonly by: { canonicalId: string } | { backendId: string; erpIdOrRef: string },
+    readonly by: { canonicalId: string } | { backendId: string; erpIdOrRef: string } | { backendId: string; erpRef: string },
   ) {
     super();
   }
@@ -27,8 +27,10 @@ export class EntityIdsQuery extends Query<EntityIds | null> {
 export class EntityIdsHandler implements IQueryHandler<EntityIdsQuery, EntityIds | null> {
   async execute({ sql, entity, by }: EntityIdsQuery): Promise<EntityIds | null> {
     const canonicalId = 'canonicalId' in by ? by.canonicalId : (await sql.query<{ canonical_id: string }>(
-      'select canonical_id from entity_xref where entity = $1 and backend_id = $2 and (erp_id = $3 or erp_ref = $3) order by updated_at desc limit 1',
-      [entity, by.backendId, by.erpIdOrRef],
+      'erpRef' in by
+        ? 'select canonical_id from entity_xref where entity = $1 and backend_id = $2 and erp_ref = $3 order by updated_at desc limit 1'
+        : 'select canonical_id from entity_xref where entity = $1 and backend_id = $2 and (erp_id = $3 or erp_ref = $3) order by updated_at desc limit 1',
+      [entity, by.backendId, 'erpRef' in by ? by.erpRef : by.erpIdOrRef],
     )).rows[0]?.canonical_id;
     if (canonicalId === undefined) return null;
     const { rows } = await sql.query<{ backend_id: string; erp_id: string; erp_ref: string | null; updated_at: string }>(
