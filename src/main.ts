@@ -12,6 +12,7 @@ import { MIGRATIONS } from './migrations/index.js';
 import { DataDirError, startEmbeddedPostgres, type EmbeddedDatabase } from './platform/database/embedded-postgres.js';
 import { migrateDatabase } from './platform/database/migrate.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
+import { stopTracing } from './platform/observability/tracing.js';
 import { demoSimulators, SIMULATORS_PREFIX } from './simulators/demo-simulators.js';
 
 const EXIT_CONFIG = 2;
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     const timedOut = await Promise.race([closing?.then(() => false), sleep(env.shutdownTimeoutMs).then(() => true)]);
     if (timedOut) logger.warn({ timeoutMs: env.shutdownTimeoutMs }, 'work still in flight at the shutdown timeout');
     await embedded?.stop().catch((error: unknown) => logger.error({ err: error }, 'embedded PostgreSQL did not stop cleanly'));
+    await stopTracing(); // the spans still buffered go out (nothing when tracing is off)
     logger.info('stopped');
     await flushed(logger);
     process.exit(0);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ownTraceContext, withTraceContexts } from '../observability/tracing.js';
 import { isDatabaseUnavailable } from './database-errors.js';
 import { inTransaction, type Tx } from './transaction.js';
 
@@ -27,6 +28,8 @@ interface Waiting<I, R> {
   item: I;
   resolve: (value: R) => void;
   reject: (error: unknown) => void;
+  /** The submitter's correlation id and span (tracing): what the batch stores for it continues its trace. */
+  trace?: readonly [string, string];
 }
 
 /**
@@ -54,7 +57,7 @@ export class GroupCommit<I, R> {
   /** Resolves once the item's transaction has committed (or rejects with its own error). */
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
+      this.waiting.push({ item, resolve, reject, trace: ownTraceContext() });
       this.next();
     });
   }
@@ -103,7 +106,8 @@ export class GroupCommit<I, R> {
   private async run(batch: Array<Waiting<I, R>>): Promise<void> {
     let results: Array<ItemResult<R>>;
     try {
-      results = await inTransaction(this.pool, (tx) => this.work(tx, batch.map((b) => b.item)));
+      // The batch runs in one submitter's context; the others' messages are told apart by their correlation ids.
+      results = await withTraceContexts(batch.map((b) => b.trace), () => inTransaction(this.pool, (tx) => this.work(tx, batch.map((b) => b.item))));
     } catch (error) {
       if (batch.length === 1 || isDatabaseUnavailable(error)) {
         for (const entry of batch) entry.reject(error);

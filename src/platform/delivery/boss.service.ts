@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import { PgBoss } from 'pg-boss';
 import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
+import { isTracing, TRACEPARENT_ONLY } from '../observability/tracing.js';
 
 export const BOSS_SETTINGS = Symbol('BOSS_SETTINGS');
 export interface BossSettings {
@@ -41,6 +42,9 @@ export class BossService implements OnModuleInit, OnApplicationShutdown {
       useListenNotify: true,
       superviseIntervalSeconds: settings.superviseIntervalSeconds,
       monitorIntervalSeconds: settings.superviseIntervalSeconds,
+      // Its spans and the trace context on its jobs only when tracing: off, its fetches skip the column and it
+      // wraps nothing. W3C traceparent only, so that no baggage lands in job rows.
+      openTelemetry: isTracing() ? { enabled: true, propagateContext: true, propagator: TRACEPARENT_ONLY } : { enabled: false },
     });
     this.boss.on('error', (error: Error) => this.logger.warn({ err: error }, 'queue error'));
   }

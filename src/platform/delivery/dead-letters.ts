@@ -85,16 +85,16 @@ export class DeadLetters {
         `update outbox set attempts = 0, replays = replays + 1, finished_at = case when kind = 'state' then clock_timestamp() end,
                 status = case when kind = 'state' then 'superseded' else status end, payload = coalesce($2::jsonb, payload)
           where delivery_id = $1 and status = 'dead'
-          returning id, kind, destination, type, key, message_id, correlation_id, causation_id, payload, version, state_value, priority`,
+          returning id, kind, destination, type, key, message_id, correlation_id, causation_id, payload, version, state_value, priority, trace_context`,
         [deliveryId, payload ? JSON.stringify(payload) : null],
       );
       const row = rows[0];
       if (!row) return false;
       if (row.kind === 'state') {
         await tx.query(
-          `insert into state_outbox (destination, key, type, message_id, delivery_id, version, payload, state_value, correlation_id, causation_id, priority)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ${STORE_NEWER_STATE}`,
-          [row.destination, row.key, row.type, row.message_id, deliveryId, row.version, JSON.stringify(row.payload), row.state_value, row.correlation_id, row.causation_id, row.priority],
+          `insert into state_outbox (destination, key, type, message_id, delivery_id, version, payload, state_value, correlation_id, causation_id, priority, trace_context)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ${STORE_NEWER_STATE}`,
+          [row.destination, row.key, row.type, row.message_id, deliveryId, row.version, JSON.stringify(row.payload), row.state_value, row.correlation_id, row.causation_id, row.priority, row.trace_context],
         );
         tx.afterCommit(() => this.signals.committed('state', [row.destination]));
       } else await enqueue(tx, this.boss.boss, [{ id: row.id, destination: row.destination }]);

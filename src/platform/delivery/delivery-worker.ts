@@ -11,6 +11,7 @@ import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
+import { traceIdOf, withTraceContexts } from '../observability/tracing.js';
 import { BossService } from './boss.service.js';
 import { enqueue, lockChains, queueNextInChains, UNFINISHED, type DeliveryJobData } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
@@ -44,6 +45,8 @@ interface ClaimedRow {
   version: string | null;
   correlation_id: string;
   causation_id: string | null;
+  /** The traceparent the message was stored under (tracing). */
+  trace_context: string | null;
   attempts: number;
   /** A string or a Date, depending on the pool's type parsers. */
   created_at: Date | string;
@@ -186,13 +189,15 @@ export class DeliveryWorker implements OnApplicationShutdown {
       if (round.calls.length > 0) {
         const { calls, held } = round;
         const outcomes = await Promise.all(calls.map(({ row, probe }) => withCorrelationId(row.correlation_id, () => this.call(row, handler!, probe))));
+        // What the outcomes' owners store meanwhile (an order's status for its channel) continues each call's trace.
+        const traces = calls.map(({ row }, i) => (outcomes[i]!.traceparent ? ([row.correlation_id, outcomes[i]!.traceparent] as const) : undefined));
         try {
-          round = await inTransaction(this.pool, async (tx) => {
+          round = await withTraceContexts(traces, () => inTransaction(this.pool, async (tx) => {
             const carryOn = !this.stopped && Date.now() - startedAt < MAX_JOB_MS;
             const next = await this.settle(tx, destination, calls, outcomes, carryOn);
             // Slots freed by these calls are taken at once, by the rows held back and the chains' next rows.
             return this.admitAgain(tx, destination, limits!, [...held, ...next], startedAt);
-          }, ASYNC_COMMIT);
+          }, ASYNC_COMMIT));
         } catch (error) {
           this.governor.releaseWhenPossible(calls.map((c) => c.leaseId));
           throw error;
@@ -251,6 +256,7 @@ export class DeliveryWorker implements OnApplicationShutdown {
       attempt: row.attempts + 1,
       previousValue: null,
       createdAt: new Date(row.created_at),
+      traceContext: row.trace_context,
     };
     return callTarget(handler, delivery, this.settings.callTimeoutMs, this.metrics, probe);
   }
@@ -268,7 +274,7 @@ export class DeliveryWorker implements OnApplicationShutdown {
       settlement.tell(row, { event: !failure ? 'delivered' : 'attempted', attemptedAt: startedAt, result, failure });
       if (!failure) {
         // One step for a successful try: the call's latency and attempt number ride on it.
-        settlement.finish(row, 'delivered', { step: 'delivered', latencyMs: attempt.latencyMs, detail: { attempt: row.attempts + 1, ...(result ? { result } : {}) } });
+        settlement.finish(row, 'delivered', { step: 'delivered', latencyMs: attempt.latencyMs, traceId: attempt.traceId, detail: { attempt: row.attempts + 1, ...(result ? { result } : {}) } });
         healthyLeases.push(leaseId);
       } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;
@@ -305,8 +311,8 @@ export class DeliveryWorker implements OnApplicationShutdown {
   }
 }
 
-function stepOf(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs'>): TraceStep {
-  return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step };
+function stepOf(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs' | 'traceId'>): TraceStep {
+  return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step, traceId: step.traceId ?? traceIdOf(row.trace_context) };
 }
 
 /**
@@ -324,7 +330,7 @@ class Settlement {
     private readonly destinations: Destinations,
   ) {}
 
-  finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs'>, before: TraceStep[] = [], failure?: FailureDetail): void {
+  finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs' | 'traceId'>, before: TraceStep[] = [], failure?: FailureDetail): void {
     this.finished.push({ row, status, failure });
     this.traces.push(...before, stepOf(row, step));
     if (status === 'dead') this.tell(row, { event: 'dead', failure });
@@ -381,7 +387,7 @@ const FINISHED = `status = v.status, finished_at = clock_timestamp(), delivered_
                   error_class = coalesce(v.error_class, o.error_class), next_attempt_at = null`;
 
 const CLAIMED_COLUMNS = `o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
-                o.correlation_id, o.causation_id, o.attempts, o.created_at`;
+                o.correlation_id, o.causation_id, o.trace_context, o.attempts, o.created_at`;
 
 /**
  * Rows whose current job is one of these (others were superseded, discarded or rescheduled meanwhile). A job

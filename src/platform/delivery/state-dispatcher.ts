@@ -10,6 +10,7 @@ import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
+import { traceIdOf, withTraceContexts } from '../observability/tracing.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
 import { Destinations, limitsOf, type BatchDeliveryResult, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
 import type { FailureDetail } from './outcome.js';
@@ -27,6 +28,7 @@ interface StateRow {
   state_value: string | null;
   correlation_id: string;
   causation_id: string | null;
+  trace_context: string | null;
   created_at: Date | string;
   attempts: number;
   delivered_version: string | null;
@@ -34,11 +36,11 @@ interface StateRow {
 }
 
 const COLUMNS = `destination, key, type, message_id, delivery_id, version, payload, state_value, correlation_id, causation_id, priority,
-  created_at, next_attempt_at, attempts, errors, first_failed_at, last_failed_at`;
+  created_at, next_attempt_at, attempts, errors, first_failed_at, last_failed_at, trace_context`;
 // A version put back in the queue replaces the pending one only when newer (then it is the one to send).
 const NEWER_WINS = `type = excluded.type, message_id = excluded.message_id, delivery_id = excluded.delivery_id, version = excluded.version,
   payload = excluded.payload, state_value = excluded.state_value, correlation_id = excluded.correlation_id, causation_id = excluded.causation_id,
-  priority = greatest(state_outbox.priority, excluded.priority), created_at = excluded.created_at, next_attempt_at = excluded.next_attempt_at,
+  trace_context = excluded.trace_context, priority = greatest(state_outbox.priority, excluded.priority), created_at = excluded.created_at, next_attempt_at = excluded.next_attempt_at,
   attempts = excluded.attempts, errors = excluded.errors, first_failed_at = excluded.first_failed_at, last_failed_at = excluded.last_failed_at`;
 
 // Sending loops per destination and process: one claims and settles while the other's calls are out.
@@ -126,20 +128,21 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   async poll(): Promise<void> {
     if (this.stopped || !this.started) return;
     try {
-      const { rows: expired } = await this.pool.query<{ correlation_id: string; message_id: string; delivery_id: string; destination: string; key: string; version: string }>(
+      const { rows: expired } = await this.pool.query<{ correlation_id: string; message_id: string; delivery_id: string; destination: string; key: string; version: string; trace_context: string | null }>(
         `with expired as (
            delete from state_inflight where (destination, key) in (select destination, key from state_inflight where lease_until < clock_timestamp() for update skip locked)
            returning *),
          back as (
            insert into state_outbox (${COLUMNS}) select ${COLUMNS.replace('next_attempt_at', 'clock_timestamp()')} from expired
            on conflict (destination, key) do update set ${NEWER_WINS} where excluded.version > state_outbox.version)
-         select correlation_id, message_id, delivery_id, destination, key, version from expired`,
+         select correlation_id, message_id, delivery_id, destination, key, version, trace_context from expired`,
       );
       if (expired.length > 0) {
         // Its sender died mid-call (or lost the database for longer than the lease): the key is sent again.
         this.logger.info({ keys: expired.length }, 'state deliveries whose sender stopped are queued again');
         await recordTrace(this.pool, expired.map((r) => ({
-          correlationId: r.correlation_id, messageId: r.message_id, deliveryId: r.delivery_id, destination: r.destination, step: 'lease-expired' as const, detail: { key: r.key, version: r.version },
+          correlationId: r.correlation_id, messageId: r.message_id, deliveryId: r.delivery_id, destination: r.destination, step: 'lease-expired' as const,
+          traceId: traceIdOf(r.trace_context), detail: { key: r.key, version: r.version },
         })));
       }
       const { rows } = await this.pool.query<{ destination: string; due_in_ms: number }>(
@@ -276,8 +279,9 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     const answer = { claimed: claimed.count, pauseMs: claimed.pauseMs };
     if (claimed.calls.length === 0) return answer;
     const outcomes = await Promise.all(claimed.calls.map(({ rows, probe }) => withCorrelationId(rows[0]!.correlation_id, () => this.call(rows, handler, probe))));
+    const traces = claimed.calls.map(({ rows }, i) => (outcomes[i]!.traceparent ? ([rows[0]!.correlation_id, outcomes[i]!.traceparent] as const) : undefined));
     try {
-      await inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT);
+      await withTraceContexts(traces, () => inTransaction(this.pool, (tx) => this.settle(tx, destination, claimed.calls, outcomes), ASYNC_COMMIT));
     } catch (error) {
       // The calls are over: their leases must not hold the target's concurrency until they expire.
       this.governor.releaseWhenPossible(claimed.calls.map((c) => c.leaseId));
@@ -293,7 +297,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   private async claim(tx: Tx, destination: string, limit: number): Promise<StateRow[]> {
     const { rows } = await tx.query<StateRow>(
       `select s.destination, s.key, s.type, s.message_id, s.delivery_id, s.version, s.payload, s.state_value, s.correlation_id, s.causation_id,
-              s.created_at, s.attempts, dv.version as delivered_version, dv.state_value as delivered_value
+              s.trace_context, s.created_at, s.attempts, dv.version as delivered_version, dv.state_value as delivered_value
          from state_outbox s left join delivered_version dv on dv.destination = s.destination and dv.key = s.key
         where s.destination = $1 and s.next_attempt_at <= clock_timestamp()
           and not exists (select 1 from state_inflight i where i.destination = s.destination and i.key = s.key)
@@ -320,10 +324,11 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
       attempt: row.attempts + 1,
       previousValue: row.delivered_value,
       createdAt: new Date(row.created_at),
+      traceContext: row.trace_context,
     }));
     if (deliveries.length === 1) return callTarget(handler, deliveries[0]!, this.settings.callTimeoutMs, this.metrics, probe);
     const batch: DestinationHandler = { limits: (id) => handler.limits(id), deliver: (_first, signal) => handler.deliverBatch!(deliveries, signal) };
-    return callTarget(batch, deliveries[0]!, this.settings.callTimeoutMs, this.metrics, probe);
+    return callTarget(batch, deliveries[0]!, this.settings.callTimeoutMs, this.metrics, probe, deliveries);
   }
 
   /** The outcomes of a batch's calls, in one transaction; the governor's row is taken last, as in the command worker. */
@@ -333,8 +338,10 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
     const failed: Array<{ leaseId: string; release: () => Promise<unknown> }> = [];
     for (const [i, { rows, leaseId }] of calls.entries()) {
       const { failure, attempt, result } = outcomes[i]!;
-      // Every key of a batch call shares its outcome; the trace shows each key's own step.
-      const attempts = rows.map((row) => ({ ...attempt, ...stepOf(row, { step: 'attempt', detail: { ...attempt.detail, attempt: row.attempts + 1, ...(rows.length > 1 ? { batch: rows.length } : {}) } }), latencyMs: attempt.latencyMs }));
+      // Every key of a batch call shares its outcome; the trace shows each key's own step, in the key's own
+      // OpenTelemetry trace where it has one (the call's span is in its first key's).
+      const traceOf = (row: StateRow) => traceIdOf(row.trace_context) ?? attempt.traceId;
+      const attempts = rows.map((row) => ({ ...attempt, ...stepOf(row, { step: 'attempt', traceId: traceOf(row), detail: { ...attempt.detail, attempt: row.attempts + 1, ...(rows.length > 1 ? { batch: rows.length } : {}) } }), latencyMs: attempt.latencyMs }));
       const batch = rows.length > 1 ? { batch: rows.length } : {};
       if (!failure) {
         // A batch's target may refuse some of its deliveries one by one: those are dead letters with its reason.
@@ -345,7 +352,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
           const reason = refused.get(row.delivery_id);
           if (reason !== undefined) this.deadLetter(settlement, row, { class: 'permanent', message: reason }, [{ ...attempts[r]!, detail: { ...attempts[r]!.detail, outcome: 'permanent', message: reason } }]);
           // One step for a successful try: the call's latency and attempt number ride on it (half the trace rows).
-          else settlement.finish({ row, how: 'delivered', result: answer }, { step: 'delivered', latencyMs: attempt.latencyMs, detail: { attempt: row.attempts + 1, ...batch, ...(answer ? { result: answer } : {}) } });
+          else settlement.finish({ row, how: 'delivered', result: answer }, { step: 'delivered', latencyMs: attempt.latencyMs, traceId: traceOf(row), detail: { attempt: row.attempts + 1, ...batch, ...(answer ? { result: answer } : {}) } });
         });
         healthyLeases.push(leaseId);
       } else if (failure.class === 'throttled') {
@@ -390,8 +397,11 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
 }
 
 /** A step of one state version: its key and version named, as its `stored` step (one for many versions) names them. */
-function stepOf(row: StateRow, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs'>): TraceStep {
-  return { correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step, detail: { key: row.key, version: row.version, ...step.detail } };
+function stepOf(row: StateRow, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs' | 'traceId'>): TraceStep {
+  return {
+    correlationId: row.correlation_id, messageId: row.message_id, deliveryId: row.delivery_id, destination: row.destination, ...step,
+    traceId: step.traceId ?? traceIdOf(row.trace_context), detail: { key: row.key, version: row.version, ...step.detail },
+  };
 }
 
 /**
@@ -409,7 +419,7 @@ class StateSettlement {
     private readonly table: 'state_outbox' | 'state_inflight',
   ) {}
 
-  finish(finished: Finished, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs'>, before: TraceStep[] = []): void {
+  finish(finished: Finished, step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs' | 'traceId'>, before: TraceStep[] = []): void {
     this.finished.push(finished);
     this.traces.push(...before, stepOf(finished.row, step));
   }
@@ -429,9 +439,9 @@ class StateSettlement {
       // A dead figure becomes an outbox row, where dead letters are inspected, replayed and discarded.
       const col = <T>(pick: (f: Finished) => T) => dead.map(pick);
       await tx.query(
-        `insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, version, correlation_id, causation_id, state_value,
+        `insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, version, correlation_id, causation_id, state_value, trace_context,
                              created_at, relayed_at, status, attempts, error_class, errors, first_failed_at, last_failed_at, finished_at)
-         select s.message_id, s.delivery_id, s.type, 'state', s.key, s.destination, s.payload, s.version, s.correlation_id, s.causation_id, s.state_value,
+         select s.message_id, s.delivery_id, s.type, 'state', s.key, s.destination, s.payload, s.version, s.correlation_id, s.causation_id, s.state_value, s.trace_context,
                 s.created_at, clock_timestamp(), 'dead', s.attempts + v.charge, v.error_class,
                 (case when jsonb_array_length(s.errors) >= $4 then s.errors - 0 else s.errors end) || jsonb_build_array(v.error),
                 coalesce(s.first_failed_at, clock_timestamp()), clock_timestamp(), clock_timestamp()

@@ -30,7 +30,8 @@ const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
  * The one client for calls out of the service. undici's `request` rather than `fetch`: a delivery is an HTTP
  * call, and `fetch` spends about twice the CPU per call (bench:http-client in BENCHMARKS.md). Redirects are
  * not followed: a 3xx comes back as an answer, for the caller to classify. A body is read up to a bound, so
- * that a target answering gigabytes cannot take the process's memory.
+ * that a target answering gigabytes cannot take the process's memory. With tracing on, undici's instrumentation
+ * (through its diagnostics channels) makes each call a span of the delivery's trace and adds `traceparent`.
  */
 export async function httpCall(url: string, call: HttpCall): Promise<HttpAnswer> {
   try {

@@ -12,6 +12,7 @@ export class Metrics {
   readonly circuitState: Gauge<'target'>;
   readonly circuitTransitions: Counter<'target' | 'to'>;
   readonly relayLag: Histogram;
+  readonly sloNotifications: Counter<'channel' | 'kind' | 'outcome'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'crossdock_' });
@@ -36,6 +37,7 @@ export class Metrics {
     this.governorDeferrals = new Counter({ name: 'crossdock_governor_deferrals_total', help: 'Calls deferred by the governor, by reason', labelNames: ['target', 'reason'], registers });
     this.circuitState = new Gauge({ name: 'crossdock_circuit_state', help: 'Circuit breaker per target: 0 closed, 1 half-open, 2 open', labelNames: ['target'], registers });
     this.circuitTransitions = new Counter({ name: 'crossdock_circuit_transitions_total', help: 'Circuit breaker transitions per target', labelNames: ['target', 'to'], registers });
+    this.sloNotifications = new Counter({ name: 'crossdock_slo_notifications_total', help: 'Notices of delay objective breaches (kind breached or resolved) by channel (webhook, email) and outcome (sent, failed)', labelNames: ['channel', 'kind', 'outcome'], registers });
     this.relayLag = new Histogram({
       name: 'crossdock_relay_lag_seconds',
       help: 'From outbox commit to job queued',

@@ -10,7 +10,7 @@ export class TraceQuery {
   async timeline(correlationId: string) {
     const [steps, deliveries] = await Promise.all([
       this.pool.query(
-        `select at, step, message_id as "messageId", delivery_id as "deliveryId", destination, latency_ms as "latencyMs", detail
+        `select at, step, message_id as "messageId", delivery_id as "deliveryId", destination, latency_ms as "latencyMs", detail, trace_id as "traceId"
            from trace_event where correlation_id = $1 order by at, id limit 5000`,
         [correlationId],
       ),
@@ -26,6 +26,8 @@ export class TraceQuery {
       ),
     ]);
     if (steps.rowCount === 0 && deliveries.rowCount === 0) return undefined;
-    return { correlationId, deliveries: deliveries.rows, timeline: steps.rows };
+    // The OpenTelemetry traces the transaction went through (tracing on), the first one first: the intake's.
+    const traceIds = [...new Set(steps.rows.map((s) => s.traceId as string | null).filter((id) => id !== null))];
+    return { correlationId, traceIds, deliveries: deliveries.rows, timeline: steps.rows };
   }
 }

@@ -40,6 +40,8 @@ export interface Delivery {
   /** State messages: the stateValue last delivered on this chain, if any. */
   previousValue: string | null;
   createdAt: Date;
+  /** The W3C traceparent the message was stored under, when tracing was on: its delivery continues that trace. */
+  traceContext?: string | null;
 }
 
 /** `type:id`, e.g. `erp:bc-cloud` or `channel:b2b-portal`. */

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { DATABASE_QUERY_TIMEOUT_MS, DATABASE_URL, PG_POOL } from '../database/pg-pool.js';
 import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
+import { outsideTraces } from '../observability/tracing.js';
 
 /** `outbox`: command rows to relay; `state`: last-value rows to dispatch; `keys`: API keys revoked; `prices`: SKUs repriced. */
 export type SignalChannel = 'outbox' | 'state' | 'keys' | 'prices';
@@ -70,8 +71,11 @@ export class OutboxSignals implements OnApplicationBootstrap, OnApplicationShutd
     await listener?.end().catch(() => undefined);
   }
 
+  // What a wake-up starts (a relay pass, a dispatch) serves many producers: it is no part of this one's trace.
   private emit(channel: SignalChannel, destinations: string[] | undefined): void {
-    for (const handler of this.handlers.get(channel) ?? []) handler(destinations);
+    outsideTraces(() => {
+      for (const handler of this.handlers.get(channel) ?? []) handler(destinations);
+    });
   }
 
   private async flush(): Promise<void> {

@@ -10,6 +10,7 @@ import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
+import { isTracing, recordRelaySpan, traceIdOf } from '../observability/tracing.js';
 import { OutboxSignals } from './outbox-signals.js';
 
 interface UnrelayedRow {
@@ -19,6 +20,7 @@ interface UnrelayedRow {
   destination: string;
   key: string;
   correlation_id: string;
+  trace_context: string | null;
   age_ms: number;
 }
 
@@ -98,9 +100,10 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
 
   /** Relays one batch; returns how many rows it claimed and how many of them it left for the next pass. */
   async relayBatch(): Promise<RelayPass> {
+    const claimedAt = Date.now();
     return inTransaction(this.pool, async (tx) => {
       let { rows } = await tx.query<UnrelayedRow>(
-        `select id, message_id, delivery_id, destination, key, correlation_id,
+        `select id, message_id, delivery_id, destination, key, correlation_id, trace_context,
                 extract(epoch from clock_timestamp() - created_at) * 1000 as age_ms
            from outbox where relayed_at is null order by id limit $1 for update skip locked`,
         [this.settings.relayBatchSize],
@@ -134,9 +137,15 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
         destination: r.destination,
         step: 'relayed',
         latencyMs: Number(r.age_ms),
+        traceId: traceIdOf(r.trace_context),
         detail: { placement: placements.get(r.id) },
       }));
       await recordTrace(tx, steps);
+      if (isTracing()) {
+        for (const r of rows) {
+          if (r.trace_context) recordRelaySpan(r.trace_context, claimedAt, { destination: r.destination, deliveryId: r.delivery_id, placement: placements.get(r.id)!, waitMs: Number(r.age_ms) });
+        }
+      }
       for (const row of rows) this.metrics.relayLag.observe(Number(row.age_ms) / 1000);
       return { claimed, deferred: claimed - rows.length };
     }, { synchronousCommit: false }); // lost in a database crash, the rows are simply relayed again
