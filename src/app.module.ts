@@ -13,6 +13,7 @@ import type { Logger } from './platform/observability/logger.js';
 import type { Metrics } from './platform/observability/metrics.js';
 import { ObservabilityModule } from './platform/observability/observability.module.js';
 import { ApiKeyEntity } from './platform/security/api-key.entity.js';
+import { ALERT_SETTINGS } from './platform/alerting/alert-settings.js';
 import { ApiKeys } from './platform/security/api-keys.js';
 import { CONSOLE_SESSION_SETTINGS, ConsoleSessions, type ConsoleSessionOptions } from './platform/security/console-sessions.js';
 import { AuthGuard, SECURITY_SETTINGS, type SecuritySettings } from './platform/security/auth.guard.js';
@@ -51,6 +52,7 @@ export interface AppModuleOptions {
   shipments: Env['shipments'];
   pricing: Env['pricing'];
   customers: Env['customers'];
+  alerts: Env['alerts'];
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -118,6 +120,7 @@ export class AppModule {
       controllers: serveApi ? [WhoAmIController] : [],
       providers: [
         { provide: SECURITY_SETTINGS, useValue: options.security },
+        { provide: ALERT_SETTINGS, useValue: options.alerts },
         { provide: CONSOLE_SESSION_SETTINGS, useValue: { adminToken: options.security.adminToken, ...options.security.consoleSession } satisfies ConsoleSessionOptions },
         ApiKeys,
         ConsoleSessions,
@@ -125,7 +128,7 @@ export class AppModule {
         { provide: SERVES_API, useValue: serveApi },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [ApiKeys, ConsoleSessions],
+      exports: [ApiKeys, ConsoleSessions, ALERT_SETTINGS],
     };
   }
 }

@@ -54,6 +54,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       shipments: env.shipments,
       pricing: env.pricing,
       customers: env.customers,
+      alerts: env.alerts,
       additionalModules: settings.additionalModules,
     }),
     adapter,

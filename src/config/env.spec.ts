@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.js';
 import { readEnv } from './env.js';
 
+const SECRET = 'whsec_' + Buffer.from('alert-signing-key-0123456789').toString('base64');
+
 describe('readEnv', () => {
   it('applies the documented defaults', () => {
     const env = readEnv({});
@@ -17,6 +19,16 @@ describe('readEnv', () => {
     [{ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL', 'postgres://'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL', 'not a valid URL'],
     [{ CROSSDOCK_ADMIN_TOKEN: 'short' }, 'CROSSDOCK_ADMIN_TOKEN', 'at least 16'],
+    [{ CROSSDOCK_ALERT_WEBHOOK_URL: 'ftp://alerts.example.com', CROSSDOCK_ALERT_WEBHOOK_SECRET: SECRET }, 'CROSSDOCK_ALERT_WEBHOOK_URL', 'https://'],
+    [{ CROSSDOCK_ALERT_WEBHOOK_URL: 'https://alerts.example.com/hook' }, 'CROSSDOCK_ALERT_WEBHOOK_SECRET', 'must be set'],
+    [{ CROSSDOCK_ALERT_WEBHOOK_SECRET: SECRET }, 'CROSSDOCK_ALERT_WEBHOOK_SECRET', 'CROSSDOCK_ALERT_WEBHOOK_URL is not'],
+    [{ CROSSDOCK_ALERT_WEBHOOK_URL: 'https://alerts.example.com/hook', CROSSDOCK_ALERT_WEBHOOK_SECRET: 'plain-secret' }, 'CROSSDOCK_ALERT_WEBHOOK_SECRET', 'whsec_'],
+    [{ CROSSDOCK_SMTP_URL: 'http://mail.example.com', CROSSDOCK_ALERT_EMAIL_TO: 'ops@example.com' }, 'CROSSDOCK_SMTP_URL', 'smtp://'],
+    [{ CROSSDOCK_SMTP_URL: 'smtp://mail.example.com:587' }, 'CROSSDOCK_ALERT_EMAIL_TO', 'must be set'],
+    [{ CROSSDOCK_SMTP_URL: 'smtp://mail.example.com', CROSSDOCK_ALERT_EMAIL_TO: 'ops@example.com, not-an-address' }, 'CROSSDOCK_ALERT_EMAIL_TO', 'not-an-address'],
+    [{ CROSSDOCK_SMTP_URL: 'smtp://mail.example.com', CROSSDOCK_ALERT_EMAIL_TO: 'ops@example.com', CROSSDOCK_ALERT_EMAIL_FROM: 'Crossdock <nobody>' }, 'CROSSDOCK_ALERT_EMAIL_FROM', 'not an email'],
+    [{ CROSSDOCK_ALERT_EMAIL_TO: 'ops@example.com' }, 'CROSSDOCK_ALERT_EMAIL_TO', 'CROSSDOCK_SMTP_URL is not'],
+    [{ CROSSDOCK_SLO_CHECK_MS: '10' }, 'CROSSDOCK_SLO_CHECK_MS', 'between 100'],
   ])('refuses %o naming %s', (vars, key, problem) => {
     try {
       readEnv(vars);
@@ -27,5 +39,21 @@ describe('readEnv', () => {
       expect((error as ConfigError).problem).toContain(problem);
       expect((error as ConfigError).message).not.toContain('\n');
     }
+  });
+
+  it('reads where breaches of delay objectives are told: nowhere by default', () => {
+    expect(readEnv({}).alerts).toEqual({ checkMs: 15_000, webhook: undefined, email: undefined });
+    expect(readEnv({
+      CROSSDOCK_ALERT_WEBHOOK_URL: 'https://alerts.example.com/crossdock',
+      CROSSDOCK_ALERT_WEBHOOK_SECRET: SECRET,
+      CROSSDOCK_SMTP_URL: 'smtps://user:pass@mail.example.com',
+      CROSSDOCK_ALERT_EMAIL_TO: 'ops@example.com, oncall@example.com',
+      CROSSDOCK_ALERT_EMAIL_FROM: 'Crossdock <crossdock@example.com>',
+      CROSSDOCK_SLO_CHECK_MS: '5000',
+    }).alerts).toEqual({
+      checkMs: 5000,
+      webhook: { url: 'https://alerts.example.com/crossdock', secret: SECRET },
+      email: { smtpUrl: 'smtps://user:pass@mail.example.com', from: 'Crossdock <crossdock@example.com>', to: ['ops@example.com', 'oncall@example.com'] },
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
+import type { AlertSettings } from '../platform/alerting/alert-settings.js';
 
 export const ROLES = ['api', 'worker', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -56,6 +57,8 @@ export interface Env {
   shipments: { pollSeconds: number };
   /** How often prices are pulled from the ERP routed for `pricing`; how often dated prices are checked for a start or an end. */
   pricing: { pollSeconds: number; clockMs: number };
+  /** Delay objectives: how often they are checked, and the webhook and email their breaches are told to. */
+  alerts: AlertSettings;
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -129,6 +132,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
       pollSeconds: integer(env, 'CROSSDOCK_PRICE_POLL_SECONDS', 300, 1, 86_400),
       clockMs: integer(env, 'CROSSDOCK_PRICE_CLOCK_MS', 5_000, 50, 3_600_000),
     },
+    alerts: readAlertSettings(env),
     retention: {
       outboxDays: integer(env, 'CROSSDOCK_RETENTION_OUTBOX_DAYS', 7, 1, 3650),
       traceDays: integer(env, 'CROSSDOCK_RETENTION_TRACE_DAYS', 14, 1, 3650),
@@ -177,29 +181,64 @@ function oneOf<const T extends readonly string[]>(
 function publicUrl(env: NodeJS.ProcessEnv, key: string): string | undefined {
   const value = optional(env, key);
   if (value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(key, 'is not a valid URL (expected https://crossdock.example.com)');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(key, `must use https:// (or http://), got "${url.protocol}"`);
+  const url = urlOf(key, value, ['https:', 'http:'], 'https://crossdock.example.com');
   if (url.search || url.hash) throw new ConfigError(key, 'must be a base URL, without a query or fragment');
   return url.href.replace(/\/+$/, '');
 }
 
 function assertPostgresUrl(key: string, value: string): void {
+  urlOf(key, value, ['postgres:', 'postgresql:'], 'postgres://user@host:port/database');
+}
+
+/** `value` parsed as a URL of one of `protocols`. */
+function urlOf(key: string, value: string, protocols: readonly string[], example: string): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(key, 'is not a valid URL (expected postgres://user@host:port/database)');
+    throw new ConfigError(key, `is not a valid URL (expected ${example})`);
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(key, `must use the postgres:// scheme, got "${url.protocol}"`);
-  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(key, `must use ${protocols.map((p) => `${p}//`).join(' or ')}, got "${url.protocol}"`);
+  return url;
 }
 
 function absolute(path: string): string {
   return isAbsolute(path) ? path : resolve(process.cwd(), path);
+}
+
+const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
+const EMAIL_ADDRESS = /^[^\s@<>,;"]+@[^\s@<>,;"]+$/;
+
+/**
+ * Where breaches of delay objectives are told: a signed webhook, email, both or neither. Read by readEnv at start
+ * (a mistake stops the process) and by the operations module, which evaluates the objectives.
+ */
+export function readAlertSettings(env: NodeJS.ProcessEnv = process.env): AlertSettings {
+  const url = optional(env, 'CROSSDOCK_ALERT_WEBHOOK_URL');
+  const secret = optional(env, 'CROSSDOCK_ALERT_WEBHOOK_SECRET');
+  if (url !== undefined) urlOf('CROSSDOCK_ALERT_WEBHOOK_URL', url, ['https:', 'http:'], 'https://alerts.example.com/crossdock');
+  if (url !== undefined && secret === undefined) throw new ConfigError('CROSSDOCK_ALERT_WEBHOOK_SECRET', 'must be set with CROSSDOCK_ALERT_WEBHOOK_URL (whsec_<base64 key>)');
+  if (secret !== undefined && url === undefined) throw new ConfigError('CROSSDOCK_ALERT_WEBHOOK_SECRET', 'is set but CROSSDOCK_ALERT_WEBHOOK_URL is not');
+  if (secret !== undefined && !WEBHOOK_SECRET.test(secret)) throw new ConfigError('CROSSDOCK_ALERT_WEBHOOK_SECRET', 'must be whsec_ followed by a base64 key of at least 12 bytes');
+
+  const smtpUrl = optional(env, 'CROSSDOCK_SMTP_URL');
+  const to = optional(env, 'CROSSDOCK_ALERT_EMAIL_TO');
+  const from = optional(env, 'CROSSDOCK_ALERT_EMAIL_FROM');
+  if (smtpUrl !== undefined) {
+    urlOf('CROSSDOCK_SMTP_URL', smtpUrl, ['smtp:', 'smtps:'], 'smtp://user:password@mail.example.com:587');
+  } else {
+    const stray = to !== undefined ? 'CROSSDOCK_ALERT_EMAIL_TO' : from !== undefined ? 'CROSSDOCK_ALERT_EMAIL_FROM' : undefined;
+    if (stray) throw new ConfigError(stray, 'is set but CROSSDOCK_SMTP_URL is not');
+  }
+  const recipients = (to ?? '').split(',').map((address) => address.trim()).filter(Boolean);
+  if (smtpUrl !== undefined && recipients.length === 0) throw new ConfigError('CROSSDOCK_ALERT_EMAIL_TO', 'must be set with CROSSDOCK_SMTP_URL (comma-separated addresses)');
+  const wrong = recipients.find((address) => !EMAIL_ADDRESS.test(address));
+  if (wrong !== undefined) throw new ConfigError('CROSSDOCK_ALERT_EMAIL_TO', `"${wrong}" is not an email address`);
+  // The sender may carry a display name: Crossdock <crossdock@example.com>.
+  if (from !== undefined && !EMAIL_ADDRESS.test(/<([^<>]+)>\s*$/.exec(from)?.[1] ?? from)) throw new ConfigError('CROSSDOCK_ALERT_EMAIL_FROM', `"${from}" is not an email address`);
+  return {
+    checkMs: integer(env, 'CROSSDOCK_SLO_CHECK_MS', 15_000, 100, 3_600_000),
+    webhook: url !== undefined && secret !== undefined ? { url, secret } : undefined,
+    email: smtpUrl !== undefined ? { smtpUrl, from: from ?? 'Crossdock <crossdock@localhost>', to: recipients } : undefined,
+  };
 }

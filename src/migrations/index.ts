@@ -16,6 +16,9 @@ import { Migration20261205060000CoexistenceValueMaps } from './Migration20261205
 import { Migration20261205070000CoexistenceDiffs } from './Migration20261205070000CoexistenceDiffs.js';
 import { Migration20261205080000EntityXref } from './Migration20261205080000EntityXref.js';
 import { Migration20261205090000Operators } from './Migration20261205090000Operators.js';
+import { Migration20261206010000TraceContext } from './Migration20261206010000TraceContext.js';
+import { Migration20261206020000SloBreaches } from './Migration20261206020000SloBreaches.js';
+import { Migration20261206030000ShipmentXref } from './Migration20261206030000ShipmentXref.js';
 import { Migration20261206040000ConsoleSessions } from './Migration20261206040000ConsoleSessions.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
@@ -38,5 +41,8 @@ export const MIGRATIONS = [
   { name: 'Migration20261205070000CoexistenceDiffs', class: Migration20261205070000CoexistenceDiffs },
   { name: 'Migration20261205080000EntityXref', class: Migration20261205080000EntityXref },
   { name: 'Migration20261205090000Operators', class: Migration20261205090000Operators },
+  { name: 'Migration20261206010000TraceContext', class: Migration20261206010000TraceContext },
+  { name: 'Migration20261206020000SloBreaches', class: Migration20261206020000SloBreaches },
+  { name: 'Migration20261206030000ShipmentXref', class: Migration20261206030000ShipmentXref },
   { name: 'Migration20261206040000ConsoleSessions', class: Migration20261206040000ConsoleSessions },
 ];

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { DelayObjectives } from '../../platform/delivery/delay-objectives.js';
 import { TargetDirectory } from '../../platform/delivery/target-directory.js';
 import { AuditController } from './api/audit.controller.js';
 import { RESOURCE_CONTROLLERS } from './api/resource.controller.js';
@@ -6,6 +7,7 @@ import { SecretsController } from './api/secrets.controller.js';
 import { ConfigurationSeeder } from './configuration.seeder.js';
 import { ConfigurationService } from './configuration.service.js';
 import { ChannelDirectory } from './channel-directory.js';
+import { ConfiguredObjectives } from './configured-objectives.js';
 import { ConfiguredTargets } from './configured-targets.js';
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ErpBackendEntity } from './entities/erp-backend.entity.js';
@@ -19,14 +21,14 @@ export { ConfigurationSeeder } from './configuration.seeder.js';
 export { validateResource, type ResourceType } from './resource-validation.js';
 export const CONFIGURATION_ENTITIES = [ErpBackendEntity, ChannelEntity, SourceSystemEntity, OperatorEntity];
 
-/** The stored configuration, its queries, and the targets' settings for the connectors: in every role. */
+/** The stored configuration, its queries, the targets' settings for the connectors and their delay objectives: in every role. */
 @Global()
 @Module({
   providers: [
-    ConfigurationService, ConfigurationSeeder, ChannelDirectory, { provide: TargetDirectory, useClass: ConfiguredTargets },
+    ConfigurationService, ConfigurationSeeder, ChannelDirectory, { provide: TargetDirectory, useClass: ConfiguredTargets }, { provide: DelayObjectives, useClass: ConfiguredObjectives },
     ChannelHandler, ChannelsHandler, ErpBackendHandler, ErpBackendsHandler,
   ],
-  exports: [ConfigurationService, ConfigurationSeeder, TargetDirectory],
+  exports: [ConfigurationService, ConfigurationSeeder, TargetDirectory, DelayObjectives],
 })
 export class ConfigurationModule {}
 

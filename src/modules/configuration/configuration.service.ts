@@ -8,7 +8,8 @@ import type { PutResult } from '../../platform/http/resource-id.js';
 import { ApiKeys, type KeyPrincipal } from '../../platform/security/api-keys.js';
 import { SecretBox } from '../../platform/security/secret-box.js';
 import { BackendRoutesQuery } from '../migration-coexistence/index.js';
-import type { ChannelDto, ErpBackendDto, OperatorDto, SourceDto } from './api/resources.dto.js';
+import type { ChannelDto, DelayObjectiveDto, ErpBackendDto, OperatorDto, SourceDto } from './api/resources.dto.js';
+import type { DelayObjective } from '../../platform/delivery/delay-objectives.js';
 import { maskSecrets, restoreMaskedSecrets, transformSecrets } from './domain/secrets.js';
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ErpBackendEntity } from './entities/erp-backend.entity.js';
@@ -43,6 +44,15 @@ function connectorContent(resource: 'erp-backend' | 'channel', id: string, dto: 
   return config;
 }
 
+/** A delay objective as stored: plain data, the fields given and nothing else (null: none). */
+function delayObjective(slo: DelayObjectiveDto | undefined): DelayObjective | null {
+  if (!slo) return null;
+  return {
+    ...(slo.maxAgeSeconds !== undefined ? { maxAgeSeconds: slo.maxAgeSeconds } : {}),
+    ...(slo.flows ? { flows: Object.fromEntries(Object.entries(slo.flows).map(([flow, { maxAgeSeconds }]) => [flow, { maxAgeSeconds }])) } : {}),
+  };
+}
+
 const ERP_BACKEND: Resource<ErpBackendEntity, ErpBackendDto> = {
   type: 'erp-backend',
   label: 'ERP backend',
@@ -53,10 +63,11 @@ const ERP_BACKEND: Resource<ErpBackendEntity, ErpBackendDto> = {
     config: connectorContent('erp-backend', id, dto, stored),
     limits: { ...dto.limits },
     maintenanceWindows: (dto.maintenanceWindows ?? []).map((w) => ({ ...w })),
+    slo: delayObjective(dto.slo),
   }),
   view: (e) => ({
     id: e.id, kind: e.kind, role: e.role, config: maskSecrets(e.config, secretsOf('erp-backend', e.kind)),
-    limits: e.limits, maintenanceWindows: e.maintenanceWindows, createdAt: e.createdAt, updatedAt: e.updatedAt,
+    limits: e.limits, maintenanceWindows: e.maintenanceWindows, slo: e.slo, createdAt: e.createdAt, updatedAt: e.updatedAt,
   }),
 };
 
@@ -72,10 +83,11 @@ const CHANNEL: Resource<ChannelEntity, ChannelDto> = {
     oversell: dto.oversell,
     pricing: dto.pricing ? { ...dto.pricing } : null,
     limits: dto.limits ? { ...dto.limits } : null,
+    slo: delayObjective(dto.slo),
   }),
   view: (e) => ({
     id: e.id, name: e.name, kind: e.kind, config: maskSecrets(e.config, secretsOf('channel', e.kind)),
-    inventory: e.inventory, oversell: e.oversell, pricing: e.pricing, limits: e.limits, createdAt: e.createdAt, updatedAt: e.updatedAt,
+    inventory: e.inventory, oversell: e.oversell, pricing: e.pricing, limits: e.limits, slo: e.slo, createdAt: e.createdAt, updatedAt: e.updatedAt,
   }),
 };
 

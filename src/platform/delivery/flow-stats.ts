@@ -1,8 +1,10 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
 import type pg from 'pg';
 import { Gauge } from 'prom-client';
+import { openBreaches } from '../alerting/slo-breaches.js';
 import { PG_POOL } from '../database/pg-pool.js';
 import { Metrics } from '../observability/metrics.js';
+import { DelayObjectives, flowObjectives, type FlowObjective } from './delay-objectives.js';
 
 export interface FlowStat {
   flow: string;
@@ -54,38 +56,58 @@ export class FlowStats implements OnModuleInit {
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly metrics: Metrics,
+    @Optional() private readonly objectives?: DelayObjectives,
   ) {}
 
   async read(): Promise<FlowStat[]> {
     return (await this.pool.query<FlowStat>(STATS_SQL)).rows;
   }
 
-  /** Queue depth and oldest age are read from the database when Prometheus scrapes. */
+  /** Each flow held to a delay objective, with its oldest age now (from `stats` when given, else read now). */
+  async objectiveFlows(stats?: FlowStat[]): Promise<FlowObjective[]> {
+    const objectives = await this.objectives?.byDestination();
+    if (!objectives || objectives.size === 0) return [];
+    return flowObjectives(stats ?? (await this.read()), objectives);
+  }
+
+  /** Queue depth, oldest age and the delay objectives are read from the database when Prometheus scrapes. */
   onModuleInit(): void {
     const stats = this;
-    let last: Promise<FlowStat[]> | undefined;
-    const once = () => (last ??= stats.read().finally(() => setTimeout(() => (last = undefined), 0)));
-    new Gauge({
-      name: 'crossdock_queue_depth',
-      help: 'Messages not yet delivered, by flow, destination and state',
-      labelNames: ['flow', 'destination', 'state'],
-      registers: [this.metrics.registry],
-      async collect() {
-        this.reset();
-        for (const s of await once().catch(() => [])) {
-          for (const state of ['waiting', 'queued', 'sending', 'dead'] as const) this.set({ flow: s.flow, destination: s.destination, state }, s[state]);
-        }
-      },
+    // One read per scrape, shared by the gauges collected in it.
+    const shared = <T>(read: () => Promise<T>) => {
+      let last: Promise<T> | undefined;
+      return () => (last ??= read().finally(() => setTimeout(() => (last = undefined), 0)));
+    };
+    const once = shared(() => stats.read());
+    const objectiveFlows = shared(async () => {
+      const [flows, open] = await Promise.all([once().then((s) => stats.objectiveFlows(s)), openBreaches(stats.pool)]);
+      return { flows, open };
     });
-    new Gauge({
-      name: 'crossdock_oldest_waiting_seconds',
-      help: 'Age of the oldest message not yet delivered, by flow and destination',
-      labelNames: ['flow', 'destination'],
-      registers: [this.metrics.registry],
-      async collect() {
-        this.reset();
-        for (const s of await once().catch(() => [])) this.set({ flow: s.flow, destination: s.destination }, s.oldestWaitingSeconds ?? 0);
-      },
+    const registry = this.metrics.registry;
+    // A gauge filled afresh at each scrape; left empty when the database does not answer.
+    const gauge = (name: string, help: string, labelNames: string[], fill: (set: (labels: Record<string, string>, value: number) => void) => Promise<void>) =>
+      new Gauge({
+        name, help, labelNames, registers: [registry],
+        async collect() {
+          this.reset();
+          await fill((labels, value) => this.set(labels, value)).catch(() => this.reset());
+        },
+      });
+    gauge('crossdock_queue_depth', 'Messages not yet delivered, by flow, destination and state', ['flow', 'destination', 'state'], async (set) => {
+      for (const s of await once()) {
+        for (const state of ['waiting', 'queued', 'sending', 'dead'] as const) set({ flow: s.flow, destination: s.destination, state }, s[state]);
+      }
+    });
+    gauge('crossdock_oldest_waiting_seconds', 'Age of the oldest message not yet delivered, by flow and destination', ['flow', 'destination'], async (set) => {
+      for (const s of await once()) set({ flow: s.flow, destination: s.destination }, s.oldestWaitingSeconds ?? 0);
+    });
+    gauge('crossdock_flow_slo_max_age_seconds', 'Delay objective: the age the oldest message not yet delivered should stay within, by flow and destination', ['flow', 'destination'], async (set) => {
+      for (const f of (await objectiveFlows()).flows) set({ flow: f.flow, destination: f.destination }, f.maxAgeSeconds);
+    });
+    gauge('crossdock_flow_slo_breached', 'Whether a breach of the delay objective is open (1) or not (0), by flow and destination', ['flow', 'destination'], async (set) => {
+      const { flows, open } = await objectiveFlows();
+      for (const f of flows) set({ flow: f.flow, destination: f.destination }, 0);
+      for (const b of open) set({ flow: b.flow, destination: b.destination }, 1);
     });
   }
 }

@@ -9,26 +9,32 @@ import { RESOURCE_ID } from '../../../platform/http/resource-id.js';
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d$/;
 
-function IsTimeZone(options?: ValidationOptions) {
-  return (object: object, propertyName: string) =>
+/** A property decorator from a check that says what is wrong with a value, if anything. */
+function checkedBy(name: string, problem: (value: unknown, propertyName: string) => string | undefined) {
+  return (options?: ValidationOptions) => (object: object, propertyName: string) =>
     registerDecorator({
-      name: 'isTimeZone',
+      name,
       target: object.constructor,
       propertyName,
-      options: { message: `${propertyName} must be an IANA time zone such as Europe/Berlin`, ...options },
+      options,
       validator: {
-        validate(value: unknown) {
-          if (typeof value !== 'string') return false;
-          try {
-            new Intl.DateTimeFormat('en', { timeZone: value });
-            return true;
-          } catch {
-            return false;
-          }
-        },
+        validate: (value: unknown) => problem(value, propertyName) === undefined,
+        defaultMessage: (args) => problem(args?.value, propertyName) ?? `${propertyName} is not valid`,
       },
     });
 }
+
+function isTimeZone(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const IsTimeZone = checkedBy('isTimeZone', (value, propertyName) => (isTimeZone(value) ? undefined : `${propertyName} must be an IANA time zone such as Europe/Berlin`));
 
 /** How hard Crossdock may drive a target, shared by all instances. */
 export class TargetLimitsDto {
@@ -68,6 +74,46 @@ export class MaintenanceWindowDto {
   description?: string;
 }
 
+const MAX_OBJECTIVE_SECONDS = 30 * 24 * 3600;
+const FLOW_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+const MAX_FLOW_OBJECTIVES = 100;
+
+/** What is wrong with a map of message type to `{maxAgeSeconds}`, if anything. */
+function flowObjectivesProblem(value: unknown, propertyName: string): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${propertyName} must be a mapping of message type to {maxAgeSeconds}`;
+  const entries = Object.entries(value);
+  if (entries.length > MAX_FLOW_OBJECTIVES) return `${propertyName} may name at most ${MAX_FLOW_OBJECTIVES} message types`;
+  for (const [flow, objective] of entries) {
+    if (!FLOW_TYPE.test(flow)) return `${propertyName}: "${flow}" is not a message type (such as erp.sales-order.create)`;
+    const keys = objective !== null && typeof objective === 'object' ? Object.keys(objective) : [];
+    const seconds = (objective as { maxAgeSeconds?: unknown } | null)?.maxAgeSeconds;
+    if (keys.length !== 1 || keys[0] !== 'maxAgeSeconds' || !Number.isInteger(seconds) || (seconds as number) < 1 || (seconds as number) > MAX_OBJECTIVE_SECONDS) {
+      return `${propertyName}.${flow} must be {maxAgeSeconds: a whole number of seconds from 1 to ${MAX_OBJECTIVE_SECONDS}}`;
+    }
+  }
+  return undefined;
+}
+
+const IsFlowObjectives = checkedBy('isFlowObjectives', flowObjectivesProblem);
+
+/**
+ * A delay objective for the messages going to one destination: the oldest one not yet delivered should be at
+ * most this old. Past it, a breach is opened and told once (GET /v1/ops/slo, the alert webhook and email).
+ */
+export class DelayObjectiveDto {
+  @ApiPropertyOptional({ example: 300, minimum: 1, maximum: MAX_OBJECTIVE_SECONDS, description: 'For every flow (message type) to this destination that has no objective of its own' })
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_OBJECTIVE_SECONDS)
+  maxAgeSeconds?: number;
+
+  @ApiPropertyOptional({
+    type: 'object', additionalProperties: { type: 'object', properties: { maxAgeSeconds: { type: 'integer', minimum: 1, maximum: MAX_OBJECTIVE_SECONDS } } },
+    example: { 'erp.sales-order.create': { maxAgeSeconds: 120 } },
+    description: 'Per flow (message type): its own objective, over the default',
+  })
+  @IsOptional() @IsFlowObjectives()
+  flows?: Record<string, { maxAgeSeconds: number }>;
+}
+
 export class ErpBackendDto {
   @ApiProperty({ enum: ['business-central', 'sap-b1'] })
   @IsString() @IsNotEmpty()
@@ -88,6 +134,10 @@ export class ErpBackendDto {
   @ApiPropertyOptional({ type: () => [MaintenanceWindowDto], default: [] })
   @IsOptional() @IsArray() @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => MaintenanceWindowDto)
   maintenanceWindows?: MaintenanceWindowDto[];
+
+  @ApiPropertyOptional({ type: () => DelayObjectiveDto, description: 'Delay objective of the messages to this backend' })
+  @IsOptional() @ValidateNested() @Type(() => DelayObjectiveDto) @IsObject()
+  slo?: DelayObjectiveDto;
 }
 
 export class ChannelInventoryDto {
@@ -162,6 +212,10 @@ export class ChannelDto {
   @ApiPropertyOptional({ type: () => TargetLimitsDto, description: 'Limits for calls to this channel (shopify, webhook)' })
   @IsOptional() @ValidateNested() @Type(() => TargetLimitsDto) @IsObject()
   limits?: TargetLimitsDto;
+
+  @ApiPropertyOptional({ type: () => DelayObjectiveDto, description: 'Delay objective of the messages to this channel' })
+  @IsOptional() @ValidateNested() @Type(() => DelayObjectiveDto) @IsObject()
+  slo?: DelayObjectiveDto;
 }
 
 export class OperatorDto {

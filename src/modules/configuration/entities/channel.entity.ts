@@ -1,4 +1,5 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import type { DelayObjective } from '../../../platform/delivery/delay-objectives.js';
 
 @Entity({ tableName: 'channel' })
 export class ChannelEntity {
@@ -25,6 +26,9 @@ export class ChannelEntity {
 
   @Property({ type: 'json', nullable: true })
   limits: { ratePerSecond: number; burst: number; concurrency: number } | null = null;
+
+  @Property({ type: 'json', nullable: true })
+  slo: DelayObjective | null = null;
 
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();

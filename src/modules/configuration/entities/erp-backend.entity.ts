@@ -1,4 +1,5 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import type { DelayObjective } from '../../../platform/delivery/delay-objectives.js';
 
 @Entity({ tableName: 'erp_backend' })
 export class ErpBackendEntity {
@@ -19,6 +20,9 @@ export class ErpBackendEntity {
 
   @Property({ type: 'json' })
   maintenanceWindows: Array<Record<string, unknown>> = [];
+
+  @Property({ type: 'json', nullable: true })
+  slo: DelayObjective | null = null;
 
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
