@@ -24,10 +24,10 @@ export function installHttpStack(app: NestFastifyApplication, logger: Logger, me
   // JSON only, with the raw bytes kept on request.rawBody for signature checks; any other type is a 415.
   fastify.removeAllContentTypeParsers();
   app.useBodyParser('application/json', { bodyLimit });
-  // The console's forms, and only they, post urlencoded (each with its session's CSRF token); the API is JSON.
+  // The console's forms post urlencoded (each with its session's CSRF token); the API under /v1 takes JSON only.
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (request, body, done) => {
-    if (!request.url.startsWith('/console/')) {
-      done(Object.assign(new Error(`Unsupported Media Type: application/x-www-form-urlencoded`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
+    if (request.url.startsWith('/v1/')) {
+      done(Object.assign(new Error('Unsupported Media Type: application/x-www-form-urlencoded'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
       return;
     }
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
