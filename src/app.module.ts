@@ -53,6 +53,7 @@ export interface AppModuleOptions {
   pricing: Env['pricing'];
   customers: Env['customers'];
   alerts: Env['alerts'];
+  reconciliation: Env['reconciliation'];
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -96,6 +97,7 @@ export class AppModule {
             leaseMs: options.delivery.callTimeoutMs * 2,
           },
           retention: options.retention,
+          reconciliation: { tickMs: options.reconciliation.tickMs, scheduled: options.role !== 'api' },
         }),
         ScheduleModule.forRoot(),
         HealthModule.register(options.migrations),

@@ -55,6 +55,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       pricing: env.pricing,
       customers: env.customers,
       alerts: env.alerts,
+      reconciliation: env.reconciliation,
       additionalModules: settings.additionalModules,
     }),
     adapter,

@@ -53,6 +53,8 @@ export interface Env {
   customers: { publicUrl?: string; subscriptionCheckSeconds: number; renewBeforeSeconds: number };
   /** How often stock is polled from ERP backends that cannot push it. */
   inventory: { stockPollSeconds: number };
+  /** How often each target's reconciliation schedule is looked at (and a run cut short resumed). */
+  reconciliation: { tickMs: number };
   /** How often shipment documents are polled from the ERP routed for `shipments`. */
   shipments: { pollSeconds: number };
   /** How often prices are pulled from the ERP routed for `pricing`; how often dated prices are checked for a start or an end. */
@@ -133,6 +135,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
       clockMs: integer(env, 'CROSSDOCK_PRICE_CLOCK_MS', 5_000, 50, 3_600_000),
     },
     alerts: readAlertSettings(env),
+    reconciliation: {
+      tickMs: integer(env, 'CROSSDOCK_RECONCILE_TICK_MS', 30_000, 100, 3_600_000),
+    },
     retention: {
       outboxDays: integer(env, 'CROSSDOCK_RETENTION_OUTBOX_DAYS', 7, 1, 3650),
       traceDays: integer(env, 'CROSSDOCK_RETENTION_TRACE_DAYS', 14, 1, 3650),

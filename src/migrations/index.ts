@@ -20,6 +20,7 @@ import { Migration20261206010000TraceContext } from './Migration20261206010000Tr
 import { Migration20261206020000SloBreaches } from './Migration20261206020000SloBreaches.js';
 import { Migration20261206030000ShipmentXref } from './Migration20261206030000ShipmentXref.js';
 import { Migration20261206040000ConsoleSessions } from './Migration20261206040000ConsoleSessions.js';
+import { Migration20261206050000Reconciliation } from './Migration20261206050000Reconciliation.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261206020000SloBreaches', class: Migration20261206020000SloBreaches },
   { name: 'Migration20261206030000ShipmentXref', class: Migration20261206030000ShipmentXref },
   { name: 'Migration20261206040000ConsoleSessions', class: Migration20261206040000ConsoleSessions },
+  { name: 'Migration20261206050000Reconciliation', class: Migration20261206050000Reconciliation },
 ];

@@ -8,6 +8,9 @@ import { Destinations } from './delivery/destinations.js';
 import { DeadLetters } from './delivery/dead-letters.js';
 import { DeliveredStates } from './delivery/delivered-states.js';
 import { FlowLatency } from './delivery/flow-latency.js';
+import { Reconcilers } from './reconciliation/reconcilers.js';
+import { ReconciliationRuns } from './reconciliation/reconciliation-runs.js';
+import { RECONCILIATION_SETTINGS, ReconciliationScheduler, type ReconciliationSettings } from './reconciliation/reconciliation-scheduler.js';
 import { FlowStats } from './delivery/flow-stats.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ExceptionSources } from './exceptions/exception-sources.js';
@@ -33,6 +36,7 @@ export interface MessagingOptions {
   delivery: DeliverySettings;
   governor: GovernorSettings;
   retention: Retention;
+  reconciliation: ReconciliationSettings;
 }
 
 /** The outbox, its relay, the delivery workers and the governor: written once, used by every module. */
@@ -49,6 +53,7 @@ export class MessagingModule {
         { provide: DELIVERY_SETTINGS, useValue: options.delivery },
         { provide: GOVERNOR_SETTINGS, useValue: options.governor },
         { provide: RETENTION, useValue: options.retention },
+        { provide: RECONCILIATION_SETTINGS, useValue: options.reconciliation },
         pgPoolProvider,
         BossService,
         Subscriptions,
@@ -73,8 +78,11 @@ export class MessagingModule {
         IdempotencyKeys,
         Housekeeping,
         TableCare,
+        Reconcilers,
+        ReconciliationRuns,
+        ReconciliationScheduler,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, ExceptionSources, SearchSources, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, FlowLatency, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, ExceptionSources, SearchSources, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, FlowLatency, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare, Reconcilers, ReconciliationRuns, ReconciliationScheduler],
     };
   }
 }

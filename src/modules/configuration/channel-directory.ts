@@ -8,10 +8,10 @@ import type { ChannelEntity } from './entities/channel.entity.js';
 import { secretsOf } from './resource-validation.js';
 
 const CACHE_MS = 5_000;
-const COLUMNS = 'id, name, kind, config, inventory, oversell, pricing, limits, created_at as "createdAt", updated_at as "updatedAt"';
+const COLUMNS = 'id, name, kind, config, inventory, oversell, pricing, limits, reconcile, created_at as "createdAt", updated_at as "updatedAt"';
 
 /** A channel as configured. */
-export type Channel = Pick<ChannelEntity, 'id' | 'name' | 'kind' | 'config' | 'inventory' | 'oversell' | 'pricing' | 'limits' | 'createdAt' | 'updatedAt'>;
+export type Channel = Pick<ChannelEntity, 'id' | 'name' | 'kind' | 'config' | 'inventory' | 'oversell' | 'pricing' | 'limits' | 'reconcile' | 'createdAt' | 'updatedAt'>;
 
 /**
  * Channels as configured, read through a short cache: a change is seen everywhere within 5 s. Inside a

@@ -8,7 +8,8 @@ import type { PutResult } from '../../platform/http/resource-id.js';
 import { ApiKeys, type KeyPrincipal } from '../../platform/security/api-keys.js';
 import { SecretBox } from '../../platform/security/secret-box.js';
 import { BackendRoutesQuery } from '../migration-coexistence/index.js';
-import type { ChannelDto, DelayObjectiveDto, ErpBackendDto, OperatorDto, SourceDto } from './api/resources.dto.js';
+import type { ChannelDto, DelayObjectiveDto, ErpBackendDto, OperatorDto, ReconcileDto, SourceDto } from './api/resources.dto.js';
+import type { ReconcileSchedules } from '../../platform/reconciliation/reconcilers.js';
 import type { DelayObjective } from '../../platform/delivery/delay-objectives.js';
 import { maskSecrets, restoreMaskedSecrets, transformSecrets } from './domain/secrets.js';
 import { ChannelEntity } from './entities/channel.entity.js';
@@ -45,6 +46,13 @@ function connectorContent(resource: 'erp-backend' | 'channel', id: string, dto: 
 }
 
 /** A delay objective as stored: plain data, the fields given and nothing else (null: none). */
+/** Reconciliation schedules as stored: the domains given, each with its interval only (null: none). */
+function reconcileSchedules(reconcile: ReconcileDto | undefined): ReconcileSchedules | null {
+  if (!reconcile) return null;
+  const entries = Object.entries(reconcile).filter(([, schedule]) => schedule !== undefined) as Array<[string, { intervalMinutes: number }]>;
+  return Object.fromEntries(entries.map(([domain, { intervalMinutes }]) => [domain, { intervalMinutes }]));
+}
+
 function delayObjective(slo: DelayObjectiveDto | undefined): DelayObjective | null {
   if (!slo) return null;
   return {
@@ -64,10 +72,11 @@ const ERP_BACKEND: Resource<ErpBackendEntity, ErpBackendDto> = {
     limits: { ...dto.limits },
     maintenanceWindows: (dto.maintenanceWindows ?? []).map((w) => ({ ...w })),
     slo: delayObjective(dto.slo),
+    reconcile: reconcileSchedules(dto.reconcile),
   }),
   view: (e) => ({
     id: e.id, kind: e.kind, role: e.role, config: maskSecrets(e.config, secretsOf('erp-backend', e.kind)),
-    limits: e.limits, maintenanceWindows: e.maintenanceWindows, slo: e.slo, createdAt: e.createdAt, updatedAt: e.updatedAt,
+    limits: e.limits, maintenanceWindows: e.maintenanceWindows, slo: e.slo, reconcile: e.reconcile, createdAt: e.createdAt, updatedAt: e.updatedAt,
   }),
 };
 
@@ -84,10 +93,11 @@ const CHANNEL: Resource<ChannelEntity, ChannelDto> = {
     pricing: dto.pricing ? { ...dto.pricing } : null,
     limits: dto.limits ? { ...dto.limits } : null,
     slo: delayObjective(dto.slo),
+    reconcile: reconcileSchedules(dto.reconcile),
   }),
   view: (e) => ({
     id: e.id, name: e.name, kind: e.kind, config: maskSecrets(e.config, secretsOf('channel', e.kind)),
-    inventory: e.inventory, oversell: e.oversell, pricing: e.pricing, limits: e.limits, slo: e.slo, createdAt: e.createdAt, updatedAt: e.updatedAt,
+    inventory: e.inventory, oversell: e.oversell, pricing: e.pricing, limits: e.limits, slo: e.slo, reconcile: e.reconcile, createdAt: e.createdAt, updatedAt: e.updatedAt,
   }),
 };
 

@@ -13,6 +13,8 @@ export class Metrics {
   readonly circuitTransitions: Counter<'target' | 'to'>;
   readonly relayLag: Histogram;
   readonly sloNotifications: Counter<'channel' | 'kind' | 'outcome'>;
+  readonly reconcileFindings: Counter<'domain' | 'target' | 'class'>;
+  readonly reconcileRepairs: Counter<'domain' | 'target' | 'class'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'crossdock_' });
@@ -34,6 +36,8 @@ export class Metrics {
     this.deliveryAttempts = new Counter({ name: 'crossdock_delivery_attempts_total', help: 'Calls to targets by outcome (delivered, retryable, throttled, permanent)', labelNames: ['flow', 'destination', 'outcome'], registers });
     this.deadLetters = new Counter({ name: 'crossdock_dead_letters_total', help: 'Deliveries dead-lettered, by failure class', labelNames: ['flow', 'destination', 'class'], registers });
     this.replays = new Counter({ name: 'crossdock_replays_total', help: 'Dead letters replayed', labelNames: ['flow', 'destination'], registers });
+    this.reconcileFindings = new Counter({ name: 'crossdock_reconcile_findings_total', help: 'Drift found by reconciliation runs, by domain, target and class', labelNames: ['domain', 'target', 'class'], registers });
+    this.reconcileRepairs = new Counter({ name: 'crossdock_reconcile_repairs_total', help: 'Drift repaired by reconciliation runs, by domain, target and class', labelNames: ['domain', 'target', 'class'], registers });
     this.governorDeferrals = new Counter({ name: 'crossdock_governor_deferrals_total', help: 'Calls deferred by the governor, by reason', labelNames: ['target', 'reason'], registers });
     this.circuitState = new Gauge({ name: 'crossdock_circuit_state', help: 'Circuit breaker per target: 0 closed, 1 half-open, 2 open', labelNames: ['target'], registers });
     this.circuitTransitions = new Counter({ name: 'crossdock_circuit_transitions_total', help: 'Circuit breaker transitions per target', labelNames: ['target', 'to'], registers });

@@ -8,7 +8,7 @@ export interface TraceStep {
   messageId?: string | null;
   deliveryId?: string | null;
   destination?: string | null;
-  step: 'stored' | 'relayed' | 'deferred' | 'attempt' | 'retry-scheduled' | 'delivered' | 'dead-lettered' | 'superseded' | 'unchanged' | 'replayed' | 'discarded' | 'circuit' | 'received' | 'lease-expired';
+  step: 'stored' | 'relayed' | 'deferred' | 'attempt' | 'retry-scheduled' | 'delivered' | 'dead-lettered' | 'superseded' | 'unchanged' | 'replayed' | 'discarded' | 'circuit' | 'received' | 'lease-expired' | 'reconciled';
   latencyMs?: number | null;
   detail?: Record<string, unknown> | null;
   /** The step's OpenTelemetry trace (tracing on); when not given, the span in progress's for a step of the work's own correlation id. */

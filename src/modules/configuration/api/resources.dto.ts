@@ -96,6 +96,34 @@ function flowObjectivesProblem(value: unknown, propertyName: string): string | u
 
 const IsFlowObjectives = checkedBy('isFlowObjectives', flowObjectivesProblem);
 
+const MAX_RECONCILE_MINUTES = 7 * 24 * 60;
+
+/** How often one domain is reconciled with this target. */
+export class ReconcileScheduleDto {
+  @ApiProperty({ example: 60, minimum: 1, maximum: MAX_RECONCILE_MINUTES, description: 'Minutes from the end of one run to the start of the next' })
+  @IsInt() @Min(1) @Max(MAX_RECONCILE_MINUTES)
+  intervalMinutes: number;
+}
+
+/** Per domain, how often its reconciliation compares this target with what it should hold (docs/RECONCILIATION.md). */
+export class ReconcileDto {
+  @ApiPropertyOptional({ type: () => ReconcileScheduleDto, description: "Stock: the target's figures against what Crossdock published (channels) or the truth (ERP)" })
+  @IsOptional() @ValidateNested() @Type(() => ReconcileScheduleDto) @IsObject()
+  inventory?: ReconcileScheduleDto;
+
+  @ApiPropertyOptional({ type: () => ReconcileScheduleDto, description: "Orders: the ERP's orders against the orders Crossdock placed there" })
+  @IsOptional() @ValidateNested() @Type(() => ReconcileScheduleDto) @IsObject()
+  orders?: ReconcileScheduleDto;
+
+  @ApiPropertyOptional({ type: () => ReconcileScheduleDto, description: 'Prices' })
+  @IsOptional() @ValidateNested() @Type(() => ReconcileScheduleDto) @IsObject()
+  prices?: ReconcileScheduleDto;
+
+  @ApiPropertyOptional({ type: () => ReconcileScheduleDto, description: 'Customers' })
+  @IsOptional() @ValidateNested() @Type(() => ReconcileScheduleDto) @IsObject()
+  customers?: ReconcileScheduleDto;
+}
+
 /**
  * A delay objective for the messages going to one destination: the oldest one not yet delivered should be at
  * most this old. Past it, a breach is opened and told once (GET /v1/ops/slo, the alert webhook and email).
@@ -138,6 +166,10 @@ export class ErpBackendDto {
   @ApiPropertyOptional({ type: () => DelayObjectiveDto, description: 'Delay objective of the messages to this backend' })
   @IsOptional() @ValidateNested() @Type(() => DelayObjectiveDto) @IsObject()
   slo?: DelayObjectiveDto;
+
+  @ApiPropertyOptional({ type: () => ReconcileDto, description: 'How often each domain is reconciled with this backend', example: { orders: { intervalMinutes: 60 } } })
+  @IsOptional() @ValidateNested() @Type(() => ReconcileDto) @IsObject()
+  reconcile?: ReconcileDto;
 }
 
 export class ChannelInventoryDto {
@@ -216,6 +248,10 @@ export class ChannelDto {
   @ApiPropertyOptional({ type: () => DelayObjectiveDto, description: 'Delay objective of the messages to this channel' })
   @IsOptional() @ValidateNested() @Type(() => DelayObjectiveDto) @IsObject()
   slo?: DelayObjectiveDto;
+
+  @ApiPropertyOptional({ type: () => ReconcileDto, description: 'How often each domain is reconciled with this channel', example: { inventory: { intervalMinutes: 15 } } })
+  @IsOptional() @ValidateNested() @Type(() => ReconcileDto) @IsObject()
+  reconcile?: ReconcileDto;
 }
 
 export class OperatorDto {

@@ -1,5 +1,6 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { DelayObjective } from '../../../platform/delivery/delay-objectives.js';
+import type { ReconcileSchedules } from '../../../platform/reconciliation/reconcilers.js';
 
 @Entity({ tableName: 'channel' })
 export class ChannelEntity {
@@ -29,6 +30,10 @@ export class ChannelEntity {
 
   @Property({ type: 'json', nullable: true })
   slo: DelayObjective | null = null;
+
+  /** Per domain, how often it is reconciled with this target. */
+  @Property({ type: 'json', nullable: true })
+  reconcile: ReconcileSchedules | null = null;
 
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();

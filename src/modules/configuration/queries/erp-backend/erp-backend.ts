@@ -1,3 +1,4 @@
+import type { ReconcileSchedules } from '../../../../platform/reconciliation/reconcilers.js';
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type pg from 'pg';
@@ -13,10 +14,12 @@ export interface ErpBackend {
   erpPosting: 'none' | 'ship';
   /** Accounts first made elsewhere are created in this ERP (`acceptNewCustomers`). */
   acceptNewCustomers: boolean;
+  /** Per domain, how often it is reconciled with this backend. */
+  reconcile: ReconcileSchedules | null;
 }
 
 const COLUMNS = `id, kind, role, case when config->>'erpPosting' = 'ship' then 'ship' else 'none' end as "erpPosting",
-  coalesce(config->>'acceptNewCustomers' = 'true', false) as "acceptNewCustomers"`;
+  coalesce(config->>'acceptNewCustomers' = 'true', false) as "acceptNewCustomers", reconcile`;
 
 /** An ERP backend (null when there is none); `sql`: read in the caller's transaction, not on a connection of its own. */
 export class ErpBackendQuery extends Query<ErpBackend | null> {
