@@ -29,7 +29,8 @@ export interface RunSummary {
   finishedAt: string | null;
 }
 
-const RUN_COLUMNS = `id::text, domain, target, trigger, status, cursor, pages, compared, drifted, repaired, waiting, error,
+const RUN_COLUMNS = `id::text, domain, target, trigger, status, cursor, pages, compared::float8 as compared, drifted::float8 as drifted,
+  repaired::float8 as repaired, waiting::float8 as waiting, error,
   started_at as "startedAt", updated_at as "updatedAt", finished_at as "finishedAt"`;
 
 /**
