@@ -54,6 +54,7 @@ export interface AppModuleOptions {
   customers: Env['customers'];
   alerts: Env['alerts'];
   reconciliation: Env['reconciliation'];
+  traceUrl?: string;
   /** Modules added to the service (embedding it, tests). */
   additionalModules?: Array<Type | DynamicModule>;
 }
@@ -116,7 +117,7 @@ export class AppModule {
         OrdersModule.register({ ...options.orders, serveApi }),
         ShipmentsModule.register({ serveApi, retryParked: options.role !== 'api', poll: { intervalMs: options.shipments.pollSeconds * 1000, enabled: options.role !== 'api' } }),
         PricingModule.register({ serveApi, pollMs: options.pricing.pollSeconds * 1000, clockMs: options.pricing.clockMs, enabled: options.role !== 'api' }),
-        ...(serveApi ? [ConfigurationApiModule, OpsModule] : []),
+        ...(serveApi ? [ConfigurationApiModule, OpsModule.register({ traceUrl: options.traceUrl })] : []),
         ...(options.additionalModules ?? []),
       ],
       controllers: serveApi ? [WhoAmIController] : [],

@@ -56,6 +56,7 @@ export async function createApp(settings: AppSettings): Promise<NestFastifyAppli
       customers: env.customers,
       alerts: env.alerts,
       reconciliation: env.reconciliation,
+      traceUrl: env.traceUrl,
       additionalModules: settings.additionalModules,
     }),
     adapter,

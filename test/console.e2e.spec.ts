@@ -70,6 +70,10 @@ describe('console sessions', () => {
     const overview = await admin.get('/console');
     expect(overview.status).toBe(200);
     expect(overview.text).toContain('Flows');
+    expect(overview.text).toContain('Delay objectives');
+    const reconciliation = await admin.get('/console/reconciliation');
+    expect(reconciliation.status).toBe(200);
+    expect(reconciliation.text).toContain('Waiting for a person');
     for (const [header, value] of [
       ['content-security-policy', "default-src 'none'"], ['x-frame-options', 'DENY'], ['x-content-type-options', 'nosniff'],
       ['referrer-policy', 'same-origin'], ['cache-control', 'no-store'],

@@ -41,6 +41,15 @@ describe('readEnv', () => {
     }
   });
 
+  it('reads where the console links trace ids, a URL with {traceId} in it, and the console sessions\' lengths', () => {
+    expect(readEnv({}).traceUrl).toBeUndefined();
+    expect(readEnv({ CROSSDOCK_TRACE_URL: 'https://tempo.example.com/trace/{traceId}' }).traceUrl).toBe('https://tempo.example.com/trace/{traceId}');
+    expect(() => readEnv({ CROSSDOCK_TRACE_URL: 'https://tempo.example.com/trace/' })).toThrow(/CROSSDOCK_TRACE_URL.*\{traceId\}/);
+    expect(() => readEnv({ CROSSDOCK_TRACE_URL: 'ftp://x/{traceId}' })).toThrow(ConfigError);
+    expect(readEnv({}).consoleSession).toEqual({ idleMinutes: 30, maxHours: 12 });
+    expect(readEnv({}).reconciliation).toEqual({ tickMs: 30_000 });
+  });
+
   it('reads where breaches of delay objectives are told: nowhere by default', () => {
     expect(readEnv({}).alerts).toEqual({ checkMs: 15_000, webhook: undefined, email: undefined });
     expect(readEnv({

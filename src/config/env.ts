@@ -25,6 +25,8 @@ export interface Env {
   apiKeyRateLimit: { perSecond: number; burst: number };
   /** Console sessions: how long one lasts without a request, and at most. */
   consoleSession: { idleMinutes: number; maxHours: number };
+  /** The console links trace ids here: a URL with `{traceId}` in it (a Jaeger or Tempo trace page). */
+  traceUrl?: string;
   /** The key connector secrets are sealed with (AES-256-GCM), and the ones a rotation still opens. */
   secrets: { key?: Buffer; previous: Buffer[] };
   delivery: {
@@ -96,6 +98,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
       perSecond: integer(env, 'CROSSDOCK_API_KEY_RATE_PER_SECOND', 100, 1, 1_000_000),
       burst: integer(env, 'CROSSDOCK_API_KEY_RATE_BURST', 200, 1, 1_000_000),
     },
+    traceUrl: traceUrl(env, 'CROSSDOCK_TRACE_URL'),
     consoleSession: {
       idleMinutes: integer(env, 'CROSSDOCK_CONSOLE_SESSION_IDLE_MINUTES', 30, 1, 7 * 24 * 60),
       maxHours: integer(env, 'CROSSDOCK_CONSOLE_SESSION_MAX_HOURS', 12, 1, 24 * 30),
@@ -189,6 +192,14 @@ function publicUrl(env: NodeJS.ProcessEnv, key: string): string | undefined {
   const url = urlOf(key, value, ['https:', 'http:'], 'https://crossdock.example.com');
   if (url.search || url.hash) throw new ConfigError(key, 'must be a base URL, without a query or fragment');
   return url.href.replace(/\/+$/, '');
+}
+
+function traceUrl(env: NodeJS.ProcessEnv, key: string): string | undefined {
+  const value = optional(env, key);
+  if (value === undefined) return undefined;
+  if (!value.includes('{traceId}')) throw new ConfigError(key, 'must contain {traceId}, where the trace id goes (https://tempo.example.com/trace/{traceId})');
+  urlOf(key, value.replace('{traceId}', '0'), ['https:', 'http:'], 'https://tempo.example.com/trace/{traceId}');
+  return value;
 }
 
 function assertPostgresUrl(key: string, value: string): void {

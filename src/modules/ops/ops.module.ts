@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CONSOLE_SETTINGS, type ConsoleSettings } from './console/console-settings.js';
 import { ConsoleApi } from './console/console-api.js';
 import { ConsoleController } from './console/console.controller.js';
 import { OpsController } from './api/ops.controller.js';
@@ -7,5 +8,14 @@ import { ReconciliationController } from './api/reconciliation.controller.js';
 import { SloController } from './api/slo.controller.js';
 import { SLO_ALERTING } from './slo-alerting.js';
 
-@Module({ controllers: [ConsoleController, OpsController, ExceptionsController, SloController, ReconciliationController], providers: [ConsoleApi, ...SLO_ALERTING] })
-export class OpsModule {}
+/** The operations API, the console, and the check of the delay objectives. */
+@Module({})
+export class OpsModule {
+  static register(console: ConsoleSettings): DynamicModule {
+    return {
+      module: OpsModule,
+      controllers: [ConsoleController, OpsController, ExceptionsController, SloController, ReconciliationController],
+      providers: [ConsoleApi, ...SLO_ALERTING, { provide: CONSOLE_SETTINGS, useValue: console }],
+    };
+  }
+}

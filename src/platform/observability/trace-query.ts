@@ -15,12 +15,12 @@ export class TraceQuery {
         [correlationId],
       ),
       this.pool.query(
-        `select message_id as "messageId", delivery_id as "deliveryId", type, key, destination, status, attempts, created_at as "createdAt", delivered_at as "deliveredAt"
-           from (select id, message_id, delivery_id, type, key, destination, status, attempts, created_at, delivered_at from outbox where correlation_id = $1
+        `select message_id as "messageId", delivery_id as "deliveryId", type, key, destination, status, attempts, created_at as "createdAt", delivered_at as "deliveredAt", payload
+           from (select id, message_id, delivery_id, type, key, destination, status, attempts, created_at, delivered_at, payload from outbox where correlation_id = $1
                  union all
-                 select null, message_id, delivery_id, type, key, destination, 'queued', attempts, created_at, null from state_outbox where correlation_id = $1
+                 select null, message_id, delivery_id, type, key, destination, 'queued', attempts, created_at, null, payload from state_outbox where correlation_id = $1
                  union all
-                 select null, message_id, delivery_id, type, key, destination, 'sending', attempts, created_at, null from state_inflight where correlation_id = $1) d
+                 select null, message_id, delivery_id, type, key, destination, 'sending', attempts, created_at, null, payload from state_inflight where correlation_id = $1) d
           order by id nulls last, created_at`,
         [correlationId],
       ),

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConsoleSessions, cookieValue, csrfMatches, SESSION_COOKIE, type ConsoleSession } from '../../../platform/security/console-sessions.js';
 import { Access } from '../../../platform/security/principal.js';
 import { ApiRefusal, ConsoleApi } from './console-api.js';
+import { CONSOLE_SETTINGS, type ConsoleSettings } from './console-settings.js';
 import { href, type Html } from './html.js';
 import {
-  bulkConfirmPage, deadLettersPage, errorPage, exceptionsPage, flowsSection, loginPage, migrationPage, orderPage, ordersPage, overviewPage, pageOf, searchPage,
+  bulkConfirmPage, deadLettersPage, errorPage, exceptionsPage, flowsSection, loginPage, migrationPage, orderPage, ordersPage, overviewPage, pageOf, reconciliationPage, searchPage,
   skuPage, tracePage, type DeadLetterDetail, type DeadLetterFilter, type SearchHit, type Viewer,
 } from './pages.js';
 
@@ -46,6 +47,7 @@ export class ConsoleController {
   constructor(
     private readonly sessions: ConsoleSessions,
     private readonly api: ConsoleApi,
+    @Inject(CONSOLE_SETTINGS) private readonly settings: ConsoleSettings,
   ) {}
 
   @Get('assets/:name')
@@ -90,12 +92,13 @@ export class ConsoleController {
   @Access('public')
   async overview(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     await this.reading(request, reply, async (signed, viewer) => {
-      const [flows, latency, health] = await Promise.all([
+      const [flows, latency, health, slo] = await Promise.all([
         this.api.get(signed, '/v1/ops/flows'),
         this.api.get(signed, '/v1/ops/flows/latency'),
         this.api.call(signed, 'GET', '/health/ready'),
+        this.api.get(signed, '/v1/ops/slo'),
       ]);
-      return overviewPage(viewer, { health: health.body, flows: flows.flows, targets: flows.targets, latency: latency.points });
+      return overviewPage(viewer, { health: health.body, flows: flows.flows, targets: flows.targets, latency: latency.points, slo: slo.flows });
     });
   }
 
@@ -252,6 +255,22 @@ export class ConsoleController {
     });
   }
 
+  @Get('reconciliation')
+  @Access('public')
+  async reconciliation(@Req() request: FastifyRequest, @Query() query: Form, @Res() reply: FastifyReply) {
+    await this.reading(request, reply, async (signed, viewer) =>
+      reconciliationPage(viewer, query.domain || undefined, await this.api.get(signed, href('/v1/ops/reconciliation', { domain: query.domain })), query.notice));
+  }
+
+  @Post('reconciliation/:domain/run')
+  @Access('public')
+  async reconcileNow(@Req() request: FastifyRequest, @Param('domain') domain: string, @Body() form: Form, @Res() reply: FastifyReply) {
+    await this.acting(request, form, reply, async (signed) => {
+      await this.api.post(signed, `/v1/admin/reconcile/${encodeURIComponent(domain)}`, {});
+      return href('/console/reconciliation', { domain, notice: 'reconcile-started' });
+    });
+  }
+
   @Get('migration')
   @Access('public')
   async migration(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
@@ -278,7 +297,7 @@ export class ConsoleController {
   private async reading(request: FastifyRequest, reply: FastifyReply, render: (signed: Signed, viewer: Viewer) => Promise<Html | { redirect: string }>) {
     const signed = await this.signedIn(request);
     if (!signed) return redirect(reply, '/console/login');
-    const viewer = viewerOf(signed.session);
+    const viewer = viewerOf(signed.session, this.settings);
     try {
       const page = await render(signed, viewer);
       if ('redirect' in page) return redirect(reply, page.redirect);
@@ -294,7 +313,7 @@ export class ConsoleController {
   private async acting(request: FastifyRequest, form: Form, reply: FastifyReply, act: (signed: Signed, viewer: Viewer) => Promise<string | Html>) {
     const signed = await this.signedIn(request);
     if (!signed) return redirect(reply, '/console/login');
-    const viewer = viewerOf(signed.session);
+    const viewer = viewerOf(signed.session, this.settings);
     if (!sameOrigin(request) || !csrfMatches(signed.session, form?._csrf)) return send(reply, 403, errorPage(viewer, 403, 'The form is out of date or came from another site; reload the page and try again'));
     // Every action asks why, but signing out, and the first step of a bulk action (which only counts).
     const asksWhy = request.url !== '/console/logout' && !(request.url === '/console/dead-letters/bulk' && form.confirm === undefined);
@@ -310,11 +329,12 @@ export class ConsoleController {
   }
 }
 
-function viewerOf(session: ConsoleSession): Viewer {
+function viewerOf(session: ConsoleSession, settings: ConsoleSettings): Viewer {
   const principal = session.principal;
+  const shared = { csrfToken: session.csrfToken, traceUrl: settings.traceUrl };
   return principal.type === 'admin'
-    ? { name: principal.actor, canAct: true, csrfToken: session.csrfToken }
-    : { name: `${principal.type} ${principal.id}`, canAct: principal.scopes.includes('ops:write'), csrfToken: session.csrfToken };
+    ? { ...shared, name: principal.actor, canAct: true, isAdmin: true }
+    : { ...shared, name: `${principal.type} ${principal.id}`, canAct: principal.scopes.includes('ops:write'), isAdmin: false };
 }
 
 function deadLetterFilter(source: Form): DeadLetterFilter {

@@ -4,7 +4,11 @@ import { dataView, href, html, json, table, when, type Html } from './html.js';
 export interface Viewer {
   name: string;
   canAct: boolean;
+  /** The admin: may also start what the admin API alone does (a reconciliation run). */
+  isAdmin: boolean;
   csrfToken: string;
+  /** Where trace ids link to (`{traceId}` in it), when tracing is set up. */
+  traceUrl?: string;
 }
 
 const NAV: ReadonlyArray<readonly [string, string]> = [
@@ -13,6 +17,7 @@ const NAV: ReadonlyArray<readonly [string, string]> = [
   ['/console/dead-letters', 'Dead letters'],
   ['/console/exceptions', 'Exceptions'],
   ['/console/skus', 'SKUs'],
+  ['/console/reconciliation', 'Reconciliation'],
   ['/console/migration', 'Migration'],
 ];
 
@@ -24,6 +29,7 @@ const NOTICES: Record<string, string> = {
   dismissed: 'Dismissed.',
   'bulk-replayed': 'The matching dead letters were replayed.',
   'bulk-discarded': 'The matching dead letters were discarded.',
+  'reconcile-started': 'Reconciliation started: its run shows below as it goes.',
 };
 
 export function layout(title: string, viewer: Viewer | undefined, body: Html, notice?: string): Html {
@@ -104,7 +110,9 @@ ${table(flows, [
 </section>`;
 }
 
-export function overviewPage(viewer: Viewer, data: { health: { status?: string; details?: Record<string, { status: string; message?: string }> } | undefined; flows: FlowRow[]; targets: TargetRow[]; latency: LatencyPoint[] }): Html {
+interface SloFlow { flow: string; destination: string; maxAgeSeconds: number; oldestAgeSeconds: number | null; breached: boolean }
+
+export function overviewPage(viewer: Viewer, data: { health: { status?: string; details?: Record<string, { status: string; message?: string }> } | undefined; flows: FlowRow[]; targets: TargetRow[]; latency: LatencyPoint[]; slo: SloFlow[] }): Html {
   const checks = Object.entries(data.health?.details ?? {});
   return layout('Overview', viewer, html`
 <div class="grid">
@@ -121,6 +129,13 @@ export function overviewPage(viewer: Viewer, data: { health: { status?: string; 
   ], 'No target has been called yet.')}</section>
 </div>
 ${flowsSection(data.flows)}
+<section class="card"><h2>Delay objectives</h2>${table(data.slo, [
+    ['flow', (f) => f.flow],
+    ['destination', (f) => f.destination],
+    ['objective', (f) => age(f.maxAgeSeconds)],
+    ['oldest now', (f) => (f.oldestAgeSeconds === null ? '-' : age(f.oldestAgeSeconds))],
+    ['', (f) => (f.breached ? html`<span class="bad">breached</span>` : html`<span class="good">within</span>`)],
+  ], 'No delay objective is configured (slo on a channel or an ERP backend).')}</section>
 <section class="card"><h2>Target answer time, last hour (p95 per minute)</h2>${latencyChart(data.latency)}</section>`);
 }
 
@@ -224,7 +239,13 @@ ${actionForm(viewer, `/console/dead-letters/${dead.id}/discard`, 'Skip (discard)
 
 interface Timeline { correlationId: string; deliveries: Array<Record<string, any>>; timeline: Array<Record<string, any>> }
 
-export function timelineSection(trace: Timeline | undefined): Html {
+function traceLink(viewer: Viewer, traceId: string): Html {
+  return viewer.traceUrl
+    ? html`<a class="trace" href="${viewer.traceUrl.replace('{traceId}', encodeURIComponent(traceId))}" rel="noreferrer">trace ${traceId}</a>`
+    : html`<code title="OpenTelemetry trace id">trace ${traceId}</code>`;
+}
+
+export function timelineSection(viewer: Viewer, trace: (Timeline & { traceIds?: string[] }) | undefined): Html {
   if (!trace) return html`<section class="card"><h2>Timeline</h2><p class="muted">No message has been recorded for this transaction yet.</p></section>`;
   return html`<section class="card"><h2>Messages</h2>
 ${table(trace.deliveries, [
@@ -235,10 +256,12 @@ ${table(trace.deliveries, [
     ['attempts', (d) => d.attempts],
     ['created', (d) => when(d.createdAt)],
     ['delivered', (d) => when(d.deliveredAt)],
+    ['payload', (d) => (d.payload === undefined || d.payload === null ? '' : html`<details><summary>show</summary><pre>${json(d.payload)}</pre></details>`)],
   ])}
+${trace.traceIds?.length ? html`<p>Traces: ${trace.traceIds.map((id, i) => html`${i > 0 ? ', ' : ''}${traceLink(viewer, id)}`)}</p>` : ''}
 </section>
 <section class="card"><h2>Timeline</h2>
-<ol class="timeline">${trace.timeline.map((s) => html`<li class="step step-${s.step}">${when(s.at)} <strong>${s.step}</strong> ${s.destination ?? ''}${s.latencyMs !== null && s.latencyMs !== undefined ? ` (${Math.round(s.latencyMs)} ms)` : ''}${s.traceId ? html` <code title="OpenTelemetry trace id">trace ${s.traceId}</code>` : ''}${s.detail ? html` <span class="detail">${stepDetail(s.detail)}</span>` : ''}</li>`)}</ol>
+<ol class="timeline">${trace.timeline.map((s) => html`<li class="step step-${s.step}">${when(s.at)} <strong>${s.step}</strong> ${s.destination ?? ''}${s.latencyMs !== null && s.latencyMs !== undefined ? ` (${Math.round(s.latencyMs)} ms)` : ''}${s.traceId ? html` ${traceLink(viewer, s.traceId)}` : ''}${s.detail ? html` <span class="detail">${stepDetail(s.detail)}</span>` : ''}</li>`)}</ol>
 </section>`;
 }
 
@@ -263,13 +286,13 @@ ${order.status === 'on_hold' ? actionForm(viewer, `/console/orders/${order.order
 </div>
 ${order.shipments?.length ? html`<section class="card"><h2>Shipments</h2>${dataView(order.shipments)}</section>` : ''}
 ${deadLetters.map((d) => deadLetterPanel(viewer, d, back))}
-${timelineSection(trace)}
+${timelineSection(viewer, trace)}
 <p><a href="/console/trace/${encodeURIComponent(order.correlationId)}">The whole transaction</a></p>`, notice);
 }
 
 export function tracePage(viewer: Viewer, correlationId: string, trace: Timeline | undefined, deadLetters: DeadLetterDetail[], notice?: string): Html {
   const back = `/console/trace/${encodeURIComponent(correlationId)}`;
-  return layout(`Transaction ${correlationId}`, viewer, html`${deadLetters.map((d) => deadLetterPanel(viewer, d, back))}${timelineSection(trace)}`, notice);
+  return layout(`Transaction ${correlationId}`, viewer, html`${deadLetters.map((d) => deadLetterPanel(viewer, d, back))}${timelineSection(viewer, trace)}`, notice);
 }
 
 export interface DeadLetterFilter { flow?: string; destination?: string; errorClass?: string }
@@ -387,4 +410,37 @@ ${report ? html`<section class="card"><h2>Per domain</h2>${table(report.domains 
     ['readiness', (d: any) => dataView(d.readiness)],
   ], 'No domain is being compared.')}</section>
 <section class="card"><h2>Report</h2>${dataView(Object.fromEntries(Object.entries(report).filter(([k]) => k !== 'domains')))}</section>` : ''}`);
+}
+
+export function reconciliationPage(viewer: Viewer, domain: string | undefined, report: { domains: string[]; runs: Array<Record<string, any>>; waiting: Array<Record<string, any>> }, notice?: string): Html {
+  return layout('Reconciliation', viewer, html`
+<form class="filters" method="get" action="/console/reconciliation">
+  <label>Domain <select name="domain">${['', ...report.domains].map((d) => html`<option value="${d}"${d === (domain ?? '') ? html` selected` : ''}>${d || 'any'}</option>`)}</select></label>
+  <button type="submit">Filter</button>
+</form>
+${viewer.isAdmin ? html`<section class="card"><h2>Run now</h2>${report.domains.map((d) => actionForm(viewer, `/console/reconciliation/${encodeURIComponent(d)}/run`, `Reconcile ${d} now`))}</section>` : ''}
+<section class="card"><h2>Waiting for a person</h2>${table(report.waiting, [
+    ['domain', (f) => f.domain],
+    ['target', (f) => f.target],
+    ['key', (f) => f.key],
+    ['class', (f) => f.class],
+    ['expected', (f) => dataView(f.expected)],
+    ['found', (f) => dataView(f.actual)],
+    ['since', (f) => when(f.foundAt)],
+    ['last seen', (f) => when(f.lastSeenAt)],
+  ], 'Nothing waits for a person.')}</section>
+<section class="card"><h2>Runs</h2>${table(report.runs, [
+    ['run', (r) => r.id],
+    ['domain', (r) => r.domain],
+    ['target', (r) => r.target],
+    ['trigger', (r) => r.trigger],
+    ['status', (r) => html`<span class="status status-${r.status === 'failed' ? 'failed' : r.status === 'finished' ? 'delivered' : 'waiting'}">${r.status}</span>`],
+    ['compared', (r) => r.compared],
+    ['drifted', (r) => r.drifted],
+    ['repaired', (r) => r.repaired],
+    ['waiting', (r) => r.waiting],
+    ['started', (r) => when(r.startedAt)],
+    ['finished', (r) => when(r.finishedAt)],
+    ['error', (r) => r.error ?? ''],
+  ], 'No run yet.')}</section>`, notice);
 }
