@@ -15,6 +15,7 @@ import { SourceSystemEntity } from './entities/source-system.entity.js';
 import { OperatorEntity } from './entities/operator.entity.js';
 import { ChannelHandler, ChannelsHandler } from './queries/channels/channels.js';
 import { ErpBackendHandler, ErpBackendsHandler } from './queries/erp-backend/erp-backend.js';
+import { SourceHandler } from './queries/source/source.js';
 
 // What the composition root needs to boot: the entities to register, the seeder, the file's checks.
 export { ConfigurationSeeder } from './configuration.seeder.js';
@@ -26,7 +27,7 @@ export const CONFIGURATION_ENTITIES = [ErpBackendEntity, ChannelEntity, SourceSy
 @Module({
   providers: [
     ConfigurationService, ConfigurationSeeder, ChannelDirectory, { provide: TargetDirectory, useClass: ConfiguredTargets }, { provide: DelayObjectives, useClass: ConfiguredObjectives },
-    ChannelHandler, ChannelsHandler, ErpBackendHandler, ErpBackendsHandler,
+    ChannelHandler, ChannelsHandler, ErpBackendHandler, ErpBackendsHandler, SourceHandler,
   ],
   exports: [ConfigurationService, ConfigurationSeeder, TargetDirectory, DelayObjectives],
 })

@@ -105,8 +105,8 @@ const SOURCE: Resource<SourceSystemEntity, SourceDto> = {
   type: 'source',
   label: 'Source system',
   entity: SourceSystemEntity,
-  content: (_id, dto) => ({ name: dto.name, kind: dto.kind ?? null }),
-  view: (e) => ({ id: e.id, name: e.name, kind: e.kind, createdAt: e.createdAt, updatedAt: e.updatedAt }),
+  content: (_id, dto) => ({ name: dto.name, kind: dto.kind ?? null, erpBackend: dto.erpBackend ?? null }),
+  view: (e) => ({ id: e.id, name: e.name, kind: e.kind, erpBackend: e.erpBackend, createdAt: e.createdAt, updatedAt: e.updatedAt }),
 };
 
 const OPERATOR: Resource<OperatorEntity, OperatorDto> = {

@@ -268,4 +268,11 @@ export class SourceDto {
   @ApiPropertyOptional({ example: 'wms' })
   @IsOptional() @IsString() @MaxLength(64)
   kind?: string;
+
+  @ApiPropertyOptional({
+    example: 'sap-legacy',
+    description: "The ERP backend whose stock this source reports (an ERP's own add-on pushing its levels): they apply only while that backend is the inventory authority; from the shadow of a migration they are compared, never applied; from any other backend they are refused",
+  })
+  @IsOptional() @Matches(RESOURCE_ID, { message: 'erpBackend must be an ERP backend id' })
+  erpBackend?: string;
 }

@@ -12,6 +12,10 @@ export class SourceSystemEntity {
   @Property({ type: 'text', nullable: true })
   kind: string | null = null;
 
+  /** The ERP backend whose stock this source reports, if it is an ERP's. */
+  @Property({ type: 'text', nullable: true, fieldName: 'erp_backend_id' })
+  erpBackend: string | null = null;
+
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 
