@@ -54,6 +54,32 @@ export interface ErpOrderFacts {
   totalIncludingTax: number;
 }
 
+/**
+ * An order an ERP holds under one of Crossdock's references, as reconciliation compares it with what Crossdock sent
+ * (docs/ORDERS.md, Reconciliation): its number and id, whether the ERP cancelled it, and its item lines.
+ */
+export interface ErpOrderRecord {
+  /** Crossdock's reference, as the ERP holds it (Business Central's externalDocumentNumber, SAP Business One's NumAtCard). */
+  externalDocumentNumber: string;
+  erpOrderRef: string;
+  erpOrderId: string;
+  /** Cancelled in the ERP: SAP Business One keeps a cancelled order (Business Central deletes one). */
+  cancelled: boolean;
+  /** Its item lines in the ERP's order: the ERP's item number and quantity. */
+  lines: Array<{ sku: string; quantity: number }>;
+}
+
+/** What an ERP holds for references read together. */
+export interface ErpOrdersByReference {
+  /** Every order the ERP holds under any of the references: none for a reference it lacks, two for a duplicate. */
+  orders: ErpOrderRecord[];
+  /**
+   * References the ERP holds no order for because it posted them in full: Business Central deletes a sales order
+   * once it is shipped and invoiced in full, leaving its posted documents. Such an order is not missing.
+   */
+  postedInFull: string[];
+}
+
 /** An order's id (and number) in one ERP, as the cross-reference of ids recorded it at its create. */
 export interface KnownErpOrder {
   erpOrderId: string;
@@ -327,6 +353,11 @@ export interface ErpConnector {
    */
   cancelSalesOrder(externalDocumentNumber: string, signal: AbortSignal, known?: KnownErpOrder): Promise<ErpCancelResult>;
   customers(call: GovernedCall): Promise<CustomerPull>;
+  /**
+   * The orders the ERP holds under Crossdock's references (any number of them), read in batches, each request one
+   * governed call: how reconciliation finds an order deleted, duplicated or changed in the ERP by hand.
+   */
+  ordersByReference(call: GovernedCall, references: readonly string[]): Promise<ErpOrdersByReference>;
   /**
    * Positions changed since `since` (all when undefined). `lastReserved`: what the last reads found held by the
    * ERP's open orders, per SKU and warehouse, so that an order created, shipped or deleted is read again.

@@ -11,7 +11,7 @@ import { SapB1Erp } from './sap-b1/sap-b1.delivery.js';
 import type { SapB1Config } from './sap-b1/sap-b1.config.js';
 import {
   ERP_MESSAGE_TYPES, type CustomerPull, type ErpCancelResult, type ErpChangeNotifications, type ErpConnector, type ErpCreateResult, type ErpCustomer, type ErpCustomerCreate,
-  type ErpCustomerUpdate, type ErpCustomerUpdateResult, type KnownErpOrder, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type PricePull, type ShipmentChanges, type StockChanges,
+  type ErpCustomerUpdate, type ErpCustomerUpdateResult, type ErpOrdersByReference, type KnownErpOrder, type ErpSalesOrder, type ErpShipment, type ErpShipmentResult, type GovernedCall, type PricePull, type ShipmentChanges, type StockChanges,
 } from './erp-contract.js';
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -88,6 +88,12 @@ export class ErpDestination implements DestinationHandler, OnModuleInit, OnAppli
     const backend = await this.backend(backendId);
     const notifications = this.connector(backend).changeNotifications;
     return notifications ? { notifications, call: await this.governed(backend) } : undefined;
+  }
+
+  /** The orders the backend holds under Crossdock's references, read in batches through its governor. */
+  async ordersByReference(backendId: string, references: readonly string[]): Promise<ErpOrdersByReference> {
+    const backend = await this.backend(backendId);
+    return this.connector(backend).ordersByReference(await this.governed(backend), references);
   }
 
   /** Stock positions that changed in the backend since `since` (all when undefined), read through its governor. */

@@ -12,8 +12,9 @@ import { OrderQuery } from './queries/order-query.js';
 import { OrderForShipmentHandler } from './queries/order-for-shipment/order-for-shipment.js';
 import { RecordShippingHandler } from './commands/record-shipping/record-shipping.js';
 import { OrderSearch } from './queries/order-search.js';
+import { ErpOrdersReconciler } from './reconcile/erp-orders-reconciler.js';
 
-/** Orders from the channels to the ERP: intake, customer check, warehouse split, submission, status, cancel. */
+/** Orders from the channels to the ERP: intake, customer check, warehouse split, submission, status, cancel, reconciliation with the ERP. */
 @Module({})
 export class OrdersModule {
   static register(settings: OrdersSettings & { serveApi: boolean }): DynamicModule {
@@ -21,7 +22,7 @@ export class OrdersModule {
       module: OrdersModule,
       providers: [
         { provide: ORDERS_SETTINGS, useValue: settings },
-        OrderStatusLog, ErpSubmission, AcceptOrder, ApiOrderIntake, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery, OrderForShipmentHandler, RecordShippingHandler, OrderSearch,
+        OrderStatusLog, ErpSubmission, AcceptOrder, ApiOrderIntake, CancelOrder, ReleaseOrder, LiftCreditHolds, OrderQuery, OrderForShipmentHandler, RecordShippingHandler, OrderSearch, ErpOrdersReconciler,
       ],
       controllers: settings.serveApi ? [OrdersController, OrdersOpsController, ShopifyWebhooksController] : [],
       exports: [AcceptOrder, CancelOrder, OrderQuery],

@@ -8,7 +8,7 @@ import type { BusinessCentralConfig } from './business-central.config.js';
 const SCOPE = 'https://api.businesscentral.dynamics.com/.default';
 // A token is renewed this long before it expires, so that no call starts with one about to lapse.
 const TOKEN_MARGIN_MS = 60_000;
-// Item numbers per ledger-entry query: 20 `itemNo eq '…'` terms of Code[20] keep the URL well under 2 KB.
+// Keys per query joined by `or`: 20 terms of Code[20] (item numbers) or Code[35] (references) keep the URL under 2 KB.
 const ITEMS_PER_QUERY = 20;
 const API_PATH = /\/api\/v2\.0$/;
 /** Business Central's keys: an id from elsewhere (the cross-reference) reaches a URL only in this form. */
@@ -77,6 +77,11 @@ export interface BcSalesOrderLine {
   shipQuantity?: number;
   locationId?: string | null;
   '@odata.etag'?: string;
+}
+
+/** A sales order read with its lines (`$expand=salesOrderLines`), as reconciliation compares it. */
+export interface BcSalesOrderWithLines extends BcSalesOrder {
+  salesOrderLines: Array<{ lineType: string; lineObjectNumber?: string | null; quantity: number }>;
 }
 
 /** A posted sales shipment with its lines (`$expand=salesShipmentLines`). API v2.0 gives neither its location nor its tracking. */
@@ -164,6 +169,7 @@ const SALES_ORDER_LINE: Shape = {
   id: 'string', sequence: 'number?', lineType: 'string', lineObjectNumber: 'string?', quantity: 'number', shippedQuantity: 'number?', shipQuantity: 'number?',
   locationId: 'string?', '@odata.etag': 'string?',
 };
+const ORDER_LINE_READ: Shape = { lineType: 'string', lineObjectNumber: 'string?', quantity: 'number' };
 const SALES_SHIPMENT: Shape = {
   id: 'string', number: 'string', externalDocumentNumber: 'string?', orderNumber: 'string?', postingDate: 'string?', lastModifiedDateTime: 'string', salesShipmentLines: 'array?',
 };
@@ -260,7 +266,7 @@ export class BusinessCentralClient {
   async shipmentTracking(page: string, numbers: readonly string[], signal?: AbortSignal): Promise<Map<string, BcShipmentTracking>> {
     const tracking = new Map<string, BcShipmentTracking>();
     for (let i = 0; i < numbers.length; i += ITEMS_PER_QUERY) {
-      const query = odataQuery({ $filter: numbers.slice(i, i + ITEMS_PER_QUERY).map((number) => `number eq ${odataString(number)}`).join(' or ') });
+      const query = odataQuery({ $filter: anyOf('number', numbers.slice(i, i + ITEMS_PER_QUERY)) });
       for (const row of await this.allPages<BcShipmentTracking>(`${this.customPageUrl(page)}?${query}`, 'a shipment tracking row', SHIPMENT_TRACKING, signal)) tracking.set(row.number, row);
     }
     return tracking;
@@ -298,6 +304,36 @@ export class BusinessCentralClient {
 
   async deleteSalesOrder(id: string, etag = '*', signal?: AbortSignal): Promise<void> {
     await this.request('DELETE', `/salesOrders(${id})`, undefined, signal, { 'if-match': etag });
+  }
+
+  /**
+   * The orders whose externalDocumentNumber is one of `references`, with their lines (`$expand=salesOrderLines`),
+   * `ITEMS_PER_QUERY` references a request joined by `or`, each page one request run by `run` (a governed call).
+   */
+  async salesOrdersWithReferences(references: readonly string[], run: RunRequest): Promise<BcSalesOrderWithLines[]> {
+    const orders: BcSalesOrderWithLines[] = [];
+    for (let i = 0; i < references.length; i += ITEMS_PER_QUERY) {
+      const query = odataQuery({ $filter: anyOf('externalDocumentNumber', references.slice(i, i + ITEMS_PER_QUERY)), $expand: 'salesOrderLines' });
+      for (const record of await this.everyPage(this.companyUrl(`/salesOrders?${query}`), 'a sales order', run, { ...SALES_ORDER, salesOrderLines: 'array' })) {
+        const order = record as BcSalesOrderWithLines;
+        for (const line of order.salesOrderLines) expectShape(SYSTEM, `a line of sales order ${order.number}`, line, ORDER_LINE_READ);
+        orders.push(order);
+      }
+    }
+    return orders;
+  }
+
+  /** Which of `references` posted shipments carry (copied from their orders), `ITEMS_PER_QUERY` a request, each page one request run by `run`. */
+  async referencesShipped(references: readonly string[], run: RunRequest): Promise<Set<string>> {
+    const shipped = new Set<string>();
+    for (let i = 0; i < references.length; i += ITEMS_PER_QUERY) {
+      const query = odataQuery({ $filter: anyOf('externalDocumentNumber', references.slice(i, i + ITEMS_PER_QUERY)), $select: 'externalDocumentNumber' });
+      for (const record of await this.everyPage(this.companyUrl(`/salesShipments?${query}`), 'a sales shipment', run, { externalDocumentNumber: 'string?' })) {
+        const reference = (record as { externalDocumentNumber?: string | null }).externalDocumentNumber;
+        if (reference) shipped.add(reference);
+      }
+    }
+    return shipped;
   }
 
   /** Every customer, each with its financial detail (the balance) in the same pages: one request a page. */
@@ -400,7 +436,7 @@ export class BusinessCentralClient {
     const numbers = [...onHand.keys()];
     for (let i = 0; i < numbers.length; i += ITEMS_PER_QUERY) {
       const batch = numbers.slice(i, i + ITEMS_PER_QUERY);
-      const query = odataQuery({ $filter: batch.map((number) => `itemNo eq ${odataString(number)}`).join(' or '), $select: 'itemNo,locationCode,quantity' });
+      const query = odataQuery({ $filter: anyOf('itemNo', batch), $select: 'itemNo,locationCode,quantity' });
       const entries = await this.allPages<{ itemNo: string; locationCode: string; quantity: number }>(this.analyticsUrl(`/itemLedgerEntries?${query}`), 'an item ledger entry', { itemNo: 'string', locationCode: 'string', quantity: 'number' }, signal);
       for (const entry of entries) {
         const locations = onHand.get(entry.itemNo);
@@ -601,6 +637,11 @@ function subscriptionOf(answer: unknown): BcSubscription {
 /** OData system query options, each value percent-encoded (spaces as %20, never `+`). */
 function odataQuery(options: Record<string, string>): string {
   return Object.entries(options).map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
+}
+
+/** A `$filter` that holds when `field` is any of `values`: `field eq 'a' or field eq 'b'`. */
+function anyOf(field: string, values: readonly string[]): string {
+  return values.map((value) => `${field} eq ${odataString(value)}`).join(' or ');
 }
 
 /** A string literal for an OData `$filter`: quoted, with quotes doubled. */

@@ -2,7 +2,7 @@ import { TargetError } from '../../../platform/delivery/outcome.js';
 import { directly } from '../erp-direct.js';
 import type {
   CustomerPull, ErpCancelResult, KnownErpOrder, ErpChangeNotifications, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate,
-  ErpCustomerUpdateResult, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
+  ErpCustomerUpdateResult, ErpOrdersByReference, ErpPrice, ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment, shippedAfter, shippedFacts } from '../erp-shipment-plan.js';
 import {
@@ -54,6 +54,26 @@ export class BusinessCentralErp implements ErpConnector {
     if (!order) return { deleted: false };
     await this.client.deleteSalesOrder(order.id, order['@odata.etag'] ?? '*', signal);
     return { deleted: true, erpOrderRef: order.number };
+  }
+
+  /**
+   * The sales orders of the references, with their item lines, 20 references a request; for a reference without
+   * one, whether posted shipments carry it (Business Central deletes an order shipped and invoiced in full).
+   */
+  async ordersByReference(call: GovernedCall, references: readonly string[]): Promise<ErpOrdersByReference> {
+    const orders = (await this.client.salesOrdersWithReferences(references, call)).map((order) => ({
+      externalDocumentNumber: order.externalDocumentNumber,
+      erpOrderRef: order.number,
+      erpOrderId: order.id,
+      cancelled: false,
+      lines: order.salesOrderLines.filter((line) => line.lineType === 'Item' && line.lineObjectNumber).map((line) => ({ sku: line.lineObjectNumber!, quantity: line.quantity })),
+    }));
+    // Business Central keeps Code fields in capitals: a reference is matched as it would be filtered.
+    const found = new Set(orders.map((order) => order.externalDocumentNumber.toUpperCase()));
+    const absent = references.filter((reference) => !found.has(reference.toUpperCase()));
+    const shipped = absent.length > 0 ? await this.client.referencesShipped(absent, call) : new Set<string>();
+    const shippedUpper = new Set([...shipped].map((reference) => reference.toUpperCase()));
+    return { orders, postedInFull: absent.filter((reference) => shippedUpper.has(reference.toUpperCase())) };
   }
 
   /**

@@ -114,7 +114,7 @@ const DELIVERY_NOTE: Shape = {
   UpdateDate: 'string?', UpdateTime: 'string?', DocumentLines: 'array',
 };
 const DELIVERY_NOTE_LINE: Shape = { ItemCode: 'string', Quantity: 'number', WarehouseCode: 'string?', BaseType: 'number?', BaseEntry: 'number?' };
-// Orders named per query: 20 `DocEntry eq n` terms keep the URL short.
+// Orders named per query: 20 `DocEntry eq n` (or `NumAtCard eq '…'`) terms keep the URL short.
 const ORDERS_PER_QUERY = 20;
 const ITEM_STOCK: Shape = { ItemCode: 'string', UpdateDate: 'string?', UpdateTime: 'string?', ItemWarehouseInfoCollection: 'array' };
 const WAREHOUSE_STOCK: Shape = { WarehouseCode: 'string', InStock: 'number', Committed: 'number' };
@@ -203,6 +203,20 @@ export class SapB1Client {
         const order = expectShape<SapOrder>(SYSTEM, 'an order', record, { DocEntry: 'number', DocNum: 'number', NumAtCard: 'string?' });
         orders.set(order.DocEntry, order);
       }
+    }
+    return orders;
+  }
+
+  /**
+   * The orders whose NumAtCard is one of `references`, cancelled ones too, with their lines: `ORDERS_PER_QUERY`
+   * references a request joined by `or`, each page one request run by `run` (a governed call).
+   */
+  async ordersAtCards(references: readonly string[], run: RunRequest): Promise<SapOrderWithLines[]> {
+    const orders: SapOrderWithLines[] = [];
+    for (let i = 0; i < references.length; i += ORDERS_PER_QUERY) {
+      const filter = references.slice(i, i + ORDERS_PER_QUERY).map((reference) => `NumAtCard eq ${odataString(reference)}`).join(' or ');
+      const query = odataQuery({ $filter: filter, $select: `${ORDER_FIELDS},DocumentLines`, $orderby: 'DocEntry' });
+      orders.push(...(await this.everyPage(`Orders?${query}`, 'an order', run)).map(orderWithLines));
     }
     return orders;
   }

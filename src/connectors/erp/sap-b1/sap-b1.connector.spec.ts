@@ -210,6 +210,29 @@ describe('SAP Business One orders', () => {
     expect(await erp.createSalesOrder(order('CD-CANCEL-1'), signal())).toMatchObject({ erpOrderId: String(stored!.DocEntry), created: false });
   });
 
+  it('reads the orders of many references, 20 a governed call, cancelled ones flagged, a duplicate as two, a reference SAP lacks as none', async () => {
+    const erp = new SapB1Erp(config());
+    const references = Array.from({ length: 22 }, (_, i) => `CD-READ-${i}`);
+    for (const reference of references.slice(0, 21)) await erp.createSalesOrder(order(reference, [{ lineObjectNumber: 'A00002', quantity: 3, unitPrice: 1, warehouse: 'WH-EAST' }]), signal());
+    await erp.cancelSalesOrder('CD-READ-1', signal());
+    const [copied] = ordersOf(sim, 'CD-READ-2');
+    sim.state.documents.Orders.set(copied!.DocEntry + 100_000, { ...structuredClone(copied!), DocEntry: copied!.DocEntry + 100_000, DocNum: copied!.DocNum + 100_000 });
+    let calls = 0;
+    const from = sim.state.requests.length;
+    const read = await erp.ordersByReference((work) => (calls++, call(work)), references);
+    expect(calls).toBe(2);
+    expect(sim.state.requests.slice(from).filter((r) => r.path === '/b1s/v1/Orders')).toHaveLength(2);
+    expect(read.postedInFull).toEqual([]);
+    expect(read.orders.filter((o) => o.externalDocumentNumber === 'CD-READ-0')).toEqual([{
+      externalDocumentNumber: 'CD-READ-0', erpOrderRef: String(ordersOf(sim, 'CD-READ-0')[0]!.DocNum), erpOrderId: String(ordersOf(sim, 'CD-READ-0')[0]!.DocEntry), cancelled: false,
+      lines: [{ sku: 'A00002', quantity: 3 }],
+    }]);
+    expect(read.orders.filter((o) => o.externalDocumentNumber === 'CD-READ-1').map((o) => o.cancelled)).toEqual([true]);
+    expect(read.orders.filter((o) => o.externalDocumentNumber === 'CD-READ-2')).toHaveLength(2);
+    expect(read.orders.filter((o) => o.externalDocumentNumber === 'CD-READ-21')).toEqual([]);
+    expect(new Set(read.orders.map((o) => o.externalDocumentNumber)).size).toBe(21);
+  });
+
   it('a line in a warehouse the map lacks is a retryable error before any call; with a currency, DocCurrency is SAP\'s code', async () => {
     const erp = new SapB1Erp(config());
     const from = sim.state.requests.length;

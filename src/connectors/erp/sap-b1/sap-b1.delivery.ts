@@ -1,7 +1,7 @@
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import { expectShape, type Shape } from '../../answer-shape.js';
 import type {
-  CustomerPull, ErpCancelResult, KnownErpOrder, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpPrice,
+  CustomerPull, ErpCancelResult, KnownErpOrder, ErpConnector, ErpCreateResult, ErpCustomer, ErpCustomerCreate, ErpCustomerCreateResult, ErpCustomerUpdate, ErpCustomerUpdateResult, ErpOrdersByReference, ErpPrice,
   ErpSalesOrder, ErpShipment, ErpShipmentRecord, ErpShipmentResult, GovernedCall, PricePull, ShipmentChanges, StockChanges,
 } from '../erp-contract.js';
 import { planErpShipment, shippedAfter } from '../erp-shipment-plan.js';
@@ -78,6 +78,21 @@ export class SapB1Erp implements ErpConnector {
     const alreadyCancelled = order.Cancelled === 'tYES';
     if (!alreadyCancelled) await this.client.cancelOrder(order.DocEntry, signal);
     return { deleted: true, erpOrderRef: String(order.DocNum), ...(alreadyCancelled ? { alreadyCancelled } : {}) };
+  }
+
+  /**
+   * The orders of the references (`NumAtCard`), cancelled ones too (SAP keeps an order once made), with their lines,
+   * 20 references a request. SAP never deletes an order it posted, so nothing is `postedInFull`.
+   */
+  async ordersByReference(call: GovernedCall, references: readonly string[]): Promise<ErpOrdersByReference> {
+    const orders = (await this.client.ordersAtCards(references, call)).map((order) => ({
+      externalDocumentNumber: order.NumAtCard ?? '',
+      erpOrderRef: String(order.DocNum),
+      erpOrderId: String(order.DocEntry),
+      cancelled: order.Cancelled === 'tYES',
+      lines: order.DocumentLines.map((line) => ({ sku: line.ItemCode, quantity: line.Quantity })),
+    }));
+    return { orders, postedInFull: [] };
   }
 
   /**

@@ -70,9 +70,7 @@ export class ReleaseOrder {
     );
     if (!order) return undefined;
     if (!(await this.statusLog.move(tx, orderId, 'accepted', { reason }))) return false;
-    const { rows: lines } = await tx.query<{ sku: string; quantity: number; unitPrice: number; warehouse: string | null }>(
-      `select sku, quantity::float8 as quantity, unit_price::float8 as "unitPrice", warehouse from sales_order_line where order_id = $1 order by position`, [orderId],
-    );
+    const lines = await this.submission.linesOf(tx, orderId);
     const destinations = await this.submission.destinations(tx);
     // Routing may have moved since the intake: the order now belongs to the backend it is sent to.
     await tx.query('update sales_order set erp_backend_id = $2 where id = $1', [orderId, destinations[0]!.slice('erp:'.length)]);

@@ -3,6 +3,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Sql, Tx } from '../../../../platform/database/transaction.js';
 import { Destinations, type DeliveryOutcome } from '../../../../platform/delivery/destinations.js';
 import { ProblemException } from '../../../../platform/http/problem.js';
+import { recordTrace } from '../../../../platform/observability/trace.js';
 import { Outbox } from '../../../../platform/outbox/outbox.js';
 import { ERP_MESSAGE_TYPES, type ErpCancelResult, type ErpCreateResult, type ErpSalesOrder } from '../../../../connectors/erp/erp-contract.js';
 import { EntityIdsQuery, ErpRouteQuery, RecordErpAnswerCommand, RecordXrefCommand } from '../../../migration-coexistence/index.js';
@@ -20,6 +21,8 @@ export interface OrderForErp {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The outbox statuses of a message not settled for good: a later one of its chain waits behind it. */
+export const UNFINISHED = `('pending', 'waiting', 'queued', 'sending', 'dead')`;
 
 /**
  * Sends orders to the ERP through the outbox (to the backend that the routing of `orders` names, and its
@@ -65,6 +68,44 @@ export class ErpSubmission implements OnModuleInit {
     }));
   }
 
+  /** The order's lines as the ERP is sent them, in their order. */
+  async linesOf(sql: Sql, orderId: string): Promise<OrderForErp['lines']> {
+    const { rows } = await sql.query<OrderForErp['lines'][number]>(
+      `select sku, quantity::float8 as quantity, unit_price::float8 as "unitPrice", warehouse from sales_order_line where order_id = $1 order by position`, [orderId],
+    );
+    return rows;
+  }
+
+  /**
+   * Sends a confirmed order to its backend again, as it was sent first (the same reference, so the connector's
+   * look-up by reference finds an order there before it creates one), in the caller's transaction: the ERP no
+   * longer has it (`why`). Written in the order's history and trace. Not sent, and why answered, when the order is
+   * no longer only confirmed, is being cancelled, belongs to another backend, or has a message to it still on its way
+   * (a resubmission not settled yet, or dead-lettered and waiting for a person).
+   */
+  async resubmit(tx: Tx, reference: string, destination: string, why: string): Promise<{ orderId?: string; resubmitted: boolean; reason?: string }> {
+    const { rows: [order] } = await tx.query<{ id: string; status: string; customer_account: string; order_date: string; correlation_id: string; erp_backend_id: string; cancel_requested_at: Date | null }>(
+      `select id, status, customer_account, created_at::date::text as order_date, correlation_id, erp_backend_id, cancel_requested_at from sales_order where reference = $1 for update`, [reference],
+    );
+    if (!order) return { resubmitted: false, reason: `there is no order ${reference}` };
+    const refusal = order.status !== 'confirmed' ? `the order is ${order.status} now`
+      : order.cancel_requested_at ? 'the order is being cancelled'
+        : `erp:${order.erp_backend_id}` !== destination ? `the order belongs to ERP backend ${order.erp_backend_id} now`
+          : (await this.inMotion(tx, order.id, destination)) ? 'a message of the order to this backend is still on its way (or dead-lettered)' : undefined;
+    if (refusal) return { orderId: order.id, resubmitted: false, reason: refusal };
+    const lines = await this.linesOf(tx, order.id);
+    await this.submit(tx, [{ id: order.id, reference, customerAccount: order.customer_account, orderDate: order.order_date, lines, correlationId: order.correlation_id }], [destination]);
+    await tx.query('insert into sales_order_status (order_id, status, reason) values ($1, $2, $3)', [order.id, order.status, `sent to the ERP again: ${why}`]);
+    await recordTrace(tx, [{ correlationId: order.correlation_id, destination, step: 'reconciled', detail: { repair: 'resubmit', reference, why } }]);
+    return { orderId: order.id, resubmitted: true };
+  }
+
+  /** Whether a message of the order to the backend is unfinished: pending, waiting, queued, sending, or dead. */
+  private async inMotion(sql: Sql, orderId: string, destination: string): Promise<boolean> {
+    const { rows } = await sql.query(`select 1 from outbox where destination = $1 and key = $2 and status in ${UNFINISHED} limit 1`, [destination, orderId]);
+    return rows.length > 0;
+  }
+
   /** Asks the ERP backends that were sent the order to delete it; runs after the create, in key order. */
   async requestCancel(sql: Sql, orderId: string, reference: string): Promise<void> {
     const { rows } = await sql.query<{ destination: string }>(
@@ -93,11 +134,31 @@ export class ErpSubmission implements OnModuleInit {
     if (outcome.attemptedAt) await this.statusLog.move(tx, orderId, 'submitted', { at: submittedAt });
     if (outcome.event === 'delivered') {
       const result = outcome.result as ErpCreateResult;
-      await this.statusLog.move(tx, orderId, 'confirmed', { erpOrderRef: result.erpOrderRef, erpOrderId: result.erpOrderId });
+      const confirmed = await this.statusLog.move(tx, orderId, 'confirmed', { erpOrderRef: result.erpOrderRef, erpOrderId: result.erpOrderId });
+      if (!confirmed) await this.recordErpOrderAgain(tx, orderId, result);
     } else if (outcome.event === 'dead') {
       const reason = outcome.failure?.message ?? 'the ERP did not take the order';
       await this.statusLog.move(tx, orderId, outcome.failure?.class === 'permanent' ? 'rejected' : 'failed', { reason });
     }
+  }
+
+  /**
+   * A create delivered for an order confirmed before (sent again: the ERP had lost it): the ERP's new number and id
+   * are the order's now, and its history says so. Nothing when the ERP answered the order it had.
+   */
+  private async recordErpOrderAgain(tx: Tx, orderId: string, result: ErpCreateResult): Promise<void> {
+    const { rows: [changed] } = await tx.query<{ status: string; was: string }>(
+      `with before as (select id, erp_order_ref from sales_order where id = $1 for update)
+       update sales_order o set erp_order_ref = $2, erp_order_id = $3, updated_at = clock_timestamp() from before
+        where o.id = before.id and o.status in ('confirmed', 'partially_shipped', 'shipped') and before.erp_order_ref is not null
+          and (before.erp_order_ref <> $2 or o.erp_order_id is distinct from $3)
+        returning o.status, before.erp_order_ref as was`,
+      [orderId, result.erpOrderRef, result.erpOrderId],
+    );
+    if (!changed) return;
+    await tx.query('insert into sales_order_status (order_id, status, reason) values ($1, $2, $3)', [
+      orderId, changed.status, `the ERP holds the order again, as ${result.erpOrderRef}${changed.was !== result.erpOrderRef ? ` (it was ${changed.was})` : ''}`,
+    ]);
   }
 
   private async cancelled(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
