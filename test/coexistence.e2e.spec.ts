@@ -172,11 +172,42 @@ describe('stock', () => {
     const [diff] = (await t.request('GET', '/v1/coexistence/diffs?domain=inventory&category=stock')).body.items;
     expect(diff).toMatchObject({ category: 'stock', primaryBackend: 'bc', shadowBackend: 'sap' });
     expect(['onHand', 'reserved']).toContain(diff.field);
+
+    // Levels pushed by a source that stands for an ERP: the shadow's are compared, never applied; the primary's apply.
+    const sourceKey = async (id: string, erpBackend?: string) => {
+      await put(`/v1/admin/sources/${id}`, { name: id, ...(erpBackend ? { erpBackend } : {}) });
+      return (await t.request('POST', `/v1/admin/sources/${id}/api-keys`, { body: { scopes: ['inventory:write'] } })).body.key as string;
+    };
+    const [sapAddOn, bcAddOn, otherAddOn] = [await sourceKey('sap-addon', 'sap'), await sourceKey('bc-addon', 'bc'), await sourceKey('other-addon', 'nav-old')];
+    const level = (eventId: string, onHand: number) => ({ items: [{ eventId, sku: '1896-S', warehouse: 'WH-EAST', onHand, occurredAt: new Date().toISOString() }] });
+    const figure = async () => (await t.sql("select on_hand::float8 as n from stock_position where sku = '1896-S' and warehouse = 'WH-EAST'"))[0]?.n;
+    const before = await figure();
+    const fromShadow = await t.request('POST', '/v1/inventory/levels', { token: sapAddOn, body: level('sap-push-1', 4321) });
+    expect(fromShadow.status).toBe(202);
+    expect(fromShadow.body).toMatchObject({ accepted: 0, compared: 1, errors: [] });
+    expect(await figure()).toBe(before);
+    // The position's comparison now holds the shadow's pushed figure beside the primary's.
+    const pushed = (await t.request('GET', `/v1/coexistence/diffs?domain=inventory&transaction=${encodeURIComponent('1896-S@WH-EAST')}`)).body.items;
+    expect(pushed).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'onHand', shadowBackend: 'sap' })]));
+    expect(JSON.stringify(pushed)).toContain('4321');
+    const movement = await t.request('POST', '/v1/inventory/movements', { token: sapAddOn, body: { items: [{ eventId: 'sap-move-1', sku: '1896-S', warehouse: 'WH-EAST', delta: 5, sequence: 1 }] } });
+    expect(movement.body.errors[0].message).toContain('report its levels to compare them');
+    expect(await figure()).toBe(before);
+    const fromOther = await t.request('POST', '/v1/inventory/levels', { token: otherAddOn, body: level('other-push-1', 7) });
+    expect(fromOther.body.accepted).toBe(0);
+    expect(fromOther.body.errors[0].message).toContain('not the authority for stock');
+    const fromPrimary = await t.request('POST', '/v1/inventory/levels', { token: bcAddOn, body: level('bc-push-1', 1234) });
+    expect(fromPrimary.body).toMatchObject({ accepted: 1, errors: [] });
+    expect(await figure()).toBe(1234);
+
     // Neither primary nor shadow: not the authority.
     await put('/v1/admin/routing/inventory', { mode: 'cloud', primary: 'bc' });
     const refused = await t.request('POST', '/v1/admin/erp-backends/sap/sync/stock');
     expect(refused.status).toBe(409);
     expect(refused.body.detail).toContain('not the authority for stock');
+    const pushedRefused = await t.request('POST', '/v1/inventory/levels', { token: sapAddOn, body: level('sap-push-2', 99) });
+    expect(pushedRefused.body.errors[0].message).toContain('not the authority for stock');
+    expect(await figure()).toBe(1234);
   });
 });
 

@@ -8,7 +8,8 @@ import { problems } from '../../../platform/http/problem.js';
 import { Access, CurrentPrincipal, sourceOf, type Principal } from '../../../platform/security/principal.js';
 import { ErpStockPoller } from '../commands/erp-stock-poller.js';
 import { StockIntake } from '../commands/stock-intake.js';
-import { QueryBus } from '@nestjs/cqrs';
+import { compareShadowLevels, refuseAll, stockAuthority } from '../commands/stock-authority.js';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
 import { ErpBackendQuery } from '../../configuration/index.js';
 import { InventoryQuery } from '../queries/inventory-query.js';
@@ -27,6 +28,7 @@ export class InventoryController {
     private readonly query: InventoryQuery,
     private readonly poller: ErpStockPoller,
     private readonly queries: QueryBus,
+    private readonly commands: CommandBus,
   ) {}
 
   @Post('inventory/levels')
@@ -42,8 +44,14 @@ export class InventoryController {
         valid.splice(valid.indexOf(item), 1);
       }
     }
-    await inTransaction(this.pool, (tx) => this.intake.applyLevels(tx, source, valid, counts));
-    return sortedCounts(counts);
+    const compared = await inTransaction(this.pool, async (tx) => {
+      const authority = await stockAuthority(this.queries, principal.type === 'source' ? principal.id : '', tx);
+      if ('refuse' in authority) refuseAll(counts, valid, authority.refuse);
+      else if ('compare' in authority) return compareShadowLevels(this.commands, tx, authority.compare, valid);
+      else await this.intake.applyLevels(tx, source, valid, counts);
+      return undefined;
+    });
+    return sortedCounts(compared === undefined ? counts : { ...counts, compared });
   }
 
   @Post('inventory/movements')
@@ -53,7 +61,12 @@ export class InventoryController {
   async movements(@Body() body: BatchDto, @CurrentPrincipal() principal: Principal): Promise<IntakeCounts> {
     const source = sourceOf(principal, STOCK_FROM_SOURCES);
     const { valid, counts } = validateItems(StockMovementDto, body.items);
-    await inTransaction(this.pool, (tx) => this.intake.applyMovements(tx, source, valid, counts));
+    await inTransaction(this.pool, async (tx) => {
+      const authority = await stockAuthority(this.queries, principal.type === 'source' ? principal.id : '', tx);
+      if ('apply' in authority) return this.intake.applyMovements(tx, source, valid, counts);
+      // A delta cannot be compared with a figure: the shadow reports levels to be compared.
+      refuseAll(counts, valid, 'refuse' in authority ? authority.refuse : `movements of ERP backend ${authority.compare.shadow}, the shadow for inventory, are not applied; report its levels to compare them`);
+    });
     return sortedCounts(counts);
   }
 
