@@ -17,7 +17,8 @@ process.stdout.write(
     `           POST /_control/bucket {"currentlyAvailable": n}, POST /_control/webhooks/send {"url", "secret", "topic", "payload", "copies"},\n` +
     `           /_control/price-lists (POST {"currency", "id"?}), /_control/price-mutations, /_control/customers (POST a customer),\n` +
     `           /_control/companies (POST a company with its locations), POST /_control/companies/<id>, POST /_control/company-locations/<id>\n` +
-    `           (a merchant's edit), POST /_control/webhooks/subscription {"url", "secret"} (companies' webhooks), GET /_control/webhooks/sent\n`,
+    `           (a merchant's edit), POST /_control/webhooks/subscription {"url", "secret", "topics"?} (companies' webhooks;\n` +
+    `           inventory_levels/update when "topics" names it), GET /_control/webhooks/sent\n`,
 );
 const stop = () => void simulator.close().then(() => process.exit(0));
 process.on('SIGINT', stop);

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCompanyWebhook } from '../../connectors/channels/shopify/shopify-companies.js';
-import { parseShopifyJson, verifyShopifyHmac } from '../../connectors/channels/shopify/shopify-webhooks.js';
+import { parseShopifyJson, readInventoryLevelWebhook, verifyShopifyHmac } from '../../connectors/channels/shopify/shopify-webhooks.js';
 import { createShopifySimulator, DEFAULT_COMPANIES, type ShopifySimulator } from './shopify-simulator.js';
 
 const fixtureText = (name: string) => readFileSync(new URL(`../../../test/fixtures/shopify/${name}`, import.meta.url), 'utf8');
@@ -40,11 +40,12 @@ function receiver() {
 
 let sim: ShopifySimulator;
 let base: string;
+let hookUrl: string;
 const hook = receiver();
 
 beforeAll(async () => {
-  const url = await hook.listen();
-  sim = createShopifySimulator({ accessToken: TOKEN, shopDomain: 'b2b.myshopify.com', webhooks: { url, secret: SECRET } });
+  hookUrl = await hook.listen();
+  sim = createShopifySimulator({ accessToken: TOKEN, shopDomain: 'b2b.myshopify.com', webhooks: { url: hookUrl, secret: SECRET } });
   base = await sim.listen();
 });
 afterAll(async () => {
@@ -221,5 +222,52 @@ describe('companies and their locations', () => {
     expect(added.status).toBe(201);
     expect(sim.company(added.body.id)).toMatchObject({ externalId: 'F-1', locations: [{ name: 'Main', taxRegistrationId: 'US-9' }] });
     expect((await control('/_control/companies', { id: 'gid://shopify/Customer/1' })).status).toBe(400);
+  });
+});
+
+describe('inventory levels of a whole store', () => {
+  const LEVELS = `query Levels($first: Int!, $after: String, $l0: ID!) {
+    inventoryItems(first: $first, after: $after) { nodes { id sku level0: inventoryLevel(locationId: $l0) { quantities(names: ["available"]) { name quantity } } } pageInfo { hasNextPage endCursor } }
+  }`;
+
+  it('pages through every inventory item with its levels, at the calculated cost of what was asked', async () => {
+    const own = createShopifySimulator({ accessToken: TOKEN, variants: ['A-1', 'A-2', 'A-3'].map((sku, i) => ({ sku, available: { 'gid://shopify/Location/1': i } })) });
+    const url = await own.listen();
+    try {
+      const read = async (after: string | null) => (await (await fetch(`${url}/admin/api/2025-07/graphql.json`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-shopify-access-token': TOKEN },
+        body: JSON.stringify({ query: LEVELS, variables: { first: 2, after, l0: 'gid://shopify/Location/2' } }),
+      })).json()) as any;
+      const first = await read(null);
+      // Not stocked at location 2: each level is null.
+      expect(first.data.inventoryItems.nodes.map((n: any) => [n.sku, n.level0])).toEqual([['A-1', null], ['A-2', null]]);
+      expect(first.extensions.cost).toMatchObject({ requestedQueryCost: 2 + 2 * 3, actualQueryCost: 2 + 2 * 2 });
+      const second = await read(first.data.inventoryItems.pageInfo.endCursor);
+      expect(second.data.inventoryItems).toMatchObject({ nodes: [{ sku: 'A-3' }], pageInfo: { hasNextPage: false } });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("sends inventory_levels/update of a merchant's edit and of an app's change to a subscription that names the topic", async () => {
+    expect((await control('/_control/webhooks/subscription', { url: hookUrl, secret: SECRET, topics: 'all' })).status).toBe(400);
+    expect((await control('/_control/webhooks/subscription', { url: hookUrl, secret: SECRET, topics: ['inventory_levels/update'] })).status).toBe(200);
+    const from = hook.received.length;
+    const [variant] = (await control('/_control/state')).body.variants;
+    const edited = await fetch(`${base}/_control/inventory-levels`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sku: variant.sku, locationId: 'gid://shopify/Location/2', available: 7 }),
+    });
+    expect(((await edited.json()) as any).webhooks).toEqual([expect.objectContaining({ topic: 'inventory_levels/update', deliveries: [expect.objectContaining({ status: 200 })] })]);
+    const { data } = await graphql(`mutation Set($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) { userErrors { code } } }`, {
+      input: { name: 'available', reason: 'correction', quantities: [{ inventoryItemId: variant.inventoryItemId, locationId: 'gid://shopify/Location/2', quantity: 4, compareQuantity: 7 }] },
+    });
+    expect(data.inventorySetQuantities.userErrors).toEqual([]);
+    const sent = await hook.since(from, 2);
+    expect(sent.map((d) => d.headers['x-shopify-topic'])).toEqual(['inventory_levels/update', 'inventory_levels/update']);
+    expect(sent.every((d) => verifyShopifyHmac(SECRET, d.body, String(d.headers['x-shopify-hmac-sha256'])))).toBe(true);
+    const levels = sent.map((d) => readInventoryLevelWebhook(parseShopifyJson(d.body) as Record<string, unknown>));
+    expect(levels).toEqual([7, 4].map((available) => ({ inventoryItemId: variant.inventoryItemId.split('/').pop(), locationId: '2', available, updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) })));
+    // The fields of Shopify's own example body.
+    expect(Object.keys(JSON.parse(sent[0]!.body)).sort()).toEqual(Object.keys(JSON.parse(fixtureText('webhook_inventory_levels_update.docs-2024-01.json'))).sort());
   });
 });

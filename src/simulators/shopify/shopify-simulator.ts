@@ -7,18 +7,19 @@ import { GraphQLSyntaxError, parseOperation, type GqlField, type GqlOperation, t
 
 /**
  * A Shopify Admin GraphQL API look-alike for the demo, the tests and the benchmarks: the inventory subset
- * (productVariants by SKU, inventory items and levels, locations, `inventorySetQuantities` validated as Shopify
- * does per API version: compareQuantity before 2026-01, changeFromQuantity and `@idempotent` after), prices
- * (`productVariantsBulkUpdate` of a variant's price, fixed prices of B2B price lists), orders and
- * fulfillments, customers (`customerSet` by id), B2B companies and their locations (`companyCreate`, `companyUpdate`,
- * `companyLocationUpdate`, `companyLocationAssignAddress`, `companyLocationTaxSettingsUpdate`), behind the calculated
- * query cost limit (a leaky bucket, THROTTLED with `extensions.cost`), with latency. It also sends signed webhooks as
- * a store would, duplicates and stale retries included, and, to the subscription set, a `companies/*` or
- * `company_locations/*` webhook of each change to a company or location, an app's mutation's as well as a
- * merchant's. A control API under `/_control` lets tests change quantities, companies and locations as a merchant
- * would, set the bucket, add variants and price lists and customers and companies, and read every request,
- * mutation, price, customer, company and webhook sent. It runs on its own (`listen`, `npm run sim:shopify`) or
- * mounted under a prefix (the demo).
+ * (productVariants by SKU, inventory items (one, or a page of them) and their levels, locations,
+ * `inventorySetQuantities` validated as Shopify does per API version: compareQuantity before 2026-01,
+ * changeFromQuantity and `@idempotent` after), prices (`productVariantsBulkUpdate` of a variant's price, fixed prices
+ * of B2B price lists), orders and fulfillments, customers (`customerSet` by id), B2B companies and their locations
+ * (`companyCreate`, `companyUpdate`, `companyLocationUpdate`, `companyLocationAssignAddress`,
+ * `companyLocationTaxSettingsUpdate`), behind the calculated query cost limit (a leaky bucket, THROTTLED with
+ * `extensions.cost`), with latency. It also sends signed webhooks as a store would, duplicates and stale retries
+ * included, and, to the subscription set, a `companies/*` or `company_locations/*` webhook of each change to a
+ * company or location, an app's mutation's as well as a merchant's, and an `inventory_levels/update` of each quantity
+ * changed when the subscription names that topic. A control API under `/_control` lets tests change quantities,
+ * companies and locations as a merchant would, set the bucket, add variants and price lists and customers and
+ * companies, and read every request, mutation, price, customer, company and webhook sent. It runs on its own
+ * (`listen`, `npm run sim:shopify`) or mounted under a prefix (the demo).
  */
 export interface ShopifySimulatorOptions {
   /** The only access token accepted; any non-empty token when unset. */
@@ -192,7 +193,12 @@ export interface RecordedCompanyMutation {
 export interface WebhookSubscription {
   url: string;
   secret: string;
+  /** The topics it takes; companies' and locations' (`companies/*`, `company_locations/*`) when absent. */
+  topics?: string[];
 }
+
+/** The topic of a change to an inventory level, sent only to a subscription that names it. */
+const LEVEL_TOPIC = 'inventory_levels/update';
 
 /** A webhook the store sent of its own accord, after a change, with what the receiver answered. */
 export interface StoreWebhook {
@@ -281,6 +287,8 @@ interface Bucket {
 interface State {
   locations: Map<string, { id: string; name: string }>;
   variants: Map<string, SimVariant>;
+  /** Variants by SKU, in the order they were added: a large store's searches by SKU stay cheap. */
+  variantsBySku: Map<string, SimVariant[]>;
   items: Map<string, SimInventoryItem>;
   bucket: Bucket;
   latencyMs: [number, number];
@@ -296,6 +304,8 @@ interface State {
   webhookSubscription: WebhookSubscription | null;
   /** Companies and locations changed since their webhooks last went, with the topic each sends (the first change's). */
   pendingWebhooks: Map<string, string>;
+  /** Inventory levels changed since their webhooks last went, as each change left them (kept only while subscribed). */
+  pendingLevelWebhooks: Array<Record<string, unknown>>;
   webhooks: StoreWebhook[];
   /** Mutation fields run, by name (those of a throttled or unparsable request are not). */
   mutationCounts: Record<string, number>;
@@ -418,6 +428,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
   const state: State = {
     locations: new Map((options.locations ?? DEFAULT_LOCATIONS).map((l) => [l.id, { ...l }])),
     variants: new Map(),
+    variantsBySku: new Map(),
     items: new Map(),
     bucket: { maximumAvailable, restoreRate: options.restoreRate ?? 100, available: maximumAvailable, at: Date.now() },
     latencyMs: options.latencyMs ?? [0, 0],
@@ -432,6 +443,7 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     companyMutations: [],
     webhookSubscription: options.webhooks ?? null,
     pendingWebhooks: new Map(),
+    pendingLevelWebhooks: [],
     webhooks: [],
     mutationCounts: {},
     idempotency: new Map(),
@@ -602,11 +614,12 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       });
       return { location, webhooks: await publishWebhooks(state, settings) };
     });
-    // The app's subscription: where the store sends its webhooks of companies and locations; `url: null` stops them.
+    // The app's subscription: where the store sends its webhooks (of companies and locations, or of the `topics` named); `url: null` stops them.
     instance.post('/_control/webhooks/subscription', async (request, reply) => {
-      const body = (request.body ?? {}) as { url?: string | null; secret?: string };
+      const body = (request.body ?? {}) as { url?: string | null; secret?: string; topics?: unknown };
+      if (body.topics !== undefined && !(Array.isArray(body.topics) && body.topics.every((t) => typeof t === 'string'))) return reply.status(400).send({ errors: 'topics must be a list of topics' });
       if (body.url === null) state.webhookSubscription = null;
-      else if (typeof body.url === 'string' && typeof body.secret === 'string') state.webhookSubscription = { url: body.url, secret: body.secret };
+      else if (typeof body.url === 'string' && typeof body.secret === 'string') state.webhookSubscription = { url: body.url, secret: body.secret, ...(body.topics ? { topics: body.topics as string[] } : {}) };
       else return reply.status(400).send({ errors: 'url and secret are required (url null to stop)' });
       return { url: state.webhookSubscription?.url ?? null };
     });
@@ -641,14 +654,17 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     // A merchant or another app changes a quantity in Shopify.
     instance.put('/_control/inventory-levels', async (request, reply) => {
       const body = (request.body ?? {}) as { sku?: string; inventoryItemId?: string; locationId?: string; available?: number };
-      const item = body.inventoryItemId ? state.items.get(body.inventoryItemId) : [...state.items.values()].find((i) => i.sku === body.sku);
+      const variant = body.sku === undefined ? undefined : variantBySku(state, body.sku);
+      const item = state.items.get(body.inventoryItemId ?? variant?.inventoryItemId ?? '');
       if (!item) return reply.status(404).send({ errors: 'no such inventory item' });
       if (!body.locationId || !state.locations.has(body.locationId)) return reply.status(404).send({ errors: 'no such location' });
       const level = item.levels.get(body.locationId) ?? { available: 0, onHand: 0, updatedAt: '' };
       const available = Number(body.available ?? 0);
       Object.assign(level, { onHand: level.onHand + available - level.available, available, updatedAt: new Date().toISOString() });
       item.levels.set(body.locationId, level);
-      return { inventoryItemId: item.id, locationId: body.locationId, ...level };
+      levelChanged(state, item, body.locationId, level);
+      // Its inventory_levels/update webhook goes before the answer, to a subscription that takes it.
+      return { inventoryItemId: item.id, locationId: body.locationId, ...level, webhooks: await publishWebhooks(state, settings) };
     });
     // An order as a storefront took it: its lines go to one fulfillment order per location (the first by default).
     instance.post('/_control/orders', async (request, reply) => {
@@ -769,6 +785,7 @@ function addVariant(state: State, seed: SeedVariant): SimVariant {
   const stocked = seed.available ?? Object.fromEntries([...state.locations.keys()].map((id) => [id, 0]));
   const levels = new Map(Object.entries(stocked).map(([locationId, available]) => [locationId, { available, onHand: available, updatedAt: now }]));
   state.variants.set(variant.id, variant);
+  state.variantsBySku.set(seed.sku, [...(state.variantsBySku.get(seed.sku) ?? []), variant]);
   state.items.set(variant.inventoryItemId, { id: variant.inventoryItemId, sku: seed.sku, variantId: variant.id, levels });
   return variant;
 }
@@ -779,7 +796,7 @@ function variantView(state: State, variant: SimVariant) {
 }
 
 function variantBySku(state: State, sku: string): SimVariant | undefined {
-  return [...state.variants.values()].find((v) => v.sku === sku);
+  return state.variantsBySku.get(sku)?.[0];
 }
 
 function addPriceList(state: State, list: { id?: string; currency: string; name?: string }): SimPriceList {
@@ -812,6 +829,8 @@ function queryRoot(state: State, settings: { shopDomain: string; currency: strin
     shop: { __typename: 'Shop', name: settings.shopDomain.split('.')[0], myshopifyDomain: settings.shopDomain, currencyCode: settings.currency },
     productVariants: (args: Args) => connection(matchingVariants(state, args.query).map((v) => variantNode(state, v)), args),
     inventoryItem: (args: Args) => itemNodeById(state, String(args.id)),
+    // In the order items were added (Shopify's is by id, which grows the same way); `query` is not read.
+    inventoryItems: (args: Args) => connection([...state.items.keys()], args, (id) => itemNodeById(state, id)!),
     location: (args: Args) => locationNode(state, String(args.id)),
     locations: (args: Args) => connection([...state.locations.keys()].map((id) => locationNode(state, id)!), args),
     order: (args: Args) => {
@@ -893,16 +912,17 @@ function locationNode(state: State, id: string): GqlObject | null {
 
 /** `sku:A OR sku:"B"`: the search terms this simulator understands; none given matches every variant. */
 function matchingVariants(state: State, query: unknown): SimVariant[] {
-  const variants = [...state.variants.values()];
-  if (typeof query !== 'string' || query.trim() === '') return variants;
+  if (typeof query !== 'string' || query.trim() === '') return [...state.variants.values()];
   const skus = new Set<string>();
   for (const match of query.matchAll(/sku:(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s()]+))/g)) {
     skus.add((match[1] ?? match[2] ?? match[3] ?? '').replace(/\\(.)/g, '$1'));
   }
-  return variants.filter((v) => skus.has(v.sku));
+  // In the order the variants were added, as a scan of them all would find them.
+  return [...skus].flatMap((sku) => state.variantsBySku.get(sku) ?? []).sort((a, b) => Number(numericId(a.id)) - Number(numericId(b.id)));
 }
 
-function connection(all: GqlObject[], args: Args): GqlObject {
+/** A page of `all` (made into nodes only for the page, so that a large store's pages stay cheap). */
+function connection<T = GqlObject>(all: T[], args: Args, toNode: (item: T) => GqlObject = (item) => item as GqlObject): GqlObject {
   const first = args.first === undefined || args.first === null ? undefined : Number(args.first);
   const last = args.last === undefined || args.last === null ? undefined : Number(args.last);
   if (first === undefined && last === undefined) throw new GraphQLError('you must provide one of first or last', { code: 'BAD_REQUEST' });
@@ -911,7 +931,7 @@ function connection(all: GqlObject[], args: Args): GqlObject {
   const cursor = (i: number) => Buffer.from(`cursor:${i}`).toString('base64');
   const after = typeof args.after === 'string' ? Number(Buffer.from(args.after, 'base64').toString().split(':')[1]) + 1 : 0;
   const start = first !== undefined ? after : Math.max(after, all.length - size);
-  const page = all.slice(start, start + size);
+  const page = all.slice(start, start + size).map(toNode);
   const end = start + page.length;
   return {
     __typename: 'Connection',
@@ -1342,19 +1362,39 @@ function locationWebhookBody(state: State, location: SimCompanyLocation): Record
  * after another to the subscription (when set) and kept in `state.webhooks`; answers them once sent.
  */
 async function publishWebhooks(state: State, defaults: { shopDomain: string; apiVersion: string }): Promise<StoreWebhook[]> {
-  const pending = [...state.pendingWebhooks];
-  state.pendingWebhooks.clear();
-  const sent: StoreWebhook[] = [];
-  for (const [id, topic] of pending) {
+  const pending: Array<[string, Record<string, unknown>]> = [...state.pendingWebhooks].map(([id, topic]) => {
     const company = state.companies.get(id);
-    const payload = company ? companyWebhookBody(company) : locationWebhookBody(state, state.companyLocations.get(id)!);
+    return [topic, company ? companyWebhookBody(company) : locationWebhookBody(state, state.companyLocations.get(id)!)];
+  });
+  pending.push(...state.pendingLevelWebhooks.map((payload): [string, Record<string, unknown>] => [LEVEL_TOPIC, payload]));
+  state.pendingWebhooks.clear();
+  state.pendingLevelWebhooks = [];
+  const sent: StoreWebhook[] = [];
+  for (const [topic, payload] of pending) {
     const webhook: StoreWebhook = { at: new Date().toISOString(), topic, payload, deliveries: [] };
     state.webhooks.push(webhook);
     const subscription = state.webhookSubscription;
-    if (subscription) Object.assign(webhook, await sendWebhook({ url: subscription.url, secret: subscription.secret, topic, payload }, defaults));
+    if (subscription && (subscription.topics?.includes(topic) ?? topic !== LEVEL_TOPIC)) {
+      Object.assign(webhook, await sendWebhook({ url: subscription.url, secret: subscription.secret, topic, payload }, defaults));
+    }
     sent.push(webhook);
   }
   return sent;
+}
+
+/**
+ * A level's quantity changed (a merchant's edit or an app's mutation): its `inventory_levels/update` webhook, with
+ * the level as the change left it, goes with the next ones, when the subscription takes the topic.
+ */
+function levelChanged(state: State, item: SimInventoryItem, locationId: string, level: SimLevel): void {
+  if (!state.webhookSubscription?.topics?.includes(LEVEL_TOPIC)) return;
+  state.pendingLevelWebhooks.push({
+    inventory_item_id: Number(numericId(item.id)),
+    location_id: Number(numericId(locationId)),
+    available: level.available,
+    updated_at: level.updatedAt.replace(/\.\d{3}Z$/, 'Z'),
+    admin_graphql_api_id: `gid://shopify/InventoryLevel/${numericId(locationId)}?inventory_item_id=${numericId(item.id)}`,
+  });
 }
 
 // ---- Prices: variants' own, and fixed prices of price lists ----
@@ -1718,6 +1758,7 @@ function setQuantities(state: State, apiVersion: string, input: SetQuantitiesInp
       p.level.available += delta;
       p.level.onHand += delta;
       p.level.updatedAt = at;
+      if (delta !== 0) levelChanged(state, p.item, p.locationId, p.level);
     }
     payload = setQuantitiesPayload(
       {

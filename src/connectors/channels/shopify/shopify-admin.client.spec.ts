@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TargetError } from '../../../platform/delivery/outcome.js';
 import type { Delivery } from '../../../platform/outbox/message.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../../simulators/shopify/shopify-simulator.js';
-import { QueryCostPacer } from './shopify-admin.client.js';
+import { levelsPageCost, levelsPageSize, QueryCostPacer, ShopifyAdminClient } from './shopify-admin.client.js';
 import { readCompanyWebhook, type StoreCompany } from './shopify-companies.js';
 import { parseShopifyJson, verifyShopifyHmac } from './shopify-webhooks.js';
 import type { ShopifyConfig } from './shopify.config.js';
@@ -49,6 +49,24 @@ describe('QueryCostPacer', () => {
     const p = new QueryCostPacer(1000, Date.now);
     p.settle(0, { maximumAvailable: 1000, currentlyAvailable: 0, restoreRate: 1000 });
     await expect(p.admit(20)).resolves.toBeUndefined();
+  });
+
+  it('leaves a share of the bucket to other calls when asked to', async () => {
+    const { pacer: p, advance } = pacer();
+    p.settle(0, { maximumAvailable: 2000, currentlyAvailable: 800, restoreRate: 100 });
+    expect(p.waitFor(752)).toBe(0);
+    // 752 and a quarter of the bucket: 1,252 points, 4.52 s of refill away.
+    expect(p.waitFor(752, 0.25)).toBe(4520);
+    const stop = new AbortController();
+    let done = false;
+    const waited = p.until(752, 0.25, stop.signal).then(() => (done = true), () => undefined);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(false);
+    stop.abort();
+    await waited;
+    advance(4520);
+    expect(p.waitFor(752, 0.25)).toBe(0);
+    await p.until(752, 0.25);
   });
 
   it('computes a THROTTLED answer\'s wait from the requested cost and the restore rate', () => {
@@ -225,5 +243,36 @@ describe('customer.changed to a store that holds the customer as a B2B company',
     await new Promise((r) => setTimeout(r, (failure as TargetError).details.retryAfterMs));
     await adapter.deliver('shop', { ...delivery, attempt: 2 }, signal());
     expect(sim.company(companyId)!.name).toBe('Adatum Corporation');
+  });
+});
+
+describe("reading a whole store's levels", () => {
+  it('pages within one query\'s cost limit: 250 items at one location, fewer at more', () => {
+    expect([1, 2, 3, 10].map((n) => levelsPageSize(n))).toEqual([250, 199, 142, 47]);
+    expect(levelsPageSize(1, 4)).toBe(4);
+    expect(levelsPageCost(2, levelsPageSize(2))).toBeLessThanOrEqual(1000);
+    expect(levelsPageCost(1, 250)).toBe(752);
+  });
+
+  it('reads every item with its SKU and its available figure at each location (null where not stocked), page by page', async () => {
+    const sim = createShopifySimulator({ accessToken: 'shpat_levels', variants: [
+      { sku: 'L-1', available: { 'gid://shopify/Location/1': 5, 'gid://shopify/Location/2': 0 } },
+      { sku: 'L-2', available: { 'gid://shopify/Location/2': 8 } },
+      { sku: '' },
+    ] });
+    const base = await sim.listen();
+    try {
+      const client = new ShopifyAdminClient({ shopDomain: 'levels.myshopify.com', apiVersion: '2025-07', accessToken: 'shpat_levels', webhookSecret: 's', adminApiBaseUrl: `${base}/admin/api/2025-07` });
+      const locations = ['gid://shopify/Location/1', 'gid://shopify/Location/2'];
+      const first = await client.inventoryLevelsPage(locations, null, 2);
+      expect(first.items.map((i) => [i.sku, i.available])).toEqual([['L-1', [5, 0]], ['L-2', [null, 8]]]);
+      const second = await client.inventoryLevelsPage(locations, first.next, 2);
+      expect(second).toEqual({ items: [{ inventoryItemId: expect.stringMatching(/^gid:\/\/shopify\/InventoryItem\//), sku: null, available: [0, 0] }], next: null });
+      expect(sim.state.requests.map((r) => [r.name, r.requestedCost])).toEqual([['CrossdockInventoryLevels', levelsPageCost(2, 2)], ['CrossdockInventoryLevels', levelsPageCost(2, 2)]]);
+      expect(await client.inventoryItemSku(first.items[1]!.inventoryItemId)).toBe('L-2');
+      expect(await client.inventoryItemSku('gid://shopify/InventoryItem/1')).toBeNull();
+    } finally {
+      await sim.close();
+    }
   });
 });

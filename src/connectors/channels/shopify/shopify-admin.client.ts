@@ -16,6 +16,9 @@ const SKUS_PER_LOOKUP = 50;
 const LEVELS_PER_READ = 100;
 /** Every mutation costs 10 points in Shopify's cost model. */
 const MUTATION_COST = 10;
+/** Shopify's largest page, and the most one query may cost (https://shopify.dev/docs/api/usage/limits). */
+const MAX_PAGE_SIZE = 250;
+const MAX_QUERY_COST = 1000;
 const DEFAULT_MAX_WAIT_MS = 2_000;
 const DEFAULT_UNKNOWN_SKU_TTL_MS = 5 * 60_000;
 /** From this version `changeFromQuantity` replaces `compareQuantity`, with an `@idempotent` key (mandatory from 2026-04). */
@@ -59,6 +62,32 @@ export interface SetAvailableResult {
   unmappedWarehouses: string[];
   /** SKU and warehouse pairs whose item is not stocked at the location: nothing was sent for them. */
   notStocked: Array<{ sku: string; warehouse: string }>;
+}
+
+/** An inventory item of the store with its `available` figure at each location asked, in their order (null: not stocked there). */
+export interface StoreInventoryItem {
+  inventoryItemId: string;
+  sku: string | null;
+  available: Array<number | null>;
+}
+
+export interface InventoryLevelsPage {
+  items: StoreInventoryItem[];
+  /** Where the next page starts; null after the last. */
+  next: string | null;
+}
+
+/**
+ * Items per page of {@link ShopifyAdminClient.inventoryLevelsPage} at `locations` locations: Shopify's page limit, and
+ * one query's cost limit at 1 + 2 points an item per location (the level and its quantities).
+ */
+export function levelsPageSize(locations: number, wanted = MAX_PAGE_SIZE): number {
+  return Math.max(1, Math.min(wanted, MAX_PAGE_SIZE, Math.floor((MAX_QUERY_COST - 2) / (1 + 2 * Math.max(1, locations)))));
+}
+
+/** The requested cost of a page of `first` items at `locations` locations, as Shopify calculates it. */
+export function levelsPageCost(locations: number, first: number): number {
+  return 2 + first * (1 + 2 * Math.max(1, locations));
 }
 
 /** A SKU's variant, as price mutations name it. */
@@ -139,12 +168,15 @@ export class QueryCostPacer {
     private readonly now: () => number,
   ) {}
 
-  /** Milliseconds until `cost` points are free (0: now); an estimate, since other clients may share the bucket. */
-  waitFor(cost: number): number {
+  /**
+   * Milliseconds until `cost` points are free (0: now); an estimate, since other clients may share the bucket.
+   * `spareShare`: a share of the bucket to leave for other calls besides (a long read leaves room for deliveries).
+   */
+  waitFor(cost: number, spareShare = 0): number {
     if (!this.status) return 0;
     const { maximumAvailable, currentlyAvailable, restoreRate, at } = this.status;
     const available = Math.min(maximumAvailable, currentlyAvailable + (restoreRate * (this.now() - at)) / 1000) - this.inFlight;
-    const needed = Math.min(cost, maximumAvailable);
+    const needed = Math.min(cost + spareShare * maximumAvailable, maximumAvailable);
     if (available >= needed) return 0;
     return restoreRate > 0 ? Math.ceil(((needed - available) / restoreRate) * 1000) : Number.POSITIVE_INFINITY;
   }
@@ -167,6 +199,12 @@ export class QueryCostPacer {
     } finally {
       done();
     }
+  }
+
+  /** Waits, however long, until the bucket holds `cost` points and `spareShare` of it besides; admits nothing. */
+  async until(cost: number, spareShare: number, signal?: AbortSignal): Promise<void> {
+    // A bucket that restores nothing is looked at again each minute.
+    for (let wait = this.waitFor(cost, spareShare); wait > 0; wait = this.waitFor(cost, spareShare)) await sleep(Math.min(wait, 60_000), signal);
   }
 
   /** A call of `cost` points was answered, with the bucket as the answer reported it (if it did). */
@@ -355,6 +393,56 @@ export class ShopifyAdminClient {
       });
     }
     return found;
+  }
+
+  /**
+   * One page of the store's inventory items (`inventoryItems`, in Shopify's order), each with its SKU and its
+   * `available` figure at each of `locationIds`: a whole store's levels read the cheap way, resumable from `after`
+   * (the `next` of the page before). At most {@link levelsPageSize} items.
+   */
+  async inventoryLevelsPage(locationIds: readonly string[], after: string | null, first: number, signal?: AbortSignal): Promise<InventoryLevelsPage> {
+    first = levelsPageSize(locationIds.length, first);
+    const variables: Record<string, unknown> = { first, after };
+    const levels = locationIds.map((locationId, n) => {
+      variables[`location${n}`] = locationId;
+      return `level${n}: inventoryLevel(locationId: $location${n}) { quantities(names: ["available"]) { name quantity } }`;
+    });
+    const query = `query CrossdockInventoryLevels($first: Int!, $after: String${locationIds.map((_, n) => `, $location${n}: ID!`).join('')}) {
+  inventoryItems(first: $first, after: $after) {
+    nodes { id sku ${levels.join(' ')} }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+    type Answer = { inventoryItems: { nodes: AnsweredItem[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+    const data = await this.graphql<Answer>(query, variables, levelsPageCost(locationIds.length, first), signal);
+    const page = expectShape<Answer['inventoryItems']>('Shopify', 'inventoryItems', data.inventoryItems, { nodes: 'array', pageInfo: 'object' });
+    expectShape('Shopify', 'pageInfo', page.pageInfo, { hasNextPage: 'boolean', endCursor: 'string?' });
+    const items = page.nodes.map((node) => {
+      const item = expectShape<{ id: string; sku: string | null }>('Shopify', 'an inventory item', node, { id: 'string', sku: 'string?' });
+      const available = locationIds.map((_, n) => {
+        const level = node[`level${n}`] as AnsweredLevel | null | undefined;
+        if (!level) return null;
+        expectShape('Shopify', 'an inventory level', level, { quantities: 'array' });
+        return level.quantities.find((q) => q.name === 'available')?.quantity ?? 0;
+      });
+      return { inventoryItemId: item.id, sku: item.sku || null, available };
+    });
+    return { items, next: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null };
+  }
+
+  /** The SKU of an inventory item; null when the store has no such item, or it has no SKU. */
+  async inventoryItemSku(inventoryItemId: string, signal?: AbortSignal): Promise<string | null> {
+    const data = await this.graphql<{ inventoryItem: { id: string; sku: string | null } | null }>(INVENTORY_ITEM_SKU, { id: inventoryItemId }, 1, signal);
+    if (data.inventoryItem === null || data.inventoryItem === undefined) return null;
+    return expectShape<{ id: string; sku: string | null }>('Shopify', 'an inventory item', data.inventoryItem, { id: 'string', sku: 'string?' }).sku || null;
+  }
+
+  /**
+   * Waits, however long, until the store's bucket (as this client last heard of it) holds `cost` points and
+   * `spareShare` of the bucket besides: a long read goes at the bucket's pace and leaves room for other calls.
+   */
+  untilAvailable(cost: number, spareShare: number, signal?: AbortSignal): Promise<void> {
+    return this.pacer.until(cost, spareShare, signal);
   }
 
   /** The order's line items, fulfillment orders and fulfillments; null when the store has no such order. */
@@ -713,6 +801,8 @@ const VARIANTS_WITH_PRODUCT_BY_SKU = `query CrossdockVariantsWithProductBySku($f
 }`;
 
 const SHOP_CURRENCY = `query CrossdockShopCurrency { shop { currencyCode } }`;
+
+const INVENTORY_ITEM_SKU = `query CrossdockInventoryItemSku($id: ID!) { inventoryItem(id: $id) { id sku } }`;
 
 const VARIANT_PRICES = `mutation CrossdockVariantPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
   productVariantsBulkUpdate(productId: $productId, variants: $variants) { productVariants { id price } userErrors { code field message } }

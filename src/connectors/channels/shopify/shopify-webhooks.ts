@@ -53,3 +53,23 @@ export function shopifyDelivery(headers: Record<string, string | string[] | unde
     triggeredAt: at && !Number.isNaN(at.getTime()) ? at : undefined,
   };
 }
+
+/** A level a store's `inventory_levels/update` webhook tells of (ids as the webhook sends them). */
+export interface StoreLevelChange {
+  inventoryItemId: string;
+  locationId: string;
+  /** null: the item's quantities are not tracked. */
+  available: number | null;
+  /** When the level changed in the store, as it says. */
+  updatedAt: string | null;
+}
+
+/** The level of an `inventory_levels/update` body (read by {@link parseShopifyJson}); null when it names no item or location. */
+export function readInventoryLevelWebhook(payload: Record<string, unknown>): StoreLevelChange | null {
+  const item = payload.inventory_item_id;
+  const location = payload.location_id;
+  if ((typeof item !== 'string' && typeof item !== 'number') || (typeof location !== 'string' && typeof location !== 'number')) return null;
+  const available = typeof payload.available === 'number' && Number.isFinite(payload.available) ? payload.available : null;
+  const updatedAt = typeof payload.updated_at === 'string' && !Number.isNaN(Date.parse(payload.updated_at)) ? payload.updated_at : null;
+  return { inventoryItemId: String(item), locationId: String(location), available, updatedAt };
+}

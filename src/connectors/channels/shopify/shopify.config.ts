@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 
 /** Where the store keeps each customer's ERP account number. */
 export class AccountNumberSourceDto {
@@ -57,6 +57,13 @@ export class ShopifyConfig {
   })
   @IsOptional() @IsObject()
   priceLists?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    default: 250, minimum: 1, maximum: 250,
+    description: "Inventory items read a call when reconciling the store's levels (fewer with several locations: one query costs at most 1,000 points)",
+  })
+  @IsOptional() @IsInt() @Min(1) @Max(250)
+  reconcilePageSize?: number;
 
   @ApiPropertyOptional({ default: true, description: "Shopify emails the customer when Crossdock fulfils a shipment or changes its tracking" })
   @IsOptional() @IsBoolean()

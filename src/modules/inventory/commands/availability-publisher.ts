@@ -10,6 +10,14 @@ const DEFAULT_LOW_STOCK = 5;
 // Zero-crossings and low stock go first: they are what oversells.
 const URGENT_PRIORITY = 10;
 
+/** A figure published to a channel, under its version. */
+export interface PublishedFigure {
+  sku: string;
+  available: number;
+  byWarehouse: Record<string, number>;
+  version: number;
+}
+
 export interface StockPicture {
   positions: Map<string, StockPosition[]>;
   openReservations: Map<string, Record<string, number>>;
@@ -58,10 +66,24 @@ export class AvailabilityPublisher {
   async recompute(sql: Sql, skus: readonly string[], known?: ReadonlySet<string>): Promise<number> {
     const channels = (await this.queries.execute(new ChannelsQuery(sql))).filter((c) => c.inventory.warehouses.length > 0);
     if (known) skus = skus.filter((sku) => known.has(sku));
-    if (channels.length === 0 || skus.length === 0) return 0;
+    return (await this.publish(sql, channels, skus, false)).length;
+  }
+
+  /**
+   * The channel's current figures of the SKUs published again, each as a new version even where it is unchanged:
+   * the channel was found holding another figure than the one it was last sent. The caller holds the SKUs' locks.
+   */
+  async republish(sql: Sql, channel: Channel, skus: readonly string[]): Promise<PublishedFigure[]> {
+    if (channel.inventory.warehouses.length === 0) return [];
+    return this.publish(sql, [channel], skus, true);
+  }
+
+  /** Computes the channels' figures of the SKUs and publishes those that changed (all of them when `again`). */
+  private async publish(sql: Sql, channels: readonly Channel[], skus: readonly string[], again: boolean): Promise<PublishedFigure[]> {
+    if (channels.length === 0 || skus.length === 0) return [];
     const picture = await this.picture(sql, skus);
     const withStock = skus.filter((sku) => picture.positions.has(sku));
-    if (withStock.length === 0) return 0;
+    if (withStock.length === 0) return [];
     const figures: Array<{ channel: Channel; sku: string; available: number; byWarehouse: Record<string, number> }> = [];
     for (const sku of withStock) {
       for (const channel of channels) figures.push({ channel, sku, ...availableToSell(channel.inventory, picture.positions.get(sku)!, picture.openReservations.get(sku)) });
@@ -73,7 +95,7 @@ export class AvailabilityPublisher {
               select v.*, ca.available as previous from v
                 join channel ch on ch.id = v.c -- a channel deleted since the list of channels was read is left out
                 left join channel_availability ca on ca.channel_id = v.c and ca.sku = v.s
-               where ca.available is distinct from v.a),
+               where $5 or ca.available is distinct from v.a),
             up as (
               insert into channel_availability (channel_id, sku, available, by_warehouse, version, computed_at)
               select c, s, a, w, nextval('availability_version_seq'), clock_timestamp() from changed order by i
@@ -83,16 +105,15 @@ export class AvailabilityPublisher {
        select changed.i::int as i, up.version, changed.previous,
               to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now
          from up join changed on changed.c = up.channel_id and changed.s = up.sku order by changed.i`,
-      [figures.map((f) => f.channel.id), figures.map((f) => f.sku), figures.map((f) => f.available), figures.map((f) => JSON.stringify(f.byWarehouse))],
+      [figures.map((f) => f.channel.id), figures.map((f) => f.sku), figures.map((f) => f.available), figures.map((f) => JSON.stringify(f.byWarehouse)), again],
     );
-    if (stored.length === 0) return 0;
+    if (stored.length === 0) return [];
     const now = stored[0]!.now;
-    const changes = stored.map((row) => ({ ...figures[row.i - 1]!, previous: row.previous === null ? undefined : Number(row.previous) }));
-    const versions = stored.map((row) => ({ v: row.version }));
-    const messages = changes.flatMap((change, i) => {
+    const changes = stored.map((row) => ({ ...figures[row.i - 1]!, version: Number(row.version), previous: row.previous === null ? undefined : Number(row.previous) }));
+    const messages = changes.flatMap((change) => {
       // API channels read their figures; there is nothing to push to them.
       if (change.channel.kind === 'api') return [];
-      const version = Number(versions[i]!.v);
+      const { version } = change;
       const shopify = change.channel.kind === 'shopify';
       const payload: AvailabilityChanged = { channelId: change.channel.id, sku: change.sku, available: change.available, version, asOf: now, ...(shopify ? { byWarehouse: change.byWarehouse } : {}) };
       const low = change.channel.inventory.lowStockThreshold ?? DEFAULT_LOW_STOCK;
@@ -107,6 +128,6 @@ export class AvailabilityPublisher {
       }];
     });
     await this.outbox.addMany(sql, messages);
-    return changes.length;
+    return changes.map(({ sku, available, byWarehouse, version }) => ({ sku, available, byWarehouse, version }));
   }
 }

@@ -3,7 +3,7 @@ import type { RawBodyRequest } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { parseShopifyJson, shopifyDelivery, verifyShopifyHmac } from '../../../connectors/channels/shopify/shopify-webhooks.js';
+import { parseShopifyJson, readInventoryLevelWebhook, shopifyDelivery, verifyShopifyHmac } from '../../../connectors/channels/shopify/shopify-webhooks.js';
 import { toStoreCustomer, type ShopifyCustomer } from '../../../connectors/channels/shopify/shopify-customer.js';
 import { COMPANY_TOPICS, readCompanyWebhook } from '../../../connectors/channels/shopify/shopify-companies.js';
 import { DEFAULT_ACCOUNT_SOURCE, toOrderRequest } from '../../../connectors/channels/shopify/shopify-order.js';
@@ -22,6 +22,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ResourceIdPipe } from '../../../platform/http/resource-id.js';
 import { ChannelQuery, type Channel } from '../../configuration/index.js';
 import { ChangeCustomerCommand, type CustomerFields } from '../../customers/index.js';
+import { CheckStoreLevelCommand } from '../../inventory/index.js';
 import { AcceptOrder } from '../commands/accept-order/accept-order.js';
 import { CancelOrder } from '../commands/cancel-order/cancel-order.js';
 import { ChannelFulfillmentReported } from '../events/channel-fulfillment-reported.js';
@@ -53,7 +54,7 @@ export class ShopifyWebhooksController {
   @Post(':channelId')
   @HttpCode(200)
   @Access('public')
-  @ApiOperation({ summary: "Shopify's webhooks (orders/create, orders/cancelled, fulfillments/create|update, customers/create|update, companies/create|update, company_locations/create|update), verified by X-Shopify-Hmac-Sha256" })
+  @ApiOperation({ summary: "Shopify's webhooks (orders/create, orders/cancelled, fulfillments/create|update, customers/create|update, companies/create|update, company_locations/create|update, inventory_levels/update), verified by X-Shopify-Hmac-Sha256" })
   async receive(
     @Param('channelId', ResourceIdPipe) channelId: string,
     @Headers() headers: Record<string, string | string[] | undefined>,
@@ -138,6 +139,13 @@ export class ShopifyWebhooksController {
       // A company and its location change apart, each ordered by its own updated_at.
       const source = `shopify:${channelId}/${company.locationId ? 'location' : 'company'}`;
       return this.changeCustomer(tx, company.accountNumber, company.fields, source, ids, eventTime(payload.updated_at) ?? triggeredAt);
+    }
+    if (topic === 'inventory_levels/update') {
+      // A store's quantity changed (a merchant's edit, or Crossdock's own coming back): inventory checks it against what the store was last sent.
+      const level = readInventoryLevelWebhook(payload);
+      if (!level) return { outcome: 'ignored' as const, reason: 'no inventory item or location' };
+      await this.commands.execute(new CheckStoreLevelCommand(tx, channelId, level));
+      return { outcome: 'recorded' as const };
     }
     return { outcome: 'ignored' as const };
   }
