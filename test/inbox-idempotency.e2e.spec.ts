@@ -137,7 +137,10 @@ describe('housekeeping', () => {
     await t.sql(`insert into trace_event (correlation_id, step, at) select 'old', 'stored', now() - interval '30 days' from generate_series(1, 10)`);
     await t.sql(`update inbox set received_at = now() - interval '60 days'`);
     await t.sql(`update idempotency_record set created_at = now() - interval '60 days' where key = 'k-1'`);
+    await t.sql(`insert into console_session (id_hash, principal, csrf_token, expires_at) values ('\\x01', '{"type":"admin","actor":"admin"}', 'c', now() - interval '1 minute'), ('\\x02', '{"type":"admin","actor":"admin"}', 'c', now() + interval '1 hour')`);
     const pruned = await t.app.get(Housekeeping).prune();
+    expect(pruned!.consoleSessions).toBe(1);
+    expect(await t.sql('select id_hash from console_session')).toHaveLength(1);
     expect(pruned).toMatchObject({ outbox: 1500, trace: 10 });
     expect(pruned!.inbox).toBeGreaterThanOrEqual(1);
     expect(pruned!.idempotency).toBe(1);

@@ -45,6 +45,7 @@ export class Housekeeping {
         inbox: await this.batches(`delete from inbox where ctid in (select ctid from inbox where received_at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.inboxDays),
         idempotency: await this.batches(`delete from idempotency_record where ctid in (select ctid from idempotency_record where created_at < clock_timestamp() - $1 * interval '1 day' limit ${BATCH})`, this.retention.idempotencyDays),
         leases: (await this.pool.query(`delete from governor_lease where expires_at < clock_timestamp() - interval '1 minute'`)).rowCount ?? 0,
+        consoleSessions: (await this.pool.query(`delete from console_session where expires_at < clock_timestamp()`)).rowCount ?? 0,
       };
       if (Object.values(pruned).some((n) => n > 0)) this.logger.info({ pruned }, 'housekeeping pruned old rows');
       return pruned;

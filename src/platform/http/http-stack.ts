@@ -21,7 +21,7 @@ const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
  */
 export function installHttpStack(app: NestFastifyApplication, logger: Logger, metrics: Metrics, bodyLimit: number): void {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
-  // JSON only, with the raw bytes kept on request.rawBody for signature checks; any other type is a 415.
+  // JSON, with the raw bytes kept on request.rawBody for signature checks; forms for the console (below); any other type is a 415.
   fastify.removeAllContentTypeParsers();
   app.useBodyParser('application/json', { bodyLimit });
   // The console's forms post urlencoded (each with its session's CSRF token); the API under /v1 takes JSON only.

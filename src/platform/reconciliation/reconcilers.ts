@@ -37,6 +37,12 @@ export interface ReconcileTarget {
   intervalMs?: number;
 }
 
+/** A target, on the schedule its `reconcile` sets for `domain` (on demand only when it sets none). */
+export function reconcileTarget(target: string, schedules: ReconcileSchedules | null | undefined, domain: string): ReconcileTarget {
+  const schedule = schedules?.[domain];
+  return schedule ? { target, intervalMs: schedule.intervalMinutes * 60_000 } : { target };
+}
+
 /**
  * A domain's comparison of one kind of target: it reads the target the cheap way (through its connector and the
  * governor, a page at a time), and repairs in the run's transaction, so that the repair and its record commit

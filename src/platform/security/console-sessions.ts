@@ -67,7 +67,6 @@ export class ConsoleSessions {
        returning expires_at`,
       [sha256(sessionId), JSON.stringify(principal), keyId, csrfToken, this.settings.idleMinutes, this.settings.maxHours],
     );
-    await this.pool.query(`delete from console_session where expires_at < clock_timestamp() - interval '1 day'`);
     return { sessionId, session: { principal, csrfToken, expiresAt: new Date(rows[0]!.expires_at) } };
   }
 

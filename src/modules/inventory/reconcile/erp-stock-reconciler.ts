@@ -5,7 +5,7 @@ import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction, type Tx } from '../../../platform/database/transaction.js';
 import type { IntakeCounts } from '../../../platform/http/batch-items.js';
-import { Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
+import { reconcileTarget, Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
 import { ErpBackendQuery } from '../../configuration/index.js';
 import { ErpRouteQuery } from '../../migration-coexistence/index.js';
 import { StockIntake } from '../commands/stock-intake.js';
@@ -50,8 +50,8 @@ export class ErpStockReconciler implements Reconciler, OnModuleInit {
   async targets(): Promise<ReconcileTarget[]> {
     const route = await inTransaction(this.pool, (tx) => this.queries.execute(new ErpRouteQuery('inventory', tx)));
     if (!route) return [];
-    const schedule = (await this.queries.execute(new ErpBackendQuery(route.primary)))?.reconcile?.inventory;
-    return [{ target: `erp:${route.primary}`, ...(schedule ? { intervalMs: schedule.intervalMinutes * 60_000 } : {}) }];
+    const backend = await this.queries.execute(new ErpBackendQuery(route.primary));
+    return [reconcileTarget(`erp:${route.primary}`, backend?.reconcile, 'inventory')];
   }
 
   async compare(target: string): Promise<ComparedPage> {

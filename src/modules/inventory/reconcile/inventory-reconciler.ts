@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { ShopifyInventoryReads, type StoreStock } from '../../../connectors/channels/shopify/shopify-inventory-reads.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import type { Tx } from '../../../platform/database/transaction.js';
-import { Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
+import { reconcileTarget, Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
 import { ChannelQuery, ChannelsQuery, type Channel } from '../../configuration/index.js';
 import { AvailabilityPublisher } from '../commands/availability-publisher.js';
 import { lockSkus } from '../commands/stock-locks.js';
@@ -45,10 +45,7 @@ export class InventoryReconciler implements Reconciler, OnModuleInit {
 
   async targets(): Promise<ReconcileTarget[]> {
     const channels = await this.queries.execute(new ChannelsQuery());
-    return channels.filter((c) => c.kind === 'shopify').map((c) => {
-      const schedule = c.reconcile?.inventory;
-      return { target: `channel:${c.id}`, ...(schedule ? { intervalMs: schedule.intervalMinutes * 60_000 } : {}) };
-    });
+    return channels.filter((c) => c.kind === 'shopify').map((c) => reconcileTarget(`channel:${c.id}`, c.reconcile, 'inventory'));
   }
 
   async compare(target: string, cursor: string | null): Promise<ComparedPage> {

@@ -85,7 +85,7 @@ export class ConsoleController {
       await this.sessions.close(signed.id);
       void reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0`);
       return '/console/login';
-    });
+    }, false);
   }
 
   @Get()
@@ -187,7 +187,7 @@ export class ConsoleController {
       const limit = Math.min(1000, Math.max(1, Number(form.confirm) || 1));
       await this.api.post(signed, `/v1/ops/dead-letters/${action}`, { ...filter, limit, reason: form.reason });
       return href('/console/dead-letters', { ...filter, notice: action === 'replay' ? 'bulk-replayed' : 'bulk-discarded' });
-    });
+    }, form?.confirm !== undefined); // the first step only counts: no reason yet
   }
 
   @Post('dead-letters/:id/replay')
@@ -309,14 +309,12 @@ export class ConsoleController {
     }
   }
 
-  /** An action: only from this origin, with the session's CSRF token and a reason; then back to a page. */
-  private async acting(request: FastifyRequest, form: Form, reply: FastifyReply, act: (signed: Signed, viewer: Viewer) => Promise<string | Html>) {
+  /** An action: only from this origin, with the session's CSRF token and (`asksWhy`) a reason; then back to a page. */
+  private async acting(request: FastifyRequest, form: Form, reply: FastifyReply, act: (signed: Signed, viewer: Viewer) => Promise<string | Html>, asksWhy = true) {
     const signed = await this.signedIn(request);
     if (!signed) return redirect(reply, '/console/login');
     const viewer = viewerOf(signed.session, this.settings);
     if (!sameOrigin(request) || !csrfMatches(signed.session, form?._csrf)) return send(reply, 403, errorPage(viewer, 403, 'The form is out of date or came from another site; reload the page and try again'));
-    // Every action asks why, but signing out, and the first step of a bulk action (which only counts).
-    const asksWhy = request.url !== '/console/logout' && !(request.url === '/console/dead-letters/bulk' && form.confirm === undefined);
     if (asksWhy && !(form.reason ?? '').trim()) return send(reply, 400, errorPage(viewer, 400, 'Give a reason: it is kept in the audit log'));
     try {
       const next = await act(signed, viewer);

@@ -79,6 +79,27 @@ export function errorPage(viewer: Viewer | undefined, status: number, detail: st
   return layout(status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something went wrong', viewer, html`<p class="error" role="alert">${detail}</p><p><a href="/console">Back to the overview</a></p>`);
 }
 
+/** A filter's choice among fixed values ('' for any), the current one selected. */
+function choice(label: string, name: string, values: readonly string[], current: string | undefined): Html {
+  return html`<label>${label} <select name="${name}">${values.map((v) => html`<option value="${v}"${v === (current ?? '') ? html` selected` : ''}>${v || 'any'}</option>`)}</select></label>`;
+}
+
+/**
+ * A payload to send again as it was or corrected, with the reason asked for; for a person who may not act, the
+ * payload as text.
+ */
+function payloadForm(viewer: Viewer, action: string, payload: unknown, labels: { edited: string; asItWas: string; reason: string }, hidden: Html | string = '', rows = 8): Html {
+  if (!viewer.canAct) return html`<pre>${json(payload)}</pre>`;
+  return html`<form class="action edit" method="post" action="${action}">
+  <input type="hidden" name="_csrf" value="${viewer.csrfToken}">
+  ${hidden}
+  <textarea name="payload" rows="${rows}" spellcheck="false" aria-label="Payload">${json(payload)}</textarea>
+  <input type="text" name="reason" placeholder="Reason (required)" required maxlength="500" aria-label="Reason for ${labels.reason}">
+  <button type="submit" name="edited" value="yes">${labels.edited}</button>
+  <button type="submit" name="edited" value="no">${labels.asItWas}</button>
+</form>`;
+}
+
 /** A form that asks for a reason before it acts; drawn only for people who may act. */
 export function actionForm(viewer: Viewer, action: string, label: string, fields: Html | string = '', danger = false): Html {
   if (!viewer.canAct) return html``;
@@ -194,7 +215,7 @@ const ORDER_STATUSES = ['', 'accepted', 'submitted', 'confirmed', 'partially_shi
 export function ordersPage(viewer: Viewer, filter: { status?: string; channelId?: string }, page: { items: Array<Record<string, any>>; nextCursor: string | null }): Html {
   return layout('Orders', viewer, html`
 <form class="filters" method="get" action="/console/orders">
-  <label>Status <select name="status">${ORDER_STATUSES.map((s) => html`<option value="${s}"${s === (filter.status ?? '') ? html` selected` : ''}>${s || 'any'}</option>`)}</select></label>
+  ${choice('Status', 'status', ORDER_STATUSES, filter.status)}
   <label>Channel <input name="channelId" value="${filter.channelId ?? ''}" maxlength="64"></label>
   <button type="submit">Filter</button>
 </form>
@@ -223,17 +244,8 @@ export function deadLetterPanel(viewer: Viewer, dead: DeadLetterDetail, back: st
 <h4>Errors</h4>
 ${table(errors.slice(-5), [['at', (e) => when(e.at ?? null)], ['message', (e) => e.message ?? json(e)]])}
 <h4>Payload</h4>
-${viewer.canAct
-    ? html`<form class="action edit" method="post" action="/console/dead-letters/${dead.id}/replay">
-  <input type="hidden" name="_csrf" value="${viewer.csrfToken}">
-  <input type="hidden" name="back" value="${back}">
-  <textarea name="payload" rows="12" spellcheck="false" aria-label="Payload">${json(dead.payload)}</textarea>
-  <input type="text" name="reason" placeholder="Reason (required)" required maxlength="500" aria-label="Reason for replay">
-  <button type="submit" name="edited" value="yes">Edit and replay</button>
-  <button type="submit" name="edited" value="no">Replay as it was</button>
-</form>
-${actionForm(viewer, `/console/dead-letters/${dead.id}/discard`, 'Skip (discard)', html`<input type="hidden" name="back" value="${back}">`, true)}`
-    : html`<pre>${json(dead.payload)}</pre>`}
+${payloadForm(viewer, `/console/dead-letters/${dead.id}/replay`, dead.payload, { edited: 'Edit and replay', asItWas: 'Replay as it was', reason: 'replay' }, html`<input type="hidden" name="back" value="${back}">`, 12)}
+${actionForm(viewer, `/console/dead-letters/${dead.id}/discard`, 'Skip (discard)', html`<input type="hidden" name="back" value="${back}">`, true)}
 </section>`;
 }
 
@@ -303,7 +315,7 @@ export function deadLettersPage(viewer: Viewer, filter: DeadLetterFilter, groups
 <form class="filters" method="get" action="/console/dead-letters">
   <label>Flow <input name="flow" value="${filter.flow ?? ''}" maxlength="100"></label>
   <label>Destination <input name="destination" value="${filter.destination ?? ''}" maxlength="200"></label>
-  <label>Class <select name="errorClass">${['', 'permanent', 'retryable', 'throttled'].map((c) => html`<option value="${c}"${c === (filter.errorClass ?? '') ? html` selected` : ''}>${c || 'any'}</option>`)}</select></label>
+  ${choice('Class', 'errorClass', ['', 'permanent', 'retryable', 'throttled'], filter.errorClass)}
   <button type="submit">Filter</button>
 </form>
 <section class="card"><h2>By flow and error class</h2>
@@ -362,21 +374,15 @@ ${actionForm(viewer, '/console/dead-letters/bulk', `${action === 'replay' ? 'Rep
 export function exceptionsPage(viewer: Viewer, domain: string | undefined, exceptions: Array<Record<string, any>>, notice?: string): Html {
   return layout('Exceptions', viewer, html`
 <form class="filters" method="get" action="/console/exceptions">
-  <label>Domain <select name="domain">${['', 'shipment', 'customer'].map((d) => html`<option value="${d}"${d === (domain ?? '') ? html` selected` : ''}>${d || 'any'}</option>`)}</select></label>
+  ${choice('Domain', 'domain', ['', 'shipment', 'customer'], domain)}
   <button type="submit">Filter</button>
 </form>
 ${exceptions.length === 0 ? html`<p class="muted">No open exceptions.</p>` : exceptions.map((e) => html`<section class="card" id="exception-${e.id}">
 <h3>${e.domain} ${e.subject ?? ''}</h3>
 <p class="error">${e.reason}</p>
 <p class="muted">Received ${when(e.receivedAt ?? e.createdAt)}</p>
-${viewer.canAct ? html`<form class="action edit" method="post" action="/console/exceptions/${e.id}/retry">
-  <input type="hidden" name="_csrf" value="${viewer.csrfToken}">
-  <textarea name="payload" rows="8" spellcheck="false" aria-label="Payload">${json(e.payload)}</textarea>
-  <input type="text" name="reason" placeholder="Reason (required)" required maxlength="500" aria-label="Reason for retry">
-  <button type="submit" name="edited" value="yes">Correct and retry</button>
-  <button type="submit" name="edited" value="no">Retry as it was</button>
-</form>
-${actionForm(viewer, `/console/exceptions/${e.id}/dismiss`, 'Dismiss', '', true)}` : html`<pre>${json(e.payload)}</pre>`}
+${payloadForm(viewer, `/console/exceptions/${e.id}/retry`, e.payload, { edited: 'Correct and retry', asItWas: 'Retry as it was', reason: 'retry' })}
+${actionForm(viewer, `/console/exceptions/${e.id}/dismiss`, 'Dismiss', '', true)}
 </section>`)}`, notice);
 }
 
@@ -415,7 +421,7 @@ ${report ? html`<section class="card"><h2>Per domain</h2>${table(report.domains 
 export function reconciliationPage(viewer: Viewer, domain: string | undefined, report: { domains: string[]; runs: Array<Record<string, any>>; waiting: Array<Record<string, any>> }, notice?: string): Html {
   return layout('Reconciliation', viewer, html`
 <form class="filters" method="get" action="/console/reconciliation">
-  <label>Domain <select name="domain">${['', ...report.domains].map((d) => html`<option value="${d}"${d === (domain ?? '') ? html` selected` : ''}>${d || 'any'}</option>`)}</select></label>
+  ${choice('Domain', 'domain', ['', ...report.domains], domain)}
   <button type="submit">Filter</button>
 </form>
 ${viewer.isAdmin ? html`<section class="card"><h2>Run now</h2>${report.domains.map((d) => actionForm(viewer, `/console/reconciliation/${encodeURIComponent(d)}/run`, `Reconcile ${d} now`))}</section>` : ''}

@@ -5,7 +5,7 @@ import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
 import type { ErpOrderRecord } from '../../../connectors/erp/erp-contract.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction, type Tx } from '../../../platform/database/transaction.js';
-import { Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
+import { reconcileTarget, Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
 import { ErpBackendsQuery } from '../../configuration/index.js';
 import { ErpRouteQuery } from '../../migration-coexistence/index.js';
 import { UNFINISHED, ErpSubmission } from '../commands/submit-to-erp/erp-submission.js';
@@ -47,10 +47,7 @@ export class ErpOrdersReconciler implements Reconciler, OnModuleInit {
     const route = await inTransaction(this.pool, (tx) => this.queries.execute(new ErpRouteQuery('orders', tx)));
     return backends
       .filter((backend) => backend.reconcile?.orders || backend.id === route?.primary)
-      .map((backend) => {
-        const schedule = backend.reconcile?.orders;
-        return { target: `erp:${backend.id}`, ...(schedule ? { intervalMs: schedule.intervalMinutes * 60_000 } : {}) };
-      });
+      .map((backend) => reconcileTarget(`erp:${backend.id}`, backend.reconcile, 'orders'));
   }
 
   async compare(target: string, cursor: string | null): Promise<ComparedPage> {
