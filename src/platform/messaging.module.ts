@@ -20,6 +20,7 @@ import { Housekeeping, RETENTION, type Retention } from './housekeeping.js';
 import { TableCare } from './table-care.js';
 import { IdempotencyKeys } from './inbox/idempotency.js';
 import { Inbox } from './inbox/inbox.js';
+import { GovernedReads } from './governor/governed-reads.js';
 import { Governor, GOVERNOR_SETTINGS, type GovernorSettings } from './governor/governor.js';
 import { IntegrationEvents } from './outbox/integration-events.js';
 import { Outbox } from './outbox/outbox.js';
@@ -64,7 +65,7 @@ export class MessagingModule {
         ExceptionSources,
         SearchSources,
         DeliveryQueues,
-        Governor,
+        Governor, GovernedReads,
         Relay,
         DeliveryWorker,
         StateDispatcher,
@@ -82,7 +83,7 @@ export class MessagingModule {
         ReconciliationRuns,
         ReconciliationScheduler,
       ],
-      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, ExceptionSources, SearchSources, DeliveryQueues, Governor, Relay, DeadLetters, DeliveredStates, FlowStats, FlowLatency, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare, Reconcilers, ReconciliationRuns, ReconciliationScheduler],
+      exports: [PG_POOL, DATABASE_URL, BossService, Subscriptions, OutboxSignals, Outbox, IntegrationEvents, StateDispatcher, Destinations, ExceptionSources, SearchSources, DeliveryQueues, Governor, GovernedReads, Relay, DeadLetters, DeliveredStates, FlowStats, FlowLatency, TraceQuery, AuditLog, Inbox, IdempotencyKeys, Housekeeping, TableCare, Reconcilers, ReconciliationRuns, ReconciliationScheduler],
     };
   }
 }

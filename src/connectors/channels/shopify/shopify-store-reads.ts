@@ -1,20 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { Destinations } from '../../../platform/delivery/destinations.js';
-import { classify, TargetError } from '../../../platform/delivery/outcome.js';
-import { backoffDelay, DEFAULT_RETRY_POLICY } from '../../../platform/delivery/retry-policy.js';
+import { TargetError } from '../../../platform/delivery/outcome.js';
 import { TargetDirectory } from '../../../platform/delivery/target-directory.js';
-import { Governor, TargetUnavailableError } from '../../../platform/governor/governor.js';
+import { GovernedReads } from '../../../platform/governor/governed-reads.js';
 import { ShopifyAdminClient } from './shopify-admin.client.js';
 import type { ShopifyConfig } from './shopify.config.js';
 
-const CALL_TIMEOUT_MS = 15_000;
 // A long read waits until the bucket holds its page and this share of the bucket besides: the store's deliveries
 // (availability, prices, customers) keep room to go while a whole store is read.
 const SPARE_FOR_DELIVERIES = 0.25;
 // A read waits for the bucket rather than fail a run that has pages to go.
 const READ_MAX_WAIT_MS = 60_000;
-// Tries of one read that the store or the governor turns away for a while (an outage, a pause, a 5xx).
-const READ_TRIES = 6;
 
 /** A store's settings and the client of this process's reads from it. */
 export interface ShopifyStore {
@@ -36,8 +31,7 @@ export class ShopifyStoreReads {
 
   constructor(
     private readonly targets: TargetDirectory,
-    private readonly governor: Governor,
-    private readonly destinations: Destinations,
+    private readonly governed: GovernedReads,
   ) {}
 
   /** The channel's settings and client for reads; a permanent failure when the channel is not a Shopify store. */
@@ -62,24 +56,11 @@ export class ShopifyStoreReads {
 
   /**
    * One read: when `cost` is given, first waits until the store's bucket holds it and a share for the deliveries;
-   * then the call under the channel's governor. A refusal for a while (an outage, a pause, Shopify's throttling) is
-   * waited out and tried again a few times before it fails the read.
+   * then the call under the channel's governor (GovernedReads).
    */
   async read<T>(store: ShopifyStore, cost: number | null, work: (client: ShopifyAdminClient, signal: AbortSignal) => Promise<T>): Promise<T> {
     if (cost !== null) await store.client.untilAvailable(cost, SPARE_FOR_DELIVERIES);
-    const handler = this.destinations.handlerOf('channel');
-    if (!handler) throw new TargetError('permanent', 'this instance does not reach channels');
-    const limits = await handler.limits(store.channelId);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.governor.call(`channel:${store.channelId}`, limits, () => work(store.client, AbortSignal.timeout(CALL_TIMEOUT_MS)));
-      } catch (error) {
-        const failure = classify(error);
-        if (failure.class === 'permanent' || attempt >= READ_TRIES) throw error;
-        const waitMs = error instanceof TargetUnavailableError ? error.waitMs : (failure.retryAfterMs ?? backoffDelay(DEFAULT_RETRY_POLICY, attempt));
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
-      }
-    }
+    return this.governed.call(`channel:${store.channelId}`, (signal) => work(store.client, signal));
   }
 }
 

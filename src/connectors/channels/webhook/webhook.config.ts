@@ -25,6 +25,14 @@ export class WebhookConfig {
   batchMaxEvents?: number;
 
   @ApiPropertyOptional({
+    example: 'https://portal.example.com/hooks/crossdock/figures',
+    description:
+      'Where the subscriber answers the figures it holds, for reconciliation: GET {readUrl}?type=<event type>&limit=<n>[&after=<cursor>], signed like a delivery (Standard Webhooks, empty body), answered {items: [{key, version, data}], next}',
+  })
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  readUrl?: string;
+
+  @ApiPropertyOptional({
     enum: SUBSCRIBABLE_EVENTS, isArray: true,
     description: "Event types this subscriber takes for every channel's orders (a CRM, a notification service); without it, only its own orders' events",
   })

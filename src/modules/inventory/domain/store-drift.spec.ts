@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heldFigures, readFigures, storeDrift } from './store-drift.js';
+import { channelDrift, heldFigures, readFigures, storeDrift } from './store-drift.js';
 
 describe('storeDrift', () => {
   it('names the warehouses whose figure the channel holds otherwise, with both figures', () => {
@@ -24,5 +24,25 @@ describe('readFigures', () => {
   it('reads figures per warehouse, and nothing else', () => {
     expect(readFigures('{"WH-EAST":3}')).toEqual({ 'WH-EAST': 3 });
     for (const value of [null, '7', '[1]', 'null', '{"WH-EAST":"3"}', '{']) expect(readFigures(value)).toBeUndefined();
+  });
+});
+
+describe('channelDrift', () => {
+  it("compares a store's figures per warehouse, and keeps what it holds in the form it was sent", () => {
+    expect(channelDrift('{"WH-EAST":9,"WH-WEST":4}', { byWarehouse: { 'WH-EAST': 9, 'WH-WEST': 40 } }, ['WH-EAST', 'WH-WEST'])).toEqual({
+      drift: { expected: { 'WH-WEST': 4 }, actual: { 'WH-WEST': 40 }, heldValue: '{"WH-EAST":9,"WH-WEST":40}' },
+    });
+    expect(channelDrift('{"WH-EAST":9}', { byWarehouse: { 'WH-EAST': 9 } }, ['WH-EAST'])).toEqual({});
+  });
+
+  it("compares a subscriber's one figure with the one it was sent", () => {
+    expect(channelDrift('12', { available: 7 }, ['WH-EAST'])).toEqual({ drift: { expected: { available: 12 }, actual: { available: 7 }, heldValue: '7' } });
+    expect(channelDrift('12', { available: 12 }, [])).toEqual({});
+  });
+
+  it('does not compare values of another shape', () => {
+    expect(channelDrift('12', { byWarehouse: { 'WH-EAST': 12 } }, ['WH-EAST'])).toBeUndefined();
+    expect(channelDrift('{"WH-EAST":12}', { available: 12 }, ['WH-EAST'])).toBeUndefined();
+    expect(channelDrift(null, { available: 0 }, [])).toBeUndefined();
   });
 });

@@ -45,3 +45,28 @@ export function readFigures(value: string | null): Record<string, number> | unde
     return undefined;
   }
 }
+
+/** What a channel holds of a SKU, as its kind keeps it: per warehouse (a Shopify store's locations), or one figure (a webhook subscriber's `available`). */
+export type HeldStock = { byWarehouse: WarehouseFigures } | { available: number };
+
+/** A channel's drift, with what it holds in the form the last-value queue keeps what it was sent. */
+export interface ChannelDrift extends StoreDrift {
+  heldValue: string;
+}
+
+/**
+ * What a channel holds against what it was last sent (`sentValue`, as the last-value queue keeps it: JSON per
+ * warehouse for a store, the figure as text for a subscriber): `{}` when they agree, `{drift}` when not, undefined
+ * when the two cannot be compared (a value of another shape).
+ */
+export function channelDrift(sentValue: string | null, held: HeldStock, warehouses: readonly string[]): { drift?: ChannelDrift } | undefined {
+  if ('byWarehouse' in held) {
+    const sent = readFigures(sentValue);
+    if (!sent) return undefined;
+    const drift = storeDrift(sent, held.byWarehouse, warehouses);
+    return drift ? { drift: { ...drift, heldValue: JSON.stringify(heldFigures(sent, drift)) } } : {};
+  }
+  const sent = sentValue !== null && /^-?\d+(\.\d+)?$/.test(sentValue) ? Number(sentValue) : undefined;
+  if (sent === undefined) return undefined;
+  return sent === held.available ? {} : { drift: { expected: { available: sent }, actual: { available: held.available }, heldValue: String(held.available) } };
+}

@@ -1,31 +1,39 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import type pg from 'pg';
-import { ShopifyInventoryReads, type StoreStock } from '../../../connectors/channels/shopify/shopify-inventory-reads.js';
+import { ShopifyInventoryReads } from '../../../connectors/channels/shopify/shopify-inventory-reads.js';
+import { WebhookReads } from '../../../connectors/channels/webhook/webhook-reads.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import type { Tx } from '../../../platform/database/transaction.js';
 import { reconcileTarget, Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
 import { ChannelQuery, ChannelsQuery, type Channel } from '../../configuration/index.js';
 import { AvailabilityPublisher } from '../commands/availability-publisher.js';
 import { lockSkus } from '../commands/stock-locks.js';
-import { heldFigures, readFigures, storeDrift } from '../domain/store-drift.js';
+import { channelDrift, type HeldStock } from '../domain/store-drift.js';
 
 const CHANNEL_DIFFERS = 'channel-differs';
+/** The state event a webhook subscriber holds its figures by. */
+const AVAILABILITY_EVENT = 'inventory.availability.changed';
 
-/** What a channel-differs finding carries for its repair: the version and figures the channel was last sent. */
+/**
+ * What a channel-differs finding carries for its repair: the version the channel was last sent, and what it holds
+ * in the form that delivery was recorded in (so that the republished figure is compared with it, not with the sent one).
+ */
 interface SentDetail {
   sentVersion: string;
-  sent: Record<string, number>;
+  held: string;
 }
 
 /**
- * Inventory's reconciliation with the Shopify stores (`channel:<id>`): each store's `available` figures, read a page of
- * items at a time, against what Crossdock last delivered to it (`delivered_version`). A SKU whose newer figure is
- * still on its way (queued or being sent) is not compared: the store will get it. A difference is the store's
- * (`channel-differs`, a merchant's edit or another app's) and is repaired by republishing Crossdock's current figure
- * as a new version, after recording what the store was found holding, so that the republished figure is sent (not
- * taken for unchanged) and set compare-and-set against the store's own figure. Every Shopify store can be
- * reconciled on demand; on a schedule, those whose `reconcile.inventory` says how often.
+ * Inventory's reconciliation with the channels that can be read (`channel:<id>`): each Shopify store's `available`
+ * figures per location, and each webhook subscriber's figures where it answers them (`config.readUrl`), read a page at
+ * a time, against what Crossdock last delivered to it (`delivered_version`). A SKU whose newer figure is still on its
+ * way (queued or being sent) is not compared: the channel will get it. A difference is the channel's
+ * (`channel-differs`: a merchant's edit, another app's, a delivery the subscriber lost) and is repaired by
+ * republishing Crossdock's current figure as a new version, after recording what the channel was found holding, so
+ * that the republished figure is sent (not taken for unchanged), and set compare-and-set against a store's own
+ * figure. Every such channel can be reconciled on demand; on a schedule, those whose `reconcile.inventory` says how
+ * often. API channels read their figures from Crossdock: nothing to compare.
  */
 @Injectable()
 export class InventoryReconciler implements Reconciler, OnModuleInit {
@@ -36,6 +44,7 @@ export class InventoryReconciler implements Reconciler, OnModuleInit {
     private readonly reconcilers: Reconcilers,
     private readonly queries: QueryBus,
     private readonly reads: ShopifyInventoryReads,
+    private readonly subscribers: WebhookReads,
     private readonly availability: AvailabilityPublisher,
   ) {}
 
@@ -45,28 +54,37 @@ export class InventoryReconciler implements Reconciler, OnModuleInit {
 
   async targets(): Promise<ReconcileTarget[]> {
     const channels = await this.queries.execute(new ChannelsQuery());
-    return channels.filter((c) => c.kind === 'shopify').map((c) => reconcileTarget(`channel:${c.id}`, c.reconcile, 'inventory'));
+    const readable = await Promise.all(channels.map(async (c) => c.kind === 'shopify' || (c.kind === 'webhook' && (await this.subscribers.readable(c.id)))));
+    return channels.filter((_, n) => readable[n]).map((c) => reconcileTarget(`channel:${c.id}`, c.reconcile, 'inventory'));
   }
 
   async compare(target: string, cursor: string | null): Promise<ComparedPage> {
-    const channel = await this.storeOf(target);
-    // A store deleted, or no longer a store, since the run began: nothing left to compare.
+    const channel = await this.readableChannel(target);
+    // A channel deleted, or no longer one that can be read, since the run began: nothing left to compare.
     if (!channel) return { compared: 0, findings: [], nextCursor: null };
-    // What was delivered after the store's figures were read is newer than them: not compared.
+    // What was delivered after the channel's figures were read is newer than them: not compared.
     const { rows: [{ now }] } = (await this.pool.query<{ now: Date }>('select clock_timestamp() as now')) as { rows: Array<{ now: Date }> };
-    const page = await this.reads.stockPage(channel.id, channel.inventory.warehouses, cursor);
-    return { ...(await this.drift(this.pool, channel, page.stock, now)), nextCursor: page.next };
+    const held = new Map<string, HeldStock>();
+    let next: string | null;
+    if (channel.kind === 'shopify') {
+      const page = await this.reads.stockPage(channel.id, channel.inventory.warehouses, cursor);
+      for (const item of page.stock) if (!held.has(item.sku)) held.set(item.sku, { byWarehouse: item.byWarehouse }); // the first of two items with one SKU, as publishing finds them
+      next = page.next;
+    } else {
+      const page = await this.subscribers.page(channel.id, AVAILABILITY_EVENT, cursor);
+      for (const item of page.items) if (typeof item.data.available === 'number') held.set(item.key, { available: item.data.available });
+      next = page.next;
+    }
+    return { ...(await this.drift(this.pool, channel, held, now)), nextCursor: next };
   }
 
   /**
-   * The store's figures against what it was last sent, one statement for the lot: a SKU it was never sent, whose
-   * newer figure is on its way, or that was sent after `readAt` (when the store's figures were read) is not compared.
+   * The channel's figures against what it was last sent, one statement for the lot: a SKU it was never sent, whose
+   * newer figure is on its way, or that was sent after `readAt` (when the channel's figures were read) is not compared.
    * Findings come in SKU order, the order in which their repairs take the SKUs' locks.
    */
-  async drift(sql: Pick<Tx, 'query'>, channel: Channel, stock: readonly StoreStock[], readAt: Date | null): Promise<{ compared: number; findings: Finding[] }> {
+  async drift(sql: Pick<Tx, 'query'>, channel: Channel, held: ReadonlyMap<string, HeldStock>, readAt: Date | null): Promise<{ compared: number; findings: Finding[] }> {
     const destination = `channel:${channel.id}`;
-    const held = new Map<string, StoreStock>();
-    for (const item of stock) if (!held.has(item.sku)) held.set(item.sku, item); // the first of two items with one SKU, as publishing finds them
     if (held.size === 0) return { compared: 0, findings: [] };
     const { rows } = await sql.query<{ key: string; version: string; value: string | null; comparable: boolean }>(
       `select dv.key, dv.version::text as version, dv.state_value as value,
@@ -79,38 +97,43 @@ export class InventoryReconciler implements Reconciler, OnModuleInit {
     let compared = 0;
     const findings: Finding[] = [];
     for (const row of rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
-      const sent = readFigures(row.value);
-      if (!row.comparable || !sent) continue;
+      const compare = row.comparable ? channelDrift(row.value, held.get(row.key)!, channel.inventory.warehouses) : undefined;
+      if (!compare) continue;
       compared++;
-      const drift = storeDrift(sent, held.get(row.key)!.byWarehouse, channel.inventory.warehouses);
+      const drift = compare.drift;
       if (!drift) continue;
-      const detail: SentDetail = { sentVersion: row.version, sent };
+      const detail: SentDetail = { sentVersion: row.version, held: drift.heldValue };
       findings.push({ key: row.key, class: CHANNEL_DIFFERS, expected: drift.expected, actual: drift.actual, repair: 'republish', detail: { ...detail } });
     }
     return { compared, findings };
   }
 
   /**
-   * In the run's transaction, under the SKU's lock: what the store was found holding becomes the figure the
+   * In the run's transaction, under the SKU's lock: what the channel was found holding becomes the figure the
    * dispatcher compares with (unless a newer version was delivered since), and Crossdock's current figure is
-   * published as a new version, which the store gets next.
+   * published as a new version, which the channel gets next.
    */
   async repair(tx: Tx, target: string, finding: Finding): Promise<Record<string, unknown>> {
-    const channel = await this.storeOf(target, tx);
-    if (!channel) return { republished: false, reason: `${target} is no longer a Shopify store` };
+    const channel = await this.channelOf(target, tx);
+    if (!channel) return { republished: false, reason: `${target} is no longer a channel` };
     const sku = finding.key;
     await lockSkus(tx, [sku]);
-    const { sentVersion, sent } = finding.detail as unknown as SentDetail;
-    const held = heldFigures(sent, { expected: finding.expected as Record<string, number>, actual: finding.actual as Record<string, number> });
-    await tx.query('update delivered_version set state_value = $4 where destination = $1 and key = $2 and version = $3', [target, sku, sentVersion, JSON.stringify(held)]);
+    const { sentVersion, held } = finding.detail as unknown as SentDetail;
+    await tx.query('update delivered_version set state_value = $4 where destination = $1 and key = $2 and version = $3', [target, sku, sentVersion, held]);
     const [figure] = await this.availability.republish(tx, channel, [sku]);
     if (!figure) return { republished: false, reason: 'no stock position of the SKU is known' };
     return { republished: true, version: figure.version, available: figure.available, byWarehouse: figure.byWarehouse };
   }
 
-  private async storeOf(target: string, tx?: Tx): Promise<Channel | undefined> {
+  private async channelOf(target: string, tx?: Tx): Promise<Channel | undefined> {
     if (!target.startsWith('channel:')) return undefined;
-    const channel = await this.queries.execute(new ChannelQuery(target.slice('channel:'.length), tx));
-    return channel?.kind === 'shopify' ? channel : undefined;
+    return (await this.queries.execute(new ChannelQuery(target.slice('channel:'.length), tx))) ?? undefined;
+  }
+
+  /** The target's channel if it can be read: a Shopify store, or a webhook subscriber that answers its figures. */
+  private async readableChannel(target: string): Promise<Channel | undefined> {
+    const channel = await this.channelOf(target);
+    if (channel?.kind === 'shopify' || (channel?.kind === 'webhook' && (await this.subscribers.readable(channel.id)))) return channel;
+    return undefined;
   }
 }

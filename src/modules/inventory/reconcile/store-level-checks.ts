@@ -42,11 +42,11 @@ export class StoreLevelChecks implements OnModuleInit {
     if (channel?.kind !== 'shopify') return;
     const { sku, warehouses } = await this.reads.levelOf(channel.id, event.inventoryItemId, event.locationId, channel.inventory.warehouses);
     if (!sku || warehouses.length === 0) return; // not a SKU of Crossdock's, or a location it does not publish to
-    const stock = [{ sku, byWarehouse: Object.fromEntries(warehouses.map((w) => [w, event.available!])) }];
+    const held = new Map([[sku, { byWarehouse: Object.fromEntries(warehouses.map((w) => [w, event.available!])) }]]);
     const changedAt = event.updatedAt ? new Date(Date.parse(event.updatedAt) + UPDATED_AT_PRECISION_MS) : null;
     await inTransaction(this.pool, async (tx) => {
       await lockSkus(tx, [sku]);
-      const { compared, findings } = await this.reconciler.drift(tx, channel, stock, changedAt);
+      const { compared, findings } = await this.reconciler.drift(tx, channel, held, changedAt);
       if (findings.length > 0) await this.runs.settlePushed(tx, this.reconciler, `channel:${channel.id}`, compared, findings);
     });
   }

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { standaloneServer } from '../src/simulators/standalone.js';
+import { createWebhookReceiver } from '../src/simulators/webhook-receiver/webhook-receiver.js';
+import { waitUntil } from './support/messaging.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+// Inventory's reconciliation with a webhook subscriber that answers the figures it holds (`config.readUrl`): a figure
+// the portal changed itself and a delivery it lost are found and republished as new versions; a subscriber without a
+// read is no target; a read refused (a wrong signature) fails the run and repairs nothing.
+let t: TestApp;
+let receiverUrl: string;
+let sourceKey: string;
+const receiver = createWebhookReceiver({ secrets: { portal: 'whsec_cG9ydGFsLXNlY3JldC1mb3ItcmVjb25jaWxl', other: 'whsec_b3RoZXItc2VjcmV0LWZvci1yZWNvbmNpbGU=' } });
+const server = standaloneServer(receiver.plugin);
+const TYPE = 'inventory.availability.changed';
+const SKUS = ['WP-01', 'WP-02', 'WP-03', 'WP-04', 'WP-05'];
+const ON_HAND: Record<string, number> = Object.fromEntries(SKUS.map((sku, i) => [sku, 20 + i]));
+
+beforeAll(async () => {
+  t = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_RECONCILE_TICK_MS: '3600000' } });
+  receiverUrl = await server.listen();
+  await putPortal(`${receiverUrl}/portal/figures`);
+  // Subscribed, but offers no read of what it holds: not a target.
+  await put('/v1/admin/channels/blind', { kind: 'webhook', inventory, oversell: 'backorder', config: { url: `${receiverUrl}/other`, secret: 'whsec_b3RoZXItc2VjcmV0LWZvci1yZWNvbmNpbGU=' } });
+  await put('/v1/admin/sources/erp-stock', { name: 'ERP stock' });
+  sourceKey = (await t.request('POST', '/v1/admin/sources/erp-stock/api-keys', { body: { scopes: ['inventory:write'] } })).body.key;
+  const answer = await t.request('POST', '/v1/inventory/levels', { token: sourceKey, body: { items: SKUS.map((sku, i) => ({ eventId: `wp-${i}`, sku, warehouse: 'WH-EAST', onHand: ON_HAND[sku], sequence: 1 })) } });
+  expect(answer.body.accepted).toBe(SKUS.length);
+  await waitUntil('the portal holds every figure', () => SKUS.every((sku) => receiver.figure('portal', TYPE, sku)?.data.available === ON_HAND[sku]), 20_000);
+});
+afterAll(async () => {
+  await t?.close();
+  await server.close();
+});
+
+const inventory = { warehouses: ['WH-EAST'], safetyStock: 0, allocationPercent: 100 };
+async function put(path: string, body: unknown): Promise<void> {
+  const answer = await t.request('PUT', path, { body });
+  if (answer.status >= 300) throw new Error(`${path}: ${answer.text}`);
+}
+function putPortal(readUrl: string): Promise<void> {
+  return put('/v1/admin/channels/portal', {
+    kind: 'webhook', inventory, oversell: 'backorder',
+    config: { url: `${receiverUrl}/portal`, secret: 'whsec_cG9ydGFsLXNlY3JldC1mb3ItcmVjb25jaWxl', readUrl },
+  });
+}
+const versionOf = async (sku: string) => Number((await t.sql<{ version: string }>("select version from channel_availability where channel_id = 'portal' and sku = $1", [sku]))[0]!.version);
+const portalSets = async (key: string, figure: { available: number; version?: number }) => {
+  const response = await fetch(`${receiverUrl}/portal/figures`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: TYPE, key, data: { sku: key, available: figure.available }, version: figure.version }) });
+  expect(response.status).toBe(200);
+};
+
+describe('a run over a webhook subscriber that answers its figures', () => {
+  it("finds the portal's own change and a delivery it lost, republishes both as new versions, and finds nothing the next time", async () => {
+    const before = { 'WP-02': await versionOf('WP-02'), 'WP-04': await versionOf('WP-04') };
+    await portalSets('WP-02', { available: 999 });
+    // As if the portal had lost the last delivery and still held an older figure under an older version.
+    await portalSets('WP-04', { available: 3, version: before['WP-04'] - 1 });
+
+    const answer = await t.request('POST', '/v1/admin/reconcile/inventory?wait=true');
+    expect(answer.status, answer.text).toBe(202);
+    // Only the subscriber that answers its figures is a target.
+    expect(answer.body.runs.map((r: { run: { target: string } }) => r.run.target)).toEqual(['channel:portal']);
+    const run = answer.body.runs[0].run;
+    expect(run).toMatchObject({ status: 'finished', compared: 5, drifted: 2, repaired: 2, waiting: 0 });
+
+    const detail = await t.request('GET', `/v1/ops/reconciliation/runs/${run.id}`);
+    expect(detail.body.findings.map((f: any) => [f.key, f.class, f.repair, f.status, f.expected, f.actual])).toEqual([
+      ['WP-02', 'channel-differs', 'republish', 'repaired', { available: ON_HAND['WP-02'] }, { available: 999 }],
+      ['WP-04', 'channel-differs', 'republish', 'repaired', { available: ON_HAND['WP-04'] }, { available: 3 }],
+    ]);
+    for (const sku of ['WP-02', 'WP-04'] as const) {
+      const version = await versionOf(sku);
+      expect(version).toBeGreaterThan(before[sku]);
+      await waitUntil(`${sku} republished to the portal`, () => receiver.figure('portal', TYPE, sku)?.version === version, 10_000);
+      expect(receiver.figure('portal', TYPE, sku)!.data.available).toBe(ON_HAND[sku]);
+    }
+
+    const again = (await t.request('POST', '/v1/admin/reconcile/inventory?target=channel:portal&wait=true')).body.runs[0].run;
+    expect(again).toMatchObject({ status: 'finished', compared: 5, drifted: 0, repaired: 0 });
+  });
+
+  it('fails a run whose read the subscriber refuses, and repairs nothing', async () => {
+    await portalSets('WP-01', { available: 555 });
+    // The portal no longer knows the channel's secret: it answers 401 to the signed read.
+    await putPortal(`${receiverUrl}/other/figures`);
+    const run = (await t.request('POST', '/v1/admin/reconcile/inventory?target=channel:portal&wait=true')).body.runs[0].run;
+    expect(run).toMatchObject({ status: 'failed', repaired: 0 });
+    expect(run.error).toMatch(/401/);
+    expect(receiver.figure('portal', TYPE, 'WP-01')!.data.available).toBe(555);
+  });
+});
