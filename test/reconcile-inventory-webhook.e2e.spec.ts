@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standaloneServer } from '../src/simulators/standalone.js';
 import { createWebhookReceiver } from '../src/simulators/webhook-receiver/webhook-receiver.js';
 import { waitUntil } from './support/messaging.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/test-app.js';
 
 // Inventory's reconciliation with a webhook subscriber that answers the figures it holds (`config.readUrl`): a figure
 // the portal changed itself and a delivery it lost are found and republished as new versions; a subscriber without a
@@ -78,6 +78,19 @@ describe('a run over a webhook subscriber that answers its figures', () => {
 
     const again = (await t.request('POST', '/v1/admin/reconcile/inventory?target=channel:portal&wait=true')).body.runs[0].run;
     expect(again).toMatchObject({ status: 'finished', compared: 5, drifted: 0, repaired: 0 });
+
+    // The run's report in the console: its figures, and each finding with what its repair did.
+    const login = await fetch(`${t.baseUrl}/console/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ token: ADMIN_TOKEN }) });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const list = await (await fetch(`${t.baseUrl}/console/reconciliation?domain=inventory`, { headers: { cookie } })).text();
+    expect(list).toContain(`href="/console/reconciliation/runs/${run.id}"`);
+    const page = await fetch(`${t.baseUrl}/console/reconciliation/runs/${run.id}`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    const text = await page.text();
+    for (const shown of ['channel:portal', 'WP-02', 'WP-04', 'channel-differs', 'republish', '999']) expect(text).toContain(shown);
+    expect(text).not.toContain('WP-03');
+    expect(await (await fetch(`${t.baseUrl}/console/reconciliation/runs/${again.id}`, { headers: { cookie } })).text()).toContain('This run found no drift.');
+    expect((await fetch(`${t.baseUrl}/console/reconciliation/runs/999999`, { headers: { cookie } })).status).toBe(404);
   });
 
   it('fails a run whose read the subscriber refuses, and repairs nothing', async () => {

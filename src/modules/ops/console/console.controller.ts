@@ -9,7 +9,7 @@ import { ApiRefusal, ConsoleApi } from './console-api.js';
 import { CONSOLE_SETTINGS, type ConsoleSettings } from './console-settings.js';
 import { href, type Html } from './html.js';
 import {
-  bulkConfirmPage, deadLettersPage, errorPage, exceptionsPage, flowsSection, loginPage, migrationPage, orderPage, ordersPage, overviewPage, pageOf, reconciliationPage, searchPage,
+  bulkConfirmPage, deadLettersPage, errorPage, exceptionsPage, flowsSection, loginPage, migrationPage, orderPage, ordersPage, overviewPage, pageOf, reconciliationPage, reconciliationRunPage, searchPage,
   skuPage, tracePage, type DeadLetterDetail, type DeadLetterFilter, type SearchHit, type Viewer,
 } from './pages.js';
 
@@ -260,6 +260,13 @@ export class ConsoleController {
   async reconciliation(@Req() request: FastifyRequest, @Query() query: Form, @Res() reply: FastifyReply) {
     await this.reading(request, reply, async (signed, viewer) =>
       reconciliationPage(viewer, query.domain || undefined, await this.api.get(signed, href('/v1/ops/reconciliation', { domain: query.domain })), query.notice));
+  }
+
+  @Get('reconciliation/runs/:id')
+  @Access('public')
+  async reconciliationRun(@Req() request: FastifyRequest, @Param('id') id: string, @Res() reply: FastifyReply) {
+    await this.reading(request, reply, async (signed, viewer) =>
+      reconciliationRunPage(viewer, await this.api.get(signed, `/v1/ops/reconciliation/runs/${encodeURIComponent(id)}`)));
   }
 
   @Post('reconciliation/:domain/run')

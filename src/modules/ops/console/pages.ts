@@ -436,7 +436,7 @@ ${viewer.isAdmin ? html`<section class="card"><h2>Run now</h2>${report.domains.m
     ['last seen', (f) => when(f.lastSeenAt)],
   ], 'Nothing waits for a person.')}</section>
 <section class="card"><h2>Runs</h2>${table(report.runs, [
-    ['run', (r) => r.id],
+    ['run', (r) => html`<a href="${`/console/reconciliation/runs/${encodeURIComponent(r.id)}`}">${r.id}</a>`],
     ['domain', (r) => r.domain],
     ['target', (r) => r.target],
     ['trigger', (r) => r.trigger],
@@ -449,4 +449,26 @@ ${viewer.isAdmin ? html`<section class="card"><h2>Run now</h2>${report.domains.m
     ['finished', (r) => when(r.finishedAt)],
     ['error', (r) => r.error ?? ''],
   ], 'No run yet.')}</section>`, notice);
+}
+
+/** One run's report: what it compared, where it stopped or ended, and each finding with what its repair did. */
+export function reconciliationRunPage(viewer: Viewer, run: Record<string, any>): Html {
+  const findings = (run.findings ?? []) as Array<Record<string, any>>;
+  return layout(`Reconciliation run ${run.id}`, viewer, html`
+<p><a href="${href('/console/reconciliation', { domain: run.domain })}">All runs of ${run.domain}</a></p>
+<section class="card"><h2>Run</h2>${dataView({
+    domain: run.domain, target: run.target, trigger: run.trigger, status: run.status, started: run.startedAt, finished: run.finishedAt,
+    pages: run.pages, compared: run.compared, drifted: run.drifted, repaired: run.repaired, 'waiting for a person': run.waiting,
+    ...(run.error ? { error: run.error } : {}), ...(run.status === 'running' ? { 'resumes from': run.cursor ?? 'the start' } : {}),
+  })}</section>
+<section class="card"><h2>Findings</h2>${table(findings, [
+    ['key', (f) => f.key],
+    ['class', (f) => f.class],
+    ['repair', (f) => f.repair],
+    ['status', (f) => html`<span class="status status-${f.status === 'repaired' ? 'delivered' : f.status === 'waiting' ? 'waiting' : 'failed'}">${f.status}</span>`],
+    ['expected', (f) => dataView(f.expected)],
+    ['found', (f) => dataView(f.actual)],
+    ['what was done', (f) => dataView(f.detail)],
+    ['found at', (f) => when(f.foundAt)],
+  ], 'This run found no drift.')}</section>`);
 }
