@@ -100,6 +100,9 @@ describe('orders reconciled with Business Central', () => {
       ['confirmed', `the ERP holds the order again, as ${again.number} (it was ${order.erpOrderRef})`],
     ]);
     expect(await createsOf(order.orderId)).toBe(2);
+    // The portal hears the order's new ERP number, its status unchanged.
+    await waitUntil('the portal hears the new ERP number', () => w.portal.effects.some((e) => e.type === 'order.status.changed' && e.data.orderId === order.orderId && e.data.erpOrderRef === again.number), 10_000);
+    expect(w.portal.effects.filter((e) => e.type === 'order.status.changed' && e.data.orderId === order.orderId).map((e) => [e.data.status, e.data.erpOrderRef]).slice(-1)).toEqual([['confirmed', again.number]]);
     const steps = await t.sql<{ step: string }>(`select step from trace_event where correlation_id = $1 order by id`, [order.correlationId]);
     expect(steps.map((s) => s.step)).toContain('reconciled');
     const audited = await t.sql(`select action, resource_id from audit_entry where resource_type = 'reconcile:orders'`);

@@ -22,6 +22,7 @@ import { Migration20261206030000ShipmentXref } from './Migration20261206030000Sh
 import { Migration20261206040000ConsoleSessions } from './Migration20261206040000ConsoleSessions.js';
 import { Migration20261206050000Reconciliation } from './Migration20261206050000Reconciliation.js';
 import { Migration20261206060000SourceBackend } from './Migration20261206060000SourceBackend.js';
+import { Migration20261206070000ReconcileOrdersIndex } from './Migration20261206070000ReconcileOrdersIndex.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261206040000ConsoleSessions', class: Migration20261206040000ConsoleSessions },
   { name: 'Migration20261206050000Reconciliation', class: Migration20261206050000Reconciliation },
   { name: 'Migration20261206060000SourceBackend', class: Migration20261206060000SourceBackend },
+  { name: 'Migration20261206070000ReconcileOrdersIndex', class: Migration20261206070000ReconcileOrdersIndex },
 ];

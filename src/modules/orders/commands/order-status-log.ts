@@ -44,18 +44,35 @@ export class OrderStatusLog {
     // The order's stock: free again when it will not ship; held until the ERP's figures include it when confirmed.
     if (to === 'cancelled' || to === 'rejected') await this.commands.execute(new EndStockReservationCommand(sql, orderId, `order ${to}`));
     if (to === 'confirmed') await this.commands.execute(new ConfirmStockReservationCommand(sql, orderId));
-    const channel = await this.queries.execute(new ChannelQuery(order.channel_id, sql));
-    // Webhook channels hear of it; an API channel reads the order, and a Shopify order's status stays in Shopify.
-    if (channel?.kind === 'webhook') {
-      const event: OrderStatusChanged = {
-        orderId,
-        channelOrderId: order.channel_order_id,
-        status: to,
-        ...(order.erp_order_ref ? { erpOrderRef: order.erp_order_ref } : {}),
-        ...(change.reason ? { reason: change.reason } : {}),
-      };
-      await this.outbox.add(sql, { type: ORDER_STATUS_CHANGED, kind: 'command', key: orderId, payload: { ...event }, correlationId: order.correlation_id }, [`channel:${order.channel_id}`]);
-    }
+    await this.tell(sql, orderId, order, to, change.reason);
     return true;
+  }
+
+  /**
+   * The order's ERP number changed while its status did not (the ERP lost the order and took it again): its
+   * history says so, and a webhook channel hears it as `order.status.changed` with the same status and the new
+   * `erpOrderRef`, so that it never keeps a number the ERP no longer knows.
+   */
+  async erpOrderChanged(sql: Sql, orderId: string, reason: string): Promise<void> {
+    const { rows: [order] } = await sql.query<{ status: OrderStatus; channel_id: string; channel_order_id: string; erp_order_ref: string | null; correlation_id: string }>(
+      'select status, channel_id, channel_order_id, erp_order_ref, correlation_id from sales_order where id = $1', [orderId],
+    );
+    if (!order) return;
+    await sql.query('insert into sales_order_status (order_id, status, reason) values ($1, $2, $3)', [orderId, order.status, reason]);
+    await this.tell(sql, orderId, order, order.status, reason);
+  }
+
+  /** Webhook channels hear of it; an API channel reads the order, and a Shopify order's status stays in Shopify. */
+  private async tell(sql: Sql, orderId: string, order: { channel_id: string; channel_order_id: string; erp_order_ref: string | null; correlation_id: string }, status: OrderStatus, reason: string | null | undefined): Promise<void> {
+    const channel = await this.queries.execute(new ChannelQuery(order.channel_id, sql));
+    if (channel?.kind !== 'webhook') return;
+    const event: OrderStatusChanged = {
+      orderId,
+      channelOrderId: order.channel_order_id,
+      status,
+      ...(order.erp_order_ref ? { erpOrderRef: order.erp_order_ref } : {}),
+      ...(reason ? { reason } : {}),
+    };
+    await this.outbox.add(sql, { type: ORDER_STATUS_CHANGED, kind: 'command', key: orderId, payload: { ...event }, correlationId: order.correlation_id }, [`channel:${order.channel_id}`]);
   }
 }

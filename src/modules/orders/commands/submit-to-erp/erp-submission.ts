@@ -144,7 +144,7 @@ export class ErpSubmission implements OnModuleInit {
 
   /**
    * A create delivered for an order confirmed before (sent again: the ERP had lost it): the ERP's new number and id
-   * are the order's now, and its history says so. Nothing when the ERP answered the order it had.
+   * are the order's now; its history says so and its channel hears it. Nothing when the ERP answered the order it had.
    */
   private async recordErpOrderAgain(tx: Tx, orderId: string, result: ErpCreateResult): Promise<void> {
     const { rows: [changed] } = await tx.query<{ status: string; was: string }>(
@@ -156,9 +156,7 @@ export class ErpSubmission implements OnModuleInit {
       [orderId, result.erpOrderRef, result.erpOrderId],
     );
     if (!changed) return;
-    await tx.query('insert into sales_order_status (order_id, status, reason) values ($1, $2, $3)', [
-      orderId, changed.status, `the ERP holds the order again, as ${result.erpOrderRef}${changed.was !== result.erpOrderRef ? ` (it was ${changed.was})` : ''}`,
-    ]);
+    await this.statusLog.erpOrderChanged(tx, orderId, `the ERP holds the order again, as ${result.erpOrderRef}${changed.was !== result.erpOrderRef ? ` (it was ${changed.was})` : ''}`);
   }
 
   private async cancelled(tx: Tx, outcome: DeliveryOutcome): Promise<void> {
