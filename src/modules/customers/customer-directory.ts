@@ -128,7 +128,7 @@ function comparableBlock(blocked: string | undefined): string {
 }
 
 /** What the ERP says of a customer, as canonical fields: those its connector reads (an absent one is not a change). */
-function erpFields(customer: ErpCustomer): Partial<CustomerFields> {
+export function erpFields(customer: ErpCustomer): Partial<CustomerFields> {
   const fields: Partial<CustomerFields> = {
     name: customer.name, blocked: (customer.blocked ?? '').trim(), creditLimit: customer.creditLimit, balanceDue: customer.balanceDue, priceList: customer.priceList ?? null,
   };

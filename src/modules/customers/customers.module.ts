@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ShopifyCustomerReads } from '../../connectors/channels/shopify/shopify-customer-reads.js';
 import { CustomerSyncController } from './api/customer-sync.controller.js';
 import { CustomersController } from './api/customers.controller.js';
 import { ErpWebhooksController } from './api/erp-webhooks.controller.js';
@@ -10,6 +11,8 @@ import { CustomerDirectory } from './customer-directory.js';
 import { CustomerStandingHandler } from './queries/customer-standing/customer-standing.js';
 import { CUSTOMER_SYNC_SETTINGS, CustomerSyncSchedule, type CustomerSyncSettings } from './customer-sync.schedule.js';
 import { CustomerSearch } from './queries/customer-search.js';
+import { ErpCustomersReconciler } from './reconcile/erp-customers-reconciler.js';
+import { StoreCustomersReconciler } from './reconcile/store-customers-reconciler.js';
 
 /** The canonical customer, changed by the ERP, channels and a CRM under field ownership; and the intake's read model of credit status. */
 @Module({})
@@ -17,7 +20,7 @@ export class CustomersModule {
   static register(settings: CustomerSyncSettings & { serveApi: boolean; notifications: ErpNotificationSettings }): DynamicModule {
     return {
       module: CustomersModule,
-      providers: [CustomerDirectory, CustomerRecords, CustomerExceptions, CustomerSearch, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, ErpCustomerNotifications,
+      providers: [CustomerDirectory, CustomerRecords, CustomerExceptions, CustomerSearch, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, ErpCustomerNotifications, ErpCustomersReconciler, StoreCustomersReconciler, ShopifyCustomerReads,
         { provide: CUSTOMER_SYNC_SETTINGS, useValue: settings }, { provide: ERP_NOTIFICATION_SETTINGS, useValue: settings.notifications }],
       controllers: settings.serveApi ? [CustomerSyncController, CustomersController, ErpWebhooksController] : [],
     };

@@ -714,6 +714,50 @@ export class ShopifyAdminClient {
       this.pacer.settle(estimatedCost, status);
     }
   }
+
+  /**
+   * One page of the store's variants (`productVariants`, in Shopify's order), each with its SKU and its own price,
+   * and the store's currency in which they are priced: a whole store's prices read the cheap way, resumable from
+   * `after` (the `next` of the page before). At most {@link variantPricesPageSize} variants.
+   */
+  async variantPricesPage(after: string | null, first: number, signal?: AbortSignal): Promise<VariantPricesPage> {
+    first = variantPricesPageSize(first);
+    type Answer = { shop: { currencyCode: string }; productVariants: { nodes: unknown[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+    const data = await this.graphql<Answer>(VARIANT_PRICES_PAGE, { first, after }, variantPricesPageCost(first), signal);
+    const { currencyCode } = expectShape<{ currencyCode: string }>('Shopify', 'the shop', data.shop, { currencyCode: 'string' });
+    const page = expectShape<Answer['productVariants']>('Shopify', 'productVariants', data.productVariants, { nodes: 'array', pageInfo: 'object' });
+    expectShape('Shopify', 'pageInfo', page.pageInfo, { hasNextPage: 'boolean', endCursor: 'string?' });
+    const variants = page.nodes.map((node) => {
+      const variant = expectShape<{ id: string; sku: string | null; price: string }>('Shopify', 'a product variant', node, { id: 'string', sku: 'string?', price: 'string' });
+      return { variantId: variant.id, sku: variant.sku || null, price: variant.price };
+    });
+    return { currency: currencyCode, variants, next: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null };
+  }
+
+  /**
+   * Customers, companies and company locations by their ids, in one query (`customer(id:)`, `company(id:)`,
+   * `companyLocation(id:)` under aliases): each as Shopify answers it, null when the store has no such record.
+   * `cost`: the query's estimate (the caller sizes its pages by it).
+   */
+  async recordsByIds(ids: { customers: readonly string[]; companies: readonly string[]; locations: readonly string[] }, cost: number, signal?: AbortSignal): Promise<Map<string, Record<string, unknown> | null>> {
+    const variables: Record<string, unknown> = {};
+    const fields: string[] = [];
+    const declare = (kind: string, ids: readonly string[], root: string, selection: string) => ids.forEach((id, n) => {
+      variables[`${kind}${n}`] = id;
+      fields.push(`${kind}${n}: ${root}(id: $${kind}${n}) ${selection}`);
+    });
+    declare('c', ids.customers, 'customer', '{ id firstName lastName email phone defaultAddress { address1 address2 city zip provinceCode countryCodeV2 } }');
+    declare('k', ids.companies, 'company', '{ id name }');
+    const address = '{ address1 address2 city zip zoneCode countryCode }';
+    declare('l', ids.locations, 'companyLocation', `{ id phone billingAddress ${address} shippingAddress ${address} taxSettings { taxRegistrationId } }`);
+    if (fields.length === 0) return new Map();
+    const query = `query CrossdockCustomersByIds(${Object.keys(variables).map((v) => `$${v}: ID!`).join(', ')}) {\n  ${fields.join('\n  ')}\n}`;
+    const data = await this.graphql<Record<string, unknown>>(query, variables, cost, signal);
+    return new Map(Object.entries(variables).map(([alias, id]) => {
+      const record = data[alias];
+      return [id as string, record === null || record === undefined ? null : expectShape<Record<string, unknown>>('Shopify', `the record ${String(id)}`, record, { id: 'string' })];
+    }));
+  }
 }
 
 type VariantsAnswer = {
@@ -871,3 +915,36 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** A variant of the store with its SKU (null when it has none) and its own price, a decimal string in the store's currency. */
+export interface StoreVariantPrice {
+  variantId: string;
+  sku: string | null;
+  price: string;
+}
+
+export interface VariantPricesPage {
+  /** The store's currency, in which its variants are priced. */
+  currency: string;
+  variants: StoreVariantPrice[];
+  /** Where the next page starts; null after the last. */
+  next: string | null;
+}
+
+/** Variants per page of {@link ShopifyAdminClient.variantPricesPage}: Shopify's page limit. */
+export function variantPricesPageSize(wanted = MAX_PAGE_SIZE): number {
+  return Math.max(1, Math.min(wanted, MAX_PAGE_SIZE));
+}
+
+/** The requested cost of a page of `first` variants, as Shopify calculates it: the connection, a point a variant, the shop. */
+export function variantPricesPageCost(first: number): number {
+  return 2 + first + 1;
+}
+
+const VARIANT_PRICES_PAGE = `query CrossdockStorePrices($first: Int!, $after: String) {
+  shop { currencyCode }
+  productVariants(first: $first, after: $after) {
+    nodes { id sku price }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;

@@ -60,7 +60,7 @@ export class ShopifyConfig {
 
   @ApiPropertyOptional({
     default: 250, minimum: 1, maximum: 250,
-    description: "Inventory items read a call when reconciling the store's levels (fewer with several locations: one query costs at most 1,000 points)",
+    description: "Inventory items (or variants, for prices) read a call when reconciling the store (fewer items with several locations: one query costs at most 1,000 points)",
   })
   @IsOptional() @IsInt() @Min(1) @Max(250)
   reconcilePageSize?: number;

@@ -115,11 +115,11 @@ export class ReconcileDto {
   @IsOptional() @ValidateNested() @Type(() => ReconcileScheduleDto) @IsObject()
   orders?: ReconcileScheduleDto;
 
-  @ApiPropertyOptional({ type: () => ReconcileScheduleDto, description: 'Prices' })
+  @ApiPropertyOptional({ type: () => ReconcileScheduleDto, description: "Prices: the target's prices against what Crossdock published (channels) or the truth (the ERP routed for pricing)" })
   @IsOptional() @ValidateNested() @Type(() => ReconcileScheduleDto) @IsObject()
   prices?: ReconcileScheduleDto;
 
-  @ApiPropertyOptional({ type: () => ReconcileScheduleDto, description: 'Customers' })
+  @ApiPropertyOptional({ type: () => ReconcileScheduleDto, description: "Customers: the ERP's customers against the record, field by field as each is owned; a store's customers and companies against what it was sent" })
   @IsOptional() @ValidateNested() @Type(() => ReconcileScheduleDto) @IsObject()
   customers?: ReconcileScheduleDto;
 }

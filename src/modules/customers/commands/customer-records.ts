@@ -8,15 +8,13 @@ import { ERP_MESSAGE_TYPES, type ErpCustomerCreate, type ErpCustomerUpdate } fro
 import { currentCorrelationId } from '../../../platform/observability/correlation.js';
 import { ChannelsQuery, ErpBackendQuery } from '../../configuration/index.js';
 import { EntityIdsQuery, ErpRouteQuery, RecordXrefCommand } from '../../migration-coexistence/index.js';
-import { CUSTOMER_FIELDS, DEFAULT_OWNERSHIP, type CustomerChange, type CustomerField, type CustomerFields, type Ownership } from '../domain/customer.js';
+import { CUSTOMER_FIELDS, DEFAULT_OWNERSHIP, ERP_WRITABLE_FIELDS, type CustomerChange, type CustomerField, type CustomerFields, type Ownership } from '../domain/customer.js';
 import { applyMerge, mergeCustomerChange, sameValue, type MergeResult } from '../domain/customer-merge.js';
 import { checkCustomerQuality, type QualityViolation } from '../domain/customer-quality.js';
 import { CUSTOMER_CHANGED, type CustomerChanged } from '../events/customer-changed.js';
 
 /** The key of an account's commands to the ERP: `customer:<account number>`. */
 const ACCOUNT_KEY = 'customer:';
-// The fields an ERP connector writes (the commercial terms are the ERP's own).
-const ERP_WRITABLE = new Set<CustomerField>(['name', 'email', 'phone', 'taxId', 'billingAddress', 'shippingAddress', 'paymentTerms']);
 
 /** An id a system knows an account by: `erp:<backend>`, `shopify:<store>` (its customer), `shopify-company:<store>`, `shopify-location:<store>`. */
 export interface SystemId {
@@ -105,7 +103,7 @@ export class CustomerRecords implements OnModuleInit {
     );
   }
 
-  async ownership(sql: Sql): Promise<Ownership> {
+  async ownership(sql: Pick<Sql, 'query'>): Promise<Ownership> {
     const { rows: [row] } = await sql.query<{ fields: Ownership['fields']; on_conflict: Ownership['onConflict'] }>('select fields, on_conflict from customer_ownership where id = 1');
     return row ? { fields: { ...DEFAULT_OWNERSHIP.fields, ...row.fields }, onConflict: row.on_conflict } : DEFAULT_OWNERSHIP;
   }
@@ -195,7 +193,9 @@ export class CustomerRecords implements OnModuleInit {
       await sql.query(`update customer set system_ids = system_ids || $2::jsonb where account_number = $1`, [accountNumber, idsJson]);
     }
     // What the sending system holds now: what it sent (applied or not); an operator's resolution is no system's.
-    const seen = options.operator ? {} : incoming.fields;
+    // The ERP's own change of a field it does not own (refused) is not what it saw from Crossdock: kept out, it stays
+    // a refusal at every pull, and reconciliation can tell it (changed-in-erp) from an update the ERP missed.
+    const seen = options.operator ? {} : route === 'poll' ? withoutFields(incoming.fields, merge.refused) : incoming.fields;
     await sql.query(
       `insert into customer_sync (account_number, system, seen) values ($1, $2, $3)
        on conflict (account_number, system) do update set seen = customer_sync.seen || excluded.seen, synced_at = clock_timestamp()`,
@@ -228,15 +228,33 @@ export class CustomerRecords implements OnModuleInit {
   private async toErp(sql: Sql, view: CustomerView, change: CustomerChange, changed: CustomerField[], merge: MergeResult, also: CustomerField[], created: boolean): Promise<void> {
     const fields = new Set<CustomerField>([...(change.system === 'erp' ? [] : changed), ...also]);
     if (change.system === 'erp') for (const conflict of merge.conflicts) if (conflict.resolution === 'owner-wins') fields.add(conflict.field);
-    const written = [...fields].filter((f) => ERP_WRITABLE.has(f) && !(created && view.customer[f] === null));
-    if (written.length === 0) return;
-    const route = await this.queries.execute(new ErpRouteQuery('customers', sql));
-    if (!route) return;
+    const written = [...fields].filter((f) => ERP_WRITABLE_FIELDS.has(f) && !(created && view.customer[f] === null));
     // A new account (refusesNewAccounts let it through) is created; its later changes follow it in its chain.
-    const type = created && change.system !== 'erp' ? ERP_MESSAGE_TYPES.createCustomer : ERP_MESSAGE_TYPES.updateCustomer;
+    await this.sendToErp(sql, view, written, created && change.system !== 'erp' ? ERP_MESSAGE_TYPES.createCustomer : ERP_MESSAGE_TYPES.updateCustomer);
+  }
+
+  /**
+   * The record's values of `fields` to the ERP routed for customers again, as toErp sends them (an update in the
+   * account's chain): reconciliation found the ERP still holding what it last saw before they changed. The
+   * destination it went to; undefined when no ERP is routed for customers or no field is one an ERP write carries.
+   */
+  async resendToErp(sql: Sql, accountNumber: string, fields: CustomerField[]): Promise<{ destination: string; fields: CustomerField[] } | undefined> {
+    await sql.query(`select pg_advisory_xact_lock(hashtextextended('customer:' || $1, 0))`, [accountNumber]);
+    const view = await this.view(sql, accountNumber);
+    const written = fields.filter((f) => ERP_WRITABLE_FIELDS.has(f));
+    if (!view || written.length === 0) return undefined;
+    const destination = await this.sendToErp(sql, view, written, ERP_MESSAGE_TYPES.updateCustomer);
+    return destination ? { destination, fields: written } : undefined;
+  }
+
+  private async sendToErp(sql: Sql, view: CustomerView, written: CustomerField[], type: string): Promise<string | undefined> {
+    if (written.length === 0) return undefined;
+    const route = await this.queries.execute(new ErpRouteQuery('customers', sql));
+    if (!route) return undefined;
     const erpId = (await this.queries.execute(new EntityIdsQuery(sql, 'customer', { canonicalId: view.accountNumber })))?.backends[route.primary]?.erpId ?? null;
     const write: ErpCustomerUpdate | ErpCustomerCreate = { number: view.accountNumber, erpId, fields: Object.fromEntries(written.map((f) => [f, view.customer[f]])) };
     await this.outbox.add(sql, { type, kind: 'command', key: `${ACCOUNT_KEY}${view.accountNumber}`, payload: { ...write } }, [`erp:${route.primary}`]);
+    return `erp:${route.primary}`;
   }
 
   /** Records the change's time as the source's newest; false when the source sent a newer one already (equal is not older). */
@@ -307,6 +325,22 @@ export class CustomerRecords implements OnModuleInit {
     );
   }
 
+  /**
+   * The record to one store again, as a new version of its own (reconciliation found the store holding otherwise):
+   * a version from the records' sequence, so that it goes after what the store was sent and before any later
+   * change. Undefined when the store no longer knows the account.
+   */
+  async republishToStore(sql: Sql, accountNumber: string, channelId: string, changed: CustomerField[]): Promise<{ version: number } | undefined> {
+    await sql.query(`select pg_advisory_xact_lock(hashtextextended('customer:' || $1, 0))`, [accountNumber]);
+    const view = await this.view(sql, accountNumber);
+    const ids = view ? storeIdsOf(view, channelId) : {};
+    if (!view || Object.keys(ids).length === 0) return undefined;
+    const { rows: [next] } = await sql.query<{ version: number }>(`select nextval('customer_version_seq')::int as version`);
+    const payload: CustomerChanged = { accountNumber, changed, customer: view.customer, version: view.version };
+    await this.outbox.add(sql, { type: CUSTOMER_CHANGED, kind: 'state', key: `customer:${accountNumber}`, version: next!.version, payload: { ...payload, ...ids } }, [`channel:${channelId}`]);
+    return { version: next!.version };
+  }
+
   /** Other accounts with the same email or tax id: flagged, not refused (two accounts of one company are common). */
   private async duplicates(sql: Sql, accountNumber: string, fields: CustomerFields): Promise<ChangeOutcome['duplicates']> {
     if (!fields.email && !fields.taxId) return [];
@@ -329,11 +363,7 @@ export class CustomerRecords implements OnModuleInit {
     const subscribers = channels.filter((c) => c.kind === 'webhook' && ((c.config.subscribe as string[] | undefined) ?? []).includes(CUSTOMER_CHANGED));
     // The store a change came from too: a version queued for it before must not land after this one (writing what
     // it holds changes nothing, and its webhook then finds the record unchanged).
-    // A store knows the account as a customer (a B2B buyer), as a company (and its location), or both.
-    const storeIds = (storeId: string) => Object.fromEntries(Object.entries({
-      shopifyCustomerId: view.systemIds[`shopify:${storeId}`], shopifyCompanyId: view.systemIds[`shopify-company:${storeId}`],
-      shopifyCompanyLocationId: view.systemIds[`shopify-company:${storeId}`] ? view.systemIds[`shopify-location:${storeId}`] : undefined,
-    }).filter(([, id]) => id !== undefined));
+    const storeIds = (storeId: string) => storeIdsOf(view, storeId);
     const stores = channels.filter((c) => c.kind === 'shopify' && (view.systemIds[`shopify:${c.id}`] || view.systemIds[`shopify-company:${c.id}`]));
     const payload: CustomerChanged = { accountNumber: view.accountNumber, changed, customer: view.customer, version: view.version };
     const message = (extra: Record<string, unknown> = {}) => ({ type: CUSTOMER_CHANGED, kind: 'state' as const, key: `customer:${view.accountNumber}`, version: view.version, payload: { ...payload, ...extra } });
@@ -342,4 +372,16 @@ export class CustomerRecords implements OnModuleInit {
       ...stores.map((c) => ({ message: message(storeIds(c.id)), destinations: [`channel:${c.id}`] })),
     ]);
   }
+}
+
+function withoutFields(fields: Partial<CustomerFields>, left: readonly CustomerField[]): Partial<CustomerFields> {
+  return Object.fromEntries(Object.entries(fields).filter(([f]) => !left.includes(f as CustomerField))) as Partial<CustomerFields>;
+}
+
+/** The ids a store knows the account by: as a customer (a B2B buyer), as a company (and its location), or both. */
+function storeIdsOf(view: CustomerView, storeId: string): Record<string, string> {
+  return Object.fromEntries(Object.entries({
+    shopifyCustomerId: view.systemIds[`shopify:${storeId}`], shopifyCompanyId: view.systemIds[`shopify-company:${storeId}`],
+    shopifyCompanyLocationId: view.systemIds[`shopify-company:${storeId}`] ? view.systemIds[`shopify-location:${storeId}`] : undefined,
+  }).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }

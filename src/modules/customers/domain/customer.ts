@@ -4,6 +4,9 @@ export const CUSTOMER_FIELDS = [
 ] as const;
 export type CustomerField = (typeof CUSTOMER_FIELDS)[number];
 
+/** The fields an ERP connector writes (the commercial terms are the ERP's own). */
+export const ERP_WRITABLE_FIELDS: ReadonlySet<CustomerField> = new Set<CustomerField>(['name', 'email', 'phone', 'taxId', 'billingAddress', 'shippingAddress', 'paymentTerms']);
+
 /** Who changes customers: the ERP, a sales channel (portal, store), a CRM. */
 export type CustomerSystem = 'erp' | 'channel' | 'crm';
 

@@ -5,6 +5,7 @@ import { ShopifyInventoryReads } from '../../../connectors/channels/shopify/shop
 import { WebhookReads } from '../../../connectors/channels/webhook/webhook-reads.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import type { Tx } from '../../../platform/database/transaction.js';
+import { recordHeldState, settledStates } from '../../../platform/delivery/delivered-states.js';
 import { reconcileTarget, Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
 import { ChannelQuery, ChannelsQuery, type Channel } from '../../configuration/index.js';
 import { AvailabilityPublisher } from '../commands/availability-publisher.js';
@@ -86,17 +87,10 @@ export class InventoryReconciler implements Reconciler, OnModuleInit {
   async drift(sql: Pick<Tx, 'query'>, channel: Channel, held: ReadonlyMap<string, HeldStock>, readAt: Date | null): Promise<{ compared: number; findings: Finding[] }> {
     const destination = `channel:${channel.id}`;
     if (held.size === 0) return { compared: 0, findings: [] };
-    const { rows } = await sql.query<{ key: string; version: string; value: string | null; comparable: boolean }>(
-      `select dv.key, dv.version::text as version, dv.state_value as value,
-              not exists (select 1 from state_outbox s where s.destination = dv.destination and s.key = dv.key)
-              and not exists (select 1 from state_inflight i where i.destination = dv.destination and i.key = dv.key)
-              and ($3::timestamptz is null or dv.delivered_at <= $3) as comparable
-         from delivered_version dv where dv.destination = $1 and dv.key = any($2::text[])`,
-      [destination, [...held.keys()], readAt],
-    );
+    const rows = await settledStates(sql, destination, [...held.keys()], readAt);
     let compared = 0;
     const findings: Finding[] = [];
-    for (const row of rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+    for (const row of rows) {
       const compare = row.comparable ? channelDrift(row.value, held.get(row.key)!, channel.inventory.warehouses) : undefined;
       if (!compare) continue;
       compared++;
@@ -119,7 +113,7 @@ export class InventoryReconciler implements Reconciler, OnModuleInit {
     const sku = finding.key;
     await lockSkus(tx, [sku]);
     const { sentVersion, held } = finding.detail as unknown as SentDetail;
-    await tx.query('update delivered_version set state_value = $4 where destination = $1 and key = $2 and version = $3', [target, sku, sentVersion, held]);
+    await recordHeldState(tx, target, sku, sentVersion, held);
     const [figure] = await this.availability.republish(tx, channel, [sku]);
     if (!figure) return { republished: false, reason: 'no stock position of the SKU is known' };
     return { republished: true, version: figure.version, available: figure.available, byWarehouse: figure.byWarehouse };

@@ -26,6 +26,16 @@ export interface PriceItem {
   occurredAt?: string;
 }
 
+/** What makes a price one price: a dated price is an entry beside the running one (`validFrom` an instant, or null). */
+export interface PriceIdentity {
+  priceList: string;
+  sku: string;
+  currency: string;
+  customer: string | null;
+  minQuantity: number;
+  validFrom: string | null;
+}
+
 /**
  * Prices from a source, a batch in one transaction and a few set-based statements: deduplicated by event id,
  * applied where newer than what is held for the same identity (list, SKU, currency, customer, quantity break and
@@ -141,6 +151,30 @@ export class PriceIntake {
     return deleted;
   }
 
+  /**
+   * Deletes these prices of `source` in the caller's transaction, under the SKUs' price locks, unless reported again
+   * after `asOf` (that newer report stands), and recomputes the SKUs' channel prices: one price the source withdrew.
+   * Answers how many were deleted.
+   */
+  async withdraw(sql: Sql, source: string, prices: readonly PriceIdentity[], asOf: string): Promise<number> {
+    if (prices.length === 0) return 0;
+    const skus = await lockPrices(sql, prices.map((p) => p.sku));
+    const { rowCount } = await sql.query(
+      `delete from price_entry p
+        using unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::timestamptz[]) as v(price_list, sku, currency, customer, min_quantity, valid_from)
+        where p.source = $1 and p.sku = v.sku and p.currency = v.currency and p.price_list = v.price_list and p.customer = v.customer
+          and p.min_quantity = v.min_quantity and p.valid_from = v.valid_from and coalesce(p.occurred_at, p.updated_at) <= $8::timestamptz`,
+      [
+        source, prices.map((p) => p.priceList), prices.map((p) => p.sku), prices.map((p) => p.currency), prices.map((p) => p.customer ?? ''),
+        prices.map((p) => p.minQuantity), prices.map((p) => utc(p.validFrom) ?? '-infinity'), asOf,
+      ],
+    );
+    if (!rowCount) return 0;
+    await this.publisher.recompute(sql, skus);
+    this.repriced(sql, skus);
+    return rowCount;
+  }
+
   /** Once the transaction commits, every instance forgets what it cached of these SKUs' prices. */
   private repriced(sql: Sql, skus: string[]): void {
     if (skus.length > 0) sql.afterCommit(() => this.signals.committed('prices', skus));
@@ -153,13 +187,13 @@ function identityOf(item: PriceItem): string {
 }
 
 /** A date alone means its start in UTC, whatever the database session's time zone. */
-function utc(instant: string | null | undefined): string | null {
+export function utc(instant: string | null | undefined): string | null {
   if (!instant) return null;
   return /^\d{4}-\d{2}-\d{2}$/.test(instant) ? `${instant}T00:00:00Z` : instant;
 }
 
 /** What the database would refuse for the whole batch, refused for the item alone. */
-function problemOf(item: PriceItem): { field: string; message: string } | undefined {
+export function problemOf(item: PriceItem): { field: string; message: string } | undefined {
   if (!(item.unitPrice >= 0)) return { field: 'unitPrice', message: 'unitPrice must not be negative' };
   if (item.validFrom && Number.isNaN(Date.parse(item.validFrom))) return { field: 'validFrom', message: 'validFrom must be a date or date-time' };
   if (item.validTo && Number.isNaN(Date.parse(item.validTo))) return { field: 'validTo', message: 'validTo must be a date or date-time' };

@@ -7,6 +7,14 @@ import { effectivePrice, type PriceEntry } from '../domain/effective-price.js';
 import { PRICE_CHANGED, type PriceChanged } from '../events/price-changed.js';
 import { instant, priceEntries } from '../queries/price-entries.js';
 
+/** A channel's own price of a SKU as republished. */
+export interface RepublishedPrice {
+  sku: string;
+  unitPrice: number | null;
+  priceList: string | null;
+  version: number;
+}
+
 /** What a channel is given of one SKU: its own price (key ''), or a B2B list's fixed price (key: the list). */
 interface Figure {
   channel: Channel;
@@ -36,7 +44,23 @@ export class PricePublisher {
   /** `onlyChannels`: recompute these channels' prices only (a channel added, or given other settings). */
   async recompute(sql: Sql, skus: readonly string[], onlyChannels?: ReadonlySet<string>): Promise<number> {
     const channels = (await this.queries.execute(new ChannelsQuery(sql))).filter((c) => c.pricing && (!onlyChannels || onlyChannels.has(c.id)));
-    if (channels.length === 0 || skus.length === 0) return 0;
+    return (await this.publish(sql, channels, skus, false)).length;
+  }
+
+  /**
+   * Publishes the channel's own price of each SKU again as a new version, changed or not (a B2B list's fixed price
+   * is left as it is): reconciliation's repair of a price the channel was found holding otherwise. The caller holds
+   * the SKUs' price locks.
+   */
+  async republish(sql: Sql, channel: Channel, skus: readonly string[]): Promise<RepublishedPrice[]> {
+    if (!channel.pricing) return [];
+    const published = await this.publish(sql, [channel], skus, true);
+    return published.map(({ sku, unitPrice, priceList, version }) => ({ sku, unitPrice, priceList, version }));
+  }
+
+  /** Computes the channels' prices of the SKUs and publishes those that changed; `again`: each channel's own price, changed or not. */
+  private async publish(sql: Sql, channels: readonly Channel[], skus: readonly string[], again: boolean): Promise<Array<Figure & { version: number }>> {
+    if (channels.length === 0 || skus.length === 0) return [];
     const { bySku, now } = await priceEntries(sql, skus, [...new Set(channels.map((c) => c.pricing!.currency))]);
     const figures: Figure[] = [];
     for (const sku of skus) {
@@ -44,7 +68,7 @@ export class PricePublisher {
       for (const channel of channels) {
         const { priceList, currency } = channel.pricing!;
         figures.push(figureOf(channel, '', sku, entries, { quantity: 1, at: now, currency, channelList: priceList }));
-        if (channel.kind !== 'shopify') continue;
+        if (again || channel.kind !== 'shopify') continue;
         // The store's B2B price lists (its connector's `priceLists`: Crossdock list to Shopify PriceList id).
         const shopifyPriceLists = (channel.config.priceLists ?? {}) as Record<string, string>;
         for (const [list, shopifyPriceListId] of Object.entries(shopifyPriceLists)) {
@@ -54,7 +78,7 @@ export class PricePublisher {
       }
     }
     // One statement: compares every figure with the stored one, and stores, under a new version, those that
-    // changed. A SKU never priced for a channel is not "withdrawn": nothing is stored or sent for it.
+    // changed (all, `again`). A SKU never priced for a channel is not "withdrawn": nothing is stored or sent for it.
     const { rows: stored } = await sql.query<{ i: number; version: string; now: string }>(
       `with v as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::timestamptz[], $8::text[])
                           with ordinality as v(c, k, s, cur, p, l, vt, tg, i)),
@@ -62,7 +86,8 @@ export class PricePublisher {
               select v.* from v
                 join channel ch on ch.id = v.c
                 left join channel_price cp on cp.channel_id = v.c and cp.price_key = v.k and cp.sku = v.s
-               where (cp.sku is null and v.p is not null)
+               where $9::boolean
+                  or (cp.sku is null and v.p is not null)
                   or (cp.sku is not null and (cp.unit_price is distinct from v.p or cp.price_list is distinct from v.l or cp.currency <> v.cur
                                               or cp.valid_to is distinct from v.vt or cp.target <> v.tg))),
             up as (
@@ -76,10 +101,10 @@ export class PricePublisher {
          from up join changed on changed.c = up.channel_id and changed.k = up.price_key and changed.s = up.sku order by changed.i`,
       [
         figures.map((f) => f.channel.id), figures.map((f) => f.priceKey), figures.map((f) => f.sku), figures.map((f) => f.channel.pricing!.currency),
-        figures.map((f) => f.unitPrice), figures.map((f) => f.priceList), figures.map((f) => f.validTo), figures.map((f) => f.shopifyPriceListId ?? ''),
+        figures.map((f) => f.unitPrice), figures.map((f) => f.priceList), figures.map((f) => f.validTo), figures.map((f) => f.shopifyPriceListId ?? ''), again,
       ],
     );
-    if (stored.length === 0) return 0;
+    if (stored.length === 0) return [];
     const asOf = stored[0]!.now;
     const messages = stored.flatMap((row) => {
       const figure = figures[row.i - 1]!;
@@ -100,7 +125,7 @@ export class PricePublisher {
       }];
     });
     await this.outbox.addMany(sql, messages);
-    return stored.length;
+    return stored.map((row) => ({ ...figures[row.i - 1]!, version: Number(row.version) }));
   }
 }
 

@@ -4,9 +4,9 @@ import { createWebhookReceiver } from '../src/simulators/webhook-receiver/webhoo
 import { waitUntil } from './support/messaging.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/test-app.js';
 
-// Inventory's reconciliation with a webhook subscriber that answers the figures it holds (`config.readUrl`): a figure
-// the portal changed itself and a delivery it lost are found and republished as new versions; a subscriber without a
-// read is no target; a read refused (a wrong signature) fails the run and repairs nothing.
+// Reconciliation with a webhook subscriber that answers the figures it holds (`config.readUrl`): an availability the
+// portal changed itself and a delivery it lost are found and republished as new versions, and so is a price; a
+// subscriber without a read is no target; a read refused (a wrong signature) fails the run and repairs nothing.
 let t: TestApp;
 let receiverUrl: string;
 let sourceKey: string;
@@ -15,6 +15,7 @@ const server = standaloneServer(receiver.plugin);
 const TYPE = 'inventory.availability.changed';
 const SKUS = ['WP-01', 'WP-02', 'WP-03', 'WP-04', 'WP-05'];
 const ON_HAND: Record<string, number> = Object.fromEntries(SKUS.map((sku, i) => [sku, 20 + i]));
+const PRICE: Record<string, number> = Object.fromEntries(SKUS.map((sku, i) => [sku, 10 + i]));
 
 beforeAll(async () => {
   t = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_RECONCILE_TICK_MS: '3600000' } });
@@ -23,10 +24,13 @@ beforeAll(async () => {
   // Subscribed, but offers no read of what it holds: not a target.
   await put('/v1/admin/channels/blind', { kind: 'webhook', inventory, oversell: 'backorder', config: { url: `${receiverUrl}/other`, secret: 'whsec_b3RoZXItc2VjcmV0LWZvci1yZWNvbmNpbGU=' } });
   await put('/v1/admin/sources/erp-stock', { name: 'ERP stock' });
-  sourceKey = (await t.request('POST', '/v1/admin/sources/erp-stock/api-keys', { body: { scopes: ['inventory:write'] } })).body.key;
+  sourceKey = (await t.request('POST', '/v1/admin/sources/erp-stock/api-keys', { body: { scopes: ['inventory:write', 'prices:write'] } })).body.key;
   const answer = await t.request('POST', '/v1/inventory/levels', { token: sourceKey, body: { items: SKUS.map((sku, i) => ({ eventId: `wp-${i}`, sku, warehouse: 'WH-EAST', onHand: ON_HAND[sku], sequence: 1 })) } });
   expect(answer.body.accepted).toBe(SKUS.length);
-  await waitUntil('the portal holds every figure', () => SKUS.every((sku) => receiver.figure('portal', TYPE, sku)?.data.available === ON_HAND[sku]), 20_000);
+  const prices = await t.request('POST', '/v1/prices', { token: sourceKey, body: { items: SKUS.map((sku, i) => ({ eventId: `wpp-${i}`, priceList: 'base', sku, currency: 'USD', unitPrice: PRICE[sku], sequence: 1 })) } });
+  expect(prices.body.accepted).toBe(SKUS.length);
+  await waitUntil('the portal holds every figure and price', () => SKUS.every((sku) => receiver.figure('portal', TYPE, sku)?.data.available === ON_HAND[sku]
+    && receiver.figure('portal', 'price.changed', `price:${sku}`)?.data.unitPrice === PRICE[sku]), 20_000);
 });
 afterAll(async () => {
   await t?.close();
@@ -40,7 +44,7 @@ async function put(path: string, body: unknown): Promise<void> {
 }
 function putPortal(readUrl: string): Promise<void> {
   return put('/v1/admin/channels/portal', {
-    kind: 'webhook', inventory, oversell: 'backorder',
+    kind: 'webhook', inventory, oversell: 'backorder', pricing: { priceList: 'base', currency: 'USD' },
     config: { url: `${receiverUrl}/portal`, secret: 'whsec_cG9ydGFsLXNlY3JldC1mb3ItcmVjb25jaWxl', readUrl },
   });
 }
@@ -91,6 +95,19 @@ describe('a run over a webhook subscriber that answers its figures', () => {
     expect(text).not.toContain('WP-03');
     expect(await (await fetch(`${t.baseUrl}/console/reconciliation/runs/${again.id}`, { headers: { cookie } })).text()).toContain('This run found no drift.');
     expect((await fetch(`${t.baseUrl}/console/reconciliation/runs/999999`, { headers: { cookie } })).status).toBe(404);
+  });
+
+  it("puts right a price the portal holds otherwise, with a new version", async () => {
+    const versionBefore = receiver.figure('portal', 'price.changed', 'price:WP-03')!.version!;
+    await fetch(`${receiverUrl}/portal/figures`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'price.changed', key: 'price:WP-03', data: { sku: 'WP-03', currency: 'USD', unitPrice: 0.5 } }) });
+    const answer = await t.request('POST', '/v1/admin/reconcile/prices?wait=true');
+    expect(answer.body.runs.map((r: { run: { target: string } }) => r.run.target)).toEqual(['channel:portal']);
+    expect(answer.body.runs[0].run).toMatchObject({ status: 'finished', compared: 5, drifted: 1, repaired: 1 });
+    const [finding] = (await t.request('GET', `/v1/ops/reconciliation/runs/${answer.body.runs[0].run.id}`)).body.findings;
+    expect(finding).toMatchObject({ key: 'WP-03', class: 'channel-differs', repair: 'republish', expected: PRICE['WP-03'], actual: 0.5 });
+    await waitUntil('the portal holds the price again', () => receiver.figure('portal', 'price.changed', 'price:WP-03')?.data.unitPrice === PRICE['WP-03'], 10_000);
+    expect(receiver.figure('portal', 'price.changed', 'price:WP-03')!.version).toBeGreaterThan(versionBefore);
+    expect((await t.request('POST', '/v1/admin/reconcile/prices?wait=true')).body.runs[0].run).toMatchObject({ compared: 5, drifted: 0 });
   });
 
   it('fails a run whose read the subscriber refuses, and repairs nothing', async () => {
