@@ -18,9 +18,9 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 beforeEach(() => control('/_control/bucket', { maximumAvailable: 2000, restoreRate: 100, currentlyAvailable: 2000 }));
 
-/** A fresh adapter: its own cost pacer. */
+/** A fresh adapter: its own cost pacer, which knows nothing of the bucket the simulator was just given. */
 const store = () =>
-  new ShopifyDelivery({ shopDomain: 'customers.myshopify.com', apiVersion: '2025-07', accessToken: TOKEN, webhookSecret: 'secret', adminApiBaseUrl: `${base}/admin/api/2025-07` } satisfies ShopifyConfig);
+  new ShopifyDelivery({ shopDomain: 'customers.myshopify.com', apiVersion: '2025-07', accessToken: TOKEN, webhookSecret: 'secret', adminApiBaseUrl: `${base}/admin/api/2025-07` } satisfies ShopifyConfig, { sharedPacer: false });
 const signal = () => AbortSignal.timeout(30_000);
 
 async function control(path: string, body: unknown): Promise<any> {

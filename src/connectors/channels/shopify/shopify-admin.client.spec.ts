@@ -69,6 +69,35 @@ describe('QueryCostPacer', () => {
     await p.until(752, 0.25);
   });
 
+  it("is one per store and app for the clients that share it, so that a read sees the deliveries' answers", async () => {
+    const sim = createShopifySimulator({ accessToken: 'shpat_shared', variants: [{ sku: 'S-1', available: { 'gid://shopify/Location/1': 5 } }] });
+    const base = await sim.listen();
+    try {
+      const config = { shopDomain: 'shared.myshopify.com', apiVersion: '2025-07', accessToken: 'shpat_shared', webhookSecret: 's', adminApiBaseUrl: `${base}/admin/api/2025-07` };
+      const endpoint = `${base}/admin/api/2025-07/graphql.json`;
+      const delivering = new ShopifyAdminClient(config, { sharedPacer: true });
+      const reading = new ShopifyAdminClient(config, { sharedPacer: true, maxWaitMs: 60_000 });
+      const alone = new ShopifyAdminClient(config);
+      expect(QueryCostPacer.shared(endpoint, 'shpat_shared')).toBe(QueryCostPacer.shared(endpoint, 'shpat_shared'));
+      expect(QueryCostPacer.shared(endpoint, 'shpat_other')).not.toBe(QueryCostPacer.shared(endpoint, 'shpat_shared'));
+      // The bucket nearly empty and slow to refill: the delivering client's answer says so.
+      await fetch(`${base}/_control/bucket`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ maximumAvailable: 1000, restoreRate: 1, currentlyAvailable: 30 }) });
+      await delivering.inventoryItemIds(['S-1']);
+      // The reading client now waits for 500 points; one of its own would not know the bucket yet.
+      expect(QueryCostPacer.shared(endpoint, 'shpat_shared').waitFor(500)).toBeGreaterThan(400_000);
+      const stop = new AbortController();
+      let waited = false;
+      const until = reading.untilAvailable(500, 0, stop.signal).then(() => (waited = true), () => undefined);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(waited).toBe(false);
+      stop.abort();
+      await until;
+      await expect(alone.untilAvailable(500, 0)).resolves.toBeUndefined();
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('computes a THROTTLED answer\'s wait from the requested cost and the restore rate', () => {
     // Shopify's documented example: 752 requested, 666 available, 50 a second.
     expect(QueryCostPacer.retryAfterMs(752, { maximumAvailable: 1000, currentlyAvailable: 666, restoreRate: 50 })).toBe(1720);

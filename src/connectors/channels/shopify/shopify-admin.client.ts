@@ -105,6 +105,12 @@ export interface PriceRefusal {
 export interface ShopifyAdminClientOptions {
   /** The longest the client waits for the cost bucket to refill; a longer wait is the caller's (TargetError throttled). */
   maxWaitMs?: number;
+  /**
+   * Pace by the process's one view of the store's bucket (per shop and access token), shared with the other clients
+   * that say so: a reconciliation's reads and the deliveries then count each other's calls in flight and see each
+   * other's answers, as Shopify's one bucket does. Without it, the client keeps a view of its own.
+   */
+  sharedPacer?: boolean;
   /** How long a SKU the store does not have is remembered as unknown before it is looked up again. */
   unknownSkuTtlMs?: number;
   now?: () => number;
@@ -157,6 +163,8 @@ interface Target {
  * its estimated cost does not fit, or hands a wait longer than `maxWaitMs` to the caller. Until a first answer
  * has told the bucket, calls go one at a time.
  */
+const SHARED_PACERS = new Map<string, QueryCostPacer>();
+
 export class QueryCostPacer {
   private status?: ThrottleStatus & { at: number };
   private inFlight = 0;
@@ -181,8 +189,11 @@ export class QueryCostPacer {
     return restoreRate > 0 ? Math.ceil(((needed - available) / restoreRate) * 1000) : Number.POSITIVE_INFINITY;
   }
 
-  /** Waits (bounded) until the bucket holds `cost` points, then counts them in flight until {@link settle}. */
-  async admit(cost: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits (bounded by `maxWaitMs`, the pacer's own by default) until the bucket holds `cost` points, then counts
+   * them in flight until {@link settle}.
+   */
+  async admit(cost: number, signal?: AbortSignal, maxWaitMs = this.maxWaitMs): Promise<void> {
     const before = this.turn;
     let done!: () => void;
     this.turn = new Promise((resolve) => (done = resolve));
@@ -190,7 +201,7 @@ export class QueryCostPacer {
       await before;
       while (!this.status && this.inFlight > 0) await new Promise<void>((resolve) => this.waitingForAnswer.push(resolve));
       for (let wait = this.waitFor(cost); wait > 0; wait = this.waitFor(cost)) {
-        if (wait > this.maxWaitMs) {
+        if (wait > maxWaitMs) {
           throw new TargetError('throttled', `Shopify's query cost bucket needs ${wait} ms to hold ${cost} points`, { retryAfterMs: wait });
         }
         await sleep(wait, signal);
@@ -212,6 +223,14 @@ export class QueryCostPacer {
     this.inFlight = Math.max(0, this.inFlight - cost);
     if (status) this.status = { ...status, at: this.now() };
     for (const resolve of this.waitingForAnswer.splice(0)) resolve();
+  }
+
+  /** The process's one pacer of a store's bucket (per endpoint and access token), for the clients that share it. */
+  static shared(endpoint: string, accessToken: string): QueryCostPacer {
+    const key = `${endpoint}\u0000${accessToken}`;
+    let pacer = SHARED_PACERS.get(key);
+    if (!pacer) SHARED_PACERS.set(key, (pacer = new QueryCostPacer(DEFAULT_MAX_WAIT_MS, Date.now)));
+    return pacer;
   }
 
   /** How long until a call of `requested` points fits, from a THROTTLED answer's own figures. */
@@ -251,6 +270,7 @@ export class ShopifyAdminClient {
   private readonly now: () => number;
   private readonly unknownSkuTtlMs: number;
   private readonly pacer: QueryCostPacer;
+  private readonly maxWaitMs: number;
   private readonly variants = new Map<string, KnownVariant>();
   private readonly unknownUntil = new Map<string, number>();
   private readonly lookups = new Map<string, Promise<void>>();
@@ -264,7 +284,8 @@ export class ShopifyAdminClient {
     this.endpoint = `${base.replace(/\/$/, '')}/graphql.json`;
     this.now = options.now ?? Date.now;
     this.unknownSkuTtlMs = options.unknownSkuTtlMs ?? DEFAULT_UNKNOWN_SKU_TTL_MS;
-    this.pacer = new QueryCostPacer(options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, this.now);
+    this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    this.pacer = options.sharedPacer && !options.now ? QueryCostPacer.shared(this.endpoint, config.accessToken) : new QueryCostPacer(this.maxWaitMs, this.now);
   }
 
   /** SKU to inventory item id, for the SKUs the store has; looked up by `productVariants` once per client. */
@@ -675,7 +696,7 @@ export class ShopifyAdminClient {
   }
 
   private async graphql<T>(query: string, variables: Record<string, unknown>, estimatedCost: number, signal?: AbortSignal): Promise<T> {
-    await this.pacer.admit(estimatedCost, signal);
+    await this.pacer.admit(estimatedCost, signal, this.maxWaitMs);
     let status: ThrottleStatus | undefined;
     try {
       const response = await httpCall(this.endpoint, {

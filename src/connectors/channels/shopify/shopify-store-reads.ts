@@ -8,8 +8,9 @@ import type { ShopifyConfig } from './shopify.config.js';
 // A long read waits until the bucket holds its page and this share of the bucket besides: the store's deliveries
 // (availability, prices, customers) keep room to go while a whole store is read.
 const SPARE_FOR_DELIVERIES = 0.25;
-// A read waits for the bucket rather than fail a run that has pages to go.
-const READ_MAX_WAIT_MS = 60_000;
+// A read waits for its page's cost (and the deliveries' share) before it asks to be admitted, outside the pacer's
+// turn: the pacer is the deliveries' too, so a read must not hold their turn through a long wait. Admitted, it waits
+// no longer than a delivery would; past that it is throttled, and GovernedReads tries it again after the wait.
 
 /** A store's settings and the client of this process's reads from it. */
 export interface ShopifyStore {
@@ -22,7 +23,8 @@ export interface ShopifyStore {
  * Reads of a Shopify store outside the delivery queues (reconciliation's pages, a webhook's look-up): every call is
  * admitted by the channel's governor (its rate, concurrency, circuit and pauses, shared with the deliveries) and,
  * where its cost is known, paced by Shopify's query cost, leaving a share of the bucket to the deliveries. One client
- * per store for reads in a process, kept while the channel's settings are unchanged.
+ * per store for reads in a process, kept while the channel's settings are unchanged; it paces by the same view of the
+ * store's bucket as the deliveries' client (`sharedPacer`), so that each counts the other's calls.
  */
 @Injectable()
 export class ShopifyStoreReads {
@@ -42,7 +44,7 @@ export class ShopifyStoreReads {
     const text = JSON.stringify(config);
     let kept = this.clients.get(channelId);
     if (kept?.config !== text) {
-      kept = { config: text, store: { channelId, config, client: new ShopifyAdminClient(config, { maxWaitMs: READ_MAX_WAIT_MS }) } };
+      kept = { config: text, store: { channelId, config, client: new ShopifyAdminClient(config, { sharedPacer: true }) } };
       this.clients.set(channelId, kept);
       for (const listener of this.changeListeners) listener(channelId);
     }

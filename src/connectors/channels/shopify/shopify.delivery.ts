@@ -20,8 +20,12 @@ const PRODUCT_CALLS_AT_ONCE = 8;
 export class ShopifyDelivery {
   private readonly client: ShopifyAdminClient;
 
-  constructor(private readonly config: ShopifyConfig) {
-    this.client = new ShopifyAdminClient(config);
+  /** `sharedPacer`: pace by the process's one view of the store's bucket (the default; see ShopifyAdminClientOptions). */
+  constructor(
+    private readonly config: ShopifyConfig,
+    options: { sharedPacer?: boolean } = {},
+  ) {
+    this.client = new ShopifyAdminClient(config, { sharedPacer: options.sharedPacer ?? true });
   }
 
   /** Prices go 250 to a call (Shopify's input limit), anything else one at a time; without a type, the most of any. */
