@@ -5,8 +5,9 @@ import { waitUntil } from './support/messaging.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/test-app.js';
 
 // Reconciliation with a webhook subscriber that answers the figures it holds (`config.readUrl`): an availability the
-// portal changed itself and a delivery it lost are found and republished as new versions, and so is a price; a
-// subscriber without a read is no target; a read refused (a wrong signature) fails the run and repairs nothing.
+// portal changed itself and a delivery it lost are found and republished as new versions, and so is a price; of a
+// customer, a delivery it lost is sent again and its own edit reported; a subscriber without a read is no target; a
+// read refused (a wrong signature) fails the run and repairs nothing.
 let t: TestApp;
 let receiverUrl: string;
 let sourceKey: string;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   // Subscribed, but offers no read of what it holds: not a target.
   await put('/v1/admin/channels/blind', { kind: 'webhook', inventory, oversell: 'backorder', config: { url: `${receiverUrl}/other`, secret: 'whsec_b3RoZXItc2VjcmV0LWZvci1yZWNvbmNpbGU=' } });
   await put('/v1/admin/sources/erp-stock', { name: 'ERP stock' });
-  sourceKey = (await t.request('POST', '/v1/admin/sources/erp-stock/api-keys', { body: { scopes: ['inventory:write', 'prices:write'] } })).body.key;
+  sourceKey = (await t.request('POST', '/v1/admin/sources/erp-stock/api-keys', { body: { scopes: ['inventory:write', 'prices:write', 'customers:write'] } })).body.key;
   const answer = await t.request('POST', '/v1/inventory/levels', { token: sourceKey, body: { items: SKUS.map((sku, i) => ({ eventId: `wp-${i}`, sku, warehouse: 'WH-EAST', onHand: ON_HAND[sku], sequence: 1 })) } });
   expect(answer.body.accepted).toBe(SKUS.length);
   const prices = await t.request('POST', '/v1/prices', { token: sourceKey, body: { items: SKUS.map((sku, i) => ({ eventId: `wpp-${i}`, priceList: 'base', sku, currency: 'USD', unitPrice: PRICE[sku], sequence: 1 })) } });
@@ -45,7 +46,7 @@ async function put(path: string, body: unknown): Promise<void> {
 function putPortal(readUrl: string): Promise<void> {
   return put('/v1/admin/channels/portal', {
     kind: 'webhook', inventory, oversell: 'backorder', pricing: { priceList: 'base', currency: 'USD' },
-    config: { url: `${receiverUrl}/portal`, secret: 'whsec_cG9ydGFsLXNlY3JldC1mb3ItcmVjb25jaWxl', readUrl },
+    config: { url: `${receiverUrl}/portal`, secret: 'whsec_cG9ydGFsLXNlY3JldC1mb3ItcmVjb25jaWxl', readUrl, subscribe: ['customer.changed'] },
   });
 }
 const versionOf = async (sku: string) => Number((await t.sql<{ version: string }>("select version from channel_availability where channel_id = 'portal' and sku = $1", [sku]))[0]!.version);
@@ -108,6 +109,38 @@ describe('a run over a webhook subscriber that answers its figures', () => {
     await waitUntil('the portal holds the price again', () => receiver.figure('portal', 'price.changed', 'price:WP-03')?.data.unitPrice === PRICE['WP-03'], 10_000);
     expect(receiver.figure('portal', 'price.changed', 'price:WP-03')!.version).toBeGreaterThan(versionBefore);
     expect((await t.request('POST', '/v1/admin/reconcile/prices?wait=true')).body.runs[0].run).toMatchObject({ compared: 5, drifted: 0 });
+  });
+
+  it("sends a customer again to a subscriber that lost its delivery, and reports its own edit of its copy", async () => {
+    for (const [account, name] of [['C-1', 'Alpine Ski House'], ['C-2', 'Fabrikam']] as const) {
+      const answer = await t.request('PUT', `/v1/customers/${account}`, { token: sourceKey, body: { name, email: `buyer@${account.toLowerCase()}.example` } });
+      expect(answer.status, answer.text).toBeLessThan(300);
+    }
+    const held = (account: string) => receiver.figure('portal', 'customer.changed', `customer:${account}`);
+    await waitUntil('the portal holds both customers', () => held('C-1') !== undefined && held('C-2') !== undefined, 10_000);
+    const sent = { 'C-1': held('C-1')!, 'C-2': held('C-2')! };
+    const customerOf = (figure: { data: Record<string, unknown> }) => figure.data.customer as Record<string, unknown>;
+    // C-1: as if the portal had lost the delivery and still held an older version with an older email.
+    await fetch(`${receiverUrl}/portal/figures`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'customer.changed', key: 'customer:C-1', version: sent['C-1'].version! - 1, data: { ...sent['C-1'].data, customer: { ...customerOf(sent['C-1']), email: 'old@c-1.example' } } }) });
+    // C-2: the portal's own edit of its copy, under the version it was sent.
+    await fetch(`${receiverUrl}/portal/figures`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'customer.changed', key: 'customer:C-2', data: { ...sent['C-2'].data, customer: { ...customerOf(sent['C-2']), name: 'Fabrikam Intl' } } }) });
+
+    const answer = await t.request('POST', '/v1/admin/reconcile/customers?target=channel:portal&wait=true');
+    expect(answer.status, answer.text).toBe(202);
+    const run = answer.body.runs[0].run;
+    expect(run).toMatchObject({ status: 'finished', compared: 2, drifted: 2, repaired: 1, waiting: 1 });
+    const findings = (await t.request('GET', `/v1/ops/reconciliation/runs/${run.id}`)).body.findings.map((f: any) => [f.key, f.class, f.repair, f.status, f.expected, f.actual]);
+    expect(findings).toEqual([
+      ['C-1', 'channel-differs', 'republish', 'repaired', { email: 'buyer@c-1.example' }, { email: 'old@c-1.example' }],
+      ['C-2', 'changed-in-channel', 'report', 'waiting', { name: 'Fabrikam' }, { name: 'Fabrikam Intl' }],
+    ]);
+    await waitUntil('the portal holds C-1 again', () => customerOf(held('C-1')!).email === 'buyer@c-1.example', 10_000);
+    expect(held('C-1')!.version).toBeGreaterThan(sent['C-1'].version!);
+    expect(customerOf(held('C-2')!).name).toBe('Fabrikam Intl');
+    const again = (await t.request('POST', '/v1/admin/reconcile/customers?target=channel:portal&wait=true')).body.runs[0].run;
+    expect(again).toMatchObject({ compared: 2, drifted: 1, repaired: 0 });
+    const waiting = (await t.request('GET', '/v1/ops/reconciliation?domain=customers')).body.waiting.map((f: any) => [f.key, f.class]);
+    expect(waiting).toEqual([['C-2', 'changed-in-channel']]);
   });
 
   it('fails a run whose read the subscriber refuses, and repairs nothing', async () => {

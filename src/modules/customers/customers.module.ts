@@ -13,6 +13,7 @@ import { CUSTOMER_SYNC_SETTINGS, CustomerSyncSchedule, type CustomerSyncSettings
 import { CustomerSearch } from './queries/customer-search.js';
 import { ErpCustomersReconciler } from './reconcile/erp-customers-reconciler.js';
 import { StoreCustomersReconciler } from './reconcile/store-customers-reconciler.js';
+import { SubscriberCustomersReconciler } from './reconcile/subscriber-customers-reconciler.js';
 
 /** The canonical customer, changed by the ERP, channels and a CRM under field ownership; and the intake's read model of credit status. */
 @Module({})
@@ -20,7 +21,7 @@ export class CustomersModule {
   static register(settings: CustomerSyncSettings & { serveApi: boolean; notifications: ErpNotificationSettings }): DynamicModule {
     return {
       module: CustomersModule,
-      providers: [CustomerDirectory, CustomerRecords, CustomerExceptions, CustomerSearch, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, ErpCustomerNotifications, ErpCustomersReconciler, StoreCustomersReconciler, ShopifyCustomerReads,
+      providers: [CustomerDirectory, CustomerRecords, CustomerExceptions, CustomerSearch, ChangeCustomerHandler, CustomerSyncSchedule, CustomerStandingHandler, ErpCustomerNotifications, ErpCustomersReconciler, StoreCustomersReconciler, SubscriberCustomersReconciler, ShopifyCustomerReads,
         { provide: CUSTOMER_SYNC_SETTINGS, useValue: settings }, { provide: ERP_NOTIFICATION_SETTINGS, useValue: settings.notifications }],
       controllers: settings.serveApi ? [CustomerSyncController, CustomersController, ErpWebhooksController] : [],
     };

@@ -326,17 +326,20 @@ export class CustomerRecords implements OnModuleInit {
   }
 
   /**
-   * The record to one store again, as a new version of its own (reconciliation found the store holding otherwise):
-   * a version from the records' sequence, so that it goes after what the store was sent and before any later
-   * change. Undefined when the store no longer knows the account.
+   * The record to one channel again, as a new version of its own (reconciliation found it holding otherwise): a
+   * store (`asStore`, with the ids it knows the account by) or a webhook subscriber. A version from the records'
+   * sequence, so that it goes after what the channel was sent and before any later change; the record keeps its own. Undefined when the record
+   * is gone, or the store no longer knows the account.
    */
-  async republishToStore(sql: Sql, accountNumber: string, channelId: string, changed: CustomerField[]): Promise<{ version: number } | undefined> {
+  async republishTo(sql: Sql, accountNumber: string, channelId: string, changed: CustomerField[], asStore: boolean): Promise<{ version: number } | undefined> {
     await sql.query(`select pg_advisory_xact_lock(hashtextextended('customer:' || $1, 0))`, [accountNumber]);
     const view = await this.view(sql, accountNumber);
-    const ids = view ? storeIdsOf(view, channelId) : {};
-    if (!view || Object.keys(ids).length === 0) return undefined;
+    if (!view) return undefined;
+    const ids = asStore ? storeIdsOf(view, channelId) : {};
+    if (asStore && Object.keys(ids).length === 0) return undefined;
     const { rows: [next] } = await sql.query<{ version: number }>(`select nextval('customer_version_seq')::int as version`);
-    const payload: CustomerChanged = { accountNumber, changed, customer: view.customer, version: view.version };
+    // The event's version is the new one: a subscriber that keeps the newest version of each account takes it.
+    const payload: CustomerChanged = { accountNumber, changed, customer: view.customer, version: next!.version };
     await this.outbox.add(sql, { type: CUSTOMER_CHANGED, kind: 'state', key: `customer:${accountNumber}`, version: next!.version, payload: { ...payload, ...ids } }, [`channel:${channelId}`]);
     return { version: next!.version };
   }

@@ -108,7 +108,7 @@ export class StoreCustomersReconciler implements Reconciler, OnModuleInit {
     const channelId = await this.storeOf(target, tx);
     if (!channelId) return { republished: false, reason: `${target} is no longer a Shopify store` };
     const fields = (finding.detail?.fields ?? []) as CustomerField[];
-    const sent = await this.records.republishToStore(tx, finding.key, channelId, fields);
+    const sent = await this.records.republishTo(tx, finding.key, channelId, fields, true);
     return sent ? { republished: true, version: sent.version } : { republished: false, reason: 'the store no longer knows the account' };
   }
 
