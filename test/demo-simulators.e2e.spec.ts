@@ -255,6 +255,12 @@ describe('demo mode serves the simulators under /simulators on its own port', ()
       const received = (await (await fetch(portal)).json()) as Array<{ body: { type: string; data: { accountNumber: string; changed: string[]; customer: { creditLimit: number } } } }>;
       return received.some((r) => r.body?.type === 'customer.changed' && r.body.data.accountNumber === '20000' && r.body.data.customer.creditLimit === 25_000 && r.body.data.changed.includes('creditLimit'));
     });
+
+    // The portal answers what it holds (readUrl): reconciled now, it holds every customer as it was last sent.
+    await until('the portal has every customer it was sent', async () => {
+      const run = await call('POST', '/v1/admin/reconcile/customers?target=channel:demo-portal&wait=true');
+      return run.body.runs?.[0]?.run?.status === 'finished' && run.body.runs[0].run.drifted === 0 && run.body.runs[0].run.compared > 0;
+    });
   });
 
   it('keeps the simulators out of the API document, and out of a service that is not in demo mode', async () => {
