@@ -84,6 +84,13 @@ describe('a run over a webhook subscriber that answers its figures', () => {
     const again = (await t.request('POST', '/v1/admin/reconcile/inventory?target=channel:portal&wait=true')).body.runs[0].run;
     expect(again).toMatchObject({ status: 'finished', compared: 5, drifted: 0, repaired: 0 });
 
+    // The run's trace: each repair, then the delivery of what it republished.
+    expect(run.correlationId).toBe(`reconcile-${run.id}`);
+    const trace = (await t.request('GET', `/v1/ops/trace/${run.correlationId}`)).body;
+    const steps = trace.timeline as Array<{ step: string; detail?: Record<string, unknown>; destination?: string }>;
+    expect(steps.filter((s) => s.step === 'reconciled').map((s) => s.detail?.key)).toEqual(['WP-02', 'WP-04']);
+    expect(steps.some((s) => s.step === 'delivered' && s.destination === 'channel:portal')).toBe(true);
+
     // The run's report in the console: its figures, and each finding with what its repair did.
     const login = await fetch(`${t.baseUrl}/console/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ token: ADMIN_TOKEN }) });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;

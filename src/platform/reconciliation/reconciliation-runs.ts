@@ -5,6 +5,7 @@ import { withSessionLock } from '../database/session-lock.js';
 import { inTransaction, type Tx } from '../database/transaction.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { Metrics } from '../observability/metrics.js';
+import { withCorrelationId } from '../observability/correlation.js';
 import { recordTrace } from '../observability/trace.js';
 import type { Finding, Reconciler } from './reconcilers.js';
 
@@ -24,13 +25,15 @@ export interface RunSummary {
   repaired: number;
   waiting: number;
   error: string | null;
+  /** Under which its repairs, and what they sent, are traced. */
+  correlationId: string;
   startedAt: string;
   updatedAt: string;
   finishedAt: string | null;
 }
 
 const RUN_COLUMNS = `id::text, domain, target, trigger, status, cursor, pages, compared::float8 as compared, drifted::float8 as drifted,
-  repaired::float8 as repaired, waiting::float8 as waiting, error,
+  repaired::float8 as repaired, waiting::float8 as waiting, error, 'reconcile-' || id::text as "correlationId",
   started_at as "startedAt", updated_at as "updatedAt", finished_at as "finishedAt"`;
 
 /**
@@ -156,13 +159,15 @@ export class ReconciliationRuns {
         [run.id, run.domain, run.target, finding.key, finding.class, json(finding.expected), json(finding.actual), finding.repair, finding.detail ? JSON.stringify(finding.detail) : null],
       );
       if (!inserted) continue; // repaired already, before a crash cut the run short
-      const done = await reconciler.repair(tx, run.target, finding);
+      // What the repair sends (a republished figure, a price) is traced under the run: its trace shows each repair
+      // and then its delivery. A message with a correlation id of its own (an order sent again) keeps that one.
+      const done = await withCorrelationId(runCorrelationId(run.id), () => reconciler.repair(tx, run.target, finding));
       await tx.query(`update reconcile_finding set repaired_at = clock_timestamp(), detail = coalesce(detail, '{}'::jsonb) || $2::jsonb where id = $1`, [inserted.id, JSON.stringify(done ?? {})]);
       await this.audit.recordInTransaction(tx, {
         actor: 'reconciliation', action: finding.repair, resourceType: `reconcile:${run.domain}`, resourceId: finding.key,
         before: { class: finding.class, target: run.target, actual: finding.actual ?? null }, after: { expected: finding.expected ?? null, run: run.id, ...(done ?? {}) },
       });
-      await recordTrace(tx, [{ correlationId: `reconcile-${run.id}`, destination: run.target, step: 'reconciled', detail: { class: finding.class, key: finding.key, repair: finding.repair } }]);
+      await recordTrace(tx, [{ correlationId: runCorrelationId(run.id), destination: run.target, step: 'reconciled', detail: { class: finding.class, key: finding.key, repair: finding.repair } }]);
       this.metrics.reconcileRepairs.inc({ domain: run.domain, target: run.target, class: finding.class });
       repaired++;
     }
@@ -184,6 +189,11 @@ export class ReconciliationRuns {
     );
     return updated!;
   }
+}
+
+/** The correlation id of a run's repairs and what they send: `/v1/ops/trace/reconcile-<run id>`. */
+export function runCorrelationId(runId: string): string {
+  return `reconcile-${runId}`;
 }
 
 const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));

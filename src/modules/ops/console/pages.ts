@@ -460,7 +460,7 @@ export function reconciliationRunPage(viewer: Viewer, run: Record<string, any>):
     domain: run.domain, target: run.target, trigger: run.trigger, status: run.status, started: run.startedAt, finished: run.finishedAt,
     pages: run.pages, compared: run.compared, drifted: run.drifted, repaired: run.repaired, 'waiting for a person': run.waiting,
     ...(run.error ? { error: run.error } : {}), ...(run.status === 'running' ? { 'resumes from': run.cursor ?? 'the start' } : {}),
-  })}</section>
+  })}${run.repaired > 0 ? html`<p><a href="${`/console/trace/${encodeURIComponent(run.correlationId)}`}">The repairs and their deliveries</a></p>` : ''}</section>
 <section class="card"><h2>Findings</h2>${table(findings, [
     ['key', (f) => f.key],
     ['class', (f) => f.class],
