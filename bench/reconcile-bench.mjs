@@ -10,8 +10,11 @@
 // requested and actual cost, the points a second it drew, what the other plans' restore rates would make of the same
 // points, and the store's calls for the repairs.
 // Usage: npm run bench:reconcile [-- --skus 100000] [--drift 0.01] [--locations 1] [--restore-rate 100] [--bucket 2000]
-// (DATABASE_URL: the server to create the throwaway database on; default the local one). The full size at the
-// Standard plan's rate reads for about 50 minutes: that is the store's rate, not Crossdock's.
+// [--read pages|bulk] (DATABASE_URL: the server to create the throwaway database on; default the local one). The full
+// size at the Standard plan's rate reads for about 50 minutes in pages: that is the store's rate, not Crossdock's.
+// `--read bulk` sets the store's `reconcileRead: 'bulk'`: the run reads the store through one bulk operation (the
+// simulator completes it after its default delay, reading the store then) and compares its result 1,000 SKUs a
+// page; the table then shows the bulk calls and the result's size instead of the pages' cost.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +32,18 @@ function option(name, fallback) {
   return number;
 }
 
+/** A word-valued option, one of `allowed`. */
+function choice(name, allowed, fallback) {
+  const args = process.argv.slice(2);
+  const at = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (at < 0) return fallback;
+  const value = args[at].includes('=') ? args[at].split('=')[1] : args[at + 1];
+  if (!allowed.includes(value)) throw new Error(`--${name} takes ${allowed.join(' or ')}, not ${value}`);
+  return value;
+}
+
 const SKUS = option('skus', 100_000);
+const READ = choice('read', ['pages', 'bulk'], 'pages');
 const DRIFT = option('drift', 0.01);
 const LOCATIONS = Math.max(1, option('locations', 1));
 const RESTORE_RATE = option('restore-rate', 100);
@@ -84,6 +98,7 @@ try {
     config: {
       shopDomain: 'bench.myshopify.com', apiVersion: '2025-07', accessToken: 'shpat_bench', webhookSecret: 'bench-secret',
       adminApiBaseUrl: `${shopUrl}/admin/api/2025-07`, locations: Object.fromEntries(WAREHOUSES.map((w, i) => [w, locationOf(i)])),
+      reconcileRead: READ,
     },
     inventory: { warehouses: WAREHOUSES, safetyStock: 0, allocationPercent: 100 },
     oversell: 'backorder',
@@ -130,20 +145,28 @@ try {
 
   const during = shop.state.requests.slice(requestsBefore);
   const reads = during.filter((r) => r.name === 'CrossdockInventoryLevels');
+  const bulkCalls = during.filter((r) => r.name === 'CrossdockBulkInventory' || r.name === 'CrossdockBulkOperation');
+  const operations = [...shop.state.bulkOperations.values()];
   const sum = (list, pick) => list.reduce((total, r) => total + (pick(r) ?? 0), 0);
   const requested = sum(reads, (r) => r.requestedCost);
   const actual = sum(reads, (r) => r.actualCost);
   const readSeconds = reads.length > 1 ? (reads.at(-1).at - startedAt) / 1000 : runMs / 1000;
-  const others = Object.entries(Object.groupBy(during.filter((r) => r.name !== 'CrossdockInventoryLevels'), (r) => r.name ?? '?')).map(([name, list]) => `${name} ${list.length}`);
+  const readNames = new Set(['CrossdockInventoryLevels', 'CrossdockBulkInventory', 'CrossdockBulkOperation']);
+  const others = Object.entries(Object.groupBy(during.filter((r) => !readNames.has(r.name)), (r) => r.name ?? '?')).map(([name, list]) => `${name} ${list.length}`);
   const repairs = shop.state.mutations.slice(mutationsBefore).filter((m) => m.applied);
 
   console.log(machineLine());
-  console.log(`Inventory reconciliation of a Shopify store (simulator): ${SKUS.toLocaleString('en')} SKUs at ${LOCATIONS} location(s), ${edited.length.toLocaleString('en')} edited by a merchant; bucket ${BUCKET} points, restoring ${RESTORE_RATE}/s`);
+  console.log(`Inventory reconciliation of a Shopify store (simulator): ${SKUS.toLocaleString('en')} SKUs at ${LOCATIONS} location(s), ${edited.length.toLocaleString('en')} edited by a merchant; bucket ${BUCKET} points, restoring ${RESTORE_RATE}/s; read in ${READ}`);
   console.log(`setup (not measured): ${seconds(setupMs)} s to publish every figure to the store`);
   console.log('');
   console.log('| measure | result |');
   console.log('|---|---|');
   console.log(`| the run | ${run.status}${run.error ? ` (${run.error})` : ''} in ${seconds(runMs)} s; ${run.pages} pages; ${run.compared.toLocaleString('en')} SKUs compared, ${run.drifted} drifted, ${run.repaired} repaired, ${run.waiting} waiting for a person |`);
+  if (READ === 'bulk') {
+    const byName = (name) => bulkCalls.filter((r) => r.name === name).length;
+    console.log(`| bulk calls | ${byName('CrossdockBulkInventory')} bulkOperationRunQuery, ${byName('CrossdockBulkOperation')} status reads; requested ${sum(bulkCalls, (r) => r.requestedCost).toLocaleString('en')} points; ${bulkCalls.filter((r) => r.throttled).length} throttled |`);
+    console.log(`| bulk result | ${operations.map((op) => `${op.status}, ${op.objectCount.toLocaleString('en')} lines, ${((op.fileSize ?? 0) / 1_048_576).toFixed(1)} MiB, downloaded ${op.downloads} time(s)`).join('; ')} |`);
+  }
   console.log(`| GraphQL reads | ${reads.length} calls (CrossdockInventoryLevels), ${reads.filter((r) => r.throttled).length} throttled; requested ${requested.toLocaleString('en')} points (${(requested / Math.max(1, reads.length)).toFixed(0)} a call), actual ${actual.toLocaleString('en')} |`);
   console.log(`| pace | ${(actual / readSeconds).toFixed(0)} points/s drawn over ${readSeconds.toFixed(1)} s (restore rate ${RESTORE_RATE}/s); ${(SKUS / (runMs / 1000)).toFixed(0)} SKUs/s |`);
   console.log(`| the same points at each plan's restore rate | ${Object.entries(PLANS).map(([plan, rate]) => `${plan} ${(Math.max(0, actual - BUCKET) / rate / 60).toFixed(1)} min`).join(', ')} |`);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShopifySimulator, type ShopifySimulator } from '../src/simulators/shopify/shopify-simulator.js';
 import { waitUntil } from './support/messaging.js';
+import { storeReconciliation } from './support/store-reconciliation.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 // Inventory's reconciliation with a Shopify store: a merchant's edit in the store found by a run and put right with a
@@ -51,25 +52,7 @@ let event = 0;
 function levels(items: Array<[string, string, number]>) {
   return t.request('POST', '/v1/inventory/levels', { token: sourceKey, body: { items: items.map(([sku, warehouse, onHand]) => ({ eventId: `rc-${++event}`, sku, warehouse, onHand, sequence: event })) } });
 }
-function held(sku: string, location: string): number | undefined {
-  return [...shop.state.items.values()].find((i) => i.sku === sku)?.levels.get(location)?.available;
-}
-/** A merchant changes a quantity in the store's admin; answers the webhooks the store sent of it. */
-async function merchantSets(sku: string, locationId: string, available: number): Promise<Array<{ topic: string; deliveries: Array<{ status: number; body?: string }> }>> {
-  const response = await fetch(`${shopUrl}/_control/inventory-levels`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sku, locationId, available }) });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { webhooks: Array<{ topic: string; deliveries: Array<{ status: number; body?: string }> }> }).webhooks;
-}
-const control = (path: string, body: unknown) => fetch(`${shopUrl}/_control/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const sentCount = async () => (await t.sql<{ n: number }>("select count(*)::int as n from delivered_version where destination = 'channel:shop'"))[0]!.n;
-const versionOf = async (sku: string) => Number((await t.sql<{ version: string }>("select version from channel_availability where channel_id = 'shop' and sku = $1", [sku]))[0]!.version);
-const deliveredVersionOf = async (sku: string) => Number((await t.sql<{ version: string }>("select version from delivered_version where destination = 'channel:shop' and key = $1", [sku]))[0]!.version);
-const reconcileNow = async () => {
-  const answer = await t.request('POST', '/v1/admin/reconcile/inventory?wait=true');
-  expect(answer.status, answer.text).toBe(202);
-  expect(answer.body.runs).toHaveLength(1);
-  return answer.body.runs[0].run;
-};
+const { held, merchantSets, control, sentCount, versionOf, deliveredVersionOf, reconcileNow } = storeReconciliation(() => t, () => shop, () => shopUrl);
 const levelReads = () => shop.state.requests.filter((r) => r.name === 'CrossdockInventoryLevels');
 
 describe('a run over a Shopify store', () => {

@@ -12,7 +12,8 @@ import { GraphQLSyntaxError, parseOperation, type GqlField, type GqlOperation, t
  * changeFromQuantity and `@idempotent` after), prices (`productVariantsBulkUpdate` of a variant's price, fixed prices
  * of B2B price lists), orders and fulfillments, customers (`customerSet` by id), B2B companies and their locations
  * (`companyCreate`, `companyUpdate`, `companyLocationUpdate`, `companyLocationAssignAddress`,
- * `companyLocationTaxSettingsUpdate`), behind the calculated query cost limit (a leaky bucket, THROTTLED with
+ * `companyLocationTaxSettingsUpdate`), bulk query operations (`bulkOperationRunQuery`, `currentBulkOperation`,
+ * `node(id:)`, their JSONL served under `/_bulk/`), behind the calculated query cost limit (a leaky bucket, THROTTLED with
  * `extensions.cost`), with latency. It also sends signed webhooks as a store would, duplicates and stale retries
  * included, and, to the subscription set, a `companies/*` or `company_locations/*` webhook of each change to a
  * company or location, an app's mutation's as well as a merchant's, and an `inventory_levels/update` of each quantity
@@ -48,6 +49,8 @@ export interface ShopifySimulatorOptions {
   webhooks?: WebhookSubscription;
   /** Requests and mutations kept in `state.requests` and `state.mutations`, the oldest dropped first (all unless set). */
   keepRequests?: number;
+  /** How long a bulk query operation runs before it completes (50 ms by default). */
+  bulkOperationDelayMs?: number;
 }
 
 export interface SeedVariant {
@@ -266,6 +269,34 @@ export interface RecordedMutation {
   quantities: Array<{ sku?: string; inventoryItemId: string; locationId: string; quantity: number; before?: number }>;
 }
 
+/**
+ * A bulk query operation (`bulkOperationRunQuery`): RUNNING until its delay has passed, then COMPLETED, its result
+ * read then from the store as it is and written as Shopify writes it (JSONL, a line a node, a nested connection's
+ * nodes on lines of their own with `__parentId`), or FAILED as `/_control/faults` asked.
+ */
+export interface SimBulkOperation {
+  id: string;
+  query: string;
+  status: 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED' | 'EXPIRED';
+  errorCode: string | null;
+  createdAt: string;
+  completedAt: string | null;
+  objectCount: number;
+  rootObjectCount: number;
+  fileSize: number | null;
+  url: string | null;
+  /** Times its result was downloaded. */
+  downloads: number;
+  /** The result, once completed. */
+  jsonl?: string;
+  /** When it ends, and how (the errorCode of a failure asked for). */
+  endsAt: number;
+  failWith?: string;
+  selections: GqlSelection[];
+  /** Where its result is served: the simulator's address, with its mount prefix. */
+  base: string;
+}
+
 export interface RecordedRequest {
   at: number;
   apiVersion: string;
@@ -320,6 +351,11 @@ interface State {
   refuseFulfillments?: string;
   /** Each mutation is applied at once and answered this much later (a caller may die in between). */
   mutationAnswerDelayMs: number;
+  /** Bulk query operations by id, in the order they were run. */
+  bulkOperations: Map<string, SimBulkOperation>;
+  bulkOperationDelayMs: number;
+  /** When set, the next bulk query operation ends FAILED with this errorCode. */
+  failNextBulkOperation?: string;
 }
 
 /** An order with its fulfillment orders (one per location its lines were assigned to) and fulfillments. */
@@ -452,6 +488,8 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     downUntil: 0,
     loseAnswers: 0,
     mutationAnswerDelayMs: 0,
+    bulkOperations: new Map(),
+    bulkOperationDelayMs: options.bulkOperationDelayMs ?? 50,
   };
   for (const seed of options.customers ?? DEFAULT_CUSTOMERS) addCustomer(state, seed);
   for (const seed of options.variants ?? defaultSimulatorData().items.map((item) => ({ sku: item.number, title: item.displayName }))) addVariant(state, seed);
@@ -513,7 +551,9 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       }
       bucket.available -= requested;
       try {
-        const root = operation.type === 'mutation' ? mutationRoot(state, apiVersion) : queryRoot(state, settings);
+        // The address the store serves bulk results at, under the prefix the simulator is mounted at.
+        const bulkBase = `${request.protocol}://${request.headers.host ?? 'localhost'}${request.url.slice(0, request.url.indexOf('/admin/api/'))}`;
+        const root = operation.type === 'mutation' ? mutationRoot(state, apiVersion, settings, bulkBase) : queryRoot(state, settings);
         const data = execute(operation.selections, root);
         const actual = operation.type === 'mutation' ? requested : actualCost(operation.selections, data);
         bucket.available = Math.min(bucket.maximumAvailable, bucket.available + requested - actual);
@@ -553,6 +593,15 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
       requests: state.requests.length,
     }));
     instance.get('/_control/requests', async () => state.requests);
+    instance.get('/_control/bulk-operations', async () => [...state.bulkOperations.values()].map((op) => { settleBulkOperation(state, settings, op); return bulkOperationView(op); }));
+    // A bulk operation's result, as the signed URL of Shopify's storage serves it (no access token).
+    instance.get<{ Params: { file: string } }>('/_bulk/:file', async (request, reply) => {
+      const op = state.bulkOperations.get(`gid://shopify/BulkOperation/${request.params.file.replace(/\.jsonl$/, '')}`);
+      if (op) settleBulkOperation(state, settings, op);
+      if (op?.jsonl === undefined) return reply.status(404).send({ errors: 'no such file' });
+      op.downloads++;
+      return reply.status(200).header('content-type', 'application/jsonl').send(op.jsonl);
+    });
     instance.get('/_control/mutations', async () => state.mutations);
     instance.get('/_control/price-mutations', async () => state.priceMutations);
     instance.get('/_control/customers', async () => [...state.customers.values()]);
@@ -679,13 +728,22 @@ export function createShopifySimulator(options: ShopifySimulatorOptions = {}) {
     });
     // The store is down for `downForMs` (503 to every Admin API call); `loseAnswers`: the next mutations apply,
     // unanswered; `refuseFulfillments`: a userError to every fulfillmentCreate; `mutationAnswerDelayMs`: applied, answered late.
+    // `failNextBulkOperation`: the next bulk query operation ends FAILED with this errorCode (null: it completes);
+    // `bulkOperationDelayMs`: how long bulk query operations run.
     instance.post('/_control/faults', async (request) => {
-      const body = (request.body ?? {}) as { downForMs?: number; loseAnswers?: number; refuseFulfillments?: string | null; mutationAnswerDelayMs?: number };
+      const body = (request.body ?? {}) as {
+        downForMs?: number; loseAnswers?: number; refuseFulfillments?: string | null; mutationAnswerDelayMs?: number; failNextBulkOperation?: string | null; bulkOperationDelayMs?: number;
+      };
+      if (body.failNextBulkOperation !== undefined) state.failNextBulkOperation = body.failNextBulkOperation ?? undefined;
+      if (body.bulkOperationDelayMs !== undefined) state.bulkOperationDelayMs = Number(body.bulkOperationDelayMs);
       if (body.mutationAnswerDelayMs !== undefined) state.mutationAnswerDelayMs = Number(body.mutationAnswerDelayMs);
       if (body.refuseFulfillments !== undefined) state.refuseFulfillments = body.refuseFulfillments ?? undefined;
       if (body.downForMs !== undefined) state.downUntil = Number(body.downForMs) > 0 ? Date.now() + Number(body.downForMs) : 0;
       if (body.loseAnswers !== undefined) state.loseAnswers = Number(body.loseAnswers);
-      return { downUntil: state.downUntil, loseAnswers: state.loseAnswers, refuseFulfillments: state.refuseFulfillments ?? null, mutationAnswerDelayMs: state.mutationAnswerDelayMs };
+      return {
+        downUntil: state.downUntil, loseAnswers: state.loseAnswers, refuseFulfillments: state.refuseFulfillments ?? null, mutationAnswerDelayMs: state.mutationAnswerDelayMs,
+        failNextBulkOperation: state.failNextBulkOperation ?? null, bulkOperationDelayMs: state.bulkOperationDelayMs,
+      };
     });
     instance.post('/_control/webhooks/send', async (request, reply) => {
       const body = (request.body ?? {}) as WebhookSendRequest;
@@ -849,12 +907,20 @@ function queryRoot(state: State, settings: { shopDomain: string; currency: strin
       const location = state.companyLocations.get(String(args.id));
       return location ? companyLocationNode(state, location) : null;
     },
-    node: (args: Args) => nodeById(state, String(args.id)),
-    nodes: (args: Args) => (Array.isArray(args.ids) ? args.ids.map((id) => nodeById(state, String(id))) : []),
+    node: (args: Args) => nodeById(state, String(args.id), settings),
+    nodes: (args: Args) => (Array.isArray(args.ids) ? args.ids.map((id) => nodeById(state, String(id), settings)) : []),
+    // The app's latest bulk query operation, whatever its status; null before the first.
+    currentBulkOperation: (args: Args) => {
+      if (args.type !== undefined && args.type !== 'QUERY') return null;
+      const op = [...state.bulkOperations.values()].at(-1);
+      return op ? bulkOperationNode(state, settings, op) : null;
+    },
   };
 }
 
-function nodeById(state: State, id: string): GqlObject | null {
+function nodeById(state: State, id: string, settings: BulkSettings): GqlObject | null {
+  const bulk = state.bulkOperations.get(id);
+  if (bulk) return bulkOperationNode(state, settings, bulk);
   if (state.variants.has(id)) return variantNode(state, state.variants.get(id)!);
   if (state.companies.has(id)) return companyNode(state, state.companies.get(id)!);
   if (state.companyLocations.has(id)) return companyLocationNode(state, state.companyLocations.get(id)!);
@@ -925,9 +991,11 @@ function matchingVariants(state: State, query: unknown): SimVariant[] {
 function connection<T = GqlObject>(all: T[], args: Args, toNode: (item: T) => GqlObject = (item) => item as GqlObject): GqlObject {
   const first = args.first === undefined || args.first === null ? undefined : Number(args.first);
   const last = args.last === undefined || args.last === null ? undefined : Number(args.last);
-  if (first === undefined && last === undefined) throw new GraphQLError('you must provide one of first or last', { code: 'BAD_REQUEST' });
-  const size = (first ?? last)!;
-  if (size > MAX_PAGE_SIZE) throw new GraphQLError(`The page size ${size} is greater than the maximum of ${MAX_PAGE_SIZE}.`, { code: 'BAD_REQUEST' });
+  // A bulk operation reads every node of a connection: no page size is asked or checked.
+  const unbounded = args[UNBOUNDED] === true;
+  if (!unbounded && first === undefined && last === undefined) throw new GraphQLError('you must provide one of first or last', { code: 'BAD_REQUEST' });
+  const size = unbounded ? all.length : (first ?? last)!;
+  if (!unbounded && size > MAX_PAGE_SIZE) throw new GraphQLError(`The page size ${size} is greater than the maximum of ${MAX_PAGE_SIZE}.`, { code: 'BAD_REQUEST' });
   const cursor = (i: number) => Buffer.from(`cursor:${i}`).toString('base64');
   const after = typeof args.after === 'string' ? Number(Buffer.from(args.after, 'base64').toString().split(':')[1]) + 1 : 0;
   const start = first !== undefined ? after : Math.max(after, all.length - size);
@@ -947,8 +1015,9 @@ function connection<T = GqlObject>(all: T[], args: Args, toNode: (item: T) => Gq
   };
 }
 
-function mutationRoot(state: State, apiVersion: string): GqlObject {
+function mutationRoot(state: State, apiVersion: string, settings: BulkSettings, bulkBase: string): GqlObject {
   const resolvers: Record<string, (args: Args, field: GqlField) => GqlObject> = {
+    bulkOperationRunQuery: (args) => runBulkQuery(state, settings, args.query, bulkBase),
     inventorySetQuantities: (args, field) => setQuantities(state, apiVersion, (args.input ?? {}) as SetQuantitiesInput, field),
     fulfillmentCreate: (args) => createFulfillment(state, (args.fulfillment ?? {}) as FulfillmentInput),
     fulfillmentTrackingInfoUpdate: (args) => updateTracking(state, String(args.fulfillmentId), (args.trackingInfoInput ?? {}) as TrackingInput),
@@ -1792,6 +1861,131 @@ function setQuantitiesPayload(group: GqlObject | null, userErrors: GqlObject[]):
 
 function userError(code: string, field: string[], message = USER_ERROR_MESSAGES[code]!): GqlObject {
   return { __typename: 'InventorySetQuantitiesUserError', code, field, message };
+}
+
+// ---- Bulk query operations ----
+
+/** What executing a bulk query needs of the store's settings (the query root's). */
+type BulkSettings = { shopDomain: string; currency: string };
+/** The argument a bulk query's fields carry, so that their connections are read whole. */
+const UNBOUNDED = '__bulkUnbounded';
+const BULK_ACTIVE = new Set(['CREATED', 'RUNNING']);
+
+/**
+ * bulkOperationRunQuery as Shopify runs it: the query is validated at once (a userError when it is not one Shopify
+ * would run, or when the app's bulk query is still running: one at a time per shop), then runs in the background.
+ */
+function runBulkQuery(state: State, settings: BulkSettings, query: unknown, base: string): GqlObject {
+  const refused = (message: string, code: string, field: string[] | null = ['query']) => ({
+    __typename: 'BulkOperationRunQueryPayload', bulkOperation: null, userErrors: [{ __typename: 'BulkOperationUserError', code, field, message }],
+  });
+  for (const op of state.bulkOperations.values()) settleBulkOperation(state, settings, op);
+  const running = [...state.bulkOperations.values()].find((op) => BULK_ACTIVE.has(op.status));
+  if (running) return refused(`A bulk query operation for this app and shop is already in progress: ${running.id}.`, 'OPERATION_IN_PROGRESS', null);
+  if (typeof query !== 'string') return refused('Invalid bulk query: the query is required', 'INVALID');
+  let operation: GqlOperation;
+  try {
+    operation = parseOperation(query);
+  } catch (error) {
+    if (!(error instanceof GraphQLSyntaxError)) throw error;
+    return refused(`Invalid bulk query: ${error.message}`, 'INVALID');
+  }
+  if (operation.type !== 'query') return refused('Invalid bulk query: bulk queries cannot contain mutations', 'INVALID');
+  const roots = fields(operation.selections);
+  if (roots.length === 0 || !roots.every((f) => connectionNodeSelections(f) !== undefined)) return refused('Invalid bulk query: the query must select a connection field at the top level', 'INVALID');
+  const withoutId = roots.flatMap((f) => parentsWithoutId(f));
+  if (withoutId.length > 0) return refused(`Invalid bulk query: the parent 'node' field for a nested connection must select the 'id' field. Connection fields without 'id': ${withoutId.join(', ')}.`, 'INVALID');
+  const id = `gid://shopify/BulkOperation/${5_000_000_000 + state.nextId++}`;
+  const op: SimBulkOperation = {
+    id, query, status: 'CREATED', errorCode: null, createdAt: new Date().toISOString(), completedAt: null, objectCount: 0, rootObjectCount: 0, fileSize: null, url: null,
+    downloads: 0, endsAt: Date.now() + state.bulkOperationDelayMs, failWith: state.failNextBulkOperation, selections: operation.selections, base,
+  };
+  state.failNextBulkOperation = undefined;
+  state.bulkOperations.set(id, op);
+  return { __typename: 'BulkOperationRunQueryPayload', bulkOperation: bulkOperationNode(state, settings, op, false), userErrors: [] };
+}
+
+/** Moves the operation on: RUNNING once created, and past its delay COMPLETED with its result (or FAILED). */
+function settleBulkOperation(state: State, settings: BulkSettings, op: SimBulkOperation): void {
+  if (!BULK_ACTIVE.has(op.status)) return;
+  op.status = 'RUNNING';
+  if (Date.now() < op.endsAt) return;
+  if (op.failWith) {
+    Object.assign(op, { status: 'FAILED', errorCode: op.failWith });
+    return;
+  }
+  const lines: string[] = [];
+  try {
+    const root = queryRoot(state, settings);
+    for (const field of fields(op.selections)) op.rootObjectCount += bulkLines(field, root, undefined, lines);
+  } catch (error) {
+    if (!(error instanceof GraphQLError)) throw error;
+    Object.assign(op, { status: 'FAILED', errorCode: 'INTERNAL_SERVER_ERROR' });
+    return;
+  }
+  op.jsonl = lines.map((line) => `${line}\n`).join('');
+  Object.assign(op, {
+    status: 'COMPLETED', completedAt: new Date().toISOString(), objectCount: lines.length, fileSize: Buffer.byteLength(op.jsonl),
+    // Shopify gives no file when the query found nothing.
+    url: lines.length > 0 ? `${op.base}/_bulk/${numericId(op.id)}.jsonl` : null,
+  });
+}
+
+/**
+ * The JSONL lines of a connection's nodes: each node's fields on a line of its own (`edges { node }` and `nodes`
+ * alike), its nested connections left out of it and their nodes written after it, each with `__parentId`, the
+ * node's id. Answers how many nodes the connection had.
+ */
+function bulkLines(field: GqlField, source: GqlObject, parentId: string | undefined, lines: string[]): number {
+  const nodeSelections = connectionNodeSelections(field)!;
+  const raw = source[field.name];
+  if (raw === undefined) throw new GraphQLError(`Field '${field.name}' doesn't exist on type '${source.__typename}'`, { code: 'undefinedField' });
+  const page = (typeof raw === 'function' ? raw({ ...field.args, [UNBOUNDED]: true }, field) : raw) as { nodes?: GqlObject[] } | null;
+  const nodes = page?.nodes ?? [];
+  const nested = nodeSelections.filter((s): s is GqlField => s.kind === 'field' && connectionNodeSelections(s) !== undefined);
+  const own = nodeSelections.filter((s) => !nested.includes(s as GqlField));
+  for (const node of nodes) {
+    const line = execute(own, node);
+    if (parentId !== undefined) line.__parentId = parentId;
+    lines.push(JSON.stringify(line));
+    for (const inner of nested) bulkLines(inner, node, String(node.id), lines);
+  }
+  return nodes.length;
+}
+
+/** A connection field's node selections (of `edges { node }` or `nodes`); undefined when the field is not a connection. */
+function connectionNodeSelections(field: GqlField): GqlSelection[] | undefined {
+  for (const inner of fields(field.selections)) {
+    if (inner.name === 'nodes') return inner.selections;
+    if (inner.name === 'edges') return fields(inner.selections).find((f) => f.name === 'node')?.selections ?? [];
+  }
+  return undefined;
+}
+
+/** The nested connections (by name) whose parent node does not select its id, which their lines need as `__parentId`. */
+function parentsWithoutId(field: GqlField): string[] {
+  const nodeSelections = connectionNodeSelections(field) ?? [];
+  const nested = fields(nodeSelections).filter((f) => connectionNodeSelections(f) !== undefined);
+  const selectsId = fields(nodeSelections).some((f) => f.name === 'id' && f.alias === undefined);
+  return [...(nested.length > 0 && !selectsId ? nested.map((f) => f.name) : []), ...nested.flatMap((f) => parentsWithoutId(f))];
+}
+
+/** The operation as a BulkOperation object; `settle`: moved on first (not in the answer of the mutation, CREATED as Shopify's is). */
+function bulkOperationNode(state: State, settings: BulkSettings, op: SimBulkOperation, settle = true): GqlObject {
+  if (settle) settleBulkOperation(state, settings, op);
+  return {
+    __typename: 'BulkOperation', type: 'QUERY', partialDataUrl: null,
+    id: op.id, query: op.query, status: op.status, errorCode: op.errorCode, createdAt: op.createdAt, completedAt: op.completedAt,
+    // UnsignedInt64 is a string in JSON.
+    objectCount: String(op.objectCount), rootObjectCount: String(op.rootObjectCount), fileSize: op.fileSize === null ? null : String(op.fileSize), url: op.url,
+  };
+}
+
+function bulkOperationView(op: SimBulkOperation) {
+  return {
+    id: op.id, query: op.query, status: op.status, errorCode: op.errorCode, createdAt: op.createdAt, completedAt: op.completedAt,
+    objectCount: op.objectCount, rootObjectCount: op.rootObjectCount, fileSize: op.fileSize, url: op.url, downloads: op.downloads,
+  };
 }
 
 // ---- Execution and the calculated query cost ----

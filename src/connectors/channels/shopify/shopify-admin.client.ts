@@ -77,6 +77,31 @@ export interface InventoryLevelsPage {
   next: string | null;
 }
 
+/** A bulk query operation as Shopify reports it (`bulkOperationRunQuery`, `node(id:)`). */
+export interface BulkOperation {
+  id: string;
+  /** CREATED, RUNNING, CANCELING, COMPLETED, FAILED, CANCELED or EXPIRED. */
+  status: string;
+  /** Why it FAILED (ACCESS_DENIED, INTERNAL_SERVER_ERROR, TIMEOUT); null otherwise. */
+  errorCode: string | null;
+  createdAt: string;
+  completedAt: string | null;
+  objectCount: number;
+  /** Where its JSONL result is, a signed URL valid for a week; null until COMPLETED, and when the query found nothing. */
+  url: string | null;
+}
+
+/** The statuses a bulk operation does not leave but by ending. */
+export const BULK_OPERATION_ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED']);
+
+/**
+ * The most of a bulk result read (256 MiB): some 1,000,000 items at one location, or 300,000 at five. A larger
+ * catalogue fails the read with the reason, rather than the process's memory.
+ */
+const MAX_BULK_RESULT_BYTES = 256 * 1024 * 1024;
+// The download of a large result is one long GET, not an Admin API call: it has a clock of its own.
+const BULK_DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
+
 /**
  * Items per page of {@link ShopifyAdminClient.inventoryLevelsPage} at `locations` locations: Shopify's page limit, and
  * one query's cost limit at 1 + 2 points an item per location (the level and its quantities).
@@ -449,6 +474,51 @@ export class ShopifyAdminClient {
       return { inventoryItemId: item.id, sku: item.sku || null, available };
     });
     return { items, next: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null };
+  }
+
+  /**
+   * Starts the bulk query of the store's inventory items with their SKU and `available` figure at every location
+   * (`bulkOperationRunQuery`, 10 points, the cost of any mutation): the whole catalogue for a flat cost, read by
+   * Shopify in the background. When the app's bulk query is already running (one at a time per shop) and it is this
+   * same read (a run cut short between starting it and recording it), that operation is answered; another one is
+   * waited for (retryable).
+   */
+  async startBulkInventoryRead(signal?: AbortSignal): Promise<BulkOperation> {
+    type Payload = { bulkOperation: unknown; userErrors: UserError[] } | null;
+    const data = await this.graphql<{ bulkOperationRunQuery: Payload }>(BULK_RUN_QUERY, { query: BULK_INVENTORY_QUERY }, MUTATION_COST, signal);
+    const payload = expectShape<NonNullable<Payload>>('Shopify', 'bulkOperationRunQuery', data.bulkOperationRunQuery, { userErrors: 'array', bulkOperation: 'object?' });
+    if (payload.userErrors.length === 0 && payload.bulkOperation) return bulkOperationOf(payload.bulkOperation);
+    if (payload.userErrors.some((e) => e.code === 'OPERATION_IN_PROGRESS')) {
+      const current = await this.currentBulkOperation(signal);
+      if (current && current.query === BULK_INVENTORY_QUERY && !['FAILED', 'CANCELED', 'EXPIRED'].includes(current.status)) return current;
+      throw new TargetError('retryable', `Shopify runs another bulk query of this app (${current?.id ?? 'unknown'}): ${payload.userErrors.map(describeUserError).join('; ')}`, { retryAfterMs: 5_000 });
+    }
+    throw new TargetError('permanent', `Shopify refused the bulk query: ${payload.userErrors.map(describeUserError).join('; ') || 'no operation and no error'}`);
+  }
+
+  /** A bulk operation by its id (`node(id:)`); null when the store has no such operation. */
+  async bulkOperation(id: string, signal?: AbortSignal): Promise<BulkOperation | null> {
+    const data = await this.graphql<{ node: unknown }>(BULK_OPERATION, { id }, 1, signal);
+    return data.node === null || data.node === undefined ? null : bulkOperationOf(data.node);
+  }
+
+  /** The app's latest bulk query operation, whatever its status (`currentBulkOperation`), with its query. */
+  async currentBulkOperation(signal?: AbortSignal): Promise<(BulkOperation & { query: string }) | null> {
+    const data = await this.graphql<{ currentBulkOperation: unknown }>(CURRENT_BULK_OPERATION, {}, 1, signal);
+    if (data.currentBulkOperation === null || data.currentBulkOperation === undefined) return null;
+    const { query } = expectShape<{ query: string }>('Shopify', 'the current bulk operation', data.currentBulkOperation, { query: 'string' });
+    return { ...bulkOperationOf(data.currentBulkOperation), query };
+  }
+
+  /**
+   * The result of {@link startBulkInventoryRead}, downloaded from its signed URL (a plain GET, no token: the URL is
+   * the authority) and read into items with their `available` figure at each of `locationIds`, in the file's order.
+   */
+  async bulkInventoryResult(url: string, locationIds: readonly string[], signal?: AbortSignal): Promise<StoreInventoryItem[]> {
+    const response = await httpCall(url, { method: 'GET', maxBytes: MAX_BULK_RESULT_BYTES, signal: signal ?? AbortSignal.timeout(BULK_DOWNLOAD_TIMEOUT_MS) });
+    const failure = classifyHttpStatus(response.status, response.text, response.header('retry-after'));
+    if (failure) throw new TargetError(failure.class, `Shopify's bulk result answered ${response.status}`, { status: response.status, bodyExcerpt: failure.bodyExcerpt, retryAfterMs: failure.retryAfterMs });
+    return parseBulkInventory(response.text, locationIds);
   }
 
   /** The SKU of an inventory item; null when the store has no such item, or it has no SKU. */
@@ -866,6 +936,81 @@ const VARIANTS_WITH_PRODUCT_BY_SKU = `query CrossdockVariantsWithProductBySku($f
 }`;
 
 const SHOP_CURRENCY = `query CrossdockShopCurrency { shop { currencyCode } }`;
+
+/** The bulk read of the store's inventory: every item, and every level of it (a location is not a filter in bulk). */
+const BULK_INVENTORY_QUERY = `{
+  inventoryItems {
+    edges { node { id sku inventoryLevels { edges { node { location { id } quantities(names: ["available"]) { name quantity } } } } } }
+  }
+}`;
+
+const BULK_OPERATION_FIELDS = 'id status errorCode createdAt completedAt objectCount url';
+
+const BULK_RUN_QUERY = `mutation CrossdockBulkInventory($query: String!) {
+  bulkOperationRunQuery(query: $query) { bulkOperation { ${BULK_OPERATION_FIELDS} } userErrors { code field message } }
+}`;
+
+const BULK_OPERATION = `query CrossdockBulkOperation($id: ID!) { node(id: $id) { ... on BulkOperation { ${BULK_OPERATION_FIELDS} } } }`;
+
+const CURRENT_BULK_OPERATION = `query CrossdockCurrentBulkOperation { currentBulkOperation(type: QUERY) { ${BULK_OPERATION_FIELDS} query } }`;
+
+function bulkOperationOf(value: unknown): BulkOperation {
+  const op = expectShape<Record<string, unknown>>('Shopify', 'a bulk operation', value, {
+    id: 'string', status: 'string', errorCode: 'string?', createdAt: 'string', completedAt: 'string?', url: 'string?',
+  });
+  // UnsignedInt64 comes as a string.
+  const objectCount = Number(op.objectCount ?? 0);
+  return {
+    id: op.id as string, status: op.status as string, errorCode: (op.errorCode as string | null | undefined) ?? null, createdAt: op.createdAt as string,
+    completedAt: (op.completedAt as string | null | undefined) ?? null, objectCount: Number.isFinite(objectCount) ? objectCount : 0, url: (op.url as string | null | undefined) ?? null,
+  };
+}
+
+/**
+ * A bulk result of the inventory query, as Shopify writes it: JSONL, each item a line (`id`, `sku`), each of its
+ * levels a line of its own naming the item by `__parentId` (`location { id }`, `quantities`). Lines are not assumed to
+ * come in order: an item's levels are matched to it by id. Items in the order of their lines; `available` per location
+ * of `locationIds`, null where the item has no level.
+ */
+export function parseBulkInventory(text: string, locationIds: readonly string[]): StoreInventoryItem[] {
+  const column = new Map(locationIds.map((id, n) => [id, n]));
+  const items: StoreInventoryItem[] = [];
+  const byId = new Map<string, StoreInventoryItem>();
+  const levels: Array<{ parent: string; at: number; available: number }> = [];
+  let lineNumber = 0;
+  for (let start = 0; start < text.length;) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    lineNumber++;
+    if (line === '') continue;
+    let node: Record<string, unknown>;
+    try {
+      node = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw new TargetError('retryable', `Shopify's bulk result has a line that is not JSON (line ${lineNumber})`, { bodyExcerpt: excerpt(line) });
+    }
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) throw new TargetError('retryable', `Shopify's bulk result has a line that is not an object (line ${lineNumber})`, { bodyExcerpt: excerpt(line) });
+    if (node.__parentId !== undefined) {
+      const level = expectShape<{ __parentId: string; location: { id: string }; quantities: Array<{ name: string; quantity: number }> }>(
+        'Shopify', 'an inventory level of the bulk result', node, { __parentId: 'string', location: 'object', quantities: 'array' },
+      );
+      const at = column.get(level.location.id);
+      if (at !== undefined) levels.push({ parent: level.__parentId, at, available: level.quantities.find((q) => q.name === 'available')?.quantity ?? 0 });
+      continue;
+    }
+    const item = expectShape<{ id: string; sku: string | null }>('Shopify', 'an inventory item of the bulk result', node, { id: 'string', sku: 'string?' });
+    const read: StoreInventoryItem = { inventoryItemId: item.id, sku: item.sku || null, available: locationIds.map(() => null) };
+    items.push(read);
+    byId.set(item.id, read);
+  }
+  for (const level of levels) {
+    const item = byId.get(level.parent);
+    if (item) item.available[level.at] = level.available;
+  }
+  return items;
+}
 
 const INVENTORY_ITEM_SKU = `query CrossdockInventoryItemSku($id: ID!) { inventoryItem(id: $id) { id sku } }`;
 

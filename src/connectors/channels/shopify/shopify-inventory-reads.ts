@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { levelsPageCost, levelsPageSize } from './shopify-admin.client.js';
+import { levelsPageCost, levelsPageSize, type BulkOperation } from './shopify-admin.client.js';
 import type { ShopifyConfig } from './shopify.config.js';
 import { gid, ShopifyStoreReads } from './shopify-store-reads.js';
 
@@ -22,7 +22,8 @@ const SKUS_KEPT = 200_000;
 
 /**
  * Reads of a Shopify store's inventory for reconciliation, through ShopifyStoreReads (governed, cost-paced): a page
- * of the store's levels at the channel's warehouses, and the SKU and warehouses of one level a webhook names.
+ * of the store's levels at the channel's warehouses, or the whole store through a bulk operation, and the SKU and
+ * warehouses of one level a webhook names.
  */
 @Injectable()
 export class ShopifyInventoryReads {
@@ -55,6 +56,54 @@ export class ShopifyInventoryReads {
       stock.push({ sku: item.sku, byWarehouse });
     }
     return { read: page.items.length, stock, next: page.next };
+  }
+
+  /** Whether the store is reconciled by a bulk operation (`config.reconcileRead: 'bulk'`) rather than in pages. */
+  async readsInBulk(channelId: string): Promise<boolean> {
+    return (await this.reads.store(channelId)).config.reconcileRead === 'bulk';
+  }
+
+  /**
+   * Starts the bulk read of the store's inventory (governed, 10 points); the operation this read started before, when
+   * it is still running.
+   */
+  async startBulkStock(channelId: string): Promise<BulkOperation> {
+    const store = await this.reads.store(channelId);
+    return this.reads.read(store, 10, (client, signal) => client.startBulkInventoryRead(signal));
+  }
+
+  /** A bulk operation as the store reports it now (governed, 1 point); null when it has no such operation. */
+  async bulkOperation(channelId: string, id: string): Promise<BulkOperation | null> {
+    const store = await this.reads.store(channelId);
+    return this.reads.read(store, 1, (client, signal) => client.bulkOperation(id, signal));
+  }
+
+  /**
+   * What a COMPLETED bulk read found: each SKU's figures at `warehouses`, in the file's order, the first item of a SKU
+   * kept (as publishing finds it). The download is a GET of the result's signed URL, not an Admin API call: it is
+   * neither governed nor paced.
+   */
+  async bulkStock(channelId: string, warehouses: readonly string[], operation: BulkOperation): Promise<StoreStock[]> {
+    const store = await this.reads.store(channelId);
+    const locations = locationsOf(store.config, warehouses);
+    const locationIds = [...locations.keys()];
+    if (locationIds.length === 0 || operation.url === null) return [];
+    const items = await store.client.bulkInventoryResult(operation.url, locationIds);
+    const known = this.skusOf(channelId);
+    const seen = new Set<string>();
+    const stock: StoreStock[] = [];
+    for (const item of items) {
+      if (!item.sku) continue;
+      remember(known, item.inventoryItemId, item.sku);
+      if (seen.has(item.sku)) continue;
+      seen.add(item.sku);
+      const byWarehouse: Record<string, number> = {};
+      item.available.forEach((available, n) => {
+        if (available !== null) for (const warehouse of locations.get(locationIds[n]!)!) byWarehouse[warehouse] = available;
+      });
+      stock.push({ sku: item.sku, byWarehouse });
+    }
+    return stock;
   }
 
   /**
