@@ -2,7 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { PG_POOL } from '../database/pg-pool.js';
 
-/** The timeline of one transaction: every step of every message that carries its correlation id. */
+/**
+ * The timeline of one transaction: every step of every message that carries its correlation id. A command's
+ * `stored` step is read from its outbox row (kept `CROSSDOCK_RETENTION_OUTBOX_DAYS` once finished), the other steps
+ * from `trace_event`.
+ */
 @Injectable()
 export class TraceQuery {
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
@@ -11,7 +15,13 @@ export class TraceQuery {
     const [steps, deliveries] = await Promise.all([
       this.pool.query(
         `select at, step, message_id as "messageId", delivery_id as "deliveryId", destination, latency_ms as "latencyMs", detail, trace_id as "traceId"
-           from trace_event where correlation_id = $1 order by at, id limit 5000`,
+           from (select at, id, step, message_id, delivery_id, destination, latency_ms, detail, trace_id from trace_event where correlation_id = $1
+                 union all
+                 -- A command's stored step is its outbox row: written in the producer's transaction, as the step was.
+                 select created_at, null, 'stored', message_id, delivery_id, destination, null, jsonb_build_object('type', type, 'key', key),
+                        nullif(substr(trace_context, 4, 32), '')
+                   from outbox where correlation_id = $1 and kind = 'command') s
+          order by at, id nulls first limit 5000`,
         [correlationId],
       ),
       this.pool.query(

@@ -135,7 +135,7 @@ export class OpsController {
     const hits = await this.searches.search(text);
     // A correlation id that names none of those is still a transaction, when its trace has steps.
     if (CORRELATION_ID.test(text) && !hits.some((h) => h.correlationId === text)) {
-      const { rows } = await this.pool.query('select 1 from trace_event where correlation_id = $1 limit 1', [text]);
+      const { rows } = await this.pool.query('(select 1 from trace_event where correlation_id = $1 limit 1) union all (select 1 from outbox where correlation_id = $1 limit 1) limit 1', [text]);
       if (rows.length > 0) hits.push({ kind: 'correlation', id: text, matched: 'correlationId', correlationId: text, summary: {}, links: [`/v1/ops/trace/${text}`] });
     }
     return { query: text, results: hits };
