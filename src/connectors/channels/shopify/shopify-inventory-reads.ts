@@ -58,11 +58,6 @@ export class ShopifyInventoryReads {
     return { read: page.items.length, stock, next: page.next };
   }
 
-  /** Whether the store is reconciled by a bulk operation (`config.reconcileRead: 'bulk'`) rather than in pages. */
-  async readsInBulk(channelId: string): Promise<boolean> {
-    return (await this.reads.store(channelId)).config.reconcileRead === 'bulk';
-  }
-
   /**
    * Starts the bulk read of the store's inventory (governed, 10 points); the operation this read started before, when
    * it is still running.
@@ -134,6 +129,11 @@ export class ShopifyInventoryReads {
 }
 
 /** Location id to the warehouses of `warehouses` that `config.locations` maps to it, in the warehouses' order. */
+/** Whether the store is reconciled by a bulk operation (`config.reconcileRead: 'bulk'`) rather than in pages. */
+export function readsInBulk(store: { config: Record<string, unknown> }): boolean {
+  return (store.config as Partial<ShopifyConfig>).reconcileRead === 'bulk';
+}
+
 function locationsOf(config: ShopifyConfig, warehouses: readonly string[]): Map<string, string[]> {
   const byLocation = new Map<string, string[]>();
   for (const warehouse of warehouses) {

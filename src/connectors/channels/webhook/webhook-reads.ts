@@ -20,6 +20,11 @@ export interface HeldFiguresPage {
   next: string | null;
 }
 
+/** Whether a channel, as configured, is a webhook subscriber that answers the figures it holds (`config.readUrl`). */
+export function answersFigures(channel: { kind: string; config: Record<string, unknown> }): boolean {
+  return channel.kind === 'webhook' && typeof channel.config.readUrl === 'string';
+}
+
 /** Figures asked for a page; a subscriber may answer fewer. */
 export const HELD_FIGURES_PAGE = 500;
 
@@ -35,12 +40,6 @@ export class WebhookReads {
     private readonly targets: TargetDirectory,
     private readonly governed: GovernedReads,
   ) {}
-
-  /** Whether the channel is a webhook subscriber that answers what it holds. */
-  async readable(channelId: string): Promise<boolean> {
-    const channel = await this.targets.channel(channelId);
-    return channel?.kind === 'webhook' && typeof (channel.config as Partial<WebhookConfig>).readUrl === 'string';
-  }
 
   /** One page of the figures the subscriber holds of `type` (`inventory.availability.changed`, `price.changed`). */
   async page(channelId: string, type: string, after: string | null): Promise<HeldFiguresPage> {

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import type pg from 'pg';
-import { WebhookReads } from '../../../connectors/channels/webhook/webhook-reads.js';
+import { answersFigures, WebhookReads } from '../../../connectors/channels/webhook/webhook-reads.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import type { Tx } from '../../../platform/database/transaction.js';
 import { settledStates } from '../../../platform/delivery/delivered-states.js';
@@ -43,13 +43,12 @@ export class SubscriberCustomersReconciler implements Reconciler, OnModuleInit {
 
   async targets(): Promise<ReconcileTarget[]> {
     const channels = await this.queries.execute(new ChannelsQuery());
-    const readable = await Promise.all(channels.map((c) => this.readable(c)));
-    return channels.filter((_, n) => readable[n]).map((c) => reconcileTarget(`channel:${c.id}`, c.reconcile, 'customers'));
+    return channels.filter(readable).map((c) => reconcileTarget(`channel:${c.id}`, c.reconcile, 'customers'));
   }
 
   async compare(target: string, cursor: string | null): Promise<ComparedPage> {
     const channel = await this.channelOf(target);
-    if (!channel || !(await this.readable(channel))) return { compared: 0, findings: [], nextCursor: null };
+    if (!channel || !readable(channel)) return { compared: 0, findings: [], nextCursor: null };
     const { rows: [{ now }] } = (await this.pool.query<{ now: Date }>('select clock_timestamp() as now')) as { rows: Array<{ now: Date }> };
     const page = await this.subscribers.page(channel.id, CUSTOMER_CHANGED, cursor);
     const held = new Map(page.items.filter((item) => item.key.startsWith(KEY)).map((item) => [item.key, item]));
@@ -92,9 +91,9 @@ export class SubscriberCustomersReconciler implements Reconciler, OnModuleInit {
     return (await this.queries.execute(new ChannelQuery(target.slice('channel:'.length), tx))) ?? undefined;
   }
 
-  /** A webhook subscriber of `customer.changed` that answers what it holds. */
-  private async readable(channel: Channel): Promise<boolean> {
-    const subscribed = ((channel.config.subscribe as string[] | undefined) ?? []).includes(CUSTOMER_CHANGED);
-    return channel.kind === 'webhook' && subscribed && (await this.subscribers.readable(channel.id));
-  }
+}
+
+/** A webhook subscriber of `customer.changed` that answers what it holds. */
+function readable(channel: Channel): boolean {
+  return answersFigures(channel) && ((channel.config.subscribe as string[] | undefined) ?? []).includes(CUSTOMER_CHANGED);
 }

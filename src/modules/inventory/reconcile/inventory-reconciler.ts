@@ -2,8 +2,8 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import type pg from 'pg';
 import { BULK_OPERATION_ENDED } from '../../../connectors/channels/shopify/shopify-admin.client.js';
-import { ShopifyInventoryReads, type StoreStock } from '../../../connectors/channels/shopify/shopify-inventory-reads.js';
-import { WebhookReads } from '../../../connectors/channels/webhook/webhook-reads.js';
+import { readsInBulk, ShopifyInventoryReads, type StoreStock } from '../../../connectors/channels/shopify/shopify-inventory-reads.js';
+import { answersFigures, WebhookReads } from '../../../connectors/channels/webhook/webhook-reads.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import type { Tx } from '../../../platform/database/transaction.js';
 import { recordHeldState, settledStates } from '../../../platform/delivery/delivered-states.js';
@@ -72,16 +72,15 @@ export class InventoryReconciler implements Reconciler, OnModuleInit {
 
   async targets(): Promise<ReconcileTarget[]> {
     const channels = await this.queries.execute(new ChannelsQuery());
-    const readable = await Promise.all(channels.map(async (c) => c.kind === 'shopify' || (c.kind === 'webhook' && (await this.subscribers.readable(c.id)))));
-    return channels.filter((_, n) => readable[n]).map((c) => reconcileTarget(`channel:${c.id}`, c.reconcile, 'inventory'));
+    return channels.filter(readable).map((c) => reconcileTarget(`channel:${c.id}`, c.reconcile, 'inventory'));
   }
 
   async compare(target: string, cursor: string | null): Promise<ComparedPage> {
-    const channel = await this.readableChannel(target);
+    const channel = await this.channelOf(target);
     // A channel deleted, or no longer one that can be read, since the run began: nothing left to compare.
-    if (!channel) return { compared: 0, findings: [], nextCursor: null };
+    if (!channel || !readable(channel)) return { compared: 0, findings: [], nextCursor: null };
     // A run keeps the way it began reading (its cursor says which), whatever the setting says since.
-    if (channel.kind === 'shopify' && (cursor === null ? await this.reads.readsInBulk(channel.id) : cursor.startsWith('bulk:'))) return this.compareBulk(channel, cursor);
+    if (channel.kind === 'shopify' && (cursor === null ? readsInBulk(channel) : cursor.startsWith('bulk:'))) return this.compareBulk(channel, cursor);
     // What was delivered after the channel's figures were read is newer than them: not compared.
     const { rows: [{ now }] } = (await this.pool.query<{ now: Date }>('select clock_timestamp() as now')) as { rows: Array<{ now: Date }> };
     const held = new Map<string, HeldStock>();
@@ -193,10 +192,9 @@ export class InventoryReconciler implements Reconciler, OnModuleInit {
     return (await this.queries.execute(new ChannelQuery(target.slice('channel:'.length), tx))) ?? undefined;
   }
 
-  /** The target's channel if it can be read: a Shopify store, or a webhook subscriber that answers its figures. */
-  private async readableChannel(target: string): Promise<Channel | undefined> {
-    const channel = await this.channelOf(target);
-    if (channel?.kind === 'shopify' || (channel?.kind === 'webhook' && (await this.subscribers.readable(channel.id)))) return channel;
-    return undefined;
-  }
+}
+
+/** A channel whose figures can be read: a Shopify store, or a webhook subscriber that answers them. */
+function readable(channel: Channel): boolean {
+  return channel.kind === 'shopify' || answersFigures(channel);
 }

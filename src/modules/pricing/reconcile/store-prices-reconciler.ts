@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import type pg from 'pg';
 import { ShopifyPriceReads, type StorePrice } from '../../../connectors/channels/shopify/shopify-price-reads.js';
-import { WebhookReads } from '../../../connectors/channels/webhook/webhook-reads.js';
+import { answersFigures, WebhookReads } from '../../../connectors/channels/webhook/webhook-reads.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import type { Tx } from '../../../platform/database/transaction.js';
 import { recordHeldState, settledStates } from '../../../platform/delivery/delivered-states.js';
@@ -57,14 +57,13 @@ export class StorePricesReconciler implements Reconciler, OnModuleInit {
 
   async targets(): Promise<ReconcileTarget[]> {
     const channels = await this.queries.execute(new ChannelsQuery());
-    const readable = await Promise.all(channels.map((c) => this.readable(c)));
-    return channels.filter((_, n) => readable[n]).map((c) => reconcileTarget(`channel:${c.id}`, c.reconcile, 'prices'));
+    return channels.filter(readable).map((c) => reconcileTarget(`channel:${c.id}`, c.reconcile, 'prices'));
   }
 
   async compare(target: string, cursor: string | null): Promise<ComparedPage> {
     const channel = await this.channelOf(target);
     // A channel deleted, no longer readable, or no longer priced since the run began: nothing left to compare.
-    if (!channel || !(await this.readable(channel))) return { compared: 0, findings: [], nextCursor: null };
+    if (!channel || !readable(channel)) return { compared: 0, findings: [], nextCursor: null };
     // What was delivered after the channel's prices were read is newer than them: not compared.
     const { rows: [{ now }] } = (await this.pool.query<{ now: Date }>('select clock_timestamp() as now')) as { rows: Array<{ now: Date }> };
     if (channel.kind === 'shopify') {
@@ -125,11 +124,11 @@ export class StorePricesReconciler implements Reconciler, OnModuleInit {
     return (await this.queries.execute(new ChannelQuery(target.slice('channel:'.length), tx))) ?? undefined;
   }
 
-  /** A channel with prices that can be read: a Shopify store, or a webhook subscriber that answers its figures. */
-  private async readable(channel: Channel): Promise<boolean> {
-    if (!channel.pricing) return false;
-    return channel.kind === 'shopify' || (channel.kind === 'webhook' && (await this.subscribers.readable(channel.id)));
-  }
+}
+
+/** A channel with prices that can be read: a Shopify store, or a webhook subscriber that answers its figures. */
+function readable(channel: Channel): boolean {
+  return !!channel.pricing && (channel.kind === 'shopify' || answersFigures(channel));
 }
 
 /** The state a price was delivered with; undefined when it is not one PricePublisher wrote. */
