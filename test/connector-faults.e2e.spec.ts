@@ -3,6 +3,7 @@ import { ShopifyAdminClient } from '../src/connectors/channels/shopify/shopify-a
 import { sendWebhook, toCloudEvent } from '../src/connectors/channels/webhook/webhook-sender.js';
 import { BusinessCentralClient } from '../src/connectors/erp/business-central/business-central.client.js';
 import { classify, TargetError } from '../src/platform/delivery/outcome.js';
+import { httpCall } from '../src/platform/http/http-client.js';
 import { MisbehavingTarget, type Misbehaviour } from './support/misbehaving-target.js';
 
 // Every connector against a target that answers what no documentation promises: each surprise is a
@@ -87,17 +88,27 @@ describe('connectors against a target that misbehaves', () => {
     }
   });
 
-  it('a 50 MB answer is refused after a bounded read (a webhook\'s 2xx is taken, its body skipped), and memory stays bounded', async () => {
-    target.behaviour = { kind: 'huge', megabytes: 50 };
+  it('an answer read in many chunks comes back whole, a character split between two chunks included', async () => {
+    const body = { names: Array.from({ length: 40_000 }, (_, i) => `Müller & Søn ${i} — 株式会社`) };
+    target.behaviour = { kind: 'json', body };
+    const answer = await httpCall(`${url}/many`, { method: 'GET' });
+    expect(answer.text.length).toBeGreaterThan(1024 * 1024);
+    expect(JSON.parse(answer.text)).toEqual(body);
+  });
+
+  it('a 50 MB answer is refused: unread when its length is declared, after a bounded read when not (a webhook\'s 2xx is taken, its body skipped), and memory stays bounded', async () => {
     const before = process.memoryUsage().rss;
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
     try {
-      for (const call of [calls['Business Central customers']!, calls['Shopify inventory']!]) {
-        const error = await failure(call, 20_000);
-        expect(error).toBeInstanceOf(TargetError);
-        expect(error.message).toMatch(/larger than/);
-      }
+      target.behaviour = { kind: 'huge', megabytes: 50, declared: true };
+      const unread = await failure(calls['Business Central customers']!, 20_000);
+      expect(unread).toBeInstanceOf(TargetError);
+      expect(unread.message).toMatch(/larger than .* allowed \(Content-Length\)/);
+      target.behaviour = { kind: 'huge', megabytes: 50 };
+      const read = await failure(calls['Shopify inventory']!, 20_000);
+      expect(read).toBeInstanceOf(TargetError);
+      expect(read.message).toMatch(/larger than .* read/);
       await webhook(AbortSignal.timeout(20_000));
     } finally {
       clearInterval(sampler);

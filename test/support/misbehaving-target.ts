@@ -7,7 +7,7 @@ export type Misbehaviour =
   | { kind: 'html'; status: number }
   | { kind: 'silent' }
   | { kind: 'reset' }
-  | { kind: 'huge'; megabytes: number };
+  | { kind: 'huge'; megabytes: number; declared?: boolean };
 
 /**
  * An HTTP server that answers every request the way it is told: well-formed JSON of any shape, a truncated
@@ -59,7 +59,9 @@ export class MisbehavingTarget {
     } else if (b.kind === 'reset') {
       response.socket?.destroy();
     } else {
-      response.writeHead(200, { 'content-type': 'application/json' });
+      // Chunked unless `declared`, when the length is said up front as a server sending a file would.
+      const opening = '{"value": [';
+      response.writeHead(200, { 'content-type': 'application/json', ...(b.declared ? { 'content-length': String(opening.length + b.megabytes * 1024 * 1024) } : {}) });
       const chunk = Buffer.alloc(1024 * 1024, 0x20);
       let sent = 0;
       const pump = () => {
@@ -69,7 +71,7 @@ export class MisbehavingTarget {
         }
         response.end();
       };
-      response.write('{"value": [');
+      response.write(opening);
       pump();
     }
   }

@@ -1,4 +1,5 @@
-import { request } from 'undici';
+import { StringDecoder } from 'node:string_decoder';
+import { request, type Dispatcher } from 'undici';
 import { TargetError } from '../delivery/outcome.js';
 
 export interface HttpCall {
@@ -47,6 +48,15 @@ export async function httpCall(url: string, call: HttpCall): Promise<HttpAnswer>
 async function exchange(url: string, call: HttpCall): Promise<HttpAnswer> {
   const response = await request(url, { method: call.method as 'POST', headers: call.headers, body: call.body, signal: call.signal });
   const limit = call.maxBytes ?? DEFAULT_MAX_BYTES;
+  const refuse = (said: string): never => {
+    throw new TargetError('retryable', `the target answered ${response.statusCode} with a body larger than the ${limit} bytes ${said}`, { status: response.statusCode });
+  };
+  // A body declared too large is refused unread; one that is not declared is read up to the bound.
+  const declared = Number(response.headers['content-length']);
+  if (call.overLimit !== 'truncate' && declared > limit) {
+    response.body.destroy();
+    refuse('allowed (Content-Length)');
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   let cut = false;
@@ -55,7 +65,6 @@ async function exchange(url: string, call: HttpCall): Promise<HttpAnswer> {
     if (size + bytes.length > limit) {
       cut = true;
       chunks.push(bytes.subarray(0, limit - size));
-      size = limit;
       break;
     }
     chunks.push(bytes);
@@ -63,13 +72,30 @@ async function exchange(url: string, call: HttpCall): Promise<HttpAnswer> {
   }
   if (cut) {
     response.body.destroy();
-    if (call.overLimit !== 'truncate') {
-      throw new TargetError('retryable', `the target answered ${response.statusCode} with a body larger than the ${limit} bytes read`, { status: response.statusCode });
-    }
+    if (call.overLimit !== 'truncate') refuse('read');
   }
+  return answer(response, decode(chunks));
+}
+
+/** The chunks as text, each let go once decoded, so that a large answer is not held as its chunks, their concatenation and its text at once. */
+function decode(chunks: Buffer[]): string {
+  if (chunks.length === 1) return chunks[0]!.toString('utf8');
+  const decoder = new StringDecoder('utf8');
+  const parts: string[] = [];
+  for (let i = 0; i < chunks.length; i++) {
+    parts.push(decoder.write(chunks[i]!));
+    chunks[i] = EMPTY;
+  }
+  parts.push(decoder.end());
+  return parts.join('');
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function answer(response: Dispatcher.ResponseData, text: string): HttpAnswer {
   return {
     status: response.statusCode,
-    text: Buffer.concat(chunks).toString('utf8'),
+    text,
     header(name) {
       const value = response.headers[name.toLowerCase()];
       return Array.isArray(value) ? value[0] : value;
