@@ -98,6 +98,13 @@ describe('order intake to Business Central', () => {
     const tooMany = await submitOrder(t, w.portalKey, orderBody({ lines: Array.from({ length: 501 }, (_, i) => ({ lineId: String(i), sku: 'A', quantity: 1, unitPrice: 1 })) }));
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.errors.map((e: { field: string }) => e.field)).toContain('lines');
+    // Numbers written with an exponent and no '.' (1e-7) are a field's error, not the service's.
+    const tiny = await submitOrder(t, w.portalKey, orderBody({ lines: [{ lineId: '1', sku: 'A', quantity: 1e-7, unitPrice: -4e-323 }] }));
+    expect(tiny.status).toBe(400);
+    expect(tiny.body.errors).toEqual(expect.arrayContaining([
+      { field: 'lines[0].quantity', message: 'quantity must be a number with at most 3 decimals' },
+      { field: 'lines[0].unitPrice', message: 'unitPrice must be a number with at most 4 decimals' },
+    ]));
     const noKey = await t.request('POST', '/v1/orders', { token: w.portalKey, body: orderBody() });
     expect(noKey.status).toBe(400);
     expect(noKey.body.errors[0].field).toBe('Idempotency-Key');

@@ -27,7 +27,7 @@ export function validateItems<T extends object>(dto: new () => T, items: unknown
     const { value, errors } = validatePlain(dto, item, `items[${index}]`);
     const eventId = typeof (item as { eventId?: unknown })?.eventId === 'string' ? (item as { eventId: string }).eventId : undefined;
     if (errors.length > 0) counts.errors.push(...errors.map((e) => ({ ...e, index, ...(eventId ? { eventId } : {}) })));
-    else valid.push(Object.assign(value, { index }));
+    else valid.push({ ...value, index });
   });
   return { valid, counts };
 }

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
+import { plainCheckOf } from './compiled-validation.js';
 
 /** One failing field of a request body or configuration document, named by its dotted path. */
 export interface FieldError {
@@ -27,7 +28,7 @@ export function toFieldErrors(errors: readonly ValidationError[], prefix = ''): 
   return out;
 }
 
-/** Validates a plain value against a class-validator class; the value is returned transformed when valid. */
+/** Validates a plain value against a class-validator class; the value is returned when valid (transformed, where the class's compiled check does not pass it as it is). */
 export function validatePlain<T extends object>(
   cls: new () => T,
   plain: unknown,
@@ -36,6 +37,7 @@ export function validatePlain<T extends object>(
   if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
     return { value: undefined as never, errors: [{ field: prefix || '(body)', message: 'must be an object' }] };
   }
+  if (plainCheckOf(cls)?.(plain)) return { value: plain as T, errors: [] };
   const value = plainToInstance(cls, plain, { enableImplicitConversion: false });
   return { value, errors: toFieldErrors(validateSync(value, VALIDATOR_OPTIONS), prefix) };
 }

@@ -1,4 +1,5 @@
 import { getMetadataStorage } from 'class-validator';
+import { forgetPlainChecks } from './compiled-validation.js';
 import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata.js';
 
 type LookUp = (target: unknown, schema: string | undefined, always: boolean, strictGroups: boolean, groups?: string[]) => ValidationMetadata[];
@@ -33,6 +34,7 @@ export function cacheValidationMetadata(): void {
   };
   storage.addValidationMetadata = (metadata) => {
     answers.clear();
+    forgetPlainChecks();
     register(metadata);
   };
   storage[CACHED] = true;

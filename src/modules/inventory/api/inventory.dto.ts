@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsISO8601, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsDecimal } from '../../../platform/http/decimal.js';
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -18,11 +19,11 @@ export class StockLevelDto {
   warehouse: string;
 
   @ApiProperty({ example: 120, description: 'At most 3 decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(-1e12) @Max(1e12)
+  @IsDecimal(3) @Min(-1e12) @Max(1e12)
   onHand: number;
 
   @ApiPropertyOptional({ example: 4, description: 'What the source holds back itself' })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(0) @Max(1e12)
+  @IsOptional() @IsDecimal(3) @Min(0) @Max(1e12)
   reserved?: number;
 
   @ApiPropertyOptional({ description: 'Grows with each report of this SKU and warehouse; or send occurredAt' })
@@ -45,7 +46,7 @@ export class StockMovementDto {
   warehouse: string;
 
   @ApiProperty({ example: -2, description: 'Change of on-hand, at most 3 decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(-1e12) @Max(1e12)
+  @IsDecimal(3) @Min(-1e12) @Max(1e12)
   delta: number;
 
   @ApiProperty() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)

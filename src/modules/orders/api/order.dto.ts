@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsISO31661Alpha2, IsISO4217CurrencyCode, IsNotEmpty, IsNumber, IsObject,
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsISO31661Alpha2, IsISO4217CurrencyCode, IsNotEmpty, IsObject,
   IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested,
 } from 'class-validator';
+import { IsDecimal } from '../../../platform/http/decimal.js';
 import { ORDER_STATUSES } from '../domain/order-status.js';
 
 const ID_LENGTH = 64;
@@ -24,12 +25,12 @@ export class OrderLineDto {
   sku: string;
 
   @ApiProperty({ example: 2, description: 'Positive, at most 3 decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }, { message: 'quantity must be a number with at most 3 decimals' })
+  @IsDecimal(3, { message: 'quantity must be a number with at most 3 decimals' })
   @Min(0.001, { message: 'quantity must be positive' }) @Max(1_000_000_000)
   quantity: number;
 
   @ApiProperty({ example: 1000.8, description: 'Not negative, at most 4 decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 4 }, { message: 'unitPrice must be a number with at most 4 decimals' })
+  @IsDecimal(4, { message: 'unitPrice must be a number with at most 4 decimals' })
   @Min(0, { message: 'unitPrice must not be negative' }) @Max(1_000_000_000)
   unitPrice: number;
 }

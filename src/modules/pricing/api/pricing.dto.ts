@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsISO8601, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsDecimal } from '../../../platform/http/decimal.js';
 
 /** One price from a source system (POST /v1/prices). */
 export class PriceItemDto {
@@ -20,11 +21,11 @@ export class PriceItemDto {
   currency: string;
 
   @ApiProperty({ example: 12.5, description: 'Per unit, not negative, at most 6 decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 6 }) @Min(0) @Max(1e12)
+  @IsDecimal(6) @Min(0) @Max(1e12)
   unitPrice: number;
 
   @ApiPropertyOptional({ example: 10, default: 0, description: 'The quantity break: the price applies from this quantity up' })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(0) @Max(1e12)
+  @IsOptional() @IsDecimal(3) @Min(0) @Max(1e12)
   minQuantity?: number;
 
   @ApiPropertyOptional({ example: '10000', description: "An ERP account number: the customer's own price" })

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsISO8601, IsNotEmpty, IsNumber, IsOptional, IsString, IsUrl, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsISO8601, IsNotEmpty, IsOptional, IsString, IsUrl, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsDecimal } from '../../../platform/http/decimal.js';
 import type { FieldError } from '../../../platform/http/field-errors.js';
 
 export const SHIPMENT_STATUSES = ['shipped', 'in_transit', 'delivered', 'cancelled'] as const;
@@ -11,7 +12,7 @@ export class ShipmentLineDto {
   sku: string;
 
   @ApiProperty({ example: 2, description: 'More than 0, at most 3 decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }) @Min(0.001) @Max(1e12)
+  @IsDecimal(3) @Min(0.001) @Max(1e12)
   quantity: number;
 
   @ApiPropertyOptional({ description: "The order line's id; without it the line is matched by SKU" })
