@@ -39,6 +39,27 @@ describe('prepared statements', () => {
     }
   });
 
+  it('names the statements of a connection the pool opened before it was set up (as MikroORM\'s are, at start)', async () => {
+    const url = (pool as unknown as { options: { connectionString: string } }).options.connectionString;
+    const early = new pg.Pool({ connectionString: url, max: 1 });
+    const opened = await early.connect();
+    opened.release();
+    prepareStatements(early);
+    try {
+      const text = 'select name from prepared_probe where id = $1 and true';
+      for (const id of [1, 2, 1]) await inTransaction(early, (tx) => tx.query(text, [id]));
+      const client = await early.connect();
+      try {
+        expect(client).toBe(opened);
+        expect((await prepared(client)).filter((s) => s === text)).toHaveLength(1);
+      } finally {
+        client.release();
+      }
+    } finally {
+      await early.end();
+    }
+  });
+
   it('a statement a migration made stale is a retry on a new connection, not a failure', async () => {
     const text = 'select * from prepared_probe where id = $1';
     await inTransaction(pool, (tx) => tx.query(text, [1]));

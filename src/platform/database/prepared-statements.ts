@@ -30,17 +30,28 @@ export function isStalePlan(error: unknown): boolean {
   return code === '0A000' && typeof message === 'string' && message.startsWith('cached plan must not change result type');
 }
 
-/** Every connection the pool opens from now on sends its parameterised queries as named statements. */
+const NAMED = Symbol('crossdock.namedStatements');
+
+/**
+ * Every connection of the pool sends its parameterised queries as named statements: each is set up when it is
+ * handed out, so that the connections the pool opened before (MikroORM's, at start and for the migrations) are
+ * not left sending every statement to be parsed and planned anew.
+ */
 export function prepareStatements(pool: pg.Pool): pg.Pool {
-  pool.on('connect', (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
-      if (typeof config === 'string' && Array.isArray(values)) {
-        const name = statementName(config);
-        if (name !== undefined) return callback === undefined ? query({ name, text: config, values }) : query({ name, text: config, values }, callback);
-      }
-      return query(config, values, callback);
-    };
-  });
+  pool.on('acquire', nameStatements);
   return pool;
+}
+
+function nameStatements(client: pg.PoolClient): void {
+  const tagged = client as pg.PoolClient & { [NAMED]?: true };
+  if (tagged[NAMED]) return;
+  tagged[NAMED] = true;
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof config === 'string' && Array.isArray(values)) {
+      const name = statementName(config);
+      if (name !== undefined) return callback === undefined ? query({ name, text: config, values }) : query({ name, text: config, values }, callback);
+    }
+    return query(config, values, callback);
+  };
 }
