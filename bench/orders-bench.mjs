@@ -6,7 +6,9 @@
 //   4. the drain of a backlog built up while the ERP was in maintenance, against the backend's rate.
 // Usage: npm run bench:orders   (DATABASE_URL: the server to create the databases on; default the local one)
 // Options: BENCH_CONNECTIONS (64), BENCH_SECONDS (20), BENCH_STEADY_RATE (20 orders/s), BENCH_BACKLOG (1000),
-// BENCH_FEW_CONNECTIONS (8: the intake again, for half the time, with fewer connections than the service's pool).
+// BENCH_FEW_CONNECTIONS (8: the intake again, for half the time, with fewer connections than the service's pool),
+// BENCH_PAIRS (1: more alternate the intake and plain pg again, each from empty tables, and the median ratio is given:
+// on a 2-core machine shared with the load generator a single pair moves by a fifth from run to run).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +28,7 @@ const seconds = numberOption('BENCH_SECONDS', 20);
 const steadyRate = numberOption('BENCH_STEADY_RATE', 20);
 const backlog = numberOption('BENCH_BACKLOG', 1000);
 const fewConnections = numberOption('BENCH_FEW_CONNECTIONS', 8);
+const pairs = numberOption('BENCH_PAIRS', 1);
 const adminToken = 'bench-admin-token-0123456789';
 const port = 3921;
 const base = `http://127.0.0.1:${port}`;
@@ -269,6 +272,25 @@ try {
   const { result: ceiling, cpu: ceilingCpu } = await withCpu({ postgres: () => plain.pids }, () => plain.run(seconds)).finally(() => plain.close());
   results.ceiling = ceiling;
   results.cpu = { intake: intakeCpu, ceiling: ceilingCpu };
+  results.pairs = [{ intake: results.intake, ceiling }];
+  // 1b. More pairs, alternating, each run from empty tables as the first.
+  const emptied = async () => {
+    const client = new pg.Client({ connectionString: intakeDb.url });
+    await client.connect();
+    await client.query('truncate sales_order, sales_order_line, sales_order_status, outbox, trace_event, idempotency_record cascade');
+    await client.end();
+  };
+  for (let pair = 1; pair < pairs; pair++) {
+    await emptied();
+    const again = await prepare(intakeDb.url, 'api', 'bc-steady');
+    await cannon(again.key, 3);
+    const run = await cannon(again.key, seconds);
+    await stopService(service);
+    await emptied();
+    const next = await openCeiling(intakeDb.url, { connections: results.ceilingConnections, channelId: CHANNEL, backendId: 'bc-steady' });
+    const nextCeiling = await next.run(seconds).finally(() => next.close());
+    results.pairs.push({ intake: { rps: run.requests.average, p99: run.latency.p99, failed: run.non2xx + run.errors + run.timeouts }, ceiling: nextCeiling });
+  }
 
   // 3. Accepted to confirmed at a steady rate under the backend's limit, with the worker in the process.
   const erpDb = await createDatabase(serverUrl, `crossdock_bench_orders_${process.pid}_erp`);
@@ -329,6 +351,12 @@ console.log(`| the same rows with plain pg (one transaction per order, ${ceiling
 console.log(`| accepted to confirmed: ${steady.n} orders at ${steadyRate}/s, backend ${steady.limits.ratePerSecond}/s (burst ${steady.limits.burst}, ${steady.limits.concurrency} at once), ERP ${ERP_LATENCY_MS.join('-')} ms per request | p50 ${Math.round(steady.p50)} ms, p99 ${Math.round(steady.p99)} ms, slowest ${Math.round(steady.max)} ms; ${countsOf(steady.counts)}; ERP 429s: ${steady.throttled} | p99 < 500 ms |`);
 console.log(`| the same against SAP Business One (Service Layer simulator, same latency), backend ${sapSteady.limits.ratePerSecond}/s (burst ${sapSteady.limits.burst}, ${sapSteady.limits.concurrency} at once) | p50 ${Math.round(sapSteady.p50)} ms, p99 ${Math.round(sapSteady.p99)} ms, slowest ${Math.round(sapSteady.max)} ms; ${countsOf(sapSteady.counts)}; SAP orders: ${sapSteady.erpOrdersTotal} for ${sapSteady.n} sent, ${sapSteady.inErp} distinct NumAtCard | p99 < 500 ms |`);
 console.log(`| backlog drain: ${drain.n} orders taken during ERP maintenance, backend ${drain.limits.ratePerSecond}/s (burst ${drain.limits.burst}), ERP limit ${SIM_RATE_FACTOR * drain.limits.ratePerSecond} requests/s | ${drain.rate.toFixed(1)} orders/s confirmed = ${pct(drain.rate / drain.limits.ratePerSecond)} of the backend's rate; first ${drain.firstAfter.toFixed(1)} s, last ${drain.allAfter.toFixed(1)} s after the ERP was back; ${countsOf(drain.counts)}; ERP 429s: ${drain.throttled} (503s in maintenance: ${drain.unavailable}) | ≥ 95% of the backend's rate, no 429 |`);
+if (results.pairs.length > 1) {
+  const ratios = results.pairs.map((p) => p.intake.rps / p.ceiling.ordersPerSecond).sort((a, b) => a - b);
+  console.log(`| the intake and plain pg alternated, ${results.pairs.length} pairs of ${seconds} s (intake orders/s, p99 / plain pg / ratio) | ` +
+    `${results.pairs.map((p, i) => `${i + 1}: ${Math.round(p.intake.rps)}, ${p.intake.p99} ms${p.intake.failed ? ` (${p.intake.failed} not 202)` : ''} / ${Math.round(p.ceiling.ordersPerSecond)} / ${pct(p.intake.rps / p.ceiling.ordersPerSecond)}`).join('; ')}; ` +
+    `median ${pct(ratios[Math.floor(ratios.length / 2)])} | ≥ 200% where 1,500 orders/s is past the machine |`);
+}
 console.log('');
 const cores = (x, rate) => `${x.toFixed(2)}${rate ? ` (${((x * 1000) / rate).toFixed(2)} ms per order)` : ''}`;
 console.log(`CPU in cores (of ${cpus().length}) during the intake: service ${cores(cpu.intake.service, intake.rps)}, its PostgreSQL backends ${cores(cpu.intake.postgres, intake.rps)}, ` +
