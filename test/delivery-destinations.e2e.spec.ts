@@ -41,6 +41,8 @@ describe('a destination that cannot be used', () => {
     await inTransaction(t.app.get(PG_POOL), (tx) => t.app.get(Outbox).add(tx, { type: 'test.flaky', kind: 'command', key: 'flaky-2', payload: {} }, ['flaky:one']));
     const flaky = t.app.get(FlakyDestination);
     await waitUntil('delivered', () => flaky.delivered.includes('flaky-2'), 60_000);
+    // The target has it; the row is settled in the worker's next transaction, a moment later.
+    await waitUntil('settled', async () => (await t.sql("select 1 from outbox where key = 'flaky-2' and status <> 'sending'")).length === 1, 10_000);
     const [row] = await t.sql("select status, attempts from outbox where key = 'flaky-2'");
     expect(row).toEqual({ status: 'delivered', attempts: 0 });
   });
