@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legacyCompany } from '../src/simulators/demo-simulators.js';
+import { FIRST_POLL_AFTER_MS } from '../src/modules/shipments/commands/erp-shipments.js';
 import { createSapB1Simulator } from '../src/simulators/sap-b1/sap-b1-simulator.js';
 import { waitUntil } from './support/messaging.js';
 import { bcBackend, orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
@@ -15,6 +16,7 @@ const sap = createSapB1Simulator({ data: legacyCompany(), latencyMs: [1, 5], com
 
 beforeAll(async () => {
   // Polled on demand only: a scheduled poll between two steps of a test would read what the test's own poll is to find.
+  const starting = Date.now();
   t = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_DELIVERY_BASE_DELAY_MS: '100', CROSSDOCK_DELIVERY_MAX_DELAY_MS: '500', CROSSDOCK_CIRCUIT_OPEN_MS: '1000', CROSSDOCK_SHIPMENT_POLL_SECONDS: '3600' } });
   w = await ordersWorld(t);
   const bc = bcBackend(w.simUrl);
@@ -31,6 +33,9 @@ beforeAll(async () => {
   expect(backend.status).toBe(201);
   expect((await t.request('PUT', '/v1/admin/sources/wms', { body: { name: 'Warehouse system' } })).status).toBe(201);
   wmsKey = (await t.request('POST', '/v1/admin/sources/wms/api-keys', { body: { scopes: ['shipments:write', 'shipments:read'] } })).body.key;
+  // The service's first scheduled poll comes this long after its start, before shipments are routed here (the
+  // interval is an hour): past it, only the tests poll.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, starting + FIRST_POLL_AFTER_MS + 500 - Date.now())));
 });
 afterAll(async () => {
   await t?.close();

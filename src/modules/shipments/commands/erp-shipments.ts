@@ -31,7 +31,8 @@ export interface ShipmentPoll {
   through: Date | undefined;
 }
 
-const FIRST_POLL_AFTER_MS = 2_000;
+/** The first scheduled poll, after start (the configuration seeded at start in place); then every interval. */
+export const FIRST_POLL_AFTER_MS = 2_000;
 const POLL_LOCK = 'shipment-poll:';
 
 /**
