@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIRST_POLL_AFTER_MS } from '../src/modules/shipments/commands/erp-shipments.js';
 import { legacyCompany } from '../src/simulators/demo-simulators.js';
 import { createSapB1Simulator } from '../src/simulators/sap-b1/sap-b1-simulator.js';
 import { waitUntil } from './support/messaging.js';
@@ -55,6 +56,7 @@ beforeAll(async () => {
       CROSSDOCK_SHIPMENT_POLL_SECONDS: '3600', CROSSDOCK_CUSTOMER_SYNC_SECONDS: '3600',
     },
   });
+  const started = Date.now(); // the service's recurring work is scheduled by now
   w = await ordersWorld(t);
   const bc = bcBackend(w.simUrl);
   await put('/v1/admin/erp-backends/bc', { ...bc, config: { ...bc.config, erpPosting: 'ship' } });
@@ -70,6 +72,9 @@ beforeAll(async () => {
   await put('/v1/admin/sources/wms', { name: 'Warehouse system' });
   wmsKey = (await t.request('POST', '/v1/admin/sources/wms/api-keys', { body: { scopes: ['shipments:write', 'shipments:read'] } })).body.key;
   customersKey = (await t.request('POST', '/v1/admin/channels/portal/api-keys', { body: { scopes: ['customers:read', 'customers:write'] } })).body.key;
+  // The service's first scheduled shipment poll comes this long after its start (the interval is an hour): past it,
+  // only the tests poll.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + FIRST_POLL_AFTER_MS + 500 - Date.now())));
 });
 afterAll(async () => {
   await t?.close();

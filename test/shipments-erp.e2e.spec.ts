@@ -16,8 +16,8 @@ const sap = createSapB1Simulator({ data: legacyCompany(), latencyMs: [1, 5], com
 
 beforeAll(async () => {
   // Polled on demand only: a scheduled poll between two steps of a test would read what the test's own poll is to find.
-  const starting = Date.now();
   t = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_DELIVERY_BASE_DELAY_MS: '100', CROSSDOCK_DELIVERY_MAX_DELAY_MS: '500', CROSSDOCK_CIRCUIT_OPEN_MS: '1000', CROSSDOCK_SHIPMENT_POLL_SECONDS: '3600' } });
+  const started = Date.now(); // the service's recurring work is scheduled by now
   w = await ordersWorld(t);
   const bc = bcBackend(w.simUrl);
   expect((await t.request('PUT', '/v1/admin/erp-backends/bc', { body: { ...bc, config: { ...bc.config, erpPosting: 'ship' } } })).status).toBe(200);
@@ -35,7 +35,7 @@ beforeAll(async () => {
   wmsKey = (await t.request('POST', '/v1/admin/sources/wms/api-keys', { body: { scopes: ['shipments:write', 'shipments:read'] } })).body.key;
   // The service's first scheduled poll comes this long after its start, before shipments are routed here (the
   // interval is an hour): past it, only the tests poll.
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, starting + FIRST_POLL_AFTER_MS + 500 - Date.now())));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + FIRST_POLL_AFTER_MS + 500 - Date.now())));
 });
 afterAll(async () => {
   await t?.close();
