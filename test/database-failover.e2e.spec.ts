@@ -64,8 +64,11 @@ describe('failover to a new primary', () => {
   it(`during a burst of ${ORDERS} orders and their deliveries, with the old primary's connections left silent: nothing lost or doubled, no 500, ready again by itself`, { timeout: 240_000 }, async () => {
     let failingOver = true;
     let silentAtSwitch: string[] = [];
+    // The failover starts once a quarter of the burst is in, so that the rest meets it however fast the intake is.
+    let quarterIn!: () => void;
+    const quarter = new Promise<void>((resolve) => (quarterIn = resolve));
     const failover = (async () => {
-      await sleep(1000);
+      await quarter;
       proxy.partition();
       // The old primary goes; its data, every committed transaction of it, becomes the new primary's.
       await primary.stop();
@@ -78,7 +81,7 @@ describe('failover to a new primary', () => {
       await sleep(1500);
       failingOver = false;
     })();
-    const [burst] = await Promise.all([carefulBurst(t, w.portalKey, { orders: ORDERS, clients: CLIENTS, prefix: 'failover', paced: () => failingOver }), failover]);
+    const [burst] = await Promise.all([carefulBurst(t, w.portalKey, { orders: ORDERS, clients: CLIENTS, prefix: 'failover', paced: () => failingOver, accepted: (n) => n >= ORDERS / 4 && quarterIn() }), failover]);
 
     // Connections were left hanging at the switch, and the service let go of every one of them by itself: a
     // busy one when its query timed out, an idle one when the pool retired it (after 30 s idle).

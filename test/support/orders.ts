@@ -106,7 +106,10 @@ export interface BurstResult {
  * sent again after a 503 with the same Idempotency-Key (any other answer but 202 fails the test); while
  * `paced()` holds, each client waits 40 ms between orders, so that the burst spans the faults.
  */
-export async function carefulBurst(t: TestApp, key: string, options: { orders: number; clients: number; prefix: string; paced: () => boolean }): Promise<BurstResult> {
+export async function carefulBurst(
+  t: TestApp, key: string,
+  options: { orders: number; clients: number; prefix: string; paced: () => boolean; accepted?: (count: number) => void },
+): Promise<BurstResult> {
   const answers = new Map<number, number>();
   const orderIdOf = new Map<string, string>();
   let next = 0;
@@ -120,6 +123,7 @@ export async function carefulBurst(t: TestApp, key: string, options: { orders: n
         answers.set(answer.status, (answers.get(answer.status) ?? 0) + 1);
         if (answer.status === 202 || answer.status === 200) {
           orderIdOf.set(idempotencyKey, answer.body.orderId);
+          options.accepted?.(orderIdOf.size);
           break;
         }
         if (answer.status !== 503) throw new Error(`order ${n}: ${answer.status} ${answer.text}`);
