@@ -17,7 +17,6 @@ const order = () => ({
   requestedShipDate: '2026-12-01', notes: 'Leave at the gate',
 });
 
-
 /** class-validator's own verdict, through the transformation into instances, as validation went before the check. */
 function validateUsual(cls: new () => object, plain: unknown): boolean {
   if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) return false;

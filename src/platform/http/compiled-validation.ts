@@ -15,8 +15,8 @@ interface ConstraintStep {
 interface PropertyPlan {
   name: string;
   conditions: ValidationMetadata[];
-  defined: ConstraintStep[];
-  custom: ConstraintStep[];
+  /** `@IsDefined` and every other constraint: for a verdict alone, their order does not matter. */
+  constraints: ConstraintStep[];
   /** The class a nested object (or each element of a nested array) is checked against. */
   nested?: ClassPlan;
 }
@@ -77,7 +77,7 @@ function planOf(target: Function, seen: Map<Function, ClassPlan>): ClassPlan | u
   }
   for (const [name, list] of byProperty) {
     plan.known.add(name);
-    const property: PropertyPlan = { name, conditions: [], defined: [], custom: [] };
+    const property: PropertyPlan = { name, conditions: [], constraints: [] };
     for (const metadata of list) {
       switch (metadata.type) {
         case ValidationTypes.CONDITIONAL_VALIDATION:
@@ -87,7 +87,7 @@ function planOf(target: Function, seen: Map<Function, ClassPlan>): ClassPlan | u
         case ValidationTypes.CUSTOM_VALIDATION: {
           const constraints = VALIDATOR_STORAGE.getTargetValidatorConstraints(metadata.constraintCls);
           if (constraints.length === 0 || constraints.some((c) => c.async)) return undefined;
-          (metadata.type === ValidationTypes.IS_DEFINED ? property.defined : property.custom).push({ metadata, constraints });
+          property.constraints.push({ metadata, constraints });
           break;
         }
         case ValidationTypes.NESTED_VALIDATION: {
@@ -148,7 +148,7 @@ function passes(value: unknown, plan: ClassPlan): boolean {
   for (const property of plan.properties) {
     const field = object[property.name];
     if (!property.conditions.every((c) => (c.constraints[0] as (o: object, v: unknown) => boolean)(object, field))) continue;
-    if (!constraintsHold(object, field, property.defined, plan.target) || !constraintsHold(object, field, property.custom, plan.target)) return false;
+    if (!constraintsHold(object, field, property.constraints, plan.target)) return false;
     if (property.nested && field !== undefined && !nestedHolds(field, property.nested)) return false;
   }
   return true;

@@ -12,12 +12,8 @@ cacheValidationMetadata();
  * fields at fault.
  */
 class CheckedValidationPipe extends ValidationPipe {
-  constructor(private readonly validated: Type<unknown> | undefined, options: ConstructorParameters<typeof ValidationPipe>[0]) {
-    super(options);
-  }
-
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const target = this.validated ?? metadata.metatype;
+    const target = this.expectedType ?? metadata.metatype;
     if (target && metadata.type !== 'custom' && plainCheckOf(target)?.(value)) return value;
     return super.transform(value, metadata);
   }
@@ -25,7 +21,7 @@ class CheckedValidationPipe extends ValidationPipe {
 
 /** The one validation pipe: unknown fields refused, values transformed, failures as a problem naming each field. */
 export function createValidationPipe(expectedType?: Type<unknown>): ValidationPipe {
-  return new CheckedValidationPipe(expectedType, {
+  return new CheckedValidationPipe({
     ...VALIDATOR_OPTIONS,
     transform: true,
     expectedType,
