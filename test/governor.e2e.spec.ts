@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { PG_POOL } from '../src/platform/database/pg-pool.js';
+import { inTransaction } from '../src/platform/database/transaction.js';
+import { Governor, type Admission } from '../src/platform/governor/governor.js';
 import type { OutboxMessage } from '../src/platform/outbox/message.js';
 import { FaultTarget, maxInWindow } from './support/fault-target.js';
 import { addMessages, orderViolations, SinkSubscriptionsModule, sinkChannel, statusCounts, waitUntil } from './support/messaging.js';
@@ -107,5 +111,32 @@ describe('limits shared by two instances', () => {
     expect(target.requests.filter((r) => r.arrivedAt >= throttled.at + 1_950).length).toBeGreaterThan(0);
     const [charged] = await a.sql<{ n: number }>("select coalesce(sum(attempts), 0)::int as n from outbox where key like 'pause-%'");
     expect(charged.n).toBe(0);
+  });
+});
+
+describe('the governor under its lock', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_ROLE: 'api' } });
+  });
+  afterAll(() => t.close());
+
+  it('counts the leases of the transaction a caller waited for: one slot is not granted twice', async () => {
+    const governor = t.app.get(Governor);
+    const pool = t.app.get<pg.Pool>(PG_POOL);
+    const limits = { ratePerSecond: 1_000, burst: 1_000, concurrency: 1, maintenanceWindows: [] };
+    const target = 'test:one-slot';
+    await t.sql('insert into governor_state (target, tokens, refilled_at) values ($1, $2, clock_timestamp())', [target, limits.burst]);
+    let second: Promise<Admission[]> | undefined;
+    const [first] = await inTransaction(pool, async (tx) => {
+      const admissions = await governor.acquire(tx, target, limits);
+      // A second caller asks while this transaction holds the target's lock and its uncommitted lease.
+      second = inTransaction(pool, (other) => governor.acquire(other, target, limits));
+      await waitUntil('the second caller waits for the lock', async () => (await t.sql("select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%from governor_state where target = $1 for update%'")).length > 0, 5_000);
+      return admissions;
+    });
+    expect(first).toMatchObject({ granted: true });
+    expect((await second!)[0]).toMatchObject({ granted: false, reason: 'concurrency' });
+    expect(await t.sql('select target from governor_lease')).toEqual([{ target }]);
   });
 });
