@@ -152,11 +152,10 @@ async function stepTimes(databaseUrl, orderIds) {
   await client.connect();
   try {
     const { rows } = await client.query(
-      `select extract(epoch from relayed - stored) * 1000 as relay, extract(epoch from attempted - relayed) * 1000 - call as rest, call
-         from (select min(t.at) filter (where t.step = 'stored') as stored, min(t.at) filter (where t.step = 'relayed') as relayed,
-                      max(t.at) filter (where t.step in ('attempt', 'delivered')) as attempted, max(t.latency_ms) filter (where t.step = 'delivered') as call
-                 from outbox o join trace_event t on t.delivery_id = o.delivery_id
-                where o.key = any($1::text[]) and o.type = 'erp.sales-order.create' group by o.delivery_id) steps`,
+      // A command's stored, relayed and delivered steps are its outbox row's (created_at, relayed_at, delivered_at, delivery).
+      `select extract(epoch from relayed_at - created_at) * 1000 as relay, extract(epoch from delivered_at - relayed_at) * 1000 - call as rest, call
+         from (select created_at, relayed_at, delivered_at, (delivery ->> 'latencyMs')::float8 as call from outbox
+                where key = any($1::text[]) and type = 'erp.sales-order.create' and status = 'delivered') steps`,
       [orderIds],
     );
     const { rows: deferrals } = await client.query(

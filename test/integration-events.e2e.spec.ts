@@ -45,9 +45,9 @@ describe('an integration event between modules', () => {
     const delivered = await worker.sql<{ status: string; n: number }>(`select status, count(*)::int as n from outbox where type = 'customers.synced' group by status`);
     expect(delivered.every((row) => row.status === 'delivered')).toBe(true);
     // The trace shows the hand-over from one module to the other.
-    const steps = await worker.sql<{ step: string }>(
-      `select step from trace_event where correlation_id = (select correlation_id from outbox where type = 'customers.synced' order by id desc limit 1) order by id`,
-    );
-    expect(steps.map((s) => s.step)).toEqual(expect.arrayContaining(['delivered']));
+    const [{ correlation_id: correlationId }] = await worker.sql<{ correlation_id: string }>(`select correlation_id from outbox where type = 'customers.synced' order by id desc limit 1`);
+    const trace = await worker.request('GET', `/v1/ops/trace/${encodeURIComponent(correlationId)}`);
+    const steps = (trace.body as { timeline: Array<{ step: string; destination: string }> }).timeline.filter((s) => s.destination === 'internal:orders').map((s) => s.step);
+    expect(steps).toEqual(['stored', 'relayed', 'delivered']);
   });
 });

@@ -194,6 +194,22 @@ describe('dead letters, replay and trace', () => {
     expect(trace.status).toBe(200);
     const steps = trace.body.timeline.filter((s: { deliveryId: string }) => s.deliveryId === summary.id).map((s: { step: string }) => s.step);
     expect(steps).toEqual(['stored', 'relayed', 'attempt', 'dead-lettered', 'replayed', 'delivered']);
+    // The relayed and delivered steps are kept on the outbox row; they read as the trace rows they replace.
+    const ofRow = (step: string) => trace.body.timeline.find((s: { deliveryId: string; step: string }) => s.deliveryId === summary.id && s.step === step);
+    expect(ofRow('relayed')).toMatchObject({ destination: 'channel:sink', detail: { placement: 'queued' }, latencyMs: expect.any(Number) });
+    expect(ofRow('delivered')).toMatchObject({ destination: 'channel:sink', detail: { attempt: 1 }, latencyMs: expect.any(Number) });
+    expect(ofRow('delivered').detail).not.toHaveProperty('latencyMs');
+    expect(await t.sql("select step from trace_event where delivery_id = $1 and step in ('relayed', 'delivered')", [summary.id])).toEqual([]);
+    // The answer times of the last hour count the commands' deliveries, kept on their rows, with the states'.
+    const [counted] = await t.sql<{ commands: number; states: number }>(
+      `select (select count(*)::int from outbox where destination = 'channel:sink' and status = 'delivered' and kind = 'command') as commands,
+              (select count(*)::int from trace_event where destination = 'channel:sink' and step = 'delivered') as states`,
+    );
+    expect(counted!.commands).toBeGreaterThan(0);
+    const latency = await t.request('GET', '/v1/ops/flows/latency');
+    const sink = latency.body.points.filter((p: { destination: string }) => p.destination === 'channel:sink');
+    expect(sink.reduce((n: number, p: { delivered: number }) => n + p.delivered, 0)).toBe(counted!.commands + counted!.states);
+    expect(sink.every((p: { p50Ms: unknown }) => typeof p.p50Ms === 'number')).toBe(true);
     expect(trace.body.deliveries).toHaveLength(2);
   });
 

@@ -23,6 +23,7 @@ import { Migration20261206040000ConsoleSessions } from './Migration2026120604000
 import { Migration20261206050000Reconciliation } from './Migration20261206050000Reconciliation.js';
 import { Migration20261206060000SourceBackend } from './Migration20261206060000SourceBackend.js';
 import { Migration20261206070000ReconcileOrdersIndex } from './Migration20261206070000ReconcileOrdersIndex.js';
+import { Migration20261206080000TraceOnTheRow } from './Migration20261206080000TraceOnTheRow.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -51,4 +52,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261206050000Reconciliation', class: Migration20261206050000Reconciliation },
   { name: 'Migration20261206060000SourceBackend', class: Migration20261206060000SourceBackend },
   { name: 'Migration20261206070000ReconcileOrdersIndex', class: Migration20261206070000ReconcileOrdersIndex },
+  { name: 'Migration20261206080000TraceOnTheRow', class: Migration20261206080000TraceOnTheRow },
 ];

@@ -273,8 +273,8 @@ export class DeliveryWorker implements OnApplicationShutdown {
       const { failure, attempt, result, startedAt } = outcomes[i]!;
       settlement.tell(row, { event: !failure ? 'delivered' : 'attempted', attemptedAt: startedAt, result, failure });
       if (!failure) {
-        // One step for a successful try: the call's latency and attempt number ride on it.
-        settlement.finish(row, 'delivered', { step: 'delivered', latencyMs: attempt.latencyMs, traceId: attempt.traceId, detail: { attempt: row.attempts + 1, ...(result ? { result } : {}) } });
+        // The successful try is kept on the row, its `delivered` step (TraceQuery): attempt number, latency, answer.
+        settlement.finish(row, 'delivered', undefined, [], undefined, { attempt: row.attempts + 1, latencyMs: attempt.latencyMs, traceId: attempt.traceId ?? null, ...(result ? { result } : {}) });
         healthyLeases.push(leaseId);
       } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;
@@ -320,7 +320,7 @@ function stepOf(row: ClaimedRow, step: Pick<TraceStep, 'step' | 'detail' | 'late
  * and the next rows of their chains queued, rows rescheduled, failures and trace steps recorded.
  */
 class Settlement {
-  private readonly finished: Array<{ row: ClaimedRow; status: 'delivered' | 'dead' | 'superseded'; failure?: FailureDetail }> = [];
+  private readonly finished: Array<{ row: ClaimedRow; status: 'delivered' | 'dead' | 'superseded'; failure?: FailureDetail; delivery?: RowDelivery }> = [];
   private readonly rescheduled: Array<{ row: ClaimedRow; delayMs: number; failure?: FailureDetail }> = [];
   private readonly traces: TraceStep[] = [];
   private readonly outcomes: DeliveryOutcome[] = [];
@@ -330,9 +330,10 @@ class Settlement {
     private readonly destinations: Destinations,
   ) {}
 
-  finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs' | 'traceId'>, before: TraceStep[] = [], failure?: FailureDetail): void {
-    this.finished.push({ row, status, failure });
-    this.traces.push(...before, stepOf(row, step));
+  /** A row's end; a delivered row's step is `delivery`, kept on the row, the others' a trace step. */
+  finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs' | 'traceId'> | undefined, before: TraceStep[] = [], failure?: FailureDetail, delivery?: RowDelivery): void {
+    this.finished.push({ row, status, failure, delivery });
+    this.traces.push(...before, ...(step ? [stepOf(row, step)] : []));
     if (status === 'dead') this.tell(row, { event: 'dead', failure });
   }
 
@@ -360,16 +361,14 @@ class Settlement {
 
   async apply(tx: Tx, boss: PgBoss, carryOn = false): Promise<ClaimedRow[]> {
     for (const { row, failure } of [...this.finished, ...this.rescheduled]) if (failure) await recordFailure(tx, row.id, failure);
-    const finished = this.finished.map((f) => ({ id: f.row.id, status: f.status, errorClass: f.failure?.class ?? null }));
+    const finished = this.finished.map((f) => ({ id: f.row.id, status: f.status, errorClass: f.failure?.class ?? null, delivery: f.delivery ? JSON.stringify(f.delivery) : null }));
     let next: ClaimedRow[] = [];
     if (finished.length > 0 && carryOn) {
       // The chains' locks first, then the rows finished and the next rows taken on in one statement.
       await lockChains(tx, this.destination, this.finished.map((f) => f.row.key));
       next = await finishAndCarryOn(tx, this.destination, finished);
     } else if (finished.length > 0) {
-      await tx.query(`update outbox o set ${FINISHED} from unnest($1::bigint[], $2::text[], $3::text[]) as v(id, status, error_class) where o.id = v.id`, [
-        finished.map((f) => f.id), finished.map((f) => f.status), finished.map((f) => f.errorClass),
-      ]);
+      await tx.query(`update outbox o set ${FINISHED} from ${FINISHED_ROWS} where o.id = v.id`, finishedValues(finished));
       await queueNextInChains(tx, boss, this.destination, this.finished.map((f) => f.row.key));
     }
     if (this.rescheduled.length > 0) {
@@ -382,9 +381,24 @@ class Settlement {
   }
 }
 
-// A row's end: delivered, dead or superseded.
+// A row's end: delivered, dead or superseded. The rows are FINISHED_ROWS, their values finishedValues (the first four).
 const FINISHED = `status = v.status, finished_at = clock_timestamp(), delivered_at = case when v.status = 'delivered' then clock_timestamp() end,
-                  error_class = coalesce(v.error_class, o.error_class), next_attempt_at = null`;
+                  error_class = coalesce(v.error_class, o.error_class), next_attempt_at = null, delivery = v.delivery`;
+const FINISHED_ROWS = 'unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[]) as v(id, status, error_class, delivery)';
+
+/** The successful call of a delivered command, kept on its row: its `delivered` step. */
+interface RowDelivery {
+  attempt: number;
+  latencyMs: number | null | undefined;
+  traceId: string | null;
+  result?: unknown;
+}
+
+type FinishedRow = { id: string; status: string; errorClass: string | null; delivery: string | null };
+
+function finishedValues(finished: FinishedRow[]): unknown[] {
+  return [finished.map((f) => f.id), finished.map((f) => f.status), finished.map((f) => f.errorClass), finished.map((f) => f.delivery)];
+}
 
 const CLAIMED_COLUMNS = `o.id, o.message_id, o.delivery_id, o.type, o.kind, o.key, o.destination, o.payload, o.version,
                 o.correlation_id, o.causation_id, o.trace_context, o.attempts, o.created_at`;
@@ -421,22 +435,22 @@ async function claim(tx: Tx, jobs: Array<Job<DeliveryJobData>>): Promise<Claimed
  * was claimed under: a job fetched again finds it as the head of its own row's chain. The statement reads the
  * chains as they were before it: the caller holds their locks (lockChains), so nothing else changed them meanwhile.
  */
-async function finishAndCarryOn(tx: Tx, destination: string, finished: Array<{ id: string; status: string; errorClass: string | null }>): Promise<ClaimedRow[]> {
+async function finishAndCarryOn(tx: Tx, destination: string, finished: FinishedRow[]): Promise<ClaimedRow[]> {
   const { rows } = await tx.query<ClaimedRow>(
     `with finished as (
-       update outbox o set ${FINISHED} from unnest($1::bigint[], $2::text[], $3::text[]) as v(id, status, error_class) where o.id = v.id
+       update outbox o set ${FINISHED} from ${FINISHED_ROWS} where o.id = v.id
        returning o.id, o.key, o.job_id, o.status),
      next as (
        select head.id, f.job_id from finished f
         cross join lateral (
           select w.id, w.status from outbox w
-           where w.destination = $4 and w.key = f.key and w.kind = 'command' and w.id <> f.id
+           where w.destination = $5 and w.key = f.key and w.kind = 'command' and w.id <> f.id
              and w.status in ${UNFINISHED}
            order by w.id limit 1) head
         where head.status = 'waiting' and f.status <> 'dead')
      update outbox o set status = 'sending', job_id = next.job_id, next_attempt_at = null from next where o.id = next.id
      returning ${CLAIMED_COLUMNS}`,
-    [finished.map((f) => f.id), finished.map((f) => f.status), finished.map((f) => f.errorClass), destination],
+    [...finishedValues(finished), destination],
   );
   return byId(rows);
 }

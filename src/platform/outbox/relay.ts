@@ -9,17 +9,14 @@ import { DELIVERY_SETTINGS, type DeliverySettings } from '../delivery/delivery-s
 import { LOGGER } from '../observability/observability.module.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
-import { recordTrace, type TraceStep } from '../observability/trace.js';
-import { isTracing, recordRelaySpan, traceIdOf } from '../observability/tracing.js';
+import { isTracing, recordRelaySpan } from '../observability/tracing.js';
 import { OutboxSignals } from './outbox-signals.js';
 
 interface UnrelayedRow {
   id: string;
-  message_id: string;
   delivery_id: string;
   destination: string;
   key: string;
-  correlation_id: string;
   trace_context: string | null;
   age_ms: number;
 }
@@ -103,7 +100,7 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
     const claimedAt = Date.now();
     return inTransaction(this.pool, async (tx) => {
       let { rows } = await tx.query<UnrelayedRow>(
-        `select id, message_id, delivery_id, destination, key, correlation_id, trace_context,
+        `select id, delivery_id, destination, key, trace_context,
                 extract(epoch from clock_timestamp() - created_at) * 1000 as age_ms
            from outbox where relayed_at is null order by id limit $1 for update skip locked`,
         [this.settings.relayBatchSize],
@@ -122,25 +119,15 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
         busy.add(chain);
       }
 
+      // The row keeps its placement: its `relayed` step is read from it (TraceQuery), with relayed_at.
       const ids = rows.map((r) => r.id);
       await tx.query(
-        `update outbox o set relayed_at = clock_timestamp(), status = v.status
-           from unnest($1::bigint[], $2::text[]) as v(id, status) where o.id = v.id`,
-        [ids, ids.map((id) => (placements.get(id) === 'queued' ? 'pending' : placements.get(id)!))],
+        `update outbox o set relayed_at = clock_timestamp(), relayed_as = v.placement, status = case when v.placement = 'waiting' then 'waiting' else 'pending' end
+           from unnest($1::bigint[], $2::text[]) as v(id, placement) where o.id = v.id`,
+        [ids, ids.map((id) => placements.get(id)!)],
       );
       const toQueue: QueueRow[] = rows.filter((r) => placements.get(r.id) === 'queued').map((r) => ({ id: r.id, destination: r.destination }));
       await enqueue(tx, this.boss.boss, toQueue);
-      const steps: TraceStep[] = rows.map((r) => ({
-        correlationId: r.correlation_id,
-        messageId: r.message_id,
-        deliveryId: r.delivery_id,
-        destination: r.destination,
-        step: 'relayed',
-        latencyMs: Number(r.age_ms),
-        traceId: traceIdOf(r.trace_context),
-        detail: { placement: placements.get(r.id) },
-      }));
-      await recordTrace(tx, steps);
       if (isTracing()) {
         for (const r of rows) {
           if (r.trace_context) recordRelaySpan(r.trace_context, claimedAt, { destination: r.destination, deliveryId: r.delivery_id, placement: placements.get(r.id)!, waitMs: Number(r.age_ms) });
