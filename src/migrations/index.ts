@@ -24,6 +24,7 @@ import { Migration20261206050000Reconciliation } from './Migration20261206050000
 import { Migration20261206060000SourceBackend } from './Migration20261206060000SourceBackend.js';
 import { Migration20261206070000ReconcileOrdersIndex } from './Migration20261206070000ReconcileOrdersIndex.js';
 import { Migration20261206080000TraceOnTheRow } from './Migration20261206080000TraceOnTheRow.js';
+import { Migration20261206090000OutboxHotUpdates } from './Migration20261206090000OutboxHotUpdates.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -53,4 +54,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261206060000SourceBackend', class: Migration20261206060000SourceBackend },
   { name: 'Migration20261206070000ReconcileOrdersIndex', class: Migration20261206070000ReconcileOrdersIndex },
   { name: 'Migration20261206080000TraceOnTheRow', class: Migration20261206080000TraceOnTheRow },
+  { name: 'Migration20261206090000OutboxHotUpdates', class: Migration20261206090000OutboxHotUpdates },
 ];

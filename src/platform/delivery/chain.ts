@@ -62,8 +62,15 @@ export async function enqueue(tx: Tx, boss: PgBoss, rows: QueueRow[], startAfter
  * the two could each miss the other's uncommitted change (a row left waiting, unseen), and row locks taken to
  * prevent that deadlocked the relay against a worker settling many rows at once. Taken in one order.
  */
-/** A command row not finished yet: it holds its chain (the predicate of the index `outbox_chain_idx`). */
-export const UNFINISHED = `('pending', 'waiting', 'queued', 'sending', 'dead')`;
+/**
+ * A row not finished yet, by its alias in a query: pending, waiting, queued, sending or dead. A command's such rows
+ * hold its chain; it is the predicate of the index `outbox_chain_idx` (no index reads `status`, so that a row's moves
+ * from one unfinished status to another are HOT updates). `finished_at` is set when a row is delivered, discarded or
+ * superseded, and only then.
+ */
+export function unfinished(alias: string): string {
+  return `${alias}.finished_at is null`;
+}
 
 export async function lockChains(tx: Tx, destination: string, keys: Iterable<string>): Promise<string[]> {
   const sorted = [...new Set(keys)].sort();
@@ -98,7 +105,7 @@ async function nextInChains(tx: Tx, destination: string, keys: string[]): Promis
     `select n.id from unnest($2::text[]) as k(key)
        cross join lateral (
          select w.id, w.status from outbox w
-          where w.destination = $1 and w.key = k.key and w.kind = 'command' and w.status in ${UNFINISHED}
+          where w.destination = $1 and w.key = k.key and w.kind = 'command' and ${unfinished('w')}
           order by w.id limit 1) head
        join outbox n on n.id = head.id and n.status = 'waiting'
       where head.status = 'waiting'

@@ -175,7 +175,8 @@ export class DeadLetters {
 }
 
 function whereOf(filter: DeadLetterFilter): { where: string[]; values: unknown[] } {
-  const where = [`status = 'dead'`];
+  // A dead row has failed at least once: the index of dead letters is that of the rows that failed (outbox_dead_idx).
+  const where = [`status = 'dead'`, 'last_failed_at is not null'];
   const values: unknown[] = [];
   const add = (clause: (p: string) => string, value: unknown) => {
     values.push(value);

@@ -13,7 +13,7 @@ import { Metrics } from '../observability/metrics.js';
 import { recordTrace, type TraceStep } from '../observability/trace.js';
 import { traceIdOf, withTraceContexts } from '../observability/tracing.js';
 import { BossService } from './boss.service.js';
-import { enqueue, lockChains, queueNextInChains, UNFINISHED, type DeliveryJobData } from './chain.js';
+import { enqueue, lockChains, queueNextInChains, unfinished, type DeliveryJobData } from './chain.js';
 import { DeliveryQueues } from './delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from './delivery-settings.js';
 import { Destinations, limitsOf, type DeliveryOutcome, type DestinationHandler } from './destinations.js';
@@ -382,7 +382,9 @@ class Settlement {
 }
 
 // A row's end: delivered, dead or superseded. The rows are FINISHED_ROWS, their values finishedValues (the first four).
-const FINISHED = `status = v.status, finished_at = clock_timestamp(), delivered_at = case when v.status = 'delivered' then clock_timestamp() end,
+// A dead row is not finished: it holds its chain (unfinished), until it is replayed or discarded.
+const FINISHED = `status = v.status, finished_at = case when v.status <> 'dead' then clock_timestamp() end,
+                  delivered_at = case when v.status = 'delivered' then clock_timestamp() end,
                   error_class = coalesce(v.error_class, o.error_class), next_attempt_at = null, delivery = v.delivery`;
 const FINISHED_ROWS = 'unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[]) as v(id, status, error_class, delivery)';
 
@@ -417,7 +419,7 @@ async function claim(tx: Tx, jobs: Array<Job<DeliveryJobData>>): Promise<Claimed
         cross join lateral (
           select w.id from outbox w
            where w.destination = r.destination and w.key = r.key and w.kind = 'command'
-             and w.status in ${UNFINISHED}
+             and ${unfinished('w')}
            order by w.id limit 1) h`;
   const { rows } = await tx.query<ClaimedRow>(
     `update outbox o set status = 'sending'
@@ -445,7 +447,7 @@ async function finishAndCarryOn(tx: Tx, destination: string, finished: FinishedR
         cross join lateral (
           select w.id, w.status from outbox w
            where w.destination = $5 and w.key = f.key and w.kind = 'command' and w.id <> f.id
-             and w.status in ${UNFINISHED}
+             and ${unfinished('w')}
            order by w.id limit 1) head
         where head.status = 'waiting' and f.status <> 'dead')
      update outbox o set status = 'sending', job_id = next.job_id, next_attempt_at = null from next where o.id = next.id

@@ -436,7 +436,8 @@ class StateSettlement {
   async apply(tx: Tx, destinations: Destinations): Promise<void> {
     const dead = this.finished.filter((f) => f.how === 'dead');
     if (dead.length > 0) {
-      // A dead figure becomes an outbox row, where dead letters are inspected, replayed and discarded.
+      // A dead figure becomes an outbox row, where dead letters are inspected, replayed and discarded; dead, it is
+      // not finished (finished_at null) until then.
       const col = <T>(pick: (f: Finished) => T) => dead.map(pick);
       await tx.query(
         `insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, version, correlation_id, causation_id, state_value, trace_context,
@@ -444,7 +445,7 @@ class StateSettlement {
          select s.message_id, s.delivery_id, s.type, 'state', s.key, s.destination, s.payload, s.version, s.correlation_id, s.causation_id, s.state_value, s.trace_context,
                 s.created_at, clock_timestamp(), 'dead', s.attempts + v.charge, v.error_class,
                 (case when jsonb_array_length(s.errors) >= $4 then s.errors - 0 else s.errors end) || jsonb_build_array(v.error),
-                coalesce(s.first_failed_at, clock_timestamp()), clock_timestamp(), clock_timestamp()
+                coalesce(s.first_failed_at, clock_timestamp()), clock_timestamp(), null
            from unnest($2::text[], $3::bigint[], $5::jsonb[], $6::text[], $7::int[]) as v(key, version, error, error_class, charge)
            join ${this.table} s on s.destination = $1 and s.key = v.key and s.version = v.version
          on conflict (delivery_id) do update

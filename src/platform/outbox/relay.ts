@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { PG_POOL } from '../database/pg-pool.js';
 import { inTransaction, type Tx } from '../database/transaction.js';
 import { BossService } from '../delivery/boss.service.js';
-import { enqueue, tryLockChains, UNFINISHED, type QueueRow } from '../delivery/chain.js';
+import { enqueue, tryLockChains, unfinished, type QueueRow } from '../delivery/chain.js';
 import { DeliveryQueues } from '../delivery/delivery-queues.js';
 import { DELIVERY_SETTINGS, type DeliverySettings } from '../delivery/delivery-settings.js';
 import { LOGGER } from '../observability/observability.module.js';
@@ -157,7 +157,7 @@ export class Relay implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
       `select c.destination, c.key from unnest($1::text[], $2::text[], $3::bigint[]) as c(destination, key, first_id)
         cross join lateral (
           select 1 from outbox o where o.destination = c.destination and o.key = c.key and o.kind = 'command' and o.id < c.first_id
-             and o.status in ${UNFINISHED}
+             and ${unfinished('o')}
            limit 1) earlier`,
       [heads.map((r) => r.destination), heads.map((r) => r.key), heads.map((r) => r.id)],
     );

@@ -5,7 +5,7 @@ import type { ErpCustomer } from '../../../connectors/erp/erp-contract.js';
 import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction, type Tx } from '../../../platform/database/transaction.js';
-import { UNFINISHED } from '../../../platform/delivery/chain.js';
+import { unfinished } from '../../../platform/delivery/chain.js';
 import { reconcileTarget, Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
 import { ErpBackendQuery } from '../../configuration/index.js';
 import { ErpRouteQuery } from '../../migration-coexistence/index.js';
@@ -91,7 +91,7 @@ export class ErpCustomersReconciler implements Reconciler, OnModuleInit {
       `select v.number, c.fields, s.seen,
               (select array_agg(x.field) from customer_conflict x where x.account_number = v.number and x.status = 'open') as held,
               exists (select 1 from customer_exception e where e.account_number = v.number and e.source = $2 and e.resolved_at is null) as excepted,
-              exists (select 1 from outbox m where m.destination = $2 and m.key = 'customer:' || v.number and m.status in ${UNFINISHED}) as moving,
+              exists (select 1 from outbox m where m.destination = $2 and m.key = 'customer:' || v.number and ${unfinished('m')}) as moving,
               coalesce(c.updated_at > $3::timestamptz or s.synced_at > $3::timestamptz, false) as newer
          from unnest($1::text[]) as v(number)
          left join customer c on c.account_number = v.number

@@ -8,7 +8,8 @@ import { inTransaction, type Tx } from '../../../platform/database/transaction.j
 import { reconcileTarget, Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
 import { ErpBackendsQuery } from '../../configuration/index.js';
 import { ErpRouteQuery } from '../../migration-coexistence/index.js';
-import { UNFINISHED, ErpSubmission } from '../commands/submit-to-erp/erp-submission.js';
+import { unfinished } from '../../../platform/delivery/chain.js';
+import { ErpSubmission } from '../commands/submit-to-erp/erp-submission.js';
 import { erpOrderDrift, type PlacedOrder } from '../domain/erp-order-drift.js';
 
 /** How far back orders are compared: older ones have long been shipped, invoiced and archived in the ERP. */
@@ -57,7 +58,7 @@ export class ErpOrdersReconciler implements Reconciler, OnModuleInit {
          from sales_order o
         where o.erp_backend_id = $1 and o.status = any($2::text[]) and o.erp_order_ref is not null and o.cancel_requested_at is null
           and o.created_at >= clock_timestamp() - make_interval(days => $3) and o.reference > coalesce($4::text, '')
-          and not exists (select 1 from outbox m where m.destination = $5 and m.key = o.id::text and m.status in ${UNFINISHED})
+          and not exists (select 1 from outbox m where m.destination = $5 and m.key = o.id::text and ${unfinished('m')})
         order by o.reference limit $6`,
       [target.slice('erp:'.length), PLACED, ORDERS_LOOK_BACK_DAYS, cursor, target, PAGE_SIZE],
     );

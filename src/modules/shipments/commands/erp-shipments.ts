@@ -6,6 +6,7 @@ import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { withSessionLock } from '../../../platform/database/session-lock.js';
 import { inTransaction, type Sql } from '../../../platform/database/transaction.js';
+import { unfinished } from '../../../platform/delivery/chain.js';
 import { Destinations, type DeliveryOutcome } from '../../../platform/delivery/destinations.js';
 import { LOGGER } from '../../../platform/observability/observability.module.js';
 import type { Logger } from '../../../platform/observability/logger.js';
@@ -175,7 +176,7 @@ export class ErpShipments implements OnModuleInit, OnApplicationBootstrap, OnApp
     // dead letter of its chain, which would hold the poll up until a person saw to it.
     if (!orderId) return false;
     const { rows: [pending] } = await this.pool.query(
-      `select 1 from outbox where destination = $1 and key = $2 and type = $3 and status in ('pending', 'queued', 'sending') limit 1`,
+      `select 1 from outbox o where o.destination = $1 and o.key = $2 and o.type = $3 and ${unfinished('o')} and o.status in ('pending', 'queued', 'sending') limit 1`,
       [`erp:${backendId}`, orderId, ERP_MESSAGE_TYPES.postShipment],
     );
     return pending ? 'unsettled' : false;

@@ -3,6 +3,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type pg from 'pg';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction, type Sql } from '../../../platform/database/transaction.js';
+import { unfinished } from '../../../platform/delivery/chain.js';
 import { Inbox } from '../../../platform/inbox/inbox.js';
 import { currentCorrelationId } from '../../../platform/observability/correlation.js';
 import { Outbox } from '../../../platform/outbox/outbox.js';
@@ -218,7 +219,7 @@ export class ShipmentIntake {
     if ((await this.queries.execute(new ErpBackendQuery(shadow, tx)))?.erpPosting !== 'ship') return undefined;
     if (ids[shadow]) return shadow;
     const { rows } = await tx.query(
-      `select 1 from outbox where destination = $1 and key = $2 and type = $3 and status in ('pending', 'waiting', 'queued', 'sending') limit 1`,
+      `select 1 from outbox o where o.destination = $1 and o.key = $2 and o.type = $3 and ${unfinished('o')} and o.status <> 'dead' limit 1`,
       [`erp:${shadow}`, orderId, ERP_MESSAGE_TYPES.createSalesOrder],
     );
     return rows.length > 0 ? shadow : undefined;

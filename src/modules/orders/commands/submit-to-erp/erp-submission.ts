@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Sql, Tx } from '../../../../platform/database/transaction.js';
+import { unfinished } from '../../../../platform/delivery/chain.js';
 import { Destinations, type DeliveryOutcome } from '../../../../platform/delivery/destinations.js';
 import { ProblemException } from '../../../../platform/http/problem.js';
 import { recordTrace } from '../../../../platform/observability/trace.js';
@@ -21,8 +22,6 @@ export interface OrderForErp {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** The outbox statuses of a message not settled for good: a later one of its chain waits behind it. */
-export const UNFINISHED = `('pending', 'waiting', 'queued', 'sending', 'dead')`;
 
 /**
  * Sends orders to the ERP through the outbox (to the backend that the routing of `orders` names, and its
@@ -102,7 +101,7 @@ export class ErpSubmission implements OnModuleInit {
 
   /** Whether a message of the order to the backend is unfinished: pending, waiting, queued, sending, or dead. */
   private async inMotion(sql: Sql, orderId: string, destination: string): Promise<boolean> {
-    const { rows } = await sql.query(`select 1 from outbox where destination = $1 and key = $2 and status in ${UNFINISHED} limit 1`, [destination, orderId]);
+    const { rows } = await sql.query(`select 1 from outbox o where o.destination = $1 and o.key = $2 and ${unfinished('o')} limit 1`, [destination, orderId]);
     return rows.length > 0;
   }
 
