@@ -1,7 +1,8 @@
 // The PostgreSQL ceiling for the rows one accepted order writes, with plain `pg` and no service in front: per
 // order, one transaction of the Idempotency-Key record (insert, then its answer), the order, its lines, its
-// first status, the ERP command in the outbox and its `stored` trace step, on `connections` connections at
-// once. Used by orders-bench.mjs beside the HTTP intake, on the same schema.
+// first status, and the ERP command in the outbox (its row is its `stored` step: no trace row), on `connections`
+// connections at once. Used by orders-bench.mjs beside the HTTP intake, on the same schema. The intake also takes
+// its SKUs' locks and writes their reservations; this does not.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { percentile } from './support.mjs';
@@ -37,9 +38,6 @@ async function insertOrder(client, n, { channelId, backendId }) {
     `insert into outbox (message_id, delivery_id, type, kind, key, destination, payload, correlation_id) values ($1, $2, 'erp.sales-order.create', 'command', $3, $4, $5::jsonb, $3)`,
     [messageId, deliveryId, orderId, destination, JSON.stringify(payload)],
   );
-  await client.query(`insert into trace_event (correlation_id, message_id, delivery_id, destination, step, detail) values ($1, $2, $3, $4, 'stored', $5::jsonb)`, [
-    orderId, messageId, deliveryId, destination, JSON.stringify({ type: 'erp.sales-order.create', key: orderId }),
-  ]);
   await client.query('update idempotency_record set status = 202, body = $3::jsonb where principal = $1 and key = $2', [
     principal, key, JSON.stringify({ orderId, status: 'accepted', correlationId: orderId }),
   ]);
