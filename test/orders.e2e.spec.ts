@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from './support/messaging.js';
-import { erpOrdersWithReference, orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
+import { bcBackend, erpOrdersWithReference, orderBody, ordersWorld, submitOrder, waitForStatus, type OrdersWorld } from './support/orders.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 let t: TestApp;
@@ -221,5 +221,31 @@ describe('a channel that took orders', () => {
     expect(refused.body.detail).toContain('is still referred to by its orders');
     expect((await t.request('GET', '/v1/admin/channels/other')).status).toBe(200);
     expect((await t.request('GET', `/v1/orders/${answer.body.orderId}`)).status).toBe(200);
+  });
+});
+
+describe('an order before any backend is routed for orders', () => {
+  let s: TestApp;
+  beforeAll(async () => {
+    s = await startTestApp({ env: { LOG_LEVEL: 'warn', CROSSDOCK_ROLE: 'api' } });
+  });
+  afterAll(() => s.close());
+
+  it('is refused with 503 orders-not-routed and Retry-After, stores nothing, and its key is taken once orders are routed', async () => {
+    await s.request('PUT', '/v1/admin/channels/lonely', {
+      body: { kind: 'api', config: {}, inventory: { warehouses: ['WH-WEST'], safetyStock: 0, allocationPercent: 100 }, oversell: 'backorder' },
+    });
+    const key = (await s.request('POST', '/v1/admin/channels/lonely/api-keys', { body: { scopes: ['orders:write', 'orders:read'] } })).body.key as string;
+    const refused = await submitOrder(s, key, orderBody({ channelOrderId: 'UNROUTED-1' }), 'idem-unrouted');
+    expect(refused.status).toBe(503);
+    expect(refused.body.type).toMatch(/orders-not-routed$/);
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect(await s.sql('select 1 from sales_order union all select 1 from idempotency_record union all select 1 from outbox')).toEqual([]);
+
+    expect((await s.request('PUT', '/v1/admin/erp-backends/bc', { body: bcBackend('http://127.0.0.1:9') })).status).toBeLessThan(300);
+    expect((await s.request('PUT', '/v1/admin/routing/orders', { body: { mode: 'cloud', primary: 'bc' } })).status).toBeLessThan(300);
+    const taken = await submitOrder(s, key, orderBody({ channelOrderId: 'UNROUTED-1' }), 'idem-unrouted');
+    expect(taken.status).toBe(202);
+    expect(await s.sql("select destination from outbox where type = 'erp.sales-order.create'")).toEqual([{ destination: 'erp:bc' }]);
   });
 });
