@@ -57,12 +57,6 @@ export async function enqueue(tx: Tx, boss: PgBoss, rows: QueueRow[], startAfter
 }
 
 /**
- * Serialises, until the transaction ends, whoever decides what comes next in these command chains: the relay
- * placing a new row behind an unfinished one, and whoever finishes a row and queues its successor. Without it
- * the two could each miss the other's uncommitted change (a row left waiting, unseen), and row locks taken to
- * prevent that deadlocked the relay against a worker settling many rows at once. Taken in one order.
- */
-/**
  * A row not finished yet, by its alias in a query: pending, waiting, queued, sending or dead. A command's such rows
  * hold its chain; it is the predicate of the index `outbox_chain_idx` (no index reads `status`, so that a row's moves
  * from one unfinished status to another are HOT updates). `finished_at` is set when a row is delivered, discarded or
@@ -72,6 +66,12 @@ export function unfinished(alias: string): string {
   return `${alias}.finished_at is null`;
 }
 
+/**
+ * Serialises, until the transaction ends, whoever decides what comes next in these command chains: the relay
+ * placing a new row behind an unfinished one, and whoever finishes a row and queues its successor. Without it
+ * the two could each miss the other's uncommitted change (a row left waiting, unseen), and row locks taken to
+ * prevent that deadlocked the relay against a worker settling many rows at once. Taken in one order.
+ */
 export async function lockChains(tx: Tx, destination: string, keys: Iterable<string>): Promise<string[]> {
   const sorted = [...new Set(keys)].sort();
   if (sorted.length > 0) {

@@ -274,7 +274,7 @@ export class DeliveryWorker implements OnApplicationShutdown {
       settlement.tell(row, { event: !failure ? 'delivered' : 'attempted', attemptedAt: startedAt, result, failure });
       if (!failure) {
         // The successful try is kept on the row, its `delivered` step (TraceQuery): attempt number, latency, answer.
-        settlement.finish(row, 'delivered', undefined, [], undefined, { attempt: row.attempts + 1, latencyMs: attempt.latencyMs, traceId: attempt.traceId ?? null, ...(result ? { result } : {}) });
+        settlement.delivered(row, { attempt: row.attempts + 1, latencyMs: attempt.latencyMs, traceId: attempt.traceId ?? null, ...(result ? { result } : {}) });
         healthyLeases.push(leaseId);
       } else if (failure.class === 'throttled') {
         const retryAfterMs = failure.retryAfterMs ?? 1_000;
@@ -330,11 +330,15 @@ class Settlement {
     private readonly destinations: Destinations,
   ) {}
 
-  /** A row's end; a delivered row's step is `delivery`, kept on the row, the others' a trace step. */
-  finish(row: ClaimedRow, status: 'delivered' | 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs' | 'traceId'> | undefined, before: TraceStep[] = [], failure?: FailureDetail, delivery?: RowDelivery): void {
-    this.finished.push({ row, status, failure, delivery });
-    this.traces.push(...before, ...(step ? [stepOf(row, step)] : []));
+  finish(row: ClaimedRow, status: 'dead' | 'superseded', step: Pick<TraceStep, 'step' | 'detail' | 'latencyMs' | 'traceId'>, before: TraceStep[] = [], failure?: FailureDetail): void {
+    this.finished.push({ row, status, failure });
+    this.traces.push(...before, stepOf(row, step));
     if (status === 'dead') this.tell(row, { event: 'dead', failure });
+  }
+
+  /** A delivered row: its step is `delivery`, kept on the row (TraceQuery), not a trace row. */
+  delivered(row: ClaimedRow, delivery: RowDelivery): void {
+    this.finished.push({ row, status: 'delivered', delivery });
   }
 
   /** Tells the message's owner, in this transaction; a later word on the same delivery replaces an earlier one. */

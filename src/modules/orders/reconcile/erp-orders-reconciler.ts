@@ -5,10 +5,10 @@ import { ErpDestination } from '../../../connectors/erp/erp-destination.js';
 import type { ErpOrderRecord } from '../../../connectors/erp/erp-contract.js';
 import { PG_POOL } from '../../../platform/database/pg-pool.js';
 import { inTransaction, type Tx } from '../../../platform/database/transaction.js';
+import { unfinished } from '../../../platform/delivery/chain.js';
 import { reconcileTarget, Reconcilers, type ComparedPage, type Finding, type Reconciler, type ReconcileTarget } from '../../../platform/reconciliation/reconcilers.js';
 import { ErpBackendsQuery } from '../../configuration/index.js';
 import { ErpRouteQuery } from '../../migration-coexistence/index.js';
-import { unfinished } from '../../../platform/delivery/chain.js';
 import { ErpSubmission } from '../commands/submit-to-erp/erp-submission.js';
 import { erpOrderDrift, type PlacedOrder } from '../domain/erp-order-drift.js';
 
