@@ -14,8 +14,22 @@ export const MAX_NAMED = 1_000;
 
 const names = new Map<string, string>();
 
-/** The statement's name, or undefined when it is to run unnamed (no parameters, or the set is full). */
+const PLANNED_PER_CALL = '/* planned per call */ ';
+
+/**
+ * A statement left unnamed, so that PostgreSQL plans it for each call's arguments. For a lookup of a batch's
+ * keys joined to a table that grows (`join unnest($1) ... on key`): a named statement gets a generic plan
+ * after five calls, made with the table's statistics of that moment, and on a table that was new then (a new
+ * database, a server with autovacuum off) that plan is a hash join over a sequential scan, kept while the table
+ * grows to millions of rows. Planned per call, it looks each key up in the index.
+ */
+export function plannedPerCall(text: string): string {
+  return PLANNED_PER_CALL + text;
+}
+
+/** The statement's name, or undefined when it is to run unnamed (no parameters, planned per call, or the set is full). */
 export function statementName(text: string): string | undefined {
+  if (text.startsWith(PLANNED_PER_CALL)) return undefined;
   let name = names.get(text);
   if (name === undefined && names.size < MAX_NAMED) names.set(text, (name = `crossdock_${names.size}`));
   return name;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { ItemResult } from '../database/group-commit.js';
+import { plannedPerCall } from '../database/prepared-statements.js';
 import type { Tx } from '../database/transaction.js';
 import { problems, ProblemException } from '../http/problem.js';
 
@@ -57,8 +58,8 @@ export class IdempotencyKeys {
     const others = requests.map((_, i) => i).filter((i) => !claimed.has(i));
     if (others.length > 0) {
       const { rows: stored } = await tx.query<{ principal: string; key: string; request_hash: string; status: number | null; body: unknown }>(
-        `select r.principal, r.key, r.request_hash, r.status, r.body from idempotency_record r
-           join unnest($1::text[], $2::text[]) as x(p, k) on r.principal = x.p and r.key = x.k`,
+        plannedPerCall(`select r.principal, r.key, r.request_hash, r.status, r.body from idempotency_record r
+           join unnest($1::text[], $2::text[]) as x(p, k) on r.principal = x.p and r.key = x.k`),
         [others.map((i) => requests[i]!.principal), others.map((i) => requests[i]!.key)],
       );
       const byKey = new Map(stored.map((s) => [keyOf(s.principal, s.key), s]));
@@ -77,10 +78,10 @@ export class IdempotencyKeys {
     const pick = (indexes: number[], field: (r: T, i: number) => unknown) => indexes.map((i) => field(requests[i]!, i));
     // One statement: the answers stored, and the keys of refused requests given back.
     await tx.query(
-      `with stored as (
+      plannedPerCall(`with stored as (
          update idempotency_record r set status = x.s, body = x.b from unnest($1::text[], $2::text[], $3::int[], $4::jsonb[]) as x(p, k, s, b)
           where r.principal = x.p and r.key = x.k)
-       delete from idempotency_record r using unnest($5::text[], $6::text[]) as x(p, k) where r.principal = x.p and r.key = x.k`,
+       delete from idempotency_record r using unnest($5::text[], $6::text[]) as x(p, k) where r.principal = x.p and r.key = x.k`),
       [
         pick(answered, (r) => r.principal), pick(answered, (r) => r.key),
         pick(answered, (_, i) => (results[i] as { value: KeyedResponse }).value.status),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { ItemResult } from '../../../../platform/database/group-commit.js';
+import { plannedPerCall } from '../../../../platform/database/prepared-statements.js';
 import type { Sql } from '../../../../platform/database/transaction.js';
 import { ProblemException, problems } from '../../../../platform/http/problem.js';
 import { currentCorrelationId } from '../../../../platform/observability/correlation.js';
@@ -174,8 +175,8 @@ export class AcceptOrder {
   /** Orders the channels sent before under these channel order ids: by channel and channel order id, the order id. */
   private async takenChannelOrders(sql: Sql, intakes: readonly OrderIntake[]): Promise<Map<string, string>> {
     const { rows } = await sql.query<{ channel_id: string; channel_order_id: string; id: string }>(
-      `select o.channel_id, o.channel_order_id, o.id from sales_order o
-         join unnest($1::text[], $2::text[]) as x(c, n) on o.channel_id = x.c and o.channel_order_id = x.n`,
+      plannedPerCall(`select o.channel_id, o.channel_order_id, o.id from sales_order o
+         join unnest($1::text[], $2::text[]) as x(c, n) on o.channel_id = x.c and o.channel_order_id = x.n`),
       [intakes.map((i) => i.channel.id), intakes.map((i) => i.request.channelOrderId)],
     );
     return new Map(rows.map((r) => [`${r.channel_id}\u0000${r.channel_order_id}`, r.id]));
