@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Controller, Get, Module } from '@nestjs/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TargetDirectory } from '../src/platform/delivery/target-directory.js';
+import { ApiKeys } from '../src/platform/security/api-keys.js';
 import { Access, CurrentPrincipal, type Principal } from '../src/platform/security/principal.js';
 import { sampleChannel, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -82,6 +83,30 @@ describe('API keys', () => {
     expect(refused.status).toBe(401);
     expect(refused.body.detail).toMatch(/revoked/);
     expect((await t.request('GET', '/v1/test-scoped', { token: fresh.key })).status).toBe(200);
+  });
+
+  it('whose cached entry expired are looked up once for the requests that find it so together', async () => {
+    const { key } = await issueKey('sources/wms', ['inventory:write']);
+    const keys = t.app.get(ApiKeys);
+    const lookup = vi.spyOn(keys as unknown as { lookup: (prefix: string) => Promise<unknown> }, 'lookup');
+    try {
+      // As the TTL's expiry does, for every connection of a busy channel at once.
+      (keys as unknown as { cache: Map<string, unknown> }).cache.clear();
+      const principals = await Promise.all(Array.from({ length: 20 }, () => keys.authenticate(key)));
+      expect(principals.map((p) => p?.id)).toEqual(Array.from({ length: 20 }, () => 'wms'));
+      expect(lookup).toHaveBeenCalledTimes(1);
+      expect((await t.request('GET', '/v1/me', { token: key })).status).toBe(200);
+      // What a lookup under way when a revocation lands read is not kept: the next request looks again.
+      const cache = (keys as unknown as { cache: Map<string, unknown> }).cache;
+      const prefix = key.split('_')[1]!;
+      cache.clear();
+      const pending = keys.authenticate(key);
+      keys.forget([prefix]);
+      await pending;
+      expect(cache.has(prefix)).toBe(false);
+    } finally {
+      lookup.mockRestore();
+    }
   });
 
   it('refuse a wrong key, a malformed key and a key of another secret with the same prefix', async () => {

@@ -41,12 +41,19 @@ const CACHE_MAX_ENTRIES = 10_000;
 @Injectable()
 export class ApiKeys {
   private readonly cache = new Map<string, CachedKey>();
+  /**
+   * Lookups under way, by prefix: the requests that find a key's entry expired at the same moment (every
+   * connection of a busy channel, once per TTL) wait for one lookup instead of each taking a pooled connection.
+   */
+  private readonly lookups = new Map<string, Promise<CachedKey>>();
+  /** Moves on at every drop: a lookup that began before a revocation does not cache what it read. */
+  private generation = 0;
 
   constructor(
     private readonly orm: MikroORM,
     private readonly signals: OutboxSignals,
   ) {
-    signals.on('keys', (prefixes) => (prefixes ? this.drop(prefixes) : this.cache.clear()));
+    signals.on('keys', (prefixes) => (prefixes ? this.drop(prefixes) : this.dropAll()));
   }
 
   /** Creates a key for `principal`; the returned `key` is the only time the secret exists outside the caller. */
@@ -81,7 +88,7 @@ export class ApiKeys {
     const entity = await em.findOne(ApiKeyEntity, { id: keyId, principalType: principal.type, principalId: principal.id });
     if (!entity) return undefined;
     entity.revokedAt ??= new Date();
-    this.cache.delete(entity.prefix);
+    this.drop([entity.prefix]);
     return toView(entity);
   }
 
@@ -90,7 +97,7 @@ export class ApiKeys {
     const keys = await em.find(ApiKeyEntity, { principalType: principal.type, principalId: principal.id, revokedAt: null });
     for (const key of keys) {
       key.revokedAt = new Date();
-      this.cache.delete(key.prefix);
+      this.drop([key.prefix]);
     }
     return keys.map((key) => key.prefix);
   }
@@ -103,7 +110,17 @@ export class ApiKeys {
   }
 
   private drop(prefixes: readonly string[]): void {
-    for (const prefix of prefixes) this.cache.delete(prefix.replace(/^cdk_/, ''));
+    this.generation++;
+    for (const prefix of prefixes) {
+      this.cache.delete(prefix.replace(/^cdk_/, ''));
+      this.lookups.delete(prefix.replace(/^cdk_/, ''));
+    }
+  }
+
+  private dropAll(): void {
+    this.generation++;
+    this.cache.clear();
+    this.lookups.clear();
   }
 
   /**
@@ -115,7 +132,15 @@ export class ApiKeys {
     if (!parsed) return undefined;
     const cached = this.cache.get(parsed.prefix);
     if (cached && cached.expiresAt > Date.now()) return this.verify(cached, parsed.secret);
-    return this.lookup(parsed.prefix).then((entry) => this.verify(entry, parsed.secret));
+    let lookup = this.lookups.get(parsed.prefix);
+    if (!lookup) {
+      const started = this.lookup(parsed.prefix);
+      lookup = started.finally(() => {
+        if (this.lookups.get(parsed.prefix) === lookup) this.lookups.delete(parsed.prefix);
+      });
+      this.lookups.set(parsed.prefix, lookup);
+    }
+    return lookup.then((entry) => this.verify(entry, parsed.secret));
   }
 
   private verify(entry: CachedKey, secret: string): AuthenticatedKey | undefined {
@@ -133,9 +158,11 @@ export class ApiKeys {
 
   private async lookup(prefix: string): Promise<CachedKey> {
     const now = Date.now();
+    const generation = this.generation;
     const entity = await this.orm.em.fork().findOne(ApiKeyEntity, { prefix }, { fields: ['id', 'principalType', 'principalId', 'secretHash', 'scopes', 'revokedAt'] });
-    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
     const entry: CachedKey = { entity, expiresAt: now + CACHE_TTL_MS };
+    if (generation !== this.generation) return entry;
+    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
     this.cache.set(prefix, entry);
     return entry;
   }
