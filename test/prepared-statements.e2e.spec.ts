@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { isDatabaseUnavailable } from '../src/platform/database/database-errors.js';
 import { MAX_NAMED, prepareStatements, statementName } from '../src/platform/database/prepared-statements.js';
-import { inTransaction } from '../src/platform/database/transaction.js';
+import { inTransaction, together } from '../src/platform/database/transaction.js';
 import { createDatabase } from './support/databases.js';
 
 describe('prepared statements', () => {
@@ -74,6 +74,31 @@ describe('prepared statements', () => {
     // The connection was dropped, so the retry prepares the statement afresh.
     const { rows } = await inTransaction(pool, (tx) => tx.query(text, [1]));
     expect(rows).toEqual([{ id: 1, name: 'one', note: null }]);
+  });
+
+  it('sends the statements of `together` at once, and answers each one\'s result in order', async () => {
+    const answers = await inTransaction(pool, (tx) => together(
+      tx.query<{ name: string }>('select name from prepared_probe where id = $1', [1]),
+      tx.query<{ n: number }>('select $1::int + 1 as n', [41]),
+      tx.query<{ name: string }>('select name from prepared_probe where id = $1', [2]),
+    ));
+    expect(answers.map((a) => a.rows[0])).toEqual([{ name: 'one' }, { n: 42 }, { name: 'two' }]);
+  });
+
+  it('`together` throws the failure that aborted the transaction, once every statement has settled', async () => {
+    const settled: string[] = [];
+    const failure = await inTransaction(pool, (tx) => together(
+      // Its second statement is sent after the failing one, and is refused as in an aborted transaction (25P02).
+      (async () => {
+        await tx.query('select 1 as one where $1::int = 1', [1]);
+        return tx.query('select 2 as two where $1::int = 1', [1]).finally(() => settled.push('second'));
+      })(),
+      tx.query('select 1 / $1::int as boom', [0]).finally(() => settled.push('boom')),
+    )).then(() => undefined, (error: { code?: string }) => error);
+    expect(failure?.code).toBe('22012'); // division by zero, not the 25P02 it caused
+    expect(settled.sort()).toEqual(['boom', 'second']);
+    // The connection went back clean: the next transaction works.
+    expect((await inTransaction(pool, (tx) => tx.query('select name from prepared_probe where id = $1', [1]))).rows).toEqual([{ name: 'one' }]);
   });
 
   // Last: it fills the process's set of names.

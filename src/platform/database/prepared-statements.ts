@@ -60,6 +60,8 @@ function nameStatements(client: pg.PoolClient): void {
   const tagged = client as pg.PoolClient & { [NAMED]?: true };
   if (tagged[NAMED]) return;
   tagged[NAMED] = true;
+  // Statements sent together (`together`) go out at once instead of each waiting for the one before.
+  (client as pg.PoolClient & { pipeline: boolean }).pipeline = true;
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
     if (typeof config === 'string' && Array.isArray(values)) {

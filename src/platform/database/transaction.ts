@@ -63,5 +63,18 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<
   }
 }
 
+/**
+ * Statements of one transaction that do not depend on each other, sent together: the connection pipelines them
+ * (one round trip instead of one each). Every one has settled before this answers or throws, so none is still
+ * running on the connection when the transaction rolls back and gives it back to the pool.
+ */
+export async function together<T extends readonly unknown[]>(...work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(work);
+  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as { code?: unknown });
+  // The failure that aborted the transaction, not the statements it then refused (25P02).
+  if (failures.length > 0) throw failures.find((f) => f?.code !== '25P02') ?? failures[0];
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** The caller's transaction, as the machinery that writes into it (outbox, inbox) takes it. */
 export type Sql = Tx;

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { ItemResult } from '../../../../platform/database/group-commit.js';
 import { plannedPerCall } from '../../../../platform/database/prepared-statements.js';
-import type { Sql } from '../../../../platform/database/transaction.js';
+import { together, type Sql } from '../../../../platform/database/transaction.js';
 import { ProblemException, problems } from '../../../../platform/http/problem.js';
 import { currentCorrelationId } from '../../../../platform/observability/correlation.js';
 import type { Channel } from '../../../configuration/index.js';
@@ -81,11 +81,13 @@ export class AcceptOrder {
     if (intakes.length === 0) return [];
     const destinations = await this.submission.destinations(sql);
     const backend = destinations[0]!.slice('erp:'.length);
-    const standings = await this.queries.execute(new CustomerStandingQuery(backend, intakes.map((i) => i.request.customer.accountNumber), sql));
-    const taken = await this.takenChannelOrders(sql, intakes);
-    const mismatches = await this.priceMismatches(sql, intakes);
-    // What the channels may sell; the SKUs stay locked until the reservations below commit.
-    const stock = await this.queries.execute(new SellableStockQuery(sql, intakes.flatMap((i) => i.request.lines.map((l) => l.sku))));
+    const [standings, taken, mismatches, stock] = await together(
+      this.queries.execute(new CustomerStandingQuery(backend, intakes.map((i) => i.request.customer.accountNumber), sql)),
+      this.takenChannelOrders(sql, intakes),
+      this.priceMismatches(sql, intakes),
+      // What the channels may sell; the SKUs stay locked until the reservations below commit.
+      this.queries.execute(new SellableStockQuery(sql, intakes.flatMap((i) => i.request.lines.map((l) => l.sku)))),
+    );
     const results: Array<ItemResult<AcceptedOrder>> = new Array(intakes.length);
     const placed: PlacedOrder[] = [];
     intakes.forEach((intake, index) => {
@@ -149,14 +151,14 @@ export class AcceptOrder {
       results[placed[0]!.index] = { ok: false, error: problems.conflict(`Channel ${intake.channel.id} already sent order ${intake.request.channelOrderId}: it is order ${existing?.id}`, { orderId: existing?.id, channelOrderId: intake.request.channelOrderId }) };
       return results;
     }
-    await this.commands.execute(new ReserveStockCommand(sql, placed.map((o) => ({ orderId: o.orderId, lines: o.reserved })), stock.knownSkus));
     const going = placed.filter((o) => o.status !== 'on_hold');
-    if (going.length > 0) {
-      await this.submission.submit(sql, going.map((o) => {
+    await together(
+      this.commands.execute(new ReserveStockCommand(sql, placed.map((o) => ({ orderId: o.orderId, lines: o.reserved })), stock.knownSkus)),
+      going.length === 0 ? Promise.resolve() : this.submission.submit(sql, going.map((o) => {
         const { reference, orderDate } = stored.get(o.orderId)!;
         return { id: o.orderId, reference, customerAccount: o.intake.request.customer.accountNumber, orderDate, lines: o.lines, correlationId: o.intake.correlationId };
-      }), destinations);
-    }
+      }), destinations),
+    );
     for (const o of placed) results[o.index] = { ok: true, value: { orderId: o.orderId, status: o.status, correlationId: o.intake.correlationId } };
     return results;
   }
