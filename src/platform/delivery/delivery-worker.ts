@@ -115,7 +115,8 @@ export class DeliveryWorker implements OnApplicationShutdown {
       // A database failure fails the batch; its settled jobs then find their rows moved on and do nothing.
       async (jobs) => {
         await this.handle(jobs);
-        await this.drain(queue, batchSize);
+        // A short batch emptied the queue; a job queued since wakes this loop (the queue notifies).
+        if (jobs.length === batchSize) await this.drain(queue, batchSize);
       },
     );
   }
@@ -139,6 +140,7 @@ export class DeliveryWorker implements OnApplicationShutdown {
       } finally {
         clearInterval(keepAlive);
       }
+      if (jobs.length < batchSize) return;
     }
   }
 
