@@ -22,6 +22,10 @@ const LOCK = 'crossdock:table-care';
 // Vacuumed when its dead rows pass this many, or this share of its live rows if that is more.
 const DEAD_ROWS = 5_000;
 const DEAD_SHARE = 0.1;
+// Analyzed when the rows changed since its last analyze pass this many plus this share of its live rows
+// (autoanalyze's defaults).
+const ANALYZE_ROWS = 50;
+const ANALYZE_SHARE = 0.1;
 // A vacuum of a large outbox may take minutes: past the service's query timeout, which is for requests.
 const VACUUM_TIMEOUT_MS = 30 * 60_000;
 
@@ -30,7 +34,8 @@ const VACUUM_TIMEOUT_MS = 30 * 60_000;
  * at a time. PostgreSQL's autovacuum does the same where it is on, with the per-table settings the migrations
  * give these tables; this keeps them lean on a server where it is off or behind (a long outage's backlog
  * draining at a thousand deliveries a second). `vacuum (skip_locked)`: a table autovacuum is busy with is left
- * to it.
+ * to it. Then it analyzes any other table of the service (or pg-boss) whose rows changed since its last analyze
+ * past autoanalyze's threshold, so that the plans of a new or fast-growing table follow its size.
  */
 @Injectable()
 export class TableCare implements OnApplicationBootstrap {
@@ -54,7 +59,10 @@ export class TableCare implements OnApplicationBootstrap {
     await this.care().catch((error: unknown) => this.logger.warn({ err: error }, 'vacuuming the queue tables failed; it is tried again in 10 seconds'));
   }
 
-  /** Vacuums the queue tables that need it now; answers which it vacuumed and how long each took (ms). */
+  /**
+   * Vacuums the queue tables that need it now, then analyzes every other table whose statistics are stale;
+   * answers which it vacuumed or analyzed and how long each took (ms).
+   */
   async care(): Promise<Record<string, number> | undefined> {
     return withSessionLock(this.pool, LOCK, async (client) => {
       const { rows } = await client.query<{ table: string }>(
@@ -71,6 +79,24 @@ export class TableCare implements OnApplicationBootstrap {
         vacuumed[table] = Math.round(performance.now() - started);
       }
       if (rows.length > 0) this.logger.debug({ vacuumed }, 'queue tables vacuumed');
+      // Statistics that still describe a table as it was when new make plans for it as if it were small (a
+      // sequential scan where it has since grown to millions of rows), and a prepared statement keeps its plan
+      // until the table is analyzed. Autovacuum analyzes a table once its changes pass this threshold, but only
+      // where it is on, and a minute after at the earliest.
+      const { rows: stale } = await client.query<{ table: string }>(
+        `select format('%I.%I', schemaname, relname) as table from pg_stat_user_tables
+          where (schemaname = current_schema() or schemaname = $1)
+            and n_mod_since_analyze > $2::bigint + $3::float8 * n_live_tup
+            and not (format('%I.%I', schemaname, relname) = any($4::text[]))
+          order by n_mod_since_analyze desc`,
+        [BOSS_SCHEMA, ANALYZE_ROWS, ANALYZE_SHARE, Object.keys(vacuumed)],
+      );
+      for (const { table } of stale) {
+        const started = performance.now();
+        await client.query({ text: `analyze (skip_locked) ${table}`, query_timeout: VACUUM_TIMEOUT_MS } as pg.QueryConfig);
+        vacuumed[table] = Math.round(performance.now() - started);
+      }
+      if (stale.length > 0) this.logger.debug({ analyzed: stale.map((r) => r.table) }, 'tables analyzed');
       return vacuumed;
     });
   }
