@@ -56,7 +56,7 @@ export class TableCare implements OnApplicationBootstrap {
   @Interval('table-care', 10_000)
   async scheduled(): Promise<void> {
     if (!this.settings.work) return;
-    await this.care().catch((error: unknown) => this.logger.warn({ err: error }, 'vacuuming the queue tables failed; it is tried again in 10 seconds'));
+    await this.care().catch((error: unknown) => this.logger.warn({ err: error }, 'vacuuming or analyzing the tables failed; it is tried again in 10 seconds'));
   }
 
   /**

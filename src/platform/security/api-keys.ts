@@ -95,10 +95,8 @@ export class ApiKeys {
   /** Revokes every key of a principal that is being removed. */
   async revokeAll(em: EntityManager, principal: KeyPrincipal): Promise<string[]> {
     const keys = await em.find(ApiKeyEntity, { principalType: principal.type, principalId: principal.id, revokedAt: null });
-    for (const key of keys) {
-      key.revokedAt = new Date();
-      this.drop([key.prefix]);
-    }
+    for (const key of keys) key.revokedAt = new Date();
+    this.drop(keys.map((key) => key.prefix));
     return keys.map((key) => key.prefix);
   }
 
@@ -111,9 +109,10 @@ export class ApiKeys {
 
   private drop(prefixes: readonly string[]): void {
     this.generation++;
-    for (const prefix of prefixes) {
-      this.cache.delete(prefix.replace(/^cdk_/, ''));
-      this.lookups.delete(prefix.replace(/^cdk_/, ''));
+    for (const presented of prefixes) {
+      const prefix = presented.replace(/^cdk_/, '');
+      this.cache.delete(prefix);
+      this.lookups.delete(prefix);
     }
   }
 
@@ -134,8 +133,7 @@ export class ApiKeys {
     if (cached && cached.expiresAt > Date.now()) return this.verify(cached, parsed.secret);
     let lookup = this.lookups.get(parsed.prefix);
     if (!lookup) {
-      const started = this.lookup(parsed.prefix);
-      lookup = started.finally(() => {
+      lookup = this.lookup(parsed.prefix).finally(() => {
         if (this.lookups.get(parsed.prefix) === lookup) this.lookups.delete(parsed.prefix);
       });
       this.lookups.set(parsed.prefix, lookup);
