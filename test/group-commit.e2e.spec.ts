@@ -75,6 +75,16 @@ describe('group commit', () => {
     expect(rows).toEqual([{ key: 'b1', n: 2 }, { key: 'b2', n: 1 }, { key: 'boom', n: 1 }]);
   });
 
+  it('starts a second lane only for a full batch: a few callers wait for the running transaction and go together', async () => {
+    calls = [];
+    mostAtOnce = 0;
+    const group = new GroupCommit(pool, work, { maxBatch: 10, lanes: 2 });
+    const few = await Promise.all(Array.from({ length: 6 }, (_, i) => group.submit({ key: `f${i}`, value: i })));
+    expect(few).toHaveLength(6);
+    expect(calls.map((c) => c.keys.length)).toEqual([1, 5]);
+    expect(mostAtOnce).toBe(1);
+  });
+
   it('takes several lanes at once, and after a busy batch waits a moment for the callers to come back', async () => {
     calls = [];
     mostAtOnce = 0;

@@ -118,8 +118,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     orders: {
       customerSyncSeconds: integer(env, 'CROSSDOCK_CUSTOMER_SYNC_SECONDS', 300, 1, 86_400),
       cancelWaitMs: integer(env, 'CROSSDOCK_CANCEL_WAIT_MS', 10_000, 0, 120_000),
-      intakeBatch: integer(env, 'CROSSDOCK_INTAKE_BATCH', 64, 1, 1000),
-      intakeLanes: integer(env, 'CROSSDOCK_INTAKE_LANES', 1, 1, 100),
+      intakeBatch: integer(env, 'CROSSDOCK_INTAKE_BATCH', 32, 1, 1000),
+      intakeLanes: integer(env, 'CROSSDOCK_INTAKE_LANES', 2, 1, 100),
       intakeGatherMs: integer(env, 'CROSSDOCK_INTAKE_GATHER_MS', 2, 0, 1000),
     },
     customers: {

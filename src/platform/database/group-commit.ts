@@ -9,7 +9,10 @@ export type ItemResult<R> = { ok: true; value: R } | { ok: false; error: unknown
 export interface GroupCommitOptions<I> {
   /** The most items one transaction takes. */
   maxBatch: number;
-  /** Transactions in flight at once (each holds one pooled connection while it runs). */
+  /**
+   * Transactions in flight at once (each holds one pooled connection while it runs). Past the first, a lane
+   * starts only when a full batch waits.
+   */
   lanes: number;
   /**
    * When fewer items wait than half the previous batch took, how long a free lane waits for more (ms): after a
@@ -64,6 +67,8 @@ export class GroupCommit<I, R> {
 
   private next(): void {
     while (this.running < this.options.lanes && this.waiting.length > 0) {
+      // A second transaction at once only for a full batch: with few callers, one lane takes them all together.
+      if (this.running > 0 && this.waiting.length < this.options.maxBatch) return;
       if (this.waiting.length < this.lastBatch / 2 && this.options.gatherMs) {
         this.gathering ??= setTimeout(() => {
           this.gathering = undefined;
