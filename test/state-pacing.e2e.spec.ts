@@ -9,6 +9,7 @@ import { startTestApp, type TestApp } from './support/test-app.js';
 // not claim keys over and over only to put them back (each a transaction rewriting the queue's rows).
 const KEYS = 120;
 const LIMITS = { ratePerSecond: 40, burst: 5, concurrency: 4 };
+const WAVE = 30;
 
 let t: TestApp;
 let target: FaultTarget;
@@ -30,11 +31,12 @@ const deferrals = async () => {
 };
 
 describe('state deliveries to a channel whose rate binds', () => {
-  it('go out at its rate, each key once, with the dispatcher waiting for the target instead of claiming keys it must put back', async () => {
+  it('go out at its rate, each key once and in its place in the queue, with the dispatcher waiting for the target instead of claiming keys it must put back', async () => {
     const messages: OutboxMessage[] = Array.from({ length: KEYS }, (_, i) => ({
       type: 'test.state', kind: 'state', key: `paced-${i}`, version: i + 1, payload: { available: i }, stateValue: String(i),
     }));
-    await addMessages(t.app, messages, KEYS);
+    // Four waves, each its own transaction: a wave is queued after the one before it.
+    await addMessages(t.app, messages, WAVE);
     await waitUntil('every key delivered', async () => {
       const [left] = await t.sql<{ n: number }>('select ((select count(*) from state_outbox) + (select count(*) from state_inflight))::int as n');
       return left!.n === 0;
@@ -44,5 +46,10 @@ describe('state deliveries to a channel whose rate binds', () => {
     // Every refusal by the target's limits counts a deferral. Waiting for the target keeps them to about two per
     // key; claiming again at once took about fifteen per key here (1,779 for 120 keys).
     expect(await deferrals()).toBeLessThan(KEYS * 3);
+    // A key the target's rate refused keeps its place: every key of a wave goes before any key two waves later.
+    // (Put back at the end of the queue, a refused key of the first wave went out after the last wave's.)
+    const waves = target.effects.map((e) => Math.floor(Number(e.subject.slice('paced-'.length)) / WAVE));
+    const overtaken = waves.filter((wave, i) => waves.slice(i + 1).some((later) => later <= wave - 2));
+    expect(overtaken).toEqual([]);
   });
 });

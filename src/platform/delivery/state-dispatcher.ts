@@ -50,8 +50,8 @@ const MAX_BATCH = 100;
 const MAX_BATCHED_CLAIM = 1_000;
 const MAX_ERRORS_KEPT = 20;
 const ASYNC_COMMIT = { synchronousCommit: false } as const;
-// Deferrals this frequent are counted in metrics, not traced: they say the target is busy, not the message.
-const UNTRACED_WAITS = new Set(['rate-limit', 'concurrency']);
+// Refusals by the target's own limits: they say the target is busy, not the message (counted in metrics, not traced).
+const BUSY_TARGET = new Set(['rate-limit', 'concurrency']);
 
 type Call = { rows: StateRow[]; leaseId: string; probe: boolean };
 
@@ -261,9 +261,14 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
           }
           // Spread the refused keys over the time the target's rate will admit them, so they are not all retried at once.
           const spread = admission.reason === 'rate-limit' ? (refused++ * 1000) / limits!.ratePerSecond : Math.random() * Math.min(1_000, admission.waitMs * 0.1);
-          if (UNTRACED_WAITS.has(admission.reason)) pauseMs = Math.max(pauseMs, admission.waitMs + spread);
-          const traced = UNTRACED_WAITS.has(admission.reason) ? undefined : { step: 'deferred' as const, detail: { reason: admission.reason, waitMs: admission.waitMs } };
-          for (const row of rows) settlement.reschedule({ row, delayMs: admission.waitMs + spread, charge: false }, traced);
+          if (BUSY_TARGET.has(admission.reason)) {
+            // The target is busy, not the key: the loops wait until it can take these, and the keys keep their
+            // place in the queue. Put at its back, a key refused again and again would wait far past keys / rate.
+            pauseMs = Math.max(pauseMs, admission.waitMs + spread);
+            continue;
+          }
+          const deferred = { step: 'deferred' as const, detail: { reason: admission.reason, waitMs: admission.waitMs } };
+          for (const row of rows) settlement.reschedule({ row, delayMs: admission.waitMs + spread, charge: false }, deferred);
         }
       }
       await settlement.apply(tx, this.destinations);
