@@ -378,13 +378,21 @@ async function freshness(pool, batches, received) {
   );
   const versionOf = new Map(rows.map((r) => [`${r.correlation_id}|${r.destination}|${r.key}`, Number(r.version)]));
   const receipts = new Map();
-  for (const [channelId, list] of received) {
-    for (const r of list) {
-      const k = `${channelId}|${r.sku}`;
-      if (!receipts.has(k)) receipts.set(k, []);
-      receipts.get(k).push(r);
-    }
-  }
+  const receive = (channelId, sku, r) => {
+    const k = `${channelId}|${sku}`;
+    if (!receipts.has(k)) receipts.set(k, []);
+    receipts.get(k).push(r);
+  };
+  for (const [channelId, list] of received) for (const r of list) receive(channelId, r.sku, r);
+  // A version found equal to what the channel already held is settled without a call ('unchanged'): from then on
+  // the channel holds that version's figure, though it receives nothing for it.
+  const { rows: settled } = await pool.query(
+    `select destination, detail ->> 'key' as key, (detail ->> 'version')::bigint as version, extract(epoch from at) * 1000 as at
+       from trace_event where correlation_id = any($1::text[]) and step = 'unchanged' and destination like 'channel:%'`,
+    [batches.map((b) => b.correlationId)],
+  );
+  for (const r of settled) receive(r.destination.slice('channel:'.length), r.key, { version: Number(r.version), at: Number(r.at), unchanged: true });
+  for (const list of receipts.values()) list.sort((a, b) => a.at - b.at);
   const byChannel = {};
   for (const channelId of Object.keys(CHANNELS)) byChannel[channelId] = latencyOf(channelId, batches, versionOf, receipts);
   // Inside the service, from its trace: a figure's stored step (written in the intake's transaction, before its
@@ -406,6 +414,7 @@ function latencyOf(channels, batches, versionOf, receipts) {
   const samples = [];
   let unchanged = 0;
   let neverReceived = 0;
+  let heldUnchanged = 0;
   for (const batch of batches.filter((b) => b.acceptedAt !== undefined)) {
     for (const event of batch.items) {
       for (const channelId of [channels].flat()) {
@@ -415,13 +424,15 @@ function latencyOf(channels, batches, versionOf, receipts) {
           continue;
         }
         const receipt = (receipts.get(`${channelId}|${event.sku}`) ?? []).find((r) => r.version >= version);
-        if (receipt) samples.push(receipt.at - batch.acceptedAt);
-        else neverReceived++;
+        if (receipt) {
+          samples.push(receipt.at - batch.acceptedAt);
+          if (receipt.unchanged) heldUnchanged++;
+        } else neverReceived++;
       }
     }
   }
   samples.sort((a, b) => a - b);
-  return { n: samples.length, unchanged, neverReceived, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) };
+  return { n: samples.length, unchanged, neverReceived, heldUnchanged, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) };
 }
 
 /**
@@ -499,6 +510,8 @@ function logProblems(path) {
 const { all, api, steady: paced, checks: check, postgres } = results;
 const n = (x) => Math.round(x).toLocaleString('en-US');
 const ms = (x) => `${Math.round(x)} ms`;
+// Pairs whose figure the channel held from a later version settled as unchanged (equal to what it had), not received.
+const heldText = (latency) => (latency.heldUnchanged ? `; ${n(latency.heldUnchanged)} held from a later version settled unchanged` : '');
 const bucket = (x) => (x === Infinity ? '> 5 s' : `≤ ${x} ms`);
 const refusedText = (t) => (Object.keys(t.refused).length ? `; refused and sent again: ${JSON.stringify(t.refused)}` : '');
 const intakeText = (t) => `${n(t.accepted)} applied, ${t.stale} stale, ${t.duplicate} duplicate, ${t.errors} item errors${refusedText(t)}${t.lost ? `; ${n(t.lost)} events never accepted after ${MAX_ATTEMPTS} tries` : ''}`;
@@ -521,9 +534,9 @@ console.log('| measure | result | aim |');
 console.log('|---|---|---|');
 console.log(`| ingest, role all: ${n(all.totals.events)} level events, batches of ${BATCH}, ${CLIENTS} clients, each its own SKUs | **${n(all.rate)} events/s**; batch p50 ${ms(all.p50)}, p99 ${ms(all.p99)} (server mean ${ms(all.server.meanMs)}); ${intakeText(all.totals)}; ${n(all.receivedDuring)} webhooks received meanwhile; ${drainText(all.drain)} | ≥ 5,000 events/s |`);
 console.log(`| ingest, role api (no relay or worker) | **${n(api.rate)} events/s**; batch p50 ${ms(api.p50)}, p99 ${ms(api.p99)} (server mean ${ms(api.server.meanMs)}); ${intakeText(api.totals)}; ${n(api.unrelayed)} figures left queued (no worker) | comparison |`);
-console.log(`| freshness, role all: ${n(steadyEvents)} events at ${STEADY_RATE}/s for ${STEADY_SECONDS} s (${STEADY_BATCH} every ${(1000 * STEADY_BATCH) / STEADY_RATE} ms; ${(steadyEvents / paced.seconds).toFixed(0)}/s achieved) | bench-portal and bench-outlet: **p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)}**, slowest ${ms(paced.latency.max)}, over ${n(paced.latency.n)} event × channel pairs whose figure changed (${n(paced.latency.unchanged)} did not change it${paced.latency.neverReceived ? `; ${n(paced.latency.neverReceived)} with no receipt at that version or later: ${paced.drain.left === 0 ? 'netted out, a later figure equal to the one delivered being skipped' : 'netted out or not delivered yet'}` : ''}); ${intakeText(paced.totals)}; ${drainText(paced.drain)} | p99 < 1 s |`);
+console.log(`| freshness, role all: ${n(steadyEvents)} events at ${STEADY_RATE}/s for ${STEADY_SECONDS} s (${STEADY_BATCH} every ${(1000 * STEADY_BATCH) / STEADY_RATE} ms; ${(steadyEvents / paced.seconds).toFixed(0)}/s achieved) | bench-portal and bench-outlet: **p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)}**, slowest ${ms(paced.latency.max)}, over ${n(paced.latency.n)} event × channel pairs whose figure changed (${n(paced.latency.unchanged)} did not change it${heldText(paced.latency)}${paced.latency.neverReceived ? `; ${n(paced.latency.neverReceived)} with no receipt at that version or later: ${paced.drain.left === 0 ? 'netted out, a later figure equal to the one delivered being skipped' : 'netted out or not delivered yet'}` : ''}); ${intakeText(paced.totals)}; ${drainText(paced.drain)} | p99 < 1 s |`);
 const bound = paced.latency.byChannel['bench-marketplace'];
-console.log(`| freshness where the channel's rate binds: bench-marketplace, ${BOUND_LIMITS.ratePerSecond}/s | p50 ${ms(bound.p50)}, p99 ${ms(bound.p99)}, slowest ${ms(bound.max)} over ${n(bound.n)} pairs; at most ${n(paced.boundDepth)} keys waiting, so a bound of about ${ms((paced.boundDepth / BOUND_LIMITS.ratePerSecond) * 1000)} (keys waiting / rate) | bounded by keys / rate |`);
+console.log(`| freshness where the channel's rate binds: bench-marketplace, ${BOUND_LIMITS.ratePerSecond}/s | p50 ${ms(bound.p50)}, p99 ${ms(bound.p99)}, slowest ${ms(bound.max)} over ${n(bound.n)} pairs${heldText(bound)}; at most ${n(paced.boundDepth)} keys waiting, so a bound of about ${ms((paced.boundDepth / BOUND_LIMITS.ratePerSecond) * 1000)} (keys waiting / rate) | bounded by keys / rate |`);
 console.log(`| webhook requests received (all channels, whole run) | ${n(receiver.state.requests ?? 0)} requests carrying ${n(receiver.count())} figures | |`);
 console.log(`| outbound updates per level event | ingest (role all): **${(all.delivered / all.totals.events).toFixed(2)}** (${n(all.delivered)} webhooks for ${n(all.totals.events)} events: ${perChannel(all.deliveredPerChannel, all.totals.events)}); steady: **${(paced.delivered / steadyEvents).toFixed(2)}** (${n(paced.delivered)} for ${n(steadyEvents)}: ${perChannel(paced.deliveredPerChannel, steadyEvents)}) | |`);
 console.log('');
