@@ -52,4 +52,28 @@ describe('state deliveries to a channel whose rate binds', () => {
     const overtaken = waves.filter((wave, i) => waves.slice(i + 1).some((later) => later <= wave - 2));
     expect(overtaken).toEqual([]);
   });
+
+  it('send urgent versions first, but a stream of them above the rate holds another key back only by their head start', async () => {
+    const urgent = (n: number): OutboxMessage => ({ type: 'test.state', kind: 'state', key: `urgent-${n}`, version: 1, payload: { available: 0 }, stateValue: '0', priority: 1 });
+    const before = target.effects.length;
+    // Forty urgent keys waiting, then a plain one, then urgent ones at 60 a second for 3 s against a rate of 40.
+    await addMessages(t.app, Array.from({ length: 40 }, (_, i) => urgent(i)), 40);
+    await new Promise((r) => setTimeout(r, 300));
+    await addMessages(t.app, [{ type: 'test.state', kind: 'state', key: 'plain', version: 1, payload: { available: 7 }, stateValue: '7' }]);
+    for (let wave = 0; wave < 12; wave++) {
+      await addMessages(t.app, Array.from({ length: 15 }, (_, i) => urgent(40 + wave * 15 + i)), 15);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await waitUntil('every key delivered', async () => {
+      const [left] = await t.sql<{ n: number }>('select ((select count(*) from state_outbox) + (select count(*) from state_inflight))::int as n');
+      return left!.n === 0;
+    }, 30_000, 100);
+    const order = target.effects.slice(before).map((e) => e.subject);
+    expect(order).toHaveLength(221);
+    const place = order.indexOf('plain');
+    // The forty urgent keys queued before it go first; those queued more than a second after it go after it.
+    // (Urgent before anything else, it came last: 221st.)
+    expect(place).toBeGreaterThanOrEqual(40);
+    expect(place).toBeLessThan(160);
+  });
 });

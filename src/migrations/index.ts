@@ -25,6 +25,7 @@ import { Migration20261206060000SourceBackend } from './Migration20261206060000S
 import { Migration20261206070000ReconcileOrdersIndex } from './Migration20261206070000ReconcileOrdersIndex.js';
 import { Migration20261206080000TraceOnTheRow } from './Migration20261206080000TraceOnTheRow.js';
 import { Migration20261206090000OutboxHotUpdates } from './Migration20261206090000OutboxHotUpdates.js';
+import { Migration20261206100000StateQueueHeadStart } from './Migration20261206100000StateQueueHeadStart.js';
 
 /** Every migration, in order. Listed explicitly so that the compiled service needs no file discovery. */
 export const MIGRATIONS = [
@@ -55,4 +56,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261206070000ReconcileOrdersIndex', class: Migration20261206070000ReconcileOrdersIndex },
   { name: 'Migration20261206080000TraceOnTheRow', class: Migration20261206080000TraceOnTheRow },
   { name: 'Migration20261206090000OutboxHotUpdates', class: Migration20261206090000OutboxHotUpdates },
+  { name: 'Migration20261206100000StateQueueHeadStart', class: Migration20261206100000StateQueueHeadStart },
 ];

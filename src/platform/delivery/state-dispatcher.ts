@@ -43,6 +43,13 @@ const NEWER_WINS = `type = excluded.type, message_id = excluded.message_id, deli
   trace_context = excluded.trace_context, priority = greatest(state_outbox.priority, excluded.priority), created_at = excluded.created_at, next_attempt_at = excluded.next_attempt_at,
   attempts = excluded.attempts, errors = excluded.errors, first_failed_at = excluded.first_failed_at, last_failed_at = excluded.last_failed_at`;
 
+/**
+ * The claim's order (and state_outbox_due_idx's expression): when a key became due, less a head start of one
+ * second per priority point. Urgent figures go before what was queued up to that long before them, and no stream
+ * of them holds another key back for longer.
+ */
+const STATE_QUEUE_ORDER = `timezone('UTC', s.next_attempt_at) - s.priority * interval '1 second'`;
+
 // Sending loops per destination and process: one claims and settles while the other's calls are out.
 const LOOPS = 2;
 const MAX_BATCH = 100;
@@ -296,8 +303,9 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   }
 
   /**
-   * Due keys of the destination not being sent already, by priority and then how long they have waited; keys
-   * a producer is writing now are skipped (they come next time, with the newer version).
+   * Due keys of the destination not being sent already, by how long they have waited, a version of priority p
+   * counted as queued p seconds earlier; keys a producer is writing now are skipped (they come next time, with
+   * the newer version).
    */
   private async claim(tx: Tx, destination: string, limit: number): Promise<StateRow[]> {
     const { rows } = await tx.query<StateRow>(
@@ -306,7 +314,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
          from state_outbox s left join delivered_version dv on dv.destination = s.destination and dv.key = s.key
         where s.destination = $1 and s.next_attempt_at <= clock_timestamp()
           and not exists (select 1 from state_inflight i where i.destination = s.destination and i.key = s.key)
-        order by s.priority desc, s.next_attempt_at limit $2
+        order by ${STATE_QUEUE_ORDER} limit $2
         for update of s skip locked`,
       [destination, limit],
     );
