@@ -16,16 +16,24 @@ describe('group commit', () => {
   let calls: Array<{ xid: string; keys: string[] }>;
   let active = 0;
   let mostAtOnce = 0;
+  /** The keys of the transactions running now, and the keys found in two at once. */
+  const activeKeys = new Set<string>();
+  const clashes: string[] = [];
 
   /** Stores each item in its own row; a negative value is refused (nothing written); "boom" throws. */
   async function work(tx: Tx, items: Item[]): Promise<Array<ItemResult<string>>> {
     const { rows: [{ xid }] } = await tx.query<{ xid: string }>('select txid_current()::text as xid');
     calls.push({ xid, keys: items.map((i) => i.key) });
     mostAtOnce = Math.max(mostAtOnce, ++active);
+    for (const { key } of items) {
+      if (activeKeys.has(key)) clashes.push(key);
+      activeKeys.add(key);
+    }
     try {
       return await store(tx, items);
     } finally {
       active--;
+      for (const { key } of items) activeKeys.delete(key);
     }
   }
 
@@ -83,6 +91,17 @@ describe('group commit', () => {
     expect(few).toHaveLength(6);
     expect(calls.map((c) => c.keys.length)).toEqual([1, 5]);
     expect(mostAtOnce).toBe(1);
+  });
+
+  it('never runs one key in two lanes at once: a second item with it waits for the first transaction', async () => {
+    calls = [];
+    const group = new GroupCommit(pool, work, { maxBatch: 2, lanes: 2, keyOf: (i) => i.key });
+    const first = group.submit({ key: 'k1', value: 1 });
+    // While k1 runs: k1 again, and enough others for a full batch in the second lane.
+    const rest = [group.submit({ key: 'k1', value: 2 }), group.submit({ key: 'x1', value: 3 }), group.submit({ key: 'x2', value: 4 })];
+    await Promise.all([first, ...rest]);
+    expect(clashes).toEqual([]);
+    expect(calls.map((c) => c.keys)).toEqual([['k1'], ['x1'], ['k1', 'x2']]);
   });
 
   it('takes several lanes at once, and after a busy batch waits a moment for the callers to come back', async () => {

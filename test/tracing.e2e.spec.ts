@@ -93,7 +93,7 @@ describe('an order traced from the HTTP intake to the ERP call', () => {
 
   it("keeps each request's own trace when the intake writes many orders in one transaction", async () => {
     const tracer = trace.getTracer('test');
-    // One intake lane (the default): concurrent orders share a transaction, run in one request's context.
+    // Concurrent orders share a transaction (a second lane opens only for a full batch), run in one request's context.
     const sent = await Promise.all(Array.from({ length: 12 }, async () => {
       const client = tracer.startSpan('client', undefined, ROOT_CONTEXT);
       const answer = await context.with(trace.setSpan(ROOT_CONTEXT, client), () => submitOrder(t, key, orderBody()));

@@ -21,8 +21,9 @@ export interface GroupCommitOptions<I> {
    */
   gatherMs?: number;
   /**
-   * Items with the same key never share a transaction: the later one waits for the next (an Idempotency-Key
-   * sent twice at once is answered from the first's stored result, not as a conflict with itself).
+   * Items with the same key never share a transaction, nor run in two at once: the later one waits for the next
+   * after the first's (an Idempotency-Key sent twice at once is answered from the first's stored result, not as a
+   * conflict with itself, and does not hold another lane's batch waiting on the first's row).
    */
   keyOf?: (item: I) => string;
 }
@@ -38,8 +39,8 @@ interface Waiting<I, R> {
 /**
  * Group commit in the application: items that arrive while a transaction is running are written together by
  * the next one, with one set of statements and one commit, and each caller is answered after that commit. No
- * timer: an item that finds a lane free starts at once, so a quiet service answers as fast as before, and a
- * busy one divides its statements and WAL flushes by the batch size.
+ * timer: an item that finds no transaction running starts at once, so a quiet service answers as fast as before,
+ * and a busy one divides its statements and WAL flushes by the batch size.
  *
  * `work` answers one result per item, in order; an item it refuses (a validation, a conflict) must have written
  * nothing. When `work` throws for a batch of several, each item is run again alone, so that one item's failure
@@ -49,6 +50,8 @@ export class GroupCommit<I, R> {
   private readonly waiting: Array<Waiting<I, R>> = [];
   private running = 0;
   private lastBatch = 0;
+  /** The keys of the items in the transactions running now (keyOf). */
+  private readonly runningKeys = new Set<string>();
   private gathering: NodeJS.Timeout | undefined;
 
   constructor(
@@ -80,9 +83,13 @@ export class GroupCommit<I, R> {
       clearTimeout(this.gathering);
       this.gathering = undefined;
       const batch = this.take();
+      if (batch.length === 0) return; // every item waiting has its key in a running transaction: it goes after it
+      const keys = this.options.keyOf ? batch.map((b) => this.options.keyOf!(b.item)) : [];
+      for (const key of keys) this.runningKeys.add(key);
       this.lastBatch = batch.length;
       this.running++;
       void this.run(batch).finally(() => {
+        for (const key of keys) this.runningKeys.delete(key);
         this.running--;
         this.next();
       });
@@ -97,7 +104,7 @@ export class GroupCommit<I, R> {
     const left: Array<Waiting<I, R>> = [];
     for (const entry of this.waiting) {
       const key = keyOf(entry.item);
-      if (batch.length < maxBatch && !keys.has(key)) {
+      if (batch.length < maxBatch && !keys.has(key) && !this.runningKeys.has(key)) {
         keys.add(key);
         batch.push(entry);
       } else {

@@ -168,8 +168,12 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
   wake(destination: string): void {
     if (this.stopped || !this.started) return;
     const loop = this.loopOf(destination);
-    // The target's rate or concurrency refused the last batch: its timer wakes the loops when it can take more.
-    if (loop.pausedUntil !== undefined && Date.now() < loop.pausedUntil) return;
+    // The target's rate or concurrency refused the last batch: the loops wait until it can take more. A timer
+    // set for an earlier pause, or one that fired a moment early, is set again for the rest of the wait.
+    if (loop.pausedUntil !== undefined && Date.now() < loop.pausedUntil) {
+      this.wakeIn(destination, loop.pausedUntil - Date.now() + 1);
+      return;
+    }
     loop.again = true;
     while (loop.running < LOOPS) {
       loop.running++;
@@ -205,7 +209,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
         loop.again = false;
         const { claimed, pauseMs } = await this.dispatch(destination);
         if (pauseMs > 0) {
-          loop.pausedUntil = Date.now() + pauseMs;
+          loop.pausedUntil = Math.max(loop.pausedUntil ?? 0, Date.now() + pauseMs);
           this.wakeIn(destination, pauseMs);
           return;
         }
@@ -271,7 +275,7 @@ export class StateDispatcher implements OnModuleInit, OnApplicationBootstrap, On
           if (BUSY_TARGET.has(admission.reason)) {
             // The target is busy, not the key: the loops wait until it can take these, and the keys keep their
             // place in the queue. Put at its back, a key refused again and again would wait far past keys / rate.
-            pauseMs = Math.max(pauseMs, admission.waitMs + spread);
+            pauseMs = Math.max(pauseMs, 1, admission.waitMs + spread);
             continue;
           }
           const deferred = { step: 'deferred' as const, detail: { reason: admission.reason, waitMs: admission.waitMs } };

@@ -13,7 +13,10 @@ export interface OutboxMessage {
   /** Defaults to the correlation id of the work in progress. */
   correlationId?: string;
   causationId?: string;
-  /** Higher goes first among a destination's queued deliveries (0 by default). */
+  /**
+   * Higher goes first among a destination's queued deliveries (0 by default). A command's is its job's priority;
+   * a state version's is a head start in the last-value queue, one second a point (docs/MESSAGING.md).
+   */
   priority?: number;
   /**
    * State messages: what the target ends up holding, as a string. Equal to the last one delivered for the

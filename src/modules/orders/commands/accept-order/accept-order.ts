@@ -184,7 +184,11 @@ export class AcceptOrder {
     return new Map(rows.map((r) => [`${r.channel_id}\u0000${r.channel_order_id}`, r.id]));
   }
 
-  /** One statement for the orders, their lines and their history; answers the stored ones' reference and date. */
+  /**
+   * One statement for the orders, their lines and their history; answers the stored ones' reference and date.
+   * The orders go in by channel order id, so that two batches holding the same ones (sent again under other
+   * Idempotency-Keys) wait for each other in one order instead of deadlocking.
+   */
   private async store(sql: Sql, placed: readonly PlacedOrder[], backend: string): Promise<Map<string, { reference: string; orderDate: string }>> {
     const orders = placed.map((o, n) => {
       const { channel, request, options, correlationId } = o.intake;
@@ -209,7 +213,7 @@ export class AcceptOrder {
            from jsonb_to_recordset($1::jsonb) as x(n int, id uuid, channel_id text, channel_order_id text, source text, customer_account text,
                 customer_verified boolean, erp_backend_id text, currency text, total numeric, ship_to jsonb, requested_ship_date date, notes text,
                 status text, status_reason text, hold_reason text, price_mismatch jsonb, channel_event_at timestamptz, correlation_id text)
-          order by n
+          order by channel_id, channel_order_id
          on conflict (channel_id, channel_order_id) do nothing
          returning id, reference, created_at::date::text as order_date),
        l as (

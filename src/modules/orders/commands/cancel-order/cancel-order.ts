@@ -14,7 +14,10 @@ export const ORDERS_SETTINGS = Symbol('ORDERS_SETTINGS');
 export interface OrdersSettings {
   /** How long a cancel request waits for the ERP's answer before it answers 202. */
   cancelWaitMs: number;
-  /** The intake's group commit: at most this many orders a transaction, and this many transactions at once. */
+  /**
+   * The intake's group commit: at most this many orders a transaction, and this many transactions at once (a
+   * lane past the first only for a full batch).
+   */
   intakeBatch: number;
   intakeLanes: number;
   /** How long a free lane waits for more orders after a busy batch (ms). */
