@@ -82,9 +82,8 @@ export class GroupCommit<I, R> {
       }
       clearTimeout(this.gathering);
       this.gathering = undefined;
-      const batch = this.take();
+      const { batch, keys } = this.take();
       if (batch.length === 0) return; // every item waiting has its key in a running transaction: it goes after it
-      const keys = this.options.keyOf ? batch.map((b) => this.options.keyOf!(b.item)) : [];
       for (const key of keys) this.runningKeys.add(key);
       this.lastBatch = batch.length;
       this.running++;
@@ -96,11 +95,12 @@ export class GroupCommit<I, R> {
     }
   }
 
-  private take(): Array<Waiting<I, R>> {
+  /** The next batch, and its items' keys (none without keyOf). */
+  private take(): { batch: Array<Waiting<I, R>>; keys: Set<string> } {
     const { keyOf, maxBatch } = this.options;
-    if (!keyOf) return this.waiting.splice(0, maxBatch);
-    const batch: Array<Waiting<I, R>> = [];
     const keys = new Set<string>();
+    if (!keyOf) return { batch: this.waiting.splice(0, maxBatch), keys };
+    const batch: Array<Waiting<I, R>> = [];
     const left: Array<Waiting<I, R>> = [];
     for (const entry of this.waiting) {
       const key = keyOf(entry.item);
@@ -112,7 +112,7 @@ export class GroupCommit<I, R> {
       }
     }
     this.waiting.splice(0, this.waiting.length, ...left);
-    return batch;
+    return { batch, keys };
   }
 
   private async run(batch: Array<Waiting<I, R>>): Promise<void> {
